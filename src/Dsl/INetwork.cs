@@ -1,0 +1,42 @@
+using System;
+
+namespace Dsl;
+
+/// <summary>
+/// What every generated network implements. Inference entry points are thread-safe (they only read the
+/// parameters and keep activations on the caller's stack); training entry points use a
+/// <see cref="Workspace"/> owned by one thread and accumulate into <see cref="Parameters.Gradients"/>.
+/// </summary>
+public interface INetwork
+{
+    /// <summary>Input features per sample.</summary>
+    int InputSize { get; }
+
+    /// <summary>Output values per sample.</summary>
+    int OutputSize { get; }
+
+    /// <summary>Weights, gradients and their names.</summary>
+    Parameters Parameters { get; }
+
+    /// <summary>Per layer: kind, output shape, parameter count and FLOPs, as a table.</summary>
+    string Summary { get; }
+
+    /// <summary>Batch-1 inference: <paramref name="input"/> of <see cref="InputSize"/> floats into <paramref name="output"/> of <see cref="OutputSize"/>. Allocates nothing.</summary>
+    void Forward(ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Batched inference over <paramref name="batch"/> samples stored row after row. Allocates nothing.</summary>
+    void Forward(ReadOnlySpan<float> input, Span<float> output, int batch);
+
+    /// <summary>Scratch memory for training on up to <paramref name="maxBatch"/> samples at a time.</summary>
+    Workspace CreateWorkspace(int maxBatch);
+
+    /// <summary>Forward pass that keeps in <paramref name="workspace"/> what <see cref="Backward"/> needs.</summary>
+    void ForwardTrain(ReadOnlySpan<float> input, Span<float> output, int batch, Workspace workspace);
+
+    /// <summary>
+    /// Backward pass for the batch last run through <see cref="ForwardTrain"/>: adds dL/dW and dL/db to
+    /// <see cref="Parameters.Gradients"/> and writes dL/dx to <paramref name="inputGradient"/>, unless that is
+    /// empty (then the input gradient is not computed, which saves a pass over the first layer's weights).
+    /// </summary>
+    void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Workspace workspace);
+}

@@ -1,0 +1,181 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dsl.Kernels;
+
+// Activation operators called by generated kernels, one per function, with an overload per vector width
+// so the generated ISA paths stay one-liners. Backward takes what the derivative is cheapest from: the
+// output y where f' is a function of y (ReLU, tanh, sigmoid), the pre-activation z otherwise (SiLU, GELU).
+
+/// <summary><c>y = max(0, z)</c>; <c>dz = y &gt; 0 ? dy : 0</c>.</summary>
+public static class Relu
+{
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => MathF.Max(z, 0f);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128.Max(z, Vector128<float>.Zero);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256.Max(z, Vector256<float>.Zero);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512.Max(z, Vector512<float>.Zero);
+
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Backward(float y, float dy) => y > 0f ? dy : 0f;
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Backward(Vector128<float> y, Vector128<float> dy) => dy & Vector128.GreaterThan(y, Vector128<float>.Zero);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Backward(Vector256<float> y, Vector256<float> dy) => dy & Vector256.GreaterThan(y, Vector256<float>.Zero);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Backward(Vector512<float> y, Vector512<float> dy) => dy & Vector512.GreaterThan(y, Vector512<float>.Zero);
+}
+
+/// <summary><c>y = 1 / (1 + e^-z)</c>; <c>dz = dy y (1 - y)</c>.</summary>
+public static class Sigmoid
+{
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => 1f / (1f + MathF.Exp(-z));
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128<float>.One / (Vector128<float>.One + Vector128.Exp(-z));
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-z));
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-z));
+
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Backward(float y, float dy) => dy * y * (1f - y);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Backward(Vector128<float> y, Vector128<float> dy) => dy * y * (Vector128<float>.One - y);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Backward(Vector256<float> y, Vector256<float> dy) => dy * y * (Vector256<float>.One - y);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Backward(Vector512<float> y, Vector512<float> dy) => dy * y * (Vector512<float>.One - y);
+}
+
+/// <summary><c>y = tanh(z) = 1 - 2 / (e^(2z) + 1)</c>; <c>dz = dy (1 - y^2)</c>.</summary>
+public static class Tanh
+{
+    // 1 - 2/(e^2z + 1) saturates correctly at both ends (e^2z -> inf gives 1, -> 0 gives -1); near zero its
+    // absolute error is a few ulps of 1, well inside the tolerance of float training.
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => MathF.Tanh(z);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128<float>.One - Vector128.Create(2f) / (Vector128.Exp(z + z) + Vector128<float>.One);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(z + z) + Vector256<float>.One);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(z + z) + Vector512<float>.One);
+
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Backward(float y, float dy) => dy * (1f - y * y);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Backward(Vector128<float> y, Vector128<float> dy) => dy * (Vector128<float>.One - y * y);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Backward(Vector256<float> y, Vector256<float> dy) => dy * (Vector256<float>.One - y * y);
+    /// <summary>Gradient from the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Backward(Vector512<float> y, Vector512<float> dy) => dy * (Vector512<float>.One - y * y);
+}
+
+/// <summary><c>y = z sigmoid(z)</c>; <c>dz = dy s (1 + z (1 - s))</c> with <c>s = sigmoid(z)</c>.</summary>
+public static class Silu
+{
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => z * Sigmoid.Invoke(z);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => z * Sigmoid.Invoke(z);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => z * Sigmoid.Invoke(z);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => z * Sigmoid.Invoke(z);
+
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Backward(float z, float dy) { float s = Sigmoid.Invoke(z); return dy * s * (1f + z * (1f - s)); }
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Backward(Vector128<float> z, Vector128<float> dy) { var s = Sigmoid.Invoke(z); return dy * s * (Vector128<float>.One + z * (Vector128<float>.One - s)); }
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Backward(Vector256<float> z, Vector256<float> dy) { var s = Sigmoid.Invoke(z); return dy * s * (Vector256<float>.One + z * (Vector256<float>.One - s)); }
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Backward(Vector512<float> z, Vector512<float> dy) { var s = Sigmoid.Invoke(z); return dy * s * (Vector512<float>.One + z * (Vector512<float>.One - s)); }
+}
+
+/// <summary>
+/// GELU, tanh form: <c>y = 0.5 z (1 + t)</c>, <c>t = tanh(u)</c>, <c>u = c (z + 0.044715 z^3)</c>, <c>c = sqrt(2/pi)</c>;
+/// <c>dz = dy (0.5 (1 + t) + 0.5 z (1 - t^2) c (1 + 3 * 0.044715 z^2))</c>.
+/// </summary>
+public static class Gelu
+{
+    private const float C = 0.7978845608028654f; // sqrt(2/pi)
+    private const float K = 0.044715f;
+
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => 0.5f * z * (1f + Tanh.Invoke(C * (z + K * z * z * z)));
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128.Create(0.5f) * z * (Vector128<float>.One + Tanh.Invoke(Vector128.Create(C) * (z + Vector128.Create(K) * z * z * z)));
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256.Create(0.5f) * z * (Vector256<float>.One + Tanh.Invoke(Vector256.Create(C) * (z + Vector256.Create(K) * z * z * z)));
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512.Create(0.5f) * z * (Vector512<float>.One + Tanh.Invoke(Vector512.Create(C) * (z + Vector512.Create(K) * z * z * z)));
+
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Backward(float z, float dy)
+    {
+        float t = Tanh.Invoke(C * (z + K * z * z * z));
+        return dy * (0.5f * (1f + t) + 0.5f * z * (1f - t * t) * C * (1f + 3f * K * z * z));
+    }
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Backward(Vector128<float> z, Vector128<float> dy)
+    {
+        var half = Vector128.Create(0.5f);
+        var t = Tanh.Invoke(Vector128.Create(C) * (z + Vector128.Create(K) * z * z * z));
+        return dy * (half * (Vector128<float>.One + t) + half * z * (Vector128<float>.One - t * t) * Vector128.Create(C) * (Vector128<float>.One + Vector128.Create(3f * K) * z * z));
+    }
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Backward(Vector256<float> z, Vector256<float> dy)
+    {
+        var half = Vector256.Create(0.5f);
+        var t = Tanh.Invoke(Vector256.Create(C) * (z + Vector256.Create(K) * z * z * z));
+        return dy * (half * (Vector256<float>.One + t) + half * z * (Vector256<float>.One - t * t) * Vector256.Create(C) * (Vector256<float>.One + Vector256.Create(3f * K) * z * z));
+    }
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Backward(Vector512<float> z, Vector512<float> dy)
+    {
+        var half = Vector512.Create(0.5f);
+        var t = Tanh.Invoke(Vector512.Create(C) * (z + Vector512.Create(K) * z * z * z));
+        return dy * (half * (Vector512<float>.One + t) + half * z * (Vector512<float>.One - t * t) * Vector512.Create(C) * (Vector512<float>.One + Vector512.Create(3f * K) * z * z));
+    }
+}
+
+/// <summary>
+/// Softmax over one sample's outputs, <c>y_j = e^(z_j - max z) / sum_k e^(z_k - max z)</c> (shifting by the
+/// maximum keeps e^ finite); backward <c>dz_j = y_j (dy_j - sum_k dy_k y_k)</c>.
+/// </summary>
+public static class Softmax
+{
+    /// <summary>In place: <paramref name="values"/> holds z on entry and y on return.</summary>
+    public static void Forward(Span<float> values)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in values) max = MathF.Max(max, v);
+        float sum = 0f;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float e = MathF.Exp(values[i] - max);
+            values[i] = e;
+            sum += e;
+        }
+        float scale = 1f / sum;
+        for (int i = 0; i < values.Length; i++) values[i] *= scale;
+    }
+
+    /// <summary>In place: <paramref name="gradient"/> holds dy on entry and dz on return.</summary>
+    public static void Backward(ReadOnlySpan<float> y, Span<float> gradient)
+    {
+        float dot = 0f;
+        for (int i = 0; i < y.Length; i++) dot += gradient[i] * y[i];
+        for (int i = 0; i < y.Length; i++) gradient[i] = y[i] * (gradient[i] - dot);
+    }
+}
