@@ -5,12 +5,62 @@ using System.Runtime.Intrinsics;
 namespace Dsl.Kernels;
 
 // Activation operators called by generated kernels, one per function, with an overload per vector width
-// so the generated ISA paths stay one-liners. Backward takes what the derivative is cheapest from: the
-// output y where f' is a function of y (ReLU, tanh, sigmoid), the pre-activation z otherwise (SiLU, GELU).
+// so the generated ISA paths stay one-liners. Generated kernels take the operator as a struct type argument,
+// so the JIT specialises each kernel and the call disappears. Backward takes what the derivative is
+// cheapest from: the output y where f' is a function of y (ReLU, tanh, sigmoid), the pre-activation z
+// otherwise (SiLU, GELU); BackwardFromOutput says which.
+
+/// <summary>An element-wise activation: forward at every vector width, and its derivative.</summary>
+public interface IActivation
+{
+    /// <summary>True when <c>Backward</c> takes the output y, false when it takes the pre-activation z.</summary>
+    static abstract bool BackwardFromOutput { get; }
+    /// <summary>Forward.</summary>
+    static abstract float Invoke(float z);
+    /// <summary>Forward.</summary>
+    static abstract Vector128<float> Invoke(Vector128<float> z);
+    /// <summary>Forward.</summary>
+    static abstract Vector256<float> Invoke(Vector256<float> z);
+    /// <summary>Forward.</summary>
+    static abstract Vector512<float> Invoke(Vector512<float> z);
+    /// <summary>dz from y or z (see <see cref="BackwardFromOutput"/>) and dy.</summary>
+    static abstract float Backward(float from, float dy);
+    /// <summary>dz from y or z and dy.</summary>
+    static abstract Vector128<float> Backward(Vector128<float> from, Vector128<float> dy);
+    /// <summary>dz from y or z and dy.</summary>
+    static abstract Vector256<float> Backward(Vector256<float> from, Vector256<float> dy);
+    /// <summary>dz from y or z and dy.</summary>
+    static abstract Vector512<float> Backward(Vector512<float> from, Vector512<float> dy);
+}
+
+/// <summary><c>y = z</c>; <c>dz = dy</c>. Used where a kernel must leave z for a later step (softmax, or keeping z for SiLU/GELU backward).</summary>
+public readonly struct Identity : IActivation
+{
+    /// <inheritdoc/>
+    public static bool BackwardFromOutput => true;
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => z;
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => z;
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => z;
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => z;
+    /// <summary>Gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Backward(float y, float dy) => dy;
+    /// <summary>Gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Backward(Vector128<float> y, Vector128<float> dy) => dy;
+    /// <summary>Gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Backward(Vector256<float> y, Vector256<float> dy) => dy;
+    /// <summary>Gradient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Backward(Vector512<float> y, Vector512<float> dy) => dy;
+}
 
 /// <summary><c>y = max(0, z)</c>; <c>dz = y &gt; 0 ? dy : 0</c>.</summary>
-public static class Relu
+public readonly struct Relu : IActivation
 {
+    /// <inheritdoc/>
+    public static bool BackwardFromOutput => true;
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => MathF.Max(z, 0f);
     /// <summary>Forward.</summary>
@@ -31,8 +81,10 @@ public static class Relu
 }
 
 /// <summary><c>y = 1 / (1 + e^-z)</c>; <c>dz = dy y (1 - y)</c>.</summary>
-public static class Sigmoid
+public readonly struct Sigmoid : IActivation
 {
+    /// <inheritdoc/>
+    public static bool BackwardFromOutput => true;
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => 1f / (1f + MathF.Exp(-z));
     /// <summary>Forward.</summary>
@@ -53,8 +105,10 @@ public static class Sigmoid
 }
 
 /// <summary><c>y = tanh(z) = 1 - 2 / (e^(2z) + 1)</c>; <c>dz = dy (1 - y^2)</c>.</summary>
-public static class Tanh
+public readonly struct Tanh : IActivation
 {
+    /// <inheritdoc/>
+    public static bool BackwardFromOutput => true;
     // 1 - 2/(e^2z + 1) saturates correctly at both ends (e^2z -> inf gives 1, -> 0 gives -1); near zero its
     // absolute error is a few ulps of 1, well inside the tolerance of float training.
     /// <summary>Forward.</summary>
@@ -77,8 +131,10 @@ public static class Tanh
 }
 
 /// <summary><c>y = z sigmoid(z)</c>; <c>dz = dy s (1 + z (1 - s))</c> with <c>s = sigmoid(z)</c>.</summary>
-public static class Silu
+public readonly struct Silu : IActivation
 {
+    /// <inheritdoc/>
+    public static bool BackwardFromOutput => false;
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => z * Sigmoid.Invoke(z);
     /// <summary>Forward.</summary>
@@ -102,8 +158,10 @@ public static class Silu
 /// GELU, tanh form: <c>y = 0.5 z (1 + t)</c>, <c>t = tanh(u)</c>, <c>u = c (z + 0.044715 z^3)</c>, <c>c = sqrt(2/pi)</c>;
 /// <c>dz = dy (0.5 (1 + t) + 0.5 z (1 - t^2) c (1 + 3 * 0.044715 z^2))</c>.
 /// </summary>
-public static class Gelu
+public readonly struct Gelu : IActivation
 {
+    /// <inheritdoc/>
+    public static bool BackwardFromOutput => false;
     private const float C = 0.7978845608028654f; // sqrt(2/pi)
     private const float K = 0.044715f;
 

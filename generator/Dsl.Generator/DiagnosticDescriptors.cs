@@ -1,0 +1,73 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+
+namespace Dsl.Generator;
+
+/// <summary>
+/// The catalogue of Dsl diagnostics. Ids are stable: DSL00xx declarations, DSL01xx shapes,
+/// DSL02xx performance advice. Messages name the layer and what was expected and found.
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Declaration = "Dsl.Declaration";
+    private const string Shape = "Dsl.Shape";
+
+    public static readonly DiagnosticDescriptor NotPartial = Error("DSL0001", Declaration,
+        "Network class must be partial",
+        "Network '{0}' must be declared 'partial' so the generator can add its forward and backward code");
+
+    public static readonly DiagnosticDescriptor NoLayers = Error("DSL0002", Declaration,
+        "Network declares no layers",
+        "Network '{0}' declares no layers: add members such as '[Dense(10)] public partial Dense Head {{ get; }}'");
+
+    public static readonly DiagnosticDescriptor LayerNotPartialProperty = Error("DSL0003", Declaration,
+        "Layer must be a partial get-only property",
+        "Layer '{0}' must be an instance property declared 'partial' with only a getter, e.g. 'public partial {1} {0} {{ get; }}'");
+
+    public static readonly DiagnosticDescriptor LayerTypeMismatch = Error("DSL0004", Declaration,
+        "Layer member type does not match its attribute",
+        "Layer '{0}' is marked [{1}] so its type must be '{2}', but it is '{3}'");
+
+    public static readonly DiagnosticDescriptor DuplicateWeightName = Error("DSL0005", Declaration,
+        "Duplicate layer weight name",
+        "Layer '{0}' has weight name '{1}', which layer '{2}' already uses");
+
+    public static readonly DiagnosticDescriptor MultipleLayerAttributes = Error("DSL0006", Declaration,
+        "Member has more than one layer attribute",
+        "Member '{0}' has more than one layer attribute; a member declares exactly one layer");
+
+    public static readonly DiagnosticDescriptor UnsupportedNetworkClass = Error("DSL0007", Declaration,
+        "Network class kind not supported",
+        "Network '{0}' cannot be generated: {1}");
+
+    public static readonly DiagnosticDescriptor MissingInput = Error("DSL0101", Shape,
+        "Network input size missing or not positive",
+        "Network '{0}' needs a positive input size, e.g. [Network(Input = 784)], but found {1}");
+
+    public static readonly DiagnosticDescriptor NonPositiveSize = Error("DSL0102", Shape,
+        "Layer size must be positive",
+        "Layer '{0}': {1} must be positive, but is {2}");
+
+    public static readonly DiagnosticDescriptor UnsupportedActivation = Error("DSL0103", Shape,
+        "Activation not supported on this layer",
+        "Layer '{0}': activation {1} is not supported here: {2}");
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
+    {
+        [NotPartial.Id] = NotPartial,
+        [NoLayers.Id] = NoLayers,
+        [LayerNotPartialProperty.Id] = LayerNotPartialProperty,
+        [LayerTypeMismatch.Id] = LayerTypeMismatch,
+        [DuplicateWeightName.Id] = DuplicateWeightName,
+        [MultipleLayerAttributes.Id] = MultipleLayerAttributes,
+        [UnsupportedNetworkClass.Id] = UnsupportedNetworkClass,
+        [MissingInput.Id] = MissingInput,
+        [NonPositiveSize.Id] = NonPositiveSize,
+        [UnsupportedActivation.Id] = UnsupportedActivation,
+    };
+
+    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+
+    private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
+        new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+}

@@ -1,0 +1,61 @@
+using System;
+using System.Globalization;
+using System.Text;
+
+namespace Dsl.Generator;
+
+/// <summary>A small indented text writer, the way dotnet/runtime's generators emit source: plain text, no syntax trees.</summary>
+internal sealed class SourceWriter
+{
+    private readonly StringBuilder _builder = new();
+    private int _indent;
+
+    public void Line(string text = "")
+    {
+        if (text.Length == 0)
+        {
+            _builder.Append('\n');
+            return;
+        }
+        _builder.Append(' ', _indent * 4).Append(text).Append('\n');
+    }
+
+    public void OpenBlock(string header)
+    {
+        Line(header);
+        Line("{");
+        _indent++;
+    }
+
+    public void CloseBlock(string suffix = "")
+    {
+        _indent--;
+        Line("}" + suffix);
+    }
+
+    public void Indent() => _indent++;
+
+    public void Unindent() => _indent--;
+
+    public override string ToString() => _builder.ToString();
+
+    /// <summary>A float literal that round-trips and is culture-proof (fi-FI would write a U+2212 minus).</summary>
+    public static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";
+
+    public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Thousands-separated for comments and summaries.</summary>
+    public static string Grouped(long value) => value.ToString("#,0", CultureInfo.InvariantCulture);
+
+    public static string Camel(string pascal) => pascal.Length == 0 ? pascal : char.ToLowerInvariant(pascal[0]) + pascal.Substring(1);
+
+    public static string Repeat(string text, int count, string separator)
+    {
+        var parts = new string[count];
+        for (int i = 0; i < count; i++) parts[i] = text.Replace("{i}", Int(i));
+        return string.Join(separator, parts);
+    }
+
+    public static string Pad(string text, int width) => text.Length >= width ? text : text + new string(' ', width - text.Length);
+
+}
