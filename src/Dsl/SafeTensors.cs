@@ -1,0 +1,451 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Dsl;
+
+/// <summary>
+/// Reads and writes <see cref="Parameters"/> as safetensors (https://github.com/huggingface/safetensors):
+/// an 8-byte little-endian header length, a JSON header mapping each tensor name to its dtype, shape and
+/// byte range, then the raw little-endian data. Names, shapes and element order are PyTorch
+/// <c>state_dict</c> ones, so files interchange with <c>safetensors.torch.save_file</c>/<c>load_file</c>.
+/// </summary>
+/// <remarks>
+/// Loading is strict, like PyTorch's <c>load_state_dict(strict=True)</c>: the file must hold exactly the
+/// model's tensors, as F32, with the model's shapes. Everything is checked and read before anything is
+/// written, so a failed load leaves the model unchanged.
+/// </remarks>
+public static class SafeTensors
+{
+    /// <summary>Largest header accepted (100 MiB, as in the reference implementation): bounds what a corrupt length can make a load allocate.</summary>
+    public const int MaxHeaderBytes = 100 * 1024 * 1024;
+
+    /// <summary>Most tensors accepted in one header.</summary>
+    public const int MaxTensors = 100_000;
+
+    private const string MetadataKey = "__metadata__";
+    private const string Float32 = "F32";
+    private const int ChunkFloats = 1 << 14;
+
+    private readonly record struct Entry(string Name, string Dtype, long[] Shape, long Begin, long End);
+
+    /// <summary>
+    /// Writes <paramref name="parameters"/> to <paramref name="path"/>. The file is written next to its
+    /// destination under a temporary name and renamed into place, so a crash or error never leaves a
+    /// half-written file at <paramref name="path"/>.
+    /// </summary>
+    /// <param name="parameters">The model's parameters.</param>
+    /// <param name="path">Destination; an existing file is replaced.</param>
+    /// <param name="metadata">Strings stored in the header's <c>__metadata__</c>; <c>"format": "pt"</c> is added unless given.</param>
+    /// <exception cref="IOException">The file could not be written; an existing file at <paramref name="path"/> is left as it was.</exception>
+    public static void Save(Parameters parameters, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                Save(parameters, stream, metadata);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="parameters"/> as safetensors to <paramref name="stream"/>, from its current position.</summary>
+    /// <param name="parameters">The model's parameters.</param>
+    /// <param name="stream">Destination; left open.</param>
+    /// <param name="metadata">Strings stored in the header's <c>__metadata__</c>; <c>"format": "pt"</c> is added unless given.</param>
+    public static void Save(Parameters parameters, Stream stream, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(stream);
+        byte[] header = BuildHeader(parameters, metadata);
+        Span<byte> prefix = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+        stream.Write(prefix);
+        stream.Write(header);
+        foreach (TensorInfo t in parameters.Tensors)
+        {
+            ReadOnlySpan<float> stored = parameters.Value(t);
+            if (t.StoredTransposed)
+            {
+                // The buffer is [in, out]; the file, like PyTorch, wants [out, in].
+                var pytorchOrder = new float[t.Length];
+                Transpose(stored, pytorchOrder, rows: t.Shape[1], columns: t.Shape[0]);
+                WriteLittleEndian(stream, pytorchOrder);
+            }
+            else
+            {
+                WriteLittleEndian(stream, stored);
+            }
+        }
+    }
+
+    /// <summary>Replaces the values of <paramref name="parameters"/> with those in the safetensors file at <paramref name="path"/>.</summary>
+    /// <param name="parameters">The model's parameters; unchanged if the load fails.</param>
+    /// <param name="path">A safetensors file holding exactly the model's tensors, as F32.</param>
+    /// <exception cref="SafeTensorsException">The file is malformed, truncated, or does not match the model.</exception>
+    public static void Load(Parameters parameters, string path)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        Load(parameters, stream, path);
+    }
+
+    /// <summary>
+    /// Replaces the values of <paramref name="parameters"/> with those of the safetensors data read from
+    /// <paramref name="stream"/>'s current position. A seekable stream must end where the data ends.
+    /// </summary>
+    /// <param name="parameters">The model's parameters; unchanged if the load fails.</param>
+    /// <param name="stream">Source; left open.</param>
+    /// <exception cref="SafeTensorsException">The data is malformed, truncated, or does not match the model.</exception>
+    public static void Load(Parameters parameters, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(stream);
+        Load(parameters, stream, stream is FileStream file ? file.Name : "<stream>");
+    }
+
+    private static void Load(Parameters parameters, Stream stream, string source)
+    {
+        // Knowing the size up front lets a lying header length or offsets fail before any large allocation.
+        long? size = stream.CanSeek ? stream.Length - stream.Position : null;
+
+        Span<byte> prefix = stackalloc byte[8];
+        int read = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+        if (read < prefix.Length)
+            throw Fail(source, $"is truncated: it has {read} bytes, fewer than the 8-byte header length.");
+        ulong declared = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (declared > MaxHeaderBytes)
+            throw Fail(source, $"declares a header of {declared} bytes, more than the limit of {MaxHeaderBytes}; it is corrupt or not a safetensors file.");
+        if (size is long available && (long)declared > available - 8)
+            throw Fail(source, $"is truncated or corrupt: it declares a header of {declared} bytes, but only {available - 8} bytes follow the header length.");
+
+        var header = new byte[(int)declared];
+        read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        if (read < header.Length)
+            throw Fail(source, $"is truncated: expected at least {8 + header.Length} bytes, got {8 + read}.");
+
+        List<Entry> entries = ParseHeader(header, source);
+        long dataBytes = Validate(parameters, entries, source);
+        long expectedSize = 8 + header.Length + dataBytes;
+        if (size is long actual && actual < expectedSize)
+            throw Truncated(source, entries, header.Length, expectedSize, actual);
+        if (size is long total && total > expectedSize)
+            throw Fail(source, $"has {total - expectedSize} unexpected bytes after the tensor data (expected {expectedSize} bytes, found {total}).");
+
+        // Validate has made the entries tile the data section and each hold 4 bytes per element, so the
+        // section is exactly the model's floats, in file order.
+        var data = new float[dataBytes / sizeof(float)];
+        for (int start = 0; start < data.Length; start += ChunkFloats)
+        {
+            Span<byte> chunk = MemoryMarshal.AsBytes(data.AsSpan(start, Math.Min(ChunkFloats, data.Length - start)));
+            read = stream.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
+            if (read < chunk.Length)
+                throw Truncated(source, entries, header.Length, expectedSize, 8L + header.Length + (long)start * sizeof(float) + read);
+        }
+        if (!BitConverter.IsLittleEndian)
+        {
+            Span<int> bits = MemoryMarshal.Cast<float, int>(data.AsSpan());
+            BinaryPrimitives.ReverseEndianness(bits, bits);
+        }
+
+        foreach (Entry e in entries)
+        {
+            TensorInfo t = parameters.Find(e.Name)!;
+            ReadOnlySpan<float> fileOrder = data.AsSpan((int)(e.Begin / sizeof(float)), t.Length);
+            if (t.StoredTransposed)
+                Transpose(fileOrder, parameters.Value(t), rows: t.Shape[0], columns: t.Shape[1]);
+            else
+                fileOrder.CopyTo(parameters.Value(t));
+        }
+    }
+
+    /// <summary>Checks the header against the model and returns the length of the data section; sorts <paramref name="entries"/> by offset.</summary>
+    private static long Validate(Parameters parameters, List<Entry> entries, string source)
+    {
+        var byName = new Dictionary<string, Entry>(entries.Count, StringComparer.Ordinal);
+        var unexpected = new List<string>();
+        foreach (Entry e in entries)
+        {
+            byName.Add(e.Name, e);
+            if (parameters.Find(e.Name) is null) unexpected.Add(e.Name);
+        }
+        var missing = new List<string>();
+        foreach (TensorInfo t in parameters.Tensors)
+            if (!byName.ContainsKey(t.Name)) missing.Add(t.Name);
+        if (missing.Count > 0 || unexpected.Count > 0)
+        {
+            var message = new StringBuilder("does not match the model:");
+            if (missing.Count > 0) message.Append(" missing tensors ").Append(NameList(missing)).Append(';');
+            if (unexpected.Count > 0) message.Append(" unexpected tensors ").Append(NameList(unexpected)).Append(';');
+            message.Length--;
+            throw Fail(source, message.Append('.').ToString());
+        }
+
+        foreach (TensorInfo t in parameters.Tensors)
+        {
+            Entry e = byName[t.Name];
+            if (e.Dtype != Float32)
+                throw Fail(source, $"has tensor '{t.Name}' with dtype {e.Dtype}, expected {Float32} (the only dtype supported).");
+            if (!ShapeEquals(e.Shape, t.Shape))
+                throw Fail(source, $"has tensor '{t.Name}' with shape {FormatShape(e.Shape)}, expected {FormatShape(t.Shape)}.");
+            long bytes = (long)t.Length * sizeof(float);
+            if (e.End < e.Begin || e.End - e.Begin != bytes)
+                throw Fail(source, $"has tensor '{t.Name}' with data_offsets [{e.Begin}, {e.End}], expected a range of {bytes} bytes for {FormatShape(t.Shape)} {Float32}.");
+        }
+
+        // Like the reference implementation, require the ranges to tile the data section from 0 without gaps:
+        // it rules out overlaps (one stored value feeding two tensors) and bounds the section by the model size.
+        entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
+        long end = 0;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            Entry e = entries[i];
+            if (e.Begin < end)
+            {
+                Entry previous = entries[i - 1];
+                throw Fail(source, $"has tensor '{e.Name}' with data_offsets [{e.Begin}, {e.End}] overlapping tensor '{previous.Name}' at [{previous.Begin}, {previous.End}].");
+            }
+            if (e.Begin > end)
+                throw Fail(source, $"has tensor '{e.Name}' with data_offsets [{e.Begin}, {e.End}] outside the data section or after a gap: the previous tensor ends at byte {end}, and tensors must be stored contiguously.");
+            end = e.End;
+        }
+        return end;
+    }
+
+    private static List<Entry> ParseHeader(byte[] header, string source)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(header);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                throw Fail(source, "has a header that is not a JSON object.");
+            var entries = new List<Entry>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString()!;
+                if (!names.Add(name))
+                    throw Fail(source, $"lists '{name}' twice in its header.");
+                reader.Read();
+                if (name == MetadataKey)
+                {
+                    CheckMetadata(ref reader, source);
+                    continue;
+                }
+                if (entries.Count == MaxTensors)
+                    throw Fail(source, $"lists more than {MaxTensors} tensors in its header.");
+                entries.Add(ReadEntry(ref reader, name, source));
+            }
+            if (reader.Read())
+                throw Fail(source, "has data after the header's JSON object.");
+            return entries;
+        }
+        catch (JsonException e)
+        {
+            throw Fail(source, $"has a header that is not valid JSON: {e.Message}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader reports invalid UTF-8 inside strings this way.
+            throw Fail(source, $"has a header that is not valid UTF-8 JSON: {e.Message}", e);
+        }
+    }
+
+    private static Entry ReadEntry(ref Utf8JsonReader reader, string name, string source)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+            throw Fail(source, $"has header entry '{name}' that is not an object.");
+        string? dtype = null;
+        long[]? shape = null, offsets = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string field = reader.GetString()!;
+            reader.Read();
+            switch (field)
+            {
+                case "dtype":
+                    if (reader.TokenType != JsonTokenType.String)
+                        throw Fail(source, $"has tensor '{name}' whose dtype is not a string.");
+                    dtype = reader.GetString();
+                    break;
+                case "shape":
+                    shape = ReadNaturals(ref reader, name, field, source);
+                    break;
+                case "data_offsets":
+                    offsets = ReadNaturals(ref reader, name, field, source);
+                    if (offsets.Length != 2)
+                        throw Fail(source, $"has tensor '{name}' whose data_offsets has {offsets.Length} entries, expected 2 (begin, end).");
+                    break;
+                default:
+                    // Unknown fields are ignored, as the reference implementation does.
+                    reader.Skip();
+                    break;
+            }
+        }
+        if (dtype is null || shape is null || offsets is null)
+            throw Fail(source, $"has tensor '{name}' without {(dtype is null ? "dtype" : shape is null ? "shape" : "data_offsets")} in its header.");
+        return new Entry(name, dtype, shape, offsets[0], offsets[1]);
+    }
+
+    private static long[] ReadNaturals(ref Utf8JsonReader reader, string name, string field, string source)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+            throw Fail(source, $"has tensor '{name}' whose {field} is not an array.");
+        var values = new List<long>();
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value) || value < 0)
+                throw Fail(source, $"has tensor '{name}' whose {field} holds something other than a non-negative integer.");
+            values.Add(value);
+        }
+        return values.ToArray();
+    }
+
+    private static void CheckMetadata(ref Utf8JsonReader reader, string source)
+    {
+        if (reader.TokenType == JsonTokenType.Null) return;
+        if (reader.TokenType != JsonTokenType.StartObject)
+            throw Fail(source, $"has a {MetadataKey} that is not an object.");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string key = reader.GetString()!;
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.String)
+                throw Fail(source, $"has a {MetadataKey} value for '{key}' that is not a string.");
+        }
+    }
+
+    private static byte[] BuildHeader(Parameters parameters, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var json = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(json))
+        {
+            writer.WriteStartObject();
+            // transformers' from_pretrained rejects files whose metadata lacks a known "format".
+            writer.WriteStartObject(MetadataKey);
+            if (metadata is null || !metadata.ContainsKey("format"))
+                writer.WriteString("format", "pt");
+            if (metadata is not null)
+            {
+                foreach (KeyValuePair<string, string> pair in metadata)
+                    writer.WriteString(pair.Key, pair.Value ?? throw new ArgumentException($"Metadata '{pair.Key}' is null; safetensors metadata values are strings.", nameof(metadata)));
+            }
+            writer.WriteEndObject();
+
+            long offset = 0;
+            foreach (TensorInfo t in parameters.Tensors)
+            {
+                if (t.Name == MetadataKey)
+                    throw new ArgumentException($"A tensor cannot be called '{MetadataKey}' in a safetensors file.", nameof(parameters));
+                writer.WriteStartObject(t.Name);
+                writer.WriteString("dtype", Float32);
+                writer.WriteStartArray("shape");
+                foreach (int d in t.Shape) writer.WriteNumberValue(d);
+                writer.WriteEndArray();
+                writer.WriteStartArray("data_offsets");
+                writer.WriteNumberValue(offset);
+                offset += (long)t.Length * sizeof(float);
+                writer.WriteNumberValue(offset);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+        }
+
+        // Padding with spaces to a multiple of 8, as the reference implementation does, aligns the data
+        // section so readers can map the floats in place.
+        var header = new byte[(json.WrittenCount + 7) / 8 * 8];
+        json.WrittenSpan.CopyTo(header);
+        header.AsSpan(json.WrittenCount).Fill((byte)' ');
+        return header;
+    }
+
+    private static void WriteLittleEndian(Stream stream, ReadOnlySpan<float> values)
+    {
+        int[]? swapped = BitConverter.IsLittleEndian ? null : new int[ChunkFloats];
+        for (int start = 0; start < values.Length; start += ChunkFloats)
+        {
+            ReadOnlySpan<float> chunk = values.Slice(start, Math.Min(ChunkFloats, values.Length - start));
+            if (swapped is null)
+            {
+                stream.Write(MemoryMarshal.AsBytes(chunk));
+            }
+            else
+            {
+                Span<int> target = swapped.AsSpan(0, chunk.Length);
+                BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<float, int>(chunk), target);
+                stream.Write(MemoryMarshal.AsBytes(target));
+            }
+        }
+    }
+
+    /// <summary>Writes the <paramref name="columns"/> × <paramref name="rows"/> transpose of the row-major <paramref name="rows"/> × <paramref name="columns"/> matrix <paramref name="source"/>.</summary>
+    private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int columns)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+                destination[c * rows + r] = source[r * columns + c];
+    }
+
+    private static SafeTensorsException Truncated(string source, List<Entry> entries, int headerLength, long expected, long actual)
+    {
+        long dataPresent = actual - 8 - headerLength;
+        string? firstCut = entries.Find(e => e.End > dataPresent).Name;
+        return Fail(source, $"is truncated: expected {expected} bytes, found {actual}; the data of tensor '{firstCut}' is incomplete.");
+    }
+
+    private static bool ShapeEquals(long[] found, int[] expected)
+    {
+        if (found.Length != expected.Length) return false;
+        for (int i = 0; i < found.Length; i++)
+            if (found[i] != expected[i]) return false;
+        return true;
+    }
+
+    private static string FormatShape<T>(T[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static string NameList(List<string> names)
+    {
+        // A wrong file can hold thousands of names; the first few say enough.
+        const int Shown = 10;
+        string list = "'" + string.Join("', '", names.GetRange(0, Math.Min(Shown, names.Count))) + "'";
+        return names.Count > Shown ? $"{list} and {names.Count - Shown} more" : list;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // The original failure is the one worth reporting.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static SafeTensorsException Fail(string source, string message) =>
+        new($"Safetensors file '{source}' {message}");
+
+    private static SafeTensorsException Fail(string source, string message, Exception inner) =>
+        new($"Safetensors file '{source}' {message}", inner);
+}
