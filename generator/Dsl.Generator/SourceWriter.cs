@@ -22,7 +22,7 @@ internal sealed class SourceWriter
 
     public void OpenBlock(string header)
     {
-        Line(header);
+        if (header.Length > 0) Line(header);
         Line("{");
         _indent++;
     }

@@ -1,0 +1,70 @@
+namespace Dsl.Generator;
+
+/// <summary>
+/// One rung of the instruction-set ladder the generated code dispatches over, and how to spell vector
+/// operations at its width. Width 1 is the scalar fallback, spelled with plain float arithmetic.
+/// </summary>
+internal sealed class Isa
+{
+    // Generated files alias these names to their global:: types at the top, so kernels stay readable.
+    private const string Unsafe = "Unsafe";
+
+    public static readonly Isa V512 = new("512", 16, "Vector512");
+    public static readonly Isa V256 = new("256", 8, "Vector256");
+    public static readonly Isa V128 = new("128", 4, "Vector128");
+    public static readonly Isa Scalar = new("Scalar", 1, "");
+
+    /// <summary>The dispatch ladder, widest first.</summary>
+    public static readonly Isa[] Ladder = { V512, V256, V128, Scalar };
+
+    private Isa(string suffix, int width, string vector)
+    {
+        Suffix = suffix;
+        Width = width;
+        Vector = vector;
+    }
+
+    public string Suffix { get; }
+
+    /// <summary>Floats per vector.</summary>
+    public int Width { get; }
+
+    /// <summary>The static vector class, e.g. <c>Vector512</c>; empty for scalar.</summary>
+    public string Vector { get; }
+
+    public bool IsScalar => Width == 1;
+
+    public string IsAccelerated => Vector + ".IsHardwareAccelerated";
+
+    /// <summary>The widest rung, no wider than this one, whose vector fits in <paramref name="length"/> floats (scalar below 4).</summary>
+    public Isa NarrowedTo(int length)
+    {
+        Isa isa = this;
+        while (isa.Width > length && !isa.IsScalar)
+            isa = isa == V512 ? V256 : isa == V256 ? V128 : Scalar;
+        return isa;
+    }
+
+    public string Load(string reference, string offset) =>
+        IsScalar ? $"{Unsafe}.Add(ref {reference}, {offset})" : $"{Vector}.LoadUnsafe(ref {reference}, {offset})";
+
+    public string Store(string value, string reference, string offset) =>
+        IsScalar ? $"{Unsafe}.Add(ref {reference}, {offset}) = {value};" : $"{Vector}.StoreUnsafe({value}, ref {reference}, {offset});";
+
+    public string Broadcast(string scalar) => IsScalar ? scalar : $"{Vector}.Create({scalar})";
+
+    /// <summary><c>a * b + c</c>, fused where the hardware has FMA (MultiplyAddEstimate never falls back to slow software FMA).</summary>
+    public string MultiplyAdd(string a, string b, string c) => IsScalar ? $"{a} * {b} + {c}" : $"{Vector}.MultiplyAddEstimate({a}, {b}, {c})";
+
+    public string Zero => IsScalar ? "0f" : $"{Vector}.Create(0f)";
+
+    public string Sum(string value) => IsScalar ? value : $"{Vector}.Sum({value})";
+
+    /// <summary>A vector of all-ones bits in lanes <paramref name="firstKept"/>.. and zero bits before, as floats, for AND-masking an overlapping tail vector.</summary>
+    public string TailMask(int firstKept)
+    {
+        var lanes = new string[Width];
+        for (int i = 0; i < Width; i++) lanes[i] = i < firstKept ? "0u" : "uint.MaxValue";
+        return $"{Vector}.AsSingle({Vector}.Create({string.Join(", ", lanes)}))";
+    }
+}

@@ -1,0 +1,372 @@
+using System;
+using System.Collections.Generic;
+using Dsl.Generator.Model;
+
+namespace Dsl.Generator;
+
+public sealed partial class NetworkGenerator
+{
+    internal static partial class Emitter
+    {
+        /// <summary>
+        /// Dense kernels. Weights are input-major ([in, out]) so every kernel streams whole rows: for input i,
+        /// broadcast x[i] and multiply-add it into a tile of output accumulators held in registers. Output
+        /// columns are cut into vectors at generation time; a width that is not a multiple of the vector ends
+        /// in one overlapping vector (Out - W), masked where it would count lanes twice.
+        /// </summary>
+        private static class DenseEmitter
+        {
+            // Accumulator tiles sized to the register file: 32 vector registers from AVX-512 up, 16 below.
+            private static int SingleTile(Isa rung) => 8;
+            private static int RowTile(Isa rung) => rung == Isa.V512 || rung.IsScalar ? 4 : 2;
+            private const int Rows = 4;
+
+            public static void EmitForward(SourceWriter w, LayerSpec layer, int weightOffset, int biasOffset)
+            {
+                EmitDispatch(w, "Forward1", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
+                EmitDispatch(w, "Forward4", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
+                w.Line("/// <summary>Forward for <paramref name=\"batch\"/> samples: four at a time share each weight row, the rest one by one.</summary>");
+                w.OpenBlock("public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                w.Line("nuint s = 0;");
+                w.Line("for (; s + 4 <= (nuint)batch; s += 4)");
+                w.Line("    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));");
+                w.Line("for (; s < (nuint)batch; s++)");
+                w.Line("    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));");
+                w.CloseBlock();
+                foreach (Isa rung in Isa.Ladder)
+                {
+                    w.Line();
+                    EmitForwardKernel(w, layer, rung, rows: 1, weightOffset, biasOffset);
+                    w.Line();
+                    EmitForwardKernel(w, layer, rung, rows: Rows, weightOffset, biasOffset);
+                }
+            }
+
+            public static void EmitBackward(SourceWriter w, LayerSpec layer)
+            {
+                EmitDispatch(w, "AccumulateGradients", "ref float x, ref float g, nuint batch, ref float grads", "ref x, ref g, batch, ref grads", generic: false);
+                EmitDispatch(w, "InputGradient1", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
+                EmitDispatch(w, "InputGradient4", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
+                w.Line("/// <summary>dL/dx = dL/dz W^T for <paramref name=\"batch\"/> samples, four at a time.</summary>");
+                w.OpenBlock("public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)");
+                w.Line("nuint s = 0;");
+                w.Line("for (; s + 4 <= (nuint)batch; s += 4)");
+                w.Line("    InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));");
+                w.Line("for (; s < (nuint)batch; s++)");
+                w.Line("    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));");
+                w.CloseBlock();
+                foreach (Isa rung in Isa.Ladder)
+                {
+                    w.Line();
+                    EmitAccumulateGradients(w, layer, rung);
+                    w.Line();
+                    EmitInputGradient(w, layer, rung, rows: 1);
+                    w.Line();
+                    EmitInputGradient(w, layer, rung, rows: Rows);
+                }
+            }
+
+            private static void EmitDispatch(SourceWriter w, string name, string parameters, string arguments, bool generic)
+            {
+                string typeParameter = generic ? "<TActivation>" : "";
+                string constraint = generic ? " where TActivation : struct, global::Dsl.Kernels.IActivation" : "";
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.OpenBlock($"public static void {name}{typeParameter}({parameters}){constraint}");
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                for (int r = 0; r < Isa.Ladder.Length; r++)
+                {
+                    Isa rung = Isa.Ladder[r];
+                    string call = $"{name}_{rung.Suffix}{typeParameter}({arguments});";
+                    if (rung.IsScalar) w.Line("else " + call);
+                    else
+                    {
+                        w.Line($"{(r == 0 ? "if" : "else if")} ({rung.IsAccelerated})");
+                        w.Line("    " + call);
+                    }
+                }
+                w.CloseBlock();
+                w.Line();
+            }
+
+            private static void KernelHeader(SourceWriter w, string signature)
+            {
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                w.OpenBlock(signature);
+            }
+
+            // y[r, :] = act(b + sum_i x[r, i] W[i, :]) for `rows` samples.
+            private static void EmitForwardKernel(SourceWriter w, LayerSpec layer, Isa rung, int rows, int weightOffset, int biasOffset)
+            {
+                Columns columns = Columns.Of(layer.Outputs, rung);
+                Isa isa = columns.Isa;
+                int perTile = rows == 1 ? SingleTile(rung) : RowTile(rung);
+                KernelHeader(w, $"private static void Forward{rows}_{rung.Suffix}<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                w.Line("ref float w = ref Unsafe.Add(ref p, WeightOffset);");
+                if (layer.HasBias) w.Line("ref float b = ref Unsafe.Add(ref p, BiasOffset);");
+                columns.EmitTiles(w, perTile, tile =>
+                {
+                    for (int k = 0; k < tile.Count; k++)
+                    {
+                        string init = layer.HasBias ? isa.Load("b", tile[k].Offset.ToString()) : isa.Zero;
+                        if (rows == 1) w.Line($"var acc{k} = {init};");
+                        else
+                        {
+                            w.Line($"var bias{k} = {init};");
+                            for (int r = 0; r < rows; r++) w.Line($"var acc{r}_{k} = bias{k};");
+                        }
+                    }
+                    w.OpenBlock($"for (nuint i = 0; i < {layer.Inputs}; i++)");
+                    w.Line($"ref float wi = ref Unsafe.Add(ref w, i * {layer.Outputs});");
+                    if (rows == 1)
+                    {
+                        w.Line($"var xi = {isa.Broadcast("Unsafe.Add(ref x, i)")};");
+                        for (int k = 0; k < tile.Count; k++)
+                            w.Line($"acc{k} = {isa.MultiplyAdd(isa.Load("wi", tile[k].Offset.ToString()), "xi", $"acc{k}")};");
+                    }
+                    else
+                    {
+                        for (int k = 0; k < tile.Count; k++) w.Line($"var w{k} = {isa.Load("wi", tile[k].Offset.ToString())};");
+                        for (int r = 0; r < rows; r++) w.Line($"var x{r} = {isa.Broadcast(r == 0 ? "Unsafe.Add(ref x, i)" : $"Unsafe.Add(ref x, {r * layer.Inputs} + i)")};");
+                        for (int r = 0; r < rows; r++)
+                            for (int k = 0; k < tile.Count; k++)
+                                w.Line($"acc{r}_{k} = {isa.MultiplyAdd($"w{k}", $"x{r}", $"acc{r}_{k}")};");
+                    }
+                    w.CloseBlock();
+                    for (int r = 0; r < rows; r++)
+                        for (int k = 0; k < tile.Count; k++)
+                        {
+                            string acc = rows == 1 ? $"acc{k}" : $"acc{r}_{k}";
+                            w.Line(isa.Store($"TActivation.Invoke({acc})", "y", tile[k].Offset.Plus(r * layer.Outputs).ToString()));
+                        }
+                });
+                w.CloseBlock();
+            }
+
+            // dL/db += sum_s g[s, :];  dL/dW[i, :] += sum_s x[s, i] g[s, :], four input rows at a time.
+            private static void EmitAccumulateGradients(SourceWriter w, LayerSpec layer, Isa rung)
+            {
+                Columns columns = Columns.Of(layer.Outputs, rung);
+                Isa isa = columns.Isa;
+                int perTile = RowTile(rung);
+                KernelHeader(w, $"private static void AccumulateGradients_{rung.Suffix}(ref float x, ref float g, nuint batch, ref float grads)");
+                w.Line("ref float gw = ref Unsafe.Add(ref grads, WeightOffset);");
+                if (columns.HasTail && !isa.IsScalar)
+                {
+                    w.Line("// The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so");
+                    w.Line("// the full vector's store of those lanes wins.");
+                    w.Line($"var tailMask = {isa.TailMask(columns.TailFirstKept)};");
+                }
+                string G(Segment s) => s.Masked ? $"({isa.Load("gs", s.Offset.ToString())} & tailMask)" : isa.Load("gs", s.Offset.ToString());
+
+                if (layer.HasBias)
+                {
+                    w.Line("ref float gb = ref Unsafe.Add(ref grads, BiasOffset);");
+                    w.Line();
+                    w.Line("// bias: column sums of dL/dz");
+                    columns.EmitTiles(w, perTile * Rows, tile =>
+                    {
+                        for (int k = 0; k < tile.Count; k++) w.Line($"var acc{k} = {isa.Load("gb", tile[k].Offset.ToString())};");
+                        w.OpenBlock("for (nuint s = 0; s < batch; s++)");
+                        w.Line($"ref float gs = ref Unsafe.Add(ref g, s * {layer.Outputs});");
+                        for (int k = 0; k < tile.Count; k++) w.Line($"acc{k} += {G(tile[k])};");
+                        w.CloseBlock();
+                        for (int k = tile.Count - 1; k >= 0; k--) w.Line(isa.Store($"acc{k}", "gb", tile[k].Offset.ToString()));
+                    });
+                }
+
+                int fullRows = layer.Inputs / Rows * Rows;
+                w.Line();
+                w.Line($"// weight: rows of x^T dL/dz, {Rows} inputs by a tile of outputs at a time");
+                if (fullRows > 0)
+                {
+                    w.OpenBlock($"for (nuint i = 0; i < {fullRows}; i += {Rows})");
+                    EmitWeightGradientRows(w, layer, isa, columns, perTile, Rows, "i", G);
+                    w.CloseBlock();
+                }
+                if (layer.Inputs > fullRows)
+                {
+                    w.OpenBlock("");
+                    w.Line($"const nuint i = {fullRows};");
+                    EmitWeightGradientRows(w, layer, isa, columns, perTile, layer.Inputs - fullRows, "i", G);
+                    w.CloseBlock();
+                }
+                w.CloseBlock();
+            }
+
+            private static void EmitWeightGradientRows(SourceWriter w, LayerSpec layer, Isa isa, Columns columns, int perTile, int rows, string i, Func<Segment, string> g)
+            {
+                w.Line($"ref float gwi = ref Unsafe.Add(ref gw, {i} * {layer.Outputs});");
+                columns.EmitTiles(w, perTile, tile =>
+                {
+                    for (int r = 0; r < rows; r++)
+                        for (int k = 0; k < tile.Count; k++)
+                            w.Line($"var acc{r}_{k} = {isa.Load("gwi", tile[k].Offset.Plus(r * layer.Outputs).ToString())};");
+                    w.OpenBlock("for (nuint s = 0; s < batch; s++)");
+                    w.Line($"ref float gs = ref Unsafe.Add(ref g, s * {layer.Outputs});");
+                    w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs} + {i});");
+                    for (int k = 0; k < tile.Count; k++) w.Line($"var g{k} = {g(tile[k])};");
+                    for (int r = 0; r < rows; r++) w.Line($"var x{r} = {isa.Broadcast($"Unsafe.Add(ref xs, {r})")};");
+                    for (int r = 0; r < rows; r++)
+                        for (int k = 0; k < tile.Count; k++)
+                            w.Line($"acc{r}_{k} = {isa.MultiplyAdd($"g{k}", $"x{r}", $"acc{r}_{k}")};");
+                    w.CloseBlock();
+                    for (int r = 0; r < rows; r++)
+                        for (int k = tile.Count - 1; k >= 0; k--)
+                            w.Line(isa.Store($"acc{r}_{k}", "gwi", tile[k].Offset.Plus(r * layer.Outputs).ToString()));
+                });
+            }
+
+            // dx[r, i] = sum_j W[i, j] g[r, j]: one dot product per input and sample, weight row loaded once for all rows.
+            private static void EmitInputGradient(SourceWriter w, LayerSpec layer, Isa rung, int rows)
+            {
+                Columns columns = Columns.Of(layer.Outputs, rung);
+                Isa isa = columns.Isa;
+                KernelHeader(w, $"private static void InputGradient{rows}_{rung.Suffix}(ref float g, ref float p, ref float dx)");
+                w.Line("ref float w = ref Unsafe.Add(ref p, WeightOffset);");
+                if (columns.HasTail && !isa.IsScalar)
+                {
+                    w.Line("// The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.");
+                    w.Line($"var tailMask = {isa.TailMask(columns.TailFirstKept)};");
+                }
+                w.OpenBlock($"for (nuint i = 0; i < {layer.Inputs}; i++)");
+                w.Line($"ref float wi = ref Unsafe.Add(ref w, i * {layer.Outputs});");
+                for (int r = 0; r < rows; r++) w.Line($"var acc{r} = {isa.Zero};");
+
+                void Products(Offset offset, string weight)
+                {
+                    w.Line($"var wv = {weight};");
+                    for (int r = 0; r < rows; r++)
+                        w.Line($"acc{r} = {isa.MultiplyAdd("wv", isa.Load("g", offset.Plus(r * layer.Outputs).ToString()), $"acc{r}")};");
+                }
+
+                int vectorEnd = columns.Full * isa.Width;
+                if (columns.Full >= 2)
+                {
+                    w.OpenBlock($"for (nuint o = 0; o < {vectorEnd}; o += {isa.Width})");
+                    Products(new Offset("o", 0), isa.Load("wi", "o"));
+                    w.CloseBlock();
+                }
+                else if (columns.Full == 1)
+                {
+                    w.OpenBlock("");
+                    Products(new Offset(null, 0), isa.Load("wi", "0"));
+                    w.CloseBlock();
+                }
+                if (columns.HasTail)
+                {
+                    w.OpenBlock("");
+                    var tail = new Offset(null, columns.TailOffset);
+                    Products(tail, isa.IsScalar ? isa.Load("wi", tail.ToString()) : $"{isa.Load("wi", tail.ToString())} & tailMask");
+                    w.CloseBlock();
+                }
+                for (int r = 0; r < rows; r++)
+                    w.Line($"Unsafe.Add(ref dx, {(r == 0 ? "" : $"{r * layer.Inputs} + ")}i) = {isa.Sum($"acc{r}")};");
+                w.CloseBlock();
+                w.CloseBlock();
+            }
+        }
+
+        /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
+        private readonly struct Offset
+        {
+            public Offset(string? variable, int constant)
+            {
+                Variable = variable;
+                Constant = constant;
+            }
+
+            public string? Variable { get; }
+
+            public int Constant { get; }
+
+            public Offset Plus(int value) => new(Variable, Constant + value);
+
+            public override string ToString() =>
+                Variable is null ? SourceWriter.Int(Constant)
+                : Constant == 0 ? Variable
+                : $"{Variable} + {SourceWriter.Int(Constant)}";
+        }
+
+        private readonly struct Segment
+        {
+            public Segment(Offset offset, bool masked)
+            {
+                Offset = offset;
+                Masked = masked;
+            }
+
+            public Offset Offset { get; }
+
+            /// <summary>The overlapping tail vector, whose leading lanes repeat the previous vector's.</summary>
+            public bool Masked { get; }
+        }
+
+        /// <summary>
+        /// How a row of <c>n</c> outputs is cut into vectors on one rung: <see cref="Full"/> whole vectors of
+        /// the widest width that fits, then, when n is not a multiple, one tail vector ending at n.
+        /// </summary>
+        private sealed class Columns
+        {
+            private Columns(Isa isa, int n)
+            {
+                Isa = isa;
+                Full = n / isa.Width;
+                HasTail = n % isa.Width != 0;
+                TailOffset = n - isa.Width;
+                TailFirstKept = Full * isa.Width - TailOffset;
+            }
+
+            public Isa Isa { get; }
+
+            public int Full { get; }
+
+            public bool HasTail { get; }
+
+            public int TailOffset { get; }
+
+            /// <summary>First lane of the tail vector that no full vector covers.</summary>
+            public int TailFirstKept { get; }
+
+            public static Columns Of(int n, Isa rung) => new(rung.NarrowedTo(n), n);
+
+            /// <summary>
+            /// Emits the body once per tile of up to <paramref name="perTile"/> vectors. Two or more whole tiles
+            /// become a loop over <c>o</c> (bounded code size); the remainder is written out with constant offsets.
+            /// </summary>
+            public void EmitTiles(SourceWriter w, int perTile, Action<List<Segment>> body)
+            {
+                int width = Isa.Width;
+                int regular = Full / perTile;
+                int tileFloats = perTile * width;
+                if (regular >= 2)
+                {
+                    w.OpenBlock($"for (nuint o = 0; o < {regular * tileFloats}; o += {tileFloats}) // outputs o..o+{tileFloats - 1}");
+                    var tile = new List<Segment>();
+                    for (int k = 0; k < perTile; k++) tile.Add(new Segment(new Offset("o", k * width), masked: false));
+                    body(tile);
+                    w.CloseBlock();
+                }
+                int explicitStart = regular >= 2 ? regular * perTile : 0;
+                var pending = new List<Segment>();
+                for (int k = explicitStart; k < Full; k++)
+                {
+                    pending.Add(new Segment(new Offset(null, k * width), masked: false));
+                    if (pending.Count == perTile) Flush();
+                }
+                if (HasTail) pending.Add(new Segment(new Offset(null, TailOffset), masked: true));
+                Flush();
+
+                void Flush()
+                {
+                    if (pending.Count == 0) return;
+                    int first = pending[0].Offset.Constant;
+                    int last = pending[pending.Count - 1].Offset.Constant + width - 1;
+                    w.OpenBlock($"// outputs {first}..{last}");
+                    body(pending);
+                    w.CloseBlock();
+                    pending = new List<Segment>();
+                }
+            }
+        }
+    }
+}

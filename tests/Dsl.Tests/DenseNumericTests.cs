@@ -1,0 +1,321 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.Intrinsics;
+using Dsl;
+using Dsl.Tests.Networks;
+
+namespace Dsl.Tests;
+
+/// <summary>
+/// Generated dense forward and backward against the double-precision <see cref="Reference"/> and against central
+/// finite differences, on networks whose widths hit every tail case. CI runs this class once per ISA setting
+/// (AVX-512, AVX2, Vector128, scalar), so each generated path is checked.
+/// </summary>
+public class DenseNumericTests
+{
+    public static TheoryData<string> Networks => new() { nameof(FashionMlp), nameof(TailNet), nameof(WideNet), nameof(OddNet), nameof(TinyMlp) };
+
+    internal static (INetwork Net, Dense[] Layers) Create(string name, int seed)
+    {
+        (INetwork net, Dense[] layers) = name switch
+        {
+            nameof(FashionMlp) => Pair(new FashionMlp(seed), n => new[] { n.Fc1, n.Fc2, n.Head }),
+            nameof(TailNet) => Pair(new TailNet(seed), n => new[] { n.L1, n.L2, n.L3, n.L4, n.L5, n.L6, n.Out }),
+            nameof(WideNet) => Pair(new WideNet(seed), n => new[] { n.Expand, n.Wide, n.Classes }),
+            nameof(OddNet) => Pair(new OddNet(seed), n => new[] { n.Hidden, n.Narrow, n.Out }),
+            nameof(TinyMlp) => Pair(new TinyMlp(seed), n => new[] { n.Fc1, n.Fc2, n.Out }),
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+        // Initialisation leaves biases at zero; random biases make the bias paths matter.
+        var rng = new Rng(seed + 1000);
+        foreach (Dense layer in layers)
+            for (int o = 0; o < layer.Bias.Length; o++) layer.Bias[o] = rng.NextSingle(-0.5f, 0.5f);
+        return (net, layers);
+
+        static (INetwork, Dense[]) Pair<T>(T net, Func<T, Dense[]> layers) where T : INetwork => (net, layers(net));
+    }
+
+    internal static float[] RandomInputs(int count, int seed, float scale = 1f)
+    {
+        var rng = new Rng(seed);
+        var values = new float[count];
+        for (int i = 0; i < count; i++) values[i] = rng.NextSingle(-scale, scale);
+        return values;
+    }
+
+    [Fact]
+    public void IsaSetting_IsTheOneThisRunAskedFor()
+    {
+        // scripts/test.sh sets DSL_EXPECT_ISA for each run so a silently ignored DOTNET_Enable* variable fails here.
+        string? expected = Environment.GetEnvironmentVariable("DSL_EXPECT_ISA");
+        string actual = Vector512.IsHardwareAccelerated ? "avx512"
+            : Vector256.IsHardwareAccelerated ? "avx2"
+            : Vector128.IsHardwareAccelerated ? "vector128"
+            : "scalar";
+        if (expected is not null) Assert.Equal(expected, actual);
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Forward_MatchesScalarReference(string name)
+    {
+        (INetwork net, Dense[] layers) = Create(name, seed: 1);
+        var reference = new Reference(layers);
+        var output = new float[net.OutputSize];
+        for (int sample = 0; sample < 3; sample++)
+        {
+            float[] input = RandomInputs(net.InputSize, seed: 10 + sample);
+            net.Forward(input, output);
+            double[] expected = reference.Forward(input)[layers.Length];
+            // Float accumulation over at most 784 products of magnitude <= 1, plus approximated exp/tanh:
+            // 1e-4 relative to the output's scale covers it with a wide margin (observed ~1e-6).
+            AssertClose(expected, output, 1e-4, $"{name} sample {sample}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void BatchedForward_IsBitIdenticalToBatchOne(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 2);
+        // Each output lane sums the same products in the same order whichever kernel runs it, so results are exact.
+        for (int batch = 1; batch <= 9; batch++)
+        {
+            float[] input = RandomInputs(batch * net.InputSize, seed: 20 + batch);
+            var batched = new float[batch * net.OutputSize];
+            net.Forward(input, batched, batch);
+            var single = new float[net.OutputSize];
+            for (int s = 0; s < batch; s++)
+            {
+                net.Forward(input.AsSpan(s * net.InputSize, net.InputSize), single);
+                Assert.Equal(single, batched.AsSpan(s * net.OutputSize, net.OutputSize).ToArray());
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void ForwardTrain_MatchesInferenceForward(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 3);
+        const int batch = 6;
+        float[] input = RandomInputs(batch * net.InputSize, seed: 30);
+        var inference = new float[batch * net.OutputSize];
+        var training = new float[batch * net.OutputSize];
+        net.Forward(input, inference, batch);
+        net.ForwardTrain(input, training, batch, net.CreateWorkspace(batch));
+        // Training applies SiLU/GELU in a separate pass (to keep z) whose vector width may differ from the fused one.
+        AssertClose(inference.Select(v => (double)v).ToArray(), training, 1e-5, name);
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Backward_MatchesScalarReference(string name)
+    {
+        (INetwork net, Dense[] layers) = Create(name, seed: 4);
+        const int batch = 5; // one group of four and a single: both kernel shapes
+        float[] input = RandomInputs(batch * net.InputSize, seed: 40);
+        float[] outputGradient = RandomInputs(batch * net.OutputSize, seed: 41);
+        var output = new float[batch * net.OutputSize];
+        var inputGradient = new float[batch * net.InputSize];
+        Workspace workspace = net.CreateWorkspace(batch);
+        net.Parameters.ZeroGradients();
+        net.ForwardTrain(input, output, batch, workspace);
+        net.Backward(outputGradient, inputGradient, batch, workspace);
+
+        var reference = new Reference(layers);
+        double[][] weightGradients = layers.Select(l => new double[l.Units * l.Inputs]).ToArray();
+        double[][] biasGradients = layers.Select(l => new double[l.Units]).ToArray();
+        var expectedInputGradient = new double[batch * net.InputSize];
+        for (int s = 0; s < batch; s++)
+        {
+            double[][] activations = reference.Forward(input.AsSpan(s * net.InputSize, net.InputSize));
+            double[] dx = reference.Backward(activations, outputGradient.AsSpan(s * net.OutputSize, net.OutputSize), weightGradients, biasGradients);
+            dx.CopyTo(expectedInputGradient, s * net.InputSize);
+        }
+
+        // Sums over a batch of 5 and up to 784 inputs in float: 1e-4 of the tensor's scale (observed ~1e-6).
+        AssertClose(expectedInputGradient, inputGradient, 1e-4, $"{name} dL/dx");
+        for (int l = 0; l < layers.Length; l++)
+        {
+            Dense layer = layers[l];
+            var actual = new float[layer.Units * layer.Inputs];
+            for (int o = 0; o < layer.Units; o++)
+                for (int i = 0; i < layer.Inputs; i++) actual[o * layer.Inputs + i] = layer.WeightGradient[i * layer.Units + o];
+            AssertClose(weightGradients[l], actual, 1e-4, $"{name} {layer.Name}.weight grad");
+            if (!layer.BiasGradient.IsEmpty)
+                AssertClose(biasGradients[l], layer.BiasGradient.ToArray(), 1e-4, $"{name} {layer.Name}.bias grad");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Backward_AccumulatesAcrossCalls(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 5);
+        const int batch = 3;
+        float[] input = RandomInputs(batch * net.InputSize, seed: 50);
+        float[] outputGradient = RandomInputs(batch * net.OutputSize, seed: 51);
+        var output = new float[batch * net.OutputSize];
+        Workspace workspace = net.CreateWorkspace(batch);
+        net.Parameters.ZeroGradients();
+        net.ForwardTrain(input, output, batch, workspace);
+        net.Backward(outputGradient, Span<float>.Empty, batch, workspace);
+        float[] once = net.Parameters.Gradients.ToArray();
+        net.Backward(outputGradient, Span<float>.Empty, batch, workspace);
+        float[] twice = net.Parameters.Gradients.ToArray();
+        Assert.Contains(once, v => v != 0);
+        for (int i = 0; i < once.Length; i++) Assert.Equal(2 * once[i], twice[i], 1e-5f * (1 + Math.Abs(twice[i])));
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Backward_MatchesFiniteDifferences(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 6);
+        const int batch = 2;
+        float[] input = RandomInputs(batch * net.InputSize, seed: 60);
+        float[] outputGradient = RandomInputs(batch * net.OutputSize, seed: 61);
+        var output = new float[batch * net.OutputSize];
+        var inputGradient = new float[batch * net.InputSize];
+        Workspace workspace = net.CreateWorkspace(batch);
+        net.Parameters.ZeroGradients();
+        net.ForwardTrain(input, output, batch, workspace);
+        net.Backward(outputGradient, inputGradient, batch, workspace);
+
+        // L = sum(dy * y), so dL/dθ is what Backward computed for upstream gradient dy.
+        double Loss()
+        {
+            net.Forward(input, output, batch);
+            double sum = 0;
+            for (int i = 0; i < output.Length; i++) sum += (double)outputGradient[i] * output[i];
+            return sum;
+        }
+
+        float[] gradients = net.Parameters.Gradients.ToArray();
+        var parameterIndices = new List<int>();
+        foreach (TensorInfo t in net.Parameters.Tensors)
+            for (int k = 0; k < t.Length; k++) parameterIndices.Add(t.Offset + k);
+        // A deterministic subset of 400 keeps the large networks fast; the small ones are mostly covered.
+        int[] chosen = Shuffled(parameterIndices, new Rng(62)).Take(400).ToArray();
+
+        var checks = new List<(string What, double Numeric, double Analytic)>();
+        int skipped = 0;
+        foreach (int index in chosen)
+            Check(() => net.Parameters.Values[index], v => net.Parameters.Values[index] = v, gradients[index], $"parameter {index}");
+        for (int i = 0; i < Math.Min(input.Length, 100); i++)
+            Check(() => input[i], v => input[i] = v, inputGradient[i], $"input {i}");
+
+        Assert.True(checks.Count >= Math.Min(chosen.Length, 50), $"{name}: only {checks.Count} checks");
+        Assert.True(skipped <= chosen.Length / 20 + 1, $"{name}: {skipped} of {chosen.Length} checks hit a non-differentiable point");
+        foreach ((string what, double numeric, double analytic) in checks)
+        {
+            // Central differences with h = 1e-2 in float: truncation O(h^2) ~ 1e-5, rounding ~1e-5 / h; 2e-3 absolute
+            // plus 2% relative is well above both and far below any real error (a wrong term is O(|gradient|)).
+            double tolerance = 2e-3 + 2e-2 * Math.Abs(analytic);
+            Assert.True(Math.Abs(numeric - analytic) <= tolerance, $"{name} {what}: finite difference {numeric:G6}, backward {analytic:G6}");
+        }
+
+        void Check(Func<float> get, Action<float> set, double analytic, string what)
+        {
+            const float h = 1e-2f;
+            float x0 = get();
+            double centre = Loss();
+            set(x0 + h); double plus = Loss();
+            set(x0 - h); double minus = Loss();
+            set(x0);
+            double forward = (plus - centre) / h, backward = (centre - minus) / h;
+            // One-sided slopes that disagree mean a ReLU kink lies within h: no derivative to compare there.
+            if (Math.Abs(forward - backward) > 0.05 * (Math.Abs(forward) + Math.Abs(backward)) + 5e-3)
+            {
+                skipped++;
+                return;
+            }
+            checks.Add((what, (plus - minus) / (2 * h), analytic));
+        }
+    }
+
+    private static IEnumerable<int> Shuffled(List<int> items, Rng rng)
+    {
+        int[] array = items.ToArray();
+        rng.Shuffle(array);
+        return array;
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Forward_And_Training_AllocateNothing(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 7);
+        const int batch = 5;
+        float[] input = RandomInputs(batch * net.InputSize, seed: 70);
+        var output = new float[batch * net.OutputSize];
+        var outputGradient = new float[batch * net.OutputSize];
+        Workspace workspace = net.CreateWorkspace(batch);
+        void Run()
+        {
+            net.Forward(input.AsSpan(0, net.InputSize), output.AsSpan(0, net.OutputSize));
+            net.Forward(input, output, batch);
+            net.ForwardTrain(input, output, batch, workspace);
+            net.Backward(outputGradient, Span<float>.Empty, batch, workspace);
+        }
+        Run(); // first call JIT-compiles
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Forward_WrongSpanLengths_ThrowNamingExpectedAndActual()
+    {
+        var net = new FashionMlp();
+        var e = Assert.Throws<ArgumentException>(() => net.Forward(new float[783], new float[10]));
+        Assert.Equal("input", e.ParamName);
+        Assert.Contains("784", e.Message);
+        Assert.Contains("783", e.Message);
+        e = Assert.Throws<ArgumentException>(() => net.Forward(new float[784], new float[9]));
+        Assert.Equal("output", e.ParamName);
+        Assert.Contains("10", e.Message);
+        e = Assert.Throws<ArgumentException>(() => net.Forward(new float[784 * 3], new float[10 * 2], 3));
+        Assert.Equal("output", e.ParamName);
+        Assert.Contains("30", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.Forward(new float[0], new float[0], 0));
+        Workspace small = net.CreateWorkspace(2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.ForwardTrain(new float[784 * 3], new float[30], 3, small));
+        Assert.Throws<ArgumentException>(() => net.ForwardTrain(new float[784], new float[10], 1, new TinyMlp().CreateWorkspace(1)));
+        Assert.Throws<InvalidOperationException>(() => net.Backward(new float[10], Span<float>.Empty, 1, net.CreateWorkspace(1)));
+    }
+
+    [Fact]
+    public void Constructor_SameSeed_SameWeights_DifferentSeed_DifferentWeights()
+    {
+        Assert.Equal(new FashionMlp(7).Parameters.Values.ToArray(), new FashionMlp(7).Parameters.Values.ToArray());
+        Assert.NotEqual(new FashionMlp(7).Parameters.Values.ToArray(), new FashionMlp(8).Parameters.Values.ToArray());
+    }
+
+    [Fact]
+    public void GeneratedConstants_DescribeTheDeclaration()
+    {
+        Assert.Equal(784, FashionMlp.InputSize);
+        Assert.Equal(10, FashionMlp.OutputSize);
+        Assert.Equal(784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10, FashionMlp.ParameterCount);
+        var net = new FashionMlp();
+        Assert.Equal(FashionMlp.ParameterCount, net.Parameters.ParameterCount);
+        Assert.Equal(new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "head.weight", "head.bias" }, net.Parameters.Tensors.Select(t => t.Name));
+        Assert.Equal(new[] { 256, 784 }, net.Fc1.WeightInfo.Shape);
+        Assert.Contains("fc1    Dense  256     Relu           200,960  401,408", net.Summary);
+        Assert.All(net.Parameters.Tensors, t => Assert.Equal(0, t.Offset % 16));
+    }
+
+    private static void AssertClose(double[] expected, ReadOnlySpan<float> actual, double relativeToScale, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = 1 + expected.Max(Math.Abs);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(expected[i] - actual[i]);
+            Assert.True(error <= relativeToScale * scale, $"{what}[{i}]: expected {expected[i]:G9}, got {actual[i]:G9} (error {error:G3}, allowed {relativeToScale * scale:G3})");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using Dsl;
+
+namespace Dsl.Tests.Networks;
+
+/// <summary>The example network.</summary>
+[Network(Input = 784)]
+public partial class FashionMlp
+{
+    [Dense(256, Activation.Relu)] public partial Dense Fc1 { get; }
+    [Dense(128, Activation.Relu)] public partial Dense Fc2 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}
+
+/// <summary>Every activation, with widths just around each vector size (3 is scalar, 7/15/17/63/100 have tails).</summary>
+[Network(Input = 7)]
+public partial class TailNet
+{
+    [Dense(17, Activation.Relu)] public partial Dense L1 { get; }
+    [Dense(63, Activation.Tanh)] public partial Dense L2 { get; }
+    [Dense(100, Activation.Sigmoid)] public partial Dense L3 { get; }
+    [Dense(16, Activation.Silu)] public partial Dense L4 { get; }
+    [Dense(15, Activation.Gelu)] public partial Dense L5 { get; }
+    [Dense(3, Activation.Softmax)] public partial Dense L6 { get; }
+    [Dense(1)] public partial Dense Out { get; }
+}
+
+/// <summary>Wide rows (784 outputs: many tiles, a loop over them) from one input, and a layer without bias.</summary>
+[Network(Input = 1)]
+public partial class WideNet
+{
+    [Dense(2, Activation.Tanh, Bias = false)] public partial Dense Expand { get; }
+    [Dense(784, Activation.Sigmoid)] public partial Dense Wide { get; }
+    [Dense(7, Activation.Softmax)] public partial Dense Classes { get; }
+}
+
+/// <summary>Many inputs into odd widths: the weight-gradient row loop plus a 3-row tail (63 = 4*15 + 3).</summary>
+[Network(Input = 63)]
+public partial class OddNet
+{
+    [Dense(33, Activation.Gelu)] public partial Dense Hidden { get; }
+    [Dense(8, Activation.Silu)] public partial Dense Narrow { get; }
+    [Dense(5)] public partial Dense Out { get; }
+}
+
+/// <summary>Case T of the benchmarks: a tiny tanh MLP, small enough to unroll fully.</summary>
+[Network(Input = 16)]
+public partial class TinyMlp
+{
+    [Dense(64, Activation.Tanh)] public partial Dense Fc1 { get; }
+    [Dense(64, Activation.Tanh)] public partial Dense Fc2 { get; }
+    [Dense(4)] public partial Dense Out { get; }
+}
