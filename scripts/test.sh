@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command: builds everything, runs the generator tests once and the numeric/runtime tests on every
+# SIMD path (AVX-512, AVX2, Vector128, scalar), then prints the totals as one line "N passed, N failed".
+# Needs only the .NET 10 SDK; NuGet packages restore on first use.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+dotnet build Dsl.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+run() { # run NAME PROJECT [VAR=VALUE...]
+  local name=$1 project=$2; shift 2
+  echo "== $name"
+  env "$@" dotnet test "$project" -c Release --no-build -nologo \
+    --logger "trx;LogFileName=$results/$name.trx" --logger "console;verbosity=minimal" || status=1
+}
+
+run generator tests/Dsl.Generator.Tests/Dsl.Generator.Tests.csproj
+# The default run uses the widest path the machine has; the others switch paths off one by one and the
+# test IsaSetting_IsTheOneThisRunAskedFor checks the switch took effect.
+run default   tests/Dsl.Tests/Dsl.Tests.csproj
+run avx2      tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableAVX512=0 DSL_EXPECT_ISA=avx2
+run vector128 tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableAVX2=0 DSL_EXPECT_ISA=vector128
+run scalar    tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableHWIntrinsic=0 DSL_EXPECT_ISA=scalar
+
+passed=0; failed=0; runs=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  runs=$((runs + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+# A run that crashed before writing its results counts as a failure.
+if [ "$runs" -lt 5 ]; then failed=$((failed + 5 - runs)); status=1; fi
+[ "$failed" -gt 0 ] && status=1
+echo "$passed passed, $failed failed"
+exit $status
