@@ -1,0 +1,16 @@
+using Dsl;
+
+namespace FashionMnist;
+
+/// <summary>
+/// A 784 → 256 → 128 → 10 multilayer perceptron for 28×28 grey images in 10 classes. The generator adds
+/// the constructor <c>FashionMlp(int seed = 0)</c>, <c>Forward</c>, <c>ForwardTrain</c>, <c>Backward</c>,
+/// <c>Parameters</c> and <c>Summary</c>; the head outputs logits (the loss applies the softmax).
+/// </summary>
+[Network(Input = 784)]
+public partial class FashionMlp
+{
+    [Dense(256, Activation.Relu)] public partial Dense Fc1 { get; }
+    [Dense(128, Activation.Relu)] public partial Dense Fc2 { get; }
+    [Dense(10)]                   public partial Dense Head { get; }
+}
