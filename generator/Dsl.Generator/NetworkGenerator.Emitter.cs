@@ -383,10 +383,18 @@ public sealed partial class NetworkGenerator
 
         private static string FieldName(LayerSpec layer) => "_" + SourceWriter.Camel(layer.MemberName);
 
-        // Locals are named after the layer; '@' only where the name is a keyword (a layer called 'Event').
+        // Parameters and locals of the methods that also hold per-layer locals: a layer called 'Input' or 'X' must not shadow them.
+        private static readonly HashSet<string> s_reservedLocals = new()
+        {
+            "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "grads", "scratch",
+        };
+
+        // Locals are named after the layer; '@' only where the name is a keyword (a layer called 'Event'),
+        // a 'Layer' suffix where it would collide with one of the generated names above.
         private static string Local(LayerSpec layer)
         {
             string name = SourceWriter.Camel(layer.MemberName);
+            if (s_reservedLocals.Contains(name)) return name + "Layer";
             return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
         }
 

@@ -29,12 +29,13 @@ public sealed partial class NetworkGenerator
 
             if (!IsPartialEverywhere(type))
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.NotPartial, classLocation, type.Name));
-            if (type.IsGenericType || type.IsStatic || type.IsAbstract)
+            // Arity, not IsGenericType: that is also true for a class nested in a generic type, reported below.
+            if (type.Arity > 0 || type.IsStatic || type.IsAbstract)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.UnsupportedNetworkClass, classLocation, type.Name,
-                    type.IsGenericType ? "generic classes are not supported" : "the class must be a concrete, non-static class"));
+                    type.Arity > 0 ? "generic classes are not supported" : "the class must be a concrete, non-static class"));
             for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
-                if (!IsPartialEverywhere(outer) || outer.IsGenericType)
+                if (!IsPartialEverywhere(outer) || outer.Arity > 0)
                 {
                     diagnostics.Add(Diagnostic(DiagnosticDescriptors.UnsupportedNetworkClass, classLocation, type.Name,
                         $"its containing type '{outer.Name}' must be a non-generic partial type"));
@@ -47,6 +48,7 @@ public sealed partial class NetworkGenerator
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, networkLocation, type.Name, input.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
             var layers = new List<LayerSpec>();
+            bool layerFailed = false;
             var layerByWeightName = new Dictionary<string, string>();
             int width = input;
             foreach (ISymbol member in type.GetMembers())
@@ -65,6 +67,9 @@ public sealed partial class NetworkGenerator
                 LayerSpec? layer = ParseDense(member, attribute, location, width, diagnostics);
                 if (layer is null)
                 {
+                    // Reported above, or an attribute whose arguments the compiler could not bind (it reports those):
+                    // either way the network is incomplete, so generate nothing rather than a network missing layers.
+                    layerFailed = true;
                     width = 0; // shapes after a broken layer are unknown; don't report follow-on errors
                     continue;
                 }
@@ -76,10 +81,10 @@ public sealed partial class NetworkGenerator
                 width = layer.Outputs;
             }
 
-            if (layers.Count == 0 && diagnostics.Count == 0)
+            if (layers.Count == 0 && diagnostics.Count == 0 && !layerFailed)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.NoLayers, classLocation, type.Name));
 
-            NetworkSpec? spec = diagnostics.Count > 0
+            NetworkSpec? spec = diagnostics.Count > 0 || layerFailed
                 ? null
                 : new NetworkSpec(
                     type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),

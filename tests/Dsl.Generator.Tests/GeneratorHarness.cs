@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Dsl.Generator.Tests;
+
+/// <summary>Builds a compilation against the shared framework and Dsl.dll and runs <see cref="NetworkGenerator"/> over it.</summary>
+internal static class GeneratorHarness
+{
+    public static readonly CSharpParseOptions ParseOptions = CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Latest);
+
+    // The strictest warning level, as TreatWarningsAsErrors projects on a recent SDK would see it.
+    private static readonly CSharpCompilationOptions s_options = new CSharpCompilationOptions(
+            OutputKind.DynamicallyLinkedLibrary,
+            nullableContextOptions: NullableContextOptions.Enable,
+            warningLevel: 9999)
+        .WithSpecificDiagnosticOptions(new Dictionary<string, ReportDiagnostic>
+        {
+            // A missing XML comment is the test source's business, not the generator's.
+            ["CS1591"] = ReportDiagnostic.Suppress,
+        });
+
+    private static readonly Lazy<ImmutableArray<MetadataReference>> s_references = new(() =>
+    {
+        // The shared framework's assemblies (the runtime's, which compile like the reference pack) plus Dsl.dll.
+        string framework = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
+        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Where(path => string.Equals(Path.GetDirectoryName(path), framework, StringComparison.Ordinal))
+            .Append(typeof(Dsl.NetworkAttribute).Assembly.Location)
+            .Distinct(StringComparer.Ordinal);
+        return paths.Select(path => (MetadataReference)MetadataReference.CreateFromFile(path)).ToImmutableArray();
+    });
+
+    /// <summary>A compilation of the given sources, named <c>Source0.cs</c>, <c>Source1.cs</c>, ...</summary>
+    public static CSharpCompilation Compile(params string[] sources) =>
+        CSharpCompilation.Create(
+            "Dsl.Generator.Tests.Input",
+            sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: $"Source{i}.cs")),
+            s_references.Value,
+            s_options);
+
+    public static GeneratorDriver CreateDriver() =>
+        CSharpGeneratorDriver.Create(
+            new[] { new NetworkGenerator().AsSourceGenerator() },
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    public static GeneratorRun Run(params string[] sources) => Run(Compile(sources));
+
+    public static GeneratorRun Run(Compilation input)
+    {
+        GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
+        return new GeneratorRun(input, output, diagnostics, driver.GetRunResult());
+    }
+}
+
+/// <summary>One generator run: its input and output compilations, the generator's diagnostics and the run result.</summary>
+internal sealed record GeneratorRun(Compilation Input, Compilation Output, ImmutableArray<Diagnostic> GeneratorDiagnostics, GeneratorDriverRunResult RunResult)
+{
+    public GeneratorRunResult Result => RunResult.Results.Single();
+
+    public ImmutableArray<GeneratedSourceResult> GeneratedSources => Result.GeneratedSources;
+
+    public IEnumerable<Diagnostic> DslDiagnostics => GeneratorDiagnostics.Where(d => d.Id.StartsWith("DSL", StringComparison.Ordinal));
+
+    /// <summary>Errors and warnings of the compilation with the generated sources added (hidden and info diagnostics are ignored).</summary>
+    public IReadOnlyList<Diagnostic> OutputProblems =>
+        Output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+
+    /// <summary>Fails if the generator threw (Roslyn turns that into CS8785 and records the exception).</summary>
+    public void AssertGeneratorDidNotThrow()
+    {
+        Assert.Null(Result.Exception);
+        Assert.DoesNotContain(GeneratorDiagnostics, d => d.Id == "CS8785");
+    }
+
+    /// <summary>Fails unless the generator reported nothing and the generated code compiles without errors or warnings.</summary>
+    public void AssertClean()
+    {
+        AssertGeneratorDidNotThrow();
+        Assert.Empty(GeneratorDiagnostics);
+        IReadOnlyList<Diagnostic> problems = OutputProblems;
+        Assert.True(problems.Count == 0, "The generated code does not compile cleanly:\n" + string.Join("\n", problems.Take(20).Select(d => d.ToString())));
+    }
+
+    /// <summary>The source text a diagnostic points at (generator diagnostics carry a file path and span, not a tree).</summary>
+    public string SpanText(Diagnostic diagnostic)
+    {
+        FileLinePositionSpan lineSpan = diagnostic.Location.GetLineSpan();
+        SyntaxTree tree = Input.SyntaxTrees.Single(t => t.FilePath == lineSpan.Path);
+        Assert.Equal(tree.GetLineSpan(diagnostic.Location.SourceSpan).Span, lineSpan.Span);
+        return tree.GetText().ToString(diagnostic.Location.SourceSpan);
+    }
+
+    public static string Message(Diagnostic diagnostic) => diagnostic.GetMessage(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,90 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Xunit.Sdk;
+
+namespace Dsl.Generator.Tests;
+
+/// <summary>
+/// The generated source for a few small networks, checked against reviewed baselines in <c>Snapshots/</c>
+/// (rerun with <c>DSL_ACCEPT_SNAPSHOTS=1</c> to accept a change), and compiled without errors or warnings.
+/// </summary>
+public class SnapshotTests
+{
+    [Fact]
+    public void TinyMlp()
+    {
+        const string source = """
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class TinyMlp
+            {
+                [Dense(8, Activation.Relu)] public partial Dense Hidden { get; }
+                [Dense(3)] public partial Dense Out { get; }
+            }
+            """;
+        VerifyGenerated(source, nameof(TinyMlp), "TinyMlp");
+    }
+
+    [Fact]
+    public void SoftmaxGeluNoBias()
+    {
+        // Odd widths: 17 ends in an overlapping tail vector on every rung, 6 narrows AVX-512 and AVX2 to Vector128.
+        const string source = """
+            using Dsl;
+
+            [Network(Input = 5)]
+            public partial class Classifier
+            {
+                [Dense(17, Activation.Gelu)] public partial Dense Features { get; }
+                [Dense(6, Activation.Softmax, Bias = false)] public partial Dense Classes { get; }
+            }
+            """;
+        VerifyGenerated(source, nameof(SoftmaxGeluNoBias), "Classifier");
+    }
+
+    [Fact]
+    public void NestedInNamespace()
+    {
+        const string source = """
+            using Dsl;
+
+            namespace Acme.Models;
+
+            public static partial class Zoo
+            {
+                [Network(Input = 3)]
+                internal partial class Probe
+                {
+                    [Dense(2, Activation.Tanh)] internal partial Dense Score { get; }
+                }
+            }
+            """;
+        VerifyGenerated(source, nameof(NestedInNamespace), "Acme.Models.Zoo.Probe");
+    }
+
+    private static void VerifyGenerated(string source, string testName, string hintName)
+    {
+        GeneratorRun run = GeneratorHarness.Run(source);
+        run.AssertClean();
+        Assert.Equal(
+            new[] { hintName + ".g.cs", hintName + ".Backward.g.cs" },
+            run.GeneratedSources.Select(s => s.HintName));
+        // Check every file before failing, so one run writes all the received files there are to review.
+        var failures = new List<string>();
+        foreach (GeneratedSourceResult generated in run.GeneratedSources)
+        {
+            string fileName = generated.HintName.Substring(0, generated.HintName.Length - ".cs".Length);
+            try
+            {
+                Snapshot.Verify(generated.SourceText.ToString(), $"{nameof(SnapshotTests)}.{testName}#{fileName}");
+            }
+            catch (XunitException e)
+            {
+                failures.Add(e.Message);
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+    }
+}
