@@ -40,6 +40,10 @@ internal static class DiagnosticDescriptors
         "Network class kind not supported",
         "Network '{0}' cannot be generated: {1}");
 
+    public static readonly DiagnosticDescriptor ReservedLayerName = Error("DSL0008", Declaration,
+        "Layer name clashes with a generated member",
+        "Layer '{0}' clashes with the generated member '{1}'; rename the layer");
+
     public static readonly DiagnosticDescriptor MissingInput = Error("DSL0101", Shape,
         "Network input size missing or not positive",
         "Network '{0}' needs a positive input size, e.g. [Network(Input = 784)], but found {1}");
@@ -61,6 +65,7 @@ internal static class DiagnosticDescriptors
         [DuplicateWeightName.Id] = DuplicateWeightName,
         [MultipleLayerAttributes.Id] = MultipleLayerAttributes,
         [UnsupportedNetworkClass.Id] = UnsupportedNetworkClass,
+        [ReservedLayerName.Id] = ReservedLayerName,
         [MissingInput.Id] = MissingInput,
         [NonPositiveSize.Id] = NonPositiveSize,
         [UnsupportedActivation.Id] = UnsupportedActivation,

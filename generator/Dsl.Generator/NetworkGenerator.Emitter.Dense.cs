@@ -16,15 +16,34 @@ public sealed partial class NetworkGenerator
         /// </summary>
         private static class DenseEmitter
         {
-            // Accumulator tiles sized to the register file: 32 vector registers from AVX-512 up, 16 below.
-            private static int SingleTile(Isa rung) => 8;
-            private static int RowTile(Isa rung) => rung == Isa.V512 || rung.IsScalar ? 4 : 2;
+            // Accumulator tiles sized to the register file: 8 vectors for one sample; for four samples, 4x4
+            // where AVX-512's 32 registers are sure to be there, 4x2 for 256/128-bit vectors (16 registers on x64).
+            private const int SingleTile = 8;
+            private static int RowTile(Isa isa) => isa == Isa.V512 || isa.IsScalar ? 4 : 2;
             private const int Rows = 4;
 
-            public static void EmitForward(SourceWriter w, LayerSpec layer, int weightOffset, int biasOffset)
+            /// <summary>
+            /// The distinct kernels a layer needs: one per vector width that fits its outputs, each called when
+            /// the narrowest rung that uses it is accelerated (a wider rung implies the narrower ones).
+            /// </summary>
+            private static List<(Isa Target, string Condition)> Dispatch(int outputs)
             {
-                EmitDispatch(w, "Forward1", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
-                EmitDispatch(w, "Forward4", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
+                var result = new List<(Isa, string)>();
+                foreach (Isa rung in Isa.Ladder)
+                {
+                    Isa target = rung.NarrowedTo(outputs);
+                    string condition = rung.IsScalar ? "" : rung.IsAccelerated;
+                    if (result.Count > 0 && result[result.Count - 1].Item1 == target) result[result.Count - 1] = (target, condition);
+                    else result.Add((target, condition));
+                }
+                return result;
+            }
+
+            public static void EmitForward(SourceWriter w, LayerSpec layer)
+            {
+                var dispatch = Dispatch(layer.Outputs);
+                EmitDispatch(w, dispatch, "Forward1", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
+                EmitDispatch(w, dispatch, "Forward4", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
                 w.Line("/// <summary>Forward for <paramref name=\"batch\"/> samples: four at a time share each weight row, the rest one by one.</summary>");
                 w.OpenBlock("public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line("nuint s = 0;");
@@ -33,20 +52,21 @@ public sealed partial class NetworkGenerator
                 w.Line("for (; s < (nuint)batch; s++)");
                 w.Line("    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));");
                 w.CloseBlock();
-                foreach (Isa rung in Isa.Ladder)
+                foreach ((Isa target, _) in dispatch)
                 {
                     w.Line();
-                    EmitForwardKernel(w, layer, rung, rows: 1, weightOffset, biasOffset);
+                    EmitForwardKernel(w, layer, target, rows: 1);
                     w.Line();
-                    EmitForwardKernel(w, layer, rung, rows: Rows, weightOffset, biasOffset);
+                    EmitForwardKernel(w, layer, target, rows: Rows);
                 }
             }
 
             public static void EmitBackward(SourceWriter w, LayerSpec layer)
             {
-                EmitDispatch(w, "AccumulateGradients", "ref float x, ref float g, nuint batch, ref float grads", "ref x, ref g, batch, ref grads", generic: false);
-                EmitDispatch(w, "InputGradient1", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
-                EmitDispatch(w, "InputGradient4", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
+                var dispatch = Dispatch(layer.Outputs);
+                EmitDispatch(w, dispatch, "AccumulateGradients", "ref float x, ref float g, nuint batch, ref float grads", "ref x, ref g, batch, ref grads", generic: false);
+                EmitDispatch(w, dispatch, "InputGradient1", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
+                EmitDispatch(w, dispatch, "InputGradient4", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
                 w.Line("/// <summary>dL/dx = dL/dz W^T for <paramref name=\"batch\"/> samples, four at a time.</summary>");
                 w.OpenBlock("public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)");
                 w.Line("nuint s = 0;");
@@ -55,32 +75,32 @@ public sealed partial class NetworkGenerator
                 w.Line("for (; s < (nuint)batch; s++)");
                 w.Line("    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));");
                 w.CloseBlock();
-                foreach (Isa rung in Isa.Ladder)
+                foreach ((Isa target, _) in dispatch)
                 {
                     w.Line();
-                    EmitAccumulateGradients(w, layer, rung);
+                    EmitAccumulateGradients(w, layer, target);
                     w.Line();
-                    EmitInputGradient(w, layer, rung, rows: 1);
+                    EmitInputGradient(w, layer, target, rows: 1);
                     w.Line();
-                    EmitInputGradient(w, layer, rung, rows: Rows);
+                    EmitInputGradient(w, layer, target, rows: Rows);
                 }
             }
 
-            private static void EmitDispatch(SourceWriter w, string name, string parameters, string arguments, bool generic)
+            private static void EmitDispatch(SourceWriter w, List<(Isa Target, string Condition)> dispatch, string name, string parameters, string arguments, bool generic)
             {
                 string typeParameter = generic ? "<TActivation>" : "";
                 string constraint = generic ? " where TActivation : struct, global::Dsl.Kernels.IActivation" : "";
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
                 w.OpenBlock($"public static void {name}{typeParameter}({parameters}){constraint}");
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                for (int r = 0; r < Isa.Ladder.Length; r++)
+                if (dispatch.Count > 1) w.Line("// The JIT folds IsHardwareAccelerated to a constant, so only one call survives.");
+                for (int r = 0; r < dispatch.Count; r++)
                 {
-                    Isa rung = Isa.Ladder[r];
-                    string call = $"{name}_{rung.Suffix}{typeParameter}({arguments});";
-                    if (rung.IsScalar) w.Line("else " + call);
+                    string call = $"{name}_{dispatch[r].Target.Suffix}{typeParameter}({arguments});";
+                    if (dispatch.Count == 1) w.Line(call);
+                    else if (r == dispatch.Count - 1) w.Line("else " + call);
                     else
                     {
-                        w.Line($"{(r == 0 ? "if" : "else if")} ({rung.IsAccelerated})");
+                        w.Line($"{(r == 0 ? "if" : "else if")} ({dispatch[r].Condition})");
                         w.Line("    " + call);
                     }
                 }
@@ -95,12 +115,11 @@ public sealed partial class NetworkGenerator
             }
 
             // y[r, :] = act(b + sum_i x[r, i] W[i, :]) for `rows` samples.
-            private static void EmitForwardKernel(SourceWriter w, LayerSpec layer, Isa rung, int rows, int weightOffset, int biasOffset)
+            private static void EmitForwardKernel(SourceWriter w, LayerSpec layer, Isa isa, int rows)
             {
-                Columns columns = Columns.Of(layer.Outputs, rung);
-                Isa isa = columns.Isa;
-                int perTile = rows == 1 ? SingleTile(rung) : RowTile(rung);
-                KernelHeader(w, $"private static void Forward{rows}_{rung.Suffix}<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                Columns columns = Columns.Of(layer.Outputs, isa);
+                int perTile = rows == 1 ? SingleTile : RowTile(isa);
+                KernelHeader(w, $"private static void Forward{rows}_{isa.Suffix}<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line("ref float w = ref Unsafe.Add(ref p, WeightOffset);");
                 if (layer.HasBias) w.Line("ref float b = ref Unsafe.Add(ref p, BiasOffset);");
                 columns.EmitTiles(w, perTile, tile =>
@@ -143,12 +162,11 @@ public sealed partial class NetworkGenerator
             }
 
             // dL/db += sum_s g[s, :];  dL/dW[i, :] += sum_s x[s, i] g[s, :], four input rows at a time.
-            private static void EmitAccumulateGradients(SourceWriter w, LayerSpec layer, Isa rung)
+            private static void EmitAccumulateGradients(SourceWriter w, LayerSpec layer, Isa isa)
             {
-                Columns columns = Columns.Of(layer.Outputs, rung);
-                Isa isa = columns.Isa;
-                int perTile = RowTile(rung);
-                KernelHeader(w, $"private static void AccumulateGradients_{rung.Suffix}(ref float x, ref float g, nuint batch, ref float grads)");
+                Columns columns = Columns.Of(layer.Outputs, isa);
+                int perTile = RowTile(isa);
+                KernelHeader(w, $"private static void AccumulateGradients_{isa.Suffix}(ref float x, ref float g, nuint batch, ref float grads)");
                 w.Line("ref float gw = ref Unsafe.Add(ref grads, WeightOffset);");
                 if (columns.HasTail && !isa.IsScalar)
                 {
@@ -156,7 +174,7 @@ public sealed partial class NetworkGenerator
                     w.Line("// the full vector's store of those lanes wins.");
                     w.Line($"var tailMask = {isa.TailMask(columns.TailFirstKept)};");
                 }
-                string G(Segment s) => s.Masked ? $"({isa.Load("gs", s.Offset.ToString())} & tailMask)" : isa.Load("gs", s.Offset.ToString());
+                string G(Segment s) => s.Masked ? $"{isa.Load("gs", s.Offset.ToString())} & tailMask" : isa.Load("gs", s.Offset.ToString());
 
                 if (layer.HasBias)
                 {
@@ -177,7 +195,14 @@ public sealed partial class NetworkGenerator
                 int fullRows = layer.Inputs / Rows * Rows;
                 w.Line();
                 w.Line($"// weight: rows of x^T dL/dz, {Rows} inputs by a tile of outputs at a time");
-                if (fullRows > 0)
+                if (fullRows == Rows)
+                {
+                    w.OpenBlock("");
+                    w.Line("const nuint i = 0;");
+                    EmitWeightGradientRows(w, layer, isa, columns, perTile, Rows, "i", G);
+                    w.CloseBlock();
+                }
+                else if (fullRows > 0)
                 {
                     w.OpenBlock($"for (nuint i = 0; i < {fullRows}; i += {Rows})");
                     EmitWeightGradientRows(w, layer, isa, columns, perTile, Rows, "i", G);
@@ -217,11 +242,10 @@ public sealed partial class NetworkGenerator
             }
 
             // dx[r, i] = sum_j W[i, j] g[r, j]: one dot product per input and sample, weight row loaded once for all rows.
-            private static void EmitInputGradient(SourceWriter w, LayerSpec layer, Isa rung, int rows)
+            private static void EmitInputGradient(SourceWriter w, LayerSpec layer, Isa isa, int rows)
             {
-                Columns columns = Columns.Of(layer.Outputs, rung);
-                Isa isa = columns.Isa;
-                KernelHeader(w, $"private static void InputGradient{rows}_{rung.Suffix}(ref float g, ref float p, ref float dx)");
+                Columns columns = Columns.Of(layer.Outputs, isa);
+                KernelHeader(w, $"private static void InputGradient{rows}_{isa.Suffix}(ref float g, ref float p, ref float dx)");
                 w.Line("ref float w = ref Unsafe.Add(ref p, WeightOffset);");
                 if (columns.HasTail && !isa.IsScalar)
                 {

@@ -90,7 +90,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"public const int WeightOffset = {plan.WeightOffset(layer)};");
                 if (layer.HasBias) w.Line($"public const int BiasOffset = {plan.BiasOffset(layer)};");
                 w.Line();
-                DenseEmitter.EmitForward(w, layer, plan.WeightOffset(layer), plan.BiasOffset(layer));
+                DenseEmitter.EmitForward(w, layer);
                 w.CloseBlock();
             }
 
@@ -104,13 +104,16 @@ public sealed partial class NetworkGenerator
             var w = new SourceWriter();
             OpenFile(w, spec, "");
 
-            w.Line($"// Training workspace, floats per sample (each region holds that many floats for every sample of the batch):");
-            w.Line($"//   input {plan.InputSlot}..+{spec.InputSize}");
+            w.Line("// Training workspace: each slot holds that many floats for every sample of the batch, sample after sample.");
+            w.Line($"private const int InputSlot = {plan.InputSlot};");
             foreach (LayerSpec layer in spec.Layers)
             {
-                w.Line($"//   {layer.WeightName} output {plan.OutputSlot(layer)}..+{layer.Outputs}" + (NeedsPreActivation(layer) ? $", pre-activation {plan.PreActivationSlot(layer)}..+{layer.Outputs}" : ""));
+                w.Line($"private const int {OutputSlot(layer)} = {plan.OutputSlot(layer)}; // {layer.Outputs} floats");
+                if (NeedsPreActivation(layer))
+                    w.Line($"private const int {PreActivationSlot(layer)} = {plan.PreActivationSlot(layer)}; // z, kept for the {layer.Activation} derivative");
             }
-            w.Line($"//   two gradient buffers of the widest row, {plan.GradientSlotA} and {plan.GradientSlotB}");
+            w.Line($"private const int GradientSlotA = {plan.GradientSlotA}; // dL/d(layer output), ping-pong between layers");
+            w.Line($"private const int GradientSlotB = {plan.GradientSlotB};");
             w.Line($"private const int WorkspaceFloatsPerSample = {plan.WorkspaceFloatsPerSample};");
             w.Line();
             w.Line("/// <inheritdoc/>");
@@ -171,9 +174,10 @@ public sealed partial class NetworkGenerator
         {
             int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs) * rows;
             bool onStack = hidden <= StackScratchLimitFloats;
-            w.Line(onStack
-                ? "// Activations live on the stack: no allocation, and threads share nothing but the weights."
-                : "// Activations live in a per-thread buffer (too large for the stack): allocated once per thread, then reused.");
+            if (hidden > 0)
+                w.Line(onStack
+                    ? "// Activations live on the stack: no allocation, and threads share nothing but the weights."
+                    : "// Activations live in a per-thread buffer (too large for the stack): allocated once per thread, then reused.");
             if (!onStack) w.Line($"[global::System.ThreadStatic] private static float[]? t_{SourceWriter.Camel(name)}Scratch;");
             w.OpenBlock($"private void {name}(ref float x, ref float y)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
@@ -217,7 +221,7 @@ public sealed partial class NetworkGenerator
             w.Line("global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));");
             w.Line("workspace.BeginForward(batch);");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
-            w.Line($"{Span} x = workspace.Region({plan.InputSlot}, InputSize, batch);");
+            w.Line($"{Span} x = workspace.Region(InputSlot, InputSize, batch);");
             w.Line("input.CopyTo(x);");
             string input = "x";
             foreach (LayerSpec layer in spec.Layers)
@@ -225,12 +229,12 @@ public sealed partial class NetworkGenerator
                 string output = Local(layer);
                 w.Line();
                 w.Line($"// {LayerDescription(layer)}");
-                w.Line($"{Span} {output} = workspace.Region({plan.OutputSlot(layer)}, {layer.Outputs}, batch);");
+                w.Line($"{Span} {output} = workspace.Region({OutputSlot(layer)}, {KernelClass(layer)}.Outputs, batch);");
                 if (NeedsPreActivation(layer))
                 {
                     string pre = Local(layer) + "Pre";
                     w.Line("// keep z: this activation's derivative needs it");
-                    w.Line($"{Span} {pre} = workspace.Region({plan.PreActivationSlot(layer)}, {layer.Outputs}, batch);");
+                    w.Line($"{Span} {pre} = workspace.Region({PreActivationSlot(layer)}, {KernelClass(layer)}.Outputs, batch);");
                     w.Line($"{KernelClass(layer)}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({input}), ref p, ref MemoryMarshal.GetReference({pre}), batch);");
                     w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({pre}, {output});");
                 }
@@ -264,46 +268,65 @@ public sealed partial class NetworkGenerator
             w.Line("ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);");
             LayerSpec lastLayer = spec.Layers[spec.Layers.Count - 1];
             string gradient = "d" + Pascal(Local(lastLayer));
-            w.Line($"{Span} {gradient} = workspace.Region({plan.GradientSlotA}, {lastLayer.Outputs}, batch);");
+            w.Line($"{Span} {gradient} = workspace.Region(GradientSlotA, OutputSize, batch);");
             w.Line($"outputGradient.CopyTo({gradient});");
             bool slotA = true;
             for (int l = spec.Layers.Count - 1; l >= 0; l--)
             {
                 LayerSpec layer = spec.Layers[l];
-                string input = l == 0 ? $"workspace.Region({plan.InputSlot}, InputSize, batch)" : $"workspace.Region({plan.OutputSlot(spec.Layers[l - 1])}, {layer.Inputs}, batch)";
+                string kernels = KernelClass(layer);
+                string input = l == 0 ? "workspace.Region(InputSlot, InputSize, batch)" : $"workspace.Region({OutputSlot(spec.Layers[l - 1])}, {kernels}.Inputs, batch)";
                 w.Line();
-                w.Line($"// {layer.WeightName}: dz = dy * f'; dW += x^T dz; db += sum dz;{(l > 0 ? " dx = dz W^T" : " dx = dz W^T if asked for")}");
+                w.Line($"// {layer.WeightName}: Dense {layer.Inputs} -> {layer.Outputs} backward. {BackwardMaths(layer, l == 0)}");
                 switch (layer.Activation)
                 {
                     case ActivationKind.None:
                         break;
                     case ActivationKind.Softmax:
-                        w.Line($"{ReadOnlySpan} {Local(layer)} = workspace.Region({plan.OutputSlot(layer)}, {layer.Outputs}, batch);");
+                        w.Line($"{ReadOnlySpan} {Local(layer)} = workspace.Region({OutputSlot(layer)}, {kernels}.Outputs, batch);");
                         w.Line("for (int s = 0; s < batch; s++)");
-                        w.Line($"    {Kernels}Softmax.Backward({Local(layer)}.Slice(s * {layer.Outputs}, {layer.Outputs}), {gradient}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+                        w.Line($"    {Kernels}Softmax.Backward({Local(layer)}.Slice(s * {kernels}.Outputs, {kernels}.Outputs), {gradient}.Slice(s * {kernels}.Outputs, {kernels}.Outputs));");
                         break;
                     default:
-                        int slot = NeedsPreActivation(layer) ? plan.PreActivationSlot(layer) : plan.OutputSlot(layer);
-                        w.Line($"{Kernels}ActivationSpan.Backward<{Kernels}{OperatorName(layer.Activation)}>(workspace.Region({slot}, {layer.Outputs}, batch), {gradient});");
+                        string slot = NeedsPreActivation(layer) ? PreActivationSlot(layer) : OutputSlot(layer);
+                        w.Line($"{Kernels}ActivationSpan.Backward<{Kernels}{OperatorName(layer.Activation)}>(workspace.Region({slot}, {kernels}.Outputs, batch), {gradient});");
                         break;
                 }
-                w.Line($"{KernelClass(layer)}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, ref grads);");
+                w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, ref grads);");
                 if (l > 0)
                 {
                     slotA = !slotA;
                     string next = "d" + Pascal(Local(spec.Layers[l - 1]));
-                    w.Line($"{Span} {next} = workspace.Region({(slotA ? plan.GradientSlotA : plan.GradientSlotB)}, {layer.Inputs}, batch);");
-                    w.Line($"{KernelClass(layer)}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref p, ref MemoryMarshal.GetReference({next}), batch);");
+                    w.Line($"{Span} {next} = workspace.Region({(slotA ? "GradientSlotA" : "GradientSlotB")}, {kernels}.Inputs, batch);");
+                    w.Line($"{kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref p, ref MemoryMarshal.GetReference({next}), batch);");
                     gradient = next;
                 }
                 else
                 {
                     w.Line("if (!inputGradient.IsEmpty)");
-                    w.Line($"    {KernelClass(layer)}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);");
+                    w.Line($"    {kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);");
                 }
             }
             w.CloseBlock();
         }
+
+        private static string BackwardMaths(LayerSpec layer, bool first)
+        {
+            string dz = layer.Activation switch
+            {
+                ActivationKind.None => "dz = dy",
+                ActivationKind.Softmax => "dz = y (dy - sum(dy y)) per sample",
+                ActivationKind.Relu or ActivationKind.Tanh or ActivationKind.Sigmoid => $"dz = dy {layer.Activation.ToString().ToLowerInvariant()}'(y)",
+                _ => $"dz = dy {layer.Activation.ToString().ToLowerInvariant()}'(z)",
+            };
+            string bias = layer.HasBias ? "; db += sum over samples of dz" : "";
+            string dx = first ? "; dx = dz W^T when asked for" : "; dx = dz W^T";
+            return $"{dz}; dW += x^T dz{bias}{dx}.";
+        }
+
+        private static string OutputSlot(LayerSpec layer) => layer.MemberName + "OutputSlot";
+
+        private static string PreActivationSlot(LayerSpec layer) => layer.MemberName + "PreActivationSlot";
 
         private static void OpenFile(SourceWriter w, NetworkSpec spec, string baseList)
         {

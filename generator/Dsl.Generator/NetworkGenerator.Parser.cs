@@ -64,6 +64,14 @@ public sealed partial class NetworkGenerator
                     continue;
                 }
 
+                string? clash = GeneratedNameClash(type, member.Name);
+                if (clash is not null)
+                {
+                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.ReservedLayerName, location, member.Name, clash));
+                    layerFailed = true;
+                    continue;
+                }
+
                 LayerSpec? layer = ParseDense(member, attribute, location, width, diagnostics);
                 if (layer is null)
                 {
@@ -133,6 +141,23 @@ public sealed partial class NetworkGenerator
 
             return new LayerSpec(member.Name, AccessibilityText(property.DeclaredAccessibility), WeightName(member.Name),
                 LayerKind.Dense, inputs, units, (ActivationKind)activationValue, hasBias);
+        }
+
+        // Members the emitter adds to every network, and the per-layer kernel class it adds for each layer.
+        private static readonly HashSet<string> s_generatedMembers = new()
+        {
+            "InputSize", "OutputSize", "ParameterCount", "ParameterBufferSize", "Parameters", "Summary", "Forward", "ForwardOne",
+            "ForwardFour", "ForwardTrain", "Backward", "CreateWorkspace", "CheckWorkspace", "WorkspaceFloatsPerSample",
+            "InputSlot", "GradientSlotA", "GradientSlotB",
+        };
+
+        private static string? GeneratedNameClash(INamedTypeSymbol type, string layerName)
+        {
+            if (s_generatedMembers.Contains(layerName)) return layerName;
+            foreach (string suffix in new[] { "Kernels", "OutputSlot", "PreActivationSlot" })
+                if (type.GetMembers(layerName + suffix).Length > 0 || s_generatedMembers.Contains(layerName + suffix))
+                    return layerName + suffix;
+            return null;
         }
 
         private static List<AttributeData> LayerAttributes(ISymbol member)

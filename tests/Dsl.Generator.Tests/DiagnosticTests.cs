@@ -178,6 +178,38 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void LayerNamedLikeAGeneratedMember_ReportsDSL0008OnTheAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0008", """
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Dense(3)] public partial Dense Summary { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Summary' clashes with the generated member 'Summary'; rename the layer", GeneratorRun.Message(d));
+        Assert.Equal("Dense(3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void LayerWhoseKernelClassNameIsTaken_ReportsDSL0008()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0008", """
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Dense(3)] public partial Dense Head { get; }
+                private sealed class HeadKernels { }
+            }
+            """, out _);
+        Assert.Contains("'HeadKernels'", GeneratorRun.Message(d));
+    }
+
+    [Fact]
     public void LayerUnitsZero_ReportsDSL0102OnTheAttribute()
     {
         Diagnostic d = SingleDiagnostic("DSL0102", """

@@ -15,10 +15,11 @@ partial class Zoo
 {
     partial class Probe
     {
-        // Training workspace, floats per sample (each region holds that many floats for every sample of the batch):
-        //   input 0..+3
-        //   score output 3..+2
-        //   two gradient buffers of the widest row, 5 and 8
+        // Training workspace: each slot holds that many floats for every sample of the batch, sample after sample.
+        private const int InputSlot = 0;
+        private const int ScoreOutputSlot = 3; // 2 floats
+        private const int GradientSlotA = 5; // dL/d(layer output), ping-pong between layers
+        private const int GradientSlotB = 8;
         private const int WorkspaceFloatsPerSample = 11;
 
         /// <inheritdoc/>
@@ -39,11 +40,11 @@ partial class Zoo
             global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
             workspace.BeginForward(batch);
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-            global::System.Span<float> x = workspace.Region(0, InputSize, batch);
+            global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
             input.CopyTo(x);
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
-            global::System.Span<float> score = workspace.Region(3, 2, batch);
+            global::System.Span<float> score = workspace.Region(ScoreOutputSlot, ScoreKernels.Outputs, batch);
             ScoreKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref MemoryMarshal.GetReference(x), ref p, ref MemoryMarshal.GetReference(score), batch);
 
             score.CopyTo(output);
@@ -59,12 +60,12 @@ partial class Zoo
             workspace.BeginBackward(batch);
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
             ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
-            global::System.Span<float> dScore = workspace.Region(5, 2, batch);
+            global::System.Span<float> dScore = workspace.Region(GradientSlotA, OutputSize, batch);
             outputGradient.CopyTo(dScore);
 
-            // score: dz = dy * f'; dW += x^T dz; db += sum dz; dx = dz W^T if asked for
-            global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Tanh>(workspace.Region(3, 2, batch), dScore);
-            ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(0, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref grads);
+            // score: Dense 3 -> 2 backward. dz = dy tanh'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
+            global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Tanh>(workspace.Region(ScoreOutputSlot, ScoreKernels.Outputs, batch), dScore);
+            ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref grads);
             if (!inputGradient.IsEmpty)
                 ScoreKernels.InputGradientRows(ref MemoryMarshal.GetReference(dScore), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);
         }
@@ -74,37 +75,19 @@ partial class Zoo
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
             {
-                if (Vector512.IsHardwareAccelerated)
-                    AccumulateGradients_512(ref x, ref g, batch, ref grads);
-                else if (Vector256.IsHardwareAccelerated)
-                    AccumulateGradients_256(ref x, ref g, batch, ref grads);
-                else if (Vector128.IsHardwareAccelerated)
-                    AccumulateGradients_128(ref x, ref g, batch, ref grads);
-                else AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
+                AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void InputGradient1(ref float g, ref float p, ref float dx)
             {
-                if (Vector512.IsHardwareAccelerated)
-                    InputGradient1_512(ref g, ref p, ref dx);
-                else if (Vector256.IsHardwareAccelerated)
-                    InputGradient1_256(ref g, ref p, ref dx);
-                else if (Vector128.IsHardwareAccelerated)
-                    InputGradient1_128(ref g, ref p, ref dx);
-                else InputGradient1_Scalar(ref g, ref p, ref dx);
+                InputGradient1_Scalar(ref g, ref p, ref dx);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void InputGradient4(ref float g, ref float p, ref float dx)
             {
-                if (Vector512.IsHardwareAccelerated)
-                    InputGradient4_512(ref g, ref p, ref dx);
-                else if (Vector256.IsHardwareAccelerated)
-                    InputGradient4_256(ref g, ref p, ref dx);
-                else if (Vector128.IsHardwareAccelerated)
-                    InputGradient4_128(ref g, ref p, ref dx);
-                else InputGradient4_Scalar(ref g, ref p, ref dx);
+                InputGradient4_Scalar(ref g, ref p, ref dx);
             }
 
             /// <summary>dL/dx = dL/dz W^T for <paramref name="batch"/> samples, four at a time.</summary>
@@ -115,312 +98,6 @@ partial class Zoo
                     InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
                 for (; s < (nuint)batch; s++)
                     InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void AccumulateGradients_512(ref float x, ref float g, nuint batch, ref float grads)
-            {
-                ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-                ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
-
-                // bias: column sums of dL/dz
-                // outputs 0..1
-                {
-                    var acc0 = Unsafe.Add(ref gb, 0);
-                    var acc1 = Unsafe.Add(ref gb, 1);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 2);
-                        acc0 += Unsafe.Add(ref gs, 0);
-                        acc1 += Unsafe.Add(ref gs, 1);
-                    }
-                    Unsafe.Add(ref gb, 1) = acc1;
-                    Unsafe.Add(ref gb, 0) = acc0;
-                }
-
-                // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-                {
-                    const nuint i = 0;
-                    ref float gwi = ref Unsafe.Add(ref gw, i * 2);
-                    // outputs 0..1
-                    {
-                        var acc0_0 = Unsafe.Add(ref gwi, 0);
-                        var acc0_1 = Unsafe.Add(ref gwi, 1);
-                        var acc1_0 = Unsafe.Add(ref gwi, 2);
-                        var acc1_1 = Unsafe.Add(ref gwi, 3);
-                        var acc2_0 = Unsafe.Add(ref gwi, 4);
-                        var acc2_1 = Unsafe.Add(ref gwi, 5);
-                        for (nuint s = 0; s < batch; s++)
-                        {
-                            ref float gs = ref Unsafe.Add(ref g, s * 2);
-                            ref float xs = ref Unsafe.Add(ref x, s * 3 + i);
-                            var g0 = Unsafe.Add(ref gs, 0);
-                            var g1 = Unsafe.Add(ref gs, 1);
-                            var x0 = Unsafe.Add(ref xs, 0);
-                            var x1 = Unsafe.Add(ref xs, 1);
-                            var x2 = Unsafe.Add(ref xs, 2);
-                            acc0_0 = g0 * x0 + acc0_0;
-                            acc0_1 = g1 * x0 + acc0_1;
-                            acc1_0 = g0 * x1 + acc1_0;
-                            acc1_1 = g1 * x1 + acc1_1;
-                            acc2_0 = g0 * x2 + acc2_0;
-                            acc2_1 = g1 * x2 + acc2_1;
-                        }
-                        Unsafe.Add(ref gwi, 1) = acc0_1;
-                        Unsafe.Add(ref gwi, 0) = acc0_0;
-                        Unsafe.Add(ref gwi, 3) = acc1_1;
-                        Unsafe.Add(ref gwi, 2) = acc1_0;
-                        Unsafe.Add(ref gwi, 5) = acc2_1;
-                        Unsafe.Add(ref gwi, 4) = acc2_0;
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient1_512(ref float g, ref float p, ref float dx)
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                for (nuint i = 0; i < 3; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
-                    {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    }
-                    Unsafe.Add(ref dx, i) = acc0;
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient4_512(ref float g, ref float p, ref float dx)
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                for (nuint i = 0; i < 3; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
-                    {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                        acc1 = wv * Unsafe.Add(ref g, o + 2) + acc1;
-                        acc2 = wv * Unsafe.Add(ref g, o + 4) + acc2;
-                        acc3 = wv * Unsafe.Add(ref g, o + 6) + acc3;
-                    }
-                    Unsafe.Add(ref dx, i) = acc0;
-                    Unsafe.Add(ref dx, 3 + i) = acc1;
-                    Unsafe.Add(ref dx, 6 + i) = acc2;
-                    Unsafe.Add(ref dx, 9 + i) = acc3;
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void AccumulateGradients_256(ref float x, ref float g, nuint batch, ref float grads)
-            {
-                ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-                ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
-
-                // bias: column sums of dL/dz
-                // outputs 0..1
-                {
-                    var acc0 = Unsafe.Add(ref gb, 0);
-                    var acc1 = Unsafe.Add(ref gb, 1);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 2);
-                        acc0 += Unsafe.Add(ref gs, 0);
-                        acc1 += Unsafe.Add(ref gs, 1);
-                    }
-                    Unsafe.Add(ref gb, 1) = acc1;
-                    Unsafe.Add(ref gb, 0) = acc0;
-                }
-
-                // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-                {
-                    const nuint i = 0;
-                    ref float gwi = ref Unsafe.Add(ref gw, i * 2);
-                    // outputs 0..1
-                    {
-                        var acc0_0 = Unsafe.Add(ref gwi, 0);
-                        var acc0_1 = Unsafe.Add(ref gwi, 1);
-                        var acc1_0 = Unsafe.Add(ref gwi, 2);
-                        var acc1_1 = Unsafe.Add(ref gwi, 3);
-                        var acc2_0 = Unsafe.Add(ref gwi, 4);
-                        var acc2_1 = Unsafe.Add(ref gwi, 5);
-                        for (nuint s = 0; s < batch; s++)
-                        {
-                            ref float gs = ref Unsafe.Add(ref g, s * 2);
-                            ref float xs = ref Unsafe.Add(ref x, s * 3 + i);
-                            var g0 = Unsafe.Add(ref gs, 0);
-                            var g1 = Unsafe.Add(ref gs, 1);
-                            var x0 = Unsafe.Add(ref xs, 0);
-                            var x1 = Unsafe.Add(ref xs, 1);
-                            var x2 = Unsafe.Add(ref xs, 2);
-                            acc0_0 = g0 * x0 + acc0_0;
-                            acc0_1 = g1 * x0 + acc0_1;
-                            acc1_0 = g0 * x1 + acc1_0;
-                            acc1_1 = g1 * x1 + acc1_1;
-                            acc2_0 = g0 * x2 + acc2_0;
-                            acc2_1 = g1 * x2 + acc2_1;
-                        }
-                        Unsafe.Add(ref gwi, 1) = acc0_1;
-                        Unsafe.Add(ref gwi, 0) = acc0_0;
-                        Unsafe.Add(ref gwi, 3) = acc1_1;
-                        Unsafe.Add(ref gwi, 2) = acc1_0;
-                        Unsafe.Add(ref gwi, 5) = acc2_1;
-                        Unsafe.Add(ref gwi, 4) = acc2_0;
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient1_256(ref float g, ref float p, ref float dx)
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                for (nuint i = 0; i < 3; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
-                    {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    }
-                    Unsafe.Add(ref dx, i) = acc0;
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient4_256(ref float g, ref float p, ref float dx)
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                for (nuint i = 0; i < 3; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
-                    {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                        acc1 = wv * Unsafe.Add(ref g, o + 2) + acc1;
-                        acc2 = wv * Unsafe.Add(ref g, o + 4) + acc2;
-                        acc3 = wv * Unsafe.Add(ref g, o + 6) + acc3;
-                    }
-                    Unsafe.Add(ref dx, i) = acc0;
-                    Unsafe.Add(ref dx, 3 + i) = acc1;
-                    Unsafe.Add(ref dx, 6 + i) = acc2;
-                    Unsafe.Add(ref dx, 9 + i) = acc3;
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void AccumulateGradients_128(ref float x, ref float g, nuint batch, ref float grads)
-            {
-                ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-                ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
-
-                // bias: column sums of dL/dz
-                // outputs 0..1
-                {
-                    var acc0 = Unsafe.Add(ref gb, 0);
-                    var acc1 = Unsafe.Add(ref gb, 1);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 2);
-                        acc0 += Unsafe.Add(ref gs, 0);
-                        acc1 += Unsafe.Add(ref gs, 1);
-                    }
-                    Unsafe.Add(ref gb, 1) = acc1;
-                    Unsafe.Add(ref gb, 0) = acc0;
-                }
-
-                // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-                {
-                    const nuint i = 0;
-                    ref float gwi = ref Unsafe.Add(ref gw, i * 2);
-                    // outputs 0..1
-                    {
-                        var acc0_0 = Unsafe.Add(ref gwi, 0);
-                        var acc0_1 = Unsafe.Add(ref gwi, 1);
-                        var acc1_0 = Unsafe.Add(ref gwi, 2);
-                        var acc1_1 = Unsafe.Add(ref gwi, 3);
-                        var acc2_0 = Unsafe.Add(ref gwi, 4);
-                        var acc2_1 = Unsafe.Add(ref gwi, 5);
-                        for (nuint s = 0; s < batch; s++)
-                        {
-                            ref float gs = ref Unsafe.Add(ref g, s * 2);
-                            ref float xs = ref Unsafe.Add(ref x, s * 3 + i);
-                            var g0 = Unsafe.Add(ref gs, 0);
-                            var g1 = Unsafe.Add(ref gs, 1);
-                            var x0 = Unsafe.Add(ref xs, 0);
-                            var x1 = Unsafe.Add(ref xs, 1);
-                            var x2 = Unsafe.Add(ref xs, 2);
-                            acc0_0 = g0 * x0 + acc0_0;
-                            acc0_1 = g1 * x0 + acc0_1;
-                            acc1_0 = g0 * x1 + acc1_0;
-                            acc1_1 = g1 * x1 + acc1_1;
-                            acc2_0 = g0 * x2 + acc2_0;
-                            acc2_1 = g1 * x2 + acc2_1;
-                        }
-                        Unsafe.Add(ref gwi, 1) = acc0_1;
-                        Unsafe.Add(ref gwi, 0) = acc0_0;
-                        Unsafe.Add(ref gwi, 3) = acc1_1;
-                        Unsafe.Add(ref gwi, 2) = acc1_0;
-                        Unsafe.Add(ref gwi, 5) = acc2_1;
-                        Unsafe.Add(ref gwi, 4) = acc2_0;
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient1_128(ref float g, ref float p, ref float dx)
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                for (nuint i = 0; i < 3; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
-                    {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    }
-                    Unsafe.Add(ref dx, i) = acc0;
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient4_128(ref float g, ref float p, ref float dx)
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                for (nuint i = 0; i < 3; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
-                    {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                        acc1 = wv * Unsafe.Add(ref g, o + 2) + acc1;
-                        acc2 = wv * Unsafe.Add(ref g, o + 4) + acc2;
-                        acc3 = wv * Unsafe.Add(ref g, o + 6) + acc3;
-                    }
-                    Unsafe.Add(ref dx, i) = acc0;
-                    Unsafe.Add(ref dx, 3 + i) = acc1;
-                    Unsafe.Add(ref dx, 6 + i) = acc2;
-                    Unsafe.Add(ref dx, 9 + i) = acc3;
-                }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -82,7 +82,6 @@ total                                      8     12
                 ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
         }
 
-        // Activations live on the stack: no allocation, and threads share nothing but the weights.
         private void ForwardOne(ref float x, ref float y)
         {
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -91,7 +90,6 @@ total                                      8     12
             ScoreKernels.Forward1<global::Dsl.Kernels.Tanh>(ref x, ref p, ref y);
         }
 
-        // Activations live on the stack: no allocation, and threads share nothing but the weights.
         private void ForwardFour(ref float x, ref float y)
         {
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -112,25 +110,13 @@ total                                      8     12
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                if (Vector512.IsHardwareAccelerated)
-                    Forward1_512<TActivation>(ref x, ref p, ref y);
-                else if (Vector256.IsHardwareAccelerated)
-                    Forward1_256<TActivation>(ref x, ref p, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward1_128<TActivation>(ref x, ref p, ref y);
-                else Forward1_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward1_Scalar<TActivation>(ref x, ref p, ref y);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                if (Vector512.IsHardwareAccelerated)
-                    Forward4_512<TActivation>(ref x, ref p, ref y);
-                else if (Vector256.IsHardwareAccelerated)
-                    Forward4_256<TActivation>(ref x, ref p, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward4_128<TActivation>(ref x, ref p, ref y);
-                else Forward4_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward4_Scalar<TActivation>(ref x, ref p, ref y);
             }
 
             /// <summary>Forward for <paramref name="batch"/> samples: four at a time share each weight row, the rest one by one.</summary>
@@ -141,207 +127,6 @@ total                                      8     12
                     Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
                 for (; s < (nuint)batch; s++)
                     Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
-                // outputs 0..1
-                {
-                    var acc0 = Unsafe.Add(ref b, 0);
-                    var acc1 = Unsafe.Add(ref b, 1);
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
-                        var xi = Unsafe.Add(ref x, i);
-                        acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                        acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
-                // outputs 0..1
-                {
-                    var bias0 = Unsafe.Add(ref b, 0);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Unsafe.Add(ref b, 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
-                        var w0 = Unsafe.Add(ref wi, 0);
-                        var w1 = Unsafe.Add(ref wi, 1);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 3 + i);
-                        var x2 = Unsafe.Add(ref x, 6 + i);
-                        var x3 = Unsafe.Add(ref x, 9 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                    }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc3_1);
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
-                // outputs 0..1
-                {
-                    var acc0 = Unsafe.Add(ref b, 0);
-                    var acc1 = Unsafe.Add(ref b, 1);
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
-                        var xi = Unsafe.Add(ref x, i);
-                        acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                        acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
-                // outputs 0..1
-                {
-                    var bias0 = Unsafe.Add(ref b, 0);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Unsafe.Add(ref b, 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
-                        var w0 = Unsafe.Add(ref wi, 0);
-                        var w1 = Unsafe.Add(ref wi, 1);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 3 + i);
-                        var x2 = Unsafe.Add(ref x, 6 + i);
-                        var x3 = Unsafe.Add(ref x, 9 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                    }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc3_1);
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
-                // outputs 0..1
-                {
-                    var acc0 = Unsafe.Add(ref b, 0);
-                    var acc1 = Unsafe.Add(ref b, 1);
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
-                        var xi = Unsafe.Add(ref x, i);
-                        acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                        acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
-                // outputs 0..1
-                {
-                    var bias0 = Unsafe.Add(ref b, 0);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Unsafe.Add(ref b, 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
-                        var w0 = Unsafe.Add(ref wi, 0);
-                        var w1 = Unsafe.Add(ref wi, 1);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 3 + i);
-                        var x2 = Unsafe.Add(ref x, 6 + i);
-                        var x3 = Unsafe.Add(ref x, 9 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                    }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc3_1);
-                }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]

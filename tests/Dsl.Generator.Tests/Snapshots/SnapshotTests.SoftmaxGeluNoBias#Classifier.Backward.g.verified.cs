@@ -11,11 +11,13 @@ using Vector512 = global::System.Runtime.Intrinsics.Vector512;
 
 partial class Classifier
 {
-    // Training workspace, floats per sample (each region holds that many floats for every sample of the batch):
-    //   input 0..+5
-    //   features output 5..+17, pre-activation 22..+17
-    //   classes output 39..+6
-    //   two gradient buffers of the widest row, 45 and 62
+    // Training workspace: each slot holds that many floats for every sample of the batch, sample after sample.
+    private const int InputSlot = 0;
+    private const int FeaturesOutputSlot = 5; // 17 floats
+    private const int FeaturesPreActivationSlot = 22; // z, kept for the Gelu derivative
+    private const int ClassesOutputSlot = 39; // 6 floats
+    private const int GradientSlotA = 45; // dL/d(layer output), ping-pong between layers
+    private const int GradientSlotB = 62;
     private const int WorkspaceFloatsPerSample = 79;
 
     /// <inheritdoc/>
@@ -36,18 +38,18 @@ partial class Classifier
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         workspace.BeginForward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> x = workspace.Region(0, InputSize, batch);
+        global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
-        global::System.Span<float> features = workspace.Region(5, 17, batch);
+        global::System.Span<float> features = workspace.Region(FeaturesOutputSlot, FeaturesKernels.Outputs, batch);
         // keep z: this activation's derivative needs it
-        global::System.Span<float> featuresPre = workspace.Region(22, 17, batch);
+        global::System.Span<float> featuresPre = workspace.Region(FeaturesPreActivationSlot, FeaturesKernels.Outputs, batch);
         FeaturesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(x), ref p, ref MemoryMarshal.GetReference(featuresPre), batch);
         global::Dsl.Kernels.ActivationSpan.Forward<global::Dsl.Kernels.Gelu>(featuresPre, features);
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
-        global::System.Span<float> classes = workspace.Region(39, 6, batch);
+        global::System.Span<float> classes = workspace.Region(ClassesOutputSlot, ClassesKernels.Outputs, batch);
         ClassesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref p, ref MemoryMarshal.GetReference(classes), batch);
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.Softmax.Forward(classes.Slice(s * 6, 6));
@@ -65,20 +67,20 @@ partial class Classifier
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
-        global::System.Span<float> dClasses = workspace.Region(45, 6, batch);
+        global::System.Span<float> dClasses = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dClasses);
 
-        // classes: dz = dy * f'; dW += x^T dz; db += sum dz; dx = dz W^T
-        global::System.ReadOnlySpan<float> classes = workspace.Region(39, 6, batch);
+        // classes: Dense 17 -> 6 backward. dz = y (dy - sum(dy y)) per sample; dW += x^T dz; dx = dz W^T.
+        global::System.ReadOnlySpan<float> classes = workspace.Region(ClassesOutputSlot, ClassesKernels.Outputs, batch);
         for (int s = 0; s < batch; s++)
-            global::Dsl.Kernels.Softmax.Backward(classes.Slice(s * 6, 6), dClasses.Slice(s * 6, 6));
-        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(5, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref grads);
-        global::System.Span<float> dFeatures = workspace.Region(62, 17, batch);
+            global::Dsl.Kernels.Softmax.Backward(classes.Slice(s * ClassesKernels.Outputs, ClassesKernels.Outputs), dClasses.Slice(s * ClassesKernels.Outputs, ClassesKernels.Outputs));
+        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, ClassesKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref grads);
+        global::System.Span<float> dFeatures = workspace.Region(GradientSlotB, ClassesKernels.Inputs, batch);
         ClassesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dClasses), ref p, ref MemoryMarshal.GetReference(dFeatures), batch);
 
-        // features: dz = dy * f'; dW += x^T dz; db += sum dz; dx = dz W^T if asked for
-        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(22, 17, batch), dFeatures);
-        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(0, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref grads);
+        // features: Dense 5 -> 17 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
+        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(FeaturesPreActivationSlot, FeaturesKernels.Outputs, batch), dFeatures);
+        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref grads);
         if (!inputGradient.IsEmpty)
             FeaturesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dFeatures), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);
     }
@@ -88,6 +90,7 @@ partial class Classifier
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
         {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
                 AccumulateGradients_512(ref x, ref g, batch, ref grads);
             else if (Vector256.IsHardwareAccelerated)
@@ -100,6 +103,7 @@ partial class Classifier
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient1(ref float g, ref float p, ref float dx)
         {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
                 InputGradient1_512(ref g, ref p, ref dx);
             else if (Vector256.IsHardwareAccelerated)
@@ -112,6 +116,7 @@ partial class Classifier
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient4(ref float g, ref float p, ref float dx)
         {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
                 InputGradient4_512(ref g, ref p, ref dx);
             else if (Vector256.IsHardwareAccelerated)
@@ -149,15 +154,15 @@ partial class Classifier
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 17);
                     acc0 += Vector512.LoadUnsafe(ref gs, 0);
-                    acc1 += (Vector512.LoadUnsafe(ref gs, 1) & tailMask);
+                    acc1 += Vector512.LoadUnsafe(ref gs, 1) & tailMask;
                 }
                 Vector512.StoreUnsafe(acc1, ref gb, 1);
                 Vector512.StoreUnsafe(acc0, ref gb, 0);
             }
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
             {
+                const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 17);
                 // outputs 0..16
                 {
@@ -174,7 +179,7 @@ partial class Classifier
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
                         var g0 = Vector512.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector512.LoadUnsafe(ref gs, 1) & tailMask);
+                        var g1 = Vector512.LoadUnsafe(ref gs, 1) & tailMask;
                         var x0 = Vector512.Create(Unsafe.Add(ref xs, 0));
                         var x1 = Vector512.Create(Unsafe.Add(ref xs, 1));
                         var x2 = Vector512.Create(Unsafe.Add(ref xs, 2));
@@ -210,7 +215,7 @@ partial class Classifier
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
                         var g0 = Vector512.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector512.LoadUnsafe(ref gs, 1) & tailMask);
+                        var g1 = Vector512.LoadUnsafe(ref gs, 1) & tailMask;
                         var x0 = Vector512.Create(Unsafe.Add(ref xs, 0));
                         acc0_0 = Vector512.MultiplyAddEstimate(g0, x0, acc0_0);
                         acc0_1 = Vector512.MultiplyAddEstimate(g1, x0, acc0_1);
@@ -297,7 +302,7 @@ partial class Classifier
                     ref float gs = ref Unsafe.Add(ref g, s * 17);
                     acc0 += Vector256.LoadUnsafe(ref gs, 0);
                     acc1 += Vector256.LoadUnsafe(ref gs, 8);
-                    acc2 += (Vector256.LoadUnsafe(ref gs, 9) & tailMask);
+                    acc2 += Vector256.LoadUnsafe(ref gs, 9) & tailMask;
                 }
                 Vector256.StoreUnsafe(acc2, ref gb, 9);
                 Vector256.StoreUnsafe(acc1, ref gb, 8);
@@ -305,8 +310,8 @@ partial class Classifier
             }
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
             {
+                const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 17);
                 // outputs 0..15
                 {
@@ -356,7 +361,7 @@ partial class Classifier
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
-                        var g0 = (Vector256.LoadUnsafe(ref gs, 9) & tailMask);
+                        var g0 = Vector256.LoadUnsafe(ref gs, 9) & tailMask;
                         var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
                         var x1 = Vector256.Create(Unsafe.Add(ref xs, 1));
                         var x2 = Vector256.Create(Unsafe.Add(ref xs, 2));
@@ -399,7 +404,7 @@ partial class Classifier
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
-                        var g0 = (Vector256.LoadUnsafe(ref gs, 9) & tailMask);
+                        var g0 = Vector256.LoadUnsafe(ref gs, 9) & tailMask;
                         var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
                         acc0_0 = Vector256.MultiplyAddEstimate(g0, x0, acc0_0);
                     }
@@ -490,7 +495,7 @@ partial class Classifier
                     acc1 += Vector128.LoadUnsafe(ref gs, 4);
                     acc2 += Vector128.LoadUnsafe(ref gs, 8);
                     acc3 += Vector128.LoadUnsafe(ref gs, 12);
-                    acc4 += (Vector128.LoadUnsafe(ref gs, 13) & tailMask);
+                    acc4 += Vector128.LoadUnsafe(ref gs, 13) & tailMask;
                 }
                 Vector128.StoreUnsafe(acc4, ref gb, 13);
                 Vector128.StoreUnsafe(acc3, ref gb, 12);
@@ -500,8 +505,8 @@ partial class Classifier
             }
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
             {
+                const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 17);
                 for (nuint o = 0; o < 16; o += 8) // outputs o..o+7
                 {
@@ -551,7 +556,7 @@ partial class Classifier
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
-                        var g0 = (Vector128.LoadUnsafe(ref gs, 13) & tailMask);
+                        var g0 = Vector128.LoadUnsafe(ref gs, 13) & tailMask;
                         var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
                         var x1 = Vector128.Create(Unsafe.Add(ref xs, 1));
                         var x2 = Vector128.Create(Unsafe.Add(ref xs, 2));
@@ -594,7 +599,7 @@ partial class Classifier
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
-                        var g0 = (Vector128.LoadUnsafe(ref gs, 13) & tailMask);
+                        var g0 = Vector128.LoadUnsafe(ref gs, 13) & tailMask;
                         var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
                         acc0_0 = Vector128.MultiplyAddEstimate(g0, x0, acc0_0);
                     }
@@ -735,8 +740,8 @@ partial class Classifier
             }
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
             {
+                const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 17);
                 for (nuint o = 0; o < 16; o += 4) // outputs o..o+3
                 {
@@ -921,11 +926,8 @@ partial class Classifier
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
         {
-            if (Vector512.IsHardwareAccelerated)
-                AccumulateGradients_512(ref x, ref g, batch, ref grads);
-            else if (Vector256.IsHardwareAccelerated)
-                AccumulateGradients_256(ref x, ref g, batch, ref grads);
-            else if (Vector128.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
                 AccumulateGradients_128(ref x, ref g, batch, ref grads);
             else AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
         }
@@ -933,11 +935,8 @@ partial class Classifier
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient1(ref float g, ref float p, ref float dx)
         {
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient1_512(ref g, ref p, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
-                InputGradient1_256(ref g, ref p, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
                 InputGradient1_128(ref g, ref p, ref dx);
             else InputGradient1_Scalar(ref g, ref p, ref dx);
         }
@@ -945,11 +944,8 @@ partial class Classifier
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient4(ref float g, ref float p, ref float dx)
         {
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient4_512(ref g, ref p, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
-                InputGradient4_256(ref g, ref p, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
                 InputGradient4_128(ref g, ref p, ref dx);
             else InputGradient4_Scalar(ref g, ref p, ref dx);
         }
@@ -962,266 +958,6 @@ partial class Classifier
                 InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
             for (; s < (nuint)batch; s++)
                 InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_512(ref float x, ref float g, nuint batch, ref float grads)
-        {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            // The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so
-            // the full vector's store of those lanes wins.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 16; i += 4)
-            {
-                ref float gwi = ref Unsafe.Add(ref gw, i * 6);
-                // outputs 0..5
-                {
-                    var acc0_0 = Vector128.LoadUnsafe(ref gwi, 0);
-                    var acc0_1 = Vector128.LoadUnsafe(ref gwi, 2);
-                    var acc1_0 = Vector128.LoadUnsafe(ref gwi, 6);
-                    var acc1_1 = Vector128.LoadUnsafe(ref gwi, 8);
-                    var acc2_0 = Vector128.LoadUnsafe(ref gwi, 12);
-                    var acc2_1 = Vector128.LoadUnsafe(ref gwi, 14);
-                    var acc3_0 = Vector128.LoadUnsafe(ref gwi, 18);
-                    var acc3_1 = Vector128.LoadUnsafe(ref gwi, 20);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 6);
-                        ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
-                        var g0 = Vector128.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector128.LoadUnsafe(ref gs, 2) & tailMask);
-                        var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
-                        var x1 = Vector128.Create(Unsafe.Add(ref xs, 1));
-                        var x2 = Vector128.Create(Unsafe.Add(ref xs, 2));
-                        var x3 = Vector128.Create(Unsafe.Add(ref xs, 3));
-                        acc0_0 = Vector128.MultiplyAddEstimate(g0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(g1, x0, acc0_1);
-                        acc1_0 = Vector128.MultiplyAddEstimate(g0, x1, acc1_0);
-                        acc1_1 = Vector128.MultiplyAddEstimate(g1, x1, acc1_1);
-                        acc2_0 = Vector128.MultiplyAddEstimate(g0, x2, acc2_0);
-                        acc2_1 = Vector128.MultiplyAddEstimate(g1, x2, acc2_1);
-                        acc3_0 = Vector128.MultiplyAddEstimate(g0, x3, acc3_0);
-                        acc3_1 = Vector128.MultiplyAddEstimate(g1, x3, acc3_1);
-                    }
-                    Vector128.StoreUnsafe(acc0_1, ref gwi, 2);
-                    Vector128.StoreUnsafe(acc0_0, ref gwi, 0);
-                    Vector128.StoreUnsafe(acc1_1, ref gwi, 8);
-                    Vector128.StoreUnsafe(acc1_0, ref gwi, 6);
-                    Vector128.StoreUnsafe(acc2_1, ref gwi, 14);
-                    Vector128.StoreUnsafe(acc2_0, ref gwi, 12);
-                    Vector128.StoreUnsafe(acc3_1, ref gwi, 20);
-                    Vector128.StoreUnsafe(acc3_0, ref gwi, 18);
-                }
-            }
-            {
-                const nuint i = 16;
-                ref float gwi = ref Unsafe.Add(ref gw, i * 6);
-                // outputs 0..5
-                {
-                    var acc0_0 = Vector128.LoadUnsafe(ref gwi, 0);
-                    var acc0_1 = Vector128.LoadUnsafe(ref gwi, 2);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 6);
-                        ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
-                        var g0 = Vector128.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector128.LoadUnsafe(ref gs, 2) & tailMask);
-                        var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
-                        acc0_0 = Vector128.MultiplyAddEstimate(g0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(g1, x0, acc0_1);
-                    }
-                    Vector128.StoreUnsafe(acc0_1, ref gwi, 2);
-                    Vector128.StoreUnsafe(acc0_0, ref gwi, 0);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_512(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-            for (nuint i = 0; i < 17; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 2) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 2), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_512(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-            for (nuint i = 0; i < 17; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                var acc2 = Vector128.Create(0f);
-                var acc3 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 6), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 12), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 18), acc3);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 2) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 2), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 8), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 14), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 20), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-                Unsafe.Add(ref dx, 17 + i) = Vector128.Sum(acc1);
-                Unsafe.Add(ref dx, 34 + i) = Vector128.Sum(acc2);
-                Unsafe.Add(ref dx, 51 + i) = Vector128.Sum(acc3);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_256(ref float x, ref float g, nuint batch, ref float grads)
-        {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            // The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so
-            // the full vector's store of those lanes wins.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 16; i += 4)
-            {
-                ref float gwi = ref Unsafe.Add(ref gw, i * 6);
-                // outputs 0..5
-                {
-                    var acc0_0 = Vector128.LoadUnsafe(ref gwi, 0);
-                    var acc0_1 = Vector128.LoadUnsafe(ref gwi, 2);
-                    var acc1_0 = Vector128.LoadUnsafe(ref gwi, 6);
-                    var acc1_1 = Vector128.LoadUnsafe(ref gwi, 8);
-                    var acc2_0 = Vector128.LoadUnsafe(ref gwi, 12);
-                    var acc2_1 = Vector128.LoadUnsafe(ref gwi, 14);
-                    var acc3_0 = Vector128.LoadUnsafe(ref gwi, 18);
-                    var acc3_1 = Vector128.LoadUnsafe(ref gwi, 20);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 6);
-                        ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
-                        var g0 = Vector128.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector128.LoadUnsafe(ref gs, 2) & tailMask);
-                        var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
-                        var x1 = Vector128.Create(Unsafe.Add(ref xs, 1));
-                        var x2 = Vector128.Create(Unsafe.Add(ref xs, 2));
-                        var x3 = Vector128.Create(Unsafe.Add(ref xs, 3));
-                        acc0_0 = Vector128.MultiplyAddEstimate(g0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(g1, x0, acc0_1);
-                        acc1_0 = Vector128.MultiplyAddEstimate(g0, x1, acc1_0);
-                        acc1_1 = Vector128.MultiplyAddEstimate(g1, x1, acc1_1);
-                        acc2_0 = Vector128.MultiplyAddEstimate(g0, x2, acc2_0);
-                        acc2_1 = Vector128.MultiplyAddEstimate(g1, x2, acc2_1);
-                        acc3_0 = Vector128.MultiplyAddEstimate(g0, x3, acc3_0);
-                        acc3_1 = Vector128.MultiplyAddEstimate(g1, x3, acc3_1);
-                    }
-                    Vector128.StoreUnsafe(acc0_1, ref gwi, 2);
-                    Vector128.StoreUnsafe(acc0_0, ref gwi, 0);
-                    Vector128.StoreUnsafe(acc1_1, ref gwi, 8);
-                    Vector128.StoreUnsafe(acc1_0, ref gwi, 6);
-                    Vector128.StoreUnsafe(acc2_1, ref gwi, 14);
-                    Vector128.StoreUnsafe(acc2_0, ref gwi, 12);
-                    Vector128.StoreUnsafe(acc3_1, ref gwi, 20);
-                    Vector128.StoreUnsafe(acc3_0, ref gwi, 18);
-                }
-            }
-            {
-                const nuint i = 16;
-                ref float gwi = ref Unsafe.Add(ref gw, i * 6);
-                // outputs 0..5
-                {
-                    var acc0_0 = Vector128.LoadUnsafe(ref gwi, 0);
-                    var acc0_1 = Vector128.LoadUnsafe(ref gwi, 2);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 6);
-                        ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
-                        var g0 = Vector128.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector128.LoadUnsafe(ref gs, 2) & tailMask);
-                        var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
-                        acc0_0 = Vector128.MultiplyAddEstimate(g0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(g1, x0, acc0_1);
-                    }
-                    Vector128.StoreUnsafe(acc0_1, ref gwi, 2);
-                    Vector128.StoreUnsafe(acc0_0, ref gwi, 0);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_256(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-            for (nuint i = 0; i < 17; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 2) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 2), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_256(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-            for (nuint i = 0; i < 17; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                var acc2 = Vector128.Create(0f);
-                var acc3 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 6), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 12), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 18), acc3);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 2) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 2), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 8), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 14), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 20), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-                Unsafe.Add(ref dx, 17 + i) = Vector128.Sum(acc1);
-                Unsafe.Add(ref dx, 34 + i) = Vector128.Sum(acc2);
-                Unsafe.Add(ref dx, 51 + i) = Vector128.Sum(acc3);
-            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1251,7 +987,7 @@ partial class Classifier
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
                         var g0 = Vector128.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector128.LoadUnsafe(ref gs, 2) & tailMask);
+                        var g1 = Vector128.LoadUnsafe(ref gs, 2) & tailMask;
                         var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
                         var x1 = Vector128.Create(Unsafe.Add(ref xs, 1));
                         var x2 = Vector128.Create(Unsafe.Add(ref xs, 2));
@@ -1287,7 +1023,7 @@ partial class Classifier
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
                         var g0 = Vector128.LoadUnsafe(ref gs, 0);
-                        var g1 = (Vector128.LoadUnsafe(ref gs, 2) & tailMask);
+                        var g1 = Vector128.LoadUnsafe(ref gs, 2) & tailMask;
                         var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
                         acc0_0 = Vector128.MultiplyAddEstimate(g0, x0, acc0_0);
                         acc0_1 = Vector128.MultiplyAddEstimate(g1, x0, acc0_1);

@@ -128,6 +128,7 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
                 Forward1_512<TActivation>(ref x, ref p, ref y);
             else if (Vector256.IsHardwareAccelerated)
@@ -140,6 +141,7 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
                 Forward4_512<TActivation>(ref x, ref p, ref y);
             else if (Vector256.IsHardwareAccelerated)
@@ -583,11 +585,8 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            if (Vector512.IsHardwareAccelerated)
-                Forward1_512<TActivation>(ref x, ref p, ref y);
-            else if (Vector256.IsHardwareAccelerated)
-                Forward1_256<TActivation>(ref x, ref p, ref y);
-            else if (Vector128.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
                 Forward1_128<TActivation>(ref x, ref p, ref y);
             else Forward1_Scalar<TActivation>(ref x, ref p, ref y);
         }
@@ -595,11 +594,8 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            if (Vector512.IsHardwareAccelerated)
-                Forward4_512<TActivation>(ref x, ref p, ref y);
-            else if (Vector256.IsHardwareAccelerated)
-                Forward4_256<TActivation>(ref x, ref p, ref y);
-            else if (Vector128.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
                 Forward4_128<TActivation>(ref x, ref p, ref y);
             else Forward4_Scalar<TActivation>(ref x, ref p, ref y);
         }
@@ -612,136 +608,6 @@ total                                       204    374
                 Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
             for (; s < (nuint)batch; s++)
                 Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // outputs 0..5
-            {
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                for (nuint i = 0; i < 17; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
-                    var xi = Vector128.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 0), xi, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 2), xi, acc1);
-                }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 2);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // outputs 0..5
-            {
-                var bias0 = Vector128.Create(0f);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Vector128.Create(0f);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 17; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
-                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector128.LoadUnsafe(ref wi, 2);
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
-                    acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                    acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                    acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                    acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
-                }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 2);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 6);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 8);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 12);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 14);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 18);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 20);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // outputs 0..5
-            {
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                for (nuint i = 0; i < 17; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
-                    var xi = Vector128.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 0), xi, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 2), xi, acc1);
-                }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 2);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            // outputs 0..5
-            {
-                var bias0 = Vector128.Create(0f);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Vector128.Create(0f);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 17; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
-                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector128.LoadUnsafe(ref wi, 2);
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
-                    acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                    acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                    acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                    acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
-                }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 2);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 6);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 8);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 12);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 14);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 18);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 20);
-            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -11,11 +11,12 @@ using Vector512 = global::System.Runtime.Intrinsics.Vector512;
 
 partial class TinyMlp
 {
-    // Training workspace, floats per sample (each region holds that many floats for every sample of the batch):
-    //   input 0..+4
-    //   hidden output 4..+8
-    //   out output 12..+3
-    //   two gradient buffers of the widest row, 15 and 23
+    // Training workspace: each slot holds that many floats for every sample of the batch, sample after sample.
+    private const int InputSlot = 0;
+    private const int HiddenOutputSlot = 4; // 8 floats
+    private const int OutOutputSlot = 12; // 3 floats
+    private const int GradientSlotA = 15; // dL/d(layer output), ping-pong between layers
+    private const int GradientSlotB = 23;
     private const int WorkspaceFloatsPerSample = 31;
 
     /// <inheritdoc/>
@@ -36,15 +37,15 @@ partial class TinyMlp
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         workspace.BeginForward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> x = workspace.Region(0, InputSize, batch);
+        global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
-        global::System.Span<float> hidden = workspace.Region(4, 8, batch);
+        global::System.Span<float> hidden = workspace.Region(HiddenOutputSlot, HiddenKernels.Outputs, batch);
         HiddenKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref MemoryMarshal.GetReference(x), ref p, ref MemoryMarshal.GetReference(hidden), batch);
 
         // out: Dense 8 -> 3. y = x W + b
-        global::System.Span<float> @out = workspace.Region(12, 3, batch);
+        global::System.Span<float> @out = workspace.Region(OutOutputSlot, OutKernels.Outputs, batch);
         OutKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref p, ref MemoryMarshal.GetReference(@out), batch);
 
         @out.CopyTo(output);
@@ -60,17 +61,17 @@ partial class TinyMlp
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
-        global::System.Span<float> dOut = workspace.Region(15, 3, batch);
+        global::System.Span<float> dOut = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dOut);
 
-        // out: dz = dy * f'; dW += x^T dz; db += sum dz; dx = dz W^T
-        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(4, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref grads);
-        global::System.Span<float> dHidden = workspace.Region(23, 8, batch);
+        // out: Dense 8 -> 3 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
+        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, OutKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref grads);
+        global::System.Span<float> dHidden = workspace.Region(GradientSlotB, OutKernels.Inputs, batch);
         OutKernels.InputGradientRows(ref MemoryMarshal.GetReference(dOut), ref p, ref MemoryMarshal.GetReference(dHidden), batch);
 
-        // hidden: dz = dy * f'; dW += x^T dz; db += sum dz; dx = dz W^T if asked for
-        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(4, 8, batch), dHidden);
-        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(0, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref grads);
+        // hidden: Dense 4 -> 8 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
+        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(HiddenOutputSlot, HiddenKernels.Outputs, batch), dHidden);
+        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref grads);
         if (!inputGradient.IsEmpty)
             HiddenKernels.InputGradientRows(ref MemoryMarshal.GetReference(dHidden), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);
     }
@@ -80,9 +81,8 @@ partial class TinyMlp
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
         {
-            if (Vector512.IsHardwareAccelerated)
-                AccumulateGradients_512(ref x, ref g, batch, ref grads);
-            else if (Vector256.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector256.IsHardwareAccelerated)
                 AccumulateGradients_256(ref x, ref g, batch, ref grads);
             else if (Vector128.IsHardwareAccelerated)
                 AccumulateGradients_128(ref x, ref g, batch, ref grads);
@@ -92,9 +92,8 @@ partial class TinyMlp
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient1(ref float g, ref float p, ref float dx)
         {
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient1_512(ref g, ref p, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector256.IsHardwareAccelerated)
                 InputGradient1_256(ref g, ref p, ref dx);
             else if (Vector128.IsHardwareAccelerated)
                 InputGradient1_128(ref g, ref p, ref dx);
@@ -104,9 +103,8 @@ partial class TinyMlp
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient4(ref float g, ref float p, ref float dx)
         {
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient4_512(ref g, ref p, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector256.IsHardwareAccelerated)
                 InputGradient4_256(ref g, ref p, ref dx);
             else if (Vector128.IsHardwareAccelerated)
                 InputGradient4_128(ref g, ref p, ref dx);
@@ -121,97 +119,6 @@ partial class TinyMlp
                 InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
             for (; s < (nuint)batch; s++)
                 InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_512(ref float x, ref float g, nuint batch, ref float grads)
-        {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
-
-            // bias: column sums of dL/dz
-            // outputs 0..7
-            {
-                var acc0 = Vector256.LoadUnsafe(ref gb, 0);
-                for (nuint s = 0; s < batch; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 8);
-                    acc0 += Vector256.LoadUnsafe(ref gs, 0);
-                }
-                Vector256.StoreUnsafe(acc0, ref gb, 0);
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
-            {
-                ref float gwi = ref Unsafe.Add(ref gw, i * 8);
-                // outputs 0..7
-                {
-                    var acc0_0 = Vector256.LoadUnsafe(ref gwi, 0);
-                    var acc1_0 = Vector256.LoadUnsafe(ref gwi, 8);
-                    var acc2_0 = Vector256.LoadUnsafe(ref gwi, 16);
-                    var acc3_0 = Vector256.LoadUnsafe(ref gwi, 24);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 8);
-                        ref float xs = ref Unsafe.Add(ref x, s * 4 + i);
-                        var g0 = Vector256.LoadUnsafe(ref gs, 0);
-                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
-                        var x1 = Vector256.Create(Unsafe.Add(ref xs, 1));
-                        var x2 = Vector256.Create(Unsafe.Add(ref xs, 2));
-                        var x3 = Vector256.Create(Unsafe.Add(ref xs, 3));
-                        acc0_0 = Vector256.MultiplyAddEstimate(g0, x0, acc0_0);
-                        acc1_0 = Vector256.MultiplyAddEstimate(g0, x1, acc1_0);
-                        acc2_0 = Vector256.MultiplyAddEstimate(g0, x2, acc2_0);
-                        acc3_0 = Vector256.MultiplyAddEstimate(g0, x3, acc3_0);
-                    }
-                    Vector256.StoreUnsafe(acc0_0, ref gwi, 0);
-                    Vector256.StoreUnsafe(acc1_0, ref gwi, 8);
-                    Vector256.StoreUnsafe(acc2_0, ref gwi, 16);
-                    Vector256.StoreUnsafe(acc3_0, ref gwi, 24);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_512(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 4; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = Vector256.Create(0f);
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 0), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector256.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_512(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 4; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = Vector256.Create(0f);
-                var acc1 = Vector256.Create(0f);
-                var acc2 = Vector256.Create(0f);
-                var acc3 = Vector256.Create(0f);
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 0), acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 8), acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 16), acc2);
-                    acc3 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 24), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector256.Sum(acc0);
-                Unsafe.Add(ref dx, 4 + i) = Vector256.Sum(acc1);
-                Unsafe.Add(ref dx, 8 + i) = Vector256.Sum(acc2);
-                Unsafe.Add(ref dx, 12 + i) = Vector256.Sum(acc3);
-            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -233,8 +140,8 @@ partial class TinyMlp
             }
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
             {
+                const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 8);
                 // outputs 0..7
                 {
@@ -327,8 +234,8 @@ partial class TinyMlp
             }
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
             {
+                const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 8);
                 // outputs 0..7
                 {
@@ -454,8 +361,8 @@ partial class TinyMlp
             }
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 4; i += 4)
             {
+                const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 8);
                 for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
                 {
@@ -573,37 +480,19 @@ partial class TinyMlp
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
         {
-            if (Vector512.IsHardwareAccelerated)
-                AccumulateGradients_512(ref x, ref g, batch, ref grads);
-            else if (Vector256.IsHardwareAccelerated)
-                AccumulateGradients_256(ref x, ref g, batch, ref grads);
-            else if (Vector128.IsHardwareAccelerated)
-                AccumulateGradients_128(ref x, ref g, batch, ref grads);
-            else AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
+            AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient1(ref float g, ref float p, ref float dx)
         {
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient1_512(ref g, ref p, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
-                InputGradient1_256(ref g, ref p, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref p, ref dx);
-            else InputGradient1_Scalar(ref g, ref p, ref dx);
+            InputGradient1_Scalar(ref g, ref p, ref dx);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void InputGradient4(ref float g, ref float p, ref float dx)
         {
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient4_512(ref g, ref p, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
-                InputGradient4_256(ref g, ref p, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref p, ref dx);
-            else InputGradient4_Scalar(ref g, ref p, ref dx);
+            InputGradient4_Scalar(ref g, ref p, ref dx);
         }
 
         /// <summary>dL/dx = dL/dz W^T for <paramref name="batch"/> samples, four at a time.</summary>
@@ -614,405 +503,6 @@ partial class TinyMlp
                 InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
             for (; s < (nuint)batch; s++)
                 InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_512(ref float x, ref float g, nuint batch, ref float grads)
-        {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
-
-            // bias: column sums of dL/dz
-            // outputs 0..2
-            {
-                var acc0 = Unsafe.Add(ref gb, 0);
-                var acc1 = Unsafe.Add(ref gb, 1);
-                var acc2 = Unsafe.Add(ref gb, 2);
-                for (nuint s = 0; s < batch; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 3);
-                    acc0 += Unsafe.Add(ref gs, 0);
-                    acc1 += Unsafe.Add(ref gs, 1);
-                    acc2 += Unsafe.Add(ref gs, 2);
-                }
-                Unsafe.Add(ref gb, 2) = acc2;
-                Unsafe.Add(ref gb, 1) = acc1;
-                Unsafe.Add(ref gb, 0) = acc0;
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 8; i += 4)
-            {
-                ref float gwi = ref Unsafe.Add(ref gw, i * 3);
-                // outputs 0..2
-                {
-                    var acc0_0 = Unsafe.Add(ref gwi, 0);
-                    var acc0_1 = Unsafe.Add(ref gwi, 1);
-                    var acc0_2 = Unsafe.Add(ref gwi, 2);
-                    var acc1_0 = Unsafe.Add(ref gwi, 3);
-                    var acc1_1 = Unsafe.Add(ref gwi, 4);
-                    var acc1_2 = Unsafe.Add(ref gwi, 5);
-                    var acc2_0 = Unsafe.Add(ref gwi, 6);
-                    var acc2_1 = Unsafe.Add(ref gwi, 7);
-                    var acc2_2 = Unsafe.Add(ref gwi, 8);
-                    var acc3_0 = Unsafe.Add(ref gwi, 9);
-                    var acc3_1 = Unsafe.Add(ref gwi, 10);
-                    var acc3_2 = Unsafe.Add(ref gwi, 11);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 3);
-                        ref float xs = ref Unsafe.Add(ref x, s * 8 + i);
-                        var g0 = Unsafe.Add(ref gs, 0);
-                        var g1 = Unsafe.Add(ref gs, 1);
-                        var g2 = Unsafe.Add(ref gs, 2);
-                        var x0 = Unsafe.Add(ref xs, 0);
-                        var x1 = Unsafe.Add(ref xs, 1);
-                        var x2 = Unsafe.Add(ref xs, 2);
-                        var x3 = Unsafe.Add(ref xs, 3);
-                        acc0_0 = g0 * x0 + acc0_0;
-                        acc0_1 = g1 * x0 + acc0_1;
-                        acc0_2 = g2 * x0 + acc0_2;
-                        acc1_0 = g0 * x1 + acc1_0;
-                        acc1_1 = g1 * x1 + acc1_1;
-                        acc1_2 = g2 * x1 + acc1_2;
-                        acc2_0 = g0 * x2 + acc2_0;
-                        acc2_1 = g1 * x2 + acc2_1;
-                        acc2_2 = g2 * x2 + acc2_2;
-                        acc3_0 = g0 * x3 + acc3_0;
-                        acc3_1 = g1 * x3 + acc3_1;
-                        acc3_2 = g2 * x3 + acc3_2;
-                    }
-                    Unsafe.Add(ref gwi, 2) = acc0_2;
-                    Unsafe.Add(ref gwi, 1) = acc0_1;
-                    Unsafe.Add(ref gwi, 0) = acc0_0;
-                    Unsafe.Add(ref gwi, 5) = acc1_2;
-                    Unsafe.Add(ref gwi, 4) = acc1_1;
-                    Unsafe.Add(ref gwi, 3) = acc1_0;
-                    Unsafe.Add(ref gwi, 8) = acc2_2;
-                    Unsafe.Add(ref gwi, 7) = acc2_1;
-                    Unsafe.Add(ref gwi, 6) = acc2_0;
-                    Unsafe.Add(ref gwi, 11) = acc3_2;
-                    Unsafe.Add(ref gwi, 10) = acc3_1;
-                    Unsafe.Add(ref gwi, 9) = acc3_0;
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_512(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 8; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_512(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 8; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 3) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 6) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 9) + acc3;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 8 + i) = acc1;
-                Unsafe.Add(ref dx, 16 + i) = acc2;
-                Unsafe.Add(ref dx, 24 + i) = acc3;
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_256(ref float x, ref float g, nuint batch, ref float grads)
-        {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
-
-            // bias: column sums of dL/dz
-            // outputs 0..2
-            {
-                var acc0 = Unsafe.Add(ref gb, 0);
-                var acc1 = Unsafe.Add(ref gb, 1);
-                var acc2 = Unsafe.Add(ref gb, 2);
-                for (nuint s = 0; s < batch; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 3);
-                    acc0 += Unsafe.Add(ref gs, 0);
-                    acc1 += Unsafe.Add(ref gs, 1);
-                    acc2 += Unsafe.Add(ref gs, 2);
-                }
-                Unsafe.Add(ref gb, 2) = acc2;
-                Unsafe.Add(ref gb, 1) = acc1;
-                Unsafe.Add(ref gb, 0) = acc0;
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 8; i += 4)
-            {
-                ref float gwi = ref Unsafe.Add(ref gw, i * 3);
-                // outputs 0..1
-                {
-                    var acc0_0 = Unsafe.Add(ref gwi, 0);
-                    var acc0_1 = Unsafe.Add(ref gwi, 1);
-                    var acc1_0 = Unsafe.Add(ref gwi, 3);
-                    var acc1_1 = Unsafe.Add(ref gwi, 4);
-                    var acc2_0 = Unsafe.Add(ref gwi, 6);
-                    var acc2_1 = Unsafe.Add(ref gwi, 7);
-                    var acc3_0 = Unsafe.Add(ref gwi, 9);
-                    var acc3_1 = Unsafe.Add(ref gwi, 10);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 3);
-                        ref float xs = ref Unsafe.Add(ref x, s * 8 + i);
-                        var g0 = Unsafe.Add(ref gs, 0);
-                        var g1 = Unsafe.Add(ref gs, 1);
-                        var x0 = Unsafe.Add(ref xs, 0);
-                        var x1 = Unsafe.Add(ref xs, 1);
-                        var x2 = Unsafe.Add(ref xs, 2);
-                        var x3 = Unsafe.Add(ref xs, 3);
-                        acc0_0 = g0 * x0 + acc0_0;
-                        acc0_1 = g1 * x0 + acc0_1;
-                        acc1_0 = g0 * x1 + acc1_0;
-                        acc1_1 = g1 * x1 + acc1_1;
-                        acc2_0 = g0 * x2 + acc2_0;
-                        acc2_1 = g1 * x2 + acc2_1;
-                        acc3_0 = g0 * x3 + acc3_0;
-                        acc3_1 = g1 * x3 + acc3_1;
-                    }
-                    Unsafe.Add(ref gwi, 1) = acc0_1;
-                    Unsafe.Add(ref gwi, 0) = acc0_0;
-                    Unsafe.Add(ref gwi, 4) = acc1_1;
-                    Unsafe.Add(ref gwi, 3) = acc1_0;
-                    Unsafe.Add(ref gwi, 7) = acc2_1;
-                    Unsafe.Add(ref gwi, 6) = acc2_0;
-                    Unsafe.Add(ref gwi, 10) = acc3_1;
-                    Unsafe.Add(ref gwi, 9) = acc3_0;
-                }
-                // outputs 2..2
-                {
-                    var acc0_0 = Unsafe.Add(ref gwi, 2);
-                    var acc1_0 = Unsafe.Add(ref gwi, 5);
-                    var acc2_0 = Unsafe.Add(ref gwi, 8);
-                    var acc3_0 = Unsafe.Add(ref gwi, 11);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 3);
-                        ref float xs = ref Unsafe.Add(ref x, s * 8 + i);
-                        var g0 = Unsafe.Add(ref gs, 2);
-                        var x0 = Unsafe.Add(ref xs, 0);
-                        var x1 = Unsafe.Add(ref xs, 1);
-                        var x2 = Unsafe.Add(ref xs, 2);
-                        var x3 = Unsafe.Add(ref xs, 3);
-                        acc0_0 = g0 * x0 + acc0_0;
-                        acc1_0 = g0 * x1 + acc1_0;
-                        acc2_0 = g0 * x2 + acc2_0;
-                        acc3_0 = g0 * x3 + acc3_0;
-                    }
-                    Unsafe.Add(ref gwi, 2) = acc0_0;
-                    Unsafe.Add(ref gwi, 5) = acc1_0;
-                    Unsafe.Add(ref gwi, 8) = acc2_0;
-                    Unsafe.Add(ref gwi, 11) = acc3_0;
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_256(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 8; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_256(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 8; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 3) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 6) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 9) + acc3;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 8 + i) = acc1;
-                Unsafe.Add(ref dx, 16 + i) = acc2;
-                Unsafe.Add(ref dx, 24 + i) = acc3;
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_128(ref float x, ref float g, nuint batch, ref float grads)
-        {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
-
-            // bias: column sums of dL/dz
-            // outputs 0..2
-            {
-                var acc0 = Unsafe.Add(ref gb, 0);
-                var acc1 = Unsafe.Add(ref gb, 1);
-                var acc2 = Unsafe.Add(ref gb, 2);
-                for (nuint s = 0; s < batch; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 3);
-                    acc0 += Unsafe.Add(ref gs, 0);
-                    acc1 += Unsafe.Add(ref gs, 1);
-                    acc2 += Unsafe.Add(ref gs, 2);
-                }
-                Unsafe.Add(ref gb, 2) = acc2;
-                Unsafe.Add(ref gb, 1) = acc1;
-                Unsafe.Add(ref gb, 0) = acc0;
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            for (nuint i = 0; i < 8; i += 4)
-            {
-                ref float gwi = ref Unsafe.Add(ref gw, i * 3);
-                // outputs 0..1
-                {
-                    var acc0_0 = Unsafe.Add(ref gwi, 0);
-                    var acc0_1 = Unsafe.Add(ref gwi, 1);
-                    var acc1_0 = Unsafe.Add(ref gwi, 3);
-                    var acc1_1 = Unsafe.Add(ref gwi, 4);
-                    var acc2_0 = Unsafe.Add(ref gwi, 6);
-                    var acc2_1 = Unsafe.Add(ref gwi, 7);
-                    var acc3_0 = Unsafe.Add(ref gwi, 9);
-                    var acc3_1 = Unsafe.Add(ref gwi, 10);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 3);
-                        ref float xs = ref Unsafe.Add(ref x, s * 8 + i);
-                        var g0 = Unsafe.Add(ref gs, 0);
-                        var g1 = Unsafe.Add(ref gs, 1);
-                        var x0 = Unsafe.Add(ref xs, 0);
-                        var x1 = Unsafe.Add(ref xs, 1);
-                        var x2 = Unsafe.Add(ref xs, 2);
-                        var x3 = Unsafe.Add(ref xs, 3);
-                        acc0_0 = g0 * x0 + acc0_0;
-                        acc0_1 = g1 * x0 + acc0_1;
-                        acc1_0 = g0 * x1 + acc1_0;
-                        acc1_1 = g1 * x1 + acc1_1;
-                        acc2_0 = g0 * x2 + acc2_0;
-                        acc2_1 = g1 * x2 + acc2_1;
-                        acc3_0 = g0 * x3 + acc3_0;
-                        acc3_1 = g1 * x3 + acc3_1;
-                    }
-                    Unsafe.Add(ref gwi, 1) = acc0_1;
-                    Unsafe.Add(ref gwi, 0) = acc0_0;
-                    Unsafe.Add(ref gwi, 4) = acc1_1;
-                    Unsafe.Add(ref gwi, 3) = acc1_0;
-                    Unsafe.Add(ref gwi, 7) = acc2_1;
-                    Unsafe.Add(ref gwi, 6) = acc2_0;
-                    Unsafe.Add(ref gwi, 10) = acc3_1;
-                    Unsafe.Add(ref gwi, 9) = acc3_0;
-                }
-                // outputs 2..2
-                {
-                    var acc0_0 = Unsafe.Add(ref gwi, 2);
-                    var acc1_0 = Unsafe.Add(ref gwi, 5);
-                    var acc2_0 = Unsafe.Add(ref gwi, 8);
-                    var acc3_0 = Unsafe.Add(ref gwi, 11);
-                    for (nuint s = 0; s < batch; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 3);
-                        ref float xs = ref Unsafe.Add(ref x, s * 8 + i);
-                        var g0 = Unsafe.Add(ref gs, 2);
-                        var x0 = Unsafe.Add(ref xs, 0);
-                        var x1 = Unsafe.Add(ref xs, 1);
-                        var x2 = Unsafe.Add(ref xs, 2);
-                        var x3 = Unsafe.Add(ref xs, 3);
-                        acc0_0 = g0 * x0 + acc0_0;
-                        acc1_0 = g0 * x1 + acc1_0;
-                        acc2_0 = g0 * x2 + acc2_0;
-                        acc3_0 = g0 * x3 + acc3_0;
-                    }
-                    Unsafe.Add(ref gwi, 2) = acc0_0;
-                    Unsafe.Add(ref gwi, 5) = acc1_0;
-                    Unsafe.Add(ref gwi, 8) = acc2_0;
-                    Unsafe.Add(ref gwi, 11) = acc3_0;
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 8; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float p, ref float dx)
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            for (nuint i = 0; i < 8; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 3) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 6) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 9) + acc3;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 8 + i) = acc1;
-                Unsafe.Add(ref dx, 16 + i) = acc2;
-                Unsafe.Add(ref dx, 24 + i) = acc3;
-            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

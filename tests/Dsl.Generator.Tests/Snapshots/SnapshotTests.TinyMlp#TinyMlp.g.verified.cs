@@ -124,9 +124,8 @@ total                                      67    112
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            if (Vector512.IsHardwareAccelerated)
-                Forward1_512<TActivation>(ref x, ref p, ref y);
-            else if (Vector256.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector256.IsHardwareAccelerated)
                 Forward1_256<TActivation>(ref x, ref p, ref y);
             else if (Vector128.IsHardwareAccelerated)
                 Forward1_128<TActivation>(ref x, ref p, ref y);
@@ -136,9 +135,8 @@ total                                      67    112
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            if (Vector512.IsHardwareAccelerated)
-                Forward4_512<TActivation>(ref x, ref p, ref y);
-            else if (Vector256.IsHardwareAccelerated)
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector256.IsHardwareAccelerated)
                 Forward4_256<TActivation>(ref x, ref p, ref y);
             else if (Vector128.IsHardwareAccelerated)
                 Forward4_128<TActivation>(ref x, ref p, ref y);
@@ -153,56 +151,6 @@ total                                      67    112
                 Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
             for (; s < (nuint)batch; s++)
                 Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..7
-            {
-                var acc0 = Vector256.LoadUnsafe(ref b, 0);
-                for (nuint i = 0; i < 4; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
-                    var xi = Vector256.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref wi, 0), xi, acc0);
-                }
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..7
-            {
-                var bias0 = Vector256.LoadUnsafe(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                for (nuint i = 0; i < 4; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
-                    var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                    var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
-                    var x2 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
-                    var x3 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
-                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                }
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 24);
-            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -448,25 +396,13 @@ total                                      67    112
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            if (Vector512.IsHardwareAccelerated)
-                Forward1_512<TActivation>(ref x, ref p, ref y);
-            else if (Vector256.IsHardwareAccelerated)
-                Forward1_256<TActivation>(ref x, ref p, ref y);
-            else if (Vector128.IsHardwareAccelerated)
-                Forward1_128<TActivation>(ref x, ref p, ref y);
-            else Forward1_Scalar<TActivation>(ref x, ref p, ref y);
+            Forward1_Scalar<TActivation>(ref x, ref p, ref y);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            if (Vector512.IsHardwareAccelerated)
-                Forward4_512<TActivation>(ref x, ref p, ref y);
-            else if (Vector256.IsHardwareAccelerated)
-                Forward4_256<TActivation>(ref x, ref p, ref y);
-            else if (Vector128.IsHardwareAccelerated)
-                Forward4_128<TActivation>(ref x, ref p, ref y);
-            else Forward4_Scalar<TActivation>(ref x, ref p, ref y);
+            Forward4_Scalar<TActivation>(ref x, ref p, ref y);
         }
 
         /// <summary>Forward for <paramref name="batch"/> samples: four at a time share each weight row, the rest one by one.</summary>
@@ -477,280 +413,6 @@ total                                      67    112
                 Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
             for (; s < (nuint)batch; s++)
                 Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..2
-            {
-                var acc0 = Unsafe.Add(ref b, 0);
-                var acc1 = Unsafe.Add(ref b, 1);
-                var acc2 = Unsafe.Add(ref b, 2);
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var xi = Unsafe.Add(ref x, i);
-                    acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                    acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    acc2 = Unsafe.Add(ref wi, 2) * xi + acc2;
-                }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..2
-            {
-                var bias0 = Unsafe.Add(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Unsafe.Add(ref b, 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                var bias2 = Unsafe.Add(ref b, 2);
-                var acc0_2 = bias2;
-                var acc1_2 = bias2;
-                var acc2_2 = bias2;
-                var acc3_2 = bias2;
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var w0 = Unsafe.Add(ref wi, 0);
-                    var w1 = Unsafe.Add(ref wi, 1);
-                    var w2 = Unsafe.Add(ref wi, 2);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 8 + i);
-                    var x2 = Unsafe.Add(ref x, 16 + i);
-                    var x3 = Unsafe.Add(ref x, 24 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc0_1 = w1 * x0 + acc0_1;
-                    acc0_2 = w2 * x0 + acc0_2;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc1_1 = w1 * x1 + acc1_1;
-                    acc1_2 = w2 * x1 + acc1_2;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc2_1 = w1 * x2 + acc2_1;
-                    acc2_2 = w2 * x2 + acc2_2;
-                    acc3_0 = w0 * x3 + acc3_0;
-                    acc3_1 = w1 * x3 + acc3_1;
-                    acc3_2 = w2 * x3 + acc3_2;
-                }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..2
-            {
-                var acc0 = Unsafe.Add(ref b, 0);
-                var acc1 = Unsafe.Add(ref b, 1);
-                var acc2 = Unsafe.Add(ref b, 2);
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var xi = Unsafe.Add(ref x, i);
-                    acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                    acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    acc2 = Unsafe.Add(ref wi, 2) * xi + acc2;
-                }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..1
-            {
-                var bias0 = Unsafe.Add(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Unsafe.Add(ref b, 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var w0 = Unsafe.Add(ref wi, 0);
-                    var w1 = Unsafe.Add(ref wi, 1);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 8 + i);
-                    var x2 = Unsafe.Add(ref x, 16 + i);
-                    var x3 = Unsafe.Add(ref x, 24 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc0_1 = w1 * x0 + acc0_1;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc1_1 = w1 * x1 + acc1_1;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc2_1 = w1 * x2 + acc2_1;
-                    acc3_0 = w0 * x3 + acc3_0;
-                    acc3_1 = w1 * x3 + acc3_1;
-                }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-            }
-            // outputs 2..2
-            {
-                var bias0 = Unsafe.Add(ref b, 2);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var w0 = Unsafe.Add(ref wi, 2);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 8 + i);
-                    var x2 = Unsafe.Add(ref x, 16 + i);
-                    var x3 = Unsafe.Add(ref x, 24 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc3_0 = w0 * x3 + acc3_0;
-                }
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..2
-            {
-                var acc0 = Unsafe.Add(ref b, 0);
-                var acc1 = Unsafe.Add(ref b, 1);
-                var acc2 = Unsafe.Add(ref b, 2);
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var xi = Unsafe.Add(ref x, i);
-                    acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                    acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    acc2 = Unsafe.Add(ref wi, 2) * xi + acc2;
-                }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
-            // outputs 0..1
-            {
-                var bias0 = Unsafe.Add(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Unsafe.Add(ref b, 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var w0 = Unsafe.Add(ref wi, 0);
-                    var w1 = Unsafe.Add(ref wi, 1);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 8 + i);
-                    var x2 = Unsafe.Add(ref x, 16 + i);
-                    var x3 = Unsafe.Add(ref x, 24 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc0_1 = w1 * x0 + acc0_1;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc1_1 = w1 * x1 + acc1_1;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc2_1 = w1 * x2 + acc2_1;
-                    acc3_0 = w0 * x3 + acc3_0;
-                    acc3_1 = w1 * x3 + acc3_1;
-                }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-            }
-            // outputs 2..2
-            {
-                var bias0 = Unsafe.Add(ref b, 2);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var w0 = Unsafe.Add(ref wi, 2);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 8 + i);
-                    var x2 = Unsafe.Add(ref x, 16 + i);
-                    var x3 = Unsafe.Add(ref x, 24 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc3_0 = w0 * x3 + acc3_0;
-                }
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_0);
-            }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
