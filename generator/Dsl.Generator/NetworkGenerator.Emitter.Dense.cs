@@ -22,6 +22,10 @@ public sealed partial class NetworkGenerator
             private static int RowTile(Isa isa) => isa == Isa.V512 || isa.IsScalar ? 4 : 2;
             private const int Rows = 4;
 
+            // Multiply-adds per tile up to which a batch-1 forward is written out in full rather than as a loop
+            // over inputs: enough for call-overhead-bound tiny layers, small enough to keep compile time and code size flat.
+            private const int UnrollBudget = 64;
+
             /// <summary>
             /// The distinct kernels a layer needs: one per vector width that fits its outputs, each called when
             /// the narrowest rung that uses it is accelerated (a wider rung implies the narrower ones).
@@ -133,6 +137,19 @@ public sealed partial class NetworkGenerator
                             w.Line($"var bias{k} = {init};");
                             for (int r = 0; r < rows; r++) w.Line($"var acc{r}_{k} = bias{k};");
                         }
+                    }
+                    if (rows == 1 && layer.Inputs * tile.Count <= UnrollBudget)
+                    {
+                        w.Line($"// {layer.Inputs} inputs x {tile.Count} vectors fit the unroll budget: straight-line code, constant offsets.");
+                        for (int i = 0; i < layer.Inputs; i++)
+                        {
+                            w.Line($"var x{i} = {isa.Broadcast($"Unsafe.Add(ref x, {i})")};");
+                            for (int k = 0; k < tile.Count; k++)
+                                w.Line($"acc{k} = {isa.MultiplyAdd(isa.Load("w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", $"acc{k}")};");
+                        }
+                        for (int k = 0; k < tile.Count; k++)
+                            w.Line(isa.Store($"TActivation.Invoke(acc{k})", "y", tile[k].Offset.ToString()));
+                        return;
                     }
                     w.OpenBlock($"for (nuint i = 0; i < {layer.Inputs}; i++)");
                     w.Line($"ref float wi = ref Unsafe.Add(ref w, i * {layer.Outputs});");

@@ -138,13 +138,16 @@ total                                      8     12
                 {
                     var acc0 = Unsafe.Add(ref b, 0);
                     var acc1 = Unsafe.Add(ref b, 1);
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
-                        var xi = Unsafe.Add(ref x, i);
-                        acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                        acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    }
+                    // 3 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 2) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, 3) * x1 + acc1;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, 4) * x2 + acc0;
+                    acc1 = Unsafe.Add(ref w, 5) * x2 + acc1;
                     Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
                     Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
                 }

@@ -170,13 +170,22 @@ total                                       204    374
             {
                 var acc0 = Vector512.LoadUnsafe(ref b, 0);
                 var acc1 = Vector512.LoadUnsafe(ref b, 1);
-                for (nuint i = 0; i < 5; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
-                    var xi = Vector512.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref wi, 0), xi, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref wi, 1), xi, acc1);
-                }
+                // 5 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0);
+                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 1), x0, acc1);
+                var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
+                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 17), x1, acc0);
+                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 18), x1, acc1);
+                var x2 = Vector512.Create(Unsafe.Add(ref x, 2));
+                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 34), x2, acc0);
+                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 35), x2, acc1);
+                var x3 = Vector512.Create(Unsafe.Add(ref x, 3));
+                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 51), x3, acc0);
+                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 52), x3, acc1);
+                var x4 = Vector512.Create(Unsafe.Add(ref x, 4));
+                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 68), x4, acc0);
+                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 69), x4, acc1);
                 Vector512.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 Vector512.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
             }
@@ -238,14 +247,27 @@ total                                       204    374
                 var acc0 = Vector256.LoadUnsafe(ref b, 0);
                 var acc1 = Vector256.LoadUnsafe(ref b, 8);
                 var acc2 = Vector256.LoadUnsafe(ref b, 9);
-                for (nuint i = 0; i < 5; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
-                    var xi = Vector256.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref wi, 0), xi, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref wi, 8), xi, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref wi, 9), xi, acc2);
-                }
+                // 5 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1);
+                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x0, acc2);
+                var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 17), x1, acc0);
+                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 25), x1, acc1);
+                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 26), x1, acc2);
+                var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 34), x2, acc0);
+                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 42), x2, acc1);
+                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 43), x2, acc2);
+                var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 51), x3, acc0);
+                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 59), x3, acc1);
+                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 60), x3, acc2);
+                var x4 = Vector256.Create(Unsafe.Add(ref x, 4));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 68), x4, acc0);
+                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 76), x4, acc1);
+                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 77), x4, acc2);
                 Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
                 Vector256.StoreUnsafe(TActivation.Invoke(acc2), ref y, 9);
@@ -335,16 +357,37 @@ total                                       204    374
                 var acc2 = Vector128.LoadUnsafe(ref b, 8);
                 var acc3 = Vector128.LoadUnsafe(ref b, 12);
                 var acc4 = Vector128.LoadUnsafe(ref b, 13);
-                for (nuint i = 0; i < 5; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
-                    var xi = Vector128.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 0), xi, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 4), xi, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 8), xi, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 12), xi, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 13), xi, acc4);
-                }
+                // 5 inputs x 5 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x0, acc2);
+                acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x0, acc3);
+                acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 13), x0, acc4);
+                var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 17), x1, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 21), x1, acc1);
+                acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 25), x1, acc2);
+                acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 29), x1, acc3);
+                acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x1, acc4);
+                var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 34), x2, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 38), x2, acc1);
+                acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 42), x2, acc2);
+                acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 46), x2, acc3);
+                acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 47), x2, acc4);
+                var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 51), x3, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 55), x3, acc1);
+                acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 59), x3, acc2);
+                acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 63), x3, acc3);
+                acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 64), x3, acc4);
+                var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x4, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 72), x4, acc1);
+                acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 76), x4, acc2);
+                acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x4, acc3);
+                acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 81), x4, acc4);
                 Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
                 Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
@@ -439,19 +482,52 @@ total                                       204    374
                 var acc5 = Unsafe.Add(ref b, o + 5);
                 var acc6 = Unsafe.Add(ref b, o + 6);
                 var acc7 = Unsafe.Add(ref b, o + 7);
-                for (nuint i = 0; i < 5; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
-                    var xi = Unsafe.Add(ref x, i);
-                    acc0 = Unsafe.Add(ref wi, o) * xi + acc0;
-                    acc1 = Unsafe.Add(ref wi, o + 1) * xi + acc1;
-                    acc2 = Unsafe.Add(ref wi, o + 2) * xi + acc2;
-                    acc3 = Unsafe.Add(ref wi, o + 3) * xi + acc3;
-                    acc4 = Unsafe.Add(ref wi, o + 4) * xi + acc4;
-                    acc5 = Unsafe.Add(ref wi, o + 5) * xi + acc5;
-                    acc6 = Unsafe.Add(ref wi, o + 6) * xi + acc6;
-                    acc7 = Unsafe.Add(ref wi, o + 7) * xi + acc7;
-                }
+                // 5 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Unsafe.Add(ref x, 0);
+                acc0 = Unsafe.Add(ref w, o) * x0 + acc0;
+                acc1 = Unsafe.Add(ref w, o + 1) * x0 + acc1;
+                acc2 = Unsafe.Add(ref w, o + 2) * x0 + acc2;
+                acc3 = Unsafe.Add(ref w, o + 3) * x0 + acc3;
+                acc4 = Unsafe.Add(ref w, o + 4) * x0 + acc4;
+                acc5 = Unsafe.Add(ref w, o + 5) * x0 + acc5;
+                acc6 = Unsafe.Add(ref w, o + 6) * x0 + acc6;
+                acc7 = Unsafe.Add(ref w, o + 7) * x0 + acc7;
+                var x1 = Unsafe.Add(ref x, 1);
+                acc0 = Unsafe.Add(ref w, o + 17) * x1 + acc0;
+                acc1 = Unsafe.Add(ref w, o + 18) * x1 + acc1;
+                acc2 = Unsafe.Add(ref w, o + 19) * x1 + acc2;
+                acc3 = Unsafe.Add(ref w, o + 20) * x1 + acc3;
+                acc4 = Unsafe.Add(ref w, o + 21) * x1 + acc4;
+                acc5 = Unsafe.Add(ref w, o + 22) * x1 + acc5;
+                acc6 = Unsafe.Add(ref w, o + 23) * x1 + acc6;
+                acc7 = Unsafe.Add(ref w, o + 24) * x1 + acc7;
+                var x2 = Unsafe.Add(ref x, 2);
+                acc0 = Unsafe.Add(ref w, o + 34) * x2 + acc0;
+                acc1 = Unsafe.Add(ref w, o + 35) * x2 + acc1;
+                acc2 = Unsafe.Add(ref w, o + 36) * x2 + acc2;
+                acc3 = Unsafe.Add(ref w, o + 37) * x2 + acc3;
+                acc4 = Unsafe.Add(ref w, o + 38) * x2 + acc4;
+                acc5 = Unsafe.Add(ref w, o + 39) * x2 + acc5;
+                acc6 = Unsafe.Add(ref w, o + 40) * x2 + acc6;
+                acc7 = Unsafe.Add(ref w, o + 41) * x2 + acc7;
+                var x3 = Unsafe.Add(ref x, 3);
+                acc0 = Unsafe.Add(ref w, o + 51) * x3 + acc0;
+                acc1 = Unsafe.Add(ref w, o + 52) * x3 + acc1;
+                acc2 = Unsafe.Add(ref w, o + 53) * x3 + acc2;
+                acc3 = Unsafe.Add(ref w, o + 54) * x3 + acc3;
+                acc4 = Unsafe.Add(ref w, o + 55) * x3 + acc4;
+                acc5 = Unsafe.Add(ref w, o + 56) * x3 + acc5;
+                acc6 = Unsafe.Add(ref w, o + 57) * x3 + acc6;
+                acc7 = Unsafe.Add(ref w, o + 58) * x3 + acc7;
+                var x4 = Unsafe.Add(ref x, 4);
+                acc0 = Unsafe.Add(ref w, o + 68) * x4 + acc0;
+                acc1 = Unsafe.Add(ref w, o + 69) * x4 + acc1;
+                acc2 = Unsafe.Add(ref w, o + 70) * x4 + acc2;
+                acc3 = Unsafe.Add(ref w, o + 71) * x4 + acc3;
+                acc4 = Unsafe.Add(ref w, o + 72) * x4 + acc4;
+                acc5 = Unsafe.Add(ref w, o + 73) * x4 + acc5;
+                acc6 = Unsafe.Add(ref w, o + 74) * x4 + acc6;
+                acc7 = Unsafe.Add(ref w, o + 75) * x4 + acc7;
                 Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
                 Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
                 Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
@@ -464,12 +540,17 @@ total                                       204    374
             // outputs 16..16
             {
                 var acc0 = Unsafe.Add(ref b, 16);
-                for (nuint i = 0; i < 5; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
-                    var xi = Unsafe.Add(ref x, i);
-                    acc0 = Unsafe.Add(ref wi, 16) * xi + acc0;
-                }
+                // 5 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Unsafe.Add(ref x, 0);
+                acc0 = Unsafe.Add(ref w, 16) * x0 + acc0;
+                var x1 = Unsafe.Add(ref x, 1);
+                acc0 = Unsafe.Add(ref w, 33) * x1 + acc0;
+                var x2 = Unsafe.Add(ref x, 2);
+                acc0 = Unsafe.Add(ref w, 50) * x2 + acc0;
+                var x3 = Unsafe.Add(ref x, 3);
+                acc0 = Unsafe.Add(ref w, 67) * x3 + acc0;
+                var x4 = Unsafe.Add(ref x, 4);
+                acc0 = Unsafe.Add(ref w, 84) * x4 + acc0;
                 Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0);
             }
         }
@@ -618,13 +699,58 @@ total                                       204    374
             {
                 var acc0 = Vector128.Create(0f);
                 var acc1 = Vector128.Create(0f);
-                for (nuint i = 0; i < 17; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
-                    var xi = Vector128.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 0), xi, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 2), xi, acc1);
-                }
+                // 17 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 2), x0, acc1);
+                var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 6), x1, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc1);
+                var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x2, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 14), x2, acc1);
+                var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 18), x3, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x3, acc1);
+                var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x4, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 26), x4, acc1);
+                var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x5, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x5, acc1);
+                var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x6, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 38), x6, acc1);
+                var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 42), x7, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 44), x7, acc1);
+                var x8 = Vector128.Create(Unsafe.Add(ref x, 8));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 48), x8, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 50), x8, acc1);
+                var x9 = Vector128.Create(Unsafe.Add(ref x, 9));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 54), x9, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x9, acc1);
+                var x10 = Vector128.Create(Unsafe.Add(ref x, 10));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x10, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 62), x10, acc1);
+                var x11 = Vector128.Create(Unsafe.Add(ref x, 11));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 66), x11, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x11, acc1);
+                var x12 = Vector128.Create(Unsafe.Add(ref x, 12));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 72), x12, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 74), x12, acc1);
+                var x13 = Vector128.Create(Unsafe.Add(ref x, 13));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 78), x13, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x13, acc1);
+                var x14 = Vector128.Create(Unsafe.Add(ref x, 14));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 84), x14, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 86), x14, acc1);
+                var x15 = Vector128.Create(Unsafe.Add(ref x, 15));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 90), x15, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 92), x15, acc1);
+                var x16 = Vector128.Create(Unsafe.Add(ref x, 16));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 96), x16, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 98), x16, acc1);
                 Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 2);
             }

@@ -161,12 +161,15 @@ total                                      67    112
             // outputs 0..7
             {
                 var acc0 = Vector256.LoadUnsafe(ref b, 0);
-                for (nuint i = 0; i < 4; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
-                    var xi = Vector256.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref wi, 0), xi, acc0);
-                }
+                // 4 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0);
+                var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0);
+                var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
+                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x3, acc0);
                 Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
             }
         }
@@ -212,13 +215,19 @@ total                                      67    112
             {
                 var acc0 = Vector128.LoadUnsafe(ref b, 0);
                 var acc1 = Vector128.LoadUnsafe(ref b, 4);
-                for (nuint i = 0; i < 4; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
-                    var xi = Vector128.Create(Unsafe.Add(ref x, i));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 0), xi, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 4), xi, acc1);
-                }
+                // 4 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1);
+                var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1);
+                var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
+                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x3, acc0);
+                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x3, acc1);
                 Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
             }
@@ -285,19 +294,43 @@ total                                      67    112
                 var acc5 = Unsafe.Add(ref b, 5);
                 var acc6 = Unsafe.Add(ref b, 6);
                 var acc7 = Unsafe.Add(ref b, 7);
-                for (nuint i = 0; i < 4; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
-                    var xi = Unsafe.Add(ref x, i);
-                    acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                    acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    acc2 = Unsafe.Add(ref wi, 2) * xi + acc2;
-                    acc3 = Unsafe.Add(ref wi, 3) * xi + acc3;
-                    acc4 = Unsafe.Add(ref wi, 4) * xi + acc4;
-                    acc5 = Unsafe.Add(ref wi, 5) * xi + acc5;
-                    acc6 = Unsafe.Add(ref wi, 6) * xi + acc6;
-                    acc7 = Unsafe.Add(ref wi, 7) * xi + acc7;
-                }
+                // 4 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Unsafe.Add(ref x, 0);
+                acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
+                acc4 = Unsafe.Add(ref w, 4) * x0 + acc4;
+                acc5 = Unsafe.Add(ref w, 5) * x0 + acc5;
+                acc6 = Unsafe.Add(ref w, 6) * x0 + acc6;
+                acc7 = Unsafe.Add(ref w, 7) * x0 + acc7;
+                var x1 = Unsafe.Add(ref x, 1);
+                acc0 = Unsafe.Add(ref w, 8) * x1 + acc0;
+                acc1 = Unsafe.Add(ref w, 9) * x1 + acc1;
+                acc2 = Unsafe.Add(ref w, 10) * x1 + acc2;
+                acc3 = Unsafe.Add(ref w, 11) * x1 + acc3;
+                acc4 = Unsafe.Add(ref w, 12) * x1 + acc4;
+                acc5 = Unsafe.Add(ref w, 13) * x1 + acc5;
+                acc6 = Unsafe.Add(ref w, 14) * x1 + acc6;
+                acc7 = Unsafe.Add(ref w, 15) * x1 + acc7;
+                var x2 = Unsafe.Add(ref x, 2);
+                acc0 = Unsafe.Add(ref w, 16) * x2 + acc0;
+                acc1 = Unsafe.Add(ref w, 17) * x2 + acc1;
+                acc2 = Unsafe.Add(ref w, 18) * x2 + acc2;
+                acc3 = Unsafe.Add(ref w, 19) * x2 + acc3;
+                acc4 = Unsafe.Add(ref w, 20) * x2 + acc4;
+                acc5 = Unsafe.Add(ref w, 21) * x2 + acc5;
+                acc6 = Unsafe.Add(ref w, 22) * x2 + acc6;
+                acc7 = Unsafe.Add(ref w, 23) * x2 + acc7;
+                var x3 = Unsafe.Add(ref x, 3);
+                acc0 = Unsafe.Add(ref w, 24) * x3 + acc0;
+                acc1 = Unsafe.Add(ref w, 25) * x3 + acc1;
+                acc2 = Unsafe.Add(ref w, 26) * x3 + acc2;
+                acc3 = Unsafe.Add(ref w, 27) * x3 + acc3;
+                acc4 = Unsafe.Add(ref w, 28) * x3 + acc4;
+                acc5 = Unsafe.Add(ref w, 29) * x3 + acc5;
+                acc6 = Unsafe.Add(ref w, 30) * x3 + acc6;
+                acc7 = Unsafe.Add(ref w, 31) * x3 + acc7;
                 Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
                 Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
                 Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
@@ -425,14 +458,39 @@ total                                      67    112
                 var acc0 = Unsafe.Add(ref b, 0);
                 var acc1 = Unsafe.Add(ref b, 1);
                 var acc2 = Unsafe.Add(ref b, 2);
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
-                    var xi = Unsafe.Add(ref x, i);
-                    acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
-                    acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
-                    acc2 = Unsafe.Add(ref wi, 2) * xi + acc2;
-                }
+                // 8 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
+                var x0 = Unsafe.Add(ref x, 0);
+                acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                var x1 = Unsafe.Add(ref x, 1);
+                acc0 = Unsafe.Add(ref w, 3) * x1 + acc0;
+                acc1 = Unsafe.Add(ref w, 4) * x1 + acc1;
+                acc2 = Unsafe.Add(ref w, 5) * x1 + acc2;
+                var x2 = Unsafe.Add(ref x, 2);
+                acc0 = Unsafe.Add(ref w, 6) * x2 + acc0;
+                acc1 = Unsafe.Add(ref w, 7) * x2 + acc1;
+                acc2 = Unsafe.Add(ref w, 8) * x2 + acc2;
+                var x3 = Unsafe.Add(ref x, 3);
+                acc0 = Unsafe.Add(ref w, 9) * x3 + acc0;
+                acc1 = Unsafe.Add(ref w, 10) * x3 + acc1;
+                acc2 = Unsafe.Add(ref w, 11) * x3 + acc2;
+                var x4 = Unsafe.Add(ref x, 4);
+                acc0 = Unsafe.Add(ref w, 12) * x4 + acc0;
+                acc1 = Unsafe.Add(ref w, 13) * x4 + acc1;
+                acc2 = Unsafe.Add(ref w, 14) * x4 + acc2;
+                var x5 = Unsafe.Add(ref x, 5);
+                acc0 = Unsafe.Add(ref w, 15) * x5 + acc0;
+                acc1 = Unsafe.Add(ref w, 16) * x5 + acc1;
+                acc2 = Unsafe.Add(ref w, 17) * x5 + acc2;
+                var x6 = Unsafe.Add(ref x, 6);
+                acc0 = Unsafe.Add(ref w, 18) * x6 + acc0;
+                acc1 = Unsafe.Add(ref w, 19) * x6 + acc1;
+                acc2 = Unsafe.Add(ref w, 20) * x6 + acc2;
+                var x7 = Unsafe.Add(ref x, 7);
+                acc0 = Unsafe.Add(ref w, 21) * x7 + acc0;
+                acc1 = Unsafe.Add(ref w, 22) * x7 + acc1;
+                acc2 = Unsafe.Add(ref w, 23) * x7 + acc2;
                 Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
                 Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
                 Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
