@@ -49,12 +49,36 @@ internal static class DiagnosticDescriptors
         "Network '{0}' needs a positive input size, e.g. [Network(Input = 784)], but found {1}");
 
     public static readonly DiagnosticDescriptor NonPositiveSize = Error("DSL0102", Shape,
-        "Layer size must be positive",
-        "Layer '{0}': {1} must be positive, but is {2}");
+        "Layer size or option out of range",
+        "Layer '{0}': {1} must be {2}, but is {3}");
 
     public static readonly DiagnosticDescriptor UnsupportedActivation = Error("DSL0103", Shape,
         "Activation not supported on this layer",
         "Layer '{0}': activation {1} is not supported here: {2}");
+
+    public static readonly DiagnosticDescriptor DenseNeedsFlatten = Error("DSL0104", Shape,
+        "Dense layer after a multi-dimensional output",
+        "Layer '{0}': Dense needs a flat input, but the previous output has shape {1}; add a [Flatten] layer before it");
+
+    public static readonly DiagnosticDescriptor WrongInputRank = Error("DSL0105", Shape,
+        "Layer input has the wrong number of dimensions",
+        "Layer '{0}': {1} expects {2} input, but gets shape {3}");
+
+    public static readonly DiagnosticDescriptor GroupsDoNotDivide = Error("DSL0106", Shape,
+        "Channels not divisible by groups",
+        "Layer '{0}': {1} channels are not divisible by groups = {2}");
+
+    public static readonly DiagnosticDescriptor KernelTooLarge = Error("DSL0107", Shape,
+        "Kernel larger than the padded input",
+        "Layer '{0}': the kernel spans {1} but the padded input is {2}; output would be {3}");
+
+    public static readonly DiagnosticDescriptor InvalidOption = Error("DSL0108", Shape,
+        "Layer options contradict each other",
+        "Layer '{0}': {1}");
+
+    public static readonly DiagnosticDescriptor InputShapeConflict = Error("DSL0109", Shape,
+        "Network input shape is ambiguous",
+        "Network '{0}': {1}");
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
@@ -69,6 +93,12 @@ internal static class DiagnosticDescriptors
         [MissingInput.Id] = MissingInput,
         [NonPositiveSize.Id] = NonPositiveSize,
         [UnsupportedActivation.Id] = UnsupportedActivation,
+        [DenseNeedsFlatten.Id] = DenseNeedsFlatten,
+        [WrongInputRank.Id] = WrongInputRank,
+        [GroupsDoNotDivide.Id] = GroupsDoNotDivide,
+        [KernelTooLarge.Id] = KernelTooLarge,
+        [InvalidOption.Id] = InvalidOption,
+        [InputShapeConflict.Id] = InputShapeConflict,
     };
 
     public static DiagnosticDescriptor ById(string id) => s_byId[id];

@@ -43,18 +43,18 @@ public sealed partial class NetworkGenerator
                 return result;
             }
 
-            public static void EmitForward(SourceWriter w, LayerSpec layer)
+            public static void EmitForward(SourceWriter w, Gemm layer)
             {
                 var dispatch = Dispatch(layer.Outputs);
-                EmitDispatch(w, dispatch, "Forward1", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
-                EmitDispatch(w, dispatch, "Forward4", "ref float x, ref float p, ref float y", "ref x, ref p, ref y", generic: true);
-                w.Line("/// <summary>Forward for <paramref name=\"batch\"/> samples: four at a time share each weight row, the rest one by one.</summary>");
-                w.OpenBlock("public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                EmitDispatch(w, dispatch, "Forward1", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
+                EmitDispatch(w, dispatch, "Forward4", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
+                w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows: four at a time share each weight row, the rest one by one.</summary>");
+                w.OpenBlock("public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line("nuint s = 0;");
-                w.Line("for (; s + 4 <= (nuint)batch; s += 4)");
-                w.Line("    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));");
-                w.Line("for (; s < (nuint)batch; s++)");
-                w.Line("    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));");
+                w.Line("for (; s + 4 <= (nuint)rows; s += 4)");
+                w.Line("    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));");
+                w.Line("for (; s < (nuint)rows; s++)");
+                w.Line("    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));");
                 w.CloseBlock();
                 foreach ((Isa target, _) in dispatch)
                 {
@@ -65,19 +65,19 @@ public sealed partial class NetworkGenerator
                 }
             }
 
-            public static void EmitBackward(SourceWriter w, LayerSpec layer)
+            public static void EmitBackward(SourceWriter w, Gemm layer)
             {
                 var dispatch = Dispatch(layer.Outputs);
-                EmitDispatch(w, dispatch, "AccumulateGradients", "ref float x, ref float g, nuint batch, ref float grads", "ref x, ref g, batch, ref grads", generic: false);
-                EmitDispatch(w, dispatch, "InputGradient1", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
-                EmitDispatch(w, dispatch, "InputGradient4", "ref float g, ref float p, ref float dx", "ref g, ref p, ref dx", generic: false);
-                w.Line("/// <summary>dL/dx = dL/dz W^T for <paramref name=\"batch\"/> samples, four at a time.</summary>");
-                w.OpenBlock("public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)");
+                EmitDispatch(w, dispatch, "AccumulateGradients", "ref float x, ref float g, nuint rows, ref float gw, ref float gb", "ref x, ref g, rows, ref gw, ref gb", generic: false);
+                EmitDispatch(w, dispatch, "InputGradient1", "ref float g, ref float w, ref float dx", "ref g, ref w, ref dx", generic: false);
+                EmitDispatch(w, dispatch, "InputGradient4", "ref float g, ref float w, ref float dx", "ref g, ref w, ref dx", generic: false);
+                w.Line("/// <summary>dL/dx = dL/dz W^T for <paramref name=\"rows\"/> rows, four at a time.</summary>");
+                w.OpenBlock("public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)");
                 w.Line("nuint s = 0;");
-                w.Line("for (; s + 4 <= (nuint)batch; s += 4)");
-                w.Line("    InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));");
-                w.Line("for (; s < (nuint)batch; s++)");
-                w.Line("    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));");
+                w.Line("for (; s + 4 <= (nuint)rows; s += 4)");
+                w.Line("    InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));");
+                w.Line("for (; s < (nuint)rows; s++)");
+                w.Line("    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));");
                 w.CloseBlock();
                 foreach ((Isa target, _) in dispatch)
                 {
@@ -119,18 +119,16 @@ public sealed partial class NetworkGenerator
             }
 
             // y[r, :] = act(b + sum_i x[r, i] W[i, :]) for `rows` samples.
-            private static void EmitForwardKernel(SourceWriter w, LayerSpec layer, Isa isa, int rows)
+            private static void EmitForwardKernel(SourceWriter w, Gemm layer, Isa isa, int rows)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int perTile = rows == 1 ? SingleTile : RowTile(isa);
-                KernelHeader(w, $"private static void Forward{rows}_{isa.Suffix}<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
-                w.Line("ref float w = ref Unsafe.Add(ref p, WeightOffset);");
-                if (layer.HasBias) w.Line("ref float b = ref Unsafe.Add(ref p, BiasOffset);");
+                KernelHeader(w, $"private static void Forward{rows}_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 columns.EmitTiles(w, perTile, tile =>
                 {
                     for (int k = 0; k < tile.Count; k++)
                     {
-                        string init = layer.HasBias ? isa.Load("b", tile[k].Offset.ToString()) : isa.Zero;
+                        string init = layer.ForwardBias ? isa.Load("b", tile[k].Offset.ToString()) : isa.Zero;
                         if (rows == 1) w.Line($"var acc{k} = {init};");
                         else
                         {
@@ -179,12 +177,11 @@ public sealed partial class NetworkGenerator
             }
 
             // dL/db += sum_s g[s, :];  dL/dW[i, :] += sum_s x[s, i] g[s, :], four input rows at a time.
-            private static void EmitAccumulateGradients(SourceWriter w, LayerSpec layer, Isa isa)
+            private static void EmitAccumulateGradients(SourceWriter w, Gemm layer, Isa isa)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int perTile = RowTile(isa);
-                KernelHeader(w, $"private static void AccumulateGradients_{isa.Suffix}(ref float x, ref float g, nuint batch, ref float grads)");
-                w.Line("ref float gw = ref Unsafe.Add(ref grads, WeightOffset);");
+                KernelHeader(w, $"private static void AccumulateGradients_{isa.Suffix}(ref float x, ref float g, nuint rows, ref float gw, ref float gb)");
                 if (columns.HasTail && !isa.IsScalar)
                 {
                     w.Line("// The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so");
@@ -193,15 +190,14 @@ public sealed partial class NetworkGenerator
                 }
                 string G(Segment s) => s.Masked ? $"{isa.Load("gs", s.Offset.ToString())} & tailMask" : isa.Load("gs", s.Offset.ToString());
 
-                if (layer.HasBias)
+                if (layer.BackwardBias)
                 {
-                    w.Line("ref float gb = ref Unsafe.Add(ref grads, BiasOffset);");
                     w.Line();
                     w.Line("// bias: column sums of dL/dz");
                     columns.EmitTiles(w, perTile * Rows, tile =>
                     {
                         for (int k = 0; k < tile.Count; k++) w.Line($"var acc{k} = {isa.Load("gb", tile[k].Offset.ToString())};");
-                        w.OpenBlock("for (nuint s = 0; s < batch; s++)");
+                        w.OpenBlock("for (nuint s = 0; s < rows; s++)");
                         w.Line($"ref float gs = ref Unsafe.Add(ref g, s * {layer.Outputs});");
                         for (int k = 0; k < tile.Count; k++) w.Line($"acc{k} += {G(tile[k])};");
                         w.CloseBlock();
@@ -235,7 +231,7 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
-            private static void EmitWeightGradientRows(SourceWriter w, LayerSpec layer, Isa isa, Columns columns, int perTile, int rows, string i, Func<Segment, string> g)
+            private static void EmitWeightGradientRows(SourceWriter w, Gemm layer, Isa isa, Columns columns, int perTile, int rows, string i, Func<Segment, string> g)
             {
                 w.Line($"ref float gwi = ref Unsafe.Add(ref gw, {i} * {layer.Outputs});");
                 columns.EmitTiles(w, perTile, tile =>
@@ -243,7 +239,7 @@ public sealed partial class NetworkGenerator
                     for (int r = 0; r < rows; r++)
                         for (int k = 0; k < tile.Count; k++)
                             w.Line($"var acc{r}_{k} = {isa.Load("gwi", tile[k].Offset.Plus(r * layer.Outputs).ToString())};");
-                    w.OpenBlock("for (nuint s = 0; s < batch; s++)");
+                    w.OpenBlock("for (nuint s = 0; s < rows; s++)");
                     w.Line($"ref float gs = ref Unsafe.Add(ref g, s * {layer.Outputs});");
                     w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs} + {i});");
                     for (int k = 0; k < tile.Count; k++) w.Line($"var g{k} = {g(tile[k])};");
@@ -259,11 +255,10 @@ public sealed partial class NetworkGenerator
             }
 
             // dx[r, i] = sum_j W[i, j] g[r, j]: one dot product per input and sample, weight row loaded once for all rows.
-            private static void EmitInputGradient(SourceWriter w, LayerSpec layer, Isa isa, int rows)
+            private static void EmitInputGradient(SourceWriter w, Gemm layer, Isa isa, int rows)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
-                KernelHeader(w, $"private static void InputGradient{rows}_{isa.Suffix}(ref float g, ref float p, ref float dx)");
-                w.Line("ref float w = ref Unsafe.Add(ref p, WeightOffset);");
+                KernelHeader(w, $"private static void InputGradient{rows}_{isa.Suffix}(ref float g, ref float w, ref float dx)");
                 if (columns.HasTail && !isa.IsScalar)
                 {
                     w.Line("// The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.");
@@ -306,6 +301,14 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
         }
+
+        /// <summary>
+        /// A matrix product the dense kernels compute: rows of <see cref="Inputs"/> values times an input-major
+        /// [Inputs, Outputs] weight. A dense layer is one row per sample; a convolution one row per output pixel
+        /// (an im2col patch). The forward adds a bias when <see cref="ForwardBias"/>; backward accumulates its
+        /// gradient when <see cref="BackwardBias"/> (a folded batch norm gives a convolution a bias in inference only).
+        /// </summary>
+        private sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias);
 
         /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
         private readonly struct Offset

@@ -90,7 +90,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"public const int WeightOffset = {plan.WeightOffset(layer)};");
                 if (layer.HasBias) w.Line($"public const int BiasOffset = {plan.BiasOffset(layer)};");
                 w.Line();
-                DenseEmitter.EmitForward(w, layer);
+                DenseEmitter.EmitForward(w, new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias));
                 w.CloseBlock();
             }
 
@@ -134,7 +134,7 @@ public sealed partial class NetworkGenerator
             {
                 w.Line();
                 w.OpenBlock($"private static partial class {KernelClass(layer)}");
-                DenseEmitter.EmitBackward(w, layer);
+                DenseEmitter.EmitBackward(w, new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias));
                 w.CloseBlock();
             }
 
@@ -201,7 +201,7 @@ public sealed partial class NetworkGenerator
                 string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
                 w.Line();
                 w.Line($"// {LayerDescription(layer)}");
-                w.Line($"{KernelClass(layer)}.Forward{rows}<{Kernels}{fused}>(ref {input}, ref p, ref {output});");
+                w.Line($"{KernelClass(layer)}.Forward{rows}<{Kernels}{fused}>(ref {input}, {WeightRefs(layer)}, ref {output});");
                 if (layer.Activation == ActivationKind.Softmax)
                 {
                     for (int r = 0; r < rows; r++)
@@ -235,13 +235,13 @@ public sealed partial class NetworkGenerator
                     string pre = Local(layer) + "Pre";
                     w.Line("// keep z: this activation's derivative needs it");
                     w.Line($"{Span} {pre} = workspace.Region({PreActivationSlot(layer)}, {KernelClass(layer)}.Outputs, batch);");
-                    w.Line($"{KernelClass(layer)}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({input}), ref p, ref MemoryMarshal.GetReference({pre}), batch);");
+                    w.Line($"{KernelClass(layer)}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer)}, ref MemoryMarshal.GetReference({pre}), batch);");
                     w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({pre}, {output});");
                 }
                 else
                 {
                     string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
-                    w.Line($"{KernelClass(layer)}.ForwardRows<{Kernels}{fused}>(ref MemoryMarshal.GetReference({input}), ref p, ref MemoryMarshal.GetReference({output}), batch);");
+                    w.Line($"{KernelClass(layer)}.ForwardRows<{Kernels}{fused}>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer)}, ref MemoryMarshal.GetReference({output}), batch);");
                     if (layer.Activation == ActivationKind.Softmax)
                     {
                         w.Line("for (int s = 0; s < batch; s++)");
@@ -292,19 +292,19 @@ public sealed partial class NetworkGenerator
                         w.Line($"{Kernels}ActivationSpan.Backward<{Kernels}{OperatorName(layer.Activation)}>(workspace.Region({slot}, {kernels}.Outputs, batch), {gradient});");
                         break;
                 }
-                w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, ref grads);");
+                w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, {WeightRefs(layer, "grads")});");
                 if (l > 0)
                 {
                     slotA = !slotA;
                     string next = "d" + Pascal(Local(spec.Layers[l - 1]));
                     w.Line($"{Span} {next} = workspace.Region({(slotA ? "GradientSlotA" : "GradientSlotB")}, {kernels}.Inputs, batch);");
-                    w.Line($"{kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref p, ref MemoryMarshal.GetReference({next}), batch);");
+                    w.Line($"{kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref MemoryMarshal.GetReference({next}), batch);");
                     gradient = next;
                 }
                 else
                 {
                     w.Line("if (!inputGradient.IsEmpty)");
-                    w.Line($"    {kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);");
+                    w.Line($"    {kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);");
                 }
             }
             w.CloseBlock();
@@ -323,6 +323,10 @@ public sealed partial class NetworkGenerator
             string dx = first ? "; dx = dz W^T when asked for" : "; dx = dz W^T";
             return $"{dz}; dW += x^T dz{bias}{dx}.";
         }
+
+        // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
+        private static string WeightRefs(LayerSpec layer, string root = "p") =>
+            $"ref Unsafe.Add(ref {root}, {KernelClass(layer)}.WeightOffset), ref Unsafe.Add(ref {root}, {KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
 
         private static string OutputSlot(LayerSpec layer) => layer.MemberName + "OutputSlot";
 

@@ -15,8 +15,6 @@ public sealed partial class NetworkGenerator
     /// <summary>Turns a [Network] class symbol into a <see cref="NetworkSpec"/>, reporting what is wrong instead of throwing.</summary>
     internal static class Parser
     {
-        private const string DenseAttributeName = "Dsl.DenseAttribute";
-        private const string DenseTypeName = "Dsl.Dense";
 
         public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
@@ -43,24 +41,22 @@ public sealed partial class NetworkGenerator
                 }
             }
 
-            int input = NamedInt(networkAttribute, "Input") ?? 0;
-            if (input <= 0)
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, networkLocation, type.Name, input.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Shape? input = InputShape(type.Name, networkAttribute, networkLocation, diagnostics);
 
             var layers = new List<LayerSpec>();
             bool layerFailed = false;
             var layerByWeightName = new Dictionary<string, string>();
-            int width = input;
+            Shape? shape = input;
             foreach (ISymbol member in type.GetMembers())
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                List<AttributeData> layerAttributes = LayerAttributes(member);
+                List<(AttributeData Attribute, LayerKind Kind)> layerAttributes = LayerAttributes(member);
                 if (layerAttributes.Count == 0) continue;
-                AttributeData attribute = layerAttributes[0];
+                (AttributeData attribute, LayerKind kind) = layerAttributes[0];
                 LocationInfo? location = LocationOf(attribute) ?? LocationInfo.From(member.Locations.Length > 0 ? member.Locations[0] : null);
                 if (layerAttributes.Count > 1)
                 {
-                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.MultipleLayerAttributes, LocationOf(layerAttributes[1]) ?? location, member.Name));
+                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.MultipleLayerAttributes, LocationOf(layerAttributes[1].Attribute) ?? location, member.Name));
                     continue;
                 }
 
@@ -72,13 +68,13 @@ public sealed partial class NetworkGenerator
                     continue;
                 }
 
-                LayerSpec? layer = ParseDense(member, attribute, location, width, diagnostics);
+                LayerSpec? layer = ParseLayer(member, attribute, kind, location, shape, diagnostics);
                 if (layer is null)
                 {
                     // Reported above, or an attribute whose arguments the compiler could not bind (it reports those):
                     // either way the network is incomplete, so generate nothing rather than a network missing layers.
                     layerFailed = true;
-                    width = 0; // shapes after a broken layer are unknown; don't report follow-on errors
+                    shape = null; // shapes after a broken layer are unknown; don't report follow-on errors
                     continue;
                 }
                 if (layerByWeightName.TryGetValue(layer.WeightName, out string? first))
@@ -86,88 +82,290 @@ public sealed partial class NetworkGenerator
                 else
                     layerByWeightName.Add(layer.WeightName, member.Name);
                 layers.Add(layer);
-                width = layer.Outputs;
+                shape = layer.Output;
             }
 
             if (layers.Count == 0 && diagnostics.Count == 0 && !layerFailed)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.NoLayers, classLocation, type.Name));
 
-            NetworkSpec? spec = diagnostics.Count > 0 || layerFailed
+            NetworkSpec? spec = diagnostics.Count > 0 || layerFailed || input is null
                 ? null
                 : new NetworkSpec(
                     type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
                     new EquatableArray<string>(ContainingTypeDeclarations(type)),
                     type.Name,
-                    input,
+                    input!,
                     new EquatableArray<LayerSpec>(layers));
             return new ParseResult(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
         }
 
-        private static LayerSpec? ParseDense(ISymbol member, AttributeData attribute, LocationInfo? location, int inputs, List<DiagnosticInfo> diagnostics)
+        private static Shape? InputShape(string network, AttributeData attribute, LocationInfo? location, List<DiagnosticInfo> diagnostics)
         {
+            int flat = NamedInt(attribute, "Input") ?? 0;
+            int channels = NamedInt(attribute, "Channels") ?? 0;
+            int height = NamedInt(attribute, "Height") ?? 0;
+            int width = NamedInt(attribute, "Width") ?? 0;
+            int length = NamedInt(attribute, "Length") ?? 0;
+            string Text(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+            Shape? shape = null;
+            if ((height != 0 || width != 0) && length != 0)
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.InputShapeConflict, location, network, "set Height and Width for an image or Length for a sequence, not both"));
+            else if (height != 0 || width != 0)
+            {
+                if (height <= 0 || width <= 0 || channels < 0)
+                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, location, network, $"Channels = {Text(channels)}, Height = {Text(height)}, Width = {Text(width)}"));
+                else shape = Shape.Image(channels == 0 ? 1 : channels, height, width);
+            }
+            else if (length != 0)
+            {
+                if (length <= 0 || channels < 0)
+                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, location, network, $"Channels = {Text(channels)}, Length = {Text(length)}"));
+                else shape = Shape.Sequence(channels == 0 ? 1 : channels, length);
+            }
+            else if (channels != 0 && flat == 0)
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.InputShapeConflict, location, network, "Channels needs Height and Width (an image) or Length (a sequence); for flat features use Input"));
+            else if (flat <= 0)
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, location, network, Text(flat)));
+            else
+                shape = Shape.Flat(flat);
+
+            if (shape is not null && flat != 0 && shape.Rank > 1 && flat != shape.Size)
+            {
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.InputShapeConflict, location, network, $"Input = {Text(flat)} differs from the {shape} = {Text(shape.Size)} values of the declared shape"));
+                shape = null;
+            }
+            return shape;
+        }
+
+        private static LayerSpec? ParseLayer(ISymbol member, AttributeData attribute, LayerKind kind, LocationInfo? location, Shape? input, List<DiagnosticInfo> diagnostics)
+        {
+            string kindName = kind.ToString();
             if (!IsPartialGetOnlyProperty(member, out IPropertySymbol? property))
             {
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.LayerNotPartialProperty, location, member.Name, "Dense"));
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.LayerNotPartialProperty, location, member.Name, kindName));
                 return null;
             }
-            if (property.Type.ToDisplayString() != DenseTypeName)
+            string expectedType = "Dsl." + kindName;
+            if (property.Type.ToDisplayString() != expectedType)
             {
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.LayerTypeMismatch, location, member.Name, "Dense", DenseTypeName, property.Type.ToDisplayString()));
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.LayerTypeMismatch, location, member.Name, kindName, expectedType, property.Type.ToDisplayString()));
                 return null;
             }
             // A constructor argument of the wrong type leaves the attribute in error; the compiler reports that.
-            if (attribute.ConstructorArguments.Length < 1 || attribute.ConstructorArguments[0].Value is not int units)
-                return null;
-            int activationValue = attribute.ConstructorArguments.Length > 1 && attribute.ConstructorArguments[1].Value is int a ? a : 0;
-            bool hasBias = NamedBool(attribute, "Bias") ?? true;
+            int required = kind switch { LayerKind.GlobalAvgPool or LayerKind.Flatten or LayerKind.BatchNorm2D or LayerKind.BatchNorm1D => 0, LayerKind.Dense or LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MaxPool1D => 1, _ => 2 };
+            if (attribute.ConstructorArguments.Length < required) return null;
+            for (int i = 0; i < required; i++)
+                if (attribute.ConstructorArguments[i].Value is not int) return null;
 
-            bool ok = true;
-            if (units <= 0)
-            {
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.NonPositiveSize, location, member.Name, "units", units.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-                ok = false;
-            }
-            if (activationValue < (int)ActivationKind.None || activationValue > (int)ActivationKind.Softmax)
-            {
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.UnsupportedActivation, location, member.Name, activationValue.ToString(System.Globalization.CultureInfo.InvariantCulture), "it is not a member of Dsl.Activation"));
-                ok = false;
-            }
-            else if (activationValue == (int)ActivationKind.Softmax && units == 1)
-            {
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.UnsupportedActivation, location, member.Name, "Softmax", "softmax over a single unit is always 1; use Sigmoid for one output"));
-                ok = false;
-            }
-            if (!ok || inputs <= 0) return null;
+            int Argument(int index) => (int)attribute.ConstructorArguments[index].Value!;
+            int activationValue = kind == LayerKind.Dense
+                ? (attribute.ConstructorArguments.Length > 1 && attribute.ConstructorArguments[1].Value is int a ? a : 0)
+                : NamedInt(attribute, "Activation") ?? 0;
+            var check = new Checks(member.Name, location, diagnostics);
+            var spec = new LayerSpec(member.Name, AccessibilityText(property.DeclaredAccessibility), WeightName(member.Name), kind,
+                input ?? Shape.Flat(1), Shape.Flat(1), (ActivationKind)activationValue, NamedBool(attribute, "Bias") ?? true);
 
-            return new LayerSpec(member.Name, AccessibilityText(property.DeclaredAccessibility), WeightName(member.Name),
-                LayerKind.Dense, inputs, units, (ActivationKind)activationValue, hasBias);
+            switch (kind)
+            {
+                case LayerKind.Dense:
+                    check.Positive("units", Argument(0));
+                    return Finish(spec, input, check, s => s.Rank == 1 ? Shape.Flat(Argument(0)) : Fail(check.DenseNeedsFlatten(s)));
+
+                case LayerKind.Conv2D:
+                case LayerKind.Conv1D:
+                {
+                    spec = spec with
+                    {
+                        Kernel = Argument(1),
+                        Stride = NamedInt(attribute, "Stride") ?? 1,
+                        Padding = NamedInt(attribute, "Padding") ?? 0,
+                        Dilation = NamedInt(attribute, "Dilation") ?? 1,
+                        Groups = NamedInt(attribute, "Groups") ?? 1,
+                        Causal = NamedBool(attribute, "Causal") ?? false,
+                    };
+                    int outChannels = Argument(0);
+                    check.Positive("output channels", outChannels);
+                    check.Positive("kernel", spec.Kernel);
+                    check.Positive("stride", spec.Stride);
+                    check.Positive("dilation", spec.Dilation);
+                    check.Positive("groups", spec.Groups);
+                    check.NotNegative("padding", spec.Padding);
+                    if (spec.Causal && spec.Padding != 0) check.Invalid("Causal pads (kernel - 1) * dilation on the left by itself; leave Padding at 0");
+                    int rank = kind == LayerKind.Conv2D ? 3 : 2;
+                    return Finish(spec, input, check, s =>
+                    {
+                        if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
+                        if (s.Channels % spec.Groups != 0) return Fail(check.Groups("input", s.Channels, spec.Groups));
+                        if (outChannels % spec.Groups != 0) return Fail(check.Groups("output", outChannels, spec.Groups));
+                        int outWidth = check.Extent(s.Width, spec.Kernel, spec.Stride, spec.PadLeft + (spec.Causal ? 0 : spec.Padding), spec.Dilation, "width");
+                        int outHeight = rank == 3 ? check.Extent(s.Height, spec.Kernel, spec.Stride, 2 * spec.Padding, spec.Dilation, "height") : 1;
+                        if (outWidth < 1 || outHeight < 1) return null;
+                        return rank == 3 ? Shape.Image(outChannels, outHeight, outWidth) : Shape.Sequence(outChannels, outWidth);
+                    });
+                }
+
+                case LayerKind.MaxPool2D:
+                case LayerKind.AvgPool2D:
+                case LayerKind.MaxPool1D:
+                {
+                    int kernel = Argument(0);
+                    int stride = NamedInt(attribute, "Stride") ?? 0;
+                    spec = spec with { Kernel = kernel, Stride = stride == 0 ? kernel : stride, Padding = NamedInt(attribute, "Padding") ?? 0, HasBias = false };
+                    check.Positive("kernel", kernel);
+                    if (stride < 0) check.Positive("stride", stride);
+                    check.NotNegative("padding", spec.Padding);
+                    if (kernel > 0 && spec.Padding * 2 > kernel) check.Invalid($"padding {spec.Padding} is more than half the kernel {kernel} (PyTorch rejects it too)");
+                    int rank = kind == LayerKind.MaxPool1D ? 2 : 3;
+                    return Finish(spec, input, check, s =>
+                    {
+                        if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
+                        int outWidth = check.Extent(s.Width, kernel, spec.Stride, 2 * spec.Padding, 1, "width");
+                        int outHeight = rank == 3 ? check.Extent(s.Height, kernel, spec.Stride, 2 * spec.Padding, 1, "height") : 1;
+                        if (outWidth < 1 || outHeight < 1) return null;
+                        return rank == 3 ? Shape.Image(s.Channels, outHeight, outWidth) : Shape.Sequence(s.Channels, outWidth);
+                    });
+                }
+
+                case LayerKind.GlobalAvgPool:
+                    spec = spec with { HasBias = false };
+                    return Finish(spec, input, check, s => s.Rank >= 2 ? Shape.Flat(s.Channels) : Fail(check.WrongRank(kindName, 0, s)));
+
+                case LayerKind.Flatten:
+                    spec = spec with { HasBias = false };
+                    return Finish(spec, input, check, s => Shape.Flat(s.Size));
+
+                default: // batch norms
+                    spec = spec with { Momentum = NamedFloat(attribute, "Momentum") ?? 0.1f, Epsilon = NamedFloat(attribute, "Epsilon") ?? 1e-5f };
+                    if (!(spec.Momentum >= 0f && spec.Momentum <= 1f)) check.Invalid($"momentum must lie in [0, 1], but is {spec.Momentum.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                    if (!(spec.Epsilon > 0f)) check.Invalid($"epsilon must be positive, but is {spec.Epsilon.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                    return Finish(spec, input, check, s =>
+                        kind == LayerKind.BatchNorm2D
+                            ? (s.Rank == 3 ? s : Fail(check.WrongRank(kindName, 3, s)))
+                            : (s.Rank <= 2 ? s : Fail(check.WrongRank(kindName, 2, s))));
+            }
         }
 
-        // Members the emitter adds to every network, and the per-layer kernel class it adds for each layer.
+        private static Shape? Fail(bool _) => null;
+
+        /// <summary>Checks the activation, then infers the output shape when the input shape is known and the options are valid.</summary>
+        private static LayerSpec? Finish(LayerSpec spec, Shape? input, Checks check, System.Func<Shape, Shape?> infer)
+        {
+            int activation = (int)spec.Activation;
+            if (activation < (int)ActivationKind.None || activation > (int)ActivationKind.Softmax)
+                check.Activation(activation.ToString(System.Globalization.CultureInfo.InvariantCulture), "it is not a member of Dsl.Activation");
+            else if (spec.Activation != ActivationKind.None && spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.BatchNorm2D or LayerKind.BatchNorm1D))
+                check.Activation(spec.Activation.ToString(), $"{spec.Kind} has no activation");
+            else if (spec.Activation == ActivationKind.Softmax && spec.Kind != LayerKind.Dense)
+                check.Activation("Softmax", "softmax runs over a flat vector: put it on a Dense layer");
+            if (check.Failed || input is null) return null;
+            Shape? output = infer(input);
+            if (output is null || check.Failed) return null;
+            if (spec.Kind == LayerKind.Dense && spec.Activation == ActivationKind.Softmax && output.Size == 1)
+            {
+                check.Activation("Softmax", "softmax over a single unit is always 1; use Sigmoid for one output");
+                return null;
+            }
+            return spec with { Input = input, Output = output };
+        }
+
+        /// <summary>Reports a layer's problems with its name and location, and remembers whether any was found.</summary>
+        private sealed class Checks
+        {
+            private readonly string _layer;
+            private readonly LocationInfo? _location;
+            private readonly List<DiagnosticInfo> _diagnostics;
+
+            public Checks(string layer, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+            {
+                _layer = layer;
+                _location = location;
+                _diagnostics = diagnostics;
+            }
+
+            public bool Failed { get; private set; }
+
+            public void Positive(string what, int value)
+            {
+                if (value <= 0) Report(DiagnosticDescriptors.NonPositiveSize, what, "positive", Text(value));
+            }
+
+            public void NotNegative(string what, int value)
+            {
+                if (value < 0) Report(DiagnosticDescriptors.NonPositiveSize, what, "zero or positive", Text(value));
+            }
+
+            public void Invalid(string message) => Report(DiagnosticDescriptors.InvalidOption, message);
+
+            public void Activation(string activation, string why) => Report(DiagnosticDescriptors.UnsupportedActivation, activation, why);
+
+            public bool DenseNeedsFlatten(Shape input) => Report(DiagnosticDescriptors.DenseNeedsFlatten, input.ToString());
+
+            public bool WrongRank(string kind, int rank, Shape input) =>
+                Report(DiagnosticDescriptors.WrongInputRank, kind, rank switch { 3 => "a CxHxW", 2 => "a CxL", 1 => "a flat", _ => "a CxL or CxHxW" }, input.ToString());
+
+            public bool Groups(string side, int channels, int groups) => Report(DiagnosticDescriptors.GroupsDoNotDivide, $"{Text(channels)} {side}", Text(groups));
+
+            /// <summary>Output length along one axis, reporting when the dilated kernel does not fit the padded input.</summary>
+            public int Extent(int size, int kernel, int stride, int padding, int dilation, string axis)
+            {
+                int span = dilation * (kernel - 1) + 1;
+                int padded = size + padding;
+                int output = padded >= span ? (padded - span) / stride + 1 : 0;
+                if (output < 1)
+                    Report(DiagnosticDescriptors.KernelTooLarge, $"{Text(span)} along the {axis}", Text(padded), Text(output));
+                return output;
+            }
+
+            private bool Report(DiagnosticDescriptor descriptor, params string[] arguments)
+            {
+                var all = new string[arguments.Length + 1];
+                all[0] = _layer;
+                arguments.CopyTo(all, 1);
+                _diagnostics.Add(new DiagnosticInfo(descriptor.Id, _location, new EquatableArray<string>(all)));
+                Failed = true;
+                return true;
+            }
+
+            private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // Members the emitter adds to every network, and the per-layer names it derives from each layer's name.
         private static readonly HashSet<string> s_generatedMembers = new()
         {
             "InputSize", "OutputSize", "ParameterCount", "ParameterBufferSize", "Parameters", "Summary", "Forward", "ForwardOne",
             "ForwardFour", "ForwardTrain", "Backward", "CreateWorkspace", "CheckWorkspace", "WorkspaceFloatsPerSample",
-            "InputSlot", "GradientSlotA", "GradientSlotB",
+            "WorkspaceSharedFloats", "InputSlot", "GradientSlotA", "GradientSlotB",
         };
 
         private static string? GeneratedNameClash(INamedTypeSymbol type, string layerName)
         {
             if (s_generatedMembers.Contains(layerName)) return layerName;
-            foreach (string suffix in new[] { "Kernels", "OutputSlot", "PreActivationSlot" })
+            foreach (string suffix in new[] { "Kernels", "OutputSlot", "PreActivationSlot", "StatisticsSlot" })
                 if (type.GetMembers(layerName + suffix).Length > 0 || s_generatedMembers.Contains(layerName + suffix))
                     return layerName + suffix;
             return null;
         }
 
-        private static List<AttributeData> LayerAttributes(ISymbol member)
+        private static List<(AttributeData, LayerKind)> LayerAttributes(ISymbol member)
         {
-            var result = new List<AttributeData>();
+            var result = new List<(AttributeData, LayerKind)>();
             foreach (AttributeData attribute in member.GetAttributes())
             {
-                if (attribute.AttributeClass?.ToDisplayString() == DenseAttributeName)
-                    result.Add(attribute);
+                string? name = attribute.AttributeClass?.ToDisplayString();
+                if (name is not null && s_kindByAttribute.TryGetValue(name, out LayerKind kind))
+                    result.Add((attribute, kind));
             }
+            return result;
+        }
+
+        private static readonly Dictionary<string, LayerKind> s_kindByAttribute = KindsByAttribute();
+
+        private static Dictionary<string, LayerKind> KindsByAttribute()
+        {
+            var result = new Dictionary<string, LayerKind>();
+            foreach (LayerKind kind in (LayerKind[])System.Enum.GetValues(typeof(LayerKind)))
+                result.Add($"Dsl.{kind}Attribute", kind);
             return result;
         }
 
@@ -240,6 +438,13 @@ public sealed partial class NetworkGenerator
         {
             foreach (var pair in attribute.NamedArguments)
                 if (pair.Key == name && pair.Value.Value is int value) return value;
+            return null;
+        }
+
+        private static float? NamedFloat(AttributeData attribute, string name)
+        {
+            foreach (var pair in attribute.NamedArguments)
+                if (pair.Key == name && pair.Value.Value is float value) return value;
             return null;
         }
 

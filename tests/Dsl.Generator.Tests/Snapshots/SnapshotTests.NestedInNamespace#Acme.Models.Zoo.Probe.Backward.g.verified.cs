@@ -45,7 +45,7 @@ partial class Zoo
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
             global::System.Span<float> score = workspace.Region(ScoreOutputSlot, ScoreKernels.Outputs, batch);
-            ScoreKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref MemoryMarshal.GetReference(x), ref p, ref MemoryMarshal.GetReference(score), batch);
+            ScoreKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref MemoryMarshal.GetReference(score), batch);
 
             score.CopyTo(output);
         }
@@ -65,53 +65,51 @@ partial class Zoo
 
             // score: Dense 3 -> 2 backward. dz = dy tanh'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
             global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Tanh>(workspace.Region(ScoreOutputSlot, ScoreKernels.Outputs, batch), dScore);
-            ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref grads);
+            ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref Unsafe.Add(ref grads, ScoreKernels.WeightOffset), ref Unsafe.Add(ref grads, ScoreKernels.BiasOffset));
             if (!inputGradient.IsEmpty)
-                ScoreKernels.InputGradientRows(ref MemoryMarshal.GetReference(dScore), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);
+                ScoreKernels.InputGradientRows(ref MemoryMarshal.GetReference(dScore), ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);
         }
 
         private static partial class ScoreKernels
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
+            public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
             {
-                AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
+                AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void InputGradient1(ref float g, ref float p, ref float dx)
+            public static void InputGradient1(ref float g, ref float w, ref float dx)
             {
-                InputGradient1_Scalar(ref g, ref p, ref dx);
+                InputGradient1_Scalar(ref g, ref w, ref dx);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void InputGradient4(ref float g, ref float p, ref float dx)
+            public static void InputGradient4(ref float g, ref float w, ref float dx)
             {
-                InputGradient4_Scalar(ref g, ref p, ref dx);
+                InputGradient4_Scalar(ref g, ref w, ref dx);
             }
 
-            /// <summary>dL/dx = dL/dz W^T for <paramref name="batch"/> samples, four at a time.</summary>
-            public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)
+            /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
+            public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
             {
                 nuint s = 0;
-                for (; s + 4 <= (nuint)batch; s += 4)
-                    InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-                for (; s < (nuint)batch; s++)
-                    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
+                for (; s < (nuint)rows; s++)
+                    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint batch, ref float grads)
+            private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
             {
-                ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-                ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
                 // bias: column sums of dL/dz
                 // outputs 0..1
                 {
                     var acc0 = Unsafe.Add(ref gb, 0);
                     var acc1 = Unsafe.Add(ref gb, 1);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 2);
                         acc0 += Unsafe.Add(ref gs, 0);
@@ -133,7 +131,7 @@ partial class Zoo
                         var acc1_1 = Unsafe.Add(ref gwi, 3);
                         var acc2_0 = Unsafe.Add(ref gwi, 4);
                         var acc2_1 = Unsafe.Add(ref gwi, 5);
-                        for (nuint s = 0; s < batch; s++)
+                        for (nuint s = 0; s < rows; s++)
                         {
                             ref float gs = ref Unsafe.Add(ref g, s * 2);
                             ref float xs = ref Unsafe.Add(ref x, s * 3 + i);
@@ -160,9 +158,8 @@ partial class Zoo
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient1_Scalar(ref float g, ref float p, ref float dx)
+            private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
             {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
                 for (nuint i = 0; i < 3; i++)
                 {
                     ref float wi = ref Unsafe.Add(ref w, i * 2);
@@ -177,9 +174,8 @@ partial class Zoo
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient4_Scalar(ref float g, ref float p, ref float dx)
+            private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
             {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
                 for (nuint i = 0; i < 3; i++)
                 {
                     ref float wi = ref Unsafe.Add(ref w, i * 2);

@@ -87,7 +87,7 @@ total                                      8     12
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
-            ScoreKernels.Forward1<global::Dsl.Kernels.Tanh>(ref x, ref p, ref y);
+            ScoreKernels.Forward1<global::Dsl.Kernels.Tanh>(ref x, ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref y);
         }
 
         private void ForwardFour(ref float x, ref float y)
@@ -95,7 +95,7 @@ total                                      8     12
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
-            ScoreKernels.Forward4<global::Dsl.Kernels.Tanh>(ref x, ref p, ref y);
+            ScoreKernels.Forward4<global::Dsl.Kernels.Tanh>(ref x, ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref y);
         }
 
         // score: Dense 3 -> 2, Tanh. y = tanh(x W + b).
@@ -108,32 +108,30 @@ total                                      8     12
             public const int BiasOffset = 16;
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                Forward1_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                Forward4_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
             }
 
-            /// <summary>Forward for <paramref name="batch"/> samples: four at a time share each weight row, the rest one by one.</summary>
-            public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
                 nuint s = 0;
-                for (; s + 4 <= (nuint)batch; s += 4)
-                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-                for (; s < (nuint)batch; s++)
-                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
                 // outputs 0..1
                 {
                     var acc0 = Unsafe.Add(ref b, 0);
@@ -154,10 +152,8 @@ total                                      8     12
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float w = ref Unsafe.Add(ref p, WeightOffset);
-                ref float b = ref Unsafe.Add(ref p, BiasOffset);
                 // outputs 0..1
                 {
                     var bias0 = Unsafe.Add(ref b, 0);

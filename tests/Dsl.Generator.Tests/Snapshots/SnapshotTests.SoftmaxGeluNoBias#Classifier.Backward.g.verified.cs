@@ -45,12 +45,12 @@ partial class Classifier
         global::System.Span<float> features = workspace.Region(FeaturesOutputSlot, FeaturesKernels.Outputs, batch);
         // keep z: this activation's derivative needs it
         global::System.Span<float> featuresPre = workspace.Region(FeaturesPreActivationSlot, FeaturesKernels.Outputs, batch);
-        FeaturesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(x), ref p, ref MemoryMarshal.GetReference(featuresPre), batch);
+        FeaturesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(featuresPre), batch);
         global::Dsl.Kernels.ActivationSpan.Forward<global::Dsl.Kernels.Gelu>(featuresPre, features);
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
         global::System.Span<float> classes = workspace.Region(ClassesOutputSlot, ClassesKernels.Outputs, batch);
-        ClassesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref p, ref MemoryMarshal.GetReference(classes), batch);
+        ClassesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref MemoryMarshal.GetReference(classes), batch);
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.Softmax.Forward(classes.Slice(s * 6, 6));
 
@@ -74,83 +74,81 @@ partial class Classifier
         global::System.ReadOnlySpan<float> classes = workspace.Region(ClassesOutputSlot, ClassesKernels.Outputs, batch);
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.Softmax.Backward(classes.Slice(s * ClassesKernels.Outputs, ClassesKernels.Outputs), dClasses.Slice(s * ClassesKernels.Outputs, ClassesKernels.Outputs));
-        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, ClassesKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref grads);
+        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, ClassesKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset), ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
         global::System.Span<float> dFeatures = workspace.Region(GradientSlotB, ClassesKernels.Inputs, batch);
-        ClassesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dClasses), ref p, ref MemoryMarshal.GetReference(dFeatures), batch);
+        ClassesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dClasses), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref MemoryMarshal.GetReference(dFeatures), batch);
 
         // features: Dense 5 -> 17 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(FeaturesPreActivationSlot, FeaturesKernels.Outputs, batch), dFeatures);
-        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref grads);
+        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref Unsafe.Add(ref grads, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref grads, FeaturesKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
-            FeaturesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dFeatures), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);
+            FeaturesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dFeatures), ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);
     }
 
     private static partial class FeaturesKernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
+        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
-                AccumulateGradients_512(ref x, ref g, batch, ref grads);
+                AccumulateGradients_512(ref x, ref g, rows, ref gw, ref gb);
             else if (Vector256.IsHardwareAccelerated)
-                AccumulateGradients_256(ref x, ref g, batch, ref grads);
+                AccumulateGradients_256(ref x, ref g, rows, ref gw, ref gb);
             else if (Vector128.IsHardwareAccelerated)
-                AccumulateGradients_128(ref x, ref g, batch, ref grads);
-            else AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
+                AccumulateGradients_128(ref x, ref g, rows, ref gw, ref gb);
+            else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float p, ref float dx)
+        public static void InputGradient1(ref float g, ref float w, ref float dx)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
-                InputGradient1_512(ref g, ref p, ref dx);
+                InputGradient1_512(ref g, ref w, ref dx);
             else if (Vector256.IsHardwareAccelerated)
-                InputGradient1_256(ref g, ref p, ref dx);
+                InputGradient1_256(ref g, ref w, ref dx);
             else if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref p, ref dx);
-            else InputGradient1_Scalar(ref g, ref p, ref dx);
+                InputGradient1_128(ref g, ref w, ref dx);
+            else InputGradient1_Scalar(ref g, ref w, ref dx);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float p, ref float dx)
+        public static void InputGradient4(ref float g, ref float w, ref float dx)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
-                InputGradient4_512(ref g, ref p, ref dx);
+                InputGradient4_512(ref g, ref w, ref dx);
             else if (Vector256.IsHardwareAccelerated)
-                InputGradient4_256(ref g, ref p, ref dx);
+                InputGradient4_256(ref g, ref w, ref dx);
             else if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref p, ref dx);
-            else InputGradient4_Scalar(ref g, ref p, ref dx);
+                InputGradient4_128(ref g, ref w, ref dx);
+            else InputGradient4_Scalar(ref g, ref w, ref dx);
         }
 
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="batch"/> samples, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)
+        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
+        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)batch; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s < (nuint)rows; s++)
+                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_512(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_512(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
             // The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so
             // the full vector's store of those lanes wins.
             var tailMask = Vector512.AsSingle(Vector512.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..16
             {
                 var acc0 = Vector512.LoadUnsafe(ref gb, 0);
                 var acc1 = Vector512.LoadUnsafe(ref gb, 1);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 17);
                     acc0 += Vector512.LoadUnsafe(ref gs, 0);
@@ -174,7 +172,7 @@ partial class Classifier
                     var acc2_1 = Vector512.LoadUnsafe(ref gwi, 35);
                     var acc3_0 = Vector512.LoadUnsafe(ref gwi, 51);
                     var acc3_1 = Vector512.LoadUnsafe(ref gwi, 52);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -210,7 +208,7 @@ partial class Classifier
                 {
                     var acc0_0 = Vector512.LoadUnsafe(ref gwi, 0);
                     var acc0_1 = Vector512.LoadUnsafe(ref gwi, 1);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -227,9 +225,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_512(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_512(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector512.AsSingle(Vector512.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
             for (nuint i = 0; i < 5; i++)
@@ -249,9 +246,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_512(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_512(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector512.AsSingle(Vector512.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
             for (nuint i = 0; i < 5; i++)
@@ -283,13 +279,11 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_256(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_256(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
             // The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so
             // the full vector's store of those lanes wins.
             var tailMask = Vector256.AsSingle(Vector256.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..16
@@ -297,7 +291,7 @@ partial class Classifier
                 var acc0 = Vector256.LoadUnsafe(ref gb, 0);
                 var acc1 = Vector256.LoadUnsafe(ref gb, 8);
                 var acc2 = Vector256.LoadUnsafe(ref gb, 9);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 17);
                     acc0 += Vector256.LoadUnsafe(ref gs, 0);
@@ -323,7 +317,7 @@ partial class Classifier
                     var acc2_1 = Vector256.LoadUnsafe(ref gwi, 42);
                     var acc3_0 = Vector256.LoadUnsafe(ref gwi, 51);
                     var acc3_1 = Vector256.LoadUnsafe(ref gwi, 59);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -357,7 +351,7 @@ partial class Classifier
                     var acc1_0 = Vector256.LoadUnsafe(ref gwi, 26);
                     var acc2_0 = Vector256.LoadUnsafe(ref gwi, 43);
                     var acc3_0 = Vector256.LoadUnsafe(ref gwi, 60);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -384,7 +378,7 @@ partial class Classifier
                 {
                     var acc0_0 = Vector256.LoadUnsafe(ref gwi, 0);
                     var acc0_1 = Vector256.LoadUnsafe(ref gwi, 8);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -400,7 +394,7 @@ partial class Classifier
                 // outputs 9..16
                 {
                     var acc0_0 = Vector256.LoadUnsafe(ref gwi, 9);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -414,9 +408,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_256(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_256(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector256.AsSingle(Vector256.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
             for (nuint i = 0; i < 5; i++)
@@ -437,9 +430,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_256(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_256(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector256.AsSingle(Vector256.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
             for (nuint i = 0; i < 5; i++)
@@ -472,13 +464,11 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_128(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_128(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
             // The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so
             // the full vector's store of those lanes wins.
             var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, 0u, uint.MaxValue));
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..16
@@ -488,7 +478,7 @@ partial class Classifier
                 var acc2 = Vector128.LoadUnsafe(ref gb, 8);
                 var acc3 = Vector128.LoadUnsafe(ref gb, 12);
                 var acc4 = Vector128.LoadUnsafe(ref gb, 13);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 17);
                     acc0 += Vector128.LoadUnsafe(ref gs, 0);
@@ -518,7 +508,7 @@ partial class Classifier
                     var acc2_1 = Vector128.LoadUnsafe(ref gwi, o + 38);
                     var acc3_0 = Vector128.LoadUnsafe(ref gwi, o + 51);
                     var acc3_1 = Vector128.LoadUnsafe(ref gwi, o + 55);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -552,7 +542,7 @@ partial class Classifier
                     var acc1_0 = Vector128.LoadUnsafe(ref gwi, 30);
                     var acc2_0 = Vector128.LoadUnsafe(ref gwi, 47);
                     var acc3_0 = Vector128.LoadUnsafe(ref gwi, 64);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -579,7 +569,7 @@ partial class Classifier
                 {
                     var acc0_0 = Vector128.LoadUnsafe(ref gwi, o);
                     var acc0_1 = Vector128.LoadUnsafe(ref gwi, o + 4);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -595,7 +585,7 @@ partial class Classifier
                 // outputs 13..16
                 {
                     var acc0_0 = Vector128.LoadUnsafe(ref gwi, 13);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -609,9 +599,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_128(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, 0u, uint.MaxValue));
             for (nuint i = 0; i < 5; i++)
@@ -632,9 +621,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_128(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, 0u, uint.MaxValue));
             for (nuint i = 0; i < 5; i++)
@@ -667,10 +655,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..15
@@ -691,7 +677,7 @@ partial class Classifier
                 var acc13 = Unsafe.Add(ref gb, 13);
                 var acc14 = Unsafe.Add(ref gb, 14);
                 var acc15 = Unsafe.Add(ref gb, 15);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 17);
                     acc0 += Unsafe.Add(ref gs, 0);
@@ -731,7 +717,7 @@ partial class Classifier
             // outputs 16..16
             {
                 var acc0 = Unsafe.Add(ref gb, 16);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 17);
                     acc0 += Unsafe.Add(ref gs, 16);
@@ -761,7 +747,7 @@ partial class Classifier
                     var acc3_1 = Unsafe.Add(ref gwi, o + 52);
                     var acc3_2 = Unsafe.Add(ref gwi, o + 53);
                     var acc3_3 = Unsafe.Add(ref gwi, o + 54);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -813,7 +799,7 @@ partial class Classifier
                     var acc1_0 = Unsafe.Add(ref gwi, 33);
                     var acc2_0 = Unsafe.Add(ref gwi, 50);
                     var acc3_0 = Unsafe.Add(ref gwi, 67);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -842,7 +828,7 @@ partial class Classifier
                     var acc0_1 = Unsafe.Add(ref gwi, o + 1);
                     var acc0_2 = Unsafe.Add(ref gwi, o + 2);
                     var acc0_3 = Unsafe.Add(ref gwi, o + 3);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -864,7 +850,7 @@ partial class Classifier
                 // outputs 16..16
                 {
                     var acc0_0 = Unsafe.Add(ref gwi, 16);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 17);
                         ref float xs = ref Unsafe.Add(ref x, s * 5 + i);
@@ -878,9 +864,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 5; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 17);
@@ -895,9 +880,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 5; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 17);
@@ -924,46 +908,45 @@ partial class Classifier
     private static partial class ClassesKernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
+        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
-                AccumulateGradients_128(ref x, ref g, batch, ref grads);
-            else AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
+                AccumulateGradients_128(ref x, ref g, rows, ref gw, ref gb);
+            else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float p, ref float dx)
+        public static void InputGradient1(ref float g, ref float w, ref float dx)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref p, ref dx);
-            else InputGradient1_Scalar(ref g, ref p, ref dx);
+                InputGradient1_128(ref g, ref w, ref dx);
+            else InputGradient1_Scalar(ref g, ref w, ref dx);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float p, ref float dx)
+        public static void InputGradient4(ref float g, ref float w, ref float dx)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref p, ref dx);
-            else InputGradient4_Scalar(ref g, ref p, ref dx);
+                InputGradient4_128(ref g, ref w, ref dx);
+            else InputGradient4_Scalar(ref g, ref w, ref dx);
         }
 
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="batch"/> samples, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)
+        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
+        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)batch; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s < (nuint)rows; s++)
+                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_128(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_128(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
             // The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so
             // the full vector's store of those lanes wins.
             var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
@@ -982,7 +965,7 @@ partial class Classifier
                     var acc2_1 = Vector128.LoadUnsafe(ref gwi, 14);
                     var acc3_0 = Vector128.LoadUnsafe(ref gwi, 18);
                     var acc3_1 = Vector128.LoadUnsafe(ref gwi, 20);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
@@ -1018,7 +1001,7 @@ partial class Classifier
                 {
                     var acc0_0 = Vector128.LoadUnsafe(ref gwi, 0);
                     var acc0_1 = Vector128.LoadUnsafe(ref gwi, 2);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
@@ -1035,9 +1018,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_128(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
             for (nuint i = 0; i < 17; i++)
@@ -1057,9 +1039,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_128(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
             var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
             for (nuint i = 0; i < 17; i++)
@@ -1091,9 +1072,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
 
             // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
             for (nuint i = 0; i < 16; i += 4)
@@ -1117,7 +1097,7 @@ partial class Classifier
                     var acc3_1 = Unsafe.Add(ref gwi, 19);
                     var acc3_2 = Unsafe.Add(ref gwi, 20);
                     var acc3_3 = Unsafe.Add(ref gwi, 21);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
@@ -1173,7 +1153,7 @@ partial class Classifier
                     var acc2_1 = Unsafe.Add(ref gwi, 17);
                     var acc3_0 = Unsafe.Add(ref gwi, 22);
                     var acc3_1 = Unsafe.Add(ref gwi, 23);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
@@ -1211,7 +1191,7 @@ partial class Classifier
                     var acc0_1 = Unsafe.Add(ref gwi, 1);
                     var acc0_2 = Unsafe.Add(ref gwi, 2);
                     var acc0_3 = Unsafe.Add(ref gwi, 3);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
@@ -1234,7 +1214,7 @@ partial class Classifier
                 {
                     var acc0_0 = Unsafe.Add(ref gwi, 4);
                     var acc0_1 = Unsafe.Add(ref gwi, 5);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 6);
                         ref float xs = ref Unsafe.Add(ref x, s * 17 + i);
@@ -1251,9 +1231,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 17; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 6);
@@ -1268,9 +1247,8 @@ partial class Classifier
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 17; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 6);

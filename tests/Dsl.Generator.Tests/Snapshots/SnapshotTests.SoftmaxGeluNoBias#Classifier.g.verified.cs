@@ -92,10 +92,10 @@ total                                       204    374
         global::System.Span<float> features = stackalloc float[17];
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
-        FeaturesKernels.Forward1<global::Dsl.Kernels.Gelu>(ref x, ref p, ref MemoryMarshal.GetReference(features));
+        FeaturesKernels.Forward1<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(features));
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
-        ClassesKernels.Forward1<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref p, ref y);
+        ClassesKernels.Forward1<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y);
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref y, 6));
     }
 
@@ -106,10 +106,10 @@ total                                       204    374
         global::System.Span<float> features = stackalloc float[68];
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
-        FeaturesKernels.Forward4<global::Dsl.Kernels.Gelu>(ref x, ref p, ref MemoryMarshal.GetReference(features));
+        FeaturesKernels.Forward4<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(features));
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
-        ClassesKernels.Forward4<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref p, ref y);
+        ClassesKernels.Forward4<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y);
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref y, 6));
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, 6), 6));
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, 12), 6));
@@ -126,46 +126,44 @@ total                                       204    374
         public const int BiasOffset = 96;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
-                Forward1_512<TActivation>(ref x, ref p, ref y);
+                Forward1_512<TActivation>(ref x, ref w, ref b, ref y);
             else if (Vector256.IsHardwareAccelerated)
-                Forward1_256<TActivation>(ref x, ref p, ref y);
+                Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
             else if (Vector128.IsHardwareAccelerated)
-                Forward1_128<TActivation>(ref x, ref p, ref y);
-            else Forward1_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+            else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
-                Forward4_512<TActivation>(ref x, ref p, ref y);
+                Forward4_512<TActivation>(ref x, ref w, ref b, ref y);
             else if (Vector256.IsHardwareAccelerated)
-                Forward4_256<TActivation>(ref x, ref p, ref y);
+                Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
             else if (Vector128.IsHardwareAccelerated)
-                Forward4_128<TActivation>(ref x, ref p, ref y);
-            else Forward4_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+            else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
-        /// <summary>Forward for <paramref name="batch"/> samples: four at a time share each weight row, the rest one by one.</summary>
-        public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation
+        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)batch; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s < (nuint)rows; s++)
+                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..16
             {
                 var acc0 = Vector512.LoadUnsafe(ref b, 0);
@@ -192,10 +190,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_512<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..16
             {
                 var bias0 = Vector512.LoadUnsafe(ref b, 0);
@@ -238,10 +234,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..16
             {
                 var acc0 = Vector256.LoadUnsafe(ref b, 0);
@@ -275,10 +269,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..15
             {
                 var bias0 = Vector256.LoadUnsafe(ref b, 0);
@@ -346,10 +338,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..16
             {
                 var acc0 = Vector128.LoadUnsafe(ref b, 0);
@@ -397,10 +387,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             for (nuint o = 0; o < 16; o += 8) // outputs o..o+7
             {
                 var bias0 = Vector128.LoadUnsafe(ref b, o);
@@ -468,10 +456,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             for (nuint o = 0; o < 16; o += 8) // outputs o..o+7
             {
                 var acc0 = Unsafe.Add(ref b, o);
@@ -556,10 +542,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             for (nuint o = 0; o < 16; o += 4) // outputs o..o+3
             {
                 var bias0 = Unsafe.Add(ref b, o);
@@ -664,37 +648,36 @@ total                                       204    374
         public const int WeightOffset = 128;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
-                Forward1_128<TActivation>(ref x, ref p, ref y);
-            else Forward1_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+            else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
-                Forward4_128<TActivation>(ref x, ref p, ref y);
-            else Forward4_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+            else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
-        /// <summary>Forward for <paramref name="batch"/> samples: four at a time share each weight row, the rest one by one.</summary>
-        public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation
+        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)batch; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s < (nuint)rows; s++)
+                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // outputs 0..5
             {
                 var acc0 = Vector128.Create(0f);
@@ -757,9 +740,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // outputs 0..5
             {
                 var bias0 = Vector128.Create(0f);
@@ -802,9 +784,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // outputs 0..5
             {
                 var acc0 = 0f;
@@ -834,9 +815,8 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             // outputs 0..3
             {
                 var bias0 = 0f;

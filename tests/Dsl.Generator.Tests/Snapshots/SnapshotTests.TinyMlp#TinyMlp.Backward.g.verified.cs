@@ -42,11 +42,11 @@ partial class TinyMlp
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
         global::System.Span<float> hidden = workspace.Region(HiddenOutputSlot, HiddenKernels.Outputs, batch);
-        HiddenKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref MemoryMarshal.GetReference(x), ref p, ref MemoryMarshal.GetReference(hidden), batch);
+        HiddenKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(hidden), batch);
 
         // out: Dense 8 -> 3. y = x W + b
         global::System.Span<float> @out = workspace.Region(OutOutputSlot, OutKernels.Outputs, batch);
-        OutKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref p, ref MemoryMarshal.GetReference(@out), batch);
+        OutKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref MemoryMarshal.GetReference(@out), batch);
 
         @out.CopyTo(output);
     }
@@ -65,73 +65,71 @@ partial class TinyMlp
         outputGradient.CopyTo(dOut);
 
         // out: Dense 8 -> 3 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
-        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, OutKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref grads);
+        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, OutKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref grads, OutKernels.WeightOffset), ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
         global::System.Span<float> dHidden = workspace.Region(GradientSlotB, OutKernels.Inputs, batch);
-        OutKernels.InputGradientRows(ref MemoryMarshal.GetReference(dOut), ref p, ref MemoryMarshal.GetReference(dHidden), batch);
+        OutKernels.InputGradientRows(ref MemoryMarshal.GetReference(dOut), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref MemoryMarshal.GetReference(dHidden), batch);
 
         // hidden: Dense 4 -> 8 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(HiddenOutputSlot, HiddenKernels.Outputs, batch), dHidden);
-        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref grads);
+        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref grads, HiddenKernels.WeightOffset), ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
-            HiddenKernels.InputGradientRows(ref MemoryMarshal.GetReference(dHidden), ref p, ref MemoryMarshal.GetReference(inputGradient), batch);
+            HiddenKernels.InputGradientRows(ref MemoryMarshal.GetReference(dHidden), ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);
     }
 
     private static partial class HiddenKernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
+        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                AccumulateGradients_256(ref x, ref g, batch, ref grads);
+                AccumulateGradients_256(ref x, ref g, rows, ref gw, ref gb);
             else if (Vector128.IsHardwareAccelerated)
-                AccumulateGradients_128(ref x, ref g, batch, ref grads);
-            else AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
+                AccumulateGradients_128(ref x, ref g, rows, ref gw, ref gb);
+            else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float p, ref float dx)
+        public static void InputGradient1(ref float g, ref float w, ref float dx)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                InputGradient1_256(ref g, ref p, ref dx);
+                InputGradient1_256(ref g, ref w, ref dx);
             else if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref p, ref dx);
-            else InputGradient1_Scalar(ref g, ref p, ref dx);
+                InputGradient1_128(ref g, ref w, ref dx);
+            else InputGradient1_Scalar(ref g, ref w, ref dx);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float p, ref float dx)
+        public static void InputGradient4(ref float g, ref float w, ref float dx)
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                InputGradient4_256(ref g, ref p, ref dx);
+                InputGradient4_256(ref g, ref w, ref dx);
             else if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref p, ref dx);
-            else InputGradient4_Scalar(ref g, ref p, ref dx);
+                InputGradient4_128(ref g, ref w, ref dx);
+            else InputGradient4_Scalar(ref g, ref w, ref dx);
         }
 
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="batch"/> samples, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)
+        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
+        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)batch; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s < (nuint)rows; s++)
+                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_256(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_256(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..7
             {
                 var acc0 = Vector256.LoadUnsafe(ref gb, 0);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 8);
                     acc0 += Vector256.LoadUnsafe(ref gs, 0);
@@ -149,7 +147,7 @@ partial class TinyMlp
                     var acc1_0 = Vector256.LoadUnsafe(ref gwi, 8);
                     var acc2_0 = Vector256.LoadUnsafe(ref gwi, 16);
                     var acc3_0 = Vector256.LoadUnsafe(ref gwi, 24);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 8);
                         ref float xs = ref Unsafe.Add(ref x, s * 4 + i);
@@ -172,9 +170,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_256(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_256(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 4; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 8);
@@ -188,9 +185,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_256(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_256(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 4; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 8);
@@ -213,17 +209,15 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_128(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_128(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..7
             {
                 var acc0 = Vector128.LoadUnsafe(ref gb, 0);
                 var acc1 = Vector128.LoadUnsafe(ref gb, 4);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 8);
                     acc0 += Vector128.LoadUnsafe(ref gs, 0);
@@ -247,7 +241,7 @@ partial class TinyMlp
                     var acc2_1 = Vector128.LoadUnsafe(ref gwi, 20);
                     var acc3_0 = Vector128.LoadUnsafe(ref gwi, 24);
                     var acc3_1 = Vector128.LoadUnsafe(ref gwi, 28);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 8);
                         ref float xs = ref Unsafe.Add(ref x, s * 4 + i);
@@ -279,9 +273,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_128(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 4; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 8);
@@ -296,9 +289,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_128(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 4; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 8);
@@ -322,10 +314,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..7
@@ -338,7 +328,7 @@ partial class TinyMlp
                 var acc5 = Unsafe.Add(ref gb, 5);
                 var acc6 = Unsafe.Add(ref gb, 6);
                 var acc7 = Unsafe.Add(ref gb, 7);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 8);
                     acc0 += Unsafe.Add(ref gs, 0);
@@ -382,7 +372,7 @@ partial class TinyMlp
                     var acc3_1 = Unsafe.Add(ref gwi, o + 25);
                     var acc3_2 = Unsafe.Add(ref gwi, o + 26);
                     var acc3_3 = Unsafe.Add(ref gwi, o + 27);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 8);
                         ref float xs = ref Unsafe.Add(ref x, s * 4 + i);
@@ -432,9 +422,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 4; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 8);
@@ -449,9 +438,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 4; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 8);
@@ -478,38 +466,36 @@ partial class TinyMlp
     private static partial class OutKernels
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void AccumulateGradients(ref float x, ref float g, nuint batch, ref float grads)
+        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            AccumulateGradients_Scalar(ref x, ref g, batch, ref grads);
+            AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float p, ref float dx)
+        public static void InputGradient1(ref float g, ref float w, ref float dx)
         {
-            InputGradient1_Scalar(ref g, ref p, ref dx);
+            InputGradient1_Scalar(ref g, ref w, ref dx);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float p, ref float dx)
+        public static void InputGradient4(ref float g, ref float w, ref float dx)
         {
-            InputGradient4_Scalar(ref g, ref p, ref dx);
+            InputGradient4_Scalar(ref g, ref w, ref dx);
         }
 
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="batch"/> samples, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float p, ref float dx, int batch)
+        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
+        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)batch; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref p, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
+            for (; s < (nuint)rows; s++)
+                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint batch, ref float grads)
+        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            ref float gw = ref Unsafe.Add(ref grads, WeightOffset);
-            ref float gb = ref Unsafe.Add(ref grads, BiasOffset);
 
             // bias: column sums of dL/dz
             // outputs 0..2
@@ -517,7 +503,7 @@ partial class TinyMlp
                 var acc0 = Unsafe.Add(ref gb, 0);
                 var acc1 = Unsafe.Add(ref gb, 1);
                 var acc2 = Unsafe.Add(ref gb, 2);
-                for (nuint s = 0; s < batch; s++)
+                for (nuint s = 0; s < rows; s++)
                 {
                     ref float gs = ref Unsafe.Add(ref g, s * 3);
                     acc0 += Unsafe.Add(ref gs, 0);
@@ -547,7 +533,7 @@ partial class TinyMlp
                     var acc3_0 = Unsafe.Add(ref gwi, 9);
                     var acc3_1 = Unsafe.Add(ref gwi, 10);
                     var acc3_2 = Unsafe.Add(ref gwi, 11);
-                    for (nuint s = 0; s < batch; s++)
+                    for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 3);
                         ref float xs = ref Unsafe.Add(ref x, s * 8 + i);
@@ -588,9 +574,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 8; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 3);
@@ -605,9 +590,8 @@ partial class TinyMlp
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float p, ref float dx)
+        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
             for (nuint i = 0; i < 8; i++)
             {
                 ref float wi = ref Unsafe.Add(ref w, i * 3);

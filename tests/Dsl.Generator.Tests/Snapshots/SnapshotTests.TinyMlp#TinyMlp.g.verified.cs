@@ -93,10 +93,10 @@ total                                      67    112
         global::System.Span<float> hidden = stackalloc float[8];
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
-        HiddenKernels.Forward1<global::Dsl.Kernels.Relu>(ref x, ref p, ref MemoryMarshal.GetReference(hidden));
+        HiddenKernels.Forward1<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(hidden));
 
         // out: Dense 8 -> 3. y = x W + b
-        OutKernels.Forward1<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref p, ref y);
+        OutKernels.Forward1<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
@@ -106,10 +106,10 @@ total                                      67    112
         global::System.Span<float> hidden = stackalloc float[32];
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
-        HiddenKernels.Forward4<global::Dsl.Kernels.Relu>(ref x, ref p, ref MemoryMarshal.GetReference(hidden));
+        HiddenKernels.Forward4<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(hidden));
 
         // out: Dense 8 -> 3. y = x W + b
-        OutKernels.Forward4<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref p, ref y);
+        OutKernels.Forward4<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
     }
 
     // hidden: Dense 4 -> 8, Relu. y = relu(x W + b).
@@ -122,42 +122,40 @@ total                                      67    112
         public const int BiasOffset = 32;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                Forward1_256<TActivation>(ref x, ref p, ref y);
+                Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
             else if (Vector128.IsHardwareAccelerated)
-                Forward1_128<TActivation>(ref x, ref p, ref y);
-            else Forward1_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+            else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                Forward4_256<TActivation>(ref x, ref p, ref y);
+                Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
             else if (Vector128.IsHardwareAccelerated)
-                Forward4_128<TActivation>(ref x, ref p, ref y);
-            else Forward4_Scalar<TActivation>(ref x, ref p, ref y);
+                Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+            else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
-        /// <summary>Forward for <paramref name="batch"/> samples: four at a time share each weight row, the rest one by one.</summary>
-        public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation
+        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)batch; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s < (nuint)rows; s++)
+                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..7
             {
                 var acc0 = Vector256.LoadUnsafe(ref b, 0);
@@ -175,10 +173,8 @@ total                                      67    112
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_256<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..7
             {
                 var bias0 = Vector256.LoadUnsafe(ref b, 0);
@@ -207,10 +203,8 @@ total                                      67    112
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..7
             {
                 var acc0 = Vector128.LoadUnsafe(ref b, 0);
@@ -234,10 +228,8 @@ total                                      67    112
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_128<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..7
             {
                 var bias0 = Vector128.LoadUnsafe(ref b, 0);
@@ -280,10 +272,8 @@ total                                      67    112
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..7
             {
                 var acc0 = Unsafe.Add(ref b, 0);
@@ -343,10 +333,8 @@ total                                      67    112
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
             {
                 var bias0 = Unsafe.Add(ref b, o);
@@ -427,32 +415,30 @@ total                                      67    112
         public const int BiasOffset = 80;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward1<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            Forward1_Scalar<TActivation>(ref x, ref p, ref y);
+            Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            Forward4_Scalar<TActivation>(ref x, ref p, ref y);
+            Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
-        /// <summary>Forward for <paramref name="batch"/> samples: four at a time share each weight row, the rest one by one.</summary>
-        public static void ForwardRows<TActivation>(ref float x, ref float p, ref float y, int batch) where TActivation : struct, global::Dsl.Kernels.IActivation
+        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
-            for (; s + 4 <= (nuint)batch; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)batch; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref p, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s + 4 <= (nuint)rows; s += 4)
+                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            for (; s < (nuint)rows; s++)
+                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..2
             {
                 var acc0 = Unsafe.Add(ref b, 0);
@@ -498,10 +484,8 @@ total                                      67    112
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float p, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            ref float w = ref Unsafe.Add(ref p, WeightOffset);
-            ref float b = ref Unsafe.Add(ref p, BiasOffset);
             // outputs 0..2
             {
                 var bias0 = Unsafe.Add(ref b, 0);
