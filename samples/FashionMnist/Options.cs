@@ -14,7 +14,7 @@ internal sealed record Options
           --data DIR     directory with the four Fashion-MNIST .gz files (default /usr/share/datasets/fashion-mnist)
           --epochs N     passes over the training set (default 10)
           --batch N      samples per optimiser step (default 64)
-          --lr X         initial AdamW learning rate, decayed to 0 on a cosine over the epochs (default 0.001)
+          --lr X         initial AdamW learning rate, decayed towards 0 on a cosine over the epochs (default 0.001)
           --seed N       seeds the initial weights and the shuffles (default 42)
           --model NAME   network to train: mlp (default)
           --out PATH     where to save the trained weights as safetensors (default fashion.safetensors)
