@@ -6,66 +6,107 @@ using System.Runtime.InteropServices;
 namespace Dsl;
 
 /// <summary>
-/// All parameters of a network in one contiguous 64-byte-aligned buffer, with a gradient buffer of the
-/// same layout. Each tensor starts on a 64-byte boundary so generated kernels can use aligned vectors.
+/// All tensors of a network. Trainable parameters sit in one contiguous 64-byte-aligned buffer,
+/// <see cref="Values"/>, with a gradient buffer of the same layout, <see cref="Gradients"/>; non-trainable
+/// buffers (<see cref="TensorKind.Buffer"/>, e.g. BatchNorm running statistics) sit in a separate aligned
+/// buffer, <see cref="Buffers"/>, so optimisers, which update <see cref="Values"/> from
+/// <see cref="Gradients"/> over the whole span, and <see cref="ZeroGradients"/> never touch them. Each tensor
+/// starts on a 64-byte boundary of its buffer so generated kernels can use aligned vectors.
 /// </summary>
+/// <remarks>
+/// Layout: parameters are placed in declaration order, each at the next multiple of 16 floats in
+/// <see cref="Values"/>; buffers likewise, in declaration order, in <see cref="Buffers"/>.
+/// <see cref="TensorInfo.Offset"/> gives the place in the tensor's own buffer.
+/// </remarks>
 public sealed class Parameters
 {
     private const int AlignFloats = 16; // 64 bytes: one cache line, one Vector512.
 
     private readonly float[] _values;
     private readonly float[] _gradients;
+    private readonly float[] _buffers;
     private readonly int _valuesStart;
     private readonly int _gradientsStart;
+    private readonly int _buffersStart;
     private readonly Dictionary<string, TensorInfo> _byName = new(StringComparer.Ordinal);
 
     /// <summary>Lays out <paramref name="tensors"/> in order and allocates zeroed buffers.</summary>
+    /// <exception cref="ArgumentException">Two tensors share a name.</exception>
     public Parameters(IReadOnlyList<TensorInfo> tensors)
     {
         ArgumentNullException.ThrowIfNull(tensors);
-        long size = 0;
+        long size = 0, bufferSize = 0;
         foreach (TensorInfo t in tensors)
         {
+            ArgumentNullException.ThrowIfNull(t, nameof(tensors));
             if (!_byName.TryAdd(t.Name, t))
                 throw new ArgumentException($"Duplicate tensor name '{t.Name}'.", nameof(tensors));
-            t.Offset = checked((int)size);
-            size += (t.Length + AlignFloats - 1) / AlignFloats * AlignFloats;
-            ParameterCount += t.Length;
+            long aligned = (t.Length + AlignFloats - 1L) / AlignFloats * AlignFloats;
+            if (t.Kind == TensorKind.Buffer)
+            {
+                t.Offset = checked((int)bufferSize);
+                bufferSize += aligned;
+            }
+            else
+            {
+                t.Offset = checked((int)size);
+                size += aligned;
+                ParameterCount += t.Length;
+            }
         }
         Size = checked((int)size);
+        BufferSize = checked((int)bufferSize);
         Tensors = tensors;
         (_values, _valuesStart) = AllocateAligned(Size);
         (_gradients, _gradientsStart) = AllocateAligned(Size);
+        (_buffers, _buffersStart) = AllocateAligned(BufferSize);
     }
 
-    /// <summary>The tensors, in declaration order.</summary>
+    /// <summary>The tensors, parameters and buffers, in declaration order.</summary>
     public IReadOnlyList<TensorInfo> Tensors { get; }
 
-    /// <summary>Number of trainable scalars (excludes alignment padding).</summary>
+    /// <summary>Number of trainable scalars (excludes buffers and alignment padding).</summary>
     public int ParameterCount { get; }
 
     /// <summary>Length of <see cref="Values"/> and <see cref="Gradients"/>, padding included (padding stays zero).</summary>
     public int Size { get; }
 
-    /// <summary>All parameter values in the kernels' layout.</summary>
+    /// <summary>Length of <see cref="Buffers"/>, padding included.</summary>
+    public int BufferSize { get; }
+
+    /// <summary>All trainable parameter values in the kernels' layout.</summary>
     public Span<float> Values => _values.AsSpan(_valuesStart, Size);
 
     /// <summary>Accumulated gradients, same layout as <see cref="Values"/>.</summary>
     public Span<float> Gradients => _gradients.AsSpan(_gradientsStart, Size);
 
-    /// <summary>The values of one tensor, in its stored layout.</summary>
-    public Span<float> Value(TensorInfo tensor) => Values.Slice(tensor.Offset, tensor.Length);
+    /// <summary>All non-trainable buffers (<see cref="TensorKind.Buffer"/>), 64-byte aligned; no gradient, untouched by optimisers.</summary>
+    public Span<float> Buffers => _buffers.AsSpan(_buffersStart, BufferSize);
 
-    /// <summary>The gradient of one tensor, in its stored layout.</summary>
-    public Span<float> Gradient(TensorInfo tensor) => Gradients.Slice(tensor.Offset, tensor.Length);
+    /// <summary>The values of one tensor, in its stored layout: a slice of <see cref="Values"/> for a parameter, of <see cref="Buffers"/> for a buffer.</summary>
+    public Span<float> Value(TensorInfo tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return (tensor.Kind == TensorKind.Buffer ? Buffers : Values).Slice(tensor.Offset, tensor.Length);
+    }
+
+    /// <summary>The gradient of one parameter, in its stored layout.</summary>
+    /// <exception cref="InvalidOperationException"><paramref name="tensor"/> is a buffer, which has no gradient.</exception>
+    public Span<float> Gradient(TensorInfo tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.Kind == TensorKind.Buffer)
+            throw new InvalidOperationException($"Tensor '{tensor.Name}' is a buffer; buffers are not trained and have no gradient.");
+        return Gradients.Slice(tensor.Offset, tensor.Length);
+    }
 
     /// <summary>The tensor called <paramref name="name"/>, or null.</summary>
     public TensorInfo? Find(string name) => _byName.GetValueOrDefault(name);
 
-    /// <summary>Sets gradients to zero; call before each accumulation of a batch.</summary>
+    /// <summary>Sets gradients to zero; call before each accumulation of a batch. Buffers are left alone.</summary>
     public void ZeroGradients() => Gradients.Clear();
 
-    /// <summary>Fills every tensor with its initialiser, deterministically for <paramref name="seed"/>.</summary>
+    /// <summary>Fills every tensor, parameters and buffers, with its initialiser, deterministically for <paramref name="seed"/>.</summary>
     public void Initialize(int seed)
     {
         var rng = new Rng(seed);
@@ -90,7 +131,7 @@ public sealed class Parameters
 
     // A pinned array on the pinned object heap never moves, so an offset computed from its address keeps
     // the data 64-byte aligned for the array's lifetime, without unmanaged memory to free.
-    private static unsafe (float[] Array, int Start) AllocateAligned(int length)
+    internal static unsafe (float[] Array, int Start) AllocateAligned(int length)
     {
         float[] array = GC.AllocateArray<float>(length + AlignFloats, pinned: true);
         nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));

@@ -14,11 +14,15 @@ namespace Dsl;
 /// an 8-byte little-endian header length, a JSON header mapping each tensor name to its dtype, shape and
 /// byte range, then the raw little-endian data. Names, shapes and element order are PyTorch
 /// <c>state_dict</c> ones, so files interchange with <c>safetensors.torch.save_file</c>/<c>load_file</c>.
+/// Both parameters and buffers (<see cref="TensorKind.Buffer"/>, e.g. BatchNorm running statistics) are
+/// saved and loaded, each in its own stored layout (<see cref="TensorInfo.FileToStored"/>).
 /// </summary>
 /// <remarks>
 /// Loading is strict, like PyTorch's <c>load_state_dict(strict=True)</c>: the file must hold exactly the
-/// model's tensors, as F32, with the model's shapes. Everything is checked and read before anything is
-/// written, so a failed load leaves the model unchanged.
+/// model's tensors, each with the model's dtype (<see cref="TensorInfo.FileDType"/>: F32, or I64 for integer
+/// buffers such as <c>num_batches_tracked</c>) and shape. Everything is checked and read before anything is
+/// written, so a failed load leaves the model unchanged. An I64 value is loaded only if it is a non-negative
+/// integer that a float holds exactly (every integer up to 2^24 = 16,777,216 is).
 /// </remarks>
 public static class SafeTensors
 {
@@ -30,7 +34,9 @@ public static class SafeTensors
 
     private const string MetadataKey = "__metadata__";
     private const string Float32 = "F32";
+    private const string Int64 = "I64";
     private const int ChunkFloats = 1 << 14;
+    private const float TwoToThe63 = 9.223372036854775808E18f;
 
     private readonly record struct Entry(string Name, string Dtype, long[] Shape, long Begin, long End);
 
@@ -43,6 +49,7 @@ public static class SafeTensors
     /// <param name="path">Destination; an existing file is replaced.</param>
     /// <param name="metadata">Strings stored in the header's <c>__metadata__</c>; <c>"format": "pt"</c> is added unless given.</param>
     /// <exception cref="IOException">The file could not be written; an existing file at <paramref name="path"/> is left as it was.</exception>
+    /// <exception cref="InvalidOperationException">An I64 buffer holds a value that is not a non-negative integer; nothing is written.</exception>
     public static void Save(Parameters parameters, string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -68,24 +75,32 @@ public static class SafeTensors
     /// <param name="parameters">The model's parameters.</param>
     /// <param name="stream">Destination; left open.</param>
     /// <param name="metadata">Strings stored in the header's <c>__metadata__</c>; <c>"format": "pt"</c> is added unless given.</param>
+    /// <exception cref="InvalidOperationException">An I64 buffer holds a value that is not a non-negative integer; nothing is written.</exception>
     public static void Save(Parameters parameters, Stream stream, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(stream);
+        CheckIntegerTensors(parameters);
         byte[] header = BuildHeader(parameters, metadata);
         Span<byte> prefix = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
         stream.Write(prefix);
         stream.Write(header);
+        float[]? fileOrder = null;
         foreach (TensorInfo t in parameters.Tensors)
         {
             ReadOnlySpan<float> stored = parameters.Value(t);
-            if (t.StoredTransposed)
+            if (t.FileDType == TensorDType.I64)
             {
-                // The buffer is [in, out]; the file, like PyTorch, wants [out, in].
-                var pytorchOrder = new float[t.Length];
-                Transpose(stored, pytorchOrder, rows: t.Shape[1], columns: t.Shape[0]);
-                WriteLittleEndian(stream, pytorchOrder);
+                WriteInt64LittleEndian(stream, stored);
+            }
+            else if (t.StoredTransposed)
+            {
+                // The buffer is per group input-major; the file, like PyTorch, wants row-major.
+                if (fileOrder is null || fileOrder.Length < t.Length) fileOrder = new float[t.Length];
+                Span<float> converted = fileOrder.AsSpan(0, t.Length);
+                t.StoredToFile(stored, converted);
+                WriteLittleEndian(stream, converted);
             }
             else
             {
@@ -96,7 +111,7 @@ public static class SafeTensors
 
     /// <summary>Replaces the values of <paramref name="parameters"/> with those in the safetensors file at <paramref name="path"/>.</summary>
     /// <param name="parameters">The model's parameters; unchanged if the load fails.</param>
-    /// <param name="path">A safetensors file holding exactly the model's tensors, as F32.</param>
+    /// <param name="path">A safetensors file holding exactly the model's tensors, with the model's dtypes and shapes.</param>
     /// <exception cref="SafeTensorsException">The file is malformed, truncated, or does not match the model.</exception>
     public static void Load(Parameters parameters, string path)
     {
@@ -148,8 +163,9 @@ public static class SafeTensors
         if (size is long total && total > expectedSize)
             throw Fail(source, $"has {total - expectedSize} unexpected bytes after the tensor data (expected {expectedSize} bytes, found {total}).");
 
-        // Validate has made the entries tile the data section and each hold 4 bytes per element, so the
-        // section is exactly the model's floats, in file order.
+        // Validate has made the entries tile the data section and each hold 4 (F32) or 8 (I64) bytes per
+        // element, so every entry starts at a multiple of 4 and the section can be staged as floats (raw
+        // file bytes) without a limit of 2 GiB.
         var data = new float[dataBytes / sizeof(float)];
         for (int start = 0; start < data.Length; start += ChunkFloats)
         {
@@ -158,20 +174,42 @@ public static class SafeTensors
             if (read < chunk.Length)
                 throw Truncated(source, entries, header.Length, expectedSize, 8L + header.Length + (long)start * sizeof(float) + read);
         }
-        if (!BitConverter.IsLittleEndian)
+
+        // Decode and check the integer tensors before writing anything, so a bad value leaves the model unchanged.
+        var integers = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (Entry e in entries)
         {
-            Span<int> bits = MemoryMarshal.Cast<float, int>(data.AsSpan());
-            BinaryPrimitives.ReverseEndianness(bits, bits);
+            TensorInfo t = parameters.Find(e.Name)!;
+            if (t.FileDType != TensorDType.I64) continue;
+            ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(data.AsSpan((int)(e.Begin / sizeof(float)), 2 * t.Length));
+            var values = new float[t.Length];
+            for (int i = 0; i < values.Length; i++)
+            {
+                long value = BinaryPrimitives.ReadInt64LittleEndian(bytes.Slice(8 * i));
+                float single = value;
+                // 2^63 is the one float a long cannot hold: (long)2^63f saturates, so check the range first.
+                if (value < 0 || single >= TwoToThe63 || (long)single != value)
+                    throw Fail(source, $"has I64 tensor '{t.Name}' with value {value} at element {i}; only non-negative integers that a float holds exactly (every integer up to 2^24 = 16777216) can be loaded.");
+                values[i] = single;
+            }
+            integers.Add(t.Name, values);
         }
 
         foreach (Entry e in entries)
         {
             TensorInfo t = parameters.Find(e.Name)!;
-            ReadOnlySpan<float> fileOrder = data.AsSpan((int)(e.Begin / sizeof(float)), t.Length);
-            if (t.StoredTransposed)
-                Transpose(fileOrder, parameters.Value(t), rows: t.Shape[0], columns: t.Shape[1]);
-            else
-                fileOrder.CopyTo(parameters.Value(t));
+            if (t.FileDType == TensorDType.I64)
+            {
+                integers[t.Name].CopyTo(parameters.Value(t));
+                continue;
+            }
+            Span<float> fileOrder = data.AsSpan((int)(e.Begin / sizeof(float)), t.Length);
+            if (!BitConverter.IsLittleEndian)
+            {
+                Span<int> bits = MemoryMarshal.Cast<float, int>(fileOrder);
+                BinaryPrimitives.ReverseEndianness(bits, bits);
+            }
+            t.FileToStored(fileOrder, parameters.Value(t));
         }
     }
 
@@ -200,13 +238,19 @@ public static class SafeTensors
         foreach (TensorInfo t in parameters.Tensors)
         {
             Entry e = byName[t.Name];
-            if (e.Dtype != Float32)
-                throw Fail(source, $"has tensor '{t.Name}' with dtype {e.Dtype}, expected {Float32} (the only dtype supported).");
+            string dtype = DTypeName(t.FileDType);
+            if (e.Dtype != dtype)
+            {
+                string why = t.FileDType == TensorDType.I64
+                    ? " (an integer buffer, stored as int64 as PyTorch does)"
+                    : e.Dtype == Int64 ? " (a float tensor; only integer buffers such as num_batches_tracked are I64)" : " (the only float dtype supported)";
+                throw Fail(source, $"has tensor '{t.Name}' with dtype {e.Dtype}, expected {dtype}{why}.");
+            }
             if (!ShapeEquals(e.Shape, t.Shape))
                 throw Fail(source, $"has tensor '{t.Name}' with shape {FormatShape(e.Shape)}, expected {FormatShape(t.Shape)}.");
-            long bytes = (long)t.Length * sizeof(float);
+            long bytes = (long)t.Length * ElementBytes(t.FileDType);
             if (e.End < e.Begin || e.End - e.Begin != bytes)
-                throw Fail(source, $"has tensor '{t.Name}' with data_offsets [{e.Begin}, {e.End}], expected a range of {bytes} bytes for {FormatShape(t.Shape)} {Float32}.");
+                throw Fail(source, $"has tensor '{t.Name}' with data_offsets [{e.Begin}, {e.End}], expected a range of {bytes} bytes for {FormatShape(t.Shape)} {dtype}.");
         }
 
         // Like the reference implementation, require the ranges to tile the data section from 0 without gaps:
@@ -354,13 +398,13 @@ public static class SafeTensors
                 if (t.Name == MetadataKey)
                     throw new ArgumentException($"A tensor cannot be called '{MetadataKey}' in a safetensors file.", nameof(parameters));
                 writer.WriteStartObject(t.Name);
-                writer.WriteString("dtype", Float32);
+                writer.WriteString("dtype", DTypeName(t.FileDType));
                 writer.WriteStartArray("shape");
                 foreach (int d in t.Shape) writer.WriteNumberValue(d);
                 writer.WriteEndArray();
                 writer.WriteStartArray("data_offsets");
                 writer.WriteNumberValue(offset);
-                offset += (long)t.Length * sizeof(float);
+                offset += (long)t.Length * ElementBytes(t.FileDType);
                 writer.WriteNumberValue(offset);
                 writer.WriteEndArray();
                 writer.WriteEndObject();
@@ -395,13 +439,36 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>Writes the <paramref name="columns"/> × <paramref name="rows"/> transpose of the row-major <paramref name="rows"/> × <paramref name="columns"/> matrix <paramref name="source"/>.</summary>
-    private static void Transpose(ReadOnlySpan<float> source, Span<float> destination, int rows, int columns)
+    /// <summary>Writes integral floats as little-endian int64 (the caller has checked them with <see cref="CheckIntegerTensors"/>).</summary>
+    private static void WriteInt64LittleEndian(Stream stream, ReadOnlySpan<float> values)
     {
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < columns; c++)
-                destination[c * rows + r] = source[r * columns + c];
+        Span<byte> buffer = stackalloc byte[8];
+        foreach (float v in values)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(buffer, (long)v);
+            stream.Write(buffer);
+        }
     }
+
+    /// <summary>Throws unless every I64 tensor holds non-negative integers (which a long then holds exactly).</summary>
+    private static void CheckIntegerTensors(Parameters parameters)
+    {
+        foreach (TensorInfo t in parameters.Tensors)
+        {
+            if (t.FileDType != TensorDType.I64) continue;
+            ReadOnlySpan<float> values = parameters.Value(t);
+            for (int i = 0; i < values.Length; i++)
+            {
+                float v = values[i];
+                if (!(v >= 0f && v < TwoToThe63 && v == MathF.Floor(v)))
+                    throw new InvalidOperationException($"Tensor '{t.Name}' is saved as I64 but holds {v} at element {i}; it must hold non-negative integers.");
+            }
+        }
+    }
+
+    private static string DTypeName(TensorDType dtype) => dtype == TensorDType.I64 ? Int64 : Float32;
+
+    private static int ElementBytes(TensorDType dtype) => dtype == TensorDType.I64 ? sizeof(long) : sizeof(float);
 
     private static SafeTensorsException Truncated(string source, List<Entry> entries, int headerLength, long expected, long actual)
     {

@@ -5,7 +5,8 @@ namespace Dsl;
 /// <summary>
 /// Updates <see cref="Parameters.Values"/> from <see cref="Parameters.Gradients"/>, element by element, so the
 /// stored layout (transposed weights, alignment padding) does not matter: padding has zero value and zero
-/// gradient and stays zero under every update here. An optimiser keeps per-element state (momentum, moments)
+/// gradient and stays zero under every update here. Non-trainable buffers (<see cref="Parameters.Buffers"/>, e.g.
+/// BatchNorm running statistics) live elsewhere and are never touched. An optimiser keeps per-element state (momentum, moments)
 /// for one <see cref="Parameters"/> instance, allocated at the first <see cref="Step"/>; use a new optimiser
 /// for another network.
 /// </summary>
