@@ -4,20 +4,32 @@ namespace Dsl;
 
 /// <summary>
 /// Training scratch of one network for batches of up to <see cref="MaxBatch"/> samples: the activations a
-/// forward pass keeps for backward, and the gradients flowing between layers. One per training thread.
+/// forward pass keeps for backward, and the gradients flowing between layers (per sample, see
+/// <see cref="Region"/>), plus a shared area of <see cref="SharedFloats"/> floats used once per batch (see
+/// <see cref="Shared"/>: im2col scratch, per-channel batch statistics). One per training thread.
 /// </summary>
 public sealed class Workspace
 {
     private readonly float[] _buffer;
+    private readonly float[] _shared;
+    private readonly int _sharedStart;
 
-    /// <summary>Allocates <paramref name="floatsPerSample"/> × <paramref name="maxBatch"/> floats; generated networks call this.</summary>
-    public Workspace(int floatsPerSample, int maxBatch)
+    /// <summary>
+    /// Allocates <paramref name="floatsPerSample"/> × <paramref name="maxBatch"/> floats of per-sample scratch and
+    /// <paramref name="sharedFloats"/> floats of shared scratch; generated networks call this.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="floatsPerSample"/> or <paramref name="maxBatch"/> is not positive, or <paramref name="sharedFloats"/> is negative.</exception>
+    /// <exception cref="OverflowException">The per-sample area would exceed <see cref="int.MaxValue"/> floats.</exception>
+    public Workspace(int floatsPerSample, int maxBatch, int sharedFloats = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(floatsPerSample);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
+        ArgumentOutOfRangeException.ThrowIfNegative(sharedFloats);
         FloatsPerSample = floatsPerSample;
         MaxBatch = maxBatch;
+        SharedFloats = sharedFloats;
         _buffer = GC.AllocateArray<float>(checked(floatsPerSample * maxBatch), pinned: true);
+        (_shared, _sharedStart) = Parameters.AllocateAligned(sharedFloats);
     }
 
     /// <summary>Largest batch this workspace holds.</summary>
@@ -26,12 +38,28 @@ public sealed class Workspace
     /// <summary>Floats kept per sample.</summary>
     public int FloatsPerSample { get; }
 
+    /// <summary>Floats of the shared (per-batch, not per-sample) area, which starts 64-byte aligned.</summary>
+    public int SharedFloats { get; }
+
     /// <summary>Batch size of the last <see cref="INetwork.ForwardTrain"/>, or 0 before any.</summary>
     public int Batch { get; internal set; }
 
     /// <summary>The region of <paramref name="perSampleOffset"/>..+<paramref name="perSampleLength"/> per sample, for <paramref name="batch"/> samples, laid out sample after sample.</summary>
     public Span<float> Region(int perSampleOffset, int perSampleLength, int batch) =>
         _buffer.AsSpan(perSampleOffset * MaxBatch, perSampleLength * batch);
+
+    /// <summary>
+    /// Floats <paramref name="offset"/>..+<paramref name="length"/> of the shared area: scratch that exists
+    /// once per workspace whatever the batch (im2col columns, per-channel batch statistics). Its contents are
+    /// whatever was last written there.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside 0..<see cref="SharedFloats"/>.</exception>
+    public Span<float> Shared(int offset, int length)
+    {
+        if (offset < 0 || length < 0 || (long)offset + length > SharedFloats)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"Shared range [{offset}, {(long)offset + length}) is outside this workspace's {SharedFloats} shared floats.");
+        return _shared.AsSpan(_sharedStart + offset, length);
+    }
 
     /// <summary>Checks <paramref name="batch"/> fits and records it; generated ForwardTrain calls this.</summary>
     public void BeginForward(int batch)
