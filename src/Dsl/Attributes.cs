@@ -28,8 +28,24 @@ public enum Activation
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class NetworkAttribute : Attribute
 {
-    /// <summary>Number of input features per sample.</summary>
+    /// <summary>Number of input features per sample, for a flat input (when none of <see cref="Channels"/>, <see cref="Height"/>, <see cref="Width"/> and <see cref="Length"/> is set).</summary>
     public int Input { get; set; }
+
+    /// <summary>
+    /// Input channels: with <see cref="Height"/> and <see cref="Width"/>, the input is an image of
+    /// <c>Channels × Height × Width</c> floats per sample (PyTorch's NCHW without N: channel after channel, each
+    /// row-major); with <see cref="Length"/>, a sequence of <c>Channels × Length</c> (PyTorch's NCL without N).
+    /// </summary>
+    public int Channels { get; set; }
+
+    /// <summary>Image height (rows) of a <c>Channels × Height × Width</c> input; set with <see cref="Width"/> and <see cref="Channels"/>.</summary>
+    public int Height { get; set; }
+
+    /// <summary>Image width (columns, the contiguous dimension) of a <c>Channels × Height × Width</c> input.</summary>
+    public int Width { get; set; }
+
+    /// <summary>Sequence length (the contiguous dimension) of a <c>Channels × Length</c> input, for 1-D convolutions; set with <see cref="Channels"/>.</summary>
+    public int Length { get; set; }
 }
 
 /// <summary>
@@ -54,4 +70,232 @@ public sealed class DenseAttribute : Attribute
 
     /// <summary>Whether the layer has a bias (default true).</summary>
     public bool Bias { get; set; } = true;
+}
+
+/// <summary>
+/// A 2-D convolution over a <c>C × H × W</c> input, PyTorch's
+/// <c>nn.Conv2d(C, outChannels, kernel, stride, padding, dilation, groups, bias)</c> followed by the activation:
+/// <c>y[o, i, j] = act(b[o] + sum over c &lt; C/groups, kh, kw of W[o, c, kh, kw] · x[g·C/groups + c, i·s − p + kh·d, j·s − p + kw·d])</c>
+/// with <c>g = o / (outChannels/groups)</c> the group of o and x zero outside the input, with output size <c>floor((H + 2p − d(k − 1) − 1) / s) + 1</c> (likewise W).
+/// The weight has PyTorch's shape <c>[outChannels, C/groups, kernel, kernel]</c> (named <c>{name}.weight</c>,
+/// Kaiming-uniform initialised), the bias <c>[outChannels]</c>. Put it on a
+/// <c>public partial Conv2D Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class Conv2DAttribute : Attribute
+{
+    /// <summary>Declares a convolution with <paramref name="outChannels"/> output channels and a square <paramref name="kernel"/> × <paramref name="kernel"/> window.</summary>
+    public Conv2DAttribute(int outChannels, int kernel)
+    {
+        OutChannels = outChannels;
+        Kernel = kernel;
+    }
+
+    /// <summary>Output channels (filters).</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Window height and width.</summary>
+    public int Kernel { get; }
+
+    /// <summary>Step between windows, in both directions (default 1).</summary>
+    public int Stride { get; set; } = 1;
+
+    /// <summary>Zeros added on each side of each spatial dimension (default 0).</summary>
+    public int Padding { get; set; }
+
+    /// <summary>Spacing between window taps (default 1, a dense window).</summary>
+    public int Dilation { get; set; } = 1;
+
+    /// <summary>Channel groups (default 1): input and output channels are split into this many groups, each output group seeing only its input group. Must divide both channel counts; equal to both for a depthwise convolution.</summary>
+    public int Groups { get; set; } = 1;
+
+    /// <summary>Activation fused into the layer (default none).</summary>
+    public Activation Activation { get; set; }
+
+    /// <summary>Whether the layer has a bias (default true; turn off before a BatchNorm, which has its own shift).</summary>
+    public bool Bias { get; set; } = true;
+}
+
+/// <summary>
+/// A 1-D convolution over a <c>C × L</c> sequence, PyTorch's
+/// <c>nn.Conv1d(C, outChannels, kernel, stride, padding, dilation, groups, bias)</c> followed by the activation:
+/// <c>y[o, t] = act(b[o] + sum over c &lt; C/groups, k of W[o, c, k] · x[g·C/groups + c, t·s − p + k·d])</c> with g the
+/// group of o and x zero outside the input, output length <c>floor((L + 2p − d(kernel − 1) − 1) / s) + 1</c>. With <see cref="Causal"/> the
+/// padding is <c>(kernel − 1)·d</c> zeros on the left only, so <c>y[t]</c> sees no input after <c>t·s</c> and,
+/// for stride 1, the output is as long as the input (PyTorch: <c>F.pad(x, ((kernel−1)·d, 0))</c> then the
+/// convolution with padding 0). The weight has PyTorch's shape <c>[outChannels, C/groups, kernel]</c>.
+/// Put it on a <c>public partial Conv1D Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class Conv1DAttribute : Attribute
+{
+    /// <summary>Declares a convolution with <paramref name="outChannels"/> output channels and a window of <paramref name="kernel"/> taps.</summary>
+    public Conv1DAttribute(int outChannels, int kernel)
+    {
+        OutChannels = outChannels;
+        Kernel = kernel;
+    }
+
+    /// <summary>Output channels (filters).</summary>
+    public int OutChannels { get; }
+
+    /// <summary>Window length.</summary>
+    public int Kernel { get; }
+
+    /// <summary>Step between windows (default 1).</summary>
+    public int Stride { get; set; } = 1;
+
+    /// <summary>Zeros added on each side (default 0); must stay 0 with <see cref="Causal"/>.</summary>
+    public int Padding { get; set; }
+
+    /// <summary>Spacing between window taps (default 1).</summary>
+    public int Dilation { get; set; } = 1;
+
+    /// <summary>Channel groups (default 1); must divide both channel counts.</summary>
+    public int Groups { get; set; } = 1;
+
+    /// <summary>Left padding of <c>(Kernel − 1)·Dilation</c> zeros and none on the right, so no output sees the future (default false).</summary>
+    public bool Causal { get; set; }
+
+    /// <summary>Activation fused into the layer (default none).</summary>
+    public Activation Activation { get; set; }
+
+    /// <summary>Whether the layer has a bias (default true).</summary>
+    public bool Bias { get; set; } = true;
+}
+
+/// <summary>
+/// 2-D max pooling, PyTorch's <c>nn.MaxPool2d(kernel, stride, padding)</c>: <c>y[c, i, j] = max over the
+/// kernel × kernel window at (i·s − p, j·s − p) of x[c, ., .]</c>, padding counting as −∞, output size
+/// <c>floor((H + 2p − kernel) / s) + 1</c>. The gradient goes to the first maximal input of each window
+/// (row-major), as PyTorch does on CPU. Padding must be at most kernel / 2. Put it on a
+/// <c>public partial MaxPool2D Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class MaxPool2DAttribute : Attribute
+{
+    /// <summary>Declares max pooling over <paramref name="kernel"/> × <paramref name="kernel"/> windows.</summary>
+    public MaxPool2DAttribute(int kernel) => Kernel = kernel;
+
+    /// <summary>Window height and width.</summary>
+    public int Kernel { get; }
+
+    /// <summary>Step between windows; 0 (the default) means <see cref="Kernel"/>, non-overlapping windows, as in PyTorch.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>−∞ added on each side of each spatial dimension (default 0); at most <c>Kernel / 2</c>.</summary>
+    public int Padding { get; set; }
+}
+
+/// <summary>
+/// 2-D average pooling, PyTorch's <c>nn.AvgPool2d(kernel, stride, padding)</c> with its default
+/// <c>count_include_pad=True</c>: <c>y[c, i, j] = (sum over the kernel × kernel window of x, padding counting as 0) / kernel²</c>,
+/// always divided by the full window size even where the window overlaps the padding. Output size
+/// <c>floor((H + 2p − kernel) / s) + 1</c>. Padding must be at most kernel / 2. Put it on a
+/// <c>public partial AvgPool2D Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class AvgPool2DAttribute : Attribute
+{
+    /// <summary>Declares average pooling over <paramref name="kernel"/> × <paramref name="kernel"/> windows.</summary>
+    public AvgPool2DAttribute(int kernel) => Kernel = kernel;
+
+    /// <summary>Window height and width.</summary>
+    public int Kernel { get; }
+
+    /// <summary>Step between windows; 0 (the default) means <see cref="Kernel"/>.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Zeros added on each side of each spatial dimension (default 0); at most <c>Kernel / 2</c>.</summary>
+    public int Padding { get; set; }
+}
+
+/// <summary>
+/// 1-D max pooling over a <c>C × L</c> sequence, PyTorch's <c>nn.MaxPool1d(kernel, stride, padding)</c>:
+/// <c>y[c, t] = max of x[c, t·s − p .. t·s − p + kernel − 1]</c>, padding counting as −∞, output length
+/// <c>floor((L + 2p − kernel) / s) + 1</c>; gradient to the first maximal input. Put it on a
+/// <c>public partial MaxPool1D Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class MaxPool1DAttribute : Attribute
+{
+    /// <summary>Declares max pooling over windows of <paramref name="kernel"/> steps.</summary>
+    public MaxPool1DAttribute(int kernel) => Kernel = kernel;
+
+    /// <summary>Window length.</summary>
+    public int Kernel { get; }
+
+    /// <summary>Step between windows; 0 (the default) means <see cref="Kernel"/>.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>−∞ added on each side (default 0); at most <c>Kernel / 2</c>.</summary>
+    public int Padding { get; set; }
+}
+
+/// <summary>
+/// Global average pooling: <c>y[c] = mean over all positions of x[c, ...]</c>, from <c>C × H × W</c> (or
+/// <c>C × L</c>) to a flat <c>[C]</c> — PyTorch's <c>nn.AdaptiveAvgPool2d(1)</c> (or <c>AdaptiveAvgPool1d(1)</c>)
+/// followed by <c>nn.Flatten()</c>. No parameters. Put it on a <c>public partial GlobalAvgPool Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class GlobalAvgPoolAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Reshapes a <c>C × H × W</c> (or <c>C × L</c>) activation to a flat vector of <c>C·H·W</c> features in the
+/// same (channel-major, row-major) order, PyTorch's <c>nn.Flatten()</c>, so a dense layer can follow a
+/// convolution and its weights match PyTorch's. No parameters, no computation. Put it on a
+/// <c>public partial Flatten Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class FlattenAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Batch normalisation over the channels of a <c>C × H × W</c> activation, PyTorch's
+/// <c>nn.BatchNorm2d(C, eps=Epsilon, momentum=Momentum)</c> followed by the activation:
+/// <c>y = act(γ[c] · (x − μ[c]) / sqrt(σ²[c] + ε) + β[c])</c>. In training, μ and σ² are the mean and biased
+/// variance of channel c over the batch and all positions, and the running statistics move towards them:
+/// <c>running_mean = (1 − momentum)·running_mean + momentum·μ</c>,
+/// <c>running_var = (1 − momentum)·running_var + momentum·σ²·n/(n − 1)</c> (unbiased, n = batch·H·W), and
+/// <c>num_batches_tracked</c> counts batches. In inference, μ and σ² are the running statistics. Tensors, as in
+/// PyTorch's state_dict: <c>{name}.weight</c> (γ, ones), <c>{name}.bias</c> (β, zeros), and the buffers
+/// <c>{name}.running_mean</c> (zeros), <c>{name}.running_var</c> (ones), <c>{name}.num_batches_tracked</c>
+/// (I64 scalar). Put it on a <c>public partial BatchNorm2D Name { get; }</c> property, typically right after a
+/// convolution without bias: <c>Conv → BN → ReLU</c> is a Conv2D with Bias = false and a BatchNorm2D with
+/// Activation = Relu.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class BatchNorm2DAttribute : Attribute
+{
+    /// <summary>Weight of the current batch in the running statistics (default 0.1, as PyTorch).</summary>
+    public float Momentum { get; set; } = 0.1f;
+
+    /// <summary>Added to the variance before the square root (default 1e-5, as PyTorch).</summary>
+    public float Epsilon { get; set; } = 1e-5f;
+
+    /// <summary>Activation applied after the normalisation (default none).</summary>
+    public Activation Activation { get; set; }
+}
+
+/// <summary>
+/// Batch normalisation over the channels of a <c>C × L</c> sequence or the features of a flat <c>[C]</c>
+/// activation, PyTorch's <c>nn.BatchNorm1d(C, eps=Epsilon, momentum=Momentum)</c> followed by the activation:
+/// the same maths and tensors as <see cref="BatchNorm2DAttribute"/>, with statistics over the batch and the L
+/// positions (n = batch·L, or n = batch for a flat input). Put it on a
+/// <c>public partial BatchNorm1D Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class BatchNorm1DAttribute : Attribute
+{
+    /// <summary>Weight of the current batch in the running statistics (default 0.1, as PyTorch).</summary>
+    public float Momentum { get; set; } = 0.1f;
+
+    /// <summary>Added to the variance before the square root (default 1e-5, as PyTorch).</summary>
+    public float Epsilon { get; set; } = 1e-5f;
+
+    /// <summary>Activation applied after the normalisation (default none).</summary>
+    public Activation Activation { get; set; }
 }

@@ -6,26 +6,27 @@ namespace Dsl;
 /// A dense layer's parameters inside its network's <see cref="Dsl.Parameters"/>. The weight is stored
 /// input-major (element for unit <c>o</c> and input <c>i</c> at <c>[i * Units + o]</c>), the transpose of
 /// PyTorch's <c>[out, in]</c>, because the generated kernels stream one input row at a time; safetensors
-/// load/save convert. Use <see cref="GetWeight"/>/<see cref="SetWeight"/> to address it PyTorch-style.
+/// load/save convert (the weight's <see cref="TensorInfo.TransposeGroups"/> is 1). Use
+/// <see cref="GetWeight"/>/<see cref="SetWeight"/> to address it PyTorch-style. Input shape <c>[inputs]</c>,
+/// output shape <c>[units]</c>.
 /// </summary>
-public sealed class Dense
+public sealed class Dense : Layer
 {
     private readonly Parameters _parameters;
 
     /// <summary>Created by generated network code.</summary>
     public Dense(Parameters parameters, string name, int inputs, int units, Activation activation, TensorInfo weight, TensorInfo? bias)
+        : base(name, [inputs], [units])
     {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(weight);
         _parameters = parameters;
-        Name = name;
         Inputs = inputs;
         Units = units;
         Activation = activation;
         WeightInfo = weight;
         BiasInfo = bias;
     }
-
-    /// <summary>Weight name prefix, e.g. <c>fc1</c>.</summary>
-    public string Name { get; }
 
     /// <summary>Inputs per sample.</summary>
     public int Inputs { get; }
