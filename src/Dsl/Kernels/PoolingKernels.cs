@@ -1,0 +1,239 @@
+using System;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// Pooling over one sample, called by generated code. Activations are channel-major and row-major:
+/// <c>x[c, h, w]</c> at <c>(c·height + h)·width + w</c> (1-D: <c>x[c, t]</c> at <c>c·length + t</c>). Window
+/// <c>(i, j)</c> covers input rows <c>i·stride − padding .. + kernel − 1</c> and likewise columns; the output
+/// size must be PyTorch's <c>floor((size + 2·padding − kernel) / stride) + 1</c> and padding at most
+/// <c>kernel / 2</c> (so every window overlaps the input). Max pooling pads with −∞ (padding never wins);
+/// average pooling pads with zeros and divides by <c>kernel²</c> (<c>count_include_pad=True</c>). Backward
+/// passes add into <c>dx</c>, which the caller zeroes first, except <see cref="GlobalAvgPoolBackward"/>, which
+/// overwrites it. Scalar code: pooling is a small share of a convolutional network's work.
+/// </summary>
+public static class PoolingKernels
+{
+    /// <summary>
+    /// <c>y[c, i, j] = max over the window of x</c>. Among equal maxima the first in row-major window order is
+    /// the one <see cref="MaxPool2DBackward"/> credits; a NaN counts as maximal and propagates, as in PyTorch.
+    /// </summary>
+    public static void MaxPool2DForward(ReadOnlySpan<float> x, Span<float> y, int channels, int height, int width,
+        int kernel, int stride, int padding, int outHeight, int outWidth)
+    {
+        Check2D(x.Length, y.Length, channels, height, width, kernel, stride, padding, outHeight, outWidth, nameof(x), nameof(y));
+        int plane = height * width, outPlane = outHeight * outWidth;
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> xc = x.Slice(c * plane, plane);
+            Span<float> yc = y.Slice(c * outPlane, outPlane);
+            for (int i = 0; i < outHeight; i++)
+                for (int j = 0; j < outWidth; j++)
+                    yc[i * outWidth + j] = xc[ArgMax2D(xc, height, width, kernel, i * stride - padding, j * stride - padding)];
+        }
+    }
+
+    /// <summary>
+    /// Adds each <c>dy[c, i, j]</c> to <c>dx</c> at the first maximal input of window (i, j), recomputed from
+    /// <paramref name="x"/> exactly as <see cref="MaxPool2DForward"/> chose it (ties: first in row-major window
+    /// order, as PyTorch on CPU). <paramref name="dx"/> must be zeroed by the caller.
+    /// </summary>
+    public static void MaxPool2DBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int channels, int height, int width,
+        int kernel, int stride, int padding, int outHeight, int outWidth)
+    {
+        Check2D(x.Length, dy.Length, channels, height, width, kernel, stride, padding, outHeight, outWidth, nameof(x), nameof(dy));
+        BatchNormKernels.CheckLength(dx.Length, x.Length, nameof(dx));
+        int plane = height * width, outPlane = outHeight * outWidth;
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> xc = x.Slice(c * plane, plane);
+            ReadOnlySpan<float> gc = dy.Slice(c * outPlane, outPlane);
+            Span<float> dc = dx.Slice(c * plane, plane);
+            for (int i = 0; i < outHeight; i++)
+                for (int j = 0; j < outWidth; j++)
+                    dc[ArgMax2D(xc, height, width, kernel, i * stride - padding, j * stride - padding)] += gc[i * outWidth + j];
+        }
+    }
+
+    /// <summary><c>y[c, i, j] = (sum of x over the window's in-bounds part) / kernel²</c>.</summary>
+    public static void AvgPool2DForward(ReadOnlySpan<float> x, Span<float> y, int channels, int height, int width,
+        int kernel, int stride, int padding, int outHeight, int outWidth)
+    {
+        Check2D(x.Length, y.Length, channels, height, width, kernel, stride, padding, outHeight, outWidth, nameof(x), nameof(y));
+        int plane = height * width, outPlane = outHeight * outWidth;
+        float inverseArea = 1f / (kernel * kernel);
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> xc = x.Slice(c * plane, plane);
+            Span<float> yc = y.Slice(c * outPlane, outPlane);
+            for (int i = 0; i < outHeight; i++)
+            {
+                (int h0, int h1) = Clamp(i * stride - padding, kernel, height);
+                for (int j = 0; j < outWidth; j++)
+                {
+                    (int w0, int w1) = Clamp(j * stride - padding, kernel, width);
+                    float sum = 0f;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                            sum += xc[h * width + w];
+                    yc[i * outWidth + j] = sum * inverseArea;
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds <c>dy[c, i, j] / kernel²</c> to every in-bounds input of window (i, j). <paramref name="dx"/> (<c>channels·height·width</c> floats) must be zeroed by the caller.</summary>
+    public static void AvgPool2DBackward(ReadOnlySpan<float> dy, Span<float> dx, int channels, int height, int width,
+        int kernel, int stride, int padding, int outHeight, int outWidth)
+    {
+        Check2D(dx.Length, dy.Length, channels, height, width, kernel, stride, padding, outHeight, outWidth, nameof(dx), nameof(dy));
+        int plane = height * width, outPlane = outHeight * outWidth;
+        float inverseArea = 1f / (kernel * kernel);
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> gc = dy.Slice(c * outPlane, outPlane);
+            Span<float> dc = dx.Slice(c * plane, plane);
+            for (int i = 0; i < outHeight; i++)
+            {
+                (int h0, int h1) = Clamp(i * stride - padding, kernel, height);
+                for (int j = 0; j < outWidth; j++)
+                {
+                    (int w0, int w1) = Clamp(j * stride - padding, kernel, width);
+                    float g = gc[i * outWidth + j] * inverseArea;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                            dc[h * width + w] += g;
+                }
+            }
+        }
+    }
+
+    /// <summary><c>y[c, t] = max over the window of x[c, .]</c>; ties and NaN as in <see cref="MaxPool2DForward"/>.</summary>
+    public static void MaxPool1DForward(ReadOnlySpan<float> x, Span<float> y, int channels, int length,
+        int kernel, int stride, int padding, int outLength)
+    {
+        Check1D(x.Length, y.Length, channels, length, kernel, stride, padding, outLength, nameof(x), nameof(y));
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> xc = x.Slice(c * length, length);
+            Span<float> yc = y.Slice(c * outLength, outLength);
+            for (int t = 0; t < outLength; t++) yc[t] = xc[ArgMax1D(xc, kernel, t * stride - padding)];
+        }
+    }
+
+    /// <summary>Adds each <c>dy[c, t]</c> to <c>dx</c> at the first maximal input of window t. <paramref name="dx"/> must be zeroed by the caller.</summary>
+    public static void MaxPool1DBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int channels, int length,
+        int kernel, int stride, int padding, int outLength)
+    {
+        Check1D(x.Length, dy.Length, channels, length, kernel, stride, padding, outLength, nameof(x), nameof(dy));
+        BatchNormKernels.CheckLength(dx.Length, x.Length, nameof(dx));
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> xc = x.Slice(c * length, length);
+            ReadOnlySpan<float> gc = dy.Slice(c * outLength, outLength);
+            Span<float> dc = dx.Slice(c * length, length);
+            for (int t = 0; t < outLength; t++) dc[ArgMax1D(xc, kernel, t * stride - padding)] += gc[t];
+        }
+    }
+
+    /// <summary><c>y[c] = mean of x[c, ·]</c> over its <paramref name="spatial"/> positions (summed in double).</summary>
+    public static void GlobalAvgPoolForward(ReadOnlySpan<float> x, Span<float> y, int channels, int spatial)
+    {
+        CheckGlobal(x.Length, y.Length, channels, spatial, nameof(x), nameof(y));
+        ref float xr = ref SpanMath.Ref(x);
+        for (int c = 0; c < channels; c++)
+            y[c] = (float)(SpanMath.Sum(ref System.Runtime.CompilerServices.Unsafe.Add(ref xr, (nuint)c * (nuint)spatial), (nuint)spatial) / spatial);
+    }
+
+    /// <summary>Writes (does not add) <c>dx[c, s] = dy[c] / spatial</c>.</summary>
+    public static void GlobalAvgPoolBackward(ReadOnlySpan<float> dy, Span<float> dx, int channels, int spatial)
+    {
+        CheckGlobal(dx.Length, dy.Length, channels, spatial, nameof(dx), nameof(dy));
+        float inverse = 1f / spatial;
+        for (int c = 0; c < channels; c++) dx.Slice(c * spatial, spatial).Fill(dy[c] * inverse);
+    }
+
+    // PyTorch's CPU rule: start from the first in-bounds element with max = −∞, take a value when it is greater or NaN.
+    private static int ArgMax2D(ReadOnlySpan<float> plane, int height, int width, int kernel, int top, int left)
+    {
+        (int h0, int h1) = Clamp(top, kernel, height);
+        (int w0, int w1) = Clamp(left, kernel, width);
+        int best = h0 * width + w0;
+        float max = float.NegativeInfinity;
+        for (int h = h0; h < h1; h++)
+        {
+            for (int w = w0; w < w1; w++)
+            {
+                int index = h * width + w;
+                float v = plane[index];
+                if (v > max || float.IsNaN(v))
+                {
+                    max = v;
+                    best = index;
+                }
+            }
+        }
+        return best;
+    }
+
+    private static int ArgMax1D(ReadOnlySpan<float> row, int kernel, int start)
+    {
+        (int t0, int t1) = Clamp(start, kernel, row.Length);
+        int best = t0;
+        float max = float.NegativeInfinity;
+        for (int t = t0; t < t1; t++)
+        {
+            float v = row[t];
+            if (v > max || float.IsNaN(v))
+            {
+                max = v;
+                best = t;
+            }
+        }
+        return best;
+    }
+
+    private static (int Start, int End) Clamp(int start, int kernel, int size) => (Math.Max(start, 0), Math.Min(start + kernel, size));
+
+    private static void Check2D(int inputLength, int outputLength, int channels, int height, int width, int kernel, int stride, int padding,
+        int outHeight, int outWidth, string inputName, string outputName)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
+        CheckWindow(height, kernel, stride, padding, outHeight, nameof(outHeight));
+        CheckWindow(width, kernel, stride, padding, outWidth, nameof(outWidth));
+        BatchNormKernels.CheckLength(inputLength, checked(channels * height * width), inputName);
+        BatchNormKernels.CheckLength(outputLength, checked(channels * outHeight * outWidth), outputName);
+    }
+
+    private static void Check1D(int inputLength, int outputLength, int channels, int length, int kernel, int stride, int padding,
+        int outLength, string inputName, string outputName)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
+        CheckWindow(length, kernel, stride, padding, outLength, nameof(outLength));
+        BatchNormKernels.CheckLength(inputLength, checked(channels * length), inputName);
+        BatchNormKernels.CheckLength(outputLength, checked(channels * outLength), outputName);
+    }
+
+    private static void CheckWindow(int size, int kernel, int stride, int padding, int output, string outputName)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernel);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(output, outputName);
+        if (padding > kernel / 2)
+            throw new ArgumentOutOfRangeException(nameof(padding), padding, $"Padding must be at most half the kernel ({kernel / 2}).");
+        long padded = (long)size + 2L * padding;
+        long expected = padded < kernel ? 0 : (padded - kernel) / stride + 1;
+        if (output != expected)
+            throw new ArgumentOutOfRangeException(outputName, output, $"Expected {expected} for size {size}, kernel {kernel}, stride {stride}, padding {padding}.");
+    }
+
+    private static void CheckGlobal(int spatialLength, int channelLength, int channels, int spatial, string spatialName, string channelName)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(spatial);
+        BatchNormKernels.CheckLength(spatialLength, checked(channels * spatial), spatialName);
+        BatchNormKernels.CheckLength(channelLength, channels, channelName);
+    }
+}

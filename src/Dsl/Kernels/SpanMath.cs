@@ -1,0 +1,223 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Dsl.Kernels;
+
+// Reductions and affine maps over one contiguous run of floats, with a Vector512/256/128/scalar ladder. Sums
+// widen each float to double before adding, so a long run accumulates without float rounding. The element-wise
+// maps go down the ladder (widest loop, then one narrower step each, then scalar) instead of ending with an
+// overlapping last vector, so they are safe in place.
+internal static class SpanMath
+{
+    /// <summary>Σ x, in double.</summary>
+    public static double Sum(ref float x, nuint n)
+    {
+        nuint i = 0;
+        double total = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            Vector512<double> a0 = Vector512<double>.Zero, a1 = Vector512<double>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.LoadUnsafe(ref x, i));
+                a0 += lo;
+                a1 += hi;
+            }
+            total += Vector512.Sum(a0 + a1);
+        }
+        if (Vector256.IsHardwareAccelerated && n - i >= 8)
+        {
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = Vector256<double>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.LoadUnsafe(ref x, i));
+                a0 += lo;
+                a1 += hi;
+            }
+            total += Vector256.Sum(a0 + a1);
+        }
+        if (Vector128.IsHardwareAccelerated && n - i >= 4)
+        {
+            Vector128<double> a0 = Vector128<double>.Zero, a1 = Vector128<double>.Zero;
+            for (; i + 4 <= n; i += 4)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.LoadUnsafe(ref x, i));
+                a0 += lo;
+                a1 += hi;
+            }
+            total += Vector128.Sum(a0 + a1);
+        }
+        for (; i < n; i++) total += Unsafe.Add(ref x, i);
+        return total;
+    }
+
+    /// <summary>Σ (x − center)², in double.</summary>
+    public static double SumSquaredDeviations(ref float x, nuint n, double center)
+    {
+        nuint i = 0;
+        double total = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var c = Vector512.Create(center);
+            Vector512<double> a0 = Vector512<double>.Zero, a1 = Vector512<double>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(Vector512.LoadUnsafe(ref x, i));
+                lo -= c;
+                hi -= c;
+                a0 += lo * lo;
+                a1 += hi * hi;
+            }
+            total += Vector512.Sum(a0 + a1);
+        }
+        if (Vector256.IsHardwareAccelerated && n - i >= 8)
+        {
+            var c = Vector256.Create(center);
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = Vector256<double>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(Vector256.LoadUnsafe(ref x, i));
+                lo -= c;
+                hi -= c;
+                a0 += lo * lo;
+                a1 += hi * hi;
+            }
+            total += Vector256.Sum(a0 + a1);
+        }
+        if (Vector128.IsHardwareAccelerated && n - i >= 4)
+        {
+            var c = Vector128.Create(center);
+            Vector128<double> a0 = Vector128<double>.Zero, a1 = Vector128<double>.Zero;
+            for (; i + 4 <= n; i += 4)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.LoadUnsafe(ref x, i));
+                lo -= c;
+                hi -= c;
+                a0 += lo * lo;
+                a1 += hi * hi;
+            }
+            total += Vector128.Sum(a0 + a1);
+        }
+        for (; i < n; i++)
+        {
+            double d = Unsafe.Add(ref x, i) - center;
+            total += d * d;
+        }
+        return total;
+    }
+
+    /// <summary>(Σ dy, Σ dy·(x − center)), in double.</summary>
+    public static (double SumDy, double SumDyCentered) SumGradient(ref float dy, ref float x, nuint n, double center)
+    {
+        nuint i = 0;
+        double sumDy = 0, sumDyX = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var c = Vector512.Create(center);
+            Vector512<double> s0 = Vector512<double>.Zero, s1 = Vector512<double>.Zero, p0 = Vector512<double>.Zero, p1 = Vector512<double>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                (Vector512<double> glo, Vector512<double> ghi) = Vector512.Widen(Vector512.LoadUnsafe(ref dy, i));
+                (Vector512<double> xlo, Vector512<double> xhi) = Vector512.Widen(Vector512.LoadUnsafe(ref x, i));
+                s0 += glo;
+                s1 += ghi;
+                p0 += glo * (xlo - c);
+                p1 += ghi * (xhi - c);
+            }
+            sumDy += Vector512.Sum(s0 + s1);
+            sumDyX += Vector512.Sum(p0 + p1);
+        }
+        if (Vector256.IsHardwareAccelerated && n - i >= 8)
+        {
+            var c = Vector256.Create(center);
+            Vector256<double> s0 = Vector256<double>.Zero, s1 = Vector256<double>.Zero, p0 = Vector256<double>.Zero, p1 = Vector256<double>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                (Vector256<double> glo, Vector256<double> ghi) = Vector256.Widen(Vector256.LoadUnsafe(ref dy, i));
+                (Vector256<double> xlo, Vector256<double> xhi) = Vector256.Widen(Vector256.LoadUnsafe(ref x, i));
+                s0 += glo;
+                s1 += ghi;
+                p0 += glo * (xlo - c);
+                p1 += ghi * (xhi - c);
+            }
+            sumDy += Vector256.Sum(s0 + s1);
+            sumDyX += Vector256.Sum(p0 + p1);
+        }
+        if (Vector128.IsHardwareAccelerated && n - i >= 4)
+        {
+            var c = Vector128.Create(center);
+            Vector128<double> s0 = Vector128<double>.Zero, s1 = Vector128<double>.Zero, p0 = Vector128<double>.Zero, p1 = Vector128<double>.Zero;
+            for (; i + 4 <= n; i += 4)
+            {
+                (Vector128<double> glo, Vector128<double> ghi) = Vector128.Widen(Vector128.LoadUnsafe(ref dy, i));
+                (Vector128<double> xlo, Vector128<double> xhi) = Vector128.Widen(Vector128.LoadUnsafe(ref x, i));
+                s0 += glo;
+                s1 += ghi;
+                p0 += glo * (xlo - c);
+                p1 += ghi * (xhi - c);
+            }
+            sumDy += Vector128.Sum(s0 + s1);
+            sumDyX += Vector128.Sum(p0 + p1);
+        }
+        for (; i < n; i++)
+        {
+            double g = Unsafe.Add(ref dy, i);
+            sumDy += g;
+            sumDyX += g * (Unsafe.Add(ref x, i) - center);
+        }
+        return (sumDy, sumDyX);
+    }
+
+    /// <summary><c>y = (x − center)·scale + shift</c>; <paramref name="y"/> may be <paramref name="x"/>.</summary>
+    public static void CenterScaleShift(ref float x, ref float y, nuint n, float center, float scale, float shift)
+    {
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> c = Vector512.Create(center), a = Vector512.Create(scale), b = Vector512.Create(shift);
+            for (; i + 16 <= n; i += 16) ((Vector512.LoadUnsafe(ref x, i) - c) * a + b).StoreUnsafe(ref y, i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> c = Vector256.Create(center), a = Vector256.Create(scale), b = Vector256.Create(shift);
+            for (; i + 8 <= n; i += 8) ((Vector256.LoadUnsafe(ref x, i) - c) * a + b).StoreUnsafe(ref y, i);
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            Vector128<float> c = Vector128.Create(center), a = Vector128.Create(scale), b = Vector128.Create(shift);
+            for (; i + 4 <= n; i += 4) ((Vector128.LoadUnsafe(ref x, i) - c) * a + b).StoreUnsafe(ref y, i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref y, i) = (Unsafe.Add(ref x, i) - center) * scale + shift;
+    }
+
+    /// <summary><c>dx = a·dy − k·(x − center) − b</c>; <paramref name="dx"/> may be <paramref name="dy"/>.</summary>
+    public static void BatchNormInputGradient(ref float x, ref float dy, ref float dx, nuint n, float center, float a, float k, float b)
+    {
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> c = Vector512.Create(center), av = Vector512.Create(a), kv = Vector512.Create(k), bv = Vector512.Create(b);
+            for (; i + 16 <= n; i += 16)
+                (av * Vector512.LoadUnsafe(ref dy, i) - kv * (Vector512.LoadUnsafe(ref x, i) - c) - bv).StoreUnsafe(ref dx, i);
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> c = Vector256.Create(center), av = Vector256.Create(a), kv = Vector256.Create(k), bv = Vector256.Create(b);
+            for (; i + 8 <= n; i += 8)
+                (av * Vector256.LoadUnsafe(ref dy, i) - kv * (Vector256.LoadUnsafe(ref x, i) - c) - bv).StoreUnsafe(ref dx, i);
+        }
+        if (Vector128.IsHardwareAccelerated)
+        {
+            Vector128<float> c = Vector128.Create(center), av = Vector128.Create(a), kv = Vector128.Create(k), bv = Vector128.Create(b);
+            for (; i + 4 <= n; i += 4)
+                (av * Vector128.LoadUnsafe(ref dy, i) - kv * (Vector128.LoadUnsafe(ref x, i) - c) - bv).StoreUnsafe(ref dx, i);
+        }
+        for (; i < n; i++) Unsafe.Add(ref dx, i) = a * Unsafe.Add(ref dy, i) - k * (Unsafe.Add(ref x, i) - center) - b;
+    }
+
+    public static ref float Ref(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);
+
+    public static ref float Ref(Span<float> span) => ref MemoryMarshal.GetReference(span);
+}
