@@ -23,50 +23,29 @@ public sealed partial class NetworkGenerator
             var w = new SourceWriter();
             OpenFile(w, spec, $" : global::Dsl.INetwork");
 
-            w.Line("/// <summary>Input features per sample.</summary>");
+            w.Line("/// <summary>Input values per sample" + (spec.Input.Rank > 1 ? $" ({spec.Input}, channel-major)" : "") + ".</summary>");
             w.Line($"public const int InputSize = {spec.InputSize};");
             w.Line("/// <summary>Output values per sample.</summary>");
             w.Line($"public const int OutputSize = {spec.OutputSize};");
             w.Line("/// <summary>Trainable scalars.</summary>");
             w.Line($"public const int ParameterCount = {plan.ParameterCount};");
-            w.Line("// Floats in the parameter buffer: each tensor starts on a 64-byte boundary.");
-            w.Line($"private const int ParameterBufferSize = {plan.BufferSize};");
+            w.Line("// Floats in the parameter and buffer arrays: each tensor starts on a 64-byte boundary.");
+            w.Line($"private const int ParameterBufferSize = {plan.ValuesSize};");
+            if (plan.BuffersSize > 0) w.Line($"private const int BufferSize = {plan.BuffersSize};");
             w.Line();
             w.Line("int global::Dsl.INetwork.InputSize => InputSize;");
             w.Line("int global::Dsl.INetwork.OutputSize => OutputSize;");
             w.Line();
             w.Line("private readonly global::Dsl.Parameters _parameters;");
-            foreach (LayerSpec layer in spec.Layers) w.Line($"private readonly global::Dsl.Dense {FieldName(layer)};");
+            foreach (LayerSpec layer in spec.Layers) w.Line($"private readonly global::Dsl.{layer.Kind} {FieldName(layer)};");
             w.Line();
 
-            w.Line($"/// <summary>Creates the network with parameters initialised deterministically from <paramref name=\"seed\"/>.</summary>");
-            w.OpenBlock($"public {spec.ClassName}(int seed = 0)");
-            w.OpenBlock("_parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]");
-            foreach (LayerSpec layer in spec.Layers)
-            {
-                string init = layer.Activation == ActivationKind.Relu ? "KaimingUniform" : "XavierUniform";
-                w.Line($"new global::Dsl.TensorInfo(\"{layer.WeightName}.weight\", new[] {{ {layer.Outputs}, {layer.Inputs} }}, global::Dsl.TensorInit.{init}, fanIn: {layer.Inputs}, fanOut: {layer.Outputs}, storedTransposed: true),");
-                if (layer.HasBias) w.Line($"new global::Dsl.TensorInfo(\"{layer.WeightName}.bias\", new[] {{ {layer.Outputs} }}, global::Dsl.TensorInit.Zeros),");
-            }
-            w.CloseBlock(");");
-            w.Line("// The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.");
-            w.Line("if (_parameters.Size != ParameterBufferSize)");
-            w.Line("    throw new global::System.InvalidOperationException(\"The Dsl runtime's parameter layout differs from the generator's; use matching versions.\");");
-            int tensor = 0;
-            foreach (LayerSpec layer in spec.Layers)
-            {
-                string weight = $"_parameters.Tensors[{tensor++}]";
-                string bias = layer.HasBias ? $"_parameters.Tensors[{tensor++}]" : "null";
-                w.Line($"{FieldName(layer)} = new global::Dsl.Dense(_parameters, \"{layer.WeightName}\", {layer.Inputs}, {layer.Outputs}, global::Dsl.Activation.{layer.Activation}, {weight}, {bias});");
-            }
-            w.Line("_parameters.Initialize(seed);");
-            w.CloseBlock();
-            w.Line();
+            EmitConstructor(w, spec, plan);
 
             foreach (LayerSpec layer in spec.Layers)
             {
                 w.Line($"/// <summary>{LayerDescription(layer)}.</summary>");
-                w.Line($"{layer.Accessibility} partial global::Dsl.Dense {layer.MemberName} => {FieldName(layer)};");
+                w.Line($"{layer.Accessibility} partial global::Dsl.{layer.Kind} {layer.MemberName} => {FieldName(layer)};");
                 w.Line();
             }
 
@@ -79,18 +58,23 @@ public sealed partial class NetworkGenerator
 
             EmitInference(w, spec, plan);
 
-            foreach (LayerSpec layer in spec.Layers)
+            for (int l = 0; l < spec.Layers.Count; l++)
             {
+                LayerSpec layer = spec.Layers[l];
+                if (!HasKernelClass(layer)) continue;
                 w.Line();
                 w.Line($"// {LayerDescription(layer)}.");
-                w.Line($"// W is stored input-major [{layer.Inputs}, {layer.Outputs}] so each kernel streams whole rows.");
                 w.OpenBlock($"private static partial class {KernelClass(layer)}");
-                w.Line($"public const int Inputs = {layer.Inputs};");
-                w.Line($"public const int Outputs = {layer.Outputs};");
-                w.Line($"public const int WeightOffset = {plan.WeightOffset(layer)};");
-                if (layer.HasBias) w.Line($"public const int BiasOffset = {plan.BiasOffset(layer)};");
+                EmitLayerConstants(w, layer, plan);
                 w.Line();
-                DenseEmitter.EmitForward(w, new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias));
+                if (layer.Kind == LayerKind.Dense || layer.IsConvolution)
+                    DenseEmitter.EmitForward(w, ForwardGemm(layer, plan));
+                if (layer.IsConvolution)
+                {
+                    w.Line();
+                    bool folded = plan.Folded.Contains(layer.MemberName);
+                    ConvEmitter.EmitForwardHelpers(w, layer, folded, zeroBias: folded && !layer.HasBias);
+                }
                 w.CloseBlock();
             }
 
@@ -108,6 +92,7 @@ public sealed partial class NetworkGenerator
             w.Line($"private const int InputSlot = {plan.InputSlot};");
             foreach (LayerSpec layer in spec.Layers)
             {
+                if (layer.Kind == LayerKind.Flatten) continue;
                 w.Line($"private const int {OutputSlot(layer)} = {plan.OutputSlot(layer)}; // {layer.Outputs} floats");
                 if (NeedsPreActivation(layer))
                     w.Line($"private const int {PreActivationSlot(layer)} = {plan.PreActivationSlot(layer)}; // z, kept for the {layer.Activation} derivative");
@@ -115,13 +100,30 @@ public sealed partial class NetworkGenerator
             w.Line($"private const int GradientSlotA = {plan.GradientSlotA}; // dL/d(layer output), ping-pong between layers");
             w.Line($"private const int GradientSlotB = {plan.GradientSlotB};");
             w.Line($"private const int WorkspaceFloatsPerSample = {plan.WorkspaceFloatsPerSample};");
+            if (plan.WorkspaceSharedFloats > 0)
+            {
+                w.Line("// Shared by the whole batch: one sample's convolution scratch at a time, and each batch norm's statistics.");
+                if (plan.ColumnsFloats > 0)
+                {
+                    w.Line($"private const int ColumnsSlot = {plan.ColumnsSlot}; // im2col patches, {plan.ColumnsFloats} floats");
+                    w.Line($"private const int PixelsSlot = {plan.PixelsSlot}; // pixel-major output or its gradient, {plan.PixelsFloats} floats");
+                    w.Line($"private const int ColumnGradientSlot = {plan.ColumnGradientSlot}; // patch gradients, {plan.ColumnsFloats} floats");
+                }
+                foreach (LayerSpec layer in spec.Layers.Where(l => l.IsBatchNorm))
+                    w.Line($"private const int {StatisticsSlot(layer)} = {plan.StatisticsSlot(layer)}; // batch mean, then 1/sqrt(var + eps), {layer.Input.Channels} each");
+                w.Line($"private const int WorkspaceSharedFloats = {plan.WorkspaceSharedFloats};");
+            }
             w.Line();
             w.Line("/// <inheritdoc/>");
-            w.Line("public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch);");
+            w.Line(plan.WorkspaceSharedFloats > 0
+                ? "public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);"
+                : "public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch);");
             w.Line();
             w.OpenBlock("private static void CheckWorkspace(global::Dsl.Workspace workspace)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(workspace);");
-            w.Line("if (workspace.FloatsPerSample != WorkspaceFloatsPerSample)");
+            w.Line(plan.WorkspaceSharedFloats > 0
+                ? "if (workspace.FloatsPerSample != WorkspaceFloatsPerSample || workspace.SharedFloats != WorkspaceSharedFloats)"
+                : "if (workspace.FloatsPerSample != WorkspaceFloatsPerSample)");
             w.Line($"    throw new global::System.ArgumentException(\"The workspace was not created by {spec.ClassName}.CreateWorkspace.\", nameof(workspace));");
             w.CloseBlock();
             w.Line();
@@ -132,15 +134,117 @@ public sealed partial class NetworkGenerator
 
             foreach (LayerSpec layer in spec.Layers)
             {
+                if (!(layer.Kind == LayerKind.Dense || layer.IsConvolution)) continue;
                 w.Line();
                 w.OpenBlock($"private static partial class {KernelClass(layer)}");
-                DenseEmitter.EmitBackward(w, new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias));
+                DenseEmitter.EmitBackward(w, BackwardGemm(layer));
+                if (layer.IsConvolution)
+                {
+                    w.Line();
+                    ConvEmitter.EmitBackwardHelpers(w, layer);
+                }
                 w.CloseBlock();
             }
 
             CloseFile(w, spec);
             return w.ToString();
         }
+
+        private static void EmitConstructor(SourceWriter w, NetworkSpec spec, Plan plan)
+        {
+            w.Line($"/// <summary>Creates the network with parameters initialised deterministically from <paramref name=\"seed\"/>.</summary>");
+            w.OpenBlock($"public {spec.ClassName}(int seed = 0)");
+            w.OpenBlock("_parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]");
+            foreach (TensorPlan t in plan.Tensors)
+            {
+                string shape = t.Shape.Length == 0 ? "global::System.Array.Empty<int>()" : $"new[] {{ {string.Join(", ", t.Shape)} }}";
+                string extra = "";
+                if (t.FanIn > 0) extra += $", fanIn: {t.FanIn}, fanOut: {t.FanOut}";
+                if (t.TransposeGroups > 0) extra += $", transposeGroups: {t.TransposeGroups}";
+                if (t.Buffer) extra += ", kind: global::Dsl.TensorKind.Buffer";
+                if (t.Int64) extra += ", fileDType: global::Dsl.TensorDType.I64";
+                w.Line($"new global::Dsl.TensorInfo(\"{t.Layer.WeightName}.{t.Role}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
+            }
+            w.CloseBlock(");");
+            w.Line("// The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.");
+            w.Line(plan.BuffersSize > 0
+                ? "if (_parameters.Size != ParameterBufferSize || _parameters.BufferSize != BufferSize)"
+                : "if (_parameters.Size != ParameterBufferSize)");
+            w.Line("    throw new global::System.InvalidOperationException(\"The Dsl runtime's parameter layout differs from the generator's; use matching versions.\");");
+            foreach (LayerSpec layer in spec.Layers)
+                w.Line($"{FieldName(layer)} = {ViewConstruction(layer, plan)};");
+            w.Line("_parameters.Initialize(seed);");
+            w.CloseBlock();
+            w.Line();
+        }
+
+        private static string ViewConstruction(LayerSpec layer, Plan plan)
+        {
+            string Tensor(string role) => plan.Has(layer, role) ? $"_parameters.Tensors[{plan.Tensor(layer, role).Index}]" : "null";
+            string name = $"\"{layer.WeightName}\"";
+            string activation = $"global::Dsl.Activation.{layer.Activation}";
+            Shape i = layer.Input;
+            string options = $"kernel: {layer.Kernel}, stride: {layer.Stride}, padding: {layer.Padding}";
+            return layer.Kind switch
+            {
+                LayerKind.Dense => $"new global::Dsl.Dense(_parameters, {name}, {layer.Inputs}, {layer.Outputs}, {activation}, {Tensor("weight")}, {Tensor("bias")})",
+                LayerKind.Conv2D => $"new global::Dsl.Conv2D(_parameters, {name}, {i.Channels}, {i.Height}, {i.Width}, {layer.Output.Channels}, {options}, dilation: {layer.Dilation}, groups: {layer.Groups}, {activation}, {Tensor("weight")}, {Tensor("bias")})",
+                LayerKind.Conv1D => $"new global::Dsl.Conv1D(_parameters, {name}, {i.Channels}, {i.Width}, {layer.Output.Channels}, {options}, dilation: {layer.Dilation}, groups: {layer.Groups}, causal: {(layer.Causal ? "true" : "false")}, {activation}, {Tensor("weight")}, {Tensor("bias")})",
+                LayerKind.MaxPool2D or LayerKind.AvgPool2D => $"new global::Dsl.{layer.Kind}({name}, {i.Channels}, {i.Height}, {i.Width}, {options})",
+                LayerKind.MaxPool1D => $"new global::Dsl.MaxPool1D({name}, {i.Channels}, {i.Width}, {options})",
+                LayerKind.GlobalAvgPool => i.Rank == 3 ? $"new global::Dsl.GlobalAvgPool({name}, {i.Channels}, {i.Height}, {i.Width})" : $"new global::Dsl.GlobalAvgPool({name}, {i.Channels}, {i.Width})",
+                LayerKind.Flatten => $"new global::Dsl.Flatten({name}, {ShapeArray(i)})",
+                _ => $"new global::Dsl.{layer.Kind}(_parameters, {name}, {i.Channels}, {(layer.Kind == LayerKind.BatchNorm2D ? $"{i.Height}, {i.Width}" : i.Rank == 2 ? $"{i.Width}" : "0")}, " +
+                     $"momentum: {SourceWriter.Float(layer.Momentum)}, epsilon: {SourceWriter.Float(layer.Epsilon)}, {activation}, " +
+                     $"{Tensor("weight")}, {Tensor("bias")}, {Tensor("running_mean")}, {Tensor("running_var")}, {Tensor("num_batches_tracked")})",
+            };
+        }
+
+        private static string ShapeArray(Shape shape) => shape.Rank switch
+        {
+            1 => $"new[] {{ {shape.Channels} }}",
+            2 => $"new[] {{ {shape.Channels}, {shape.Width} }}",
+            _ => $"new[] {{ {shape.Channels}, {shape.Height}, {shape.Width} }}",
+        };
+
+        private static bool HasKernelClass(LayerSpec layer) => layer.Kind == LayerKind.Dense || layer.IsConvolution || layer.IsBatchNorm;
+
+        private static void EmitLayerConstants(SourceWriter w, LayerSpec layer, Plan plan)
+        {
+            if (layer.Kind == LayerKind.Dense)
+            {
+                w.Line($"// W is stored input-major [{layer.Inputs}, {layer.Outputs}] so each kernel streams whole rows.");
+                w.Line($"public const int Inputs = {layer.Inputs};");
+                w.Line($"public const int Outputs = {layer.Outputs};");
+            }
+            else if (layer.IsConvolution)
+            {
+                w.Line($"// W is stored per group input-major [{layer.Groups}, {layer.PatchSize}, {layer.GroupOutputs}]: im2col rows times W is the convolution,");
+                w.Line($"// vectorised over the {layer.GroupOutputs} output channels of a group by the same kernels as a dense layer.");
+                ConvEmitter.EmitConstants(w, layer);
+            }
+            else
+            {
+                w.Line($"public const int Channels = {layer.Input.Channels};");
+                w.Line($"public const int Spatial = {layer.Input.Spatial}; // positions per channel");
+                w.Line($"public const int RunningMeanOffset = {plan.Tensor(layer, "running_mean").Offset}; // in the buffer array");
+                w.Line($"public const int RunningVarOffset = {plan.Tensor(layer, "running_var").Offset};");
+                w.Line($"public const int NumBatchesTrackedOffset = {plan.Tensor(layer, "num_batches_tracked").Offset};");
+            }
+            w.Line($"public const int WeightOffset = {plan.Tensor(layer, "weight").Offset};");
+            if (plan.Has(layer, "bias")) w.Line($"public const int BiasOffset = {plan.Tensor(layer, "bias").Offset};");
+        }
+
+        // Inference kernels add a bias when the layer has one or a folded batch norm gives it one.
+        private static Gemm ForwardGemm(LayerSpec layer, Plan plan) =>
+            layer.Kind == LayerKind.Dense
+                ? new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias)
+                : new Gemm(layer.PatchSize, layer.GroupOutputs, layer.HasBias || plan.Folded.Contains(layer.MemberName), layer.HasBias);
+
+        private static Gemm BackwardGemm(LayerSpec layer) =>
+            layer.Kind == LayerKind.Dense
+                ? new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias)
+                : new Gemm(layer.PatchSize, layer.GroupOutputs, layer.HasBias, layer.HasBias);
 
         private static void EmitInference(SourceWriter w, NetworkSpec spec, Plan plan)
         {
@@ -158,53 +262,200 @@ public sealed partial class NetworkGenerator
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             w.Line("nuint s = 0;");
-            w.Line("// Four samples at a time share every weight load; the rest go one by one.");
-            w.Line("for (; s + 4 <= (nuint)batch; s += 4)");
-            w.Line("    ForwardFour(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));");
+            if (spec.AllDense)
+            {
+                w.Line("// Four samples at a time share every weight load; the rest go one by one.");
+                w.Line("for (; s + 4 <= (nuint)batch; s += 4)");
+                w.Line("    ForwardFour(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));");
+            }
             w.Line("for (; s < (nuint)batch; s++)");
             w.Line("    ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));");
             w.CloseBlock();
             w.Line();
-            EmitForwardRows(w, spec, plan, rows: 1, "ForwardOne");
-            w.Line();
-            EmitForwardRows(w, spec, plan, rows: 4, "ForwardFour");
+            EmitForwardOne(w, spec, plan);
+            if (spec.AllDense)
+            {
+                w.Line();
+                EmitForwardFour(w, spec);
+            }
         }
 
-        private static void EmitForwardRows(SourceWriter w, NetworkSpec spec, Plan plan, int rows, string name)
+        private static void EmitScratch(SourceWriter w, string method, int floats)
         {
-            int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs) * rows;
-            bool onStack = hidden <= StackScratchLimitFloats;
-            if (hidden > 0)
-                w.Line(onStack
-                    ? "// Activations live on the stack: no allocation, and threads share nothing but the weights."
-                    : "// Activations live in a per-thread buffer (too large for the stack): allocated once per thread, then reused.");
-            if (!onStack) w.Line($"[global::System.ThreadStatic] private static float[]? t_{SourceWriter.Camel(name)}Scratch;");
-            w.OpenBlock($"private void {name}(ref float x, ref float y)");
+            if (floats == 0) return;
+            if (floats <= StackScratchLimitFloats)
+            {
+                w.Line($"{Span} scratch = stackalloc float[{floats}];");
+            }
+            else
+            {
+                w.Line($"float[] scratchArray = t_{SourceWriter.Camel(method)}Scratch ??= new float[{floats}];");
+                w.Line($"{Span} scratch = scratchArray;");
+            }
+        }
+
+        private static void EmitScratchComment(SourceWriter w, string method, int floats)
+        {
+            if (floats == 0) return;
+            if (floats <= StackScratchLimitFloats)
+            {
+                w.Line("// Activations live on the stack: no allocation, and threads share nothing but the weights.");
+            }
+            else
+            {
+                w.Line("// Activations live in a per-thread buffer (too large for the stack): allocated once per thread, then reused.");
+                w.Line($"[global::System.ThreadStatic] private static float[]? t_{SourceWriter.Camel(method)}Scratch;");
+            }
+        }
+
+        private static void EmitForwardOne(SourceWriter w, NetworkSpec spec, Plan plan)
+        {
+            EmitScratchComment(w, "ForwardOne", plan.InferenceScratchFloats);
+            w.OpenBlock("private void ForwardOne(ref float x, ref float y)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
-            if (!onStack) w.Line($"float[] scratch = t_{SourceWriter.Camel(name)}Scratch ??= new float[{hidden}];");
-            int offset = 0;
-            for (int l = 0; l < spec.Layers.Count - 1; l++)
+            if (plan.BuffersSize > 0) w.Line("ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);");
+            EmitScratch(w, "ForwardOne", plan.InferenceScratchFloats);
+            if (plan.ColumnsFloats > 0)
+            {
+                w.Line($"ref float cols = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferenceColumnsSlot}, {plan.ColumnsFloats}));");
+                w.Line($"ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferencePixelsSlot}, {plan.PixelsFloats}));");
+            }
+            string current = "x";
+            for (int l = 0; l < spec.Layers.Count; l++)
             {
                 LayerSpec layer = spec.Layers[l];
-                int size = layer.Outputs * rows;
-                w.Line(onStack
-                    ? $"{Span} {Local(layer)} = stackalloc float[{size}];"
-                    : $"{Span} {Local(layer)} = new {Span}(scratch, {offset}, {size});");
-                offset += size;
+                bool last = l == spec.Layers.Count - 1;
+                w.Line();
+                w.Line($"// {LayerDescription(layer)}");
+                if (plan.IsAliasInInference(l))
+                {
+                    w.Line(layer.Kind == LayerKind.Flatten ? "// a view of the previous output: no data moves" : "// folded into the convolution before it");
+                    if (last) w.Line($"MemoryMarshal.CreateReadOnlySpan(ref {current}, OutputSize).CopyTo(MemoryMarshal.CreateSpan(ref y, OutputSize));");
+                    continue;
+                }
+                string output = last ? "y" : Local(layer);
+                if (!last) w.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({plan.ScratchSlot(layer)}, {layer.Outputs}));");
+                EmitLayerInference(w, spec, plan, l, current, output);
+                current = output;
             }
+            w.CloseBlock();
+        }
+
+        private static void EmitLayerInference(SourceWriter w, NetworkSpec spec, Plan plan, int index, string x, string y)
+        {
+            LayerSpec layer = spec.Layers[index];
+            string kernels = KernelClass(layer);
+            switch (layer.Kind)
+            {
+                case LayerKind.Dense:
+                {
+                    string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
+                    w.Line($"{kernels}.Forward1<{Kernels}{fused}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});");
+                    if (layer.Activation == ActivationKind.Softmax)
+                        w.Line($"{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}));");
+                    break;
+                }
+                case LayerKind.Conv2D:
+                case LayerKind.Conv1D:
+                {
+                    ActivationKind activation = layer.Activation;
+                    string weight = $"ref Unsafe.Add(ref p, {kernels}.WeightOffset)";
+                    string bias = layer.HasBias ? $"ref Unsafe.Add(ref p, {kernels}.BiasOffset)" : weight;
+                    if (plan.Folded.Contains(layer.MemberName))
+                    {
+                        LayerSpec norm = spec.Layers[index + 1];
+                        string normKernels = KernelClass(norm);
+                        int channels = layer.Output.Channels;
+                        activation = norm.Activation;
+                        w.Line($"// {norm.WeightName} folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift");
+                        w.Line($"{Span} fold = scratch.Slice({plan.FoldSlot}, {3 * channels + layer.Groups * layer.PatchSize * layer.GroupOutputs});");
+                        w.Line($"{Kernels}BatchNormKernels.Fold(_parameters.Values.Slice({normKernels}.WeightOffset, {channels}), _parameters.Values.Slice({normKernels}.BiasOffset, {channels}), " +
+                               $"_parameters.Buffers.Slice({normKernels}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({normKernels}.RunningVarOffset, {channels}), {SourceWriter.Float(norm.Epsilon)}, " +
+                               $"fold.Slice(0, {channels}), fold.Slice({channels}, {channels}));");
+                        w.Line($"{kernels}.Fold({weight}, {bias}, ref fold[0], ref fold[{channels}], ref fold[{3 * channels}], ref fold[{2 * channels}]);");
+                        weight = $"ref fold[{3 * channels}]";
+                        bias = $"ref fold[{2 * channels}]";
+                    }
+                    EmitConvolutionForward(w, layer, x, y, weight, bias, activation);
+                    break;
+                }
+                case LayerKind.BatchNorm2D:
+                case LayerKind.BatchNorm1D:
+                {
+                    int channels = layer.Input.Channels;
+                    w.Line($"{Kernels}BatchNormKernels.Inference(MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), {channels}, {layer.Input.Spatial}, " +
+                           $"_parameters.Values.Slice({kernels}.WeightOffset, {channels}), _parameters.Values.Slice({kernels}.BiasOffset, {channels}), " +
+                           $"_parameters.Buffers.Slice({kernels}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({kernels}.RunningVarOffset, {channels}), {SourceWriter.Float(layer.Epsilon)});");
+                    if (layer.Activation != ActivationKind.None)
+                        w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>(MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}));");
+                    break;
+                }
+                default:
+                    w.Line(PoolingCall(layer, "Forward", $"MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs})", $"MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs})"));
+                    break;
+            }
+        }
+
+        // One sample: per group, im2col, the dense product over pixels (activation fused), then back to channel-major.
+        private static void EmitConvolutionForward(SourceWriter w, LayerSpec layer, string x, string y, string weight, string bias, ActivationKind activation, string? pre = null)
+        {
+            string kernels = KernelClass(layer);
+            string target = pre ?? y;
+            string fused = pre is not null ? "Identity" : OperatorName(activation);
+            if (layer.Groups == 1)
+            {
+                w.Line($"{kernels}.Im2Col(ref {x}, ref cols);");
+                w.Line($"{kernels}.ForwardRows<{Kernels}{fused}>(ref cols, {weight}, {bias}, ref pixels, {kernels}.Pixels);");
+                w.Line($"{kernels}.ToChannels(ref pixels, ref {target});");
+                return;
+            }
+            w.OpenBlock($"for (int g = 0; g < {kernels}.Groups; g++)");
+            w.Line($"{kernels}.Im2Col(ref Unsafe.Add(ref {x}, g * {kernels}.GroupInputFloats), ref cols);");
+            w.Line($"{kernels}.ForwardRows<{Kernels}{fused}>(ref cols, ref Unsafe.Add({weight}, g * {kernels}.GroupWeights), ref Unsafe.Add({bias}, g * {kernels}.Outputs), ref pixels, {kernels}.Pixels);");
+            w.Line($"{kernels}.ToChannels(ref pixels, ref Unsafe.Add(ref {target}, g * {kernels}.GroupOutputFloats));");
+            w.CloseBlock();
+        }
+
+        private static string PoolingCall(LayerSpec layer, string direction, params string[] spans)
+        {
+            Shape i = layer.Input, o = layer.Output;
+            string arguments = string.Join(", ", spans);
+            return layer.Kind switch
+            {
+                LayerKind.MaxPool2D or LayerKind.AvgPool2D =>
+                    $"{Kernels}PoolingKernels.{layer.Kind}{direction}({arguments}, {i.Channels}, {i.Height}, {i.Width}, {layer.Kernel}, {layer.Stride}, {layer.Padding}, {o.Height}, {o.Width});",
+                LayerKind.MaxPool1D =>
+                    $"{Kernels}PoolingKernels.MaxPool1D{direction}({arguments}, {i.Channels}, {i.Width}, {layer.Kernel}, {layer.Stride}, {layer.Padding}, {o.Width});",
+                _ => $"{Kernels}PoolingKernels.GlobalAvgPool{direction}({arguments}, {i.Channels}, {i.Spatial});",
+            };
+        }
+
+        private static void EmitForwardFour(SourceWriter w, NetworkSpec spec)
+        {
+            int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs) * 4;
+            EmitScratchComment(w, "ForwardFour", hidden);
+            w.OpenBlock("private void ForwardFour(ref float x, ref float y)");
+            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
+            EmitScratch(w, "ForwardFour", hidden);
+            int offset = 0;
             string input = "x";
             for (int l = 0; l < spec.Layers.Count; l++)
             {
                 LayerSpec layer = spec.Layers[l];
                 bool last = l == spec.Layers.Count - 1;
-                string output = last ? "y" : $"MemoryMarshal.GetReference({Local(layer)})";
-                string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
+                string output = last ? "y" : Local(layer);
                 w.Line();
                 w.Line($"// {LayerDescription(layer)}");
-                w.Line($"{KernelClass(layer)}.Forward{rows}<{Kernels}{fused}>(ref {input}, {WeightRefs(layer)}, ref {output});");
+                if (!last)
+                {
+                    w.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({offset}, {4 * layer.Outputs}));");
+                    offset += 4 * layer.Outputs;
+                }
+                string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
+                w.Line($"{KernelClass(layer)}.Forward4<{Kernels}{fused}>(ref {input}, {WeightRefs(layer, "p")}, ref {output});");
                 if (layer.Activation == ActivationKind.Softmax)
                 {
-                    for (int r = 0; r < rows; r++)
+                    for (int r = 0; r < 4; r++)
                         w.Line($"{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {(r == 0 ? output : $"Unsafe.Add(ref {output}, {r * layer.Outputs})")}, {layer.Outputs}));");
                 }
                 input = output;
@@ -221,33 +472,84 @@ public sealed partial class NetworkGenerator
             w.Line("global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));");
             w.Line("workspace.BeginForward(batch);");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
+            if (plan.BuffersSize > 0) w.Line("ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);");
+            if (plan.ColumnsFloats > 0)
+            {
+                w.Line($"ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, {plan.ColumnsFloats}));");
+                w.Line($"ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, {plan.PixelsFloats}));");
+            }
             w.Line($"{Span} x = workspace.Region(InputSlot, InputSize, batch);");
             w.Line("input.CopyTo(x);");
             string input = "x";
             foreach (LayerSpec layer in spec.Layers)
             {
+                string kernels = KernelClass(layer);
                 string output = Local(layer);
                 w.Line();
                 w.Line($"// {LayerDescription(layer)}");
-                w.Line($"{Span} {output} = workspace.Region({OutputSlot(layer)}, {KernelClass(layer)}.Outputs, batch);");
+                if (layer.Kind == LayerKind.Flatten)
+                {
+                    w.Line("// a view of the previous output: no data moves");
+                    w.Line($"{Span} {output} = {input};");
+                    input = output;
+                    continue;
+                }
+                w.Line($"{Span} {output} = workspace.Region({OutputSlot(layer)}, {layer.Outputs}, batch);");
+                string? pre = null;
                 if (NeedsPreActivation(layer))
                 {
-                    string pre = Local(layer) + "Pre";
+                    pre = Local(layer) + "Pre";
                     w.Line("// keep z: this activation's derivative needs it");
-                    w.Line($"{Span} {pre} = workspace.Region({PreActivationSlot(layer)}, {KernelClass(layer)}.Outputs, batch);");
-                    w.Line($"{KernelClass(layer)}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer)}, ref MemoryMarshal.GetReference({pre}), batch);");
-                    w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({pre}, {output});");
+                    w.Line($"{Span} {pre} = workspace.Region({PreActivationSlot(layer)}, {layer.Outputs}, batch);");
                 }
-                else
+                string target = pre ?? output;
+                switch (layer.Kind)
                 {
-                    string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
-                    w.Line($"{KernelClass(layer)}.ForwardRows<{Kernels}{fused}>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer)}, ref MemoryMarshal.GetReference({output}), batch);");
-                    if (layer.Activation == ActivationKind.Softmax)
+                    case LayerKind.Dense:
                     {
-                        w.Line("for (int s = 0; s < batch; s++)");
-                        w.Line($"    {Kernels}Softmax.Forward({output}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+                        string fused = pre is not null || layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
+                        w.Line($"{kernels}.ForwardRows<{Kernels}{fused}>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({target}), batch);");
+                        if (layer.Activation == ActivationKind.Softmax)
+                        {
+                            w.Line("for (int s = 0; s < batch; s++)");
+                            w.Line($"    {Kernels}Softmax.Forward({output}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+                        }
+                        break;
                     }
+                    case LayerKind.Conv2D:
+                    case LayerKind.Conv1D:
+                    {
+                        string weight = $"ref Unsafe.Add(ref p, {kernels}.WeightOffset)";
+                        string bias = layer.HasBias ? $"ref Unsafe.Add(ref p, {kernels}.BiasOffset)"
+                            : plan.Folded.Contains(layer.MemberName) ? $"ref {kernels}.NoBias[0]" : weight;
+                        w.OpenBlock("for (int s = 0; s < batch; s++)");
+                        w.Line($"ref float xs = ref MemoryMarshal.GetReference({input}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
+                        w.Line($"ref float ys = ref MemoryMarshal.GetReference({target}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+                        EmitConvolutionForward(w, layer, "xs", "ys", weight, bias, pre is not null ? ActivationKind.None : layer.Activation);
+                        w.CloseBlock();
+                        break;
+                    }
+                    case LayerKind.BatchNorm2D:
+                    case LayerKind.BatchNorm1D:
+                    {
+                        int channels = layer.Input.Channels;
+                        w.Line($"{Span} {Local(layer)}Statistics = workspace.Shared({StatisticsSlot(layer)}, {2 * channels});");
+                        w.Line($"{Kernels}BatchNormKernels.ForwardTraining({input}, {target}, batch, {channels}, {layer.Input.Spatial}, " +
+                               $"_parameters.Values.Slice({kernels}.WeightOffset, {channels}), _parameters.Values.Slice({kernels}.BiasOffset, {channels}), " +
+                               $"_parameters.Buffers.Slice({kernels}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({kernels}.RunningVarOffset, {channels}), " +
+                               $"{SourceWriter.Float(layer.Momentum)}, {SourceWriter.Float(layer.Epsilon)}, {Local(layer)}Statistics.Slice(0, {channels}), {Local(layer)}Statistics.Slice({channels}, {channels}));");
+                        w.Line($"Unsafe.Add(ref buffers, {kernels}.NumBatchesTrackedOffset) += 1f;");
+                        if (pre is null && layer.Activation != ActivationKind.None)
+                            w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({output}, {output});");
+                        break;
+                    }
+                    default:
+                        w.Line("for (int s = 0; s < batch; s++)");
+                        w.Line("    " + PoolingCall(layer, "Forward", $"{input}.Slice(s * {layer.Inputs}, {layer.Inputs})", $"{output}.Slice(s * {layer.Outputs}, {layer.Outputs})"));
+                        break;
                 }
+                if (pre is not null)
+                    w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({pre}, {output});");
                 input = output;
             }
             w.Line();
@@ -266,6 +568,12 @@ public sealed partial class NetworkGenerator
             w.Line("workspace.BeginBackward(batch);");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             w.Line("ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);");
+            if (plan.ColumnsFloats > 0)
+            {
+                w.Line($"ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, {plan.ColumnsFloats}));");
+                w.Line($"ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, {plan.PixelsFloats}));");
+                w.Line($"ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, {plan.ColumnsFloats}));");
+            }
             LayerSpec lastLayer = spec.Layers[spec.Layers.Count - 1];
             string gradient = "d" + Pascal(Local(lastLayer));
             w.Line($"{Span} {gradient} = workspace.Region(GradientSlotA, OutputSize, batch);");
@@ -275,39 +583,142 @@ public sealed partial class NetworkGenerator
             {
                 LayerSpec layer = spec.Layers[l];
                 string kernels = KernelClass(layer);
-                string input = l == 0 ? "workspace.Region(InputSlot, InputSize, batch)" : $"workspace.Region({OutputSlot(spec.Layers[l - 1])}, {kernels}.Inputs, batch)";
+                string input = l == 0 ? "workspace.Region(InputSlot, InputSize, batch)" : InputRegion(spec, l);
+                bool first = l == 0;
                 w.Line();
-                w.Line($"// {layer.WeightName}: Dense {layer.Inputs} -> {layer.Outputs} backward. {BackwardMaths(layer, l == 0)}");
-                switch (layer.Activation)
+                w.Line($"// {layer.WeightName}: {layer.Kind} {layer.Input} -> {layer.Output} backward. {BackwardMaths(layer, first)}");
+                if (layer.Kind == LayerKind.Flatten)
                 {
-                    case ActivationKind.None:
-                        break;
-                    case ActivationKind.Softmax:
-                        w.Line($"{ReadOnlySpan} {Local(layer)} = workspace.Region({OutputSlot(layer)}, {kernels}.Outputs, batch);");
-                        w.Line("for (int s = 0; s < batch; s++)");
-                        w.Line($"    {Kernels}Softmax.Backward({Local(layer)}.Slice(s * {kernels}.Outputs, {kernels}.Outputs), {gradient}.Slice(s * {kernels}.Outputs, {kernels}.Outputs));");
-                        break;
-                    default:
-                        string slot = NeedsPreActivation(layer) ? PreActivationSlot(layer) : OutputSlot(layer);
-                        w.Line($"{Kernels}ActivationSpan.Backward<{Kernels}{OperatorName(layer.Activation)}>(workspace.Region({slot}, {kernels}.Outputs, batch), {gradient});");
-                        break;
+                    // The gradient of a view is the same memory seen with the input's shape.
+                    if (first)
+                    {
+                        w.Line("if (!inputGradient.IsEmpty)");
+                        w.Line($"    {gradient}.CopyTo(inputGradient);");
+                    }
+                    else
+                    {
+                        string same = "d" + Pascal(Local(spec.Layers[l - 1]));
+                        w.Line($"{Span} {same} = {gradient};");
+                        gradient = same;
+                    }
+                    continue;
                 }
-                w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, {WeightRefs(layer, "grads")});");
-                if (l > 0)
+                EmitActivationBackward(w, layer, gradient);
+
+                // Where dx goes: the other gradient buffer, or the caller's span for the first layer.
+                string next;
+                if (first)
                 {
-                    slotA = !slotA;
-                    string next = "d" + Pascal(Local(spec.Layers[l - 1]));
-                    w.Line($"{Span} {next} = workspace.Region({(slotA ? "GradientSlotA" : "GradientSlotB")}, {kernels}.Inputs, batch);");
-                    w.Line($"{kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref MemoryMarshal.GetReference({next}), batch);");
-                    gradient = next;
+                    next = "inputGradient";
                 }
                 else
                 {
-                    w.Line("if (!inputGradient.IsEmpty)");
-                    w.Line($"    {kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);");
+                    slotA = !slotA;
+                    next = "d" + Pascal(Local(spec.Layers[l - 1]));
+                    w.Line($"{Span} {next} = workspace.Region({(slotA ? "GradientSlotA" : "GradientSlotB")}, {layer.Inputs}, batch);");
                 }
+                string guard = first ? "if (!inputGradient.IsEmpty)" : "";
+
+                switch (layer.Kind)
+                {
+                    case LayerKind.Dense:
+                        w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, {WeightRefs(layer, "grads")});");
+                        if (first) w.Line(guard);
+                        w.Line($"{(first ? "    " : "")}{kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref MemoryMarshal.GetReference({next}), batch);");
+                        break;
+                    case LayerKind.Conv2D:
+                    case LayerKind.Conv1D:
+                        EmitConvolutionBackward(w, layer, input, gradient, next, first);
+                        break;
+                    case LayerKind.BatchNorm2D:
+                    case LayerKind.BatchNorm1D:
+                    {
+                        int channels = layer.Input.Channels;
+                        string statistics = $"workspace.Shared({StatisticsSlot(layer)}, {2 * channels})";
+                        // dx is needed for the statistics' gradient even when the caller does not want it: use the free buffer.
+                        string target = first ? $"(inputGradient.IsEmpty ? workspace.Region({(slotA ? "GradientSlotB" : "GradientSlotA")}, InputSize, batch) : inputGradient)" : next;
+                        w.Line($"{Kernels}BatchNormKernels.Backward({input}, {gradient}, {target}, batch, {channels}, {layer.Input.Spatial}, _parameters.Values.Slice({kernels}.WeightOffset, {channels}), " +
+                               $"{statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}), _parameters.Gradients.Slice({kernels}.WeightOffset, {channels}), _parameters.Gradients.Slice({kernels}.BiasOffset, {channels}));");
+                        break;
+                    }
+                    default:
+                        if (first) w.OpenBlock(guard);
+                        w.Line($"{next}.Clear();");
+                        w.Line("for (int s = 0; s < batch; s++)");
+                        // Max pools find the window's maximum again in the stored input; average pools need only dy.
+                        string dy = $"{gradient}.Slice(s * {layer.Outputs}, {layer.Outputs})", dx = $"{next}.Slice(s * {layer.Inputs}, {layer.Inputs})";
+                        w.Line("    " + (layer.Kind is LayerKind.MaxPool2D or LayerKind.MaxPool1D
+                            ? PoolingCall(layer, "Backward", $"{input}.Slice(s * {layer.Inputs}, {layer.Inputs})", dy, dx)
+                            : PoolingCall(layer, "Backward", dy, dx)));
+                        if (first) w.CloseBlock();
+                        break;
+                }
+                gradient = next;
             }
             w.CloseBlock();
+        }
+
+        // dz = dy f'(.) over the whole batch, in place, before the layer's own backward.
+        private static void EmitActivationBackward(SourceWriter w, LayerSpec layer, string gradient)
+        {
+            switch (layer.Activation)
+            {
+                case ActivationKind.None:
+                    break;
+                case ActivationKind.Softmax:
+                    w.Line($"{ReadOnlySpan} {Local(layer)} = workspace.Region({OutputSlot(layer)}, {layer.Outputs}, batch);");
+                    w.Line("for (int s = 0; s < batch; s++)");
+                    w.Line($"    {Kernels}Softmax.Backward({Local(layer)}.Slice(s * {layer.Outputs}, {layer.Outputs}), {gradient}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+                    break;
+                default:
+                    string slot = NeedsPreActivation(layer) ? PreActivationSlot(layer) : OutputSlot(layer);
+                    w.Line($"{Kernels}ActivationSpan.Backward<{Kernels}{OperatorName(layer.Activation)}>(workspace.Region({slot}, {layer.Outputs}, batch), {gradient});");
+                    break;
+            }
+        }
+
+        // Per sample and group: dz to pixel-major, im2col again, dW += cols^T dz, db += sum dz, and dx = col2im(dz W^T).
+        private static void EmitConvolutionBackward(SourceWriter w, LayerSpec layer, string input, string gradient, string next, bool first)
+        {
+            string kernels = KernelClass(layer);
+            bool grouped = layer.Groups > 1;
+            string Offset(string constant) => grouped ? $"g * {kernels}.{constant}" : "0";
+            string gradientBias = layer.HasBias ? $"ref Unsafe.Add(ref grads, {kernels}.BiasOffset + {Offset("Outputs")})" : $"ref Unsafe.Add(ref grads, {kernels}.WeightOffset)";
+            w.OpenBlock("for (int s = 0; s < batch; s++)");
+            w.Line($"ref float xs = ref MemoryMarshal.GetReference({input}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
+            w.Line($"ref float dys = ref MemoryMarshal.GetReference({gradient}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+            string wantDx = first ? "!inputGradient.IsEmpty" : "true";
+            if (first)
+            {
+                w.Line($"ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference({next}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
+                w.Line($"if ({wantDx}) {next}.Slice(s * {layer.Inputs}, {layer.Inputs}).Clear();");
+            }
+            else
+            {
+                w.Line($"ref float dxs = ref MemoryMarshal.GetReference({next}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
+                w.Line($"{next}.Slice(s * {layer.Inputs}, {layer.Inputs}).Clear();");
+            }
+            if (grouped) w.OpenBlock($"for (int g = 0; g < {kernels}.Groups; g++)");
+            w.Line($"{kernels}.ToPixels(ref {(grouped ? $"Unsafe.Add(ref dys, g * {kernels}.GroupOutputFloats)" : "dys")}, ref pixels);");
+            w.Line($"{kernels}.Im2Col(ref {(grouped ? $"Unsafe.Add(ref xs, g * {kernels}.GroupInputFloats)" : "xs")}, ref cols);");
+            w.Line($"{kernels}.AccumulateGradients(ref cols, ref pixels, {kernels}.Pixels, ref Unsafe.Add(ref grads, {kernels}.WeightOffset + {Offset("GroupWeights")}), {gradientBias});");
+            if (first) w.OpenBlock($"if ({wantDx})");
+            w.Line($"{kernels}.InputGradientRows(ref pixels, ref Unsafe.Add(ref p, {kernels}.WeightOffset + {Offset("GroupWeights")}), ref columnGradient, {kernels}.Pixels);");
+            w.Line($"{kernels}.Col2Im(ref columnGradient, ref {(grouped ? $"Unsafe.Add(ref dxs, g * {kernels}.GroupInputFloats)" : "dxs")});");
+            if (first) w.CloseBlock();
+            if (grouped) w.CloseBlock();
+            w.CloseBlock();
+        }
+
+        // The layer before `index` wrote its output where? (A Flatten's is its own input's.)
+        private static string InputRegion(NetworkSpec spec, int index)
+        {
+            for (int l = index - 1; l >= 0; l--)
+            {
+                if (spec.Layers[l].Kind != LayerKind.Flatten)
+                    return $"workspace.Region({OutputSlot(spec.Layers[l])}, {spec.Layers[index].Inputs}, batch)";
+            }
+            return "workspace.Region(InputSlot, InputSize, batch)";
         }
 
         private static string BackwardMaths(LayerSpec layer, bool first)
@@ -319,18 +730,26 @@ public sealed partial class NetworkGenerator
                 ActivationKind.Relu or ActivationKind.Tanh or ActivationKind.Sigmoid => $"dz = dy {layer.Activation.ToString().ToLowerInvariant()}'(y)",
                 _ => $"dz = dy {layer.Activation.ToString().ToLowerInvariant()}'(z)",
             };
-            string bias = layer.HasBias ? "; db += sum over samples of dz" : "";
-            string dx = first ? "; dx = dz W^T when asked for" : "; dx = dz W^T";
-            return $"{dz}; dW += x^T dz{bias}{dx}.";
+            string dx = first ? "; dx when asked for" : "";
+            switch (layer.Kind)
+            {
+                case LayerKind.Dense:
+                    return $"{dz}; dW += x^T dz{(layer.HasBias ? "; db += sum over samples of dz" : "")}; dx = dz W^T{(first ? " when asked for" : "")}.";
+                case LayerKind.Conv2D:
+                case LayerKind.Conv1D:
+                    return $"{dz}; per sample dW += im2col(x)^T dz{(layer.HasBias ? ", db += sum over pixels of dz" : "")}, dx = col2im(dz W^T){dx}.";
+                case LayerKind.BatchNorm2D:
+                case LayerKind.BatchNorm1D:
+                    return $"{dz}; dgamma += sum dz xhat, dbeta += sum dz, dx through the batch statistics.";
+                case LayerKind.Flatten:
+                    return "The gradient is the same memory with the input's shape.";
+                case LayerKind.MaxPool2D:
+                case LayerKind.MaxPool1D:
+                    return $"Each window's gradient goes to its (first) maximum{dx}.";
+                default:
+                    return $"Each window's gradient is shared equally by its positions{dx}.";
+            }
         }
-
-        // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
-        private static string WeightRefs(LayerSpec layer, string root = "p") =>
-            $"ref Unsafe.Add(ref {root}, {KernelClass(layer)}.WeightOffset), ref Unsafe.Add(ref {root}, {KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
-
-        private static string OutputSlot(LayerSpec layer) => layer.MemberName + "OutputSlot";
-
-        private static string PreActivationSlot(LayerSpec layer) => layer.MemberName + "PreActivationSlot";
 
         private static void OpenFile(SourceWriter w, NetworkSpec spec, string baseList)
         {
@@ -367,16 +786,27 @@ public sealed partial class NetworkGenerator
             long flops = 0;
             foreach (LayerSpec layer in spec.Layers)
             {
-                long layerFlops = 2L * layer.Inputs * layer.Outputs;
+                long layerFlops = layer.Kind switch
+                {
+                    LayerKind.Dense => 2L * layer.Inputs * layer.Outputs,
+                    LayerKind.Conv2D or LayerKind.Conv1D => 2L * layer.Outputs * layer.PatchSize,
+                    LayerKind.BatchNorm2D or LayerKind.BatchNorm1D => 2L * layer.Outputs,
+                    LayerKind.MaxPool2D or LayerKind.AvgPool2D => (long)layer.Outputs * layer.Kernel * layer.Kernel,
+                    LayerKind.MaxPool1D => (long)layer.Outputs * layer.Kernel,
+                    LayerKind.GlobalAvgPool => layer.Inputs,
+                    _ => 0,
+                };
                 flops += layerFlops;
-                int parameters = layer.Inputs * layer.Outputs + (layer.HasBias ? layer.Outputs : 0);
-                rows.Add(new[] { layer.WeightName, "Dense", SourceWriter.Int(layer.Outputs), layer.Activation.ToString(), SourceWriter.Grouped(parameters), SourceWriter.Grouped(layerFlops) });
+                int parameters = plan.Tensors.Where(t => t.Layer == layer && !t.Buffer).Sum(t => t.Length);
+                string activation = layer.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D || layer.IsBatchNorm ? layer.Activation.ToString() : "";
+                rows.Add(new[] { layer.WeightName, layer.Kind.ToString(), layer.Output.ToString(), activation, SourceWriter.Grouped(parameters), SourceWriter.Grouped(layerFlops) });
             }
             rows.Add(new[] { "total", "", "", "", SourceWriter.Grouped(plan.ParameterCount), SourceWriter.Grouped(flops) });
             int[] widths = new int[rows[0].Length];
             foreach (string[] row in rows)
                 for (int c = 0; c < row.Length; c++) widths[c] = System.Math.Max(widths[c], row[c].Length);
-            var lines = new List<string> { $"{spec.ClassName}: {spec.InputSize} inputs -> {spec.OutputSize} outputs, {SourceWriter.Grouped(plan.ParameterCount)} parameters, {SourceWriter.Grouped(flops)} FLOPs per sample" };
+            string inputs = spec.Input.Rank == 1 ? $"{spec.InputSize} inputs" : $"{spec.Input} input";
+            var lines = new List<string> { $"{spec.ClassName}: {inputs} -> {spec.OutputSize} outputs, {SourceWriter.Grouped(plan.ParameterCount)} parameters, {SourceWriter.Grouped(flops)} FLOPs per sample" };
             foreach (string[] row in rows)
             {
                 var cells = new string[row.Length];
@@ -397,9 +827,38 @@ public sealed partial class NetworkGenerator
                 ActivationKind.Softmax => "softmax",
                 _ => layer.Activation.ToString().ToLowerInvariant(),
             };
-            string affine = layer.HasBias ? "x W + b" : "x W";
-            string maths = activation.Length == 0 ? $"y = {affine}" : $"y = {activation}({affine})";
-            return $"{layer.WeightName}: Dense {layer.Inputs} -> {layer.Outputs}{(activation.Length == 0 ? "" : ", " + layer.Activation)}. {maths}";
+            string Apply(string inner) => activation.Length == 0 ? $"y = {inner}" : $"y = {activation}({inner})";
+            string named = activation.Length == 0 ? "" : ", " + layer.Activation;
+            string shapes = $"{layer.Input} -> {layer.Output}";
+            switch (layer.Kind)
+            {
+                case LayerKind.Dense:
+                    return $"{layer.WeightName}: Dense {layer.Inputs} -> {layer.Outputs}{named}. {Apply(layer.HasBias ? "x W + b" : "x W")}";
+                case LayerKind.Conv2D:
+                case LayerKind.Conv1D:
+                {
+                    string kernel = layer.Kind == LayerKind.Conv2D ? $"{layer.Kernel}x{layer.Kernel}" : $"kernel {layer.Kernel}";
+                    string options = $", stride {layer.Stride}, {(layer.Causal ? $"causal pad {layer.PadLeft}" : $"pad {layer.Padding}")}";
+                    if (layer.Dilation != 1) options += $", dilation {layer.Dilation}";
+                    if (layer.Groups != 1) options += $", {layer.Groups} groups";
+                    return $"{layer.WeightName}: {layer.Kind} {shapes}, {kernel}{options}{named}. {Apply(layer.HasBias ? "W * x + b" : "W * x")}";
+                }
+                case LayerKind.BatchNorm2D:
+                case LayerKind.BatchNorm1D:
+                    return $"{layer.WeightName}: {layer.Kind} {layer.Input}{named}, statistics per channel over the batch{(layer.Input.Spatial > 1 ? " and positions" : "")}. {Apply("gamma (x - mean) / sqrt(var + eps) + beta")}";
+                case LayerKind.MaxPool2D:
+                case LayerKind.AvgPool2D:
+                case LayerKind.MaxPool1D:
+                {
+                    string window = layer.Kind == LayerKind.MaxPool1D ? $"{layer.Kernel}" : $"{layer.Kernel}x{layer.Kernel}";
+                    string what = layer.Kind == LayerKind.AvgPool2D ? "mean of each window (padding counts as zero)" : "max of each window";
+                    return $"{layer.WeightName}: {layer.Kind} {shapes}, {window}, stride {layer.Stride}, pad {layer.Padding}. y = {what}";
+                }
+                case LayerKind.GlobalAvgPool:
+                    return $"{layer.WeightName}: GlobalAvgPool {shapes}. y_c = mean over the positions of channel c";
+                default:
+                    return $"{layer.WeightName}: Flatten {shapes}. The same values seen as a flat vector (channel-major, like torch.flatten)";
+            }
         }
 
         private static bool NeedsPreActivation(LayerSpec layer) => layer.Activation is ActivationKind.Gelu or ActivationKind.Silu;
@@ -413,7 +872,8 @@ public sealed partial class NetworkGenerator
         // Parameters and locals of the methods that also hold per-layer locals: a layer called 'Input' or 'X' must not shadow them.
         private static readonly HashSet<string> s_reservedLocals = new()
         {
-            "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "grads", "scratch",
+            "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "g", "grads", "scratch",
+            "scratchArray", "buffers", "cols", "pixels", "columnGradient", "fold", "xs", "ys", "dys", "dxs",
         };
 
         // Locals are named after the layer; '@' only where the name is a keyword (a layer called 'Event'),
@@ -427,71 +887,14 @@ public sealed partial class NetworkGenerator
 
         private static string Pascal(string local) => local.TrimStart('@').Substring(0, 1).ToUpperInvariant() + local.TrimStart('@').Substring(1);
 
-        /// <summary>Where everything lives, computed once from the spec with the runtime's rules.</summary>
-        private sealed class Plan
-        {
-            private const int AlignFloats = 16; // must match Dsl.Parameters
-            private readonly Dictionary<string, int> _weight = new();
-            private readonly Dictionary<string, int> _bias = new();
-            private readonly Dictionary<string, int> _output = new();
-            private readonly Dictionary<string, int> _pre = new();
+        // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
+        private static string WeightRefs(LayerSpec layer, string root) =>
+            $"ref Unsafe.Add(ref {root}, {KernelClass(layer)}.WeightOffset), ref Unsafe.Add(ref {root}, {KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
 
-            public Plan(NetworkSpec spec)
-            {
-                int offset = 0;
-                foreach (LayerSpec layer in spec.Layers)
-                {
-                    _weight[layer.MemberName] = offset;
-                    offset += Align(layer.Inputs * layer.Outputs);
-                    ParameterCount += layer.Inputs * layer.Outputs;
-                    if (layer.HasBias)
-                    {
-                        _bias[layer.MemberName] = offset;
-                        offset += Align(layer.Outputs);
-                        ParameterCount += layer.Outputs;
-                    }
-                }
-                BufferSize = offset;
+        private static string OutputSlot(LayerSpec layer) => layer.MemberName + "OutputSlot";
 
-                int slot = spec.InputSize;
-                int widest = spec.InputSize;
-                foreach (LayerSpec layer in spec.Layers)
-                {
-                    _output[layer.MemberName] = slot;
-                    slot += layer.Outputs;
-                    if (NeedsPreActivation(layer))
-                    {
-                        _pre[layer.MemberName] = slot;
-                        slot += layer.Outputs;
-                    }
-                    widest = System.Math.Max(widest, layer.Outputs);
-                }
-                GradientSlotA = slot;
-                GradientSlotB = slot + widest;
-                WorkspaceFloatsPerSample = slot + 2 * widest;
-            }
+        private static string PreActivationSlot(LayerSpec layer) => layer.MemberName + "PreActivationSlot";
 
-            public int ParameterCount { get; }
-
-            public int BufferSize { get; }
-
-            public int InputSlot => 0;
-
-            public int GradientSlotA { get; }
-
-            public int GradientSlotB { get; }
-
-            public int WorkspaceFloatsPerSample { get; }
-
-            public int WeightOffset(LayerSpec layer) => _weight[layer.MemberName];
-
-            public int BiasOffset(LayerSpec layer) => layer.HasBias ? _bias[layer.MemberName] : -1;
-
-            public int OutputSlot(LayerSpec layer) => _output[layer.MemberName];
-
-            public int PreActivationSlot(LayerSpec layer) => _pre[layer.MemberName];
-
-            private static int Align(int floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
-        }
+        private static string StatisticsSlot(LayerSpec layer) => layer.MemberName + "StatisticsSlot";
     }
 }

@@ -174,73 +174,7 @@ public class DenseNumericTests
     public void Backward_MatchesFiniteDifferences(string name)
     {
         (INetwork net, _) = Create(name, seed: 6);
-        const int batch = 2;
-        float[] input = RandomInputs(batch * net.InputSize, seed: 60);
-        float[] outputGradient = RandomInputs(batch * net.OutputSize, seed: 61);
-        var output = new float[batch * net.OutputSize];
-        var inputGradient = new float[batch * net.InputSize];
-        Workspace workspace = net.CreateWorkspace(batch);
-        net.Parameters.ZeroGradients();
-        net.ForwardTrain(input, output, batch, workspace);
-        net.Backward(outputGradient, inputGradient, batch, workspace);
-
-        // L = sum(dy * y), so dL/dθ is what Backward computed for upstream gradient dy.
-        double Loss()
-        {
-            net.Forward(input, output, batch);
-            double sum = 0;
-            for (int i = 0; i < output.Length; i++) sum += (double)outputGradient[i] * output[i];
-            return sum;
-        }
-
-        float[] gradients = net.Parameters.Gradients.ToArray();
-        var parameterIndices = new List<int>();
-        foreach (TensorInfo t in net.Parameters.Tensors)
-            for (int k = 0; k < t.Length; k++) parameterIndices.Add(t.Offset + k);
-        // A deterministic subset of 400 keeps the large networks fast; the small ones are mostly covered.
-        int[] chosen = Shuffled(parameterIndices, new Rng(62)).Take(400).ToArray();
-
-        var checks = new List<(string What, double Numeric, double Analytic)>();
-        int skipped = 0;
-        foreach (int index in chosen)
-            Check(() => net.Parameters.Values[index], v => net.Parameters.Values[index] = v, gradients[index], $"parameter {index}");
-        for (int i = 0; i < Math.Min(input.Length, 100); i++)
-            Check(() => input[i], v => input[i] = v, inputGradient[i], $"input {i}");
-
-        Assert.True(checks.Count >= Math.Min(chosen.Length, 50), $"{name}: only {checks.Count} checks");
-        Assert.True(skipped <= chosen.Length / 20 + 1, $"{name}: {skipped} of {chosen.Length} checks hit a non-differentiable point");
-        foreach ((string what, double numeric, double analytic) in checks)
-        {
-            // Central differences with h = 1e-2 in float: truncation O(h^2) ~ 1e-5, rounding ~1e-5 / h; 2e-3 absolute
-            // plus 2% relative is well above both and far below any real error (a wrong term is O(|gradient|)).
-            double tolerance = 2e-3 + 2e-2 * Math.Abs(analytic);
-            Assert.True(Math.Abs(numeric - analytic) <= tolerance, $"{name} {what}: finite difference {numeric:G6}, backward {analytic:G6}");
-        }
-
-        void Check(Func<float> get, Action<float> set, double analytic, string what)
-        {
-            const float h = 1e-2f;
-            float x0 = get();
-            double centre = Loss();
-            set(x0 + h); double plus = Loss();
-            set(x0 - h); double minus = Loss();
-            set(x0);
-            double forward = (plus - centre) / h, backward = (centre - minus) / h;
-            // One-sided slopes that disagree mean a ReLU kink lies within h: no derivative to compare there.
-            if (Math.Abs(forward - backward) > 0.05 * (Math.Abs(forward) + Math.Abs(backward)) + 5e-3)
-            {
-                skipped++;
-                return;
-            }
-            checks.Add((what, (plus - minus) / (2 * h), analytic));
-        }
-    }
-
-    private static IEnumerable<int> Shuffled(List<int> items, Rng rng)
-    {
-        int[] array = items.ToArray();
-        rng.Shuffle(array);
-        return array;
+        GradientCheck.Run(net, name, batch: 2, seed: 60, useTrainingForward: false);
     }
 
     [Theory]
@@ -308,7 +242,7 @@ public class DenseNumericTests
         Assert.All(net.Parameters.Tensors, t => Assert.Equal(0, t.Offset % 16));
     }
 
-    private static void AssertClose(double[] expected, ReadOnlySpan<float> actual, double relativeToScale, string what)
+    internal static void AssertClose(double[] expected, ReadOnlySpan<float> actual, double relativeToScale, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         double scale = 1 + expected.Max(Math.Abs);

@@ -44,7 +44,7 @@ partial class Zoo
             input.CopyTo(x);
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
-            global::System.Span<float> score = workspace.Region(ScoreOutputSlot, ScoreKernels.Outputs, batch);
+            global::System.Span<float> score = workspace.Region(ScoreOutputSlot, 2, batch);
             ScoreKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref MemoryMarshal.GetReference(score), batch);
 
             score.CopyTo(output);
@@ -64,7 +64,7 @@ partial class Zoo
             outputGradient.CopyTo(dScore);
 
             // score: Dense 3 -> 2 backward. dz = dy tanh'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
-            global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Tanh>(workspace.Region(ScoreOutputSlot, ScoreKernels.Outputs, batch), dScore);
+            global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Tanh>(workspace.Region(ScoreOutputSlot, 2, batch), dScore);
             ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref Unsafe.Add(ref grads, ScoreKernels.WeightOffset), ref Unsafe.Add(ref grads, ScoreKernels.BiasOffset));
             if (!inputGradient.IsEmpty)
                 ScoreKernels.InputGradientRows(ref MemoryMarshal.GetReference(dScore), ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);

@@ -16,13 +16,13 @@ partial class Zoo
     [global::System.CodeDom.Compiler.GeneratedCode("Dsl.Generator", "0.1.0")]
     partial class Probe : global::Dsl.INetwork
     {
-        /// <summary>Input features per sample.</summary>
+        /// <summary>Input values per sample.</summary>
         public const int InputSize = 3;
         /// <summary>Output values per sample.</summary>
         public const int OutputSize = 2;
         /// <summary>Trainable scalars.</summary>
         public const int ParameterCount = 8;
-        // Floats in the parameter buffer: each tensor starts on a 64-byte boundary.
+        // Floats in the parameter and buffer arrays: each tensor starts on a 64-byte boundary.
         private const int ParameterBufferSize = 32;
 
         int global::Dsl.INetwork.InputSize => InputSize;
@@ -36,7 +36,7 @@ partial class Zoo
         {
             _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
             {
-                new global::Dsl.TensorInfo("score.weight", new[] { 2, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 3, fanOut: 2, storedTransposed: true),
+                new global::Dsl.TensorInfo("score.weight", new[] { 2, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 3, fanOut: 2, transposeGroups: 1),
                 new global::Dsl.TensorInfo("score.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
             });
             // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
@@ -99,9 +99,9 @@ total                                      8     12
         }
 
         // score: Dense 3 -> 2, Tanh. y = tanh(x W + b).
-        // W is stored input-major [3, 2] so each kernel streams whole rows.
         private static partial class ScoreKernels
         {
+            // W is stored input-major [3, 2] so each kernel streams whole rows.
             public const int Inputs = 3;
             public const int Outputs = 2;
             public const int WeightOffset = 0;

@@ -42,14 +42,14 @@ partial class Classifier
         input.CopyTo(x);
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
-        global::System.Span<float> features = workspace.Region(FeaturesOutputSlot, FeaturesKernels.Outputs, batch);
+        global::System.Span<float> features = workspace.Region(FeaturesOutputSlot, 17, batch);
         // keep z: this activation's derivative needs it
-        global::System.Span<float> featuresPre = workspace.Region(FeaturesPreActivationSlot, FeaturesKernels.Outputs, batch);
+        global::System.Span<float> featuresPre = workspace.Region(FeaturesPreActivationSlot, 17, batch);
         FeaturesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(featuresPre), batch);
         global::Dsl.Kernels.ActivationSpan.Forward<global::Dsl.Kernels.Gelu>(featuresPre, features);
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
-        global::System.Span<float> classes = workspace.Region(ClassesOutputSlot, ClassesKernels.Outputs, batch);
+        global::System.Span<float> classes = workspace.Region(ClassesOutputSlot, 6, batch);
         ClassesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref MemoryMarshal.GetReference(classes), batch);
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.Softmax.Forward(classes.Slice(s * 6, 6));
@@ -71,15 +71,15 @@ partial class Classifier
         outputGradient.CopyTo(dClasses);
 
         // classes: Dense 17 -> 6 backward. dz = y (dy - sum(dy y)) per sample; dW += x^T dz; dx = dz W^T.
-        global::System.ReadOnlySpan<float> classes = workspace.Region(ClassesOutputSlot, ClassesKernels.Outputs, batch);
+        global::System.ReadOnlySpan<float> classes = workspace.Region(ClassesOutputSlot, 6, batch);
         for (int s = 0; s < batch; s++)
-            global::Dsl.Kernels.Softmax.Backward(classes.Slice(s * ClassesKernels.Outputs, ClassesKernels.Outputs), dClasses.Slice(s * ClassesKernels.Outputs, ClassesKernels.Outputs));
-        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, ClassesKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset), ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
-        global::System.Span<float> dFeatures = workspace.Region(GradientSlotB, ClassesKernels.Inputs, batch);
+            global::Dsl.Kernels.Softmax.Backward(classes.Slice(s * 6, 6), dClasses.Slice(s * 6, 6));
+        global::System.Span<float> dFeatures = workspace.Region(GradientSlotB, 17, batch);
+        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset), ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
         ClassesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dClasses), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref MemoryMarshal.GetReference(dFeatures), batch);
 
         // features: Dense 5 -> 17 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
-        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(FeaturesPreActivationSlot, FeaturesKernels.Outputs, batch), dFeatures);
+        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(FeaturesPreActivationSlot, 17, batch), dFeatures);
         FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref Unsafe.Add(ref grads, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref grads, FeaturesKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
             FeaturesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dFeatures), ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);

@@ -12,13 +12,13 @@ using Vector512 = global::System.Runtime.Intrinsics.Vector512;
 [global::System.CodeDom.Compiler.GeneratedCode("Dsl.Generator", "0.1.0")]
 partial class Classifier : global::Dsl.INetwork
 {
-    /// <summary>Input features per sample.</summary>
+    /// <summary>Input values per sample.</summary>
     public const int InputSize = 5;
     /// <summary>Output values per sample.</summary>
     public const int OutputSize = 6;
     /// <summary>Trainable scalars.</summary>
     public const int ParameterCount = 204;
-    // Floats in the parameter buffer: each tensor starts on a 64-byte boundary.
+    // Floats in the parameter and buffer arrays: each tensor starts on a 64-byte boundary.
     private const int ParameterBufferSize = 240;
 
     int global::Dsl.INetwork.InputSize => InputSize;
@@ -33,9 +33,9 @@ partial class Classifier : global::Dsl.INetwork
     {
         _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
         {
-            new global::Dsl.TensorInfo("features.weight", new[] { 17, 5 }, global::Dsl.TensorInit.XavierUniform, fanIn: 5, fanOut: 17, storedTransposed: true),
+            new global::Dsl.TensorInfo("features.weight", new[] { 17, 5 }, global::Dsl.TensorInit.XavierUniform, fanIn: 5, fanOut: 17, transposeGroups: 1),
             new global::Dsl.TensorInfo("features.bias", new[] { 17 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("classes.weight", new[] { 6, 17 }, global::Dsl.TensorInit.XavierUniform, fanIn: 17, fanOut: 6, storedTransposed: true),
+            new global::Dsl.TensorInfo("classes.weight", new[] { 6, 17 }, global::Dsl.TensorInit.XavierUniform, fanIn: 17, fanOut: 6, transposeGroups: 1),
         });
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
@@ -89,13 +89,14 @@ total                                       204    374
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> features = stackalloc float[17];
+        global::System.Span<float> scratch = stackalloc float[17];
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
-        FeaturesKernels.Forward1<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(features));
+        ref float features = ref MemoryMarshal.GetReference(scratch.Slice(0, 17));
+        FeaturesKernels.Forward1<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref features);
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
-        ClassesKernels.Forward1<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y);
+        ClassesKernels.Forward1<global::Dsl.Kernels.Identity>(ref features, ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y);
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref y, 6));
     }
 
@@ -103,13 +104,14 @@ total                                       204    374
     private void ForwardFour(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> features = stackalloc float[68];
+        global::System.Span<float> scratch = stackalloc float[68];
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
-        FeaturesKernels.Forward4<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(features));
+        ref float features = ref MemoryMarshal.GetReference(scratch.Slice(0, 68));
+        FeaturesKernels.Forward4<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref features);
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
-        ClassesKernels.Forward4<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y);
+        ClassesKernels.Forward4<global::Dsl.Kernels.Identity>(ref features, ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y);
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref y, 6));
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, 6), 6));
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, 12), 6));
@@ -117,9 +119,9 @@ total                                       204    374
     }
 
     // features: Dense 5 -> 17, Gelu. y = gelu(x W + b).
-    // W is stored input-major [5, 17] so each kernel streams whole rows.
     private static partial class FeaturesKernels
     {
+        // W is stored input-major [5, 17] so each kernel streams whole rows.
         public const int Inputs = 5;
         public const int Outputs = 17;
         public const int WeightOffset = 0;
@@ -640,9 +642,9 @@ total                                       204    374
     }
 
     // classes: Dense 17 -> 6, Softmax. y = softmax(x W).
-    // W is stored input-major [17, 6] so each kernel streams whole rows.
     private static partial class ClassesKernels
     {
+        // W is stored input-major [17, 6] so each kernel streams whole rows.
         public const int Inputs = 17;
         public const int Outputs = 6;
         public const int WeightOffset = 128;

@@ -41,11 +41,11 @@ partial class TinyMlp
         input.CopyTo(x);
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
-        global::System.Span<float> hidden = workspace.Region(HiddenOutputSlot, HiddenKernels.Outputs, batch);
+        global::System.Span<float> hidden = workspace.Region(HiddenOutputSlot, 8, batch);
         HiddenKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(hidden), batch);
 
         // out: Dense 8 -> 3. y = x W + b
-        global::System.Span<float> @out = workspace.Region(OutOutputSlot, OutKernels.Outputs, batch);
+        global::System.Span<float> @out = workspace.Region(OutOutputSlot, 3, batch);
         OutKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref MemoryMarshal.GetReference(@out), batch);
 
         @out.CopyTo(output);
@@ -65,12 +65,12 @@ partial class TinyMlp
         outputGradient.CopyTo(dOut);
 
         // out: Dense 8 -> 3 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
-        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, OutKernels.Inputs, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref grads, OutKernels.WeightOffset), ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
-        global::System.Span<float> dHidden = workspace.Region(GradientSlotB, OutKernels.Inputs, batch);
+        global::System.Span<float> dHidden = workspace.Region(GradientSlotB, 8, batch);
+        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref grads, OutKernels.WeightOffset), ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
         OutKernels.InputGradientRows(ref MemoryMarshal.GetReference(dOut), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref MemoryMarshal.GetReference(dHidden), batch);
 
         // hidden: Dense 4 -> 8 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
-        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(HiddenOutputSlot, HiddenKernels.Outputs, batch), dHidden);
+        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(HiddenOutputSlot, 8, batch), dHidden);
         HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref grads, HiddenKernels.WeightOffset), ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
             HiddenKernels.InputGradientRows(ref MemoryMarshal.GetReference(dHidden), ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);

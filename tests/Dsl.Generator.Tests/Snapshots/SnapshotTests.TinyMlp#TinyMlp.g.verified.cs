@@ -12,13 +12,13 @@ using Vector512 = global::System.Runtime.Intrinsics.Vector512;
 [global::System.CodeDom.Compiler.GeneratedCode("Dsl.Generator", "0.1.0")]
 partial class TinyMlp : global::Dsl.INetwork
 {
-    /// <summary>Input features per sample.</summary>
+    /// <summary>Input values per sample.</summary>
     public const int InputSize = 4;
     /// <summary>Output values per sample.</summary>
     public const int OutputSize = 3;
     /// <summary>Trainable scalars.</summary>
     public const int ParameterCount = 67;
-    // Floats in the parameter buffer: each tensor starts on a 64-byte boundary.
+    // Floats in the parameter and buffer arrays: each tensor starts on a 64-byte boundary.
     private const int ParameterBufferSize = 96;
 
     int global::Dsl.INetwork.InputSize => InputSize;
@@ -33,9 +33,9 @@ partial class TinyMlp : global::Dsl.INetwork
     {
         _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
         {
-            new global::Dsl.TensorInfo("hidden.weight", new[] { 8, 4 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 4, fanOut: 8, storedTransposed: true),
+            new global::Dsl.TensorInfo("hidden.weight", new[] { 8, 4 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 4, fanOut: 8, transposeGroups: 1),
             new global::Dsl.TensorInfo("hidden.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("out.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, storedTransposed: true),
+            new global::Dsl.TensorInfo("out.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
             new global::Dsl.TensorInfo("out.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
         });
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
@@ -90,32 +90,34 @@ total                                      67    112
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> hidden = stackalloc float[8];
+        global::System.Span<float> scratch = stackalloc float[8];
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
-        HiddenKernels.Forward1<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(hidden));
+        ref float hidden = ref MemoryMarshal.GetReference(scratch.Slice(0, 8));
+        HiddenKernels.Forward1<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref hidden);
 
         // out: Dense 8 -> 3. y = x W + b
-        OutKernels.Forward1<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
+        OutKernels.Forward1<global::Dsl.Kernels.Identity>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
     private void ForwardFour(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> hidden = stackalloc float[32];
+        global::System.Span<float> scratch = stackalloc float[32];
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
-        HiddenKernels.Forward4<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(hidden));
+        ref float hidden = ref MemoryMarshal.GetReference(scratch.Slice(0, 32));
+        HiddenKernels.Forward4<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref hidden);
 
         // out: Dense 8 -> 3. y = x W + b
-        OutKernels.Forward4<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
+        OutKernels.Forward4<global::Dsl.Kernels.Identity>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
     }
 
     // hidden: Dense 4 -> 8, Relu. y = relu(x W + b).
-    // W is stored input-major [4, 8] so each kernel streams whole rows.
     private static partial class HiddenKernels
     {
+        // W is stored input-major [4, 8] so each kernel streams whole rows.
         public const int Inputs = 4;
         public const int Outputs = 8;
         public const int WeightOffset = 0;
@@ -406,9 +408,9 @@ total                                      67    112
     }
 
     // out: Dense 8 -> 3. y = x W + b.
-    // W is stored input-major [8, 3] so each kernel streams whole rows.
     private static partial class OutKernels
     {
+        // W is stored input-major [8, 3] so each kernel streams whole rows.
         public const int Inputs = 8;
         public const int Outputs = 3;
         public const int WeightOffset = 48;

@@ -1,0 +1,183 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dsl;
+using Dsl.Tests.Networks;
+
+namespace Dsl.Tests;
+
+/// <summary>
+/// Convolution, pooling, flatten and batch norm layers as generated, against the double-precision
+/// <see cref="LayerReference"/> (forward, and gradients by central differences of it) on every ISA setting.
+/// </summary>
+public class ConvNumericTests
+{
+    public static TheoryData<string> Networks => new() { nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn) };
+
+    internal static (INetwork Net, Layer[] Layers) Create(string name, int seed)
+    {
+        (INetwork net, Layer[] layers) = name switch
+        {
+            nameof(ConvNet) => Pair(new ConvNet(seed), n => new Layer[] { n.C1, n.C2, n.Bn, n.Pool, n.Pointwise, n.Average, n.Flat, n.Fc, n.Out }),
+            nameof(SequenceNet) => Pair(new SequenceNet(seed), n => new Layer[] { n.Causal, n.Norm, n.Pool, n.Depthwise, n.Gap, n.Out }),
+            nameof(NormFirstNet) => Pair(new NormFirstNet(seed), n => new Layer[] { n.Norm, n.Fc }),
+            nameof(SmallCnn) => Pair(new SmallCnn(seed), n => new Layer[] { n.Conv1, n.Conv2, n.Flat, n.Head }),
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
+        // Initialisation leaves biases at 0, batch norms at the identity and running statistics at (0, 1):
+        // random values make every term of the maths matter.
+        var rng = new Rng(seed + 1000);
+        foreach (TensorInfo t in net.Parameters.Tensors)
+        {
+            Span<float> v = net.Parameters.Value(t);
+            if (t.Name.EndsWith(".bias", StringComparison.Ordinal) || t.Name.EndsWith(".running_mean", StringComparison.Ordinal))
+                for (int i = 0; i < v.Length; i++) v[i] = rng.NextSingle(-0.5f, 0.5f);
+            else if (t.Name.EndsWith(".running_var", StringComparison.Ordinal) || (t.Kind == TensorKind.Parameter && t.Shape.Length == 1))
+                for (int i = 0; i < v.Length; i++) v[i] = rng.NextSingle(0.5f, 1.5f); // variances and batch-norm scales
+        }
+        return (net, layers);
+
+        static (INetwork, Layer[]) Pair<T>(T net, Func<T, Layer[]> layers) where T : INetwork => (net, layers(net));
+    }
+
+    private static double[][] Rows(float[] flat, int width) =>
+        Enumerable.Range(0, flat.Length / width).Select(s => flat.Skip(s * width).Take(width).Select(v => (double)v).ToArray()).ToArray();
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Forward_MatchesReference_WithBatchNormFoldedOrApplied(string name)
+    {
+        (INetwork net, Layer[] layers) = Create(name, seed: 1);
+        var reference = new LayerReference(net, layers);
+        const int batch = 3;
+        float[] input = DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 11);
+        var output = new float[batch * net.OutputSize];
+        net.Forward(input, output, batch);
+        double[][] expected = reference.Forward(Rows(input, net.InputSize), training: false);
+        // Float sums of up to a few hundred products, and the batch norm folded into weights in float:
+        // 1e-4 of the output's scale (observed ~1e-6).
+        DenseNumericTests.AssertClose(expected.SelectMany(r => r).ToArray(), output, 1e-4, name);
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void BatchedForward_IsBitIdenticalToBatchOne(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 2);
+        const int batch = 5;
+        float[] input = DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 21);
+        var batched = new float[batch * net.OutputSize];
+        net.Forward(input, batched, batch);
+        var single = new float[net.OutputSize];
+        for (int s = 0; s < batch; s++)
+        {
+            net.Forward(input.AsSpan(s * net.InputSize, net.InputSize), single);
+            Assert.Equal(single, batched.AsSpan(s * net.OutputSize, net.OutputSize).ToArray());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Backward_MatchesReferenceGradients(string name)
+    {
+        (INetwork net, Layer[] layers) = Create(name, seed: 3);
+        var reference = new LayerReference(net, layers);
+        const int batch = 3;
+        float[] input = DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 31);
+        float[] outputGradient = DenseNumericTests.RandomInputs(batch * net.OutputSize, seed: 32);
+        var output = new float[batch * net.OutputSize];
+        var inputGradient = new float[batch * net.InputSize];
+        Workspace workspace = net.CreateWorkspace(batch);
+        net.Parameters.ZeroGradients();
+        net.ForwardTrain(input, output, batch, workspace);
+        net.Backward(outputGradient, inputGradient, batch, workspace);
+
+        double[][] x = Rows(input, net.InputSize), dy = Rows(outputGradient, net.OutputSize);
+        // Training forward first: it uses batch statistics, as the reference's training mode does.
+        DenseNumericTests.AssertClose(reference.Forward(x, training: true).SelectMany(r => r).ToArray(), output, 1e-4, $"{name} training forward");
+
+        // The reference gradient is exact to ~1e-8; the generated one sums float products: 1e-3 of the tensor's
+        // scale allows for batch-norm statistics in float and is far below a missing or wrong term.
+        var checkedTensors = 0;
+        foreach ((string tensor, Dictionary<int, double> expected) in reference.ParameterGradients(x, dy, perTensor: 40, seed: 33))
+        {
+            TensorInfo info = net.Parameters.Find(tensor)!;
+            var actual = new float[info.Length];
+            info.StoredToFile(net.Parameters.Gradient(info), actual);
+            double scale = 1 + expected.Values.Max(Math.Abs);
+            foreach ((int i, double value) in expected)
+                Assert.True(Math.Abs(value - actual[i]) <= 1e-3 * scale, $"{name} {tensor}[{i}]: reference {value:G6}, backward {actual[i]:G6}");
+            checkedTensors++;
+        }
+        Assert.True(checkedTensors >= 2);
+        DenseNumericTests.AssertClose(reference.InputGradients(x, dy).SelectMany(r => r).ToArray(), inputGradient, 1e-3, $"{name} dL/dx");
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Backward_MatchesFiniteDifferencesOfTheGeneratedForward(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 4);
+        GradientCheck.Run(net, name, batch: 2, seed: 40, useTrainingForward: true, h: 1e-3f);
+    }
+
+    [Fact]
+    public void ForwardTrain_UpdatesRunningStatisticsLikePyTorch()
+    {
+        (INetwork net, Layer[] layers) = Create(nameof(ConvNet), seed: 5);
+        var norm = (BatchNorm)layers[2];
+        float[] meanBefore = norm.RunningMean.ToArray(), varianceBefore = norm.RunningVar.ToArray();
+        const int batch = 4;
+        float[] input = DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 51);
+        var output = new float[batch * net.OutputSize];
+        net.ForwardTrain(input, output, batch, net.CreateWorkspace(batch));
+
+        // Batch statistics of the norm's input (the C2 output) from the reference, then PyTorch's update:
+        // running = 0.9 running + 0.1 stat, with the unbiased variance.
+        var reference = new LayerReference(net, layers.Take(2));
+        double[][] z = reference.Forward(Rows(input, net.InputSize), training: true);
+        int spatial = norm.Spatial, n = batch * spatial;
+        for (int c = 0; c < norm.Channels; c++)
+        {
+            double[] values = z.SelectMany(row => row.Skip(c * spatial).Take(spatial)).ToArray();
+            double mean = values.Average();
+            double unbiased = values.Select(v => (v - mean) * (v - mean)).Sum() / (n - 1);
+            Assert.Equal(0.9 * meanBefore[c] + 0.1 * mean, norm.RunningMean[c], 1e-5);
+            Assert.Equal(0.9 * varianceBefore[c] + 0.1 * unbiased, norm.RunningVar[c], 1e-4);
+        }
+        Assert.Equal(1, norm.NumBatchesTracked);
+    }
+
+    [Theory]
+    [MemberData(nameof(Networks))]
+    public void Forward_And_Training_AllocateNothing(string name)
+    {
+        (INetwork net, _) = Create(name, seed: 6);
+        const int batch = 3;
+        float[] input = DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 60);
+        var output = new float[batch * net.OutputSize];
+        var outputGradient = new float[batch * net.OutputSize];
+        var inputGradient = new float[batch * net.InputSize];
+        Workspace workspace = net.CreateWorkspace(batch);
+        void Run()
+        {
+            net.Forward(input.AsSpan(0, net.InputSize), output.AsSpan(0, net.OutputSize));
+            net.Forward(input, output, batch);
+            net.ForwardTrain(input, output, batch, workspace);
+            net.Backward(outputGradient, inputGradient, batch, workspace);
+        }
+        Run(); // JIT and the per-thread inference buffer
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Summary_ShowsShapesParametersAndFlops()
+    {
+        string summary = new SmallCnn().Summary;
+        Assert.Contains("conv1  Conv2D   8x28x28   Relu                80    112,896", summary); // 2 * 8*28*28 outputs * 9 taps
+        Assert.Contains("flat   Flatten  12544                          0          0", summary);
+        Assert.Equal(8 * 9 + 8 + 16 * 8 * 9 + 16 + 10 * 12544 + 10, SmallCnn.ParameterCount);
+    }
+}
