@@ -7,12 +7,12 @@ namespace Dsl.Kernels;
 
 /// <summary>
 /// An activation applied over a whole span (a batch of layer outputs), for the steps that run after a kernel
-/// rather than fused into it: backward, and forward where z must be kept. Lengths are runtime (batch × width),
-/// so the tail is one overlapping last vector, recomputed from the untouched source (idempotent).
+/// rather than fused into it: backward, and forward where z must be kept or the layer has no kernel (batch
+/// norm). Lengths are runtime (batch × width); both work in place, so tails narrow rather than overlap.
 /// </summary>
 public static class ActivationSpan
 {
-    /// <summary><c>y = f(z)</c> element-wise; <paramref name="y"/> may not overlap <paramref name="z"/> partially.</summary>
+    /// <summary><c>y = f(z)</c> element-wise; <paramref name="y"/> may be <paramref name="z"/> itself (in place).</summary>
     public static void Forward<TActivation>(ReadOnlySpan<float> z, Span<float> y)
         where TActivation : struct, IActivation
     {
@@ -21,24 +21,13 @@ public static class ActivationSpan
         ref float yr = ref MemoryMarshal.GetReference(y);
         nuint n = (nuint)z.Length;
         nuint i = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 16)
-        {
-            for (; i + 16 <= n; i += 16) TActivation.Invoke(Vector512.LoadUnsafe(ref zr, i)).StoreUnsafe(ref yr, i);
-            if (i < n) TActivation.Invoke(Vector512.LoadUnsafe(ref zr, n - 16)).StoreUnsafe(ref yr, n - 16);
-            return;
-        }
-        if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            for (; i + 8 <= n; i += 8) TActivation.Invoke(Vector256.LoadUnsafe(ref zr, i)).StoreUnsafe(ref yr, i);
-            if (i < n) TActivation.Invoke(Vector256.LoadUnsafe(ref zr, n - 8)).StoreUnsafe(ref yr, n - 8);
-            return;
-        }
-        if (Vector128.IsHardwareAccelerated && n >= 4)
-        {
-            for (; i + 4 <= n; i += 4) TActivation.Invoke(Vector128.LoadUnsafe(ref zr, i)).StoreUnsafe(ref yr, i);
-            if (i < n) TActivation.Invoke(Vector128.LoadUnsafe(ref zr, n - 4)).StoreUnsafe(ref yr, n - 4);
-            return;
-        }
+        // In place, an overlapping last vector would apply f twice to the overlap, so the tail narrows instead.
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref zr, i)), ref yr, i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref zr, i)), ref yr, i);
+        if (Vector128.IsHardwareAccelerated)
+            for (; i + 4 <= n; i += 4) Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref zr, i)), ref yr, i);
         for (; i < n; i++) Unsafe.Add(ref yr, i) = TActivation.Invoke(Unsafe.Add(ref zr, i));
     }
 
