@@ -368,13 +368,14 @@ public sealed partial class NetworkGenerator
                         int channels = layer.Output.Channels;
                         activation = norm.Activation;
                         w.Line($"// {norm.WeightName} folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift");
-                        w.Line($"{Span} fold = scratch.Slice({plan.FoldSlot}, {3 * channels + layer.Groups * layer.PatchSize * layer.GroupOutputs});");
+                        string fold = Local(layer) + "Folded";
+                        w.Line($"{Span} {fold} = scratch.Slice({plan.FoldSlot}, {3 * channels + layer.Groups * layer.PatchSize * layer.GroupOutputs});");
                         w.Line($"{Kernels}BatchNormKernels.Fold(_parameters.Values.Slice({normKernels}.WeightOffset, {channels}), _parameters.Values.Slice({normKernels}.BiasOffset, {channels}), " +
                                $"_parameters.Buffers.Slice({normKernels}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({normKernels}.RunningVarOffset, {channels}), {SourceWriter.Float(norm.Epsilon)}, " +
-                               $"fold.Slice(0, {channels}), fold.Slice({channels}, {channels}));");
-                        w.Line($"{kernels}.Fold({weight}, {bias}, ref fold[0], ref fold[{channels}], ref fold[{3 * channels}], ref fold[{2 * channels}]);");
-                        weight = $"ref fold[{3 * channels}]";
-                        bias = $"ref fold[{2 * channels}]";
+                               $"{fold}.Slice(0, {channels}), {fold}.Slice({channels}, {channels}));");
+                        w.Line($"{kernels}.Fold({weight}, {bias}, ref {fold}[0], ref {fold}[{channels}], ref {fold}[{3 * channels}], ref {fold}[{2 * channels}]);");
+                        weight = $"ref {fold}[{3 * channels}]";
+                        bias = $"ref {fold}[{2 * channels}]";
                     }
                     EmitConvolutionForward(w, layer, x, y, weight, bias, activation);
                     break;

@@ -123,7 +123,7 @@ public sealed partial class NetworkGenerator
                     diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, location, network, $"Channels = {Text(channels)}, Length = {Text(length)}"));
                 else shape = Shape.Sequence(channels == 0 ? 1 : channels, length);
             }
-            else if (channels != 0 && flat == 0)
+            else if (channels != 0)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.InputShapeConflict, location, network, "Channels needs Height and Width (an image) or Length (a sequence); for flat features use Input"));
             else if (flat <= 0)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, location, network, Text(flat)));
@@ -198,7 +198,7 @@ public sealed partial class NetworkGenerator
                         if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
                         if (s.Channels % spec.Groups != 0) return Fail(check.Groups("input", s.Channels, spec.Groups));
                         if (outChannels % spec.Groups != 0) return Fail(check.Groups("output", outChannels, spec.Groups));
-                        int outWidth = check.Extent(s.Width, spec.Kernel, spec.Stride, spec.PadLeft + (spec.Causal ? 0 : spec.Padding), spec.Dilation, "width");
+                        int outWidth = check.Extent(s.Width, spec.Kernel, spec.Stride, spec.PadLeft + (spec.Causal ? 0 : spec.Padding), spec.Dilation, rank == 3 ? "width" : "length");
                         int outHeight = rank == 3 ? check.Extent(s.Height, spec.Kernel, spec.Stride, 2 * spec.Padding, spec.Dilation, "height") : 1;
                         if (outWidth < 1 || outHeight < 1) return null;
                         return rank == 3 ? Shape.Image(outChannels, outHeight, outWidth) : Shape.Sequence(outChannels, outWidth);
@@ -220,7 +220,7 @@ public sealed partial class NetworkGenerator
                     return Finish(spec, input, check, s =>
                     {
                         if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
-                        int outWidth = check.Extent(s.Width, kernel, spec.Stride, 2 * spec.Padding, 1, "width");
+                        int outWidth = check.Extent(s.Width, kernel, spec.Stride, 2 * spec.Padding, 1, rank == 3 ? "width" : "length");
                         int outHeight = rank == 3 ? check.Extent(s.Height, kernel, spec.Stride, 2 * spec.Padding, 1, "height") : 1;
                         if (outWidth < 1 || outHeight < 1) return null;
                         return rank == 3 ? Shape.Image(s.Channels, outHeight, outWidth) : Shape.Sequence(s.Channels, outWidth);
@@ -238,11 +238,12 @@ public sealed partial class NetworkGenerator
                 default: // batch norms
                     spec = spec with { Momentum = NamedFloat(attribute, "Momentum") ?? 0.1f, Epsilon = NamedFloat(attribute, "Epsilon") ?? 1e-5f };
                     if (!(spec.Momentum >= 0f && spec.Momentum <= 1f)) check.Invalid($"momentum must lie in [0, 1], but is {spec.Momentum.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-                    if (!(spec.Epsilon > 0f)) check.Invalid($"epsilon must be positive, but is {spec.Epsilon.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                    // Infinity too: sqrt(var + inf) normalises everything to beta, and the emitter cannot write it as a float literal.
+                    if (!(spec.Epsilon > 0f) || float.IsPositiveInfinity(spec.Epsilon)) check.Invalid($"epsilon must be positive and finite, but is {spec.Epsilon.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
                     return Finish(spec, input, check, s =>
                         kind == LayerKind.BatchNorm2D
                             ? (s.Rank == 3 ? s : Fail(check.WrongRank(kindName, 3, s)))
-                            : (s.Rank <= 2 ? s : Fail(check.WrongRank(kindName, 2, s))));
+                            : (s.Rank <= 2 ? s : Fail(check.WrongRank(kindName, -2, s))));
             }
         }
 
@@ -301,8 +302,9 @@ public sealed partial class NetworkGenerator
 
             public bool DenseNeedsFlatten(Shape input) => Report(DiagnosticDescriptors.DenseNeedsFlatten, input.ToString());
 
+            // rank: 3, 2 or 1 for exactly that rank; -2 for at most 2 (BatchNorm1D); 0 for at least 2 (GlobalAvgPool).
             public bool WrongRank(string kind, int rank, Shape input) =>
-                Report(DiagnosticDescriptors.WrongInputRank, kind, rank switch { 3 => "a CxHxW", 2 => "a CxL", 1 => "a flat", _ => "a CxL or CxHxW" }, input.ToString());
+                Report(DiagnosticDescriptors.WrongInputRank, kind, rank switch { 3 => "a CxHxW", 2 => "a CxL", -2 => "a flat or CxL", 1 => "a flat", _ => "a CxL or CxHxW" }, input.ToString());
 
             public bool Groups(string side, int channels, int groups) => Report(DiagnosticDescriptors.GroupsDoNotDivide, $"{Text(channels)} {side}", Text(groups));
 

@@ -257,6 +257,258 @@ public class DiagnosticTests
         Assert.Equal("Dense(1, Activation.Softmax)", run.SpanText(d));
     }
 
+    // ---- Convolution, pooling, flatten and batch norm (DSL0101-0109 on the new layers and input shapes) ----
+
+    [Fact]
+    public void LayerOfWrongConvType_ReportsDSL0004OnTheAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0004", Net("Channels = 1, Height = 6, Width = 6", "[Conv2D(8, 3)] public partial Dense Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv' is marked [Conv2D] so its type must be 'Dsl.Conv2D', but it is 'Dsl.Dense'", GeneratorRun.Message(d));
+        Assert.Equal("Conv2D(8, 3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void HeightWithoutWidth_ReportsDSL0101OnTheNetworkAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0101", Net("Channels = 1, Height = 6", "[Flatten] public partial Flatten Flat { get; }"), out GeneratorRun run);
+        Assert.Equal("Network 'Net' needs a positive input size, e.g. [Network(Input = 784)], but found Channels = 1, Height = 6, Width = 0", GeneratorRun.Message(d));
+        Assert.Equal("Network(Channels = 1, Height = 6)", run.SpanText(d));
+    }
+
+    [Theory]
+    [InlineData("[Conv2D(4, 3, Stride = 0)]", "stride must be positive, but is 0")]
+    [InlineData("[Conv2D(4, 3, Padding = -1)]", "padding must be zero or positive, but is -1")]
+    [InlineData("[Conv2D(4, 0)]", "kernel must be positive, but is 0")]
+    [InlineData("[Conv2D(0, 3)]", "output channels must be positive, but is 0")]
+    [InlineData("[Conv2D(4, 3, Dilation = 0)]", "dilation must be positive, but is 0")]
+    [InlineData("[Conv2D(4, 3, Groups = 0)]", "groups must be positive, but is 0")]
+    [InlineData("[MaxPool2D(0)]", "kernel must be positive, but is 0")]
+    [InlineData("[MaxPool2D(2, Stride = -1)]", "stride must be positive, but is -1")]
+    [InlineData("[AvgPool2D(2, Padding = -1)]", "padding must be zero or positive, but is -1")]
+    public void ConvolutionOrPoolingOptionOutOfRange_ReportsDSL0102OnTheAttribute(string attribute, string problem)
+    {
+        string kind = attribute.Substring(1, attribute.IndexOf('(') - 1);
+        Diagnostic d = SingleDiagnostic("DSL0102", Net("Channels = 1, Height = 6, Width = 6", $"{attribute} public partial {kind} Layer1 {{ get; }}"), out GeneratorRun run);
+        Assert.Equal($"Layer 'Layer1': {problem}", GeneratorRun.Message(d));
+        Assert.Equal(attribute.Substring(1, attribute.Length - 2), run.SpanText(d));
+    }
+
+    [Fact]
+    public void SoftmaxOnAConvolution_ReportsDSL0103OnTheAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0103", Net("Channels = 1, Height = 6, Width = 6",
+            "[Conv2D(4, 3, Activation = Activation.Softmax)] public partial Conv2D Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': activation Softmax is not supported here: softmax runs over a flat vector: put it on a Dense layer", GeneratorRun.Message(d));
+        Assert.Equal("Conv2D(4, 3, Activation = Activation.Softmax)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void SoftmaxOnABatchNorm_ReportsDSL0103OnTheAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0103", Net("Channels = 2, Length = 8",
+            "[BatchNorm1D(Activation = Activation.Softmax)] public partial BatchNorm1D Norm { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Norm': activation Softmax is not supported here: softmax runs over a flat vector: put it on a Dense layer", GeneratorRun.Message(d));
+        Assert.Equal("BatchNorm1D(Activation = Activation.Softmax)", run.SpanText(d));
+    }
+
+    /// <summary>
+    /// Pooling attributes have no Activation property, so "an activation on a pooling layer" cannot be written: the
+    /// compiler rejects the named argument, and the generator must neither throw nor add a Dsl diagnostic of its own.
+    /// </summary>
+    [Fact]
+    public void ActivationOnAPoolingLayer_IsACompilerError()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Net("Channels = 1, Height = 6, Width = 6",
+            "[MaxPool2D(2, Activation = Activation.Relu)] public partial MaxPool2D Pool { get; }"));
+        run.AssertGeneratorDidNotThrow();
+        Assert.Empty(run.DslDiagnostics);
+        Assert.Contains(run.Input.GetDiagnostics(), d => d.Id == "CS0246" || d.Id == "CS0117" || d.Id == "CS0617");
+    }
+
+    [Fact]
+    public void DenseAfterAnImageWithoutFlatten_ReportsDSL0104OnTheDenseAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0104", Net("Channels = 1, Height = 6, Width = 5",
+            "[Conv2D(4, 3)] public partial Conv2D Conv { get; }",
+            "[Dense(3)] public partial Dense Head { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Head': Dense needs a flat input, but the previous output has shape 4x4x3; add a [Flatten] layer before it", GeneratorRun.Message(d));
+        Assert.Equal("Dense(3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void DenseOnASequenceInput_ReportsDSL0104()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0104", Net("Channels = 2, Length = 7", "[Dense(3)] public partial Dense Head { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Head': Dense needs a flat input, but the previous output has shape 2x7; add a [Flatten] layer before it", GeneratorRun.Message(d));
+        Assert.Equal("Dense(3)", run.SpanText(d));
+    }
+
+    [Theory]
+    [InlineData("Input = 12", "[Conv2D(8, 3)] public partial Conv2D Conv { get; }", "Layer 'Conv': Conv2D expects a CxHxW input, but gets shape 12", "Conv2D(8, 3)")]
+    [InlineData("Channels = 2, Length = 8", "[BatchNorm2D] public partial BatchNorm2D Norm { get; }", "Layer 'Norm': BatchNorm2D expects a CxHxW input, but gets shape 2x8", "BatchNorm2D")]
+    [InlineData("Channels = 1, Height = 6, Width = 5", "[MaxPool1D(2)] public partial MaxPool1D Pool { get; }", "Layer 'Pool': MaxPool1D expects a CxL input, but gets shape 1x6x5", "MaxPool1D(2)")]
+    [InlineData("Channels = 1, Height = 6, Width = 5", "[Conv1D(4, 3)] public partial Conv1D Conv { get; }", "Layer 'Conv': Conv1D expects a CxL input, but gets shape 1x6x5", "Conv1D(4, 3)")]
+    [InlineData("Channels = 2, Length = 8", "[AvgPool2D(2)] public partial AvgPool2D Pool { get; }", "Layer 'Pool': AvgPool2D expects a CxHxW input, but gets shape 2x8", "AvgPool2D(2)")]
+    [InlineData("Input = 12", "[GlobalAvgPool] public partial GlobalAvgPool Pool { get; }", "Layer 'Pool': GlobalAvgPool expects a CxL or CxHxW input, but gets shape 12", "GlobalAvgPool")]
+    public void LayerOnInputOfWrongRank_ReportsDSL0105OnTheAttribute(string network, string member, string message, string span)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0105", Net(network, member), out GeneratorRun run);
+        Assert.Equal(message, GeneratorRun.Message(d));
+        Assert.Equal(span, run.SpanText(d));
+    }
+
+    [Fact]
+    public void BatchNorm1DOnAnImage_ReportsDSL0105()
+    {
+        // BatchNorm1D accepts flat [C] and CxL inputs.
+        Diagnostic d = SingleDiagnostic("DSL0105", Net("Channels = 1, Height = 6, Width = 5", "[BatchNorm1D] public partial BatchNorm1D Norm { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Norm': BatchNorm1D expects a flat or CxL input, but gets shape 1x6x5", GeneratorRun.Message(d));
+        Assert.Equal("BatchNorm1D", run.SpanText(d));
+    }
+
+    [Fact]
+    public void RankErrorOnTheSecondLayer_IsReportedOnItsAttributeAndNotOnLaterLayers()
+    {
+        // The wrong-rank layer's output shape is unknown, so the Dense after it (which would need a Flatten) is not reported too.
+        Diagnostic d = SingleDiagnostic("DSL0105", Net("Channels = 1, Height = 6, Width = 5",
+            "[Conv2D(4, 3)] public partial Conv2D Conv { get; }",
+            "[MaxPool1D(2)] public partial MaxPool1D Pool { get; }",
+            "[Dense(3)] public partial Dense Head { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Pool': MaxPool1D expects a CxL input, but gets shape 4x4x3", GeneratorRun.Message(d));
+        Assert.Equal("MaxPool1D(2)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void InputChannelsNotDivisibleByGroups_ReportsDSL0106OnTheAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0106", Net("Channels = 4, Height = 6, Width = 6", "[Conv2D(6, 3, Groups = 3)] public partial Conv2D Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': 4 input channels are not divisible by groups = 3", GeneratorRun.Message(d));
+        Assert.Equal("Conv2D(6, 3, Groups = 3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void OutputChannelsNotDivisibleByGroups_ReportsDSL0106OnTheAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0106", Net("Channels = 3, Height = 6, Width = 6", "[Conv2D(8, 3, Groups = 3)] public partial Conv2D Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': 8 output channels are not divisible by groups = 3", GeneratorRun.Message(d));
+        Assert.Equal("Conv2D(8, 3, Groups = 3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void Conv1DChannelsNotDivisibleByGroups_ReportsDSL0106()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0106", Net("Channels = 6, Length = 10", "[Conv1D(4, 3, Groups = 3)] public partial Conv1D Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': 4 output channels are not divisible by groups = 3", GeneratorRun.Message(d));
+        Assert.Equal("Conv1D(4, 3, Groups = 3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void KernelWiderThanThePaddedInput_ReportsDSL0107OnTheAttribute()
+    {
+        // 8 rows fit a 7x7 kernel; 4 columns padded by 1 on each side are 6, one short.
+        Diagnostic d = SingleDiagnostic("DSL0107", Net("Channels = 1, Height = 8, Width = 4", "[Conv2D(2, 7, Padding = 1)] public partial Conv2D Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': the kernel spans 7 along the width but the padded input is 6; output would be 0", GeneratorRun.Message(d));
+        Assert.Equal("Conv2D(2, 7, Padding = 1)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void DilationMakesTheKernelTooLarge_ReportsDSL0107()
+    {
+        // A 3x3 kernel fits 5 rows, but dilated by 3 it spans 3 * (3 - 1) + 1 = 7 of them.
+        Diagnostic d = SingleDiagnostic("DSL0107", Net("Channels = 1, Height = 5, Width = 9", "[Conv2D(2, 3, Dilation = 3)] public partial Conv2D Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': the kernel spans 7 along the height but the padded input is 5; output would be 0", GeneratorRun.Message(d));
+        Assert.Equal("Conv2D(2, 3, Dilation = 3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void DilatedConv1DTooLarge_ReportsDSL0107()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0107", Net("Channels = 2, Length = 6", "[Conv1D(4, 3, Dilation = 3)] public partial Conv1D Conv { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': the kernel spans 7 along the length but the padded input is 6; output would be 0", GeneratorRun.Message(d));
+        Assert.Equal("Conv1D(4, 3, Dilation = 3)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void PoolLargerThanASquareInput_ReportsDSL0107ForEachAxis()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Net("Channels = 2, Height = 3, Width = 3", "[MaxPool2D(4)] public partial MaxPool2D Pool { get; }"));
+        run.AssertGeneratorDidNotThrow();
+        Assert.Empty(run.GeneratedSources);
+        Assert.Collection(run.DslDiagnostics,
+            d => Assert.Equal("Layer 'Pool': the kernel spans 4 along the width but the padded input is 3; output would be 0", GeneratorRun.Message(d)),
+            d => Assert.Equal("Layer 'Pool': the kernel spans 4 along the height but the padded input is 3; output would be 0", GeneratorRun.Message(d)));
+        Assert.All(run.DslDiagnostics, d =>
+        {
+            Assert.Equal("DSL0107", d.Id);
+            Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+            Assert.Equal("MaxPool2D(4)", run.SpanText(d));
+        });
+    }
+
+    [Fact]
+    public void KernelTooLargeDeepInTheNetwork_UsesTheInferredShape()
+    {
+        // 8x12 -> 3x3 conv -> 6x10 -> 2x2 pool -> 3x5: a 3x3 kernel dilated by 2 spans 5, which fits the width but not the height.
+        Diagnostic d = SingleDiagnostic("DSL0107", Net("Channels = 1, Height = 8, Width = 12",
+            "[Conv2D(4, 3)] public partial Conv2D C1 { get; }",
+            "[MaxPool2D(2)] public partial MaxPool2D P1 { get; }",
+            "[Conv2D(4, 3, Padding = 0, Stride = 1, Dilation = 2)] public partial Conv2D C2 { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer 'C2': the kernel spans 5 along the height but the padded input is 3; output would be 0", GeneratorRun.Message(d));
+        Assert.Equal("Conv2D(4, 3, Padding = 0, Stride = 1, Dilation = 2)", run.SpanText(d));
+    }
+
+    [Theory]
+    [InlineData("Channels = 2, Length = 8", "[Conv1D(4, 3, Causal = true, Padding = 1)] public partial Conv1D Conv { get; }",
+        "Layer 'Conv': Causal pads (kernel - 1) * dilation on the left by itself; leave Padding at 0", "Conv1D(4, 3, Causal = true, Padding = 1)")]
+    [InlineData("Channels = 2, Height = 6, Width = 6", "[MaxPool2D(3, Padding = 2)] public partial MaxPool2D Pool { get; }",
+        "Layer 'Pool': padding 2 is more than half the kernel 3 (PyTorch rejects it too)", "MaxPool2D(3, Padding = 2)")]
+    [InlineData("Channels = 2, Height = 6, Width = 6", "[AvgPool2D(2, Padding = 2)] public partial AvgPool2D Pool { get; }",
+        "Layer 'Pool': padding 2 is more than half the kernel 2 (PyTorch rejects it too)", "AvgPool2D(2, Padding = 2)")]
+    [InlineData("Channels = 2, Length = 8", "[MaxPool1D(1, Padding = 1)] public partial MaxPool1D Pool { get; }",
+        "Layer 'Pool': padding 1 is more than half the kernel 1 (PyTorch rejects it too)", "MaxPool1D(1, Padding = 1)")]
+    [InlineData("Channels = 2, Height = 4, Width = 4", "[BatchNorm2D(Momentum = 1.5f)] public partial BatchNorm2D Norm { get; }",
+        "Layer 'Norm': momentum must lie in [0, 1], but is 1.5", "BatchNorm2D(Momentum = 1.5f)")]
+    [InlineData("Channels = 2, Height = 4, Width = 4", "[BatchNorm2D(Momentum = -0.25f)] public partial BatchNorm2D Norm { get; }",
+        "Layer 'Norm': momentum must lie in [0, 1], but is -0.25", "BatchNorm2D(Momentum = -0.25f)")]
+    [InlineData("Channels = 2, Length = 8", "[BatchNorm1D(Momentum = float.NaN)] public partial BatchNorm1D Norm { get; }",
+        "Layer 'Norm': momentum must lie in [0, 1], but is NaN", "BatchNorm1D(Momentum = float.NaN)")]
+    [InlineData("Channels = 2, Height = 4, Width = 4", "[BatchNorm2D(Epsilon = 0f)] public partial BatchNorm2D Norm { get; }",
+        "Layer 'Norm': epsilon must be positive and finite, but is 0", "BatchNorm2D(Epsilon = 0f)")]
+    [InlineData("Channels = 2, Length = 8", "[BatchNorm1D(Epsilon = float.PositiveInfinity)] public partial BatchNorm1D Norm { get; }",
+        "Layer 'Norm': epsilon must be positive and finite, but is Infinity", "BatchNorm1D(Epsilon = float.PositiveInfinity)")]
+    [InlineData("Input = 6", "[BatchNorm1D(Epsilon = -1e-5f)] public partial BatchNorm1D Norm { get; }",
+        "Layer 'Norm': epsilon must be positive and finite, but is -1E-05", "BatchNorm1D(Epsilon = -1e-5f)")]
+    public void ContradictoryOrInvalidOption_ReportsDSL0108OnTheAttribute(string network, string member, string message, string span)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0108", Net(network, member), out GeneratorRun run);
+        Assert.Equal(message, GeneratorRun.Message(d));
+        Assert.Equal(span, run.SpanText(d));
+    }
+
+    [Theory]
+    [InlineData("Channels = 1, Height = 4, Width = 4, Length = 16", "Network 'Net': set Height and Width for an image or Length for a sequence, not both")]
+    [InlineData("Height = 4, Length = 16", "Network 'Net': set Height and Width for an image or Length for a sequence, not both")]
+    [InlineData("Channels = 3", "Network 'Net': Channels needs Height and Width (an image) or Length (a sequence); for flat features use Input")]
+    [InlineData("Input = 12, Channels = 3", "Network 'Net': Channels needs Height and Width (an image) or Length (a sequence); for flat features use Input")]
+    [InlineData("Input = 30, Channels = 1, Height = 6, Width = 6", "Network 'Net': Input = 30 differs from the 1x6x6 = 36 values of the declared shape")]
+    [InlineData("Input = 15, Channels = 2, Length = 8", "Network 'Net': Input = 15 differs from the 2x8 = 16 values of the declared shape")]
+    public void ConflictingInputShape_ReportsDSL0109OnTheNetworkAttribute(string network, string message)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0109", Net(network, "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }"), out GeneratorRun run);
+        Assert.Equal(message, GeneratorRun.Message(d));
+        Assert.Equal($"Network({network})", run.SpanText(d));
+    }
+
+    [Fact]
+    public void InputEqualToTheImageSize_IsAccepted()
+    {
+        GeneratorRun run = GeneratorHarness.Run(Net("Input = 36, Channels = 1, Height = 6, Width = 6", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }"));
+        run.AssertClean();
+    }
+
+    private static string Net(string network, params string[] members) =>
+        $"using Dsl;\n\n[Network({network})]\npublic partial class Net\n{{\n{string.Join("\n", members.Select(m => "    " + m))}\n}}\n";
+
     /// <summary>Runs the generator and returns its only Dsl diagnostic, after checking its id and severity and that nothing was generated.</summary>
     private static Diagnostic SingleDiagnostic(string id, string source, out GeneratorRun run)
     {

@@ -26,6 +26,22 @@ public class IncrementalityTests
         }
         """;
 
+    private const string CnnSource = """
+        using Dsl;
+
+        namespace Acme;
+
+        [Network(Channels = 1, Height = 8, Width = 8)]
+        public partial class TinyCnn
+        {
+            [Conv2D(4, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }
+            [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Norm { get; }
+            [MaxPool2D(2)] public partial MaxPool2D Pool { get; }
+            [Flatten] public partial Flatten Flat { get; }
+            [Dense(3)] public partial Dense Head { get; }
+        }
+        """;
+
     private const string UnrelatedSource = """
         namespace Acme;
 
@@ -79,10 +95,42 @@ public class IncrementalityTests
     }
 
     [Fact]
-    public void TrackedStepOutputs_HoldNoCompilationSymbolOrSyntax()
+    public void Cnn_CommentInsideTheNetworkClass_ReemitsNothing()
+    {
+        GeneratorRunResult result = RunTwice(c => Edit(c, "Source0.cs", "    [MaxPool2D(2)]", "    // halve the resolution\n    [MaxPool2D(2)]"), CnnSource);
+        Assert.All(Outputs(result, NetworkGenerator.ParseStep), o => Assert.Equal(IncrementalStepRunReason.Unchanged, o.Reason));
+        AssertReused(result);
+    }
+
+    [Fact]
+    public void Cnn_UnrelatedMemberAndReformattedAttribute_ReemitNothing()
+    {
+        GeneratorRunResult result = RunTwice(c => Edit(c, "Source0.cs", "[Conv2D(4, 3, Padding = 1, Bias = false)]",
+            "public int Epochs => 3;\n    [Conv2D(4, 3, Bias = false, Padding = 1)]"), CnnSource);
+        AssertReused(result);
+    }
+
+    [Theory]
+    [InlineData("Padding = 1, Bias = false", "Padding = 0, Bias = false")]
+    [InlineData("[MaxPool2D(2)]", "[MaxPool2D(2, Stride = 1)]")]
+    [InlineData("Activation = Activation.Relu", "Activation = Activation.Relu, Momentum = 0.2f")]
+    [InlineData("Activation = Activation.Relu", "Activation = Activation.Relu, Epsilon = 1e-3f")]
+    [InlineData("Channels = 1, Height = 8, Width = 8", "Channels = 1, Height = 8, Width = 10")]
+    public void Cnn_ChangingAnOption_ModifiesSpecAndReemits(string oldText, string newText)
+    {
+        GeneratorRunResult result = RunTwice(c => Edit(c, "Source0.cs", oldText, newText), CnnSource);
+        var spec = Assert.Single(Outputs(result, NetworkGenerator.SpecStep));
+        Assert.Equal(IncrementalStepRunReason.Modified, spec.Reason);
+        Assert.Contains(SourceOutputs(result), o => o.Reason == IncrementalStepRunReason.Modified);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TrackedStepOutputs_HoldNoCompilationSymbolOrSyntax(bool cnn)
     {
         // Both a first run (everything New) and a rerun after an edit (Modified), so every step produced values.
-        Compilation compilation = GeneratorHarness.Compile(NetworkSource, UnrelatedSource);
+        Compilation compilation = GeneratorHarness.Compile(cnn ? CnnSource : NetworkSource, UnrelatedSource);
         GeneratorDriver driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
         GeneratorRunResult first = driver.GetRunResult().Results.Single();
         GeneratorRunResult second = driver.RunGenerators(Edit(compilation, "Source0.cs", "[Dense(3)]", "[Dense(5)]")).GetRunResult().Results.Single();
@@ -114,9 +162,9 @@ public class IncrementalityTests
     private static bool IsRoslynStep(string name) =>
         s_roslynInputSteps.Contains(name) || name.Contains("_ForAttribute", StringComparison.Ordinal);
 
-    private static GeneratorRunResult RunTwice(Func<Compilation, Compilation> edit)
+    private static GeneratorRunResult RunTwice(Func<Compilation, Compilation> edit, string networkSource = NetworkSource)
     {
-        Compilation compilation = GeneratorHarness.Compile(NetworkSource, UnrelatedSource);
+        Compilation compilation = GeneratorHarness.Compile(networkSource, UnrelatedSource);
         GeneratorDriver driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
         Assert.Equal(2, driver.GetRunResult().GeneratedTrees.Length);
         Compilation edited = edit(compilation);

@@ -49,7 +49,41 @@ public class RobustnessTests
         ["UnfinishedAttribute"] = "using Dsl;\n[Network(Input = 4)] public partial class Net { [Dense(3, ] public partial Dense Out { get; } }",
         ["UnfinishedClass"] = "using Dsl;\n[Network(Input = 4)] public partial class Net { [Dense(3)] public partial Dense",
         ["AttributeOnLocalFunction"] = "using Dsl;\n[Network(Input = 4)] public partial class Net { [Dense(3)] public partial Dense Out { get; } void M() { [Dense(2)] static void Local() { } } }",
+
+        // Convolution, pooling, flatten and batch norm.
+        ["Conv2DWrongArgumentType"] = Net(Image, "[Conv2D(\"8\", 3)] public partial Conv2D Conv { get; }"),
+        ["Conv2DWrongArgumentTypeBeforeFlattenDense"] = Net(Image,
+            "[Conv2D(\"8\", 3)] public partial Conv2D Conv { get; }",
+            "[Flatten] public partial Flatten Flat { get; }",
+            "[Dense(3)] public partial Dense Head { get; }"),
+        ["Conv2DMissingKernel"] = Net(Image, "[Conv2D(8)] public partial Conv2D Conv { get; }"),
+        ["MaxPool2DNoKernel"] = Net(Image, "[MaxPool2D] public partial MaxPool2D Pool { get; }"),
+        ["FlattenWithArgument"] = Net(Image, "[Flatten(3)] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }"),
+        ["GlobalAvgPoolWithArgument"] = Net(Image, "[GlobalAvgPool(2)] public partial GlobalAvgPool Pool { get; }"),
+        ["StrideOfWrongType"] = Net(Image, "[Conv2D(8, 3, Stride = 1.5)] public partial Conv2D Conv { get; }"),
+        ["MomentumAsDouble"] = Net(Image, "[BatchNorm2D(Momentum = 0.1)] public partial BatchNorm2D Norm { get; }"),
+        ["CausalAsInt"] = Net("[Network(Channels = 1, Length = 6)]", "[Conv1D(4, 3, Causal = 1)] public partial Conv1D Conv { get; }"),
+        ["ActivationOnPool"] = Net(Image, "[MaxPool2D(2, Activation = Activation.Relu)] public partial MaxPool2D Pool { get; }"),
+        ["UnknownNamedArgument"] = Net(Image, "[Conv2D(4, 3, Padd = 1)] public partial Conv2D Conv { get; }"),
+        ["HeightOfWrongType"] = Net("[Network(Channels = 1, Height = \"6\", Width = 6)]", "[Flatten] public partial Flatten Flat { get; }"),
+        ["NegativeChannels"] = Net("[Network(Channels = -1, Height = 4, Width = 4)]", "[Flatten] public partial Flatten Flat { get; }"),
+        ["ImageAndSequence"] = Net("[Network(Channels = 1, Height = 4, Width = 4, Length = 16)]", "[Flatten] public partial Flatten Flat { get; }"),
+        ["Conv2DOnField"] = Net(Image, "[Conv2D(4, 3)] public Conv2D Conv = null!;"),
+        ["Conv2DTypedDense"] = Net(Image, "[Conv2D(4, 3)] public partial Dense Conv { get; }"),
+        ["ConvAndBatchNormOnOneMember"] = Net(Image, "[Conv2D(4, 3)][BatchNorm2D] public partial Conv2D Conv { get; }"),
+        ["ConvUndefinedActivation"] = Net(Image, "[Conv2D(4, 3, Activation = (Activation)42)] public partial Conv2D Conv { get; }"),
+        ["KernelIntMaxValue"] = Net(Image, "[Conv2D(4, int.MaxValue)] public partial Conv2D Conv { get; }"),
+        ["PoolPaddingOverflow"] = Net(Image, "[MaxPool2D(int.MaxValue, Padding = 1073741823)] public partial MaxPool2D Pool { get; }"),
+        ["ConvPaddingOverflow"] = Net(Image, "[Conv2D(4, 3, Padding = 1073741823)] public partial Conv2D Conv { get; }"),
+        ["EpsilonInfinite"] = Net(Image, "[BatchNorm2D(Epsilon = float.PositiveInfinity)] public partial BatchNorm2D Norm { get; }"),
+        ["DenseOnImage"] = Net(Image, "[Dense(3)] public partial Dense Head { get; }"),
+        ["ErrorsInTwoLayers"] = Net(Image,
+            "[Conv2D(4, 3, Stride = 0)] public partial Conv2D Conv { get; }",
+            "[BatchNorm2D(Momentum = 2f)] public partial BatchNorm2D Norm { get; }",
+            "[Dense(3)] public partial Dense Head { get; }"),
     };
+
+    private const string Image = "[Network(Channels = 1, Height = 6, Width = 6)]";
 
     public static IEnumerable<object[]> MalformedCases => s_malformed.Keys.Select(name => new object[] { name });
 
@@ -96,6 +130,30 @@ public class RobustnessTests
     [InlineData("NoLayers", "DSL0002")]
     [InlineData("OnStruct", "")]
     [InlineData("OnRecord", "")]
+    [InlineData("Conv2DWrongArgumentType", "")]
+    [InlineData("Conv2DWrongArgumentTypeBeforeFlattenDense", "")]
+    [InlineData("Conv2DMissingKernel", "")]
+    [InlineData("MaxPool2DNoKernel", "")]
+    [InlineData("FlattenWithArgument", "")]
+    [InlineData("GlobalAvgPoolWithArgument", "")]
+    [InlineData("StrideOfWrongType", "")]
+    [InlineData("MomentumAsDouble", "")]
+    [InlineData("CausalAsInt", "")]
+    [InlineData("ActivationOnPool", "")]
+    [InlineData("UnknownNamedArgument", "")]
+    [InlineData("HeightOfWrongType", "DSL0101")]
+    [InlineData("NegativeChannels", "DSL0101")]
+    [InlineData("ImageAndSequence", "DSL0109")]
+    [InlineData("Conv2DOnField", "DSL0003")]
+    [InlineData("Conv2DTypedDense", "DSL0004")]
+    [InlineData("ConvAndBatchNormOnOneMember", "DSL0006")]
+    [InlineData("ConvUndefinedActivation", "DSL0103")]
+    [InlineData("KernelIntMaxValue", "DSL0107,DSL0107")]
+    [InlineData("PoolPaddingOverflow", "DSL0107,DSL0107")]
+    [InlineData("ConvPaddingOverflow", "DSL0107,DSL0107")]
+    [InlineData("EpsilonInfinite", "DSL0108")]
+    [InlineData("DenseOnImage", "DSL0104")]
+    [InlineData("ErrorsInTwoLayers", "DSL0102,DSL0108")]
     public void MalformedDeclaration_ReportsExpectedIds(string name, string expectedIds)
     {
         GeneratorRun run = GeneratorHarness.Run(s_malformed[name]);
@@ -110,6 +168,10 @@ public class RobustnessTests
     [InlineData("WrongArgumentType", "CS1503")]
     [InlineData("WrongArgumentTypeBetweenLayers", "CS1503")]
     [InlineData("NoArguments", "CS7036")]
+    [InlineData("Conv2DWrongArgumentType", "CS1503")]
+    [InlineData("Conv2DWrongArgumentTypeBeforeFlattenDense", "CS1503")]
+    [InlineData("Conv2DMissingKernel", "CS7036")]
+    [InlineData("MaxPool2DNoKernel", "CS7036")]
     public void UnboundLayerAttribute_GeneratesNothingAndLeavesTheErrorToTheCompiler(string name, string compilerError)
     {
         GeneratorRun run = GeneratorHarness.Run(s_malformed[name]);
@@ -117,6 +179,29 @@ public class RobustnessTests
         Assert.Empty(run.DslDiagnostics);
         Assert.Empty(run.GeneratedSources);
         Assert.Contains(run.Input.GetDiagnostics(), d => d.Id == compilerError);
+    }
+
+    /// <summary>
+    /// Attributes the compiler rejects but whose layer the generator can still read (an argument to a parameterless
+    /// attribute, a named argument of the wrong type or name): the compiler's error is the one the user sees, and the
+    /// generator, reporting nothing, generates the network with the option at its default. Documents current
+    /// behaviour; the build fails on the compiler's error either way.
+    /// </summary>
+    [Theory]
+    [InlineData("FlattenWithArgument", "CS1729")]
+    [InlineData("GlobalAvgPoolWithArgument", "CS1729")]
+    [InlineData("StrideOfWrongType", "CS0266")]
+    [InlineData("MomentumAsDouble", "CS0664")]
+    [InlineData("CausalAsInt", "CS0029")]
+    [InlineData("ActivationOnPool", "CS0246")]
+    [InlineData("UnknownNamedArgument", "CS0246")]
+    public void RejectedAttributeOption_LeavesTheErrorToTheCompiler(string name, string compilerError)
+    {
+        GeneratorRun run = GeneratorHarness.Run(s_malformed[name]);
+        run.AssertGeneratorDidNotThrow();
+        Assert.Empty(run.DslDiagnostics);
+        Assert.Contains(run.Input.GetDiagnostics(), d => d.Id == compilerError);
+        Assert.DoesNotContain(run.OutputProblems, d => d.Location.SourceTree?.FilePath.EndsWith(".g.cs", System.StringComparison.Ordinal) == true);
     }
 
     public static IEnumerable<object[]> ValidCases => new[]
@@ -131,6 +216,31 @@ public class RobustnessTests
         new object[] { "SplitAcrossParts", "using Dsl;\n[Network(Input = 4)] public partial class Net { [Dense(8)] public partial Dense A { get; } }\npublic partial class Net { [Dense(2)] public partial Dense B { get; } }" },
         new object[] { "LayersNamedInputAndOutput", Net("[Network(Input = 4)]", "[Dense(8)] public partial Dense Input { get; }", "[Dense(3)] public partial Dense Output { get; }") },
         new object[] { "LayersNamedLikeKernelLocals", Net("[Network(Input = 4)]", "[Dense(8)] public partial Dense X { get; }", "[Dense(8)] public partial Dense P { get; }", "[Dense(8, Activation.Softmax)] public partial Dense S { get; }", "[Dense(3)] public partial Dense Y { get; }") },
+        // Convolution, pooling, flatten and batch norm.
+        new object[] { "FlattenDenseOnImage", Net("[Network(Channels = 3, Height = 4, Width = 5)]", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "OnlyFlatten", Net("[Network(Channels = 2, Length = 3)]", "[Flatten] public partial Flatten Flat { get; }") },
+        new object[] { "FlattenLast", Net("[Network(Channels = 1, Height = 6, Width = 5)]", "[Conv2D(2, 3, Activation = Activation.Tanh)] public partial Conv2D Conv { get; }", "[Flatten] public partial Flatten Flat { get; }") },
+        new object[] { "TwoFlattens", Net("[Network(Channels = 2, Height = 3, Width = 3)]", "[Flatten] public partial Flatten F1 { get; }", "[Flatten] public partial Flatten F2 { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "GlobalAvgPoolOnSequence", Net("[Network(Channels = 3, Length = 7)]", "[GlobalAvgPool] public partial GlobalAvgPool Pool { get; }", "[Dense(2, Activation.Softmax)] public partial Dense Head { get; }") },
+        new object[] { "GlobalAvgPoolLast", Net("[Network(Channels = 1, Height = 5, Width = 5)]", "[Conv2D(3, 3)] public partial Conv2D Conv { get; }", "[GlobalAvgPool] public partial GlobalAvgPool Pool { get; }") },
+        new object[] { "BatchNorm1DFirstOnFlat", Net("[Network(Input = 6)]", "[BatchNorm1D(Activation = Activation.Relu)] public partial BatchNorm1D Norm { get; }", "[Dense(3)] public partial Dense Head { get; }") },
+        new object[] { "OnlyBatchNorm2D", Net("[Network(Channels = 2, Height = 3, Width = 3)]", "[BatchNorm2D(Momentum = 0f, Epsilon = 1e-3f)] public partial BatchNorm2D Norm { get; }") },
+        new object[] { "BatchNorm1DOnSequenceWithGelu", Net("[Network(Channels = 2, Length = 9)]", "[BatchNorm1D(Momentum = 1f, Activation = Activation.Gelu)] public partial BatchNorm1D Norm { get; }", "[MaxPool1D(3, Stride = 2, Padding = 1)] public partial MaxPool1D Pool { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "FoldedConvBatchNormLast", Net("[Network(Channels = 1, Height = 6, Width = 5)]", "[Conv2D(4, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }", "[BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Norm { get; }") },
+        new object[] { "FoldedConv1DBatchNorm1DLast", Net("[Network(Channels = 2, Length = 8)]", "[Conv1D(3, 3, Causal = true)] public partial Conv1D Conv { get; }", "[BatchNorm1D] public partial BatchNorm1D Norm { get; }") },
+        new object[] { "FoldedWithBiasAndGroups", Net("[Network(Channels = 4, Height = 5, Width = 5)]", "[Conv2D(6, 3, Groups = 2, Padding = 1)] public partial Conv2D Conv { get; }", "[BatchNorm2D(Activation = Activation.Silu)] public partial BatchNorm2D Norm { get; }", "[AvgPool2D(2, Padding = 1)] public partial AvgPool2D Pool { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(3)] public partial Dense Head { get; }") },
+        new object[] { "TwoFoldedPairs", Net("[Network(Channels = 1, Height = 8, Width = 8)]", "[Conv2D(4, 3, Bias = false)] public partial Conv2D C1 { get; }", "[BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D N1 { get; }", "[Conv2D(4, 3, Bias = false)] public partial Conv2D C2 { get; }", "[BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D N2 { get; }", "[GlobalAvgPool] public partial GlobalAvgPool Pool { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "BatchNormAfterActivatedConvIsNotFolded", Net("[Network(Channels = 1, Height = 6, Width = 6)]", "[Conv2D(4, 3, Activation = Activation.Relu)] public partial Conv2D Conv { get; }", "[BatchNorm2D] public partial BatchNorm2D Norm { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "Depthwise", Net("[Network(Channels = 4, Height = 5, Width = 5)]", "[Conv2D(4, 3, Groups = 4, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Depthwise { get; }", "[Conv2D(8, 1)] public partial Conv2D Pointwise { get; }", "[GlobalAvgPool] public partial GlobalAvgPool Pool { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "DepthwiseFirstLayerConv1D", Net("[Network(Channels = 3, Length = 10)]", "[Conv1D(6, 3, Groups = 3, Dilation = 2, Causal = true, Activation = Activation.Gelu)] public partial Conv1D Conv { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "OneByOneConv", Net("[Network(Channels = 3, Height = 4, Width = 4)]", "[Conv2D(5, 1, Activation = Activation.Sigmoid)] public partial Conv2D Mix { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "OneByOneConvWithStrideAndPadding", Net("[Network(Channels = 2, Height = 5, Width = 5)]", "[Conv2D(3, 1, Stride = 2, Padding = 1)] public partial Conv2D Mix { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "StrideLargerThanKernel", Net("[Network(Channels = 2, Height = 9, Width = 8)]", "[Conv2D(3, 2, Stride = 3)] public partial Conv2D Conv { get; }", "[MaxPool2D(2, Stride = 3)] public partial MaxPool2D Pool { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "Conv1DStrideLargerThanKernel", Net("[Network(Channels = 1, Length = 11)]", "[Conv1D(2, 2, Stride = 4, Padding = 1)] public partial Conv1D Conv { get; }", "[MaxPool1D(2, Stride = 3)] public partial MaxPool1D Pool { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "KernelAsLargeAsThePaddedInput", Net("[Network(Channels = 1, Height = 3, Width = 3)]", "[Conv2D(2, 5, Padding = 1)] public partial Conv2D Conv { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "TapsThatOnlyReadPadding", Net("[Network(Channels = 1, Height = 2, Width = 2)]", "[Conv2D(2, 5, Padding = 3, Stride = 3)] public partial Conv2D Conv { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }") },
+        new object[] { "WideConvOnTheHeap", Net("[Network(Channels = 3, Height = 64, Width = 64)]", "[Conv2D(16, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }", "[BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Norm { get; }", "[MaxPool2D(4)] public partial MaxPool2D Pool { get; }", "[Flatten] public partial Flatten Flat { get; }", "[Dense(10, Activation.Softmax)] public partial Dense Head { get; }") },
+        new object[] { "LayersNamedLikeConvLocals", Net("[Network(Channels = 1, Height = 6, Width = 6)]", "[Conv2D(4, 3)] public partial Conv2D Cols { get; }", "[BatchNorm2D] public partial BatchNorm2D Pixels { get; }", "[MaxPool2D(2)] public partial MaxPool2D Fold { get; }", "[Conv2D(2, 1)] public partial Conv2D ColumnGradient { get; }", "[BatchNorm2D] public partial BatchNorm2D Buffers { get; }", "[Flatten] public partial Flatten Xs { get; }", "[Dense(3)] public partial Dense Dys { get; }", "[Dense(3)] public partial Dense Dxs { get; }", "[Dense(3)] public partial Dense Ys { get; }") },
         new object[] { "LayersNamedLikeTrainingLocals", Net("[Network(Input = 4)]", "[Dense(5000, Activation.Gelu)] public partial Dense Scratch { get; }", "[Dense(8)] public partial Dense Batch { get; }", "[Dense(8)] public partial Dense Workspace { get; }", "[Dense(8)] public partial Dense Grads { get; }", "[Dense(8)] public partial Dense InputGradient { get; }", "[Dense(3, Activation.Softmax)] public partial Dense OutputGradient { get; }") },
     };
 

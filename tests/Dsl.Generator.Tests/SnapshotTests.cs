@@ -64,6 +64,45 @@ public class SnapshotTests
         VerifyGenerated(source, nameof(NestedInNamespace), "Acme.Models.Zoo.Probe");
     }
 
+    [Fact]
+    public void SmallCnn()
+    {
+        // Conv -> BN -> ReLU (the batch norm folds into the convolution for inference), a pool, then Flatten -> Dense.
+        // 6x5 with padding 1 exercises the border rectangles on both axes; 4 output channels narrow every rung to Vector128.
+        const string source = """
+            using Dsl;
+
+            [Network(Channels = 1, Height = 6, Width = 5)]
+            public partial class SmallCnn
+            {
+                [Conv2D(4, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }
+                [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Norm { get; }
+                [MaxPool2D(2)] public partial MaxPool2D Pool { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(3)] public partial Dense Head { get; }
+            }
+            """;
+        VerifyGenerated(source, nameof(SmallCnn), "SmallCnn");
+    }
+
+    [Fact]
+    public void CausalConv1D()
+    {
+        // Causal with dilation 2: left padding (2 - 1) * 2 = 2, output as long as the input; then global average pooling.
+        const string source = """
+            using Dsl;
+
+            [Network(Channels = 2, Length = 6)]
+            public partial class Causal
+            {
+                [Conv1D(3, 2, Dilation = 2, Causal = true, Activation = Activation.Relu)] public partial Conv1D Conv { get; }
+                [GlobalAvgPool] public partial GlobalAvgPool Pool { get; }
+                [Dense(2)] public partial Dense Head { get; }
+            }
+            """;
+        VerifyGenerated(source, nameof(CausalConv1D), "Causal");
+    }
+
     private static void VerifyGenerated(string source, string testName, string hintName)
     {
         GeneratorRun run = GeneratorHarness.Run(source);
