@@ -10,8 +10,8 @@ public sealed partial class NetworkGenerator
         /// Convolution plumbing around the dense kernels: im2col turns one sample's group of input channels into
         /// rows of patches ([pixels, patch]), so the convolution is the dense product with the weight stored
         /// [patch, output channels]; the result comes back pixel-major and is transposed to channel-major.
-        /// Which input positions a kernel tap reads is worked out here, per tap, so the border needs no branches:
-        /// each tap copies one rectangle of in-range pixels, and the padding stays at the zero it was cleared to.
+        /// The border needs no branches: with padding, the input is first copied into a zero-bordered buffer, so
+        /// every tap of every output pixel reads in range at an offset fixed at generation time.
         /// </summary>
         private static class ConvEmitter
         {
@@ -51,8 +51,10 @@ public sealed partial class NetworkGenerator
                 EmitTranspose(w, layer, toChannels: false);
             }
 
-            // Im2Col: cols[p, (c*KH + kh)*KW + kw] = x[c, oh*sh + kh*dh - pt, ow*sw + kw*dw - pl].
-            // Col2Im (gradient): dx at the same positions += dcols; the caller zeroes dx.
+            // Im2Col: cols[p, (c*KH + kh)*KW + kw] = x[c, oh*sh + kh*dh - pt, ow*sw + kw*dw - pl], zero outside x.
+            // Col2Im (gradient): dx[c, ...] = sum of dcols over every patch position that read it.
+            // With padding, x is first copied into a zero-bordered buffer, so every tap of every pixel reads in
+            // range: one branch-free row of taps per pixel, written (or read) in order.
             private static void EmitIm2Col(SourceWriter w, LayerSpec layer, bool gradient)
             {
                 int channels = layer.Input.Channels / layer.Groups;
@@ -60,79 +62,79 @@ public sealed partial class NetworkGenerator
                 int outHeight = layer.Output.Height, outWidth = layer.Output.Width;
                 int kernelHeight = layer.KernelHeight, kernelWidth = layer.Kernel;
                 int patch = layer.PatchSize;
-                string name = gradient ? "Col2Im" : "Im2Col";
-                bool anyPadding = false;
+                bool padded = IsPadded(layer);
+                int paddedHeight = PaddedHeight(layer), paddedWidth = PaddedWidth(layer);
+                int plane = paddedHeight * paddedWidth;
+                string source = padded ? "padded" : gradient ? "dx" : "x";
 
-                var taps = new System.Collections.Generic.List<string[]>();
-                for (int kh = 0; kh < kernelHeight; kh++)
+                if (gradient)
                 {
-                    int rowShift = kh * layer.DilationHeight - layer.PadTop;
-                    (int rowFirst, int rowEnd) = InRange(rowShift, layer.StrideHeight, height, outHeight);
+                    w.Line($"/// <summary>dx from the patch gradients [{outHeight * outWidth}, {patch}]: each input position sums the patch entries that read it.</summary>");
+                    w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                    w.OpenBlock(padded ? "public static void Col2Im(ref float dcols, ref float padded, ref float dx)" : "public static void Col2Im(ref float dcols, ref float dx)");
+                }
+                else
+                {
+                    w.Line($"/// <summary>One row of {patch} values per output pixel; positions in the padding are zero.</summary>");
+                    w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                    w.OpenBlock(padded ? "public static void Im2Col(ref float x, ref float padded, ref float cols)" : "public static void Im2Col(ref float x, ref float cols)");
+                }
+                if (padded || gradient)
+                    w.Line($"MemoryMarshal.CreateSpan(ref {source}, {channels * plane}).Clear();");
+                if (padded && !gradient)
+                    EmitPaddingCopy(w, layer, toPadded: true);
+
+                w.OpenBlock($"for (nuint oh = 0; oh < {outHeight}; oh++)");
+                w.OpenBlock($"for (nuint ow = 0; ow < {outWidth}; ow++)");
+                w.Line($"ref float row = ref Unsafe.Add(ref {(gradient ? "dcols" : "cols")}, (oh * {outWidth} + ow) * {patch});");
+                string originRow = layer.StrideHeight == 1 ? "oh" : $"oh * {layer.StrideHeight}";
+                string originColumn = layer.Stride == 1 ? "ow" : $"ow * {layer.Stride}";
+                w.Line($"ref float origin = ref Unsafe.Add(ref {source}, {(kernelHeight == 1 && outHeight == 1 ? originColumn : $"{originRow} * {paddedWidth} + {originColumn}")});");
+                w.OpenBlock($"for (nuint c = 0; c < {channels}; c++)");
+                w.Line($"ref float taps = ref Unsafe.Add(ref row, c * {kernelHeight * kernelWidth});");
+                w.Line($"ref float window = ref Unsafe.Add(ref origin, c * {plane});");
+                for (int kh = 0; kh < kernelHeight; kh++)
                     for (int kw = 0; kw < kernelWidth; kw++)
                     {
-                        int columnShift = kw * layer.Dilation - layer.PadLeft;
-                        (int columnFirst, int columnEnd) = InRange(columnShift, layer.Stride, width, outWidth);
-                        if (rowFirst > 0 || rowEnd < outHeight || columnFirst > 0 || columnEnd < outWidth) anyPadding = true;
-                        if (rowFirst >= rowEnd || columnFirst >= columnEnd) continue; // this tap only ever reads padding
-                        string source = $"{Index("oh", layer.StrideHeight, rowShift)} * {width} + {Index("ow", layer.Stride, columnShift)}";
-                        string target = $"(oh * {outWidth} + ow) * {patch} + {kh * kernelWidth + kw}";
-                        taps.Add(new[] { $"// tap ({kh}, {kw}): output rows {rowFirst}..{rowEnd - 1}, columns {columnFirst}..{columnEnd - 1} read the input",
-                            $"for (nuint oh = {rowFirst}; oh < {rowEnd}; oh++)",
-                            $"for (nuint ow = {columnFirst}; ow < {columnEnd}; ow++)",
-                            gradient
-                                ? $"Unsafe.Add(ref dxc, {source}) += Unsafe.Add(ref dcolc, {target});"
-                                : $"Unsafe.Add(ref colc, {target}) = Unsafe.Add(ref xc, {source});" });
+                        int tap = kh * kernelWidth + kw;
+                        int offset = kh * layer.DilationHeight * paddedWidth + kw * layer.Dilation;
+                        w.Line(gradient
+                            ? $"Unsafe.Add(ref window, {offset}) += Unsafe.Add(ref taps, {tap});"
+                            : $"Unsafe.Add(ref taps, {tap}) = Unsafe.Add(ref window, {offset});");
                     }
-                }
-
-                if (gradient)
-                {
-                    w.Line($"/// <summary>Adds the patch gradients [{outHeight * outWidth}, {patch}] back onto the input positions they were read from (dx must start zeroed).</summary>");
-                    w.OpenBlock($"public static void {name}(ref float dcols, ref float dx)");
-                }
-                else
-                {
-                    w.Line($"/// <summary>One row of {patch} values per output pixel; padding positions are zero.</summary>");
-                    w.OpenBlock($"public static void {name}(ref float x, ref float cols)");
-                    if (anyPadding) w.Line($"MemoryMarshal.CreateSpan(ref cols, {outHeight * outWidth * patch}).Clear();");
-                }
-                w.OpenBlock($"for (nuint c = 0; c < {channels}; c++)");
-                if (gradient)
-                {
-                    w.Line($"ref float dxc = ref Unsafe.Add(ref dx, c * {height * width});");
-                    w.Line($"ref float dcolc = ref Unsafe.Add(ref dcols, c * {kernelHeight * kernelWidth});");
-                }
-                else
-                {
-                    w.Line($"ref float xc = ref Unsafe.Add(ref x, c * {height * width});");
-                    w.Line($"ref float colc = ref Unsafe.Add(ref cols, c * {kernelHeight * kernelWidth});");
-                }
-                foreach (string[] tap in taps)
-                {
-                    w.Line(tap[0]);
-                    w.Line(tap[1]);
-                    w.Line("    " + tap[2]);
-                    w.Line("        " + tap[3]);
-                }
                 w.CloseBlock();
+                w.CloseBlock();
+                w.CloseBlock();
+                if (padded && gradient)
+                    EmitPaddingCopy(w, layer, toPadded: false);
                 w.CloseBlock();
             }
 
-            /// <summary>Output positions o in [first, end) for which o * stride + shift lies in [0, size).</summary>
-            private static (int First, int End) InRange(int shift, int stride, int size, int outputs)
+            // Copies the input into the interior of the zero-bordered buffer, or the interior back out (gradient).
+            private static void EmitPaddingCopy(SourceWriter w, LayerSpec layer, bool toPadded)
             {
-                int first = 0;
-                while (first < outputs && first * stride + shift < 0) first++;
-                int end = first;
-                while (end < outputs && end * stride + shift < size) end++;
-                return (first, end);
+                int channels = layer.Input.Channels / layer.Groups;
+                int height = layer.Input.Height, width = layer.Input.Width;
+                int paddedWidth = PaddedWidth(layer), plane = PaddedHeight(layer) * paddedWidth;
+                string outside = toPadded ? "x" : "dx", inside = "padded";
+                w.Line(toPadded ? "// the input, inside a zero border" : "// the interior of the bordered gradient is dx");
+                w.Line($"for (nuint c = 0; c < {channels}; c++)");
+                w.Line($"    for (nuint h = 0; h < {height}; h++)");
+                string outsideSpan = $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {outside}, (c * {height} + h) * {width}), {width})";
+                string insideSpan = $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {inside}, c * {plane} + (h + {layer.PadTop}) * {paddedWidth} + {layer.PadLeft}), {width})";
+                w.Line($"        {(toPadded ? outsideSpan : insideSpan)}.CopyTo({(toPadded ? insideSpan : outsideSpan)});");
             }
 
-            private static string Index(string variable, int stride, int shift)
-            {
-                string scaled = stride == 1 ? variable : $"{variable} * {stride}";
-                return shift == 0 ? scaled : shift > 0 ? $"({scaled} + {shift})" : $"({scaled} - {-shift})";
-            }
+            public static bool IsPadded(LayerSpec layer) => layer.PadTop > 0 || layer.PadLeft > 0 || PadRight(layer) > 0;
+
+            private static int PadRight(LayerSpec layer) => layer.Causal ? 0 : layer.Padding;
+
+            private static int PaddedHeight(LayerSpec layer) => layer.Input.Height + 2 * layer.PadTop;
+
+            private static int PaddedWidth(LayerSpec layer) => layer.Input.Width + layer.PadLeft + PadRight(layer);
+
+            /// <summary>Floats of the zero-bordered copy of one group's input, or 0 without padding.</summary>
+            public static int PaddedFloats(LayerSpec layer) => IsPadded(layer) ? layer.Input.Channels / layer.Groups * PaddedHeight(layer) * PaddedWidth(layer) : 0;
 
             // ToChannels: y[n, p] = pixels[p, n]; ToPixels: the reverse, for the gradient.
             private static void EmitTranspose(SourceWriter w, LayerSpec layer, bool toChannels)
@@ -141,6 +143,7 @@ public sealed partial class NetworkGenerator
                 if (toChannels)
                 {
                     w.Line($"/// <summary>Pixel-major [{pixels}, {channels}] to channel-major [{channels}, {pixels}].</summary>");
+                    w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock("public static void ToChannels(ref float pixels, ref float y)");
                     w.OpenBlock($"for (nuint n = 0; n < {channels}; n++)");
                     w.Line($"ref float yn = ref Unsafe.Add(ref y, n * {pixels});");
@@ -150,11 +153,13 @@ public sealed partial class NetworkGenerator
                 else
                 {
                     w.Line($"/// <summary>Channel-major [{channels}, {pixels}] to pixel-major [{pixels}, {channels}].</summary>");
+                    w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock("public static void ToPixels(ref float y, ref float pixels)");
-                    w.OpenBlock($"for (nuint n = 0; n < {channels}; n++)");
-                    w.Line($"ref float yn = ref Unsafe.Add(ref y, n * {pixels});");
-                    w.Line($"for (nuint p = 0; p < {pixels}; p++)");
-                    w.Line($"    Unsafe.Add(ref pixels, p * {channels} + n) = Unsafe.Add(ref yn, p);");
+                    // Written in order, read across the channel planes: strided reads cost less than strided writes.
+                    w.OpenBlock($"for (nuint p = 0; p < {pixels}; p++)");
+                    w.Line($"ref float pixel = ref Unsafe.Add(ref pixels, p * {channels});");
+                    w.Line($"for (nuint n = 0; n < {channels}; n++)");
+                    w.Line($"    Unsafe.Add(ref pixel, n) = Unsafe.Add(ref y, n * {pixels} + p);");
                 }
                 w.CloseBlock();
                 w.CloseBlock();
@@ -165,6 +170,7 @@ public sealed partial class NetworkGenerator
             {
                 int channels = layer.Output.Channels;
                 w.Line("/// <summary>Folds a batch norm's per-channel scale and shift into this convolution's weight and bias.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock("public static void Fold(ref float w, ref float b, ref float scale, ref float shift, ref float foldedWeight, ref float foldedBias)");
                 w.OpenBlock($"for (nuint g = 0; g < {layer.Groups}; g++)");
                 w.OpenBlock($"for (nuint k = 0; k < {layer.PatchSize}; k++)");

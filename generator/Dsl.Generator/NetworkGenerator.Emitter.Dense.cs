@@ -49,6 +49,7 @@ public sealed partial class NetworkGenerator
                 EmitDispatch(w, dispatch, "Forward1", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
                 EmitDispatch(w, dispatch, "Forward4", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows: four at a time share each weight row, the rest one by one.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock("public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line("nuint s = 0;");
                 w.Line("for (; s + 4 <= (nuint)rows; s += 4)");
@@ -65,29 +66,41 @@ public sealed partial class NetworkGenerator
                 }
             }
 
+            /// <summary>
+            /// dL/dW and dL/db, and the input gradient as the forward product over W^T: dx = dz W^T runs the same
+            /// broadcast-and-accumulate kernels on the transposed weight (transposed once per batch), which beats
+            /// a dot product per input and its horizontal sum.
+            /// </summary>
             public static void EmitBackward(SourceWriter w, Gemm layer)
             {
                 var dispatch = Dispatch(layer.Outputs);
                 EmitDispatch(w, dispatch, "AccumulateGradients", "ref float x, ref float g, nuint rows, ref float gw, ref float gb", "ref x, ref g, rows, ref gw, ref gb", generic: false);
-                EmitDispatch(w, dispatch, "InputGradient1", "ref float g, ref float w, ref float dx", "ref g, ref w, ref dx", generic: false);
-                EmitDispatch(w, dispatch, "InputGradient4", "ref float g, ref float w, ref float dx", "ref g, ref w, ref dx", generic: false);
-                w.Line("/// <summary>dL/dx = dL/dz W^T for <paramref name=\"rows\"/> rows, four at a time.</summary>");
-                w.OpenBlock("public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)");
-                w.Line("nuint s = 0;");
-                w.Line("for (; s + 4 <= (nuint)rows; s += 4)");
-                w.Line("    InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));");
-                w.Line("for (; s < (nuint)rows; s++)");
-                w.Line("    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));");
-                w.CloseBlock();
                 foreach ((Isa target, _) in dispatch)
                 {
                     w.Line();
                     EmitAccumulateGradients(w, layer, target);
-                    w.Line();
-                    EmitInputGradient(w, layer, target, rows: 1);
-                    w.Line();
-                    EmitInputGradient(w, layer, target, rows: Rows);
                 }
+                w.Line();
+                w.Line($"/// <summary>W^T = [{layer.Outputs}, {layer.Inputs}] per group, for the input gradient.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                w.OpenBlock($"public static void TransposeWeights(ref float w, ref float transposed)");
+                w.OpenBlock($"for (nuint g = 0; g < {layer.Groups}; g++)");
+                w.Line($"ref float wg = ref Unsafe.Add(ref w, g * {layer.Inputs * layer.Outputs});");
+                w.Line($"ref float tg = ref Unsafe.Add(ref transposed, g * {layer.Inputs * layer.Outputs});");
+                // Rows of W^T are written in order; W is read down its columns, from cache (it is at most a few hundred KB).
+                w.Line($"for (nuint n = 0; n < {layer.Outputs}; n++)");
+                w.Line($"    for (nuint k = 0; k < {layer.Inputs}; k++)");
+                w.Line($"        Unsafe.Add(ref tg, n * {layer.Inputs} + k) = Unsafe.Add(ref wg, k * {layer.Outputs} + n);");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.Line();
+                w.Line("/// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>");
+                w.OpenBlock("public static class Transposed");
+                w.Line($"public const int Inputs = {layer.Outputs};");
+                w.Line($"public const int Outputs = {layer.Inputs};");
+                w.Line();
+                EmitForward(w, new Gemm(layer.Outputs, layer.Inputs, ForwardBias: false, BackwardBias: false));
+                w.CloseBlock();
             }
 
             private static void EmitDispatch(SourceWriter w, List<(Isa Target, string Condition)> dispatch, string name, string parameters, string arguments, bool generic)
@@ -254,52 +267,6 @@ public sealed partial class NetworkGenerator
                 });
             }
 
-            // dx[r, i] = sum_j W[i, j] g[r, j]: one dot product per input and sample, weight row loaded once for all rows.
-            private static void EmitInputGradient(SourceWriter w, Gemm layer, Isa isa, int rows)
-            {
-                Columns columns = Columns.Of(layer.Outputs, isa);
-                KernelHeader(w, $"private static void InputGradient{rows}_{isa.Suffix}(ref float g, ref float w, ref float dx)");
-                if (columns.HasTail && !isa.IsScalar)
-                {
-                    w.Line("// The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.");
-                    w.Line($"var tailMask = {isa.TailMask(columns.TailFirstKept)};");
-                }
-                w.OpenBlock($"for (nuint i = 0; i < {layer.Inputs}; i++)");
-                w.Line($"ref float wi = ref Unsafe.Add(ref w, i * {layer.Outputs});");
-                for (int r = 0; r < rows; r++) w.Line($"var acc{r} = {isa.Zero};");
-
-                void Products(Offset offset, string weight)
-                {
-                    w.Line($"var wv = {weight};");
-                    for (int r = 0; r < rows; r++)
-                        w.Line($"acc{r} = {isa.MultiplyAdd("wv", isa.Load("g", offset.Plus(r * layer.Outputs).ToString()), $"acc{r}")};");
-                }
-
-                int vectorEnd = columns.Full * isa.Width;
-                if (columns.Full >= 2)
-                {
-                    w.OpenBlock($"for (nuint o = 0; o < {vectorEnd}; o += {isa.Width})");
-                    Products(new Offset("o", 0), isa.Load("wi", "o"));
-                    w.CloseBlock();
-                }
-                else if (columns.Full == 1)
-                {
-                    w.OpenBlock("");
-                    Products(new Offset(null, 0), isa.Load("wi", "0"));
-                    w.CloseBlock();
-                }
-                if (columns.HasTail)
-                {
-                    w.OpenBlock("");
-                    var tail = new Offset(null, columns.TailOffset);
-                    Products(tail, isa.IsScalar ? isa.Load("wi", tail.ToString()) : $"{isa.Load("wi", tail.ToString())} & tailMask");
-                    w.CloseBlock();
-                }
-                for (int r = 0; r < rows; r++)
-                    w.Line($"Unsafe.Add(ref dx, {(r == 0 ? "" : $"{r * layer.Inputs} + ")}i) = {isa.Sum($"acc{r}")};");
-                w.CloseBlock();
-                w.CloseBlock();
-            }
         }
 
         /// <summary>
@@ -308,7 +275,7 @@ public sealed partial class NetworkGenerator
         /// (an im2col patch). The forward adds a bias when <see cref="ForwardBias"/>; backward accumulates its
         /// gradient when <see cref="BackwardBias"/> (a folded batch norm gives a convolution a bias in inference only).
         /// </summary>
-        private sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias);
+        private sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1);
 
         /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
         private readonly struct Offset

@@ -69,6 +69,8 @@ public sealed partial class NetworkGenerator
                 w.Line();
                 if (layer.Kind == LayerKind.Dense || layer.IsConvolution)
                     DenseEmitter.EmitForward(w, ForwardGemm(layer, plan));
+                if (PoolEmitter.IsGenerated(layer))
+                    PoolEmitter.EmitForward(w, layer);
                 if (layer.IsConvolution)
                 {
                     w.Line();
@@ -102,13 +104,18 @@ public sealed partial class NetworkGenerator
             w.Line($"private const int WorkspaceFloatsPerSample = {plan.WorkspaceFloatsPerSample};");
             if (plan.WorkspaceSharedFloats > 0)
             {
-                w.Line("// Shared by the whole batch: one sample's convolution scratch at a time, and each batch norm's statistics.");
+                w.Line("// Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one");
+                w.Line("// layer at a time, and each batch norm's statistics.");
                 if (plan.ColumnsFloats > 0)
                 {
                     w.Line($"private const int ColumnsSlot = {plan.ColumnsSlot}; // im2col patches, {plan.ColumnsFloats} floats");
                     w.Line($"private const int PixelsSlot = {plan.PixelsSlot}; // pixel-major output or its gradient, {plan.PixelsFloats} floats");
                     w.Line($"private const int ColumnGradientSlot = {plan.ColumnGradientSlot}; // patch gradients, {plan.ColumnsFloats} floats");
                 }
+                if (plan.PaddedFloats > 0)
+                    w.Line($"private const int PaddedSlot = {plan.PaddedSlot}; // a group's input or its gradient inside a zero border, {plan.PaddedFloats} floats");
+                if (plan.TransposedFloats > 0)
+                    w.Line($"private const int TransposedWeightSlot = {plan.TransposedSlot}; // W^T of the layer being differentiated, {plan.TransposedFloats} floats");
                 foreach (LayerSpec layer in spec.Layers.Where(l => l.IsBatchNorm))
                     w.Line($"private const int {StatisticsSlot(layer)} = {plan.StatisticsSlot(layer)}; // batch mean, then 1/sqrt(var + eps), {layer.Input.Channels} each");
                 w.Line($"private const int WorkspaceSharedFloats = {plan.WorkspaceSharedFloats};");
@@ -134,6 +141,14 @@ public sealed partial class NetworkGenerator
 
             foreach (LayerSpec layer in spec.Layers)
             {
+                if (PoolEmitter.IsGenerated(layer))
+                {
+                    w.Line();
+                    w.OpenBlock($"private static partial class {KernelClass(layer)}");
+                    PoolEmitter.EmitBackward(w, layer);
+                    w.CloseBlock();
+                    continue;
+                }
                 if (!(layer.Kind == LayerKind.Dense || layer.IsConvolution)) continue;
                 w.Line();
                 w.OpenBlock($"private static partial class {KernelClass(layer)}");
@@ -207,7 +222,7 @@ public sealed partial class NetworkGenerator
             _ => $"new[] {{ {shape.Channels}, {shape.Height}, {shape.Width} }}",
         };
 
-        private static bool HasKernelClass(LayerSpec layer) => layer.Kind == LayerKind.Dense || layer.IsConvolution || layer.IsBatchNorm;
+        private static bool HasKernelClass(LayerSpec layer) => layer.Kind == LayerKind.Dense || layer.IsConvolution || layer.IsBatchNorm || PoolEmitter.IsGenerated(layer);
 
         private static void EmitLayerConstants(SourceWriter w, LayerSpec layer, Plan plan)
         {
@@ -222,6 +237,10 @@ public sealed partial class NetworkGenerator
                 w.Line($"// W is stored per group input-major [{layer.Groups}, {layer.PatchSize}, {layer.GroupOutputs}]: im2col rows times W is the convolution,");
                 w.Line($"// vectorised over the {layer.GroupOutputs} output channels of a group by the same kernels as a dense layer.");
                 ConvEmitter.EmitConstants(w, layer);
+            }
+            else if (PoolEmitter.IsGenerated(layer))
+            {
+                return;
             }
             else
             {
@@ -244,7 +263,7 @@ public sealed partial class NetworkGenerator
         private static Gemm BackwardGemm(LayerSpec layer) =>
             layer.Kind == LayerKind.Dense
                 ? new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias)
-                : new Gemm(layer.PatchSize, layer.GroupOutputs, layer.HasBias, layer.HasBias);
+                : new Gemm(layer.PatchSize, layer.GroupOutputs, layer.HasBias, layer.HasBias, layer.Groups);
 
         private static void EmitInference(SourceWriter w, NetworkSpec spec, Plan plan)
         {
@@ -311,15 +330,18 @@ public sealed partial class NetworkGenerator
         private static void EmitForwardOne(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             EmitScratchComment(w, "ForwardOne", plan.InferenceScratchFloats);
+            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
             w.OpenBlock("private void ForwardOne(ref float x, ref float y)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
-            if (plan.BuffersSize > 0) w.Line("ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);");
             EmitScratch(w, "ForwardOne", plan.InferenceScratchFloats);
             if (plan.ColumnsFloats > 0)
             {
                 w.Line($"ref float cols = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferenceColumnsSlot}, {plan.ColumnsFloats}));");
                 w.Line($"ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferencePixelsSlot}, {plan.PixelsFloats}));");
             }
+            if (plan.PaddedFloats > 0)
+                w.Line($"ref float padded = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferencePaddedSlot}, {plan.PaddedFloats}));");
             string current = "x";
             for (int l = 0; l < spec.Layers.Count; l++)
             {
@@ -392,7 +414,9 @@ public sealed partial class NetworkGenerator
                     break;
                 }
                 default:
-                    w.Line(PoolingCall(layer, "Forward", $"MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs})", $"MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs})"));
+                    w.Line(PoolEmitter.IsGenerated(layer)
+                        ? $"{kernels}.Forward(ref {x}, ref {y});"
+                        : PoolingCall(layer, "Forward", $"MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs})", $"MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs})"));
                     break;
             }
         }
@@ -405,13 +429,13 @@ public sealed partial class NetworkGenerator
             string fused = pre is not null ? "Identity" : OperatorName(activation);
             if (layer.Groups == 1)
             {
-                w.Line($"{kernels}.Im2Col(ref {x}, ref cols);");
+                w.Line($"{kernels}.Im2Col(ref {x}, {(ConvEmitter.IsPadded(layer) ? "ref padded, " : "")}ref cols);");
                 w.Line($"{kernels}.ForwardRows<{Kernels}{fused}>(ref cols, {weight}, {bias}, ref pixels, {kernels}.Pixels);");
                 w.Line($"{kernels}.ToChannels(ref pixels, ref {target});");
                 return;
             }
             w.OpenBlock($"for (int g = 0; g < {kernels}.Groups; g++)");
-            w.Line($"{kernels}.Im2Col(ref Unsafe.Add(ref {x}, g * {kernels}.GroupInputFloats), ref cols);");
+            w.Line($"{kernels}.Im2Col(ref Unsafe.Add(ref {x}, g * {kernels}.GroupInputFloats), {(ConvEmitter.IsPadded(layer) ? "ref padded, " : "")}ref cols);");
             w.Line($"{kernels}.ForwardRows<{Kernels}{fused}>(ref cols, ref Unsafe.Add({weight}, g * {kernels}.GroupWeights), ref Unsafe.Add({bias}, g * {kernels}.Outputs), ref pixels, {kernels}.Pixels);");
             w.Line($"{kernels}.ToChannels(ref pixels, ref Unsafe.Add(ref {target}, g * {kernels}.GroupOutputFloats));");
             w.CloseBlock();
@@ -435,6 +459,8 @@ public sealed partial class NetworkGenerator
         {
             int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs) * 4;
             EmitScratchComment(w, "ForwardFour", hidden);
+            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
             w.OpenBlock("private void ForwardFour(ref float x, ref float y)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             EmitScratch(w, "ForwardFour", hidden);
@@ -467,6 +493,8 @@ public sealed partial class NetworkGenerator
         private static void EmitForwardTrain(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             w.Line("/// <inheritdoc/>");
+            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
             w.OpenBlock($"public void ForwardTrain({ReadOnlySpan} input, {Span} output, int batch, global::Dsl.Workspace workspace)");
             w.Line("CheckWorkspace(workspace);");
             w.Line("global::Dsl.Guard.BatchLength(input, InputSize, batch, nameof(input));");
@@ -479,6 +507,8 @@ public sealed partial class NetworkGenerator
                 w.Line($"ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, {plan.ColumnsFloats}));");
                 w.Line($"ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, {plan.PixelsFloats}));");
             }
+            if (plan.PaddedFloats > 0)
+                w.Line($"ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, {plan.PaddedFloats}));");
             w.Line($"{Span} x = workspace.Region(InputSlot, InputSize, batch);");
             w.Line("input.CopyTo(x);");
             string input = "x";
@@ -546,7 +576,9 @@ public sealed partial class NetworkGenerator
                     }
                     default:
                         w.Line("for (int s = 0; s < batch; s++)");
-                        w.Line("    " + PoolingCall(layer, "Forward", $"{input}.Slice(s * {layer.Inputs}, {layer.Inputs})", $"{output}.Slice(s * {layer.Outputs}, {layer.Outputs})"));
+                        w.Line("    " + (PoolEmitter.IsGenerated(layer)
+                            ? $"{kernels}.Forward(ref MemoryMarshal.GetReference({input}.Slice(s * {layer.Inputs}, {layer.Inputs})), ref MemoryMarshal.GetReference({output}.Slice(s * {layer.Outputs}, {layer.Outputs})));"
+                            : PoolingCall(layer, "Forward", $"{input}.Slice(s * {layer.Inputs}, {layer.Inputs})", $"{output}.Slice(s * {layer.Outputs}, {layer.Outputs})")));
                         break;
                 }
                 if (pre is not null)
@@ -561,6 +593,8 @@ public sealed partial class NetworkGenerator
         private static void EmitBackwardPass(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             w.Line("/// <inheritdoc/>");
+            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
             w.OpenBlock($"public void Backward({ReadOnlySpan} outputGradient, {Span} inputGradient, int batch, global::Dsl.Workspace workspace)");
             w.Line("CheckWorkspace(workspace);");
             w.Line("global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));");
@@ -575,6 +609,10 @@ public sealed partial class NetworkGenerator
                 w.Line($"ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, {plan.PixelsFloats}));");
                 w.Line($"ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, {plan.ColumnsFloats}));");
             }
+            if (plan.PaddedFloats > 0)
+                w.Line($"ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, {plan.PaddedFloats}));");
+            if (plan.TransposedFloats > 0)
+                w.Line($"ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, {plan.TransposedFloats}));");
             LayerSpec lastLayer = spec.Layers[spec.Layers.Count - 1];
             string gradient = "d" + Pascal(Local(lastLayer));
             w.Line($"{Span} {gradient} = workspace.Region(GradientSlotA, OutputSize, batch);");
@@ -624,8 +662,10 @@ public sealed partial class NetworkGenerator
                 {
                     case LayerKind.Dense:
                         w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, {WeightRefs(layer, "grads")});");
-                        if (first) w.Line(guard);
-                        w.Line($"{(first ? "    " : "")}{kernels}.InputGradientRows(ref MemoryMarshal.GetReference({gradient}), ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref MemoryMarshal.GetReference({next}), batch);");
+                        if (first) w.OpenBlock(guard);
+                        w.Line($"{kernels}.TransposeWeights(ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref transposed);");
+                        w.Line($"{kernels}.Transposed.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({gradient}), ref transposed, ref transposed, ref MemoryMarshal.GetReference({next}), batch);");
+                        if (first) w.CloseBlock();
                         break;
                     case LayerKind.Conv2D:
                     case LayerKind.Conv1D:
@@ -648,9 +688,12 @@ public sealed partial class NetworkGenerator
                         w.Line("for (int s = 0; s < batch; s++)");
                         // Max pools find the window's maximum again in the stored input; average pools need only dy.
                         string dy = $"{gradient}.Slice(s * {layer.Outputs}, {layer.Outputs})", dx = $"{next}.Slice(s * {layer.Inputs}, {layer.Inputs})";
-                        w.Line("    " + (layer.Kind is LayerKind.MaxPool2D or LayerKind.MaxPool1D
-                            ? PoolingCall(layer, "Backward", $"{input}.Slice(s * {layer.Inputs}, {layer.Inputs})", dy, dx)
-                            : PoolingCall(layer, "Backward", dy, dx)));
+                        string xs = $"{input}.Slice(s * {layer.Inputs}, {layer.Inputs})";
+                        string Ref(string span) => $"ref MemoryMarshal.GetReference({span})";
+                        bool max = layer.Kind is LayerKind.MaxPool2D or LayerKind.MaxPool1D;
+                        w.Line("    " + (PoolEmitter.IsGenerated(layer)
+                            ? (max ? $"{kernels}.Backward({Ref(xs)}, {Ref(dy)}, {Ref(dx)});" : $"{kernels}.Backward({Ref(dy)}, {Ref(dx)});")
+                            : max ? PoolingCall(layer, "Backward", xs, dy, dx) : PoolingCall(layer, "Backward", dy, dx)));
                         if (first) w.CloseBlock();
                         break;
                 }
@@ -683,29 +726,26 @@ public sealed partial class NetworkGenerator
         {
             string kernels = KernelClass(layer);
             bool grouped = layer.Groups > 1;
-            string Offset(string constant) => grouped ? $"g * {kernels}.{constant}" : "0";
-            string gradientBias = layer.HasBias ? $"ref Unsafe.Add(ref grads, {kernels}.BiasOffset + {Offset("Outputs")})" : $"ref Unsafe.Add(ref grads, {kernels}.WeightOffset)";
+            string padded = ConvEmitter.IsPadded(layer) ? "ref padded, " : "";
+            string Offset(string constant) => grouped ? $" + g * {kernels}.{constant}" : "";
+            string Group(string reference, string constant) => grouped ? $"ref Unsafe.Add(ref {reference}, g * {kernels}.{constant})" : $"ref {reference}";
+            string gradientBias = layer.HasBias ? $"ref Unsafe.Add(ref grads, {kernels}.BiasOffset{Offset("Outputs")})" : $"ref Unsafe.Add(ref grads, {kernels}.WeightOffset)";
+            string wantDx = first ? "!inputGradient.IsEmpty" : "true";
+            if (first) w.Line("if (!inputGradient.IsEmpty)");
+            w.Line($"{(first ? "    " : "")}{kernels}.TransposeWeights(ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref transposed);");
             w.OpenBlock("for (int s = 0; s < batch; s++)");
             w.Line($"ref float xs = ref MemoryMarshal.GetReference({input}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
             w.Line($"ref float dys = ref MemoryMarshal.GetReference({gradient}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
-            string wantDx = first ? "!inputGradient.IsEmpty" : "true";
-            if (first)
-            {
-                w.Line($"ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference({next}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
-                w.Line($"if ({wantDx}) {next}.Slice(s * {layer.Inputs}, {layer.Inputs}).Clear();");
-            }
-            else
-            {
-                w.Line($"ref float dxs = ref MemoryMarshal.GetReference({next}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
-                w.Line($"{next}.Slice(s * {layer.Inputs}, {layer.Inputs}).Clear();");
-            }
+            w.Line(first
+                ? $"ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference({next}.Slice(s * {layer.Inputs}, {layer.Inputs}));"
+                : $"ref float dxs = ref MemoryMarshal.GetReference({next}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
             if (grouped) w.OpenBlock($"for (int g = 0; g < {kernels}.Groups; g++)");
-            w.Line($"{kernels}.ToPixels(ref {(grouped ? $"Unsafe.Add(ref dys, g * {kernels}.GroupOutputFloats)" : "dys")}, ref pixels);");
-            w.Line($"{kernels}.Im2Col(ref {(grouped ? $"Unsafe.Add(ref xs, g * {kernels}.GroupInputFloats)" : "xs")}, ref cols);");
-            w.Line($"{kernels}.AccumulateGradients(ref cols, ref pixels, {kernels}.Pixels, ref Unsafe.Add(ref grads, {kernels}.WeightOffset + {Offset("GroupWeights")}), {gradientBias});");
+            w.Line($"{kernels}.ToPixels({Group("dys", "GroupOutputFloats")}, ref pixels);");
+            w.Line($"{kernels}.Im2Col({Group("xs", "GroupInputFloats")}, {padded}ref cols);");
+            w.Line($"{kernels}.AccumulateGradients(ref cols, ref pixels, {kernels}.Pixels, ref Unsafe.Add(ref grads, {kernels}.WeightOffset{Offset("GroupWeights")}), {gradientBias});");
             if (first) w.OpenBlock($"if ({wantDx})");
-            w.Line($"{kernels}.InputGradientRows(ref pixels, ref Unsafe.Add(ref p, {kernels}.WeightOffset + {Offset("GroupWeights")}), ref columnGradient, {kernels}.Pixels);");
-            w.Line($"{kernels}.Col2Im(ref columnGradient, ref {(grouped ? $"Unsafe.Add(ref dxs, g * {kernels}.GroupInputFloats)" : "dxs")});");
+            w.Line($"{kernels}.Transposed.ForwardRows<{Kernels}Identity>(ref pixels, {Group("transposed", "GroupWeights")}, ref transposed, ref columnGradient, {kernels}.Pixels);");
+            w.Line($"{kernels}.Col2Im(ref columnGradient, {padded}{Group("dxs", "GroupInputFloats")});");
             if (first) w.CloseBlock();
             if (grouped) w.CloseBlock();
             w.CloseBlock();
@@ -874,7 +914,7 @@ public sealed partial class NetworkGenerator
         private static readonly HashSet<string> s_reservedLocals = new()
         {
             "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "g", "grads", "scratch",
-            "scratchArray", "buffers", "cols", "pixels", "columnGradient", "fold", "xs", "ys", "dys", "dxs",
+            "scratchArray", "buffers", "cols", "pixels", "columnGradient", "padded", "transposed", "xs", "ys", "dys", "dxs",
         };
 
         // Locals are named after the layer; '@' only where the name is a keyword (a layer called 'Event'),

@@ -131,12 +131,17 @@ public sealed partial class NetworkGenerator
                 // then the per-channel batch statistics each batch norm keeps from forward to backward.
                 foreach (LayerSpec layer in spec.Layers)
                 {
+                    if (layer.Kind == LayerKind.Dense)
+                        TransposedFloats = System.Math.Max(TransposedFloats, layer.Inputs * layer.Outputs);
                     if (!layer.IsConvolution) continue;
                     int pixels = layer.Output.Spatial;
                     ColumnsFloats = System.Math.Max(ColumnsFloats, pixels * layer.PatchSize);
                     PixelsFloats = System.Math.Max(PixelsFloats, pixels * layer.GroupOutputs);
+                    PaddedFloats = System.Math.Max(PaddedFloats, ConvEmitter.PaddedFloats(layer));
+                    TransposedFloats = System.Math.Max(TransposedFloats, layer.Groups * layer.PatchSize * layer.GroupOutputs);
                 }
-                int shared = 2 * ColumnsFloats + PixelsFloats;
+                // [columns][pixels][column gradient][padded input][transposed weight][batch-norm statistics...]
+                int shared = 2 * ColumnsFloats + PixelsFloats + PaddedFloats + TransposedFloats;
                 foreach (LayerSpec layer in spec.Layers)
                 {
                     if (!layer.IsBatchNorm) continue;
@@ -157,7 +162,8 @@ public sealed partial class NetworkGenerator
                 }
                 InferenceColumnsSlot = scratch;
                 InferencePixelsSlot = scratch + ColumnsFloats;
-                scratch += ColumnsFloats + PixelsFloats;
+                InferencePaddedSlot = scratch + ColumnsFloats + PixelsFloats;
+                scratch += ColumnsFloats + PixelsFloats + PaddedFloats;
                 int fold = 0;
                 foreach (LayerSpec layer in spec.Layers)
                 {
@@ -194,6 +200,16 @@ public sealed partial class NetworkGenerator
             public int PixelsSlot => ColumnsFloats;
 
             public int ColumnGradientSlot => ColumnsFloats + PixelsFloats;
+
+            public int PaddedSlot => 2 * ColumnsFloats + PixelsFloats;
+
+            public int TransposedSlot => PaddedSlot + PaddedFloats;
+
+            public int PaddedFloats { get; }
+
+            public int TransposedFloats { get; }
+
+            public int InferencePaddedSlot { get; }
 
             public int ColumnsFloats { get; }
 

@@ -13,6 +13,7 @@ namespace Dsl.Kernels;
 public static class ActivationSpan
 {
     /// <summary><c>y = f(z)</c> element-wise; <paramref name="y"/> may be <paramref name="z"/> itself (in place).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TActivation>(ReadOnlySpan<float> z, Span<float> y)
         where TActivation : struct, IActivation
     {
@@ -35,6 +36,7 @@ public static class ActivationSpan
     /// In place <c>gradient = f'(.) * gradient</c>, where <paramref name="from"/> is the layer's output y or its
     /// pre-activation z, as <typeparamref name="TActivation"/>'s <c>BackwardFromOutput</c> says.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<TActivation>(ReadOnlySpan<float> from, Span<float> gradient)
         where TActivation : struct, IActivation
     {

@@ -23,6 +23,7 @@ public static class BatchNormKernels
     /// <paramref name="y"/> may be <paramref name="x"/> (in place). Does not touch <c>num_batches_tracked</c>.
     /// </summary>
     /// <exception cref="ArgumentException">A span has the wrong length, <paramref name="y"/> partially overlaps <paramref name="x"/>, or n is 1 (no variance; PyTorch refuses too).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardTraining(ReadOnlySpan<float> x, Span<float> y, int batch, int channels, int spatial,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> runningMean, Span<float> runningVar,
         float momentum, float epsilon, Span<float> mean, Span<float> inverseStd)
@@ -81,6 +82,7 @@ public static class BatchNormKernels
     /// <paramref name="dy"/> (in place). The activation's gradient, if any, must already be applied to dy.
     /// </summary>
     /// <exception cref="ArgumentException">A span has the wrong length, or <paramref name="dx"/> partially overlaps <paramref name="dy"/> or overlaps <paramref name="x"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, int channels, int spatial,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseStd,
         Span<float> gammaGradient, Span<float> betaGradient)
@@ -137,6 +139,7 @@ public static class BatchNormKernels
     /// <c>y = γ·(x − running_mean)/sqrt(running_var + ε) + β</c>. <paramref name="y"/> may be <paramref name="x"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A span has the wrong length or <paramref name="y"/> partially overlaps <paramref name="x"/>.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Inference(ReadOnlySpan<float> x, Span<float> y, int channels, int spatial,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVar, float epsilon)
     {
@@ -167,6 +170,7 @@ public static class BatchNormKernels
     /// <c>b' = b·scale + shift</c> (b = 0 without bias).
     /// </summary>
     /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Fold(ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVar,
         float epsilon, Span<float> scale, Span<float> shift)
     {
@@ -194,6 +198,7 @@ public static class BatchNormKernels
         return (int)total;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CheckLength(int actual, int expected, string name)
     {
         if (actual != expected)
@@ -201,6 +206,7 @@ public static class BatchNormKernels
     }
 
     /// <summary>Allows the output to be the input exactly, or disjoint from it, but not shifted over it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CheckInPlace(ReadOnlySpan<float> input, ReadOnlySpan<float> output, string name)
     {
         if (input.Overlaps(output, out int offset) && offset != 0)

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace Dsl.Kernels;
 
@@ -18,6 +19,7 @@ public static class PoolingKernels
     /// <c>y[c, i, j] = max over the window of x</c>. Among equal maxima the first in row-major window order is
     /// the one <see cref="MaxPool2DBackward"/> credits; a NaN counts as maximal and propagates, as in PyTorch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2DForward(ReadOnlySpan<float> x, Span<float> y, int channels, int height, int width,
         int kernel, int stride, int padding, int outHeight, int outWidth)
     {
@@ -38,6 +40,7 @@ public static class PoolingKernels
     /// <paramref name="x"/> exactly as <see cref="MaxPool2DForward"/> chose it (ties: first in row-major window
     /// order, as PyTorch on CPU). <paramref name="dx"/> must be zeroed by the caller.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2DBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int channels, int height, int width,
         int kernel, int stride, int padding, int outHeight, int outWidth)
     {
@@ -56,6 +59,7 @@ public static class PoolingKernels
     }
 
     /// <summary><c>y[c, i, j] = (sum of x over the window's in-bounds part) / kernel²</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgPool2DForward(ReadOnlySpan<float> x, Span<float> y, int channels, int height, int width,
         int kernel, int stride, int padding, int outHeight, int outWidth)
     {
@@ -83,6 +87,7 @@ public static class PoolingKernels
     }
 
     /// <summary>Adds <c>dy[c, i, j] / kernel²</c> to every in-bounds input of window (i, j). <paramref name="dx"/> (<c>channels·height·width</c> floats) must be zeroed by the caller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AvgPool2DBackward(ReadOnlySpan<float> dy, Span<float> dx, int channels, int height, int width,
         int kernel, int stride, int padding, int outHeight, int outWidth)
     {
@@ -109,6 +114,7 @@ public static class PoolingKernels
     }
 
     /// <summary><c>y[c, t] = max over the window of x[c, .]</c>; ties and NaN as in <see cref="MaxPool2DForward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool1DForward(ReadOnlySpan<float> x, Span<float> y, int channels, int length,
         int kernel, int stride, int padding, int outLength)
     {
@@ -122,6 +128,7 @@ public static class PoolingKernels
     }
 
     /// <summary>Adds each <c>dy[c, t]</c> to <c>dx</c> at the first maximal input of window t. <paramref name="dx"/> must be zeroed by the caller.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool1DBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int channels, int length,
         int kernel, int stride, int padding, int outLength)
     {
@@ -137,6 +144,7 @@ public static class PoolingKernels
     }
 
     /// <summary><c>y[c] = mean of x[c, ·]</c> over its <paramref name="spatial"/> positions (summed in double).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalAvgPoolForward(ReadOnlySpan<float> x, Span<float> y, int channels, int spatial)
     {
         CheckGlobal(x.Length, y.Length, channels, spatial, nameof(x), nameof(y));
@@ -146,6 +154,7 @@ public static class PoolingKernels
     }
 
     /// <summary>Writes (does not add) <c>dx[c, s] = dy[c] / spatial</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GlobalAvgPoolBackward(ReadOnlySpan<float> dy, Span<float> dx, int channels, int spatial)
     {
         CheckGlobal(dx.Length, dy.Length, channels, spatial, nameof(dx), nameof(dy));

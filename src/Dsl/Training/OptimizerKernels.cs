@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -10,6 +11,7 @@ namespace Dsl;
 // result whichever path updates it.
 internal static class OptimizerKernels
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sgd(Span<float> values, ReadOnlySpan<float> gradients, Span<float> momentumBuffer,
         float learningRate, float momentum, float weightDecay, bool nesterov)
     {
@@ -50,6 +52,7 @@ internal static class OptimizerKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AdamW(Span<float> values, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v,
         float decay, float beta1, float beta2, float epsilon, float stepSize, float biasCorrection2Sqrt)
     {

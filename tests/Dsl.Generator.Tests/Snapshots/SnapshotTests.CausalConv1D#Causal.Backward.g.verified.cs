@@ -19,11 +19,14 @@ partial class Causal
     private const int GradientSlotA = 35; // dL/d(layer output), ping-pong between layers
     private const int GradientSlotB = 53;
     private const int WorkspaceFloatsPerSample = 71;
-    // Shared by the whole batch: one sample's convolution scratch at a time, and each batch norm's statistics.
+    // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
+    // layer at a time, and each batch norm's statistics.
     private const int ColumnsSlot = 0; // im2col patches, 24 floats
     private const int PixelsSlot = 24; // pixel-major output or its gradient, 18 floats
     private const int ColumnGradientSlot = 42; // patch gradients, 24 floats
-    private const int WorkspaceSharedFloats = 66;
+    private const int PaddedSlot = 66; // a group's input or its gradient inside a zero border, 16 floats
+    private const int TransposedWeightSlot = 82; // W^T of the layer being differentiated, 12 floats
+    private const int WorkspaceSharedFloats = 94;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -36,6 +39,7 @@ partial class Causal
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ForwardTrain(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -45,6 +49,7 @@ partial class Causal
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 24));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 18));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 16));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
@@ -54,7 +59,7 @@ partial class Causal
         {
             ref float xs = ref MemoryMarshal.GetReference(x.Slice(s * 12, 12));
             ref float ys = ref MemoryMarshal.GetReference(conv.Slice(s * 18, 18));
-            ConvKernels.Im2Col(ref xs, ref cols);
+            ConvKernels.Im2Col(ref xs, ref padded, ref cols);
             ConvKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref pixels, ConvKernels.Pixels);
             ConvKernels.ToChannels(ref pixels, ref ys);
         }
@@ -72,6 +77,7 @@ partial class Causal
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -84,13 +90,16 @@ partial class Causal
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 24));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 18));
         ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 24));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 16));
+        ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 12));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dHead);
 
         // head: Dense 3 -> 2 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dPool = workspace.Region(GradientSlotB, 3, batch);
         HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 3, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref grads, HeadKernels.WeightOffset), ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
-        HeadKernels.InputGradientRows(ref MemoryMarshal.GetReference(dHead), ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref MemoryMarshal.GetReference(dPool), batch);
+        HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
+        HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dPool), batch);
 
         // pool: GlobalAvgPool 3x6 -> 3 backward. Each window's gradient is shared equally by its positions.
         global::System.Span<float> dConv = workspace.Region(GradientSlotA, 18, batch);
@@ -100,19 +109,20 @@ partial class Causal
 
         // conv: Conv1D 2x6 -> 3x6 backward. dz = dy relu'(y); per sample dW += im2col(x)^T dz, db += sum over pixels of dz, dx = col2im(dz W^T); dx when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(ConvOutputSlot, 18, batch), dConv);
+        if (!inputGradient.IsEmpty)
+            ConvKernels.TransposeWeights(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref transposed);
         for (int s = 0; s < batch; s++)
         {
             ref float xs = ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch).Slice(s * 12, 12));
             ref float dys = ref MemoryMarshal.GetReference(dConv.Slice(s * 18, 18));
             ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 12, 12));
-            if (!inputGradient.IsEmpty) inputGradient.Slice(s * 12, 12).Clear();
             ConvKernels.ToPixels(ref dys, ref pixels);
-            ConvKernels.Im2Col(ref xs, ref cols);
-            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset + 0), ref Unsafe.Add(ref grads, ConvKernels.BiasOffset + 0));
+            ConvKernels.Im2Col(ref xs, ref padded, ref cols);
+            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset), ref Unsafe.Add(ref grads, ConvKernels.BiasOffset));
             if (!inputGradient.IsEmpty)
             {
-                ConvKernels.InputGradientRows(ref pixels, ref Unsafe.Add(ref p, ConvKernels.WeightOffset + 0), ref columnGradient, ConvKernels.Pixels);
-                ConvKernels.Col2Im(ref columnGradient, ref dxs);
+                ConvKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref pixels, ref transposed, ref transposed, ref columnGradient, ConvKernels.Pixels);
+                ConvKernels.Col2Im(ref columnGradient, ref padded, ref dxs);
             }
         }
     }
@@ -125,27 +135,6 @@ partial class Causal
             AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -227,73 +216,242 @@ partial class Causal
             }
         }
 
+        /// <summary>W^T = [3, 4] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 4; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 12);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 12);
+                for (nuint n = 0; n < 3; n++)
+                    for (nuint k = 0; k < 4; k++)
+                        Unsafe.Add(ref tg, n * 4 + k) = Unsafe.Add(ref wg, k * 3 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 4; i++)
+            public const int Inputs = 3;
+            public const int Outputs = 4;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 3) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 6) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 9) + acc3;
+                    var acc0 = Vector128.Create(0f);
+                    // 3 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0);
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 4 + i) = acc1;
-                Unsafe.Add(ref dx, 8 + i) = acc2;
-                Unsafe.Add(ref dx, 12 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 12);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
+                {
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    var acc3 = 0f;
+                    // 3 inputs x 4 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 4) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, 5) * x1 + acc1;
+                    acc2 = Unsafe.Add(ref w, 6) * x1 + acc2;
+                    acc3 = Unsafe.Add(ref w, 7) * x1 + acc3;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, 8) * x2 + acc0;
+                    acc1 = Unsafe.Add(ref w, 9) * x2 + acc1;
+                    acc2 = Unsafe.Add(ref w, 10) * x2 + acc2;
+                    acc3 = Unsafe.Add(ref w, 11) * x2 + acc3;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    var bias3 = 0f;
+                    var acc0_3 = bias3;
+                    var acc1_3 = bias3;
+                    var acc2_3 = bias3;
+                    var acc3_3 = bias3;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 4);
+                        var w0 = Unsafe.Add(ref wi, 0);
+                        var w1 = Unsafe.Add(ref wi, 1);
+                        var w2 = Unsafe.Add(ref wi, 2);
+                        var w3 = Unsafe.Add(ref wi, 3);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 3 + i);
+                        var x2 = Unsafe.Add(ref x, 6 + i);
+                        var x3 = Unsafe.Add(ref x, 9 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc0_3 = w3 * x0 + acc0_3;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc1_3 = w3 * x1 + acc1_3;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc2_3 = w3 * x2 + acc2_3;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                        acc3_3 = w3 * x3 + acc3_3;
+                    }
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                }
             }
         }
 
-        /// <summary>Adds the patch gradients [6, 4] back onto the input positions they were read from (dx must start zeroed).</summary>
-        public static void Col2Im(ref float dcols, ref float dx)
+        /// <summary>dx from the patch gradients [6, 4]: each input position sums the patch entries that read it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Col2Im(ref float dcols, ref float padded, ref float dx)
         {
+            MemoryMarshal.CreateSpan(ref padded, 16).Clear();
+            for (nuint oh = 0; oh < 1; oh++)
+            {
+                for (nuint ow = 0; ow < 6; ow++)
+                {
+                    ref float row = ref Unsafe.Add(ref dcols, (oh * 6 + ow) * 4);
+                    ref float origin = ref Unsafe.Add(ref padded, ow);
+                    for (nuint c = 0; c < 2; c++)
+                    {
+                        ref float taps = ref Unsafe.Add(ref row, c * 2);
+                        ref float window = ref Unsafe.Add(ref origin, c * 8);
+                        Unsafe.Add(ref window, 0) += Unsafe.Add(ref taps, 0);
+                        Unsafe.Add(ref window, 2) += Unsafe.Add(ref taps, 1);
+                    }
+                }
+            }
+            // the interior of the bordered gradient is dx
             for (nuint c = 0; c < 2; c++)
-            {
-                ref float dxc = ref Unsafe.Add(ref dx, c * 6);
-                ref float dcolc = ref Unsafe.Add(ref dcols, c * 2);
-                // tap (0, 0): output rows 0..0, columns 2..5 read the input
-                for (nuint oh = 0; oh < 1; oh++)
-                    for (nuint ow = 2; ow < 6; ow++)
-                        Unsafe.Add(ref dxc, oh * 6 + (ow - 2)) += Unsafe.Add(ref dcolc, (oh * 6 + ow) * 4 + 0);
-                // tap (0, 1): output rows 0..0, columns 0..5 read the input
-                for (nuint oh = 0; oh < 1; oh++)
-                    for (nuint ow = 0; ow < 6; ow++)
-                        Unsafe.Add(ref dxc, oh * 6 + ow) += Unsafe.Add(ref dcolc, (oh * 6 + ow) * 4 + 1);
-            }
+                for (nuint h = 0; h < 1; h++)
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 8 + (h + 0) * 8 + 2), 6).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dx, (c * 1 + h) * 6), 6));
         }
 
         /// <summary>Channel-major [3, 6] to pixel-major [6, 3].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToPixels(ref float y, ref float pixels)
         {
-            for (nuint n = 0; n < 3; n++)
+            for (nuint p = 0; p < 6; p++)
             {
-                ref float yn = ref Unsafe.Add(ref y, n * 6);
-                for (nuint p = 0; p < 6; p++)
-                    Unsafe.Add(ref pixels, p * 3 + n) = Unsafe.Add(ref yn, p);
+                ref float pixel = ref Unsafe.Add(ref pixels, p * 3);
+                for (nuint n = 0; n < 3; n++)
+                    Unsafe.Add(ref pixel, n) = Unsafe.Add(ref y, n * 6 + p);
             }
         }
     }
@@ -306,27 +464,6 @@ partial class Causal
             AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -385,44 +522,128 @@ partial class Causal
             }
         }
 
+        /// <summary>W^T = [2, 3] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 3; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 2);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 2; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 6);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 6);
+                for (nuint n = 0; n < 2; n++)
+                    for (nuint k = 0; k < 3; k++)
+                        Unsafe.Add(ref tg, n * 3 + k) = Unsafe.Add(ref wg, k * 2 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 3; i++)
+            public const int Inputs = 2;
+            public const int Outputs = 3;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 2);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 2; o += 1)
+                Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..2
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 2) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 4) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 6) + acc3;
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    // 2 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 3) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, 4) * x1 + acc1;
+                    acc2 = Unsafe.Add(ref w, 5) * x1 + acc2;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 3 + i) = acc1;
-                Unsafe.Add(ref dx, 6 + i) = acc2;
-                Unsafe.Add(ref dx, 9 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..2
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    for (nuint i = 0; i < 2; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 3);
+                        var w0 = Unsafe.Add(ref wi, 0);
+                        var w1 = Unsafe.Add(ref wi, 1);
+                        var w2 = Unsafe.Add(ref wi, 2);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 2 + i);
+                        var x2 = Unsafe.Add(ref x, 4 + i);
+                        var x3 = Unsafe.Add(ref x, 6 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                    }
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                }
             }
         }
     }

@@ -90,16 +90,18 @@ total                                             23    174
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[63];
+        global::System.Span<float> scratch = stackalloc float[79];
         ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(21, 24));
         ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(45, 18));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(63, 16));
 
         // conv: Conv1D 2x6 -> 3x6, kernel 2, stride 1, causal pad 2, dilation 2, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 18));
-        ConvKernels.Im2Col(ref x, ref cols);
+        ConvKernels.Im2Col(ref x, ref padded, ref cols);
         ConvKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref pixels, ConvKernels.Pixels);
         ConvKernels.ToChannels(ref pixels, ref conv);
 
@@ -139,6 +141,7 @@ total                                             23    174
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
@@ -237,26 +240,34 @@ total                                             23    174
             }
         }
 
-        /// <summary>One row of 4 values per output pixel; padding positions are zero.</summary>
-        public static void Im2Col(ref float x, ref float cols)
+        /// <summary>One row of 4 values per output pixel; positions in the padding are zero.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Im2Col(ref float x, ref float padded, ref float cols)
         {
-            MemoryMarshal.CreateSpan(ref cols, 24).Clear();
+            MemoryMarshal.CreateSpan(ref padded, 16).Clear();
+            // the input, inside a zero border
             for (nuint c = 0; c < 2; c++)
+                for (nuint h = 0; h < 1; h++)
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 1 + h) * 6), 6).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 8 + (h + 0) * 8 + 2), 6));
+            for (nuint oh = 0; oh < 1; oh++)
             {
-                ref float xc = ref Unsafe.Add(ref x, c * 6);
-                ref float colc = ref Unsafe.Add(ref cols, c * 2);
-                // tap (0, 0): output rows 0..0, columns 2..5 read the input
-                for (nuint oh = 0; oh < 1; oh++)
-                    for (nuint ow = 2; ow < 6; ow++)
-                        Unsafe.Add(ref colc, (oh * 6 + ow) * 4 + 0) = Unsafe.Add(ref xc, oh * 6 + (ow - 2));
-                // tap (0, 1): output rows 0..0, columns 0..5 read the input
-                for (nuint oh = 0; oh < 1; oh++)
-                    for (nuint ow = 0; ow < 6; ow++)
-                        Unsafe.Add(ref colc, (oh * 6 + ow) * 4 + 1) = Unsafe.Add(ref xc, oh * 6 + ow);
+                for (nuint ow = 0; ow < 6; ow++)
+                {
+                    ref float row = ref Unsafe.Add(ref cols, (oh * 6 + ow) * 4);
+                    ref float origin = ref Unsafe.Add(ref padded, ow);
+                    for (nuint c = 0; c < 2; c++)
+                    {
+                        ref float taps = ref Unsafe.Add(ref row, c * 2);
+                        ref float window = ref Unsafe.Add(ref origin, c * 8);
+                        Unsafe.Add(ref taps, 0) = Unsafe.Add(ref window, 0);
+                        Unsafe.Add(ref taps, 1) = Unsafe.Add(ref window, 2);
+                    }
+                }
             }
         }
 
         /// <summary>Pixel-major [6, 3] to channel-major [3, 6].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToChannels(ref float pixels, ref float y)
         {
             for (nuint n = 0; n < 3; n++)
@@ -290,6 +301,7 @@ total                                             23    174
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;

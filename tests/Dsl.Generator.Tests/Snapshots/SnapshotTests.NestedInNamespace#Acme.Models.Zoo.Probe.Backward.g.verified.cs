@@ -21,18 +21,23 @@ partial class Zoo
         private const int GradientSlotA = 5; // dL/d(layer output), ping-pong between layers
         private const int GradientSlotB = 8;
         private const int WorkspaceFloatsPerSample = 11;
+        // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
+        // layer at a time, and each batch norm's statistics.
+        private const int TransposedWeightSlot = 0; // W^T of the layer being differentiated, 6 floats
+        private const int WorkspaceSharedFloats = 6;
 
         /// <inheritdoc/>
-        public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch);
+        public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
 
         private static void CheckWorkspace(global::Dsl.Workspace workspace)
         {
             global::System.ArgumentNullException.ThrowIfNull(workspace);
-            if (workspace.FloatsPerSample != WorkspaceFloatsPerSample)
+            if (workspace.FloatsPerSample != WorkspaceFloatsPerSample || workspace.SharedFloats != WorkspaceSharedFloats)
                 throw new global::System.ArgumentException("The workspace was not created by Probe.CreateWorkspace.", nameof(workspace));
         }
 
         /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void ForwardTrain(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch, global::Dsl.Workspace workspace)
         {
             CheckWorkspace(workspace);
@@ -51,6 +56,7 @@ partial class Zoo
         }
 
         /// <inheritdoc/>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
         {
             CheckWorkspace(workspace);
@@ -60,6 +66,7 @@ partial class Zoo
             workspace.BeginBackward(batch);
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
             ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+            ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 6));
             global::System.Span<float> dScore = workspace.Region(GradientSlotA, OutputSize, batch);
             outputGradient.CopyTo(dScore);
 
@@ -67,7 +74,10 @@ partial class Zoo
             global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Tanh>(workspace.Region(ScoreOutputSlot, 2, batch), dScore);
             ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref Unsafe.Add(ref grads, ScoreKernels.WeightOffset), ref Unsafe.Add(ref grads, ScoreKernels.BiasOffset));
             if (!inputGradient.IsEmpty)
-                ScoreKernels.InputGradientRows(ref MemoryMarshal.GetReference(dScore), ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);
+            {
+                ScoreKernels.TransposeWeights(ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref transposed);
+                ScoreKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dScore), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
+            }
         }
 
         private static partial class ScoreKernels
@@ -78,27 +88,6 @@ partial class Zoo
                 AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
             }
 
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void InputGradient1(ref float g, ref float w, ref float dx)
-            {
-                InputGradient1_Scalar(ref g, ref w, ref dx);
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void InputGradient4(ref float g, ref float w, ref float dx)
-            {
-                InputGradient4_Scalar(ref g, ref w, ref dx);
-            }
-
-            /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-            public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-            {
-                nuint s = 0;
-                for (; s + 4 <= (nuint)rows; s += 4)
-                    InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-                for (; s < (nuint)rows; s++)
-                    InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -157,44 +146,128 @@ partial class Zoo
                 }
             }
 
+            /// <summary>W^T = [2, 3] per group, for the input gradient.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+            public static void TransposeWeights(ref float w, ref float transposed)
             {
-                for (nuint i = 0; i < 3; i++)
+                for (nuint g = 0; g < 1; g++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
-                    {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    }
-                    Unsafe.Add(ref dx, i) = acc0;
+                    ref float wg = ref Unsafe.Add(ref w, g * 6);
+                    ref float tg = ref Unsafe.Add(ref transposed, g * 6);
+                    for (nuint n = 0; n < 2; n++)
+                        for (nuint k = 0; k < 3; k++)
+                            Unsafe.Add(ref tg, n * 3 + k) = Unsafe.Add(ref wg, k * 2 + n);
                 }
             }
 
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+            /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+            public static class Transposed
             {
-                for (nuint i = 0; i < 3; i++)
+                public const int Inputs = 2;
+                public const int Outputs = 3;
+
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    for (nuint o = 0; o < 2; o += 1)
+                    Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                }
+
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+                {
+                    Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                }
+
+                /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+                [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+                public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+                {
+                    nuint s = 0;
+                    for (; s + 4 <= (nuint)rows; s += 4)
+                        Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                    for (; s < (nuint)rows; s++)
+                        Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                }
+
+                [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+                private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+                {
+                    // outputs 0..2
                     {
-                        var wv = Unsafe.Add(ref wi, o);
-                        acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                        acc1 = wv * Unsafe.Add(ref g, o + 2) + acc1;
-                        acc2 = wv * Unsafe.Add(ref g, o + 4) + acc2;
-                        acc3 = wv * Unsafe.Add(ref g, o + 6) + acc3;
+                        var acc0 = 0f;
+                        var acc1 = 0f;
+                        var acc2 = 0f;
+                        // 2 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
+                        var x0 = Unsafe.Add(ref x, 0);
+                        acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                        acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                        acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                        var x1 = Unsafe.Add(ref x, 1);
+                        acc0 = Unsafe.Add(ref w, 3) * x1 + acc0;
+                        acc1 = Unsafe.Add(ref w, 4) * x1 + acc1;
+                        acc2 = Unsafe.Add(ref w, 5) * x1 + acc2;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
                     }
-                    Unsafe.Add(ref dx, i) = acc0;
-                    Unsafe.Add(ref dx, 3 + i) = acc1;
-                    Unsafe.Add(ref dx, 6 + i) = acc2;
-                    Unsafe.Add(ref dx, 9 + i) = acc3;
+                }
+
+                [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+                private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+                {
+                    // outputs 0..2
+                    {
+                        var bias0 = 0f;
+                        var acc0_0 = bias0;
+                        var acc1_0 = bias0;
+                        var acc2_0 = bias0;
+                        var acc3_0 = bias0;
+                        var bias1 = 0f;
+                        var acc0_1 = bias1;
+                        var acc1_1 = bias1;
+                        var acc2_1 = bias1;
+                        var acc3_1 = bias1;
+                        var bias2 = 0f;
+                        var acc0_2 = bias2;
+                        var acc1_2 = bias2;
+                        var acc2_2 = bias2;
+                        var acc3_2 = bias2;
+                        for (nuint i = 0; i < 2; i++)
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, i * 3);
+                            var w0 = Unsafe.Add(ref wi, 0);
+                            var w1 = Unsafe.Add(ref wi, 1);
+                            var w2 = Unsafe.Add(ref wi, 2);
+                            var x0 = Unsafe.Add(ref x, i);
+                            var x1 = Unsafe.Add(ref x, 2 + i);
+                            var x2 = Unsafe.Add(ref x, 4 + i);
+                            var x3 = Unsafe.Add(ref x, 6 + i);
+                            acc0_0 = w0 * x0 + acc0_0;
+                            acc0_1 = w1 * x0 + acc0_1;
+                            acc0_2 = w2 * x0 + acc0_2;
+                            acc1_0 = w0 * x1 + acc1_0;
+                            acc1_1 = w1 * x1 + acc1_1;
+                            acc1_2 = w2 * x1 + acc1_2;
+                            acc2_0 = w0 * x2 + acc2_0;
+                            acc2_1 = w1 * x2 + acc2_1;
+                            acc2_2 = w2 * x2 + acc2_2;
+                            acc3_0 = w0 * x3 + acc3_0;
+                            acc3_1 = w1 * x3 + acc3_1;
+                            acc3_2 = w2 * x3 + acc3_2;
+                        }
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                    }
                 }
             }
         }

@@ -82,6 +82,7 @@ total                                      8     12
                 ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ForwardOne(ref float x, ref float y)
         {
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -90,6 +91,7 @@ total                                      8     12
             ScoreKernels.Forward1<global::Dsl.Kernels.Tanh>(ref x, ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref y);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ForwardFour(ref float x, ref float y)
         {
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -120,6 +122,7 @@ total                                      8     12
             }
 
             /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
                 nuint s = 0;

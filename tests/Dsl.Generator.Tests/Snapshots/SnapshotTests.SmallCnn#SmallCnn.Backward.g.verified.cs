@@ -20,12 +20,15 @@ partial class SmallCnn
     private const int GradientSlotA = 297; // dL/d(layer output), ping-pong between layers
     private const int GradientSlotB = 417;
     private const int WorkspaceFloatsPerSample = 537;
-    // Shared by the whole batch: one sample's convolution scratch at a time, and each batch norm's statistics.
+    // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
+    // layer at a time, and each batch norm's statistics.
     private const int ColumnsSlot = 0; // im2col patches, 270 floats
     private const int PixelsSlot = 270; // pixel-major output or its gradient, 120 floats
     private const int ColumnGradientSlot = 390; // patch gradients, 270 floats
-    private const int NormStatisticsSlot = 660; // batch mean, then 1/sqrt(var + eps), 4 each
-    private const int WorkspaceSharedFloats = 668;
+    private const int PaddedSlot = 660; // a group's input or its gradient inside a zero border, 56 floats
+    private const int TransposedWeightSlot = 716; // W^T of the layer being differentiated, 72 floats
+    private const int NormStatisticsSlot = 788; // batch mean, then 1/sqrt(var + eps), 4 each
+    private const int WorkspaceSharedFloats = 796;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -38,6 +41,7 @@ partial class SmallCnn
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ForwardTrain(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -48,6 +52,7 @@ partial class SmallCnn
         ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 270));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 120));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 56));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
@@ -57,7 +62,7 @@ partial class SmallCnn
         {
             ref float xs = ref MemoryMarshal.GetReference(x.Slice(s * 30, 30));
             ref float ys = ref MemoryMarshal.GetReference(conv.Slice(s * 120, 120));
-            ConvKernels.Im2Col(ref xs, ref cols);
+            ConvKernels.Im2Col(ref xs, ref padded, ref cols);
             ConvKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref cols, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref ConvKernels.NoBias[0], ref pixels, ConvKernels.Pixels);
             ConvKernels.ToChannels(ref pixels, ref ys);
         }
@@ -72,7 +77,7 @@ partial class SmallCnn
         // pool: MaxPool2D 4x6x5 -> 4x3x2, 2x2, stride 2, pad 0. y = max of each window
         global::System.Span<float> pool = workspace.Region(PoolOutputSlot, 24, batch);
         for (int s = 0; s < batch; s++)
-            global::Dsl.Kernels.PoolingKernels.MaxPool2DForward(norm.Slice(s * 120, 120), pool.Slice(s * 24, 24), 4, 6, 5, 2, 2, 0, 3, 2);
+            PoolKernels.Forward(ref MemoryMarshal.GetReference(norm.Slice(s * 120, 120)), ref MemoryMarshal.GetReference(pool.Slice(s * 24, 24)));
 
         // flat: Flatten 4x3x2 -> 24. The same values seen as a flat vector (channel-major, like torch.flatten)
         // a view of the previous output: no data moves
@@ -86,6 +91,7 @@ partial class SmallCnn
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -98,13 +104,16 @@ partial class SmallCnn
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 270));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 120));
         ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 270));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 56));
+        ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 72));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dHead);
 
         // head: Dense 24 -> 3 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dFlat = workspace.Region(GradientSlotB, 24, batch);
         HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 24, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref grads, HeadKernels.WeightOffset), ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
-        HeadKernels.InputGradientRows(ref MemoryMarshal.GetReference(dHead), ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref MemoryMarshal.GetReference(dFlat), batch);
+        HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
+        HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFlat), batch);
 
         // flat: Flatten 4x3x2 -> 24 backward. The gradient is the same memory with the input's shape.
         global::System.Span<float> dPool = dFlat;
@@ -113,7 +122,7 @@ partial class SmallCnn
         global::System.Span<float> dNorm = workspace.Region(GradientSlotA, 120, batch);
         dNorm.Clear();
         for (int s = 0; s < batch; s++)
-            global::Dsl.Kernels.PoolingKernels.MaxPool2DBackward(workspace.Region(NormOutputSlot, 120, batch).Slice(s * 120, 120), dPool.Slice(s * 24, 24), dNorm.Slice(s * 120, 120), 4, 6, 5, 2, 2, 0, 3, 2);
+            PoolKernels.Backward(ref MemoryMarshal.GetReference(workspace.Region(NormOutputSlot, 120, batch).Slice(s * 120, 120)), ref MemoryMarshal.GetReference(dPool.Slice(s * 24, 24)), ref MemoryMarshal.GetReference(dNorm.Slice(s * 120, 120)));
 
         // norm: BatchNorm2D 4x6x5 -> 4x6x5 backward. dz = dy relu'(y); dgamma += sum dz xhat, dbeta += sum dz, dx through the batch statistics.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(NormOutputSlot, 120, batch), dNorm);
@@ -121,19 +130,20 @@ partial class SmallCnn
         global::Dsl.Kernels.BatchNormKernels.Backward(workspace.Region(ConvOutputSlot, 120, batch), dNorm, dConv, batch, 4, 30, _parameters.Values.Slice(NormKernels.WeightOffset, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(0, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(4, 4), _parameters.Gradients.Slice(NormKernels.WeightOffset, 4), _parameters.Gradients.Slice(NormKernels.BiasOffset, 4));
 
         // conv: Conv2D 1x6x5 -> 4x6x5 backward. dz = dy; per sample dW += im2col(x)^T dz, dx = col2im(dz W^T); dx when asked for.
+        if (!inputGradient.IsEmpty)
+            ConvKernels.TransposeWeights(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref transposed);
         for (int s = 0; s < batch; s++)
         {
             ref float xs = ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch).Slice(s * 30, 30));
             ref float dys = ref MemoryMarshal.GetReference(dConv.Slice(s * 120, 120));
             ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 30, 30));
-            if (!inputGradient.IsEmpty) inputGradient.Slice(s * 30, 30).Clear();
             ConvKernels.ToPixels(ref dys, ref pixels);
-            ConvKernels.Im2Col(ref xs, ref cols);
-            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset + 0), ref Unsafe.Add(ref grads, ConvKernels.WeightOffset));
+            ConvKernels.Im2Col(ref xs, ref padded, ref cols);
+            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset), ref Unsafe.Add(ref grads, ConvKernels.WeightOffset));
             if (!inputGradient.IsEmpty)
             {
-                ConvKernels.InputGradientRows(ref pixels, ref Unsafe.Add(ref p, ConvKernels.WeightOffset + 0), ref columnGradient, ConvKernels.Pixels);
-                ConvKernels.Col2Im(ref columnGradient, ref dxs);
+                ConvKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref pixels, ref transposed, ref transposed, ref columnGradient, ConvKernels.Pixels);
+                ConvKernels.Col2Im(ref columnGradient, ref padded, ref dxs);
             }
         }
     }
@@ -149,33 +159,6 @@ partial class SmallCnn
             else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref w, ref dx);
-            else InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref w, ref dx);
-            else InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_128(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -227,45 +210,6 @@ partial class SmallCnn
                     }
                     Vector128.StoreUnsafe(acc0_0, ref gwi, 0);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float w, ref float dx)
-        {
-            for (nuint i = 0; i < 9; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 4);
-                var acc0 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float w, ref float dx)
-        {
-            for (nuint i = 0; i < 9; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 4);
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                var acc2 = Vector128.Create(0f);
-                var acc3 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 4), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 8), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 12), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-                Unsafe.Add(ref dx, 9 + i) = Vector128.Sum(acc1);
-                Unsafe.Add(ref dx, 18 + i) = Vector128.Sum(acc2);
-                Unsafe.Add(ref dx, 27 + i) = Vector128.Sum(acc3);
             }
         }
 
@@ -373,101 +317,474 @@ partial class SmallCnn
             }
         }
 
+        /// <summary>W^T = [4, 9] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 9; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 4);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 4; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 36);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 36);
+                for (nuint n = 0; n < 4; n++)
+                    for (nuint k = 0; k < 9; k++)
+                        Unsafe.Add(ref tg, n * 9 + k) = Unsafe.Add(ref wg, k * 4 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 9; i++)
+            public const int Inputs = 4;
+            public const int Outputs = 9;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 4);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 4; o += 1)
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector256.IsHardwareAccelerated)
+                    Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector256.IsHardwareAccelerated)
+                    Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..8
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 4) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 8) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 12) + acc3;
+                    var acc0 = Vector256.Create(0f);
+                    var acc1 = Vector256.Create(0f);
+                    // 4 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 1), x0, acc1);
+                    var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x1, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 10), x1, acc1);
+                    var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 18), x2, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 19), x2, acc1);
+                    var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 27), x3, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 28), x3, acc1);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 9 + i) = acc1;
-                Unsafe.Add(ref dx, 18 + i) = acc2;
-                Unsafe.Add(ref dx, 27 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..8
+                {
+                    var bias0 = Vector256.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector256.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 4; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 9);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector256.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 1);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 9);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 10);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 18);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 19);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 27);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 28);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..8
+                {
+                    var acc0 = Vector128.Create(0f);
+                    var acc1 = Vector128.Create(0f);
+                    var acc2 = Vector128.Create(0f);
+                    // 4 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 5), x0, acc2);
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 9), x1, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 13), x1, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 14), x1, acc2);
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 18), x2, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 22), x2, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 23), x2, acc2);
+                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 27), x3, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 31), x3, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x3, acc2);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 5);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..7
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector128.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 4; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 9);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector128.LoadUnsafe(ref wi, 4);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 9);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 13);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 18);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 22);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 27);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 31);
+                }
+                // outputs 5..8
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 4; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 9);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 5);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 5);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 14);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 23);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 32);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..7
+                {
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    var acc3 = 0f;
+                    var acc4 = 0f;
+                    var acc5 = 0f;
+                    var acc6 = 0f;
+                    var acc7 = 0f;
+                    // 4 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
+                    acc4 = Unsafe.Add(ref w, 4) * x0 + acc4;
+                    acc5 = Unsafe.Add(ref w, 5) * x0 + acc5;
+                    acc6 = Unsafe.Add(ref w, 6) * x0 + acc6;
+                    acc7 = Unsafe.Add(ref w, 7) * x0 + acc7;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 9) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, 10) * x1 + acc1;
+                    acc2 = Unsafe.Add(ref w, 11) * x1 + acc2;
+                    acc3 = Unsafe.Add(ref w, 12) * x1 + acc3;
+                    acc4 = Unsafe.Add(ref w, 13) * x1 + acc4;
+                    acc5 = Unsafe.Add(ref w, 14) * x1 + acc5;
+                    acc6 = Unsafe.Add(ref w, 15) * x1 + acc6;
+                    acc7 = Unsafe.Add(ref w, 16) * x1 + acc7;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, 18) * x2 + acc0;
+                    acc1 = Unsafe.Add(ref w, 19) * x2 + acc1;
+                    acc2 = Unsafe.Add(ref w, 20) * x2 + acc2;
+                    acc3 = Unsafe.Add(ref w, 21) * x2 + acc3;
+                    acc4 = Unsafe.Add(ref w, 22) * x2 + acc4;
+                    acc5 = Unsafe.Add(ref w, 23) * x2 + acc5;
+                    acc6 = Unsafe.Add(ref w, 24) * x2 + acc6;
+                    acc7 = Unsafe.Add(ref w, 25) * x2 + acc7;
+                    var x3 = Unsafe.Add(ref x, 3);
+                    acc0 = Unsafe.Add(ref w, 27) * x3 + acc0;
+                    acc1 = Unsafe.Add(ref w, 28) * x3 + acc1;
+                    acc2 = Unsafe.Add(ref w, 29) * x3 + acc2;
+                    acc3 = Unsafe.Add(ref w, 30) * x3 + acc3;
+                    acc4 = Unsafe.Add(ref w, 31) * x3 + acc4;
+                    acc5 = Unsafe.Add(ref w, 32) * x3 + acc5;
+                    acc6 = Unsafe.Add(ref w, 33) * x3 + acc6;
+                    acc7 = Unsafe.Add(ref w, 34) * x3 + acc7;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                }
+                // outputs 8..8
+                {
+                    var acc0 = 0f;
+                    // 4 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 8) * x0 + acc0;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 17) * x1 + acc0;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, 26) * x2 + acc0;
+                    var x3 = Unsafe.Add(ref x, 3);
+                    acc0 = Unsafe.Add(ref w, 35) * x3 + acc0;
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc0);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    var bias3 = 0f;
+                    var acc0_3 = bias3;
+                    var acc1_3 = bias3;
+                    var acc2_3 = bias3;
+                    var acc3_3 = bias3;
+                    for (nuint i = 0; i < 4; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 9);
+                        var w0 = Unsafe.Add(ref wi, o);
+                        var w1 = Unsafe.Add(ref wi, o + 1);
+                        var w2 = Unsafe.Add(ref wi, o + 2);
+                        var w3 = Unsafe.Add(ref wi, o + 3);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 4 + i);
+                        var x2 = Unsafe.Add(ref x, 8 + i);
+                        var x3 = Unsafe.Add(ref x, 12 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc0_3 = w3 * x0 + acc0_3;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc1_3 = w3 * x1 + acc1_3;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc2_3 = w3 * x2 + acc2_3;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                        acc3_3 = w3 * x3 + acc3_3;
+                    }
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, o + 12) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, o + 21) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, o + 28) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, o + 29) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, o + 30) = TActivation.Invoke(acc3_3);
+                }
+                // outputs 8..8
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 4; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 9);
+                        var w0 = Unsafe.Add(ref wi, 8);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 4 + i);
+                        var x2 = Unsafe.Add(ref x, 8 + i);
+                        var x3 = Unsafe.Add(ref x, 12 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc3_0 = w0 * x3 + acc3_0;
+                    }
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 17) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 26) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 35) = TActivation.Invoke(acc3_0);
+                }
             }
         }
 
-        /// <summary>Adds the patch gradients [30, 9] back onto the input positions they were read from (dx must start zeroed).</summary>
-        public static void Col2Im(ref float dcols, ref float dx)
+        /// <summary>dx from the patch gradients [30, 9]: each input position sums the patch entries that read it.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Col2Im(ref float dcols, ref float padded, ref float dx)
         {
+            MemoryMarshal.CreateSpan(ref padded, 56).Clear();
+            for (nuint oh = 0; oh < 6; oh++)
+            {
+                for (nuint ow = 0; ow < 5; ow++)
+                {
+                    ref float row = ref Unsafe.Add(ref dcols, (oh * 5 + ow) * 9);
+                    ref float origin = ref Unsafe.Add(ref padded, oh * 7 + ow);
+                    for (nuint c = 0; c < 1; c++)
+                    {
+                        ref float taps = ref Unsafe.Add(ref row, c * 9);
+                        ref float window = ref Unsafe.Add(ref origin, c * 56);
+                        Unsafe.Add(ref window, 0) += Unsafe.Add(ref taps, 0);
+                        Unsafe.Add(ref window, 1) += Unsafe.Add(ref taps, 1);
+                        Unsafe.Add(ref window, 2) += Unsafe.Add(ref taps, 2);
+                        Unsafe.Add(ref window, 7) += Unsafe.Add(ref taps, 3);
+                        Unsafe.Add(ref window, 8) += Unsafe.Add(ref taps, 4);
+                        Unsafe.Add(ref window, 9) += Unsafe.Add(ref taps, 5);
+                        Unsafe.Add(ref window, 14) += Unsafe.Add(ref taps, 6);
+                        Unsafe.Add(ref window, 15) += Unsafe.Add(ref taps, 7);
+                        Unsafe.Add(ref window, 16) += Unsafe.Add(ref taps, 8);
+                    }
+                }
+            }
+            // the interior of the bordered gradient is dx
             for (nuint c = 0; c < 1; c++)
-            {
-                ref float dxc = ref Unsafe.Add(ref dx, c * 30);
-                ref float dcolc = ref Unsafe.Add(ref dcols, c * 9);
-                // tap (0, 0): output rows 1..5, columns 1..4 read the input
-                for (nuint oh = 1; oh < 6; oh++)
-                    for (nuint ow = 1; ow < 5; ow++)
-                        Unsafe.Add(ref dxc, (oh - 1) * 5 + (ow - 1)) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 0);
-                // tap (0, 1): output rows 1..5, columns 0..4 read the input
-                for (nuint oh = 1; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 5; ow++)
-                        Unsafe.Add(ref dxc, (oh - 1) * 5 + ow) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 1);
-                // tap (0, 2): output rows 1..5, columns 0..3 read the input
-                for (nuint oh = 1; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 4; ow++)
-                        Unsafe.Add(ref dxc, (oh - 1) * 5 + (ow + 1)) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 2);
-                // tap (1, 0): output rows 0..5, columns 1..4 read the input
-                for (nuint oh = 0; oh < 6; oh++)
-                    for (nuint ow = 1; ow < 5; ow++)
-                        Unsafe.Add(ref dxc, oh * 5 + (ow - 1)) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 3);
-                // tap (1, 1): output rows 0..5, columns 0..4 read the input
-                for (nuint oh = 0; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 5; ow++)
-                        Unsafe.Add(ref dxc, oh * 5 + ow) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 4);
-                // tap (1, 2): output rows 0..5, columns 0..3 read the input
-                for (nuint oh = 0; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 4; ow++)
-                        Unsafe.Add(ref dxc, oh * 5 + (ow + 1)) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 5);
-                // tap (2, 0): output rows 0..4, columns 1..4 read the input
-                for (nuint oh = 0; oh < 5; oh++)
-                    for (nuint ow = 1; ow < 5; ow++)
-                        Unsafe.Add(ref dxc, (oh + 1) * 5 + (ow - 1)) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 6);
-                // tap (2, 1): output rows 0..4, columns 0..4 read the input
-                for (nuint oh = 0; oh < 5; oh++)
-                    for (nuint ow = 0; ow < 5; ow++)
-                        Unsafe.Add(ref dxc, (oh + 1) * 5 + ow) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 7);
-                // tap (2, 2): output rows 0..4, columns 0..3 read the input
-                for (nuint oh = 0; oh < 5; oh++)
-                    for (nuint ow = 0; ow < 4; ow++)
-                        Unsafe.Add(ref dxc, (oh + 1) * 5 + (ow + 1)) += Unsafe.Add(ref dcolc, (oh * 5 + ow) * 9 + 8);
-            }
+                for (nuint h = 0; h < 6; h++)
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 56 + (h + 1) * 7 + 1), 5).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dx, (c * 6 + h) * 5), 5));
         }
 
         /// <summary>Channel-major [4, 30] to pixel-major [30, 4].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToPixels(ref float y, ref float pixels)
         {
-            for (nuint n = 0; n < 4; n++)
+            for (nuint p = 0; p < 30; p++)
             {
-                ref float yn = ref Unsafe.Add(ref y, n * 30);
-                for (nuint p = 0; p < 30; p++)
-                    Unsafe.Add(ref pixels, p * 4 + n) = Unsafe.Add(ref yn, p);
+                ref float pixel = ref Unsafe.Add(ref pixels, p * 4);
+                for (nuint n = 0; n < 4; n++)
+                    Unsafe.Add(ref pixel, n) = Unsafe.Add(ref y, n * 30 + p);
+            }
+        }
+    }
+
+    private static partial class PoolKernels
+    {
+        /// <summary>Adds each window's gradient to its first maximum, found again in x (ties and NaN as in the forward); dx starts zeroed.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Backward(ref float x, ref float dy, ref float dx)
+        {
+            for (nuint c = 0; c < 4; c++)
+            {
+                for (nuint r = 0; r < 3; r++)
+                {
+                    nuint inputRow = c * 30 + r * 10;
+                    nuint outputRow = (c * 3 + r) * 2;
+                    for (nuint j = 0; j < 2; j++)
+                    {
+                        nuint window = inputRow + j * 2;
+                        ref float taps = ref Unsafe.Add(ref x, window);
+                        float best = taps;
+                        nuint at = 0;
+                        float v1 = Unsafe.Add(ref taps, 1);
+                        if (v1 > best || float.IsNaN(v1) && !float.IsNaN(best)) { best = v1; at = 1; }
+                        float v2 = Unsafe.Add(ref taps, 5);
+                        if (v2 > best || float.IsNaN(v2) && !float.IsNaN(best)) { best = v2; at = 5; }
+                        float v3 = Unsafe.Add(ref taps, 6);
+                        if (v3 > best || float.IsNaN(v3) && !float.IsNaN(best)) { best = v3; at = 6; }
+                        Unsafe.Add(ref dx, window + at) += Unsafe.Add(ref dy, outputRow + j);
+                    }
+                }
             }
         }
     }
@@ -480,27 +797,6 @@ partial class SmallCnn
             AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -582,44 +878,433 @@ partial class SmallCnn
             }
         }
 
+        /// <summary>W^T = [3, 24] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 24; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 72);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 72);
+                for (nuint n = 0; n < 3; n++)
+                    for (nuint k = 0; k < 24; k++)
+                        Unsafe.Add(ref tg, n * 24 + k) = Unsafe.Add(ref wg, k * 3 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 24; i++)
+            public const int Inputs = 3;
+            public const int Outputs = 24;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector512.IsHardwareAccelerated)
+                    Forward1_512<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector256.IsHardwareAccelerated)
+                    Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector512.IsHardwareAccelerated)
+                    Forward4_512<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector256.IsHardwareAccelerated)
+                    Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..23
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 3) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 6) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 9) + acc3;
+                    var acc0 = Vector512.Create(0f);
+                    var acc1 = Vector512.Create(0f);
+                    // 3 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 8), x0, acc1);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 24), x1, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 32), x1, acc1);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 48), x2, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 56), x2, acc1);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 24 + i) = acc1;
-                Unsafe.Add(ref dx, 48 + i) = acc2;
-                Unsafe.Add(ref dx, 72 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..23
+                {
+                    var bias0 = Vector512.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector512.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector512.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + i));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + i));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 8);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 24);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 32);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 48);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 56);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 72);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 80);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..23
+                {
+                    var acc0 = Vector256.Create(0f);
+                    var acc1 = Vector256.Create(0f);
+                    var acc2 = Vector256.Create(0f);
+                    // 3 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x0, acc2);
+                    var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x1, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 32), x1, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 40), x1, acc2);
+                    var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 48), x2, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 56), x2, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 64), x2, acc2);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2), ref y, 16);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..15
+                {
+                    var bias0 = Vector256.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector256.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 24);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 32);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 48);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 56);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 72);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 80);
+                }
+                // outputs 16..23
+                {
+                    var bias0 = Vector256.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 16);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 40);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 64);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 88);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..23
+                {
+                    var acc0 = Vector128.Create(0f);
+                    var acc1 = Vector128.Create(0f);
+                    var acc2 = Vector128.Create(0f);
+                    var acc3 = Vector128.Create(0f);
+                    var acc4 = Vector128.Create(0f);
+                    var acc5 = Vector128.Create(0f);
+                    // 3 inputs x 6 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x0, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x0, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x0, acc4);
+                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x0, acc5);
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x1, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x1, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x1, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x1, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 40), x1, acc4);
+                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 44), x1, acc5);
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 48), x2, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 52), x2, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x2, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x2, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 64), x2, acc4);
+                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x2, acc5);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 16);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc5), ref y, 20);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 24; o += 8) // outputs o..o+7
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector128.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var w1 = Vector128.LoadUnsafe(ref wi, o + 4);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 24);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 28);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 48);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 52);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 72);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 76);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 24; o += 8) // outputs o..o+7
+                {
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    var acc3 = 0f;
+                    var acc4 = 0f;
+                    var acc5 = 0f;
+                    var acc6 = 0f;
+                    var acc7 = 0f;
+                    // 3 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, o) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 1) * x0 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 2) * x0 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 3) * x0 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 4) * x0 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 5) * x0 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 6) * x0 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 7) * x0 + acc7;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, o + 24) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 25) * x1 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 26) * x1 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 27) * x1 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 28) * x1 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 29) * x1 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 30) * x1 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 31) * x1 + acc7;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, o + 48) * x2 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 49) * x2 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 50) * x2 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 51) * x2 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 52) * x2 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 53) * x2 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 54) * x2 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 55) * x2 + acc7;
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
+                    Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
+                    Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
+                    Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 24; o += 4) // outputs o..o+3
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    var bias3 = 0f;
+                    var acc0_3 = bias3;
+                    var acc1_3 = bias3;
+                    var acc2_3 = bias3;
+                    var acc3_3 = bias3;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        var w0 = Unsafe.Add(ref wi, o);
+                        var w1 = Unsafe.Add(ref wi, o + 1);
+                        var w2 = Unsafe.Add(ref wi, o + 2);
+                        var w3 = Unsafe.Add(ref wi, o + 3);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 3 + i);
+                        var x2 = Unsafe.Add(ref x, 6 + i);
+                        var x3 = Unsafe.Add(ref x, 9 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc0_3 = w3 * x0 + acc0_3;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc1_3 = w3 * x1 + acc1_3;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc2_3 = w3 * x2 + acc2_3;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                        acc3_3 = w3 * x3 + acc3_3;
+                    }
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, o + 48) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, o + 49) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, o + 50) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, o + 72) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, o + 73) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, o + 74) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, o + 75) = TActivation.Invoke(acc3_3);
+                }
             }
         }
     }

@@ -107,21 +107,22 @@ total                                          119  2,640
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);
-        global::System.Span<float> scratch = stackalloc float[582];
+        global::System.Span<float> scratch = stackalloc float[638];
         ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(144, 270));
         ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(414, 120));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(534, 56));
 
         // conv: Conv2D 1x6x5 -> 4x6x5, 3x3, stride 1, pad 1. y = W * x
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 120));
         // norm folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> convFolded = scratch.Slice(534, 48);
+        global::System.Span<float> convFolded = scratch.Slice(590, 48);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(NormKernels.WeightOffset, 4), _parameters.Values.Slice(NormKernels.BiasOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningVarOffset, 4), 1E-05f, convFolded.Slice(0, 4), convFolded.Slice(4, 4));
         ConvKernels.Fold(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref convFolded[0], ref convFolded[4], ref convFolded[12], ref convFolded[8]);
-        ConvKernels.Im2Col(ref x, ref cols);
+        ConvKernels.Im2Col(ref x, ref padded, ref cols);
         ConvKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref convFolded[12], ref convFolded[8], ref pixels, ConvKernels.Pixels);
         ConvKernels.ToChannels(ref pixels, ref conv);
 
@@ -130,7 +131,7 @@ total                                          119  2,640
 
         // pool: MaxPool2D 4x6x5 -> 4x3x2, 2x2, stride 2, pad 0. y = max of each window
         ref float pool = ref MemoryMarshal.GetReference(scratch.Slice(120, 24));
-        global::Dsl.Kernels.PoolingKernels.MaxPool2DForward(MemoryMarshal.CreateReadOnlySpan(ref conv, 120), MemoryMarshal.CreateSpan(ref pool, 24), 4, 6, 5, 2, 2, 0, 3, 2);
+        PoolKernels.Forward(ref conv, ref pool);
 
         // flat: Flatten 4x3x2 -> 24. The same values seen as a flat vector (channel-major, like torch.flatten)
         // a view of the previous output: no data moves
@@ -172,6 +173,7 @@ total                                          119  2,640
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
@@ -374,54 +376,41 @@ total                                          119  2,640
             }
         }
 
-        /// <summary>One row of 9 values per output pixel; padding positions are zero.</summary>
-        public static void Im2Col(ref float x, ref float cols)
+        /// <summary>One row of 9 values per output pixel; positions in the padding are zero.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Im2Col(ref float x, ref float padded, ref float cols)
         {
-            MemoryMarshal.CreateSpan(ref cols, 270).Clear();
+            MemoryMarshal.CreateSpan(ref padded, 56).Clear();
+            // the input, inside a zero border
             for (nuint c = 0; c < 1; c++)
+                for (nuint h = 0; h < 6; h++)
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 6 + h) * 5), 5).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 56 + (h + 1) * 7 + 1), 5));
+            for (nuint oh = 0; oh < 6; oh++)
             {
-                ref float xc = ref Unsafe.Add(ref x, c * 30);
-                ref float colc = ref Unsafe.Add(ref cols, c * 9);
-                // tap (0, 0): output rows 1..5, columns 1..4 read the input
-                for (nuint oh = 1; oh < 6; oh++)
-                    for (nuint ow = 1; ow < 5; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 0) = Unsafe.Add(ref xc, (oh - 1) * 5 + (ow - 1));
-                // tap (0, 1): output rows 1..5, columns 0..4 read the input
-                for (nuint oh = 1; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 5; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 1) = Unsafe.Add(ref xc, (oh - 1) * 5 + ow);
-                // tap (0, 2): output rows 1..5, columns 0..3 read the input
-                for (nuint oh = 1; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 4; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 2) = Unsafe.Add(ref xc, (oh - 1) * 5 + (ow + 1));
-                // tap (1, 0): output rows 0..5, columns 1..4 read the input
-                for (nuint oh = 0; oh < 6; oh++)
-                    for (nuint ow = 1; ow < 5; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 3) = Unsafe.Add(ref xc, oh * 5 + (ow - 1));
-                // tap (1, 1): output rows 0..5, columns 0..4 read the input
-                for (nuint oh = 0; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 5; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 4) = Unsafe.Add(ref xc, oh * 5 + ow);
-                // tap (1, 2): output rows 0..5, columns 0..3 read the input
-                for (nuint oh = 0; oh < 6; oh++)
-                    for (nuint ow = 0; ow < 4; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 5) = Unsafe.Add(ref xc, oh * 5 + (ow + 1));
-                // tap (2, 0): output rows 0..4, columns 1..4 read the input
-                for (nuint oh = 0; oh < 5; oh++)
-                    for (nuint ow = 1; ow < 5; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 6) = Unsafe.Add(ref xc, (oh + 1) * 5 + (ow - 1));
-                // tap (2, 1): output rows 0..4, columns 0..4 read the input
-                for (nuint oh = 0; oh < 5; oh++)
-                    for (nuint ow = 0; ow < 5; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 7) = Unsafe.Add(ref xc, (oh + 1) * 5 + ow);
-                // tap (2, 2): output rows 0..4, columns 0..3 read the input
-                for (nuint oh = 0; oh < 5; oh++)
-                    for (nuint ow = 0; ow < 4; ow++)
-                        Unsafe.Add(ref colc, (oh * 5 + ow) * 9 + 8) = Unsafe.Add(ref xc, (oh + 1) * 5 + (ow + 1));
+                for (nuint ow = 0; ow < 5; ow++)
+                {
+                    ref float row = ref Unsafe.Add(ref cols, (oh * 5 + ow) * 9);
+                    ref float origin = ref Unsafe.Add(ref padded, oh * 7 + ow);
+                    for (nuint c = 0; c < 1; c++)
+                    {
+                        ref float taps = ref Unsafe.Add(ref row, c * 9);
+                        ref float window = ref Unsafe.Add(ref origin, c * 56);
+                        Unsafe.Add(ref taps, 0) = Unsafe.Add(ref window, 0);
+                        Unsafe.Add(ref taps, 1) = Unsafe.Add(ref window, 1);
+                        Unsafe.Add(ref taps, 2) = Unsafe.Add(ref window, 2);
+                        Unsafe.Add(ref taps, 3) = Unsafe.Add(ref window, 7);
+                        Unsafe.Add(ref taps, 4) = Unsafe.Add(ref window, 8);
+                        Unsafe.Add(ref taps, 5) = Unsafe.Add(ref window, 9);
+                        Unsafe.Add(ref taps, 6) = Unsafe.Add(ref window, 14);
+                        Unsafe.Add(ref taps, 7) = Unsafe.Add(ref window, 15);
+                        Unsafe.Add(ref taps, 8) = Unsafe.Add(ref window, 16);
+                    }
+                }
             }
         }
 
         /// <summary>Pixel-major [30, 4] to channel-major [4, 30].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToChannels(ref float pixels, ref float y)
         {
             for (nuint n = 0; n < 4; n++)
@@ -433,6 +422,7 @@ total                                          119  2,640
         }
 
         /// <summary>Folds a batch norm's per-channel scale and shift into this convolution's weight and bias.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Fold(ref float w, ref float b, ref float scale, ref float shift, ref float foldedWeight, ref float foldedBias)
         {
             for (nuint g = 0; g < 1; g++)
@@ -465,6 +455,38 @@ total                                          119  2,640
 
     }
 
+    // pool: MaxPool2D 4x6x5 -> 4x3x2, 2x2, stride 2, pad 0. y = max of each window.
+    private static partial class PoolKernels
+    {
+
+        /// <summary>Window maxima; the first of equal maxima wins and a NaN propagates, as in PyTorch.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Forward(ref float x, ref float y)
+        {
+            for (nuint c = 0; c < 4; c++)
+            {
+                for (nuint r = 0; r < 3; r++)
+                {
+                    nuint inputRow = c * 30 + r * 10;
+                    nuint outputRow = (c * 3 + r) * 2;
+                    for (nuint j = 0; j < 2; j++)
+                    {
+                        nuint window = inputRow + j * 2;
+                        ref float taps = ref Unsafe.Add(ref x, window);
+                        float best = taps;
+                        float v1 = Unsafe.Add(ref taps, 1);
+                        if (v1 > best || float.IsNaN(v1) && !float.IsNaN(best)) best = v1;
+                        float v2 = Unsafe.Add(ref taps, 5);
+                        if (v2 > best || float.IsNaN(v2) && !float.IsNaN(best)) best = v2;
+                        float v3 = Unsafe.Add(ref taps, 6);
+                        if (v3 > best || float.IsNaN(v3) && !float.IsNaN(best)) best = v3;
+                        Unsafe.Add(ref y, outputRow + j) = best;
+                    }
+                }
+            }
+        }
+    }
+
     // head: Dense 24 -> 3. y = x W + b.
     private static partial class HeadKernels
     {
@@ -487,6 +509,7 @@ total                                          119  2,640
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;

@@ -19,18 +19,23 @@ partial class Classifier
     private const int GradientSlotA = 45; // dL/d(layer output), ping-pong between layers
     private const int GradientSlotB = 62;
     private const int WorkspaceFloatsPerSample = 79;
+    // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
+    // layer at a time, and each batch norm's statistics.
+    private const int TransposedWeightSlot = 0; // W^T of the layer being differentiated, 102 floats
+    private const int WorkspaceSharedFloats = 102;
 
     /// <inheritdoc/>
-    public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch);
+    public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
 
     private static void CheckWorkspace(global::Dsl.Workspace workspace)
     {
         global::System.ArgumentNullException.ThrowIfNull(workspace);
-        if (workspace.FloatsPerSample != WorkspaceFloatsPerSample)
+        if (workspace.FloatsPerSample != WorkspaceFloatsPerSample || workspace.SharedFloats != WorkspaceSharedFloats)
             throw new global::System.ArgumentException("The workspace was not created by Classifier.CreateWorkspace.", nameof(workspace));
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ForwardTrain(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -58,6 +63,7 @@ partial class Classifier
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -67,6 +73,7 @@ partial class Classifier
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+        ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 102));
         global::System.Span<float> dClasses = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dClasses);
 
@@ -76,13 +83,17 @@ partial class Classifier
             global::Dsl.Kernels.Softmax.Backward(classes.Slice(s * 6, 6), dClasses.Slice(s * 6, 6));
         global::System.Span<float> dFeatures = workspace.Region(GradientSlotB, 17, batch);
         ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset), ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
-        ClassesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dClasses), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref MemoryMarshal.GetReference(dFeatures), batch);
+        ClassesKernels.TransposeWeights(ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref transposed);
+        ClassesKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dClasses), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFeatures), batch);
 
         // features: Dense 5 -> 17 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(FeaturesPreActivationSlot, 17, batch), dFeatures);
         FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref Unsafe.Add(ref grads, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref grads, FeaturesKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
-            FeaturesKernels.InputGradientRows(ref MemoryMarshal.GetReference(dFeatures), ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);
+        {
+            FeaturesKernels.TransposeWeights(ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref transposed);
+            FeaturesKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dFeatures), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
+        }
     }
 
     private static partial class FeaturesKernels
@@ -100,41 +111,6 @@ partial class Classifier
             else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient1_512(ref g, ref w, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
-                InputGradient1_256(ref g, ref w, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref w, ref dx);
-            else InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector512.IsHardwareAccelerated)
-                InputGradient4_512(ref g, ref w, ref dx);
-            else if (Vector256.IsHardwareAccelerated)
-                InputGradient4_256(ref g, ref w, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref w, ref dx);
-            else InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_512(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -221,60 +197,6 @@ partial class Classifier
                     Vector512.StoreUnsafe(acc0_1, ref gwi, 1);
                     Vector512.StoreUnsafe(acc0_0, ref gwi, 0);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_512(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector512.AsSingle(Vector512.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
-            for (nuint i = 0; i < 5; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = Vector512.Create(0f);
-                {
-                    var wv = Vector512.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 0), acc0);
-                }
-                {
-                    var wv = Vector512.LoadUnsafe(ref wi, 1) & tailMask;
-                    acc0 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 1), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector512.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_512(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector512.AsSingle(Vector512.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
-            for (nuint i = 0; i < 5; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = Vector512.Create(0f);
-                var acc1 = Vector512.Create(0f);
-                var acc2 = Vector512.Create(0f);
-                var acc3 = Vector512.Create(0f);
-                {
-                    var wv = Vector512.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 0), acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 17), acc1);
-                    acc2 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 34), acc2);
-                    acc3 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 51), acc3);
-                }
-                {
-                    var wv = Vector512.LoadUnsafe(ref wi, 1) & tailMask;
-                    acc0 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 1), acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 18), acc1);
-                    acc2 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 35), acc2);
-                    acc3 = Vector512.MultiplyAddEstimate(wv, Vector512.LoadUnsafe(ref g, 52), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector512.Sum(acc0);
-                Unsafe.Add(ref dx, 5 + i) = Vector512.Sum(acc1);
-                Unsafe.Add(ref dx, 10 + i) = Vector512.Sum(acc2);
-                Unsafe.Add(ref dx, 15 + i) = Vector512.Sum(acc3);
             }
         }
 
@@ -404,62 +326,6 @@ partial class Classifier
                     }
                     Vector256.StoreUnsafe(acc0_0, ref gwi, 9);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_256(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector256.AsSingle(Vector256.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
-            for (nuint i = 0; i < 5; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = Vector256.Create(0f);
-                for (nuint o = 0; o < 16; o += 8)
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, o);
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, o), acc0);
-                }
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, 9) & tailMask;
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 9), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector256.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_256(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector256.AsSingle(Vector256.Create(0u, 0u, 0u, 0u, 0u, 0u, 0u, uint.MaxValue));
-            for (nuint i = 0; i < 5; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = Vector256.Create(0f);
-                var acc1 = Vector256.Create(0f);
-                var acc2 = Vector256.Create(0f);
-                var acc3 = Vector256.Create(0f);
-                for (nuint o = 0; o < 16; o += 8)
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, o);
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, o), acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, o + 17), acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, o + 34), acc2);
-                    acc3 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, o + 51), acc3);
-                }
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, 9) & tailMask;
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 9), acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 26), acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 43), acc2);
-                    acc3 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 60), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector256.Sum(acc0);
-                Unsafe.Add(ref dx, 5 + i) = Vector256.Sum(acc1);
-                Unsafe.Add(ref dx, 10 + i) = Vector256.Sum(acc2);
-                Unsafe.Add(ref dx, 15 + i) = Vector256.Sum(acc3);
             }
         }
 
@@ -595,62 +461,6 @@ partial class Classifier
                     }
                     Vector128.StoreUnsafe(acc0_0, ref gwi, 13);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, 0u, uint.MaxValue));
-            for (nuint i = 0; i < 5; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = Vector128.Create(0f);
-                for (nuint o = 0; o < 16; o += 4)
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, o);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o), acc0);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 13) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 13), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, 0u, uint.MaxValue));
-            for (nuint i = 0; i < 5; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                var acc2 = Vector128.Create(0f);
-                var acc3 = Vector128.Create(0f);
-                for (nuint o = 0; o < 16; o += 4)
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, o);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o + 17), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o + 34), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o + 51), acc3);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 13) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 13), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 30), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 47), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 64), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-                Unsafe.Add(ref dx, 5 + i) = Vector128.Sum(acc1);
-                Unsafe.Add(ref dx, 10 + i) = Vector128.Sum(acc2);
-                Unsafe.Add(ref dx, 15 + i) = Vector128.Sum(acc3);
             }
         }
 
@@ -863,44 +673,286 @@ partial class Classifier
             }
         }
 
+        /// <summary>W^T = [17, 5] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 5; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 17; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 85);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 85);
+                for (nuint n = 0; n < 17; n++)
+                    for (nuint k = 0; k < 5; k++)
+                        Unsafe.Add(ref tg, n * 5 + k) = Unsafe.Add(ref wg, k * 17 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 5; i++)
+            public const int Inputs = 17;
+            public const int Outputs = 5;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 17);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 17; o += 1)
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..4
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 17) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 34) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 51) + acc3;
+                    var acc0 = Vector128.Create(0f);
+                    var acc1 = Vector128.Create(0f);
+                    // 17 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 1), x0, acc1);
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 5), x1, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 6), x1, acc1);
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 10), x2, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 11), x2, acc1);
+                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 15), x3, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x3, acc1);
+                    var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x4, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 21), x4, acc1);
+                    var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 25), x5, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 26), x5, acc1);
+                    var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x6, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 31), x6, acc1);
+                    var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 35), x7, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x7, acc1);
+                    var x8 = Vector128.Create(Unsafe.Add(ref x, 8));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 40), x8, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 41), x8, acc1);
+                    var x9 = Vector128.Create(Unsafe.Add(ref x, 9));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 45), x9, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 46), x9, acc1);
+                    var x10 = Vector128.Create(Unsafe.Add(ref x, 10));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 50), x10, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 51), x10, acc1);
+                    var x11 = Vector128.Create(Unsafe.Add(ref x, 11));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 55), x11, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x11, acc1);
+                    var x12 = Vector128.Create(Unsafe.Add(ref x, 12));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x12, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 61), x12, acc1);
+                    var x13 = Vector128.Create(Unsafe.Add(ref x, 13));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 65), x13, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 66), x13, acc1);
+                    var x14 = Vector128.Create(Unsafe.Add(ref x, 14));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 70), x14, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 71), x14, acc1);
+                    var x15 = Vector128.Create(Unsafe.Add(ref x, 15));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 75), x15, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 76), x15, acc1);
+                    var x16 = Vector128.Create(Unsafe.Add(ref x, 16));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x16, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 81), x16, acc1);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 5 + i) = acc1;
-                Unsafe.Add(ref dx, 10 + i) = acc2;
-                Unsafe.Add(ref dx, 15 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..4
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector128.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 17; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 5);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector128.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 1);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 5);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 6);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 10);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 11);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 15);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 16);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..4
+                {
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    var acc3 = 0f;
+                    var acc4 = 0f;
+                    for (nuint i = 0; i < 17; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 5);
+                        var xi = Unsafe.Add(ref x, i);
+                        acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
+                        acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
+                        acc2 = Unsafe.Add(ref wi, 2) * xi + acc2;
+                        acc3 = Unsafe.Add(ref wi, 3) * xi + acc3;
+                        acc4 = Unsafe.Add(ref wi, 4) * xi + acc4;
+                    }
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    var bias3 = 0f;
+                    var acc0_3 = bias3;
+                    var acc1_3 = bias3;
+                    var acc2_3 = bias3;
+                    var acc3_3 = bias3;
+                    for (nuint i = 0; i < 17; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 5);
+                        var w0 = Unsafe.Add(ref wi, 0);
+                        var w1 = Unsafe.Add(ref wi, 1);
+                        var w2 = Unsafe.Add(ref wi, 2);
+                        var w3 = Unsafe.Add(ref wi, 3);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 17 + i);
+                        var x2 = Unsafe.Add(ref x, 34 + i);
+                        var x3 = Unsafe.Add(ref x, 51 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc0_3 = w3 * x0 + acc0_3;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc1_3 = w3 * x1 + acc1_3;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc2_3 = w3 * x2 + acc2_3;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                        acc3_3 = w3 * x3 + acc3_3;
+                    }
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 17) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, 18) = TActivation.Invoke(acc3_3);
+                }
+                // outputs 4..4
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 17; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 5);
+                        var w0 = Unsafe.Add(ref wi, 4);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 17 + i);
+                        var x2 = Unsafe.Add(ref x, 34 + i);
+                        var x3 = Unsafe.Add(ref x, 51 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc3_0 = w0 * x3 + acc3_0;
+                    }
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 19) = TActivation.Invoke(acc3_0);
+                }
             }
         }
     }
@@ -916,33 +968,6 @@ partial class Classifier
             else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref w, ref dx);
-            else InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref w, ref dx);
-            else InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_128(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -1014,60 +1039,6 @@ partial class Classifier
                     Vector128.StoreUnsafe(acc0_1, ref gwi, 2);
                     Vector128.StoreUnsafe(acc0_0, ref gwi, 0);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-            for (nuint i = 0; i < 17; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 2) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 2), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float w, ref float dx)
-        {
-            // The last vector overlaps the one before it; masking its repeated lanes keeps each product counted once.
-            var tailMask = Vector128.AsSingle(Vector128.Create(0u, 0u, uint.MaxValue, uint.MaxValue));
-            for (nuint i = 0; i < 17; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                var acc2 = Vector128.Create(0f);
-                var acc3 = Vector128.Create(0f);
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 0), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 6), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 12), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 18), acc3);
-                }
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, 2) & tailMask;
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 2), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 8), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 14), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, 20), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-                Unsafe.Add(ref dx, 17 + i) = Vector128.Sum(acc1);
-                Unsafe.Add(ref dx, 34 + i) = Vector128.Sum(acc2);
-                Unsafe.Add(ref dx, 51 + i) = Vector128.Sum(acc3);
             }
         }
 
@@ -1230,44 +1201,562 @@ partial class Classifier
             }
         }
 
+        /// <summary>W^T = [6, 17] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 17; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 6; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 102);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 102);
+                for (nuint n = 0; n < 6; n++)
+                    for (nuint k = 0; k < 17; k++)
+                        Unsafe.Add(ref tg, n * 17 + k) = Unsafe.Add(ref wg, k * 6 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 17; i++)
+            public const int Inputs = 6;
+            public const int Outputs = 17;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 6);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 6; o += 1)
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector512.IsHardwareAccelerated)
+                    Forward1_512<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector256.IsHardwareAccelerated)
+                    Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector512.IsHardwareAccelerated)
+                    Forward4_512<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector256.IsHardwareAccelerated)
+                    Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..16
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 6) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 12) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 18) + acc3;
+                    var acc0 = Vector512.Create(0f);
+                    var acc1 = Vector512.Create(0f);
+                    // 6 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 1), x0, acc1);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 17), x1, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 18), x1, acc1);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 34), x2, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 35), x2, acc1);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 51), x3, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 52), x3, acc1);
+                    var x4 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 68), x4, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 69), x4, acc1);
+                    var x5 = Vector512.Create(Unsafe.Add(ref x, 5));
+                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 85), x5, acc0);
+                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 86), x5, acc1);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 17 + i) = acc1;
-                Unsafe.Add(ref dx, 34 + i) = acc2;
-                Unsafe.Add(ref dx, 51 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..16
+                {
+                    var bias0 = Vector512.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector512.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 6; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 6 + i));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 12 + i));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 1);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 17);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 18);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 34);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 35);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 51);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 52);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..16
+                {
+                    var acc0 = Vector256.Create(0f);
+                    var acc1 = Vector256.Create(0f);
+                    var acc2 = Vector256.Create(0f);
+                    // 6 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x0, acc2);
+                    var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 17), x1, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 25), x1, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 26), x1, acc2);
+                    var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 34), x2, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 42), x2, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 43), x2, acc2);
+                    var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 51), x3, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 59), x3, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 60), x3, acc2);
+                    var x4 = Vector256.Create(Unsafe.Add(ref x, 4));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 68), x4, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 76), x4, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 77), x4, acc2);
+                    var x5 = Vector256.Create(Unsafe.Add(ref x, 5));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 85), x5, acc0);
+                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 93), x5, acc1);
+                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 94), x5, acc2);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2), ref y, 9);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..15
+                {
+                    var bias0 = Vector256.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector256.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 6; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 17);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 25);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 34);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 42);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 51);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 59);
+                }
+                // outputs 9..16
+                {
+                    var bias0 = Vector256.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 6; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 9);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 26);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 43);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 60);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..16
+                {
+                    var acc0 = Vector128.Create(0f);
+                    var acc1 = Vector128.Create(0f);
+                    var acc2 = Vector128.Create(0f);
+                    var acc3 = Vector128.Create(0f);
+                    var acc4 = Vector128.Create(0f);
+                    // 6 inputs x 5 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x0, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x0, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 13), x0, acc4);
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 17), x1, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 21), x1, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 25), x1, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 29), x1, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x1, acc4);
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 34), x2, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 38), x2, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 42), x2, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 46), x2, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 47), x2, acc4);
+                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 51), x3, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 55), x3, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 59), x3, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 63), x3, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 64), x3, acc4);
+                    var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x4, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 72), x4, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 76), x4, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x4, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 81), x4, acc4);
+                    var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 85), x5, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 89), x5, acc1);
+                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 93), x5, acc2);
+                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 97), x5, acc3);
+                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 98), x5, acc4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 13);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 16; o += 8) // outputs o..o+7
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector128.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 6; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var w1 = Vector128.LoadUnsafe(ref wi, o + 4);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 17);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 21);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 34);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 38);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 51);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 55);
+                }
+                // outputs 13..16
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 6; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 13);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 13);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 30);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 47);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 64);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 16; o += 8) // outputs o..o+7
+                {
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    var acc3 = 0f;
+                    var acc4 = 0f;
+                    var acc5 = 0f;
+                    var acc6 = 0f;
+                    var acc7 = 0f;
+                    // 6 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, o) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 1) * x0 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 2) * x0 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 3) * x0 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 4) * x0 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 5) * x0 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 6) * x0 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 7) * x0 + acc7;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, o + 17) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 18) * x1 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 19) * x1 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 20) * x1 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 21) * x1 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 22) * x1 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 23) * x1 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 24) * x1 + acc7;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, o + 34) * x2 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 35) * x2 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 36) * x2 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 37) * x2 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 38) * x2 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 39) * x2 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 40) * x2 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 41) * x2 + acc7;
+                    var x3 = Unsafe.Add(ref x, 3);
+                    acc0 = Unsafe.Add(ref w, o + 51) * x3 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 52) * x3 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 53) * x3 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 54) * x3 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 55) * x3 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 56) * x3 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 57) * x3 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 58) * x3 + acc7;
+                    var x4 = Unsafe.Add(ref x, 4);
+                    acc0 = Unsafe.Add(ref w, o + 68) * x4 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 69) * x4 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 70) * x4 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 71) * x4 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 72) * x4 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 73) * x4 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 74) * x4 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 75) * x4 + acc7;
+                    var x5 = Unsafe.Add(ref x, 5);
+                    acc0 = Unsafe.Add(ref w, o + 85) * x5 + acc0;
+                    acc1 = Unsafe.Add(ref w, o + 86) * x5 + acc1;
+                    acc2 = Unsafe.Add(ref w, o + 87) * x5 + acc2;
+                    acc3 = Unsafe.Add(ref w, o + 88) * x5 + acc3;
+                    acc4 = Unsafe.Add(ref w, o + 89) * x5 + acc4;
+                    acc5 = Unsafe.Add(ref w, o + 90) * x5 + acc5;
+                    acc6 = Unsafe.Add(ref w, o + 91) * x5 + acc6;
+                    acc7 = Unsafe.Add(ref w, o + 92) * x5 + acc7;
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
+                    Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
+                    Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
+                    Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                }
+                // outputs 16..16
+                {
+                    var acc0 = 0f;
+                    // 6 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 16) * x0 + acc0;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 33) * x1 + acc0;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, 50) * x2 + acc0;
+                    var x3 = Unsafe.Add(ref x, 3);
+                    acc0 = Unsafe.Add(ref w, 67) * x3 + acc0;
+                    var x4 = Unsafe.Add(ref x, 4);
+                    acc0 = Unsafe.Add(ref w, 84) * x4 + acc0;
+                    var x5 = Unsafe.Add(ref x, 5);
+                    acc0 = Unsafe.Add(ref w, 101) * x5 + acc0;
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 16; o += 4) // outputs o..o+3
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    var bias3 = 0f;
+                    var acc0_3 = bias3;
+                    var acc1_3 = bias3;
+                    var acc2_3 = bias3;
+                    var acc3_3 = bias3;
+                    for (nuint i = 0; i < 6; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        var w0 = Unsafe.Add(ref wi, o);
+                        var w1 = Unsafe.Add(ref wi, o + 1);
+                        var w2 = Unsafe.Add(ref wi, o + 2);
+                        var w3 = Unsafe.Add(ref wi, o + 3);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 6 + i);
+                        var x2 = Unsafe.Add(ref x, 12 + i);
+                        var x3 = Unsafe.Add(ref x, 18 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc0_3 = w3 * x0 + acc0_3;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc1_3 = w3 * x1 + acc1_3;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc2_3 = w3 * x2 + acc2_3;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                        acc3_3 = w3 * x3 + acc3_3;
+                    }
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, o + 34) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, o + 35) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, o + 36) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, o + 37) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, o + 52) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, o + 53) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, o + 54) = TActivation.Invoke(acc3_3);
+                }
+                // outputs 16..16
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 6; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        var w0 = Unsafe.Add(ref wi, 16);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 6 + i);
+                        var x2 = Unsafe.Add(ref x, 12 + i);
+                        var x3 = Unsafe.Add(ref x, 18 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc3_0 = w0 * x3 + acc3_0;
+                    }
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 33) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 50) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 67) = TActivation.Invoke(acc3_0);
+                }
             }
         }
     }

@@ -86,6 +86,7 @@ total                                       204    374
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -101,6 +102,7 @@ total                                       204    374
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardFour(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -154,6 +156,7 @@ total                                       204    374
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
@@ -668,6 +671,7 @@ total                                       204    374
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;

@@ -18,18 +18,23 @@ partial class TinyMlp
     private const int GradientSlotA = 15; // dL/d(layer output), ping-pong between layers
     private const int GradientSlotB = 23;
     private const int WorkspaceFloatsPerSample = 31;
+    // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
+    // layer at a time, and each batch norm's statistics.
+    private const int TransposedWeightSlot = 0; // W^T of the layer being differentiated, 32 floats
+    private const int WorkspaceSharedFloats = 32;
 
     /// <inheritdoc/>
-    public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch);
+    public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
 
     private static void CheckWorkspace(global::Dsl.Workspace workspace)
     {
         global::System.ArgumentNullException.ThrowIfNull(workspace);
-        if (workspace.FloatsPerSample != WorkspaceFloatsPerSample)
+        if (workspace.FloatsPerSample != WorkspaceFloatsPerSample || workspace.SharedFloats != WorkspaceSharedFloats)
             throw new global::System.ArgumentException("The workspace was not created by TinyMlp.CreateWorkspace.", nameof(workspace));
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ForwardTrain(global::System.ReadOnlySpan<float> input, global::System.Span<float> output, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -52,6 +57,7 @@ partial class TinyMlp
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
     {
         CheckWorkspace(workspace);
@@ -61,19 +67,24 @@ partial class TinyMlp
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+        ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 32));
         global::System.Span<float> dOut = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dOut);
 
         // out: Dense 8 -> 3 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dHidden = workspace.Region(GradientSlotB, 8, batch);
         OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref grads, OutKernels.WeightOffset), ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
-        OutKernels.InputGradientRows(ref MemoryMarshal.GetReference(dOut), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref MemoryMarshal.GetReference(dHidden), batch);
+        OutKernels.TransposeWeights(ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref transposed);
+        OutKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dOut), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dHidden), batch);
 
         // hidden: Dense 4 -> 8 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(HiddenOutputSlot, 8, batch), dHidden);
         HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref grads, HiddenKernels.WeightOffset), ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
-            HiddenKernels.InputGradientRows(ref MemoryMarshal.GetReference(dHidden), ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref MemoryMarshal.GetReference(inputGradient), batch);
+        {
+            HiddenKernels.TransposeWeights(ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref transposed);
+            HiddenKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHidden), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
+        }
     }
 
     private static partial class HiddenKernels
@@ -89,37 +100,6 @@ partial class TinyMlp
             else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector256.IsHardwareAccelerated)
-                InputGradient1_256(ref g, ref w, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
-                InputGradient1_128(ref g, ref w, ref dx);
-            else InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector256.IsHardwareAccelerated)
-                InputGradient4_256(ref g, ref w, ref dx);
-            else if (Vector128.IsHardwareAccelerated)
-                InputGradient4_128(ref g, ref w, ref dx);
-            else InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_256(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -166,45 +146,6 @@ partial class TinyMlp
                     Vector256.StoreUnsafe(acc2_0, ref gwi, 16);
                     Vector256.StoreUnsafe(acc3_0, ref gwi, 24);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_256(ref float g, ref float w, ref float dx)
-        {
-            for (nuint i = 0; i < 4; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = Vector256.Create(0f);
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 0), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector256.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_256(ref float g, ref float w, ref float dx)
-        {
-            for (nuint i = 0; i < 4; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = Vector256.Create(0f);
-                var acc1 = Vector256.Create(0f);
-                var acc2 = Vector256.Create(0f);
-                var acc3 = Vector256.Create(0f);
-                {
-                    var wv = Vector256.LoadUnsafe(ref wi, 0);
-                    acc0 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 0), acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 8), acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 16), acc2);
-                    acc3 = Vector256.MultiplyAddEstimate(wv, Vector256.LoadUnsafe(ref g, 24), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector256.Sum(acc0);
-                Unsafe.Add(ref dx, 4 + i) = Vector256.Sum(acc1);
-                Unsafe.Add(ref dx, 8 + i) = Vector256.Sum(acc2);
-                Unsafe.Add(ref dx, 12 + i) = Vector256.Sum(acc3);
             }
         }
 
@@ -269,47 +210,6 @@ partial class TinyMlp
                     Vector128.StoreUnsafe(acc3_1, ref gwi, 28);
                     Vector128.StoreUnsafe(acc3_0, ref gwi, 24);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_128(ref float g, ref float w, ref float dx)
-        {
-            for (nuint i = 0; i < 4; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = Vector128.Create(0f);
-                for (nuint o = 0; o < 8; o += 4)
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, o);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o), acc0);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_128(ref float g, ref float w, ref float dx)
-        {
-            for (nuint i = 0; i < 4; i++)
-            {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
-                var acc2 = Vector128.Create(0f);
-                var acc3 = Vector128.Create(0f);
-                for (nuint o = 0; o < 8; o += 4)
-                {
-                    var wv = Vector128.LoadUnsafe(ref wi, o);
-                    acc0 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o + 8), acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o + 16), acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(wv, Vector128.LoadUnsafe(ref g, o + 24), acc3);
-                }
-                Unsafe.Add(ref dx, i) = Vector128.Sum(acc0);
-                Unsafe.Add(ref dx, 4 + i) = Vector128.Sum(acc1);
-                Unsafe.Add(ref dx, 8 + i) = Vector128.Sum(acc2);
-                Unsafe.Add(ref dx, 12 + i) = Vector128.Sum(acc3);
             }
         }
 
@@ -421,44 +321,239 @@ partial class TinyMlp
             }
         }
 
+        /// <summary>W^T = [8, 4] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 4; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 8; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 32);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 32);
+                for (nuint n = 0; n < 8; n++)
+                    for (nuint k = 0; k < 4; k++)
+                        Unsafe.Add(ref tg, n * 4 + k) = Unsafe.Add(ref wg, k * 8 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 4; i++)
+            public const int Inputs = 8;
+            public const int Outputs = 4;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 8);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 8; o += 1)
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 8) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 16) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 24) + acc3;
+                    var acc0 = Vector128.Create(0f);
+                    // 8 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0);
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0);
+                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0);
+                    var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x4, acc0);
+                    var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x5, acc0);
+                    var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x6, acc0);
+                    var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x7, acc0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 4 + i) = acc1;
-                Unsafe.Add(ref dx, 8 + i) = acc2;
-                Unsafe.Add(ref dx, 12 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 8; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 16 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 24 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 12);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
+                {
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    var acc3 = 0f;
+                    // 8 inputs x 4 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 4) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, 5) * x1 + acc1;
+                    acc2 = Unsafe.Add(ref w, 6) * x1 + acc2;
+                    acc3 = Unsafe.Add(ref w, 7) * x1 + acc3;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, 8) * x2 + acc0;
+                    acc1 = Unsafe.Add(ref w, 9) * x2 + acc1;
+                    acc2 = Unsafe.Add(ref w, 10) * x2 + acc2;
+                    acc3 = Unsafe.Add(ref w, 11) * x2 + acc3;
+                    var x3 = Unsafe.Add(ref x, 3);
+                    acc0 = Unsafe.Add(ref w, 12) * x3 + acc0;
+                    acc1 = Unsafe.Add(ref w, 13) * x3 + acc1;
+                    acc2 = Unsafe.Add(ref w, 14) * x3 + acc2;
+                    acc3 = Unsafe.Add(ref w, 15) * x3 + acc3;
+                    var x4 = Unsafe.Add(ref x, 4);
+                    acc0 = Unsafe.Add(ref w, 16) * x4 + acc0;
+                    acc1 = Unsafe.Add(ref w, 17) * x4 + acc1;
+                    acc2 = Unsafe.Add(ref w, 18) * x4 + acc2;
+                    acc3 = Unsafe.Add(ref w, 19) * x4 + acc3;
+                    var x5 = Unsafe.Add(ref x, 5);
+                    acc0 = Unsafe.Add(ref w, 20) * x5 + acc0;
+                    acc1 = Unsafe.Add(ref w, 21) * x5 + acc1;
+                    acc2 = Unsafe.Add(ref w, 22) * x5 + acc2;
+                    acc3 = Unsafe.Add(ref w, 23) * x5 + acc3;
+                    var x6 = Unsafe.Add(ref x, 6);
+                    acc0 = Unsafe.Add(ref w, 24) * x6 + acc0;
+                    acc1 = Unsafe.Add(ref w, 25) * x6 + acc1;
+                    acc2 = Unsafe.Add(ref w, 26) * x6 + acc2;
+                    acc3 = Unsafe.Add(ref w, 27) * x6 + acc3;
+                    var x7 = Unsafe.Add(ref x, 7);
+                    acc0 = Unsafe.Add(ref w, 28) * x7 + acc0;
+                    acc1 = Unsafe.Add(ref w, 29) * x7 + acc1;
+                    acc2 = Unsafe.Add(ref w, 30) * x7 + acc2;
+                    acc3 = Unsafe.Add(ref w, 31) * x7 + acc3;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..3
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    var bias3 = 0f;
+                    var acc0_3 = bias3;
+                    var acc1_3 = bias3;
+                    var acc2_3 = bias3;
+                    var acc3_3 = bias3;
+                    for (nuint i = 0; i < 8; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 4);
+                        var w0 = Unsafe.Add(ref wi, 0);
+                        var w1 = Unsafe.Add(ref wi, 1);
+                        var w2 = Unsafe.Add(ref wi, 2);
+                        var w3 = Unsafe.Add(ref wi, 3);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 8 + i);
+                        var x2 = Unsafe.Add(ref x, 16 + i);
+                        var x3 = Unsafe.Add(ref x, 24 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc0_3 = w3 * x0 + acc0_3;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc1_3 = w3 * x1 + acc1_3;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc2_3 = w3 * x2 + acc2_3;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                        acc3_3 = w3 * x3 + acc3_3;
+                    }
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                }
             }
         }
     }
@@ -471,27 +566,6 @@ partial class TinyMlp
             AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient1(ref float g, ref float w, ref float dx)
-        {
-            InputGradient1_Scalar(ref g, ref w, ref dx);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void InputGradient4(ref float g, ref float w, ref float dx)
-        {
-            InputGradient4_Scalar(ref g, ref w, ref dx);
-        }
-
-        /// <summary>dL/dx = dL/dz W^T for <paramref name="rows"/> rows, four at a time.</summary>
-        public static void InputGradientRows(ref float g, ref float w, ref float dx, int rows)
-        {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                InputGradient4(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-            for (; s < (nuint)rows; s++)
-                InputGradient1(ref Unsafe.Add(ref g, s * Outputs), ref w, ref Unsafe.Add(ref dx, s * Inputs));
-        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
@@ -573,44 +647,294 @@ partial class TinyMlp
             }
         }
 
+        /// <summary>W^T = [3, 8] per group, for the input gradient.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient1_Scalar(ref float g, ref float w, ref float dx)
+        public static void TransposeWeights(ref float w, ref float transposed)
         {
-            for (nuint i = 0; i < 8; i++)
+            for (nuint g = 0; g < 1; g++)
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
-                {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                }
-                Unsafe.Add(ref dx, i) = acc0;
+                ref float wg = ref Unsafe.Add(ref w, g * 24);
+                ref float tg = ref Unsafe.Add(ref transposed, g * 24);
+                for (nuint n = 0; n < 3; n++)
+                    for (nuint k = 0; k < 8; k++)
+                        Unsafe.Add(ref tg, n * 8 + k) = Unsafe.Add(ref wg, k * 3 + n);
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void InputGradient4_Scalar(ref float g, ref float w, ref float dx)
+        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        public static class Transposed
         {
-            for (nuint i = 0; i < 8; i++)
+            public const int Inputs = 3;
+            public const int Outputs = 8;
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                ref float wi = ref Unsafe.Add(ref w, i * 3);
-                var acc0 = 0f;
-                var acc1 = 0f;
-                var acc2 = 0f;
-                var acc3 = 0f;
-                for (nuint o = 0; o < 3; o += 1)
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector256.IsHardwareAccelerated)
+                    Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector256.IsHardwareAccelerated)
+                    Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
+                else if (Vector128.IsHardwareAccelerated)
+                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
+                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            }
+
+            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                nuint s = 0;
+                for (; s + 4 <= (nuint)rows; s += 4)
+                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                for (; s < (nuint)rows; s++)
+                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..7
                 {
-                    var wv = Unsafe.Add(ref wi, o);
-                    acc0 = wv * Unsafe.Add(ref g, o) + acc0;
-                    acc1 = wv * Unsafe.Add(ref g, o + 3) + acc1;
-                    acc2 = wv * Unsafe.Add(ref g, o + 6) + acc2;
-                    acc3 = wv * Unsafe.Add(ref g, o + 9) + acc3;
+                    var acc0 = Vector256.Create(0f);
+                    // 3 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                    var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0);
+                    var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
                 }
-                Unsafe.Add(ref dx, i) = acc0;
-                Unsafe.Add(ref dx, 8 + i) = acc1;
-                Unsafe.Add(ref dx, 16 + i) = acc2;
-                Unsafe.Add(ref dx, 24 + i) = acc3;
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..7
+                {
+                    var bias0 = Vector256.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 8);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 24);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..7
+                {
+                    var acc0 = Vector128.Create(0f);
+                    var acc1 = Vector128.Create(0f);
+                    // 3 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1);
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..7
+                {
+                    var bias0 = Vector128.Create(0f);
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = Vector128.Create(0f);
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 8);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector128.LoadUnsafe(ref wi, 4);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + i));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
+                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
+                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 20);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 24);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 28);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // outputs 0..7
+                {
+                    var acc0 = 0f;
+                    var acc1 = 0f;
+                    var acc2 = 0f;
+                    var acc3 = 0f;
+                    var acc4 = 0f;
+                    var acc5 = 0f;
+                    var acc6 = 0f;
+                    var acc7 = 0f;
+                    // 3 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
+                    var x0 = Unsafe.Add(ref x, 0);
+                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
+                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
+                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
+                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
+                    acc4 = Unsafe.Add(ref w, 4) * x0 + acc4;
+                    acc5 = Unsafe.Add(ref w, 5) * x0 + acc5;
+                    acc6 = Unsafe.Add(ref w, 6) * x0 + acc6;
+                    acc7 = Unsafe.Add(ref w, 7) * x0 + acc7;
+                    var x1 = Unsafe.Add(ref x, 1);
+                    acc0 = Unsafe.Add(ref w, 8) * x1 + acc0;
+                    acc1 = Unsafe.Add(ref w, 9) * x1 + acc1;
+                    acc2 = Unsafe.Add(ref w, 10) * x1 + acc2;
+                    acc3 = Unsafe.Add(ref w, 11) * x1 + acc3;
+                    acc4 = Unsafe.Add(ref w, 12) * x1 + acc4;
+                    acc5 = Unsafe.Add(ref w, 13) * x1 + acc5;
+                    acc6 = Unsafe.Add(ref w, 14) * x1 + acc6;
+                    acc7 = Unsafe.Add(ref w, 15) * x1 + acc7;
+                    var x2 = Unsafe.Add(ref x, 2);
+                    acc0 = Unsafe.Add(ref w, 16) * x2 + acc0;
+                    acc1 = Unsafe.Add(ref w, 17) * x2 + acc1;
+                    acc2 = Unsafe.Add(ref w, 18) * x2 + acc2;
+                    acc3 = Unsafe.Add(ref w, 19) * x2 + acc3;
+                    acc4 = Unsafe.Add(ref w, 20) * x2 + acc4;
+                    acc5 = Unsafe.Add(ref w, 21) * x2 + acc5;
+                    acc6 = Unsafe.Add(ref w, 22) * x2 + acc6;
+                    acc7 = Unsafe.Add(ref w, 23) * x2 + acc7;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
+                {
+                    var bias0 = 0f;
+                    var acc0_0 = bias0;
+                    var acc1_0 = bias0;
+                    var acc2_0 = bias0;
+                    var acc3_0 = bias0;
+                    var bias1 = 0f;
+                    var acc0_1 = bias1;
+                    var acc1_1 = bias1;
+                    var acc2_1 = bias1;
+                    var acc3_1 = bias1;
+                    var bias2 = 0f;
+                    var acc0_2 = bias2;
+                    var acc1_2 = bias2;
+                    var acc2_2 = bias2;
+                    var acc3_2 = bias2;
+                    var bias3 = 0f;
+                    var acc0_3 = bias3;
+                    var acc1_3 = bias3;
+                    var acc2_3 = bias3;
+                    var acc3_3 = bias3;
+                    for (nuint i = 0; i < 3; i++)
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, i * 8);
+                        var w0 = Unsafe.Add(ref wi, o);
+                        var w1 = Unsafe.Add(ref wi, o + 1);
+                        var w2 = Unsafe.Add(ref wi, o + 2);
+                        var w3 = Unsafe.Add(ref wi, o + 3);
+                        var x0 = Unsafe.Add(ref x, i);
+                        var x1 = Unsafe.Add(ref x, 3 + i);
+                        var x2 = Unsafe.Add(ref x, 6 + i);
+                        var x3 = Unsafe.Add(ref x, 9 + i);
+                        acc0_0 = w0 * x0 + acc0_0;
+                        acc0_1 = w1 * x0 + acc0_1;
+                        acc0_2 = w2 * x0 + acc0_2;
+                        acc0_3 = w3 * x0 + acc0_3;
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                        acc1_3 = w3 * x1 + acc1_3;
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                        acc2_3 = w3 * x2 + acc2_3;
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                        acc3_3 = w3 * x3 + acc3_3;
+                    }
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
+                }
             }
         }
     }

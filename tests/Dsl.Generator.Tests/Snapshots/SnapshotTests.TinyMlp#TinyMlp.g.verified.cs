@@ -87,6 +87,7 @@ total                                      67    112
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -101,6 +102,7 @@ total                                      67    112
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardFour(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
@@ -146,6 +148,7 @@ total                                      67    112
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
@@ -429,6 +432,7 @@ total                                      67    112
         }
 
         /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             nuint s = 0;
