@@ -80,6 +80,10 @@ internal static class DiagnosticDescriptors
         "Network input shape is ambiguous",
         "Network '{0}': {1}");
 
+    public static readonly DiagnosticDescriptor TooLarge = Error("DSL0110", Shape,
+        "Layer too large",
+        "'{0}': {1} has {2} values, more than the {3} the generator supports");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
         [NotPartial.Id] = NotPartial,
@@ -99,6 +103,7 @@ internal static class DiagnosticDescriptors
         [KernelTooLarge.Id] = KernelTooLarge,
         [InvalidOption.Id] = InvalidOption,
         [InputShapeConflict.Id] = InputShapeConflict,
+        [TooLarge.Id] = TooLarge,
     };
 
     public static DiagnosticDescriptor ById(string id) => s_byId[id];

@@ -919,11 +919,20 @@ public sealed partial class NetworkGenerator
 
         // Locals are named after the layer; '@' only where the name is a keyword (a layer called 'Event'),
         // a 'Layer' suffix where it would collide with one of the generated names above.
-        private static string Local(LayerSpec layer)
+        private static string Local(LayerSpec layer) => Local(layer.MemberName);
+
+        private static string Local(string memberName)
         {
-            string name = SourceWriter.Camel(layer.MemberName);
+            string name = SourceWriter.Camel(memberName);
             if (s_reservedLocals.Contains(name)) return name + "Layer";
             return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
+        }
+
+        /// <summary>Every local the emitted methods derive from a layer's name; two layers must not share one.</summary>
+        internal static IEnumerable<string> DerivedLocals(string memberName)
+        {
+            string local = Local(memberName);
+            return new[] { local, local + "Pre", local + "Folded", local + "Statistics", "d" + Pascal(local) };
         }
 
         private static string Pascal(string local) => local.TrimStart('@').Substring(0, 1).ToUpperInvariant() + local.TrimStart('@').Substring(1);

@@ -85,6 +85,21 @@ public sealed partial class NetworkGenerator
                 shape = layer.Output;
             }
 
+            // Layers whose names derive the same local in the generated methods (e.g. 'Head' and 'DHead': dHead).
+            var localOwner = new Dictionary<string, string>();
+            foreach (LayerSpec layer in layers)
+            {
+                foreach (string local in Emitter.DerivedLocals(layer.MemberName))
+                {
+                    if (localOwner.TryGetValue(local.TrimStart('@'), out string? other) && other != layer.MemberName)
+                    {
+                        diagnostics.Add(Diagnostic(DiagnosticDescriptors.ReservedLayerName, LocationInfo.From(MemberLocation(type, layer.MemberName)), layer.MemberName, $"{local.TrimStart('@')} (derived from layer '{other}')"));
+                        break;
+                    }
+                    localOwner[local.TrimStart('@')] = layer.MemberName;
+                }
+            }
+
             if (layers.Count == 0 && diagnostics.Count == 0 && !layerFailed)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.NoLayers, classLocation, type.Name));
 
@@ -130,6 +145,13 @@ public sealed partial class NetworkGenerator
             else
                 shape = Shape.Flat(flat);
 
+            if (shape is not null && (long)shape.Channels * shape.Height * shape.Width > MaxActivationValues)
+            {
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.TooLarge, location, network, "the input",
+                    ((long)shape.Channels * shape.Height * shape.Width).ToString("#,0", System.Globalization.CultureInfo.InvariantCulture),
+                    MaxActivationValues.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture)));
+                return null;
+            }
             if (shape is not null && flat != 0 && shape.Rank > 1 && flat != shape.Size)
             {
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.InputShapeConflict, location, network, $"Input = {Text(flat)} differs from the {shape} = {Text(shape.Size)} values of the declared shape"));
@@ -198,6 +220,7 @@ public sealed partial class NetworkGenerator
                         if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
                         if (s.Channels % spec.Groups != 0) return Fail(check.Groups("input", s.Channels, spec.Groups));
                         if (outChannels % spec.Groups != 0) return Fail(check.Groups("output", outChannels, spec.Groups));
+                        if (!check.PaddedFits(s, spec.PadLeft + (spec.Causal ? 0 : spec.Padding), rank == 3 ? 2 * spec.Padding : 0)) return null;
                         int outWidth = check.Extent(s.Width, spec.Kernel, spec.Stride, spec.PadLeft + (spec.Causal ? 0 : spec.Padding), spec.Dilation, rank == 3 ? "width" : "length");
                         int outHeight = rank == 3 ? check.Extent(s.Height, spec.Kernel, spec.Stride, 2 * spec.Padding, spec.Dilation, "height") : 1;
                         if (outWidth < 1 || outHeight < 1) return null;
@@ -220,6 +243,7 @@ public sealed partial class NetworkGenerator
                     return Finish(spec, input, check, s =>
                     {
                         if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
+                        if (!check.PaddedFits(s, 2 * spec.Padding, rank == 3 ? 2 * spec.Padding : 0)) return null;
                         int outWidth = check.Extent(s.Width, kernel, spec.Stride, 2 * spec.Padding, 1, rank == 3 ? "width" : "length");
                         int outHeight = rank == 3 ? check.Extent(s.Height, kernel, spec.Stride, 2 * spec.Padding, 1, "height") : 1;
                         if (outWidth < 1 || outHeight < 1) return null;
@@ -249,6 +273,11 @@ public sealed partial class NetworkGenerator
 
         private static Shape? Fail(bool _) => null;
 
+        // Limits of what the generator plans for: offsets are ints, and a batch-1 activation must fit in memory
+        // many times over. 2^26 values = 256 MB per sample; 2^28 values = 1 GB for one weight.
+        private const long MaxActivationValues = 1L << 26;
+        private const long MaxTensorValues = 1L << 28;
+
         /// <summary>Checks the activation, then infers the output shape when the input shape is known and the options are valid.</summary>
         private static LayerSpec? Finish(LayerSpec spec, Shape? input, Checks check, System.Func<Shape, Shape?> infer)
         {
@@ -262,6 +291,16 @@ public sealed partial class NetworkGenerator
             if (check.Failed || input is null) return null;
             Shape? output = infer(input);
             if (output is null || check.Failed) return null;
+            check.Size("the output", (long)output.Channels * output.Height * output.Width, MaxActivationValues);
+            if (check.Failed) return null;
+            long weights = spec.Kind switch
+            {
+                LayerKind.Dense => (long)input.Size * output.Size,
+                LayerKind.Conv2D or LayerKind.Conv1D => (long)output.Channels * (input.Channels / spec.Groups) * spec.Kernel * (spec.Kind == LayerKind.Conv2D ? spec.Kernel : 1),
+                _ => 0,
+            };
+            check.Size("the weight", weights, MaxTensorValues);
+            if (check.Failed) return null;
             if (spec.Kind == LayerKind.Dense && spec.Activation == ActivationKind.Softmax && output.Size == 1)
             {
                 check.Activation("Softmax", "softmax over a single unit is always 1; use Sigmoid for one output");
@@ -311,13 +350,30 @@ public sealed partial class NetworkGenerator
             /// <summary>Output length along one axis, reporting when the dilated kernel does not fit the padded input.</summary>
             public int Extent(int size, int kernel, int stride, int padding, int dilation, string axis)
             {
-                int span = dilation * (kernel - 1) + 1;
-                int padded = size + padding;
-                int output = padded >= span ? (padded - span) / stride + 1 : 0;
+                // In long: a dilation or padding near int.MaxValue must not wrap into a plausible size.
+                long span = (long)dilation * (kernel - 1) + 1;
+                long padded = (long)size + padding;
+                long output = padded >= span ? (padded - span) / stride + 1 : 0;
                 if (output < 1)
-                    Report(DiagnosticDescriptors.KernelTooLarge, $"{Text(span)} along the {axis}", Text(padded), Text(output));
-                return output;
+                    Report(DiagnosticDescriptors.KernelTooLarge, $"{Long(span)} along the {axis}", Long(padded), Long(output));
+                return (int)System.Math.Min(output, int.MaxValue);
             }
+
+            /// <summary>The zero-bordered copy of the input must be addressable too (this also bounds kernel sizes).</summary>
+            public bool PaddedFits(Shape input, int widthPadding, int heightPadding)
+            {
+                long values = (long)input.Channels * (input.Height + (long)heightPadding) * (input.Width + (long)widthPadding);
+                Size("the padded input", values, MaxActivationValues);
+                return !Failed;
+            }
+
+            /// <summary>Reports sizes past what the generated code addresses with int offsets and plans memory for.</summary>
+            public void Size(string what, long values, long limit)
+            {
+                if (values > limit) Report(DiagnosticDescriptors.TooLarge, what, Long(values), Long(limit));
+            }
+
+            private static string Long(long value) => value.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture);
 
             private bool Report(DiagnosticDescriptor descriptor, params string[] arguments)
             {
@@ -454,6 +510,14 @@ public sealed partial class NetworkGenerator
         {
             foreach (var pair in attribute.NamedArguments)
                 if (pair.Key == name && pair.Value.Value is bool value) return value;
+            return null;
+        }
+
+        private static Location? MemberLocation(INamedTypeSymbol type, string member)
+        {
+            foreach (ISymbol symbol in type.GetMembers(member))
+                foreach (AttributeData attribute in symbol.GetAttributes())
+                    if (attribute.ApplicationSyntaxReference is { } reference) return reference.GetSyntax().GetLocation();
             return null;
         }
 

@@ -210,6 +210,58 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void LayersWhoseDerivedLocalsCollide_ReportDSL0008()
+    {
+        // 'DHead' is the local of layer DHead and also the gradient local derived from layer Head.
+        Diagnostic d = SingleDiagnostic("DSL0008", """
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Dense(3)] public partial Dense DHead { get; }
+                [Dense(2)] public partial Dense Head { get; }
+            }
+            """, out _);
+        Assert.Contains("dHead", GeneratorRun.Message(d));
+    }
+
+    [Fact]
+    public void HugeDenseLayer_ReportsDSL0110InsteadOfRunningOutOfMemory()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0110", """
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Dense(int.MaxValue)] public partial Dense Out { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("'Out': the output has 2,147,483,647 values, more than the 67,108,864 the generator supports", GeneratorRun.Message(d));
+        Assert.Equal("Dense(int.MaxValue)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void DilationNearIntMax_ReportsDSL0107RatherThanWrapping()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            using Dsl;
+
+            [Network(Channels = 1, Height = 6, Width = 6)]
+            public partial class Net
+            {
+                [Conv2D(2, 3, Dilation = int.MaxValue)] public partial Conv2D Conv { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(2)] public partial Dense Out { get; }
+            }
+            """);
+        // One per axis; the dilated span is computed without wrapping: 2 * (2^31 - 1) + 1.
+        Assert.Equal(new[] { "DSL0107", "DSL0107" }, run.DslDiagnostics.Select(d => d.Id));
+        Assert.All(run.DslDiagnostics, d => Assert.Contains("4,294,967,295", GeneratorRun.Message(d)));
+    }
+
+    [Fact]
     public void LayerUnitsZero_ReportsDSL0102OnTheAttribute()
     {
         Diagnostic d = SingleDiagnostic("DSL0102", """
