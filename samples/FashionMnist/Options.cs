@@ -9,28 +9,44 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary>The sample's command line.</summary>
 internal sealed record Options
 {
-    public const string Usage = """
+    /// <summary>Default passes over the training set for the MLP.</summary>
+    public const int MlpEpochs = 10;
+
+    /// <summary>Default passes over the training set for the CNN.</summary>
+    public const int CnnEpochs = 10;
+
+    public static readonly string Usage = $"""
         usage: FashionMnist [options]
           --data DIR     directory with the four Fashion-MNIST .gz files (default /usr/share/datasets/fashion-mnist)
-          --epochs N     passes over the training set (default 10)
+          --model NAME   network to train: mlp (default), a 784-256-128-10 perceptron, or cnn, two
+                         convolution + batch norm + max-pool blocks then two dense layers
+          --epochs N     passes over the training set (default {MlpEpochs} for mlp, {CnnEpochs} for cnn)
           --batch N      samples per optimiser step (default 64)
           --lr X         initial AdamW learning rate, decayed towards 0 on a cosine over the epochs (default 0.001)
           --seed N       seeds the initial weights and the shuffles (default 42)
-          --model NAME   network to train: mlp (default)
-          --out PATH     where to save the trained weights as safetensors (default fashion.safetensors)
+          --out PATH     where to save the trained weights as safetensors (default fashion-mlp.safetensors
+                         or fashion-cnn.safetensors, after the model)
           --summary      print the network's layer table and exit
           --help         print this text and exit
         """;
 
     public string DataDirectory { get; init; } = FashionData.DefaultDirectory;
-    public int Epochs { get; init; } = 10;
+    /// <summary>Passes over the training set; null until given, then <see cref="EffectiveEpochs"/> picks the model's default.</summary>
+    public int? Epochs { get; init; }
     public int BatchSize { get; init; } = 64;
     public float LearningRate { get; init; } = 1e-3f;
     public int Seed { get; init; } = 42;
     public string Model { get; init; } = "mlp";
-    public string OutputPath { get; init; } = "fashion.safetensors";
+    /// <summary>Where to save the weights; null until given, then <see cref="EffectiveOutputPath"/> names the file after the model.</summary>
+    public string? OutputPath { get; init; }
     public bool SummaryOnly { get; init; }
     public bool Help { get; init; }
+
+    /// <summary><see cref="Epochs"/>, or the default for <see cref="Model"/>.</summary>
+    public int EffectiveEpochs => Epochs ?? (Model == "cnn" ? CnnEpochs : MlpEpochs);
+
+    /// <summary><see cref="OutputPath"/>, or <c>fashion-{model}.safetensors</c>.</summary>
+    public string EffectiveOutputPath => OutputPath ?? $"fashion-{Model}.safetensors";
 
     /// <exception cref="UsageException">An unknown option, a missing or malformed value.</exception>
     public static Options Parse(string[] args)
@@ -92,9 +108,8 @@ internal sealed record Options
         string text = Value(args, ref i);
         return text switch
         {
-            "mlp" => text,
-            "cnn" => throw new UsageException("--model cnn is not available yet: this version has only 'mlp'"),
-            _ => throw new UsageException($"unknown model '{text}': expected 'mlp'"),
+            "mlp" or "cnn" => text,
+            _ => throw new UsageException($"unknown model '{text}': expected 'mlp' or 'cnn'"),
         };
     }
 }

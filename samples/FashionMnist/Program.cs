@@ -6,9 +6,9 @@ using System.Linq;
 using Dsl;
 using FashionMnist;
 
-// Trains FashionMlp on Fashion-MNIST, reports test accuracy, saves the weights as safetensors, and checks
-// that a fresh network loaded from the file scores the same. Exit codes: 0 success, 1 failure,
-// 2 bad command line or data set not installed.
+// Trains FashionMlp (--model mlp, the default) or FashionCnn (--model cnn) on Fashion-MNIST, reports test
+// accuracy, saves the weights as safetensors, and checks that a fresh network loaded from the file scores
+// the same. Exit codes: 0 success, 1 failure, 2 bad command line or data set not installed.
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -29,7 +29,9 @@ if (options.Help)
     return 0;
 }
 
-var net = new FashionMlp(options.Seed);
+int epochs = options.EffectiveEpochs;
+string outputPath = options.EffectiveOutputPath;
+INetwork net = Create(options.Model, options.Seed);
 Console.WriteLine(net.Summary);
 if (options.SummaryOnly) return 0;
 
@@ -60,11 +62,11 @@ catch (Exception e) when (e is InvalidDataException or IOException or Unauthoriz
 const float weightDecay = 1e-4f;
 var optimizer = new AdamW(options.LearningRate, weightDecay: weightDecay);
 var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy);
-Console.WriteLine($"training: {options.Epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {Environment.ProcessorCount} cores, SIMD {Simd()}");
+Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {Environment.ProcessorCount} cores, SIMD {Simd()}");
 
 var fitClock = Stopwatch.StartNew();
-TrainingHistory history = trainer.Fit(train, options.Epochs, options.BatchSize, options.Seed, validation: test,
-    observer: new CosineDecay(optimizer, options.LearningRate, options.Epochs, new ConsoleProgress()));
+TrainingHistory history = trainer.Fit(train, epochs, options.BatchSize, options.Seed, validation: test,
+    observer: new CosineDecay(optimizer, options.LearningRate, epochs, new ConsoleProgress()));
 fitClock.Stop();
 
 double meanEpoch = history.Epochs.Average(e => e.Elapsed.TotalSeconds);
@@ -76,15 +78,18 @@ Console.WriteLine($"test accuracy: {accuracy:F4}");
 
 try
 {
-    net.Save(options.OutputPath);
-    Console.WriteLine($"saved {net.Parameters.ParameterCount:N0} parameters to {Path.GetFullPath(options.OutputPath)}");
-    var reloaded = new FashionMlp();
-    reloaded.Load(options.OutputPath);
+    net.Save(outputPath);
+    // Batch norm's running statistics are buffers: saved and loaded, but not trained by the optimiser.
+    int bufferValues = net.Parameters.Tensors.Where(t => t.Kind == TensorKind.Buffer).Sum(t => t.Length);
+    string buffers = bufferValues > 0 ? $" and {bufferValues:N0} buffer values (batch-norm statistics)" : "";
+    Console.WriteLine($"saved {net.Parameters.ParameterCount:N0} parameters{buffers} to {Path.GetFullPath(outputPath)}");
+    INetwork reloaded = Create(options.Model, seed: 0);
+    reloaded.Load(outputPath);
     double reloadedAccuracy = Accuracy(reloaded, test);
     Console.WriteLine($"reloaded test accuracy: {reloadedAccuracy:F4}");
     if (reloadedAccuracy != accuracy)
     {
-        Console.Error.WriteLine($"error: the network loaded from {options.OutputPath} scores {reloadedAccuracy:F4}, the trained one {accuracy:F4}.");
+        Console.Error.WriteLine($"error: the network loaded from {outputPath} scores {reloadedAccuracy:F4}, the trained one {accuracy:F4}.");
         return 1;
     }
 }
@@ -94,6 +99,14 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException or Saf
     return 1;
 }
 return 0;
+
+// The network --model names, its weights initialised from the seed.
+static INetwork Create(string model, int seed) => model switch
+{
+    "mlp" => new FashionMlp(seed),
+    "cnn" => new FashionCnn(seed),
+    _ => throw new ArgumentOutOfRangeException(nameof(model), model, "expected 'mlp' or 'cnn'"),
+};
 
 // Fraction of samples whose largest logit is at their label, by one batched, allocation-free Forward.
 static double Accuracy(INetwork network, Dataset data)
