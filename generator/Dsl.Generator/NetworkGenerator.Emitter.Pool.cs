@@ -60,9 +60,11 @@ public sealed partial class NetworkGenerator
                     for (int t = 1; t < taps.Count; t++)
                     {
                         w.Line($"float v{t} = Unsafe.Add(ref taps, {taps[t]});");
+                        // Forward needs only the value: MathF.Max is branch-free and propagates NaN. Backward needs the
+                        // position of the first maximum, with the same NaN rule.
                         w.Line(backward
                             ? $"if (v{t} > best || float.IsNaN(v{t}) && !float.IsNaN(best)) {{ best = v{t}; at = {taps[t]}; }}"
-                            : $"if (v{t} > best || float.IsNaN(v{t}) && !float.IsNaN(best)) best = v{t};");
+                            : $"best = global::System.MathF.Max(best, v{t});");
                     }
                     w.Line(backward
                         ? "Unsafe.Add(ref dx, window + at) += Unsafe.Add(ref dy, outputRow + j);"

@@ -475,11 +475,11 @@ total                                          119  2,640
                         ref float taps = ref Unsafe.Add(ref x, window);
                         float best = taps;
                         float v1 = Unsafe.Add(ref taps, 1);
-                        if (v1 > best || float.IsNaN(v1) && !float.IsNaN(best)) best = v1;
+                        best = global::System.MathF.Max(best, v1);
                         float v2 = Unsafe.Add(ref taps, 5);
-                        if (v2 > best || float.IsNaN(v2) && !float.IsNaN(best)) best = v2;
+                        best = global::System.MathF.Max(best, v2);
                         float v3 = Unsafe.Add(ref taps, 6);
-                        if (v3 > best || float.IsNaN(v3) && !float.IsNaN(best)) best = v3;
+                        best = global::System.MathF.Max(best, v3);
                         Unsafe.Add(ref y, outputRow + j) = best;
                     }
                 }
