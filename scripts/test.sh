@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: builds everything, runs the generator tests once and the numeric/runtime tests on every
-# SIMD path (AVX-512, AVX2, Vector128, scalar), then prints the totals as one line "N passed, N failed".
+# SIMD path (AVX-512, AVX2, Vector128, scalar), then the benchmarks' smoke checks, and prints the totals as
+# one line "N passed, N failed".
 # Needs only the .NET 10 SDK; NuGet packages restore on first use.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,13 @@ run avx2      tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableAVX512=0 DSL_EXPECT_
 run vector128 tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableAVX2=0 DSL_EXPECT_ISA=vector128
 run scalar    tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableHWIntrinsic=0 DSL_EXPECT_ISA=scalar
 
+# The benchmark suite's smoke mode: every benchmark runs a few times, the peers' outputs are checked against
+# Dsl's and the Dsl calls must not allocate. It ends with its own "N passed, N failed" line.
+echo "== benchmarks --smoke"
+smoke=$(dotnet run -c Release --no-build --project tests/Dsl.Benchmarks -- --smoke 2>&1) || status=1
+echo "$smoke"
+smoke_totals=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$smoke" | tail -n 1)
+
 passed=0; failed=0; runs=0
 for trx in "$results"/*.trx; do
   [ -e "$trx" ] || continue
@@ -37,6 +45,11 @@ for trx in "$results"/*.trx; do
 done
 # A run that crashed before writing its results counts as a failure.
 if [ "$runs" -lt 5 ]; then failed=$((failed + 5 - runs)); status=1; fi
+if [ -n "$smoke_totals" ]; then
+  passed=$((passed + ${smoke_totals%% passed*})); f=${smoke_totals##*, }; failed=$((failed + ${f%% failed}))
+else
+  failed=$((failed + 1)); status=1
+fi
 [ "$failed" -gt 0 ] && status=1
 echo "$passed passed, $failed failed"
 exit $status
