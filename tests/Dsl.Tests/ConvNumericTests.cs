@@ -64,16 +64,7 @@ public class ConvNumericTests
     public void BatchedForward_IsBitIdenticalToBatchOne(string name)
     {
         (INetwork net, _) = Create(name, seed: 2);
-        const int batch = 5;
-        float[] input = DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 21);
-        var batched = new float[batch * net.OutputSize];
-        net.Forward(input, batched, batch);
-        var single = new float[net.OutputSize];
-        for (int s = 0; s < batch; s++)
-        {
-            net.Forward(input.AsSpan(s * net.InputSize, net.InputSize), single);
-            Assert.Equal(single, batched.AsSpan(s * net.OutputSize, net.OutputSize).ToArray());
-        }
+        DenseNumericTests.AssertBatchedEqualsBatchOne(net, batch: 5, seed: 21);
     }
 
     [Theory]
