@@ -299,6 +299,9 @@ public sealed partial class NetworkGenerator
             }
         }
 
+        // Tiered JIT would run an entry point's first calls unoptimised, slowly; these are compiled optimised at once.
+        private static void EmitOptimisedFromFirstCall(SourceWriter w) => w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+
         private static void EmitScratch(SourceWriter w, string method, int floats)
         {
             if (floats == 0) return;
@@ -330,8 +333,7 @@ public sealed partial class NetworkGenerator
         private static void EmitForwardOne(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             EmitScratchComment(w, "ForwardOne", plan.InferenceScratchFloats);
-            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+            EmitOptimisedFromFirstCall(w);
             w.OpenBlock("private void ForwardOne(ref float x, ref float y)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             EmitScratch(w, "ForwardOne", plan.InferenceScratchFloats);
@@ -459,8 +461,7 @@ public sealed partial class NetworkGenerator
         {
             int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs) * 4;
             EmitScratchComment(w, "ForwardFour", hidden);
-            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+            EmitOptimisedFromFirstCall(w);
             w.OpenBlock("private void ForwardFour(ref float x, ref float y)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             EmitScratch(w, "ForwardFour", hidden);
@@ -493,8 +494,7 @@ public sealed partial class NetworkGenerator
         private static void EmitForwardTrain(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             w.Line("/// <inheritdoc/>");
-            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+            EmitOptimisedFromFirstCall(w);
             w.OpenBlock($"public void ForwardTrain({ReadOnlySpan} input, {Span} output, int batch, global::Dsl.Workspace workspace)");
             w.Line("CheckWorkspace(workspace);");
             w.Line("global::Dsl.Guard.BatchLength(input, InputSize, batch, nameof(input));");
@@ -593,8 +593,7 @@ public sealed partial class NetworkGenerator
         private static void EmitBackwardPass(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             w.Line("/// <inheritdoc/>");
-            // Optimised from the first call: tiered JIT would run the first calls unoptimised, slowly.
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+            EmitOptimisedFromFirstCall(w);
             w.OpenBlock($"public void Backward({ReadOnlySpan} outputGradient, {Span} inputGradient, int batch, global::Dsl.Workspace workspace)");
             w.Line("CheckWorkspace(workspace);");
             w.Line("global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));");
@@ -614,7 +613,7 @@ public sealed partial class NetworkGenerator
             if (plan.TransposedFloats > 0)
                 w.Line($"ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, {plan.TransposedFloats}));");
             LayerSpec lastLayer = spec.Layers[spec.Layers.Count - 1];
-            string gradient = "d" + Pascal(Local(lastLayer));
+            string gradient = GradientLocal(lastLayer.MemberName);
             w.Line($"{Span} {gradient} = workspace.Region(GradientSlotA, OutputSize, batch);");
             w.Line($"outputGradient.CopyTo({gradient});");
             bool slotA = true;
@@ -636,7 +635,7 @@ public sealed partial class NetworkGenerator
                     }
                     else
                     {
-                        string same = "d" + Pascal(Local(spec.Layers[l - 1]));
+                        string same = GradientLocal(spec.Layers[l - 1].MemberName);
                         w.Line($"{Span} {same} = {gradient};");
                         gradient = same;
                     }
@@ -653,7 +652,7 @@ public sealed partial class NetworkGenerator
                 else
                 {
                     slotA = !slotA;
-                    next = "d" + Pascal(Local(spec.Layers[l - 1]));
+                    next = GradientLocal(spec.Layers[l - 1].MemberName);
                     w.Line($"{Span} {next} = workspace.Region({(slotA ? "GradientSlotA" : "GradientSlotB")}, {layer.Inputs}, batch);");
                 }
                 string guard = first ? "if (!inputGradient.IsEmpty)" : "";
@@ -932,10 +931,15 @@ public sealed partial class NetworkGenerator
         internal static IEnumerable<string> DerivedLocals(string memberName)
         {
             string local = Local(memberName);
-            return new[] { local, local + "Pre", local + "Folded", local + "Statistics", "d" + Pascal(local) };
+            return new[] { local, local + "Pre", local + "Folded", local + "Statistics", GradientLocal(memberName) };
         }
 
-        private static string Pascal(string local) => local.TrimStart('@').Substring(0, 1).ToUpperInvariant() + local.TrimStart('@').Substring(1);
+        /// <summary>dL/d(layer output): 'd' and the layer's local in PascalCase (dFc1).</summary>
+        private static string GradientLocal(string memberName)
+        {
+            string local = Local(memberName).TrimStart('@');
+            return "d" + char.ToUpperInvariant(local[0]) + local.Substring(1);
+        }
 
         // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
         private static string WeightRefs(LayerSpec layer, string root) =>

@@ -148,8 +148,7 @@ public sealed partial class NetworkGenerator
             if (shape is not null && (long)shape.Channels * shape.Height * shape.Width > MaxActivationValues)
             {
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.TooLarge, location, network, "the input",
-                    ((long)shape.Channels * shape.Height * shape.Width).ToString("#,0", System.Globalization.CultureInfo.InvariantCulture),
-                    MaxActivationValues.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture)));
+                    SourceWriter.Grouped((long)shape.Channels * shape.Height * shape.Width), SourceWriter.Grouped(MaxActivationValues)));
                 return null;
             }
             if (shape is not null && flat != 0 && shape.Rank > 1 && flat != shape.Size)
@@ -355,7 +354,7 @@ public sealed partial class NetworkGenerator
                 long padded = (long)size + padding;
                 long output = padded >= span ? (padded - span) / stride + 1 : 0;
                 if (output < 1)
-                    Report(DiagnosticDescriptors.KernelTooLarge, $"{Long(span)} along the {axis}", Long(padded), Long(output));
+                    Report(DiagnosticDescriptors.KernelTooLarge, $"{SourceWriter.Grouped(span)} along the {axis}", SourceWriter.Grouped(padded), SourceWriter.Grouped(output));
                 return (int)System.Math.Min(output, int.MaxValue);
             }
 
@@ -370,10 +369,8 @@ public sealed partial class NetworkGenerator
             /// <summary>Reports sizes past what the generated code addresses with int offsets and plans memory for.</summary>
             public void Size(string what, long values, long limit)
             {
-                if (values > limit) Report(DiagnosticDescriptors.TooLarge, what, Long(values), Long(limit));
+                if (values > limit) Report(DiagnosticDescriptors.TooLarge, what, SourceWriter.Grouped(values), SourceWriter.Grouped(limit));
             }
-
-            private static string Long(long value) => value.ToString("#,0", System.Globalization.CultureInfo.InvariantCulture);
 
             private bool Report(DiagnosticDescriptor descriptor, params string[] arguments)
             {

@@ -33,10 +33,6 @@ internal sealed class SourceWriter
         Line("}" + suffix);
     }
 
-    public void Indent() => _indent++;
-
-    public void Unindent() => _indent--;
-
     public override string ToString() => _builder.ToString();
 
     /// <summary>A float literal that round-trips and is culture-proof (fi-FI would write a U+2212 minus).</summary>
@@ -48,13 +44,6 @@ internal sealed class SourceWriter
     public static string Grouped(long value) => value.ToString("#,0", CultureInfo.InvariantCulture);
 
     public static string Camel(string pascal) => pascal.Length == 0 ? pascal : char.ToLowerInvariant(pascal[0]) + pascal.Substring(1);
-
-    public static string Repeat(string text, int count, string separator)
-    {
-        var parts = new string[count];
-        for (int i = 0; i < count; i++) parts[i] = text.Replace("{i}", Int(i));
-        return string.Join(separator, parts);
-    }
 
     public static string Pad(string text, int width) => text.Length >= width ? text : text + new string(' ', width - text.Length);
 
