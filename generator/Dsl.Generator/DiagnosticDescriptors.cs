@@ -84,8 +84,38 @@ internal static class DiagnosticDescriptors
         "Layer too large",
         "'{0}': {1} has {2} values, more than the {3} the generator supports");
 
+    public static readonly DiagnosticDescriptor BlockCycle = Error("DSL0009", Declaration,
+        "Block contains itself",
+        "Member '{0}': block '{1}' contains itself ({2}); a block cannot run inside itself");
+
+    public static readonly DiagnosticDescriptor InvalidMember = Error("DSL0010", Declaration,
+        "Residual, repeat or block member declared wrongly",
+        "Member '{0}': {1}");
+
+    public static readonly DiagnosticDescriptor HeadsDoNotDivide = Error("DSL0111", Shape,
+        "Model dimension not divisible by the heads",
+        "Layer '{0}': the model dimension {1} is not divisible by {2} heads");
+
+    public static readonly DiagnosticDescriptor ResidualShapeMismatch = Error("DSL0112", Shape,
+        "Residual branch changes the shape",
+        "Residual '{0}': the branch maps {1} to {2}, {3}");
+
+    public static readonly DiagnosticDescriptor CausalNeedsSequence = Error("DSL0113", Shape,
+        "Causal mask on a non-sequence input",
+        "Layer '{0}': a causal mask needs a token sequence (L tokens x D), but the input has shape {1}");
+
+    public static readonly DiagnosticDescriptor NormDimensionMismatch = Error("DSL0114", Shape,
+        "Normalisation over a mismatched dimension",
+        "Layer '{0}': {1}");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
+        [BlockCycle.Id] = BlockCycle,
+        [InvalidMember.Id] = InvalidMember,
+        [HeadsDoNotDivide.Id] = HeadsDoNotDivide,
+        [ResidualShapeMismatch.Id] = ResidualShapeMismatch,
+        [CausalNeedsSequence.Id] = CausalNeedsSequence,
+        [NormDimensionMismatch.Id] = NormDimensionMismatch,
         [NotPartial.Id] = NotPartial,
         [NoLayers.Id] = NoLayers,
         [LayerNotPartialProperty.Id] = LayerNotPartialProperty,

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Dsl.Generator.Model;
 
 namespace Dsl.Generator;
@@ -16,9 +17,10 @@ public sealed partial class NetworkGenerator
         /// </summary>
         private static class DenseEmitter
         {
-            // Accumulator tiles sized to the register file: 8 vectors for one sample; for four samples, 4x4
-            // where AVX-512's 32 registers are sure to be there, 4x2 for 256/128-bit vectors (16 registers on x64).
-            private const int SingleTile = 8;
+            // Accumulator tiles sized to the register file: for one sample 16 vectors with AVX-512's 32 registers (a
+            // 256-output row is then read once, contiguously), 8 with 16 registers; for four samples, 4x4 with
+            // AVX-512, 4x2 for 256/128-bit vectors.
+            private static int SingleTile(Isa isa) => isa == Isa.V512 ? 16 : 8;
             private static int RowTile(Isa isa) => isa == Isa.V512 || isa.IsScalar ? 4 : 2;
             private const int Rows = 4;
 
@@ -48,15 +50,32 @@ public sealed partial class NetworkGenerator
                 var dispatch = Dispatch(layer.Outputs);
                 EmitDispatch(w, dispatch, "Forward1", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
                 EmitDispatch(w, dispatch, "Forward4", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
-                w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows: four at a time share each weight row, the rest one by one.</summary>");
+                // The rungs, widest first, that get the blocked kernel: up to the first that does not, whose Forward4
+                // then serves it and every narrower rung.
+                var blocked = dispatch.TakeWhile(d => IsBlocked(layer, d.Target)).ToList();
+                w.Line(blocked.Count > 0
+                    ? $"/// <summary>Forward for <paramref name=\"rows\"/> rows: with {string.Join(" or ", blocked.Select(d => d.Target.Vector))} the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>"
+                    : "/// <summary>Forward for <paramref name=\"rows\"/> rows: four at a time share each weight row, the rest one by one.</summary>");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock("public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                foreach ((Isa target, string condition) in blocked)
+                {
+                    w.OpenBlock($"if ({condition})");
+                    w.Line($"ForwardBlocked_{target.Suffix}<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);");
+                    w.Line("return;");
+                    w.CloseBlock();
+                }
                 w.Line("nuint s = 0;");
                 w.Line("for (; s + 4 <= (nuint)rows; s += 4)");
                 w.Line("    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));");
                 w.Line("for (; s < (nuint)rows; s++)");
                 w.Line("    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));");
                 w.CloseBlock();
+                foreach ((Isa target, _) in blocked)
+                {
+                    w.Line();
+                    EmitBlockedKernel(w, layer, target);
+                }
                 foreach ((Isa target, _) in dispatch)
                 {
                     w.Line();
@@ -64,6 +83,177 @@ public sealed partial class NetworkGenerator
                     w.Line();
                     EmitForwardKernel(w, layer, target, rows: Rows);
                 }
+            }
+
+            // The register-blocked kernel's micro-tile: vectors x rows x partial sums. AVX-512 (32 registers): up to 4
+            // vectors and 24 accumulators, 4 weight vectors and one broadcast take the rest; per input, 6 rows x 4
+            // vectors issue 24 FMAs for 10 loads, so the FMA pipes bind. AVX2 (16 registers): 2 vectors and 12
+            // accumulators, 6 rows x 2 vectors issue 12 FMAs for 8 loads.
+            private static int BlockedVectors(Isa isa) => isa == Isa.V512 ? 4 : 2;
+            private static int BlockedAccumulators(Isa isa) => isa == Isa.V512 ? 24 : 12;
+
+            // Floats of a packed weight-panel chunk: 16 KB, which stays in L1 beside a micro-tile's rows of x.
+            private const int PackedFloats = 4096;
+
+            private static int BlockedRows(Columns columns) =>
+                Math.Min(8, BlockedAccumulators(columns.Isa) / (Math.Min(BlockedVectors(columns.Isa), columns.Vectors) * Chains(columns)));
+
+            /// <summary>
+            /// A 512- or 256-bit rung whose own width fits the layer gets the blocked batched kernel when its tile holds two
+            /// or more rows; narrower layers (an AVX-512 vector, or one or two 256-bit ones with their four partial sums) keep Forward4.
+            /// </summary>
+            private static bool IsBlocked(Gemm layer, Isa rung)
+            {
+                if (rung != Isa.V512 && rung != Isa.V256) return false;
+                Columns columns = Columns.Of(layer.Outputs, rung);
+                return columns.Isa == rung && BlockedRows(columns) >= 2;
+            }
+
+            // Many rows: panels of a tile's outputs (64 with AVX-512, 16 with AVX2) outside, rows inside, so a panel of W ([Inputs, panel], read with stride
+            // Outputs) comes from memory once and from cache for every further micro-tile of rows. Each output sums
+            // its inputs in the same partial sums and order as Forward1, so a row's result is bit-identical to batch 1.
+            private static void EmitBlockedKernel(SourceWriter w, Gemm layer, Isa isa)
+            {
+                Columns columns = Columns.Of(layer.Outputs, isa);
+                int chains = Chains(columns);
+                int rows = BlockedRows(columns);
+                int vectors = BlockedVectors(isa);
+                var tiles = new List<int> { rows };
+                if (rows / 2 >= 2) tiles.Add(rows / 2);
+                tiles.Add(1);
+                // A wide layer's panel rows lie Outputs floats apart: a power-of-two stride maps them to a few L1 sets
+                // (784 rows of a 512-wide layer into 2 of 64), so every weight load went to L2. Wide layers copy each
+                // panel, a chunk of inputs at a time, into a contiguous buffer that stays in L1. Narrow layers
+                // (partial sums) have short rows and read W in place.
+                bool packed = chains == 1;
+                int chunk = Math.Min(layer.Inputs, PackedFloats / (vectors * isa.Width));
+                KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the rows left over run in tiles of {string.Join(", then ", tiles.Skip(1))}.");
+                if (packed)
+                {
+                    w.Line($"// The panel is copied {(chunk < layer.Inputs ? $"{chunk} inputs at a time" : "whole")} into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident).");
+                    w.Line($"global::System.Span<float> panelBuffer = stackalloc float[{chunk * vectors * isa.Width}];");
+                    w.Line("ref float panel = ref MemoryMarshal.GetReference(panelBuffer);");
+                }
+                columns.EmitTiles(w, vectors, tile =>
+                {
+                    if (layer.ForwardBias)
+                        for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {isa.Load("b", tile[k].Offset.ToString())};");
+                    if (!packed)
+                    {
+                        EmitRowTiles(w, tiles, tileRows => EmitMicroTile(w, layer, isa, tile, tileRows, chains));
+                        return;
+                    }
+                    bool chunked = chunk < layer.Inputs;
+                    int stride = tile.Count * isa.Width;
+                    if (chunked)
+                    {
+                        w.OpenBlock($"for (nuint k0 = 0; k0 < {layer.Inputs}; k0 += {chunk})");
+                        w.Line($"nuint n = global::System.Math.Min({chunk}, {layer.Inputs} - k0);");
+                        w.Line("// The first chunk starts from the bias, later ones from the partial sums in y; the last applies the activation.");
+                        w.Line($"bool first = k0 == 0, last = k0 + n == {layer.Inputs};");
+                    }
+                    w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
+                    w.Line($"ref float wi = ref Unsafe.Add(ref w, ({(chunked ? "k0 + i" : "i")}) * {layer.Outputs});");
+                    w.Line($"ref float pi = ref Unsafe.Add(ref panel, i * {stride});");
+                    for (int k = 0; k < tile.Count; k++) w.Line(isa.Store(isa.Load("wi", tile[k].Offset.ToString()), "pi", SourceWriter.Int(k * isa.Width)));
+                    w.CloseBlock();
+                    EmitRowTiles(w, tiles, tileRows => EmitPackedMicroTile(w, layer, isa, tile, tileRows, chunked));
+                    if (chunked) w.CloseBlock();
+                });
+                w.CloseBlock();
+            }
+
+            private static void EmitRowTiles(SourceWriter w, List<int> tiles, Action<int> microTile)
+            {
+                w.Line("nuint s = 0;");
+                foreach (int tileRows in tiles)
+                {
+                    w.OpenBlock(tileRows == 1 ? "for (; s < rows; s++)" : $"for (; s + {tileRows} <= rows; s += {tileRows})");
+                    microTile(tileRows);
+                    w.CloseBlock();
+                }
+            }
+
+            private static void EmitMicroTile(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, int chains)
+            {
+                string Acc(int r, int k, int j) => $"acc{r}_{k}" + (chains == 1 ? "" : "_" + j);
+                w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs});");
+                w.Line($"ref float ys = ref Unsafe.Add(ref y, s * {layer.Outputs});");
+                for (int r = 0; r < rows; r++)
+                    for (int k = 0; k < tile.Count; k++)
+                        for (int j = 0; j < chains; j++)
+                            w.Line($"var {Acc(r, k, j)} = {(j == 0 && layer.ForwardBias ? $"bias{k}" : isa.Zero)};");
+                int whole = layer.Inputs / chains * chains;
+                if (whole > 0)
+                {
+                    w.OpenBlock(chains == 1 ? $"for (nuint i = 0; i < {layer.Inputs}; i++)" : $"for (nuint i = 0; i < {whole}; i += {chains})");
+                    for (int j = 0; j < chains; j++) EmitMicroTileInput(w, layer, isa, tile, rows, j == 0 ? "i" : $"i + {j}", (r, k) => Acc(r, k, j), scoped: chains > 1);
+                    w.CloseBlock();
+                }
+                for (int i = whole; i < layer.Inputs; i++)
+                {
+                    w.OpenBlock($"// input {i}, the remainder of the {chains} partial sums");
+                    int j = i % chains;
+                    EmitMicroTileInput(w, layer, isa, tile, rows, SourceWriter.Int(i), (r, k) => Acc(r, k, j), scoped: false);
+                    w.CloseBlock();
+                }
+                if (chains > 1)
+                {
+                    for (int r = 0; r < rows; r++)
+                        for (int k = 0; k < tile.Count; k++)
+                            w.Line(chains == 2
+                                ? $"{Acc(r, k, 0)} += {Acc(r, k, 1)};"
+                                : $"{Acc(r, k, 0)} = ({Acc(r, k, 0)} + {Acc(r, k, 1)}) + ({Acc(r, k, 2)} + {Acc(r, k, 3)});");
+                }
+                EmitEpilogue(w, layer, isa, tile, rows, (r, k) => Acc(r, k, 0), "ys");
+            }
+
+            // A micro-tile over the packed panel: input i of the chunk is x[k0 + i], its weight vectors panel[i, :].
+            private static void EmitPackedMicroTile(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, bool chunked)
+            {
+                string Acc(int r, int k) => $"acc{r}_{k}";
+                string Offset(int r, int k) => tile[k].Offset.Plus(r * layer.Outputs).ToString();
+                int stride = tile.Count * isa.Width;
+                w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs}{(chunked ? " + k0" : "")});");
+                w.Line($"ref float ys = ref Unsafe.Add(ref y, s * {layer.Outputs});");
+                for (int r = 0; r < rows; r++)
+                    for (int k = 0; k < tile.Count; k++)
+                    {
+                        string start = layer.ForwardBias ? $"bias{k}" : isa.Zero;
+                        w.Line($"var {Acc(r, k)} = {(chunked ? $"first ? {start} : {isa.Load("ys", Offset(r, k))}" : start)};");
+                    }
+                w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
+                EmitMicroTileInput(w, layer, isa, tile, rows, "i", Acc, scoped: false, packedStride: stride);
+                w.CloseBlock();
+                if (chunked)
+                {
+                    w.OpenBlock("if (!last)");
+                    for (int r = 0; r < rows; r++)
+                        for (int k = 0; k < tile.Count; k++) w.Line(isa.Store(Acc(r, k), "ys", Offset(r, k)));
+                    w.Line("continue;");
+                    w.CloseBlock();
+                }
+                EmitEpilogue(w, layer, isa, tile, rows, Acc, "ys");
+            }
+
+            // One input of a micro-tile: its weight vectors once, then each row's broadcast (one live at a time: with all of
+            // them the tile would need more than 32 registers) into that row's accumulators.
+            // With a packed panel (packedStride > 0) the input's weight vectors are panel[input, :], one after another.
+            private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, string input, Func<int, int, string> acc, bool scoped, int packedStride = 0)
+            {
+                if (scoped) w.OpenBlock("");
+                w.Line(packedStride > 0
+                    ? $"ref float wi = ref Unsafe.Add(ref panel, {input} * {packedStride});"
+                    : $"ref float wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                for (int k = 0; k < tile.Count; k++)
+                    w.Line($"var w{k} = {isa.Load("wi", packedStride > 0 ? SourceWriter.Int(k * isa.Width) : tile[k].Offset.ToString())};");
+                for (int r = 0; r < rows; r++)
+                {
+                    w.Line($"var x{r} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref xs, {input})" : $"Unsafe.Add(ref xs, {r * layer.Inputs} + {input})")};");
+                    for (int k = 0; k < tile.Count; k++) w.Line($"{acc(r, k)} = {isa.MultiplyAdd($"w{k}", $"x{r}", acc(r, k))};");
+                }
+                if (scoped) w.CloseBlock();
             }
 
             /// <summary>
@@ -135,19 +325,23 @@ public sealed partial class NetworkGenerator
             private static void EmitForwardKernel(SourceWriter w, Gemm layer, Isa isa, int rows)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
-                int perTile = rows == 1 ? SingleTile : RowTile(isa);
+                int chains = Chains(columns);
+                // Several rows times partial sums: at most 16 accumulators.
+                int perTile = rows == 1 ? SingleTile(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (rows * chains)));
                 KernelHeader(w, $"private static void Forward{rows}_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                if (chains > 1)
+                    w.Line($"// {columns.Vectors} output vector(s): {chains} interleaved partial sums per output (input i feeds sum i % {chains}) keep the FMA pipes busy.");
                 columns.EmitTiles(w, perTile, tile =>
                 {
+                    // acc{r}_{k}_{j}: row r, vector k of the tile, partial sum j (names drop what is always 0).
+                    string Acc(int r, int k, int j) => "acc" + (rows == 1 ? "" : r + "_") + k + (chains == 1 ? "" : "_" + j);
                     for (int k = 0; k < tile.Count; k++)
                     {
                         string init = layer.ForwardBias ? isa.Load("b", tile[k].Offset.ToString()) : isa.Zero;
-                        if (rows == 1) w.Line($"var acc{k} = {init};");
-                        else
-                        {
-                            w.Line($"var bias{k} = {init};");
-                            for (int r = 0; r < rows; r++) w.Line($"var acc{r}_{k} = bias{k};");
-                        }
+                        if (rows > 1 && layer.ForwardBias) w.Line($"var bias{k} = {init};");
+                        for (int r = 0; r < rows; r++)
+                            for (int j = 0; j < chains; j++)
+                                w.Line($"var {Acc(r, k, j)} = {(j > 0 ? isa.Zero : rows > 1 && layer.ForwardBias ? $"bias{k}" : init)};");
                     }
                     if (rows == 1 && layer.Inputs * tile.Count <= UnrollBudget)
                     {
@@ -156,37 +350,102 @@ public sealed partial class NetworkGenerator
                         {
                             w.Line($"var x{i} = {isa.Broadcast($"Unsafe.Add(ref x, {i})")};");
                             for (int k = 0; k < tile.Count; k++)
-                                w.Line($"acc{k} = {isa.MultiplyAdd(isa.Load("w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", $"acc{k}")};");
+                                w.Line($"{Acc(0, k, i % chains)} = {isa.MultiplyAdd(isa.Load("w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", Acc(0, k, i % chains))};");
                         }
-                        for (int k = 0; k < tile.Count; k++)
-                            w.Line(isa.Store($"TActivation.Invoke(acc{k})", "y", tile[k].Offset.ToString()));
-                        return;
-                    }
-                    w.OpenBlock($"for (nuint i = 0; i < {layer.Inputs}; i++)");
-                    w.Line($"ref float wi = ref Unsafe.Add(ref w, i * {layer.Outputs});");
-                    if (rows == 1)
-                    {
-                        w.Line($"var xi = {isa.Broadcast("Unsafe.Add(ref x, i)")};");
-                        for (int k = 0; k < tile.Count; k++)
-                            w.Line($"acc{k} = {isa.MultiplyAdd(isa.Load("wi", tile[k].Offset.ToString()), "xi", $"acc{k}")};");
                     }
                     else
                     {
-                        for (int k = 0; k < tile.Count; k++) w.Line($"var w{k} = {isa.Load("wi", tile[k].Offset.ToString())};");
-                        for (int r = 0; r < rows; r++) w.Line($"var x{r} = {isa.Broadcast(r == 0 ? "Unsafe.Add(ref x, i)" : $"Unsafe.Add(ref x, {r * layer.Inputs} + i)")};");
+                        int whole = layer.Inputs / chains * chains;
+                        if (whole > 0)
+                        {
+                            w.OpenBlock(chains == 1 ? $"for (nuint i = 0; i < {layer.Inputs}; i++)" : $"for (nuint i = 0; i < {whole}; i += {chains})");
+                            EmitInputs(w, layer, isa, tile, rows, chains, "i", Acc);
+                            w.CloseBlock();
+                        }
+                        for (int i = whole; i < layer.Inputs; i++)
+                        {
+                            w.OpenBlock($"// input {i}, the remainder of the {chains} partial sums");
+                            EmitInputs(w, layer, isa, tile, rows, 1, i.ToString(System.Globalization.CultureInfo.InvariantCulture), (r, k, _) => Acc(r, k, i % chains));
+                            w.CloseBlock();
+                        }
+                    }
+                    if (chains > 1)
+                    {
                         for (int r = 0; r < rows; r++)
                             for (int k = 0; k < tile.Count; k++)
-                                w.Line($"acc{r}_{k} = {isa.MultiplyAdd($"w{k}", $"x{r}", $"acc{r}_{k}")};");
+                                w.Line(chains == 2
+                                    ? $"{Acc(r, k, 0)} += {Acc(r, k, 1)};"
+                                    : $"{Acc(r, k, 0)} = ({Acc(r, k, 0)} + {Acc(r, k, 1)}) + ({Acc(r, k, 2)} + {Acc(r, k, 3)});");
                     }
-                    w.CloseBlock();
-                    for (int r = 0; r < rows; r++)
-                        for (int k = 0; k < tile.Count; k++)
-                        {
-                            string acc = rows == 1 ? $"acc{k}" : $"acc{r}_{k}";
-                            w.Line(isa.Store($"TActivation.Invoke({acc})", "y", tile[k].Offset.Plus(r * layer.Outputs).ToString()));
-                        }
+                    EmitEpilogue(w, layer, isa, tile, rows, (r, k) => Acc(r, k, 0));
                 });
                 w.CloseBlock();
+            }
+
+            // One step of the input loop: `chains` consecutive inputs from `i`, input i + j into partial sum j.
+            private static void EmitInputs(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, int chains, string i, Func<int, int, int, string> acc)
+            {
+                for (int j = 0; j < chains; j++)
+                {
+                    string input = j == 0 ? i : $"{i} + {j}";
+                    string suffix = chains == 1 ? "" : j.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    w.Line($"ref float wi{suffix} = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                    if (rows == 1)
+                    {
+                        w.Line($"var xi{suffix} = {isa.Broadcast($"Unsafe.Add(ref x, {input})")};");
+                        for (int k = 0; k < tile.Count; k++)
+                            w.Line($"{acc(0, k, j)} = {isa.MultiplyAdd(isa.Load("wi" + suffix, tile[k].Offset.ToString()), "xi" + suffix, acc(0, k, j))};");
+                        continue;
+                    }
+                    for (int k = 0; k < tile.Count; k++) w.Line($"var w{k}{suffix} = {isa.Load("wi" + suffix, tile[k].Offset.ToString())};");
+                    for (int r = 0; r < rows; r++) w.Line($"var x{r}{suffix} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref x, {input})" : $"Unsafe.Add(ref x, {r * layer.Inputs} + {input})")};");
+                    for (int r = 0; r < rows; r++)
+                        for (int k = 0; k < tile.Count; k++)
+                            w.Line($"{acc(r, k, j)} = {isa.MultiplyAdd($"w{k}{suffix}", $"x{r}{suffix}", acc(r, k, j))};");
+                }
+            }
+
+            // Inline activations (identity, ReLU) go on the accumulators. Others call out (exp): store the sums,
+            // then apply the activation to y, so no accumulator is live across a call (the JIT would spill them
+            // inside the hot loop). An overlapping tail vector is read before its neighbour is activated in place.
+            private static void EmitEpilogue(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, Func<int, int, string> acc, string y = "y")
+            {
+                string Offset(int r, int k) => tile[k].Offset.Plus(r * layer.Outputs).ToString();
+                w.OpenBlock("if (TActivation.Inline)");
+                for (int r = 0; r < rows; r++)
+                    for (int k = 0; k < tile.Count; k++)
+                        w.Line(isa.Store($"TActivation.Invoke({acc(r, k)})", y, Offset(r, k)));
+                w.CloseBlock();
+                w.OpenBlock("else");
+                for (int r = 0; r < rows; r++)
+                    for (int k = 0; k < tile.Count; k++)
+                        w.Line(isa.Store(acc(r, k), y, Offset(r, k)));
+                bool sharedTail = tile.Count > 1 && tile[tile.Count - 1].Masked;
+                for (int r = 0; r < rows; r++)
+                {
+                    if (sharedTail) w.Line($"var tail{r} = {isa.Load(y, Offset(r, tile.Count - 1))};");
+                    for (int k = 0; k < tile.Count; k++)
+                    {
+                        if (sharedTail && k == tile.Count - 1) continue;
+                        w.Line(isa.Store($"TActivation.Invoke({isa.Load(y, Offset(r, k))})", y, Offset(r, k)));
+                    }
+                    if (sharedTail) w.Line(isa.Store($"TActivation.Invoke(tail{r})", y, Offset(r, tile.Count - 1)));
+                }
+                w.CloseBlock();
+            }
+
+            /// <summary>
+            /// Partial sums per output vector: a narrow layer is otherwise a few long chains of dependent FMAs (4 cycles
+            /// each). Fixed per layer and rung, so batch-1 and batched kernels sum in the same order.
+            /// </summary>
+            private static int Chains(Columns columns)
+            {
+                if (columns.Isa.IsScalar) return 1;
+                // FMA latency 4 x two pipes: eight independent sums keep AVX-512 busy, so up to seven vectors split theirs.
+                if (columns.Isa == Isa.V512) return columns.Vectors <= 2 ? 4 : columns.Vectors < 8 ? 2 : 1;
+                // A narrow layer on a narrower rung (a 10-output head takes 256-bit vectors even with AVX-512) is the
+                // same latency-bound chain over every input: a 12544 -> 10 head ran 2 chains of 12544 FMAs.
+                return columns.Vectors <= 2 ? 4 : columns.Vectors <= 4 ? 2 : 1;
             }
 
             // dL/db += sum_s g[s, :];  dL/dW[i, :] += sum_s x[s, i] g[s, :], four input rows at a time.
@@ -339,6 +598,9 @@ public sealed partial class NetworkGenerator
             public int TailFirstKept { get; }
 
             public static Columns Of(int n, Isa rung) => new(rung.NarrowedTo(n), n);
+
+            /// <summary>Vectors per row, the tail included.</summary>
+            public int Vectors => Full + (HasTail ? 1 : 0);
 
             /// <summary>
             /// Emits the body once per tile of up to <paramref name="perTile"/> vectors. Two or more whole tiles

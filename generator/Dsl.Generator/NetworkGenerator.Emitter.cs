@@ -37,15 +37,15 @@ public sealed partial class NetworkGenerator
             w.Line("int global::Dsl.INetwork.OutputSize => OutputSize;");
             w.Line();
             w.Line("private readonly global::Dsl.Parameters _parameters;");
-            foreach (LayerSpec layer in spec.Layers) w.Line($"private readonly global::Dsl.{layer.Kind} {FieldName(layer)};");
+            foreach (MemberView member in spec.Members) w.Line($"private readonly {member.Type} {FieldName(member.Name)};");
             w.Line();
 
             EmitConstructor(w, spec, plan);
 
-            foreach (LayerSpec layer in spec.Layers)
+            foreach (MemberView member in spec.Members)
             {
-                w.Line($"/// <summary>{LayerDescription(layer)}.</summary>");
-                w.Line($"{layer.Accessibility} partial global::Dsl.{layer.Kind} {layer.MemberName} => {FieldName(layer)};");
+                w.Line($"/// <summary>{MemberDescription(spec, member.View)}.</summary>");
+                w.Line($"{member.Accessibility} partial {member.Type} {member.Name} => {FieldName(member.Name)};");
                 w.Line();
             }
 
@@ -55,6 +55,7 @@ public sealed partial class NetworkGenerator
             w.Line("/// <inheritdoc/>");
             w.Line($"public string Summary => {Verbatim(SummaryText(spec, plan))};");
             w.Line();
+            EmitSteps(w, spec, plan);
 
             EmitInference(w, spec, plan);
 
@@ -66,7 +67,17 @@ public sealed partial class NetworkGenerator
                 w.Line($"// {LayerDescription(layer)}.");
                 w.OpenBlock($"private static partial class {KernelClass(layer)}");
                 EmitLayerConstants(w, layer, plan);
-                w.Line();
+                if (!plan.OwnsCode(layer))
+                {
+                    w.Line($"// Runs the kernels of {plan.Code(layer)}, an identical layer.");
+                    w.CloseBlock();
+                    continue;
+                }
+                if (HasCode(layer)) w.Line();
+                if (layer.Kind == LayerKind.Tokens) SequenceEmitter.EmitTokensForward(w, layer);
+                if (layer.Kind == LayerKind.MultiHeadSelfAttention) AttentionEmitter.EmitForward(w, layer);
+                if (layer.Kind == LayerKind.ResidualEnd)
+                    DenseEmitter.EmitForward(w, ShortcutGemm(plan, layer));
                 if (layer.Kind == LayerKind.Dense || layer.IsConvolution)
                     DenseEmitter.EmitForward(w, ForwardGemm(layer, plan));
                 if (PoolEmitter.IsGenerated(layer))
@@ -76,6 +87,11 @@ public sealed partial class NetworkGenerator
                     w.Line();
                     bool folded = plan.Folded.Contains(layer.MemberName);
                     ConvEmitter.EmitForwardHelpers(w, layer, folded, zeroBias: folded && !layer.HasBias);
+                    if (ConvEmitter.IsDirect(layer))
+                    {
+                        w.Line();
+                        ConvEmitter.EmitDirect(w, layer, bias: layer.HasBias || folded);
+                    }
                 }
                 w.CloseBlock();
             }
@@ -99,6 +115,8 @@ public sealed partial class NetworkGenerator
                 if (NeedsPreActivation(layer))
                     w.Line($"private const int {PreActivationSlot(layer)} = {plan.PreActivationSlot(layer)}; // z, kept for the {layer.Activation} derivative");
             }
+            foreach ((LayerSpec layer, string role, int offset, int floats) in plan.Slots)
+                w.Line($"private const int {SlotName(layer, role)} = {offset}; // {floats} floats");
             w.Line($"private const int GradientSlotA = {plan.GradientSlotA}; // dL/d(layer output), ping-pong between layers");
             w.Line($"private const int GradientSlotB = {plan.GradientSlotB};");
             w.Line($"private const int WorkspaceFloatsPerSample = {plan.WorkspaceFloatsPerSample};");
@@ -116,6 +134,8 @@ public sealed partial class NetworkGenerator
                     w.Line($"private const int PaddedSlot = {plan.PaddedSlot}; // a group's input or its gradient inside a zero border, {plan.PaddedFloats} floats");
                 if (plan.TransposedFloats > 0)
                     w.Line($"private const int TransposedWeightSlot = {plan.TransposedSlot}; // W^T of the layer being differentiated, {plan.TransposedFloats} floats");
+                if (plan.AttentionFloats > 0)
+                    w.Line($"private const int AttentionSlot = {plan.AttentionSlot}; // one sample's head of Q, K, V and their gradients, and its score matrices, {plan.AttentionFloats} floats");
                 foreach (LayerSpec layer in spec.Layers.Where(l => l.IsBatchNorm))
                     w.Line($"private const int {StatisticsSlot(layer)} = {plan.StatisticsSlot(layer)}; // batch mean, then 1/sqrt(var + eps), {layer.Input.Channels} each");
                 w.Line($"private const int WorkspaceSharedFloats = {plan.WorkspaceSharedFloats};");
@@ -139,20 +159,18 @@ public sealed partial class NetworkGenerator
             w.Line();
             EmitBackwardPass(w, spec, plan);
 
+            EmitResidualObservation(w, spec, plan);
+
             foreach (LayerSpec layer in spec.Layers)
             {
-                if (PoolEmitter.IsGenerated(layer))
-                {
-                    w.Line();
-                    w.OpenBlock($"private static partial class {KernelClass(layer)}");
-                    PoolEmitter.EmitBackward(w, layer);
-                    w.CloseBlock();
-                    continue;
-                }
-                if (!(layer.Kind == LayerKind.Dense || layer.IsConvolution)) continue;
+                if (!HasCode(layer) || !plan.OwnsCode(layer)) continue;
                 w.Line();
                 w.OpenBlock($"private static partial class {KernelClass(layer)}");
-                DenseEmitter.EmitBackward(w, BackwardGemm(layer));
+                if (PoolEmitter.IsGenerated(layer)) PoolEmitter.EmitBackward(w, layer);
+                if (layer.Kind == LayerKind.Tokens) SequenceEmitter.EmitTokensBackward(w, layer);
+                if (layer.Kind == LayerKind.MultiHeadSelfAttention) AttentionEmitter.EmitBackward(w, layer);
+                if (layer.Kind == LayerKind.ResidualEnd) DenseEmitter.EmitBackward(w, ShortcutGemm(plan, layer));
+                if (layer.Kind == LayerKind.Dense || layer.IsConvolution) DenseEmitter.EmitBackward(w, BackwardGemm(layer));
                 if (layer.IsConvolution)
                 {
                     w.Line();
@@ -178,7 +196,7 @@ public sealed partial class NetworkGenerator
                 if (t.TransposeGroups > 0) extra += $", transposeGroups: {t.TransposeGroups}";
                 if (t.Buffer) extra += ", kind: global::Dsl.TensorKind.Buffer";
                 if (t.Int64) extra += ", fileDType: global::Dsl.TensorDType.I64";
-                w.Line($"new global::Dsl.TensorInfo(\"{t.Layer.WeightName}.{t.Role}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
+                w.Line($"new global::Dsl.TensorInfo(\"{t.Name}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
             }
             w.CloseBlock(");");
             w.Line("// The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.");
@@ -186,8 +204,8 @@ public sealed partial class NetworkGenerator
                 ? "if (_parameters.Size != ParameterBufferSize || _parameters.BufferSize != BufferSize)"
                 : "if (_parameters.Size != ParameterBufferSize)");
             w.Line("    throw new global::System.InvalidOperationException(\"The Dsl runtime's parameter layout differs from the generator's; use matching versions.\");");
-            foreach (LayerSpec layer in spec.Layers)
-                w.Line($"{FieldName(layer)} = {ViewConstruction(layer, plan)};");
+            foreach (MemberView member in spec.Members)
+                w.Line($"{FieldName(member.Name)} = {MemberConstruction(spec, plan, member.View)};");
             w.Line("_parameters.Initialize(seed);");
             w.CloseBlock();
             w.Line();
@@ -209,60 +227,127 @@ public sealed partial class NetworkGenerator
                 LayerKind.MaxPool1D => $"new global::Dsl.MaxPool1D({name}, {i.Channels}, {i.Width}, {options})",
                 LayerKind.GlobalAvgPool => i.Rank == 3 ? $"new global::Dsl.GlobalAvgPool({name}, {i.Channels}, {i.Height}, {i.Width})" : $"new global::Dsl.GlobalAvgPool({name}, {i.Channels}, {i.Width})",
                 LayerKind.Flatten => $"new global::Dsl.Flatten({name}, {ShapeArray(i)})",
+                LayerKind.Tokens => $"new global::Dsl.Tokens({name}, {ShapeArray(i)})",
+                LayerKind.LayerNorm => $"new global::Dsl.LayerNorm(_parameters, {name}, {ShapeArray(i)}, {i.Features}, {SourceWriter.Float(layer.Epsilon)}, {Tensor("weight")}, {Tensor("bias")})",
+                LayerKind.RMSNorm => $"new global::Dsl.RMSNorm(_parameters, {name}, {ShapeArray(i)}, {i.Features}, {SourceWriter.Float(layer.Epsilon)}, {Tensor("weight")})",
+                LayerKind.MultiHeadSelfAttention => $"new global::Dsl.MultiHeadSelfAttention(_parameters, {name}, {i.Width}, {i.Channels}, {layer.Heads}, {(layer.Causal ? "true" : "false")}, " +
+                                                    $"{Tensor("in_proj_weight")}, {Tensor("in_proj_bias")}, {Tensor("out_proj.weight")}, {Tensor("out_proj.bias")})",
+                LayerKind.Embedding => $"new global::Dsl.Embedding(_parameters, {name}, {i.Size}, {layer.Vocabulary}, {layer.Output.Channels}, {Tensor("weight")})",
+                LayerKind.PositionalEmbedding => $"new global::Dsl.PositionalEmbedding(_parameters, {name}, {i.Width}, {i.Channels}, {Tensor("weight")})",
                 _ => $"new global::Dsl.{layer.Kind}(_parameters, {name}, {i.Channels}, {(layer.Kind == LayerKind.BatchNorm2D ? $"{i.Height}, {i.Width}" : i.Rank == 2 ? $"{i.Width}" : "0")}, " +
                      $"momentum: {SourceWriter.Float(layer.Momentum)}, epsilon: {SourceWriter.Float(layer.Epsilon)}, {activation}, " +
                      $"{Tensor("weight")}, {Tensor("bias")}, {Tensor("running_mean")}, {Tensor("running_var")}, {Tensor("num_batches_tracked")})",
             };
         }
 
-        private static string ShapeArray(Shape shape) => shape.Rank switch
+        /// <summary>The value of a member property: a layer's view, a block built from its members' values, or a list of copies.</summary>
+        private static string MemberConstruction(NetworkSpec spec, Plan plan, ViewNode view)
+        {
+            if (view.Layer.Length > 0)
+            {
+                foreach (LayerSpec layer in spec.Layers)
+                    if (layer.MemberName == view.Layer) return ViewConstruction(layer, plan);
+            }
+            var parts = new List<string>();
+            foreach (ViewNode child in view.Children) parts.Add(MemberConstruction(spec, plan, child));
+            return view.IsList
+                ? $"global::System.Array.AsReadOnly(new {view.Type}[] {{ {string.Join(", ", parts)} }})"
+                : $"new {view.Type}({string.Join(", ", parts)})";
+        }
+
+        private static string MemberDescription(NetworkSpec spec, ViewNode view)
+        {
+            if (view.Layer.Length > 0)
+            {
+                foreach (LayerSpec layer in spec.Layers)
+                    if (layer.MemberName == view.Layer) return LayerDescription(layer);
+            }
+            string type = view.Type.Replace("global::", "");
+            return view.IsList ? $"{view.Children.Count} copies of {type}, each with its own weights" : $"Block {type}";
+        }
+
+        private static string ShapeArray(Shape shape) => shape.IsTokens ? $"new[] {{ {shape.Width}, {shape.Channels} }}" : shape.Rank switch
         {
             1 => $"new[] {{ {shape.Channels} }}",
             2 => $"new[] {{ {shape.Channels}, {shape.Width} }}",
             _ => $"new[] {{ {shape.Channels}, {shape.Height}, {shape.Width} }}",
         };
 
-        private static bool HasKernelClass(LayerSpec layer) => layer.Kind == LayerKind.Dense || layer.IsConvolution || layer.IsBatchNorm || PoolEmitter.IsGenerated(layer);
+        private static bool HasKernelClass(LayerSpec layer) =>
+            layer.Kind is LayerKind.Dense or LayerKind.Tokens or LayerKind.MultiHeadSelfAttention or LayerKind.Embedding or LayerKind.PositionalEmbedding ||
+            layer.IsConvolution || layer.IsBatchNorm || layer.IsNorm || PoolEmitter.IsGenerated(layer) || (layer.Kind == LayerKind.ResidualEnd && (layer.Projection || layer.Gated));
+
+        /// <summary>Kernel classes with methods, not only constants.</summary>
+        private static bool HasCode(LayerSpec layer) =>
+            layer.Kind is LayerKind.Dense or LayerKind.Tokens or LayerKind.MultiHeadSelfAttention or LayerKind.ResidualEnd || layer.IsConvolution || PoolEmitter.IsGenerated(layer);
+
+        /// <summary>A residual's projection (no bias) or gate (bias, sigmoid) is a dense layer on the rows of x.</summary>
+        private static Gemm ShortcutGemm(Plan plan, LayerSpec end) =>
+            new(plan.Begin(end).Input.Features, end.Output.Features, end.Gated, end.Gated);
 
         private static void EmitLayerConstants(SourceWriter w, LayerSpec layer, Plan plan)
         {
-            if (layer.Kind == LayerKind.Dense)
+            switch (layer.Kind)
             {
-                w.Line($"// W is stored input-major [{layer.Inputs}, {layer.Outputs}] so each kernel streams whole rows.");
-                w.Line($"public const int Inputs = {layer.Inputs};");
-                w.Line($"public const int Outputs = {layer.Outputs};");
+                case LayerKind.Dense:
+                    w.Line($"// W is stored input-major [{layer.Input.Features}, {layer.Output.Features}] so each kernel streams whole rows{(layer.Input.IsTokens ? "; it runs on each of the " + layer.Input.Rows + " tokens" : "")}.");
+                    w.Line($"public const int Inputs = {layer.Input.Features};");
+                    w.Line($"public const int Outputs = {layer.Output.Features};");
+                    break;
+                case LayerKind.Conv2D:
+                case LayerKind.Conv1D:
+                    w.Line($"// W is stored per group input-major [{layer.Groups}, {layer.PatchSize}, {layer.GroupOutputs}]: im2col rows times W is the convolution,");
+                    w.Line($"// vectorised over the {layer.GroupOutputs} output channels of a group by the same kernels as a dense layer.");
+                    ConvEmitter.EmitConstants(w, layer);
+                    break;
+                case LayerKind.BatchNorm2D:
+                case LayerKind.BatchNorm1D:
+                    w.Line($"public const int Channels = {layer.Input.Channels};");
+                    w.Line($"public const int Spatial = {layer.Input.Spatial}; // positions per channel");
+                    break;
+                case LayerKind.Tokens:
+                    w.Line($"public const int Channels = {layer.Input.Channels};");
+                    w.Line($"public const int Positions = {layer.Input.Spatial};");
+                    break;
+                case LayerKind.MultiHeadSelfAttention:
+                    AttentionEmitter.EmitConstants(w, layer);
+                    break;
+                case LayerKind.ResidualEnd:
+                {
+                    Gemm gemm = ShortcutGemm(plan, layer);
+                    w.Line(layer.Gated
+                        ? $"// The gate T = sigmoid(x W_T + b_T), W_T stored input-major [{gemm.Inputs}, {gemm.Outputs}]."
+                        : $"// The projection shortcut x W_s, W_s stored input-major [{gemm.Inputs}, {gemm.Outputs}].");
+                    w.Line($"public const int Inputs = {gemm.Inputs};");
+                    w.Line($"public const int Outputs = {gemm.Outputs};");
+                    break;
+                }
             }
-            else if (layer.IsConvolution)
+            foreach (TensorPlan tensor in plan.Tensors)
             {
-                w.Line($"// W is stored per group input-major [{layer.Groups}, {layer.PatchSize}, {layer.GroupOutputs}]: im2col rows times W is the convolution,");
-                w.Line($"// vectorised over the {layer.GroupOutputs} output channels of a group by the same kernels as a dense layer.");
-                ConvEmitter.EmitConstants(w, layer);
+                if (tensor.Layer != layer) continue;
+                w.Line($"public const int {OffsetName(tensor.Role)} = {tensor.Offset};{(tensor.Buffer ? " // in the buffer array" : "")}");
             }
-            else if (PoolEmitter.IsGenerated(layer))
-            {
-                return;
-            }
-            else
-            {
-                w.Line($"public const int Channels = {layer.Input.Channels};");
-                w.Line($"public const int Spatial = {layer.Input.Spatial}; // positions per channel");
-                w.Line($"public const int RunningMeanOffset = {plan.Tensor(layer, "running_mean").Offset}; // in the buffer array");
-                w.Line($"public const int RunningVarOffset = {plan.Tensor(layer, "running_var").Offset};");
-                w.Line($"public const int NumBatchesTrackedOffset = {plan.Tensor(layer, "num_batches_tracked").Offset};");
-            }
-            w.Line($"public const int WeightOffset = {plan.Tensor(layer, "weight").Offset};");
-            if (plan.Has(layer, "bias")) w.Line($"public const int BiasOffset = {plan.Tensor(layer, "bias").Offset};");
+        }
+
+        /// <summary>The constant naming a tensor's offset: weight → WeightOffset, out_proj.weight → OutProjWeightOffset.</summary>
+        private static string OffsetName(string role)
+        {
+            var builder = new System.Text.StringBuilder();
+            foreach (string word in role.Split('_', '.'))
+                if (word.Length > 0) builder.Append(char.ToUpperInvariant(word[0])).Append(word.Substring(1));
+            return builder + "Offset";
         }
 
         // Inference kernels add a bias when the layer has one or a folded batch norm gives it one.
         private static Gemm ForwardGemm(LayerSpec layer, Plan plan) =>
             layer.Kind == LayerKind.Dense
-                ? new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias)
+                ? new Gemm(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias)
                 : new Gemm(layer.PatchSize, layer.GroupOutputs, layer.HasBias || plan.Folded.Contains(layer.MemberName), layer.HasBias);
 
         private static Gemm BackwardGemm(LayerSpec layer) =>
             layer.Kind == LayerKind.Dense
-                ? new Gemm(layer.Inputs, layer.Outputs, layer.HasBias, layer.HasBias)
+                ? new Gemm(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias)
                 : new Gemm(layer.PatchSize, layer.GroupOutputs, layer.HasBias, layer.HasBias, layer.Groups);
 
         private static void EmitInference(SourceWriter w, NetworkSpec spec, Plan plan)
@@ -280,24 +365,31 @@ public sealed partial class NetworkGenerator
             w.Line("global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));");
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
-            w.Line("nuint s = 0;");
             if (spec.AllDense)
             {
-                w.Line("// Four samples at a time share every weight load; the rest go one by one.");
-                w.Line("for (; s + 4 <= (nuint)batch; s += 4)");
-                w.Line("    ForwardFour(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));");
+                w.Line($"// Blocks of up to {BlockRows} samples go layer by layer, so a block reads each weight once from memory and");
+                w.Line("// every further sample of the block finds it in cache.");
+                w.Line($"for (nuint s = 0; s < (nuint)batch; s += {BlockRows})");
+                w.Line($"    ForwardBlock(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize), (int)global::System.Math.Min({BlockRows}, (nuint)batch - s));");
             }
-            w.Line("for (; s < (nuint)batch; s++)");
-            w.Line("    ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));");
+            else
+            {
+                w.Line("for (nuint s = 0; s < (nuint)batch; s++)");
+                w.Line("    ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));");
+            }
             w.CloseBlock();
             w.Line();
             EmitForwardOne(w, spec, plan);
             if (spec.AllDense)
             {
                 w.Line();
-                EmitForwardFour(w, spec);
+                EmitForwardBlock(w, spec, plan);
             }
         }
+
+        // Samples per block of a batched all-dense forward: 64 rows keep the AVX-512 blocked kernel's 6-row micro-tiles
+        // busy and a 784-wide block of inputs within L2.
+        private const int BlockRows = 64;
 
         // Tiered JIT would run an entry point's first calls unoptimised, slowly; these are compiled optimised at once.
         private static void EmitOptimisedFromFirstCall(SourceWriter w) => w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
@@ -337,10 +429,10 @@ public sealed partial class NetworkGenerator
             w.OpenBlock("private void ForwardOne(ref float x, ref float y)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             EmitScratch(w, "ForwardOne", plan.InferenceScratchFloats);
-            if (plan.ColumnsFloats > 0)
+            if (plan.InferenceColumnsFloats > 0)
             {
-                w.Line($"ref float cols = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferenceColumnsSlot}, {plan.ColumnsFloats}));");
-                w.Line($"ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferencePixelsSlot}, {plan.PixelsFloats}));");
+                w.Line($"ref float cols = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferenceColumnsSlot}, {plan.InferenceColumnsFloats}));");
+                w.Line($"ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferencePixelsSlot}, {plan.InferencePixelsFloats}));");
             }
             if (plan.PaddedFloats > 0)
                 w.Line($"ref float padded = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferencePaddedSlot}, {plan.PaddedFloats}));");
@@ -351,6 +443,11 @@ public sealed partial class NetworkGenerator
                 bool last = l == spec.Layers.Count - 1;
                 w.Line();
                 w.Line($"// {LayerDescription(layer)}");
+                if (layer.Kind == LayerKind.ResidualBegin)
+                {
+                    w.Line($"ref float {Local(layer)} = ref {current}; // x, read again where the residual ends");
+                    continue;
+                }
                 if (plan.IsAliasInInference(l))
                 {
                     w.Line(layer.Kind == LayerKind.Flatten ? "// a view of the previous output: no data moves" : "// folded into the convolution before it");
@@ -368,23 +465,29 @@ public sealed partial class NetworkGenerator
         private static void EmitLayerInference(SourceWriter w, NetworkSpec spec, Plan plan, int index, string x, string y)
         {
             LayerSpec layer = spec.Layers[index];
-            string kernels = KernelClass(layer);
+            string kernels = plan.Code(layer), offsets = KernelClass(layer);
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
                 {
                     string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
-                    w.Line($"{kernels}.Forward1<{Kernels}{fused}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});");
+                    int rows = layer.Input.Rows, width = layer.Output.Features;
+                    w.Line(rows == 1
+                        ? $"{kernels}.Forward1<{Kernels}{fused}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
+                        : $"{kernels}.ForwardRows<{Kernels}{fused}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
                     if (layer.Activation == ActivationKind.Softmax)
-                        w.Line($"{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}));");
+                    {
+                        if (rows > 1) w.Line($"for (int t = 0; t < {rows}; t++)");
+                        w.Line($"{(rows > 1 ? "    " : "")}{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {(rows > 1 ? $"Unsafe.Add(ref {y}, t * {width})" : y)}, {width}));");
+                    }
                     break;
                 }
                 case LayerKind.Conv2D:
                 case LayerKind.Conv1D:
                 {
                     ActivationKind activation = layer.Activation;
-                    string weight = $"ref Unsafe.Add(ref p, {kernels}.WeightOffset)";
-                    string bias = layer.HasBias ? $"ref Unsafe.Add(ref p, {kernels}.BiasOffset)" : weight;
+                    string weight = $"ref Unsafe.Add(ref p, {offsets}.WeightOffset)";
+                    string bias = layer.HasBias ? $"ref Unsafe.Add(ref p, {offsets}.BiasOffset)" : weight;
                     if (plan.Folded.Contains(layer.MemberName))
                     {
                         LayerSpec norm = spec.Layers[index + 1];
@@ -401,7 +504,10 @@ public sealed partial class NetworkGenerator
                         weight = $"ref {fold}[{3 * channels}]";
                         bias = $"ref {fold}[{2 * channels}]";
                     }
-                    EmitConvolutionForward(w, layer, x, y, weight, bias, activation);
+                    if (ConvEmitter.IsDirect(layer))
+                        w.Line($"{kernels}.Direct<{Kernels}{OperatorName(activation)}>(ref {x}, {(ConvEmitter.IsPadded(layer) ? "ref padded, " : "")}{weight}, {bias}, ref {y});");
+                    else
+                        EmitConvolutionForward(w, plan, layer, x, y, weight, bias, activation);
                     break;
                 }
                 case LayerKind.BatchNorm2D:
@@ -409,12 +515,15 @@ public sealed partial class NetworkGenerator
                 {
                     int channels = layer.Input.Channels;
                     w.Line($"{Kernels}BatchNormKernels.Inference(MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), {channels}, {layer.Input.Spatial}, " +
-                           $"_parameters.Values.Slice({kernels}.WeightOffset, {channels}), _parameters.Values.Slice({kernels}.BiasOffset, {channels}), " +
-                           $"_parameters.Buffers.Slice({kernels}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({kernels}.RunningVarOffset, {channels}), {SourceWriter.Float(layer.Epsilon)});");
+                           $"_parameters.Values.Slice({offsets}.WeightOffset, {channels}), _parameters.Values.Slice({offsets}.BiasOffset, {channels}), " +
+                           $"_parameters.Buffers.Slice({offsets}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({offsets}.RunningVarOffset, {channels}), {SourceWriter.Float(layer.Epsilon)});");
                     if (layer.Activation != ActivationKind.None)
                         w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>(MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}));");
                     break;
                 }
+                case LayerKind when SequenceEmitter.Handles(layer):
+                    SequenceEmitter.EmitInference(w, plan, layer, x, y);
+                    break;
                 default:
                     w.Line(PoolEmitter.IsGenerated(layer)
                         ? $"{kernels}.Forward(ref {x}, ref {y});"
@@ -424,9 +533,9 @@ public sealed partial class NetworkGenerator
         }
 
         // One sample: per group, im2col, the dense product over pixels (activation fused), then back to channel-major.
-        private static void EmitConvolutionForward(SourceWriter w, LayerSpec layer, string x, string y, string weight, string bias, ActivationKind activation, string? pre = null)
+        private static void EmitConvolutionForward(SourceWriter w, Plan plan, LayerSpec layer, string x, string y, string weight, string bias, ActivationKind activation, string? pre = null)
         {
-            string kernels = KernelClass(layer);
+            string kernels = plan.Code(layer), offsets = KernelClass(layer);
             string target = pre ?? y;
             string fused = pre is not null ? "Identity" : OperatorName(activation);
             if (layer.Groups == 1)
@@ -457,14 +566,29 @@ public sealed partial class NetworkGenerator
             };
         }
 
-        private static void EmitForwardFour(SourceWriter w, NetworkSpec spec)
+        private static void EmitForwardBlock(SourceWriter w, NetworkSpec spec, Plan plan)
         {
-            int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs) * 4;
-            EmitScratchComment(w, "ForwardFour", hidden);
+            int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs);
+            bool onStack = BlockRows * hidden <= StackScratchLimitFloats;
+            if (hidden > 0)
+            {
+                if (onStack)
+                {
+                    w.Line("// The block's activations live on the stack, sized by its rows: no allocation, and threads share nothing but the weights.");
+                }
+                else
+                {
+                    w.Line("// The block's activations live in a per-thread buffer (too large for the stack): allocated once per thread, then reused.");
+                    w.Line("[global::System.ThreadStatic] private static float[]? t_forwardBlockScratch;");
+                }
+            }
             EmitOptimisedFromFirstCall(w);
-            w.OpenBlock("private void ForwardFour(ref float x, ref float y)");
+            w.OpenBlock("private void ForwardBlock(ref float x, ref float y, int rows)");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
-            EmitScratch(w, "ForwardFour", hidden);
+            if (hidden > 0)
+                w.Line(onStack
+                    ? $"{Span} scratch = stackalloc float[rows * {hidden}];"
+                    : $"{Span} scratch = t_forwardBlockScratch ??= new float[{BlockRows * hidden}];");
             int offset = 0;
             string input = "x";
             for (int l = 0; l < spec.Layers.Count; l++)
@@ -476,15 +600,15 @@ public sealed partial class NetworkGenerator
                 w.Line($"// {LayerDescription(layer)}");
                 if (!last)
                 {
-                    w.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({offset}, {4 * layer.Outputs}));");
-                    offset += 4 * layer.Outputs;
+                    w.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({(offset == 0 ? "0" : $"rows * {offset}")}, rows * {layer.Outputs}));");
+                    offset += layer.Outputs;
                 }
                 string fused = layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
-                w.Line($"{KernelClass(layer)}.Forward4<{Kernels}{fused}>(ref {input}, {WeightRefs(layer, "p")}, ref {output});");
+                w.Line($"{plan.Code(layer)}.ForwardRows<{Kernels}{fused}>(ref {input}, {WeightRefs(layer, "p")}, ref {output}, rows);");
                 if (layer.Activation == ActivationKind.Softmax)
                 {
-                    for (int r = 0; r < 4; r++)
-                        w.Line($"{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {(r == 0 ? output : $"Unsafe.Add(ref {output}, {r * layer.Outputs})")}, {layer.Outputs}));");
+                    w.Line("for (int r = 0; r < rows; r++)");
+                    w.Line($"    {Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {output}, r * {layer.Outputs}), {layer.Outputs}));");
                 }
                 input = output;
             }
@@ -502,25 +626,19 @@ public sealed partial class NetworkGenerator
             w.Line("workspace.BeginForward(batch);");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             if (plan.BuffersSize > 0) w.Line("ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);");
-            if (plan.ColumnsFloats > 0)
-            {
-                w.Line($"ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, {plan.ColumnsFloats}));");
-                w.Line($"ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, {plan.PixelsFloats}));");
-            }
-            if (plan.PaddedFloats > 0)
-                w.Line($"ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, {plan.PaddedFloats}));");
+            EmitSharedScratch(w, plan, backward: false);
             w.Line($"{Span} x = workspace.Region(InputSlot, InputSize, batch);");
             w.Line("input.CopyTo(x);");
             string input = "x";
             foreach (LayerSpec layer in spec.Layers)
             {
-                string kernels = KernelClass(layer);
+                string kernels = plan.Code(layer), offsets = KernelClass(layer);
                 string output = Local(layer);
                 w.Line();
                 w.Line($"// {LayerDescription(layer)}");
-                if (layer.Kind == LayerKind.Flatten)
+                if (layer.IsView)
                 {
-                    w.Line("// a view of the previous output: no data moves");
+                    w.Line(layer.Kind == LayerKind.Flatten ? "// a view of the previous output: no data moves" : "// x, read again where the residual ends");
                     w.Line($"{Span} {output} = {input};");
                     input = output;
                     continue;
@@ -539,24 +657,24 @@ public sealed partial class NetworkGenerator
                     case LayerKind.Dense:
                     {
                         string fused = pre is not null || layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
-                        w.Line($"{kernels}.ForwardRows<{Kernels}{fused}>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({target}), batch);");
+                        w.Line($"{kernels}.ForwardRows<{Kernels}{fused}>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({target}), {RowCount(layer)});");
                         if (layer.Activation == ActivationKind.Softmax)
                         {
-                            w.Line("for (int s = 0; s < batch; s++)");
-                            w.Line($"    {Kernels}Softmax.Forward({output}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+                            w.Line($"for (int s = 0; s < {RowCount(layer)}; s++)");
+                            w.Line($"    {Kernels}Softmax.Forward({output}.Slice(s * {layer.Output.Features}, {layer.Output.Features}));");
                         }
                         break;
                     }
                     case LayerKind.Conv2D:
                     case LayerKind.Conv1D:
                     {
-                        string weight = $"ref Unsafe.Add(ref p, {kernels}.WeightOffset)";
-                        string bias = layer.HasBias ? $"ref Unsafe.Add(ref p, {kernels}.BiasOffset)"
+                        string weight = $"ref Unsafe.Add(ref p, {offsets}.WeightOffset)";
+                        string bias = layer.HasBias ? $"ref Unsafe.Add(ref p, {offsets}.BiasOffset)"
                             : plan.Folded.Contains(layer.MemberName) ? $"ref {kernels}.NoBias[0]" : weight;
                         w.OpenBlock("for (int s = 0; s < batch; s++)");
                         w.Line($"ref float xs = ref MemoryMarshal.GetReference({input}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
                         w.Line($"ref float ys = ref MemoryMarshal.GetReference({target}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
-                        EmitConvolutionForward(w, layer, "xs", "ys", weight, bias, pre is not null ? ActivationKind.None : layer.Activation);
+                        EmitConvolutionForward(w, plan, layer, "xs", "ys", weight, bias, pre is not null ? ActivationKind.None : layer.Activation);
                         w.CloseBlock();
                         break;
                     }
@@ -566,14 +684,17 @@ public sealed partial class NetworkGenerator
                         int channels = layer.Input.Channels;
                         w.Line($"{Span} {Local(layer)}Statistics = workspace.Shared({StatisticsSlot(layer)}, {2 * channels});");
                         w.Line($"{Kernels}BatchNormKernels.ForwardTraining({input}, {target}, batch, {channels}, {layer.Input.Spatial}, " +
-                               $"_parameters.Values.Slice({kernels}.WeightOffset, {channels}), _parameters.Values.Slice({kernels}.BiasOffset, {channels}), " +
-                               $"_parameters.Buffers.Slice({kernels}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({kernels}.RunningVarOffset, {channels}), " +
+                               $"_parameters.Values.Slice({offsets}.WeightOffset, {channels}), _parameters.Values.Slice({offsets}.BiasOffset, {channels}), " +
+                               $"_parameters.Buffers.Slice({offsets}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({offsets}.RunningVarOffset, {channels}), " +
                                $"{SourceWriter.Float(layer.Momentum)}, {SourceWriter.Float(layer.Epsilon)}, {Local(layer)}Statistics.Slice(0, {channels}), {Local(layer)}Statistics.Slice({channels}, {channels}));");
-                        w.Line($"Unsafe.Add(ref buffers, {kernels}.NumBatchesTrackedOffset) += 1f;");
+                        w.Line($"Unsafe.Add(ref buffers, {offsets}.NumBatchesTrackedOffset) += 1f;");
                         if (pre is null && layer.Activation != ActivationKind.None)
                             w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({output}, {output});");
                         break;
                     }
+                    case LayerKind when SequenceEmitter.Handles(layer):
+                        SequenceEmitter.EmitTrain(w, plan, layer, input, output);
+                        break;
                     default:
                         w.Line("for (int s = 0; s < batch; s++)");
                         w.Line("    " + (PoolEmitter.IsGenerated(layer)
@@ -583,11 +704,28 @@ public sealed partial class NetworkGenerator
                 }
                 if (pre is not null)
                     w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({pre}, {output});");
+                w.Line($"if (workspace.CheckFinite) workspace.ThrowIfNotFinite({output}, \"{layer.WeightName}\", gradient: false);");
                 input = output;
             }
             w.Line();
             w.Line($"{input}.CopyTo(output);");
             w.CloseBlock();
+        }
+
+        // The training passes' views of the workspace's shared scratch; the gradient ones only in Backward.
+        private static void EmitSharedScratch(SourceWriter w, Plan plan, bool backward)
+        {
+            void Shared(string local, string slot, int floats) =>
+                w.Line($"ref float {local} = ref MemoryMarshal.GetReference(workspace.Shared({slot}, {floats}));");
+            if (plan.ColumnsFloats > 0)
+            {
+                Shared("cols", "ColumnsSlot", plan.ColumnsFloats);
+                Shared("pixels", "PixelsSlot", plan.PixelsFloats);
+                if (backward) Shared("columnGradient", "ColumnGradientSlot", plan.ColumnsFloats);
+            }
+            if (plan.PaddedFloats > 0) Shared("padded", "PaddedSlot", plan.PaddedFloats);
+            if (backward && plan.TransposedFloats > 0) Shared("transposed", "TransposedWeightSlot", plan.TransposedFloats);
+            if (plan.AttentionFloats > 0) Shared("attention", "AttentionSlot", plan.AttentionFloats);
         }
 
         private static void EmitBackwardPass(SourceWriter w, NetworkSpec spec, Plan plan)
@@ -602,16 +740,7 @@ public sealed partial class NetworkGenerator
             w.Line("workspace.BeginBackward(batch);");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             w.Line("ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);");
-            if (plan.ColumnsFloats > 0)
-            {
-                w.Line($"ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, {plan.ColumnsFloats}));");
-                w.Line($"ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, {plan.PixelsFloats}));");
-                w.Line($"ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, {plan.ColumnsFloats}));");
-            }
-            if (plan.PaddedFloats > 0)
-                w.Line($"ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, {plan.PaddedFloats}));");
-            if (plan.TransposedFloats > 0)
-                w.Line($"ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, {plan.TransposedFloats}));");
+            EmitSharedScratch(w, plan, backward: true);
             LayerSpec lastLayer = spec.Layers[spec.Layers.Count - 1];
             string gradient = GradientLocal(lastLayer.MemberName);
             w.Line($"{Span} {gradient} = workspace.Region(GradientSlotA, OutputSize, batch);");
@@ -620,14 +749,15 @@ public sealed partial class NetworkGenerator
             for (int l = spec.Layers.Count - 1; l >= 0; l--)
             {
                 LayerSpec layer = spec.Layers[l];
-                string kernels = KernelClass(layer);
+                string kernels = plan.Code(layer), offsets = KernelClass(layer);
                 string input = l == 0 ? "workspace.Region(InputSlot, InputSize, batch)" : InputRegion(spec, l);
                 bool first = l == 0;
                 w.Line();
                 w.Line($"// {layer.WeightName}: {layer.Kind} {layer.Input} -> {layer.Output} backward. {BackwardMaths(layer, first)}");
-                if (layer.Kind == LayerKind.Flatten)
+                if (layer.IsView || layer.Kind is LayerKind.ResidualEnd or LayerKind.PositionalEmbedding)
                 {
-                    // The gradient of a view is the same memory seen with the input's shape.
+                    // The gradient of a view is the same memory seen with the input's shape; the others update it in place.
+                    SequenceEmitter.EmitPassThroughBackward(w, spec, plan, l, input, gradient);
                     if (first)
                     {
                         w.Line("if (!inputGradient.IsEmpty)");
@@ -660,15 +790,15 @@ public sealed partial class NetworkGenerator
                 switch (layer.Kind)
                 {
                     case LayerKind.Dense:
-                        w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), (nuint)batch, {WeightRefs(layer, "grads")});");
+                        w.Line($"{kernels}.AccumulateGradients(ref MemoryMarshal.GetReference({input}), ref MemoryMarshal.GetReference({gradient}), {Native(RowCount(layer))}, {WeightRefs(layer, "grads")});");
                         if (first) w.OpenBlock(guard);
-                        w.Line($"{kernels}.TransposeWeights(ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref transposed);");
-                        w.Line($"{kernels}.Transposed.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({gradient}), ref transposed, ref transposed, ref MemoryMarshal.GetReference({next}), batch);");
+                        w.Line($"{kernels}.TransposeWeights(ref Unsafe.Add(ref p, {offsets}.WeightOffset), ref transposed);");
+                        w.Line($"{kernels}.Transposed.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({gradient}), ref transposed, ref transposed, ref MemoryMarshal.GetReference({next}), {RowCount(layer)});");
                         if (first) w.CloseBlock();
                         break;
                     case LayerKind.Conv2D:
                     case LayerKind.Conv1D:
-                        EmitConvolutionBackward(w, layer, input, gradient, next, first);
+                        EmitConvolutionBackward(w, plan, layer, input, gradient, next, first);
                         break;
                     case LayerKind.BatchNorm2D:
                     case LayerKind.BatchNorm1D:
@@ -677,10 +807,13 @@ public sealed partial class NetworkGenerator
                         string statistics = $"workspace.Shared({StatisticsSlot(layer)}, {2 * channels})";
                         // dx is needed for the statistics' gradient even when the caller does not want it: use the free buffer.
                         string target = first ? $"(inputGradient.IsEmpty ? workspace.Region({(slotA ? "GradientSlotB" : "GradientSlotA")}, InputSize, batch) : inputGradient)" : next;
-                        w.Line($"{Kernels}BatchNormKernels.Backward({input}, {gradient}, {target}, batch, {channels}, {layer.Input.Spatial}, _parameters.Values.Slice({kernels}.WeightOffset, {channels}), " +
-                               $"{statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}), _parameters.Gradients.Slice({kernels}.WeightOffset, {channels}), _parameters.Gradients.Slice({kernels}.BiasOffset, {channels}));");
+                        w.Line($"{Kernels}BatchNormKernels.Backward({input}, {gradient}, {target}, batch, {channels}, {layer.Input.Spatial}, _parameters.Values.Slice({offsets}.WeightOffset, {channels}), " +
+                               $"{statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}), _parameters.Gradients.Slice({offsets}.WeightOffset, {channels}), _parameters.Gradients.Slice({offsets}.BiasOffset, {channels}));");
                         break;
                     }
+                    case LayerKind when SequenceEmitter.Handles(layer):
+                        SequenceEmitter.EmitBackward(w, plan, layer, input, gradient, next, first, $"workspace.Region({(slotA ? "GradientSlotB" : "GradientSlotA")}, InputSize, batch)");
+                        break;
                     default:
                         if (first) w.OpenBlock(guard);
                         w.Line($"{next}.Clear();");
@@ -696,6 +829,7 @@ public sealed partial class NetworkGenerator
                         if (first) w.CloseBlock();
                         break;
                 }
+                if (!first) w.Line($"if (workspace.CheckFinite) workspace.ThrowIfNotFinite({next}, \"{layer.WeightName}\", gradient: true);");
                 gradient = next;
             }
             w.CloseBlock();
@@ -710,8 +844,8 @@ public sealed partial class NetworkGenerator
                     break;
                 case ActivationKind.Softmax:
                     w.Line($"{ReadOnlySpan} {Local(layer)} = workspace.Region({OutputSlot(layer)}, {layer.Outputs}, batch);");
-                    w.Line("for (int s = 0; s < batch; s++)");
-                    w.Line($"    {Kernels}Softmax.Backward({Local(layer)}.Slice(s * {layer.Outputs}, {layer.Outputs}), {gradient}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
+                    w.Line($"for (int s = 0; s < {RowCount(layer)}; s++)");
+                    w.Line($"    {Kernels}Softmax.Backward({Local(layer)}.Slice(s * {layer.Output.Features}, {layer.Output.Features}), {gradient}.Slice(s * {layer.Output.Features}, {layer.Output.Features}));");
                     break;
                 default:
                     string slot = NeedsPreActivation(layer) ? PreActivationSlot(layer) : OutputSlot(layer);
@@ -721,17 +855,17 @@ public sealed partial class NetworkGenerator
         }
 
         // Per sample and group: dz to pixel-major, im2col again, dW += cols^T dz, db += sum dz, and dx = col2im(dz W^T).
-        private static void EmitConvolutionBackward(SourceWriter w, LayerSpec layer, string input, string gradient, string next, bool first)
+        private static void EmitConvolutionBackward(SourceWriter w, Plan plan, LayerSpec layer, string input, string gradient, string next, bool first)
         {
-            string kernels = KernelClass(layer);
+            string kernels = plan.Code(layer), offsets = KernelClass(layer);
             bool grouped = layer.Groups > 1;
             string padded = ConvEmitter.IsPadded(layer) ? "ref padded, " : "";
             string Offset(string constant) => grouped ? $" + g * {kernels}.{constant}" : "";
             string Group(string reference, string constant) => grouped ? $"ref Unsafe.Add(ref {reference}, g * {kernels}.{constant})" : $"ref {reference}";
-            string gradientBias = layer.HasBias ? $"ref Unsafe.Add(ref grads, {kernels}.BiasOffset{Offset("Outputs")})" : $"ref Unsafe.Add(ref grads, {kernels}.WeightOffset)";
+            string gradientBias = layer.HasBias ? $"ref Unsafe.Add(ref grads, {offsets}.BiasOffset{Offset("Outputs")})" : $"ref Unsafe.Add(ref grads, {offsets}.WeightOffset)";
             string wantDx = first ? "!inputGradient.IsEmpty" : "true";
             if (first) w.Line("if (!inputGradient.IsEmpty)");
-            w.Line($"{(first ? "    " : "")}{kernels}.TransposeWeights(ref Unsafe.Add(ref p, {kernels}.WeightOffset), ref transposed);");
+            w.Line($"{(first ? "    " : "")}{kernels}.TransposeWeights(ref Unsafe.Add(ref p, {offsets}.WeightOffset), ref transposed);");
             w.OpenBlock("for (int s = 0; s < batch; s++)");
             w.Line($"ref float xs = ref MemoryMarshal.GetReference({input}.Slice(s * {layer.Inputs}, {layer.Inputs}));");
             w.Line($"ref float dys = ref MemoryMarshal.GetReference({gradient}.Slice(s * {layer.Outputs}, {layer.Outputs}));");
@@ -741,7 +875,7 @@ public sealed partial class NetworkGenerator
             if (grouped) w.OpenBlock($"for (int g = 0; g < {kernels}.Groups; g++)");
             w.Line($"{kernels}.ToPixels({Group("dys", "GroupOutputFloats")}, ref pixels);");
             w.Line($"{kernels}.Im2Col({Group("xs", "GroupInputFloats")}, {padded}ref cols);");
-            w.Line($"{kernels}.AccumulateGradients(ref cols, ref pixels, {kernels}.Pixels, ref Unsafe.Add(ref grads, {kernels}.WeightOffset{Offset("GroupWeights")}), {gradientBias});");
+            w.Line($"{kernels}.AccumulateGradients(ref cols, ref pixels, {kernels}.Pixels, ref Unsafe.Add(ref grads, {offsets}.WeightOffset{Offset("GroupWeights")}), {gradientBias});");
             if (first) w.OpenBlock($"if ({wantDx})");
             w.Line($"{kernels}.Transposed.ForwardRows<{Kernels}Identity>(ref pixels, {Group("transposed", "GroupWeights")}, ref transposed, ref columnGradient, {kernels}.Pixels);");
             w.Line($"{kernels}.Col2Im(ref columnGradient, {padded}{Group("dxs", "GroupInputFloats")});");
@@ -755,7 +889,7 @@ public sealed partial class NetworkGenerator
         {
             for (int l = index - 1; l >= 0; l--)
             {
-                if (spec.Layers[l].Kind != LayerKind.Flatten)
+                if (!spec.Layers[l].IsView)
                     return $"workspace.Region({OutputSlot(spec.Layers[l])}, {spec.Layers[index].Inputs}, batch)";
             }
             return "workspace.Region(InputSlot, InputSize, batch)";
@@ -783,6 +917,25 @@ public sealed partial class NetworkGenerator
                     return $"{dz}; dgamma += sum dz xhat, dbeta += sum dz, dx through the batch statistics.";
                 case LayerKind.Flatten:
                     return "The gradient is the same memory with the input's shape.";
+                case LayerKind.ResidualBegin:
+                    return "dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.";
+                case LayerKind.ResidualEnd:
+                    return layer.Gated
+                        ? "dF = T dy; dT = dy (F - x), dA = dT T (1 - T); dW_T += x^T dA; the shortcut's gradient is (1 - T) dy + dA W_T^T."
+                        : layer.Projection ? "dF = dy; dW_s += x^T dy; the shortcut's gradient is dy W_s^T." : "dF = dy, and the shortcut's gradient is dy too (kept).";
+                case LayerKind.Tokens:
+                    return $"dx[c, t] = dy[t, c]{dx}.";
+                case LayerKind.LayerNorm:
+                case LayerKind.RMSNorm:
+                    return $"dgamma += sum dy xhat{(layer.HasBias ? ", dbeta += sum dy" : "")}, dx through each row's statistics.";
+                case LayerKind.MultiHeadSelfAttention:
+                    return "Output projection, then per sample and head the softmax and the score products, then the input projection" + dx + ".";
+                case LayerKind.Embedding:
+                    return "dW[id_t] += dy[t]; token ids have no gradient.";
+                case LayerKind.PositionalEmbedding:
+                    return $"dP += sum over samples of dy; dx = dy{dx}.";
+                case LayerKind.GlobalAvgPool when layer.Input.IsTokens:
+                    return $"Each token's gradient is dy / {layer.Input.Rows}{dx}.";
                 case LayerKind.MaxPool2D:
                 case LayerKind.MaxPool1D:
                     return $"Each window's gradient goes to its (first) maximum{dx}.";
@@ -828,18 +981,24 @@ public sealed partial class NetworkGenerator
             {
                 long layerFlops = layer.Kind switch
                 {
-                    LayerKind.Dense => 2L * layer.Inputs * layer.Outputs,
+                    LayerKind.Dense => 2L * layer.Input.Rows * layer.Input.Features * layer.Output.Features,
                     LayerKind.Conv2D or LayerKind.Conv1D => 2L * layer.Outputs * layer.PatchSize,
                     LayerKind.BatchNorm2D or LayerKind.BatchNorm1D => 2L * layer.Outputs,
                     LayerKind.MaxPool2D or LayerKind.AvgPool2D => (long)layer.Outputs * layer.Kernel * layer.Kernel,
                     LayerKind.MaxPool1D => (long)layer.Outputs * layer.Kernel,
                     LayerKind.GlobalAvgPool => layer.Inputs,
+                    LayerKind.LayerNorm or LayerKind.RMSNorm => 5L * layer.Outputs,
+                    LayerKind.PositionalEmbedding => layer.Outputs,
+                    LayerKind.MultiHeadSelfAttention => 2L * layer.Input.Width * layer.Input.Channels * (4 * layer.Input.Channels + 2 * layer.Input.Width),
+                    LayerKind.ResidualEnd => layer.Outputs + (layer.Projection || layer.Gated ? 2L * layer.Output.Rows * plan.Begin(layer).Input.Features * layer.Output.Features : 0),
                     _ => 0,
                 };
                 flops += layerFlops;
                 int parameters = plan.Tensors.Where(t => t.Layer == layer && !t.Buffer).Sum(t => t.Length);
                 string activation = layer.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D || layer.IsBatchNorm ? layer.Activation.ToString() : "";
-                rows.Add(new[] { layer.WeightName, layer.Kind.ToString(), layer.Output.ToString(), activation, SourceWriter.Grouped(parameters), SourceWriter.Grouped(layerFlops) });
+                if (layer.Kind == LayerKind.ResidualBegin) continue;
+                string kind = layer.Kind != LayerKind.ResidualEnd ? layer.Kind.ToString() : layer.Gated ? "+ highway" : layer.Projection ? "+ projection" : "+ x";
+                rows.Add(new[] { layer.Kind == LayerKind.ResidualEnd ? layer.ShortcutName.Length > 0 ? layer.ShortcutName : layer.Residual : layer.WeightName, kind, layer.Output.ToString(), activation, SourceWriter.Grouped(parameters), SourceWriter.Grouped(layerFlops) });
             }
             rows.Add(new[] { "total", "", "", "", SourceWriter.Grouped(plan.ParameterCount), SourceWriter.Grouped(flops) });
             int[] widths = new int[rows[0].Length];
@@ -855,6 +1014,46 @@ public sealed partial class NetworkGenerator
                 lines.Add(string.Join("  ", cells).TrimEnd());
             }
             return string.Join("\n", lines) + "\n";
+        }
+
+        /// <summary>The step list exporters and tools read: kind, shapes, options and tensor names of every step.</summary>
+        private static void EmitSteps(SourceWriter w, NetworkSpec spec, Plan plan)
+        {
+            w.Line("/// <inheritdoc/>");
+            w.Line("public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NetworkStep> Steps => s_steps;");
+            w.Line();
+            w.OpenBlock("private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]");
+            for (int l = 0; l < spec.Layers.Count; l++)
+            {
+                LayerSpec layer = spec.Layers[l];
+                var tensors = new List<string>();
+                foreach (TensorPlan t in plan.Tensors)
+                    if (t.Layer == layer) tensors.Add($"\"{t.Name}\"");
+                var options = new List<string>();
+                if (layer.Input.IsTokens) options.Add("InputIsTokens = true");
+                if (layer.Output.IsTokens) options.Add("OutputIsTokens = true");
+                if (layer.Activation != ActivationKind.None) options.Add($"Activation = global::Dsl.Activation.{layer.Activation}");
+                if (layer.HasBias && layer.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.MultiHeadSelfAttention) options.Add("Bias = true");
+                if (layer.Kernel != 1) options.Add($"Kernel = {layer.Kernel}");
+                if (layer.Stride != 1) options.Add($"Stride = {layer.Stride}");
+                if (layer.Padding != 0) options.Add($"Padding = {layer.Padding}");
+                if (layer.Dilation != 1) options.Add($"Dilation = {layer.Dilation}");
+                if (layer.Groups != 1) options.Add($"Groups = {layer.Groups}");
+                if (layer.Causal) options.Add("Causal = true");
+                if (layer.IsBatchNorm || layer.IsNorm) options.Add($"Epsilon = {SourceWriter.Float(layer.Epsilon)}");
+                if (layer.Kind == LayerKind.MultiHeadSelfAttention) options.Add($"Heads = {layer.Heads}");
+                if (layer.Kind == LayerKind.ResidualEnd)
+                {
+                    options.Add($"Skip = {plan.Index(plan.Begin(layer))}");
+                    if (layer.Projection) options.Add("Projection = true");
+                    if (layer.Gated) options.Add("Gated = true");
+                }
+                string step = $"new global::Dsl.NetworkStep(global::Dsl.StepKind.{layer.Kind}, \"{layer.WeightName}\", {ShapeArray(layer.Input)}, {ShapeArray(layer.Output)}, " +
+                              (tensors.Count == 0 ? "global::System.Array.Empty<string>()" : $"new[] {{ {string.Join(", ", tensors)} }}") + ")";
+                w.Line(options.Count == 0 ? step + "," : $"{step} {{ {string.Join(", ", options)} }},");
+            }
+            w.CloseBlock(");");
+            w.Line();
         }
 
         private static string Verbatim(string text) => "@\"" + text.Replace("\"", "\"\"") + "\"";
@@ -873,7 +1072,9 @@ public sealed partial class NetworkGenerator
             switch (layer.Kind)
             {
                 case LayerKind.Dense:
-                    return $"{layer.WeightName}: Dense {layer.Inputs} -> {layer.Outputs}{named}. {Apply(layer.HasBias ? "x W + b" : "x W")}";
+                    return layer.Input.IsTokens
+                        ? $"{layer.WeightName}: Dense {layer.Input.Features} -> {layer.Output.Features} on each of {layer.Input.Rows} tokens{named}. {Apply(layer.HasBias ? "x W + b" : "x W")}"
+                        : $"{layer.WeightName}: Dense {layer.Inputs} -> {layer.Outputs}{named}. {Apply(layer.HasBias ? "x W + b" : "x W")}";
                 case LayerKind.Conv2D:
                 case LayerKind.Conv1D:
                 {
@@ -895,25 +1096,52 @@ public sealed partial class NetworkGenerator
                     return $"{layer.WeightName}: {layer.Kind} {shapes}, {window}, stride {layer.Stride}, pad {layer.Padding}. y = {what}";
                 }
                 case LayerKind.GlobalAvgPool:
-                    return $"{layer.WeightName}: GlobalAvgPool {shapes}. y_c = mean over the positions of channel c";
+                    return layer.Input.IsTokens
+                        ? $"{layer.WeightName}: GlobalAvgPool {shapes}. y = mean of the {layer.Input.Rows} tokens"
+                        : $"{layer.WeightName}: GlobalAvgPool {shapes}. y_c = mean over the positions of channel c";
+                case LayerKind.Tokens:
+                    return $"{layer.WeightName}: Tokens {shapes}. y[t, c] = x[c, t]: each position becomes a token of its {layer.Input.Channels} channels";
+                case LayerKind.LayerNorm:
+                    return $"{layer.WeightName}: LayerNorm over the {layer.Input.Features} features of {(layer.Input.IsTokens ? "each token" : "the sample")}. y = gamma (x - mean) / sqrt(var + {SourceWriter.Float(layer.Epsilon).TrimEnd('f')}) + beta";
+                case LayerKind.RMSNorm:
+                    return $"{layer.WeightName}: RMSNorm over the {layer.Input.Features} features of {(layer.Input.IsTokens ? "each token" : "the sample")}. y = gamma x / sqrt(mean(x^2) + {SourceWriter.Float(layer.Epsilon).TrimEnd('f')})";
+                case LayerKind.MultiHeadSelfAttention:
+                    return $"{layer.WeightName}: MultiHeadSelfAttention on {layer.Input}, {layer.Heads} heads of {layer.HeadDim}{(layer.Causal ? ", causal" : "")}. " +
+                           $"[Q K V] = x W_in{(layer.HasBias ? " + b_in" : "")}; O_h = softmax(Q_h K_h^T / sqrt({layer.HeadDim}){(layer.Causal ? " + mask" : "")}) V_h; y = [O_1 .. O_{layer.Heads}] W_out{(layer.HasBias ? " + b_out" : "")}";
+                case LayerKind.Embedding:
+                    return $"{layer.WeightName}: Embedding of {layer.Input.Size} token ids, vocabulary {layer.Vocabulary} -> {layer.Output}. y[t] = W[id_t]";
+                case LayerKind.PositionalEmbedding:
+                    return $"{layer.WeightName}: PositionalEmbedding on {layer.Input}. y[t] = x[t] + P[t]";
+                case LayerKind.ResidualBegin:
+                    return $"{layer.WeightName}: residual connection begins on {layer.Input}: x is kept for the sum";
+                case LayerKind.ResidualEnd:
+                    return $"{layer.WeightName}: residual connection ends, {layer.Output}. " + (layer.Gated
+                        ? "y = T F(x) + (1 - T) x, T = sigmoid(x W_T + b_T)"
+                        : layer.Projection ? "y = x W_s + F(x)" : "y = x + F(x)");
                 default:
                     return $"{layer.WeightName}: Flatten {shapes}. The same values seen as a flat vector (channel-major, like torch.flatten)";
             }
         }
 
-        private static bool NeedsPreActivation(LayerSpec layer) => layer.Activation is ActivationKind.Gelu or ActivationKind.Silu;
+        private static bool NeedsPreActivation(LayerSpec layer) => layer.Activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu;
+
+        /// <summary>A row count as the kernels' nuint.</summary>
+        private static string Native(string count) => count.Contains(" ") ? $"(nuint)({count})" : $"(nuint){count}";
+
+        /// <summary>Rows of a per-row layer over the whole batch: batch, or batch times the tokens.</summary>
+        private static string RowCount(LayerSpec layer) => layer.Input.Rows == 1 ? "batch" : $"batch * {layer.Input.Rows}";
 
         private static string OperatorName(ActivationKind activation) => activation == ActivationKind.None ? "Identity" : activation.ToString();
 
         private static string KernelClass(LayerSpec layer) => layer.MemberName + "Kernels";
 
-        private static string FieldName(LayerSpec layer) => "_" + SourceWriter.Camel(layer.MemberName);
+        private static string FieldName(string memberName) => "_" + SourceWriter.Camel(memberName);
 
         // Parameters and locals of the methods that also hold per-layer locals: a layer called 'Input' or 'X' must not shadow them.
         private static readonly HashSet<string> s_reservedLocals = new()
         {
             "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "g", "grads", "scratch",
-            "scratchArray", "buffers", "cols", "pixels", "columnGradient", "padded", "transposed", "xs", "ys", "dys", "dxs",
+            "scratchArray", "buffers", "cols", "pixels", "columnGradient", "padded", "transposed", "xs", "ys", "dys", "dxs", "attention",
         };
 
         // Locals are named after the layer; '@' only where the name is a keyword (a layer called 'Event'),
@@ -931,7 +1159,11 @@ public sealed partial class NetworkGenerator
         internal static IEnumerable<string> DerivedLocals(string memberName)
         {
             string local = Local(memberName);
-            return new[] { local, local + "Pre", local + "Folded", local + "Statistics", GradientLocal(memberName) };
+            return new[]
+            {
+                local, local + "Pre", local + "Folded", local + "Statistics", local + "Qkv", local + "Probabilities", local + "Mixed", local + "MixedGradient",
+                local + "QkvGradient", local + "Gate", local + "GateGradient", local + "SkipGradient", GradientLocal(memberName),
+            };
         }
 
         /// <summary>dL/d(layer output): 'd' and the layer's local in PascalCase (dFc1).</summary>

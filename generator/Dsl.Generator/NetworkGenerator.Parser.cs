@@ -21,6 +21,7 @@ public sealed partial class NetworkGenerator
             var diagnostics = new List<DiagnosticInfo>();
             var type = (INamedTypeSymbol)context.TargetSymbol;
             var declaration = (ClassDeclarationSyntax)context.TargetNode;
+            if (!IsFirstAttributedPart(type, declaration, "Dsl.NetworkAttribute")) return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
             LocationInfo? classLocation = LocationInfo.From(declaration.Identifier.GetLocation());
             AttributeData networkAttribute = context.Attributes[0];
             LocationInfo? networkLocation = LocationOf(networkAttribute) ?? classLocation;
@@ -43,47 +44,10 @@ public sealed partial class NetworkGenerator
 
             Shape? input = InputShape(type.Name, networkAttribute, networkLocation, diagnostics);
 
-            var layers = new List<LayerSpec>();
-            bool layerFailed = false;
-            var layerByWeightName = new Dictionary<string, string>();
-            Shape? shape = input;
-            foreach (ISymbol member in type.GetMembers())
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                List<(AttributeData Attribute, LayerKind Kind)> layerAttributes = LayerAttributes(member);
-                if (layerAttributes.Count == 0) continue;
-                (AttributeData attribute, LayerKind kind) = layerAttributes[0];
-                LocationInfo? location = LocationOf(attribute) ?? LocationInfo.From(member.Locations.Length > 0 ? member.Locations[0] : null);
-                if (layerAttributes.Count > 1)
-                {
-                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.MultipleLayerAttributes, LocationOf(layerAttributes[1].Attribute) ?? location, member.Name));
-                    continue;
-                }
-
-                string? clash = GeneratedNameClash(type, member.Name);
-                if (clash is not null)
-                {
-                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.ReservedLayerName, location, member.Name, clash));
-                    layerFailed = true;
-                    continue;
-                }
-
-                LayerSpec? layer = ParseLayer(member, attribute, kind, location, shape, diagnostics);
-                if (layer is null)
-                {
-                    // Reported above, or an attribute whose arguments the compiler could not bind (it reports those):
-                    // either way the network is incomplete, so generate nothing rather than a network missing layers.
-                    layerFailed = true;
-                    shape = null; // shapes after a broken layer are unknown; don't report follow-on errors
-                    continue;
-                }
-                if (layerByWeightName.TryGetValue(layer.WeightName, out string? first))
-                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.DuplicateWeightName, location, member.Name, layer.WeightName, first));
-                else
-                    layerByWeightName.Add(layer.WeightName, member.Name);
-                layers.Add(layer);
-                shape = layer.Output;
-            }
+            var flattener = new Flattener(type, diagnostics, cancellationToken);
+            List<MemberView> members = flattener.Run(input);
+            List<LayerSpec> layers = flattener.Layers;
+            bool layerFailed = flattener.Failed;
 
             // Layers whose names derive the same local in the generated methods (e.g. 'Head' and 'DHead': dHead).
             var localOwner = new Dictionary<string, string>();
@@ -93,7 +57,7 @@ public sealed partial class NetworkGenerator
                 {
                     if (localOwner.TryGetValue(local.TrimStart('@'), out string? other) && other != layer.MemberName)
                     {
-                        diagnostics.Add(Diagnostic(DiagnosticDescriptors.ReservedLayerName, LocationInfo.From(MemberLocation(type, layer.MemberName)), layer.MemberName, $"{local.TrimStart('@')} (derived from layer '{other}')"));
+                        diagnostics.Add(Diagnostic(DiagnosticDescriptors.ReservedLayerName, LocationInfo.From(MemberLocation(type, layer.MemberName)) ?? classLocation, layer.MemberName, $"{local.TrimStart('@')} (derived from layer '{other}')"));
                         break;
                     }
                     localOwner[local.TrimStart('@')] = layer.MemberName;
@@ -110,7 +74,8 @@ public sealed partial class NetworkGenerator
                     new EquatableArray<string>(ContainingTypeDeclarations(type)),
                     type.Name,
                     input!,
-                    new EquatableArray<LayerSpec>(layers));
+                    new EquatableArray<LayerSpec>(layers),
+                    new EquatableArray<MemberView>(members));
             return new ParseResult(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
         }
 
@@ -121,10 +86,19 @@ public sealed partial class NetworkGenerator
             int height = NamedInt(attribute, "Height") ?? 0;
             int width = NamedInt(attribute, "Width") ?? 0;
             int length = NamedInt(attribute, "Length") ?? 0;
+            int features = NamedInt(attribute, "Features") ?? 0;
             string Text(int v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
             Shape? shape = null;
-            if ((height != 0 || width != 0) && length != 0)
+            if (features != 0 && (channels != 0 || height != 0 || width != 0))
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.InputShapeConflict, location, network, "Features (token sequences) goes with Length only, not with Channels, Height or Width"));
+            else if (features != 0)
+            {
+                if (features <= 0 || length <= 0)
+                    diagnostics.Add(Diagnostic(DiagnosticDescriptors.MissingInput, location, network, $"Length = {Text(length)}, Features = {Text(features)}"));
+                else shape = Shape.Tokens(length, features);
+            }
+            else if ((height != 0 || width != 0) && length != 0)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.InputShapeConflict, location, network, "set Height and Width for an image or Length for a sequence, not both"));
             else if (height != 0 || width != 0)
             {
@@ -159,22 +133,20 @@ public sealed partial class NetworkGenerator
             return shape;
         }
 
-        private static LayerSpec? ParseLayer(ISymbol member, AttributeData attribute, LayerKind kind, LocationInfo? location, Shape? input, List<DiagnosticInfo> diagnostics)
+        /// <summary>
+        /// One layer: <paramref name="display"/> names it in diagnostics, <paramref name="id"/> in generated code,
+        /// <paramref name="weightName"/> in tensor names. The member's type was checked by the caller.
+        /// </summary>
+        internal static LayerSpec? ParseLayer(string display, string id, string weightName, string accessibility, AttributeData attribute, LayerKind kind, LocationInfo? location, Shape? input, List<DiagnosticInfo> diagnostics)
         {
             string kindName = kind.ToString();
-            if (!IsPartialGetOnlyProperty(member, out IPropertySymbol? property))
-            {
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.LayerNotPartialProperty, location, member.Name, kindName));
-                return null;
-            }
-            string expectedType = "Dsl." + kindName;
-            if (property.Type.ToDisplayString() != expectedType)
-            {
-                diagnostics.Add(Diagnostic(DiagnosticDescriptors.LayerTypeMismatch, location, member.Name, kindName, expectedType, property.Type.ToDisplayString()));
-                return null;
-            }
             // A constructor argument of the wrong type leaves the attribute in error; the compiler reports that.
-            int required = kind switch { LayerKind.GlobalAvgPool or LayerKind.Flatten or LayerKind.BatchNorm2D or LayerKind.BatchNorm1D => 0, LayerKind.Dense or LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MaxPool1D => 1, _ => 2 };
+            int required = kind switch
+            {
+                LayerKind.GlobalAvgPool or LayerKind.Flatten or LayerKind.BatchNorm2D or LayerKind.BatchNorm1D or LayerKind.Tokens or LayerKind.LayerNorm or LayerKind.RMSNorm or LayerKind.PositionalEmbedding => 0,
+                LayerKind.Dense or LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MaxPool1D or LayerKind.MultiHeadSelfAttention => 1,
+                _ => 2,
+            };
             if (attribute.ConstructorArguments.Length < required) return null;
             for (int i = 0; i < required; i++)
                 if (attribute.ConstructorArguments[i].Value is not int) return null;
@@ -183,15 +155,62 @@ public sealed partial class NetworkGenerator
             int activationValue = kind == LayerKind.Dense
                 ? (attribute.ConstructorArguments.Length > 1 && attribute.ConstructorArguments[1].Value is int a ? a : 0)
                 : NamedInt(attribute, "Activation") ?? 0;
-            var check = new Checks(member.Name, location, diagnostics);
-            var spec = new LayerSpec(member.Name, AccessibilityText(property.DeclaredAccessibility), WeightName(member.Name), kind,
+            var check = new Checks(display, location, diagnostics);
+            var spec = new LayerSpec(id, accessibility, weightName, kind,
                 input ?? Shape.Flat(1), Shape.Flat(1), (ActivationKind)activationValue, NamedBool(attribute, "Bias") ?? true);
 
             switch (kind)
             {
                 case LayerKind.Dense:
                     check.Positive("units", Argument(0));
-                    return Finish(spec, input, check, s => s.Rank == 1 ? Shape.Flat(Argument(0)) : Fail(check.DenseNeedsFlatten(s)));
+                    return Finish(spec, input, check, s => s.IsRowMajor ? s.WithFeatures(Argument(0)) : Fail(check.DenseNeedsFlatten(s)));
+
+                case LayerKind.Tokens:
+                    spec = spec with { HasBias = false };
+                    return Finish(spec, input, check, s => s.Rank >= 2 && !s.IsTokens ? Shape.Tokens(s.Spatial, s.Channels) : Fail(check.WrongRank(kindName, 0, s)));
+
+                case LayerKind.LayerNorm:
+                case LayerKind.RMSNorm:
+                {
+                    int declared = attribute.ConstructorArguments.Length > 0 && attribute.ConstructorArguments[0].Value is int f ? f : 0;
+                    spec = spec with { HasBias = kind == LayerKind.LayerNorm, Epsilon = NamedFloat(attribute, "Epsilon") ?? (kind == LayerKind.LayerNorm ? 1e-5f : 1.1920929e-7f) };
+                    check.NotNegative("features", declared);
+                    check.Epsilon(spec.Epsilon);
+                    return Finish(spec, input, check, s =>
+                    {
+                        if (!s.IsRowMajor) return Fail(check.NormDimension($"{kindName} normalises each token's features (or a flat vector), but the input has channel-major shape {s}; add [Tokens] or [Flatten] first"));
+                        if (declared != 0 && declared != s.Features) return Fail(check.NormDimension($"declared over {declared} features, but the input has {s.Features} per {(s.IsTokens ? "token" : "sample")}"));
+                        return s;
+                    });
+                }
+
+                case LayerKind.MultiHeadSelfAttention:
+                {
+                    spec = spec with { Heads = Argument(0), Causal = NamedBool(attribute, "Causal") ?? false };
+                    int modelDim = NamedInt(attribute, "ModelDim") ?? 0;
+                    check.Positive("heads", spec.Heads);
+                    check.NotNegative("model dimension", modelDim);
+                    return Finish(spec, input, check, s =>
+                    {
+                        if (!s.IsTokens) return Fail(spec.Causal ? check.CausalNeedsSequence(s) : check.WrongRank(kindName, 4, s));
+                        if (modelDim != 0 && modelDim != s.Channels) return Fail(check.NormDimension($"ModelDim = {modelDim}, but the input has {s.Channels} features per token"));
+                        if (s.Channels % spec.Heads != 0) return Fail(check.HeadsDoNotDivide(s.Channels, spec.Heads));
+                        return s;
+                    });
+                }
+
+                case LayerKind.Embedding:
+                {
+                    spec = spec with { Vocabulary = Argument(0), HasBias = false };
+                    int dimension = Argument(1);
+                    check.Positive("vocabulary", spec.Vocabulary);
+                    check.Positive("dimension", dimension);
+                    return Finish(spec, input, check, s => s.Rank == 1 ? Shape.Tokens(s.Size, dimension) : Fail(check.WrongRank(kindName, 1, s)));
+                }
+
+                case LayerKind.PositionalEmbedding:
+                    spec = spec with { HasBias = false };
+                    return Finish(spec, input, check, s => s.IsTokens ? s : Fail(check.WrongRank(kindName, 4, s)));
 
                 case LayerKind.Conv2D:
                 case LayerKind.Conv1D:
@@ -216,7 +235,7 @@ public sealed partial class NetworkGenerator
                     int rank = kind == LayerKind.Conv2D ? 3 : 2;
                     return Finish(spec, input, check, s =>
                     {
-                        if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
+                        if (s.Rank != rank || s.IsTokens) return Fail(check.WrongRank(kindName, rank, s));
                         if (s.Channels % spec.Groups != 0) return Fail(check.Groups("input", s.Channels, spec.Groups));
                         if (outChannels % spec.Groups != 0) return Fail(check.Groups("output", outChannels, spec.Groups));
                         if (!check.PaddedFits(s, spec.PadLeft + (spec.Causal ? 0 : spec.Padding), rank == 3 ? 2 * spec.Padding : 0)) return null;
@@ -241,7 +260,7 @@ public sealed partial class NetworkGenerator
                     int rank = kind == LayerKind.MaxPool1D ? 2 : 3;
                     return Finish(spec, input, check, s =>
                     {
-                        if (s.Rank != rank) return Fail(check.WrongRank(kindName, rank, s));
+                        if (s.Rank != rank || s.IsTokens) return Fail(check.WrongRank(kindName, rank, s));
                         if (!check.PaddedFits(s, 2 * spec.Padding, rank == 3 ? 2 * spec.Padding : 0)) return null;
                         int outWidth = check.Extent(s.Width, kernel, spec.Stride, 2 * spec.Padding, 1, rank == 3 ? "width" : "length");
                         int outHeight = rank == 3 ? check.Extent(s.Height, kernel, spec.Stride, 2 * spec.Padding, 1, "height") : 1;
@@ -252,7 +271,7 @@ public sealed partial class NetworkGenerator
 
                 case LayerKind.GlobalAvgPool:
                     spec = spec with { HasBias = false };
-                    return Finish(spec, input, check, s => s.Rank >= 2 ? Shape.Flat(s.Channels) : Fail(check.WrongRank(kindName, 0, s)));
+                    return Finish(spec, input, check, s => s.Rank >= 2 ? Shape.Flat(s.Channels) : Fail(check.WrongRank(kindName, 0, s))); // tokens: mean over tokens
 
                 case LayerKind.Flatten:
                     spec = spec with { HasBias = false };
@@ -262,11 +281,11 @@ public sealed partial class NetworkGenerator
                     spec = spec with { Momentum = NamedFloat(attribute, "Momentum") ?? 0.1f, Epsilon = NamedFloat(attribute, "Epsilon") ?? 1e-5f };
                     if (!(spec.Momentum >= 0f && spec.Momentum <= 1f)) check.Invalid($"momentum must lie in [0, 1], but is {spec.Momentum.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
                     // Infinity too: sqrt(var + inf) normalises everything to beta, and the emitter cannot write it as a float literal.
-                    if (!(spec.Epsilon > 0f) || float.IsPositiveInfinity(spec.Epsilon)) check.Invalid($"epsilon must be positive and finite, but is {spec.Epsilon.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+                    check.Epsilon(spec.Epsilon);
                     return Finish(spec, input, check, s =>
                         kind == LayerKind.BatchNorm2D
                             ? (s.Rank == 3 ? s : Fail(check.WrongRank(kindName, 3, s)))
-                            : (s.Rank <= 2 ? s : Fail(check.WrongRank(kindName, -2, s))));
+                            : (s.Rank <= 2 && !s.IsTokens ? s : Fail(check.WrongRank(kindName, -2, s))));
             }
         }
 
@@ -281,7 +300,7 @@ public sealed partial class NetworkGenerator
         private static LayerSpec? Finish(LayerSpec spec, Shape? input, Checks check, System.Func<Shape, Shape?> infer)
         {
             int activation = (int)spec.Activation;
-            if (activation < (int)ActivationKind.None || activation > (int)ActivationKind.Softmax)
+            if (activation < (int)ActivationKind.None || activation > (int)ActivationKind.GeluTanh)
                 check.Activation(activation.ToString(System.Globalization.CultureInfo.InvariantCulture), "it is not a member of Dsl.Activation");
             else if (spec.Activation != ActivationKind.None && spec.Kind is not (LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.BatchNorm2D or LayerKind.BatchNorm1D))
                 check.Activation(spec.Activation.ToString(), $"{spec.Kind} has no activation");
@@ -294,13 +313,15 @@ public sealed partial class NetworkGenerator
             if (check.Failed) return null;
             long weights = spec.Kind switch
             {
-                LayerKind.Dense => (long)input.Size * output.Size,
+                LayerKind.Dense => (long)input.Features * output.Features,
+                LayerKind.MultiHeadSelfAttention => 3L * input.Channels * input.Channels,
+                LayerKind.Embedding => (long)spec.Vocabulary * output.Channels,
                 LayerKind.Conv2D or LayerKind.Conv1D => (long)output.Channels * (input.Channels / spec.Groups) * spec.Kernel * (spec.Kind == LayerKind.Conv2D ? spec.Kernel : 1),
                 _ => 0,
             };
             check.Size("the weight", weights, MaxTensorValues);
             if (check.Failed) return null;
-            if (spec.Kind == LayerKind.Dense && spec.Activation == ActivationKind.Softmax && output.Size == 1)
+            if (spec.Kind == LayerKind.Dense && spec.Activation == ActivationKind.Softmax && output.Features == 1)
             {
                 check.Activation("Softmax", "softmax over a single unit is always 1; use Sigmoid for one output");
                 return null;
@@ -340,9 +361,21 @@ public sealed partial class NetworkGenerator
 
             public bool DenseNeedsFlatten(Shape input) => Report(DiagnosticDescriptors.DenseNeedsFlatten, input.ToString());
 
-            // rank: 3, 2 or 1 for exactly that rank; -2 for at most 2 (BatchNorm1D); 0 for at least 2 (GlobalAvgPool).
+            public void Epsilon(float epsilon)
+            {
+                // Infinity too: sqrt(var + inf) normalises everything away, and the emitter cannot write it as a float literal.
+                if (!(epsilon > 0f) || float.IsPositiveInfinity(epsilon)) Invalid($"epsilon must be positive and finite, but is {epsilon.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            }
+
+            public bool NormDimension(string message) => Report(DiagnosticDescriptors.NormDimensionMismatch, message);
+
+            public bool HeadsDoNotDivide(int dimension, int heads) => Report(DiagnosticDescriptors.HeadsDoNotDivide, Text(dimension), Text(heads));
+
+            public bool CausalNeedsSequence(Shape input) => Report(DiagnosticDescriptors.CausalNeedsSequence, input.ToString());
+
+            // rank: 3, 2 or 1 for exactly that rank; -2 for at most 2 (BatchNorm1D); 0 for at least 2 (GlobalAvgPool, Tokens); 4 for tokens.
             public bool WrongRank(string kind, int rank, Shape input) =>
-                Report(DiagnosticDescriptors.WrongInputRank, kind, rank switch { 3 => "a CxHxW", 2 => "a CxL", -2 => "a flat or CxL", 1 => "a flat", _ => "a CxL or CxHxW" }, input.ToString());
+                Report(DiagnosticDescriptors.WrongInputRank, kind, rank switch { 3 => "a CxHxW", 2 => "a CxL", -2 => "a flat or CxL", 1 => "a flat", 4 => "a token sequence (L tokens x D)", _ => "a CxL or CxHxW" }, input.ToString());
 
             public bool Groups(string side, int channels, int groups) => Report(DiagnosticDescriptors.GroupsDoNotDivide, $"{Text(channels)} {side}", Text(groups));
 
@@ -389,11 +422,12 @@ public sealed partial class NetworkGenerator
         private static readonly HashSet<string> s_generatedMembers = new()
         {
             "InputSize", "OutputSize", "ParameterCount", "ParameterBufferSize", "Parameters", "Summary", "Forward", "ForwardOne",
-            "ForwardFour", "ForwardTrain", "Backward", "CreateWorkspace", "CheckWorkspace", "WorkspaceFloatsPerSample",
-            "WorkspaceSharedFloats", "InputSlot", "GradientSlotA", "GradientSlotB",
+            "ForwardBlock", "ForwardTrain", "Backward", "CreateWorkspace", "CheckWorkspace", "WorkspaceFloatsPerSample",
+            "WorkspaceSharedFloats", "InputSlot", "GradientSlotA", "GradientSlotB", "ResidualCount", "ResidualName", "ResidualOutput", "Steps",
+            "ResidualOutputGradient",
         };
 
-        private static string? GeneratedNameClash(INamedTypeSymbol type, string layerName)
+        internal static string? GeneratedNameClash(INamedTypeSymbol type, string layerName)
         {
             if (s_generatedMembers.Contains(layerName)) return layerName;
             foreach (string suffix in new[] { "Kernels", "OutputSlot", "PreActivationSlot", "StatisticsSlot" })
@@ -402,9 +436,9 @@ public sealed partial class NetworkGenerator
             return null;
         }
 
-        private static List<(AttributeData, LayerKind)> LayerAttributes(ISymbol member)
+        internal static List<(AttributeData Attribute, LayerKind Kind)> LayerAttributes(ISymbol member)
         {
-            var result = new List<(AttributeData, LayerKind)>();
+            var result = new List<(AttributeData Attribute, LayerKind Kind)>();
             foreach (AttributeData attribute in member.GetAttributes())
             {
                 string? name = attribute.AttributeClass?.ToDisplayString();
@@ -420,17 +454,33 @@ public sealed partial class NetworkGenerator
         {
             var result = new Dictionary<string, LayerKind>();
             foreach (LayerKind kind in (LayerKind[])System.Enum.GetValues(typeof(LayerKind)))
-                result.Add($"Dsl.{kind}Attribute", kind);
+                if (kind < LayerKind.ResidualBegin) result.Add($"Dsl.{kind}Attribute", kind);
             return result;
         }
 
-        private static bool IsPartialGetOnlyProperty(ISymbol member, out IPropertySymbol property)
+        internal static bool IsPartialGetOnlyProperty(ISymbol member, out IPropertySymbol property)
         {
             property = (member as IPropertySymbol)!;
             return property is { IsStatic: false, IsPartialDefinition: true, GetMethod: not null, SetMethod: null, IsIndexer: false };
         }
 
-        private static bool IsPartialEverywhere(INamedTypeSymbol type)
+        /// <summary>
+        /// With the attribute repeated on two parts of one class (the compiler reports CS0579), the generator runs once
+        /// per part: only the part carrying the first one generates, so no file is added twice.
+        /// </summary>
+        internal static bool IsFirstAttributedPart(INamedTypeSymbol type, ClassDeclarationSyntax declaration, string attributeName)
+        {
+            foreach (AttributeData attribute in type.GetAttributes())
+            {
+                if (attribute.AttributeClass?.ToDisplayString() != attributeName || attribute.ApplicationSyntaxReference is null) continue;
+                SyntaxNode? node = attribute.ApplicationSyntaxReference.GetSyntax();
+                while (node is not null && node is not ClassDeclarationSyntax) node = node.Parent;
+                return node == declaration;
+            }
+            return true;
+        }
+
+        internal static bool IsPartialEverywhere(INamedTypeSymbol type)
         {
             foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
             {
@@ -443,7 +493,7 @@ public sealed partial class NetworkGenerator
             return true;
         }
 
-        private static List<string> ContainingTypeDeclarations(INamedTypeSymbol type)
+        internal static List<string> ContainingTypeDeclarations(INamedTypeSymbol type)
         {
             var result = new List<string>();
             for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
@@ -479,7 +529,7 @@ public sealed partial class NetworkGenerator
             return builder.ToString().TrimStart('_');
         }
 
-        private static string AccessibilityText(Accessibility accessibility) => accessibility switch
+        internal static string AccessibilityText(Accessibility accessibility) => accessibility switch
         {
             Accessibility.Public => "public",
             Accessibility.Internal => "internal",
@@ -489,21 +539,21 @@ public sealed partial class NetworkGenerator
             _ => "private",
         };
 
-        private static int? NamedInt(AttributeData attribute, string name)
+        internal static int? NamedInt(AttributeData attribute, string name)
         {
             foreach (var pair in attribute.NamedArguments)
                 if (pair.Key == name && pair.Value.Value is int value) return value;
             return null;
         }
 
-        private static float? NamedFloat(AttributeData attribute, string name)
+        internal static float? NamedFloat(AttributeData attribute, string name)
         {
             foreach (var pair in attribute.NamedArguments)
                 if (pair.Key == name && pair.Value.Value is float value) return value;
             return null;
         }
 
-        private static bool? NamedBool(AttributeData attribute, string name)
+        internal static bool? NamedBool(AttributeData attribute, string name)
         {
             foreach (var pair in attribute.NamedArguments)
                 if (pair.Key == name && pair.Value.Value is bool value) return value;
@@ -518,7 +568,7 @@ public sealed partial class NetworkGenerator
             return null;
         }
 
-        private static LocationInfo? LocationOf(AttributeData attribute) =>
+        internal static LocationInfo? LocationOf(AttributeData attribute) =>
             LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax().GetLocation());
 
         private static DiagnosticInfo Diagnostic(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments) =>

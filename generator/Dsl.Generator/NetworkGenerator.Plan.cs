@@ -10,6 +10,7 @@ public sealed partial class NetworkGenerator
         /// <summary>One tensor the network owns, as the constructor declares it and the kernels address it.</summary>
         private sealed record TensorPlan(
             LayerSpec Layer,
+            string Name,
             string Role,
             int[] Shape,
             string Init,
@@ -45,14 +46,26 @@ public sealed partial class NetworkGenerator
             private readonly Dictionary<string, int> _pre = new();
             private readonly Dictionary<string, int> _statistics = new();
             private readonly Dictionary<string, int> _scratch = new();
+            private readonly Dictionary<string, int> _slotFloats = new();
+            private readonly Dictionary<string, int> _index = new();
+            private readonly Dictionary<string, LayerSpec> _endOf = new();
+            private readonly Dictionary<string, int> _inferenceSlots = new();
+            private readonly Dictionary<string, string> _codeOwner = new();
 
             public Plan(NetworkSpec spec)
             {
                 Spec = spec;
-                int values = 0, buffers = 0;
-                void Add(LayerSpec layer, string role, int[] shape, string init, int fanIn = 0, int fanOut = 0, int transposeGroups = 0, bool buffer = false, bool int64 = false)
+                for (int l = 0; l < spec.Layers.Count; l++)
                 {
-                    var tensor = new TensorPlan(layer, role, shape, init, fanIn, fanOut, transposeGroups, buffer, int64, Tensors.Count, buffer ? buffers : values);
+                    _index[spec.Layers[l].MemberName] = l;
+                    if (spec.Layers[l].Kind == LayerKind.ResidualEnd) _endOf[spec.Layers[l].Skip] = spec.Layers[l];
+                }
+                int values = 0, buffers = 0;
+                void Add(LayerSpec layer, string role, int[] shape, string init, int fanIn = 0, int fanOut = 0, int transposeGroups = 0, bool buffer = false, bool int64 = false, string? prefix = null)
+                {
+                    // MultiHeadSelfAttention's roles are PyTorch's names below the layer: in_proj_weight, out_proj.weight.
+                    string name = (prefix ?? layer.WeightName) + "." + role;
+                    var tensor = new TensorPlan(layer, name, role, shape, init, fanIn, fanOut, transposeGroups, buffer, int64, Tensors.Count, buffer ? buffers : values);
                     Tensors.Add(tensor);
                     _tensors[layer.MemberName + "." + role] = tensor;
                     if (buffer) buffers += Align(tensor.Length);
@@ -70,9 +83,47 @@ public sealed partial class NetworkGenerator
                     switch (layer.Kind)
                     {
                         case LayerKind.Dense:
-                            Add(layer, "weight", new[] { layer.Outputs, layer.Inputs }, InitFor(layer, next), layer.Inputs, layer.Outputs, transposeGroups: 1);
-                            if (layer.HasBias) Add(layer, "bias", new[] { layer.Outputs }, "Zeros");
+                        {
+                            int inputs = layer.Input.Features, outputs = layer.Output.Features;
+                            Add(layer, "weight", new[] { outputs, inputs }, InitFor(layer, next), inputs, outputs, transposeGroups: 1);
+                            if (layer.HasBias) Add(layer, "bias", new[] { outputs }, "Zeros");
                             break;
+                        }
+                        case LayerKind.LayerNorm:
+                        case LayerKind.RMSNorm:
+                            Add(layer, "weight", new[] { layer.Input.Features }, "Ones");
+                            if (layer.HasBias) Add(layer, "bias", new[] { layer.Input.Features }, "Zeros");
+                            break;
+                        case LayerKind.MultiHeadSelfAttention:
+                        {
+                            // PyTorch's nn.MultiheadAttention: xavier_uniform_ on in_proj_weight as one [3D, D] matrix, zero biases.
+                            int d = layer.Input.Channels;
+                            Add(layer, "in_proj_weight", new[] { 3 * d, d }, "XavierUniform", d, 3 * d, transposeGroups: 1);
+                            if (layer.HasBias) Add(layer, "in_proj_bias", new[] { 3 * d }, "Zeros");
+                            Add(layer, "out_proj.weight", new[] { d, d }, "XavierUniform", d, d, transposeGroups: 1);
+                            if (layer.HasBias) Add(layer, "out_proj.bias", new[] { d }, "Zeros");
+                            break;
+                        }
+                        case LayerKind.Embedding:
+                            Add(layer, "weight", new[] { layer.Vocabulary, layer.Output.Channels }, "NormalOne");
+                            break;
+                        case LayerKind.PositionalEmbedding:
+                            Add(layer, "weight", new[] { layer.Input.Width, layer.Input.Channels }, "NormalSmall");
+                            break;
+                        case LayerKind.ResidualEnd:
+                        {
+                            LayerSpec begin = Begin(layer);
+                            int inputs = begin.Input.Features, outputs = layer.Output.Features;
+                            if (layer.Projection)
+                                Add(layer, "weight", new[] { outputs, inputs }, "XavierUniform", inputs, outputs, transposeGroups: 1, prefix: layer.ShortcutName);
+                            if (layer.Gated)
+                            {
+                                Add(layer, "weight", new[] { outputs, inputs }, "XavierUniform", inputs, outputs, transposeGroups: 1, prefix: layer.ShortcutName);
+                                // A negative gate bias starts the block close to carrying x through, as highway networks do.
+                                Add(layer, "bias", new[] { outputs }, "MinusOnes", prefix: layer.ShortcutName);
+                            }
+                            break;
+                        }
                         case LayerKind.Conv2D:
                         case LayerKind.Conv1D:
                         {
@@ -107,9 +158,16 @@ public sealed partial class NetworkGenerator
                 int slot = spec.InputSize;
                 int widest = spec.InputSize;
                 int previous = 0;
+                void Slot(LayerSpec layer, string role, int floats)
+                {
+                    _slotFloats[layer.MemberName + "." + role] = floats;
+                    Slots.Add((layer, role, slot, floats));
+                    slot += floats;
+                }
                 foreach (LayerSpec layer in spec.Layers)
                 {
-                    if (layer.Kind == LayerKind.Flatten)
+                    widest = System.Math.Max(widest, layer.Outputs);
+                    if (layer.IsView)
                     {
                         _output[layer.MemberName] = previous;
                         continue;
@@ -121,7 +179,34 @@ public sealed partial class NetworkGenerator
                         _pre[layer.MemberName] = slot;
                         slot += layer.Outputs;
                     }
-                    widest = System.Math.Max(widest, layer.Outputs);
+                    switch (layer.Kind)
+                    {
+                        case LayerKind.LayerNorm:
+                        case LayerKind.RMSNorm:
+                            Slot(layer, "Mean", layer.Input.Rows);
+                            Slot(layer, "Rstd", layer.Input.Rows);
+                            break;
+                        case LayerKind.MultiHeadSelfAttention:
+                        {
+                            int l = layer.Input.Width, d = layer.Input.Channels;
+                            Slot(layer, "Qkv", 3 * l * d);
+                            Slot(layer, "Probabilities", layer.Heads * l * l);
+                            Slot(layer, "Mixed", l * d);
+                            Slot(layer, "MixedGradient", l * d);
+                            Slot(layer, "QkvGradient", 3 * l * d);
+                            break;
+                        }
+                        case LayerKind.ResidualEnd:
+                            // dL/d(x + F(x)), kept after Backward: the identity shortcut's gradient, and what ResidualOutputGradient shows.
+                            Slot(layer, "OutputGradient", layer.Outputs);
+                            if (layer.Projection || layer.Gated) Slot(layer, "SkipGradient", Begin(layer).Inputs);
+                            if (layer.Gated)
+                            {
+                                Slot(layer, "Gate", layer.Outputs);
+                                Slot(layer, "GateGradient", layer.Outputs);
+                            }
+                            break;
+                    }
                 }
                 GradientSlotA = slot;
                 GradientSlotB = slot + widest;
@@ -132,16 +217,29 @@ public sealed partial class NetworkGenerator
                 foreach (LayerSpec layer in spec.Layers)
                 {
                     if (layer.Kind == LayerKind.Dense)
-                        TransposedFloats = System.Math.Max(TransposedFloats, layer.Inputs * layer.Outputs);
+                        TransposedFloats = System.Math.Max(TransposedFloats, layer.Input.Features * layer.Output.Features);
+                    if (layer.Kind == LayerKind.MultiHeadSelfAttention)
+                    {
+                        TransposedFloats = System.Math.Max(TransposedFloats, 3 * layer.Input.Channels * layer.Input.Channels);
+                        int l = layer.Input.Width;
+                        AttentionFloats = System.Math.Max(AttentionFloats, AttentionEmitter.HeadScratchFloats(layer) + 3 * l * l);
+                    }
+                    if (layer.Kind == LayerKind.ResidualEnd && (layer.Projection || layer.Gated))
+                        TransposedFloats = System.Math.Max(TransposedFloats, Begin(layer).Input.Features * layer.Output.Features);
                     if (!layer.IsConvolution) continue;
                     int pixels = layer.Output.Spatial;
                     ColumnsFloats = System.Math.Max(ColumnsFloats, pixels * layer.PatchSize);
                     PixelsFloats = System.Math.Max(PixelsFloats, pixels * layer.GroupOutputs);
+                    if (!ConvEmitter.IsDirect(layer))
+                    {
+                        InferenceColumnsFloats = System.Math.Max(InferenceColumnsFloats, pixels * layer.PatchSize);
+                        InferencePixelsFloats = System.Math.Max(InferencePixelsFloats, pixels * layer.GroupOutputs);
+                    }
                     PaddedFloats = System.Math.Max(PaddedFloats, ConvEmitter.PaddedFloats(layer));
                     TransposedFloats = System.Math.Max(TransposedFloats, layer.Groups * layer.PatchSize * layer.GroupOutputs);
                 }
                 // [columns][pixels][column gradient][padded input][transposed weight][batch-norm statistics...]
-                int shared = 2 * ColumnsFloats + PixelsFloats + PaddedFloats + TransposedFloats;
+                int shared = 2 * ColumnsFloats + PixelsFloats + PaddedFloats + TransposedFloats + AttentionFloats;
                 foreach (LayerSpec layer in spec.Layers)
                 {
                     if (!layer.IsBatchNorm) continue;
@@ -150,8 +248,9 @@ public sealed partial class NetworkGenerator
                 }
                 WorkspaceSharedFloats = shared;
 
-                // Batch-1 inference scratch: each stored layer output but the last, then the convolution scratch,
-                // then room to fold a batch norm into its convolution.
+                // Batch-1 inference scratch: each stored layer output but the last (all kept: a residual reads its x
+                // after the branch), each attention's and gate's own scratch, then the convolution scratch, then room
+                // to fold a batch norm into its convolution.
                 int scratch = 0;
                 for (int l = 0; l < spec.Layers.Count - 1; l++)
                 {
@@ -160,10 +259,28 @@ public sealed partial class NetworkGenerator
                     _scratch[layer.MemberName] = scratch;
                     scratch += layer.Outputs;
                 }
+                foreach (LayerSpec layer in spec.Layers)
+                {
+                    void Scratch(string role, int floats)
+                    {
+                        _inferenceSlots[layer.MemberName + "." + role] = scratch;
+                        scratch += floats;
+                    }
+                    if (layer.Kind == LayerKind.MultiHeadSelfAttention)
+                    {
+                        int l = layer.Input.Width, d = layer.Input.Channels;
+                        Scratch("Qkv", 3 * l * d);
+                        Scratch("Mixed", l * d);
+                        Scratch("Probabilities", l * l);
+                        Scratch("Head", AttentionEmitter.HeadScratchFloats(layer));
+                    }
+                    if (layer.Kind == LayerKind.ResidualEnd && layer.Gated) Scratch("Gate", layer.Outputs);
+                }
+                // Direct convolutions (stride 1, one group) need only the padded input, not im2col's columns and pixels.
                 InferenceColumnsSlot = scratch;
-                InferencePixelsSlot = scratch + ColumnsFloats;
-                InferencePaddedSlot = scratch + ColumnsFloats + PixelsFloats;
-                scratch += ColumnsFloats + PixelsFloats + PaddedFloats;
+                InferencePixelsSlot = scratch + InferenceColumnsFloats;
+                InferencePaddedSlot = scratch + InferenceColumnsFloats + InferencePixelsFloats;
+                scratch += InferenceColumnsFloats + InferencePixelsFloats + PaddedFloats;
                 int fold = 0;
                 foreach (LayerSpec layer in spec.Layers)
                 {
@@ -172,7 +289,46 @@ public sealed partial class NetworkGenerator
                 }
                 FoldSlot = scratch;
                 InferenceScratchFloats = scratch + fold;
+
+                // Identical layers (a repeated block's copies) share one kernel class; each keeps its own offsets.
+                var owners = new Dictionary<LayerSpec, string>();
+                foreach (LayerSpec layer in spec.Layers)
+                {
+                    LayerSpec key = layer with { MemberName = "", WeightName = "", Accessibility = "", Skip = "", ShortcutName = "", Residual = "", Epsilon = 0f, Momentum = 0f };
+                    if (Folded.Contains(layer.MemberName)) key = key with { Accessibility = "folded" };
+                    if (!owners.TryGetValue(key, out string? owner)) owners.Add(key, owner = KernelClass(layer));
+                    _codeOwner[layer.MemberName] = owner;
+                }
             }
+
+            /// <summary>The kernel class holding the code a layer runs: its own, or that of the first identical layer.</summary>
+            public string Code(LayerSpec layer) => _codeOwner[layer.MemberName];
+
+            /// <summary>True when the layer's kernel class carries code, not only its offsets.</summary>
+            public bool OwnsCode(LayerSpec layer) => _codeOwner[layer.MemberName] == KernelClass(layer);
+
+            /// <summary>Where a step stands in <see cref="NetworkSpec.Layers"/>.</summary>
+            public int Index(LayerSpec layer) => _index[layer.MemberName];
+
+            /// <summary>The <see cref="LayerKind.ResidualBegin"/> of a <see cref="LayerKind.ResidualEnd"/>.</summary>
+            public LayerSpec Begin(LayerSpec end) => Spec.Layers[_index[end.Skip]];
+
+            /// <summary>The <see cref="LayerKind.ResidualEnd"/> of a <see cref="LayerKind.ResidualBegin"/>.</summary>
+            public LayerSpec End(LayerSpec begin) => _endOf[begin.MemberName];
+
+            /// <summary>Floats per sample of a layer's workspace slot, by role (Mean, Qkv, OutputGradient, ...).</summary>
+            public int SlotFloats(LayerSpec layer, string role) => _slotFloats[layer.MemberName + "." + role];
+
+            /// <summary>Every per-sample slot a layer keeps besides its output, in workspace order.</summary>
+            public List<(LayerSpec Layer, string Role, int Offset, int Floats)> Slots { get; } = new();
+
+            /// <summary>A layer's region of the batch-1 inference scratch, by role.</summary>
+            public int InferenceSlot(LayerSpec layer, string role) => _inferenceSlots[layer.MemberName + "." + role];
+
+            /// <summary>Per-sample scratch of attention, shared by the whole batch (one sample and head at a time).</summary>
+            public int AttentionFloats { get; }
+
+            public int AttentionSlot => TransposedSlot + TransposedFloats;
 
             public NetworkSpec Spec { get; }
 
@@ -221,6 +377,11 @@ public sealed partial class NetworkGenerator
 
             public int InferenceColumnsSlot { get; }
 
+            /// <summary>im2col scratch of inference: only convolutions without a direct kernel need it.</summary>
+            public int InferenceColumnsFloats { get; }
+
+            public int InferencePixelsFloats { get; }
+
             public int InferencePixelsSlot { get; }
 
             public int FoldSlot { get; }
@@ -241,7 +402,7 @@ public sealed partial class NetworkGenerator
             public bool IsAliasInInference(int index)
             {
                 LayerSpec layer = Spec.Layers[index];
-                return layer.Kind == LayerKind.Flatten || (layer.IsBatchNorm && index > 0 && Folded.Contains(Spec.Layers[index - 1].MemberName));
+                return layer.IsView || (layer.IsBatchNorm && index > 0 && Folded.Contains(Spec.Layers[index - 1].MemberName));
             }
 
             /// <summary>A batch norm right after a convolution with no activation folds into it: W' = W s, b' = b s + t.</summary>

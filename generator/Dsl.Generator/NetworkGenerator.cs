@@ -39,5 +39,19 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             spc.AddSource(spec.HintName + ".g.cs", Emitter.EmitNetwork(spec));
             spc.AddSource(spec.HintName + ".Backward.g.cs", Emitter.EmitBackward(spec));
         });
+
+        // Blocks: their constructor and properties; their layers run inside each network that uses them.
+        IncrementalValuesProvider<BlockParseResult> blocks = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                "Dsl.BlockAttribute",
+                predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                transform: static (ctx, _) => BlockParser.Parse(ctx));
+        context.RegisterSourceOutput(blocks, static (spc, result) =>
+        {
+            foreach (var diagnostic in result.Diagnostics)
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+            if (result.Spec is not null)
+                spc.AddSource(result.Spec.HintName + ".Block.g.cs", Emitter.EmitBlock(result.Spec));
+        });
     }
 }

@@ -35,34 +35,15 @@ INetwork net = Create(options.Model, options.Seed);
 Console.WriteLine(net.Summary);
 if (options.SummaryOnly) return 0;
 
-string[] missing = FashionData.Files.Where(f => !File.Exists(Path.Combine(options.DataDirectory, f))).ToArray();
-if (missing.Length > 0)
-{
-    Console.Error.WriteLine($"Fashion-MNIST not found: {options.DataDirectory} lacks {string.Join(", ", missing)}.");
-    Console.Error.WriteLine("Install Debian's package with");
-    Console.Error.WriteLine("  sudo apt-get update && sudo apt-get install -y dataset-fashion-mnist");
-    Console.Error.WriteLine("or run `bash scripts/run-sample.sh`, which installs it, or pass --data DIR with the four IDX .gz files.");
-    return 2;
-}
-
-Dataset train, test;
-try
-{
-    long loadStart = Stopwatch.GetTimestamp();
-    train = FashionData.Load(options.DataDirectory, FashionData.TrainImages, FashionData.TrainLabels);
-    test = FashionData.Load(options.DataDirectory, FashionData.TestImages, FashionData.TestLabels);
-    Console.WriteLine($"data: {train.Count} training and {test.Count} test images from {options.DataDirectory} ({Stopwatch.GetElapsedTime(loadStart).TotalSeconds:F1} s)");
-}
-catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
+long loadStart = Stopwatch.GetTimestamp();
+int loadFailure = SampleSupport.TryLoad(options.DataDirectory, "", out Dataset train, out Dataset test);
+if (loadFailure != 0) return loadFailure;
+Console.WriteLine($"data: {train.Count} training and {test.Count} test images from {options.DataDirectory} ({Stopwatch.GetElapsedTime(loadStart).TotalSeconds:F1} s)");
 
 const float weightDecay = 1e-4f;
 var optimizer = new AdamW(options.LearningRate, weightDecay: weightDecay);
 var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy);
-Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {Environment.ProcessorCount} cores, SIMD {Simd()}");
+Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}");
 
 var fitClock = Stopwatch.StartNew();
 TrainingHistory history = trainer.Fit(train, epochs, options.BatchSize, options.Seed, validation: test,
@@ -73,7 +54,7 @@ double meanEpoch = history.Epochs.Average(e => e.Elapsed.TotalSeconds);
 Console.WriteLine($"mean epoch time: {meanEpoch:F2} s (training plus test-set evaluation)");
 Console.WriteLine($"total training time: {fitClock.Elapsed.TotalSeconds:F1} s");
 
-double accuracy = Accuracy(net, test);
+double accuracy = SampleSupport.Accuracy(net, test);
 Console.WriteLine($"test accuracy: {accuracy:F4}");
 
 try
@@ -85,7 +66,7 @@ try
     Console.WriteLine($"saved {net.Parameters.ParameterCount:N0} parameters{buffers} to {Path.GetFullPath(outputPath)}");
     INetwork reloaded = Create(options.Model, seed: 0);
     reloaded.Load(outputPath);
-    double reloadedAccuracy = Accuracy(reloaded, test);
+    double reloadedAccuracy = SampleSupport.Accuracy(reloaded, test);
     Console.WriteLine($"reloaded test accuracy: {reloadedAccuracy:F4}");
     if (reloadedAccuracy != accuracy)
     {
@@ -107,23 +88,3 @@ static INetwork Create(string model, int seed) => model switch
     "cnn" => new FashionCnn(seed),
     _ => throw new ArgumentOutOfRangeException(nameof(model), model, "expected 'mlp' or 'cnn'"),
 };
-
-// Fraction of samples whose largest logit is at their label, by one batched, allocation-free Forward.
-static double Accuracy(INetwork network, Dataset data)
-{
-    var logits = new float[data.Count * network.OutputSize];
-    network.Forward(data.Features, logits, data.Count);
-    int correct = 0;
-    for (int i = 0; i < data.Count; i++)
-    {
-        if (Metrics.ArgMax(logits.AsSpan(i * network.OutputSize, network.OutputSize)) == data.Label(i)) correct++;
-    }
-    return (double)correct / data.Count;
-}
-
-// The widest vector path the generated kernels take on this machine (the JIT picks the same one).
-static string Simd() =>
-    System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512"
-    : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2"
-    : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "Vector128"
-    : "scalar";

@@ -15,10 +15,15 @@ public enum Activation
     Sigmoid,
     /// <summary><c>y = z * sigmoid(z)</c> (also called swish).</summary>
     Silu,
-    /// <summary>GELU, tanh form: <c>y = 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))</c>.</summary>
+    /// <summary>GELU, exact (erf) form as PyTorch's <c>nn.GELU()</c>: <c>y = z Φ(z) = 0.5 z (1 + erf(z / sqrt 2))</c>.</summary>
     Gelu,
-    /// <summary><c>y_j = e^(z_j) / sum_k e^(z_k)</c> over the layer's outputs.</summary>
+    /// <summary>
+    /// <c>y_j = e^(z_j) / sum_k e^(z_k)</c> over the layer's outputs (over each token's outputs when the layer
+    /// runs per token).
+    /// </summary>
     Softmax,
+    /// <summary>GELU, tanh approximation as PyTorch's <c>nn.GELU(approximate="tanh")</c>: <c>y = 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))</c>.</summary>
+    GeluTanh,
 }
 
 /// <summary>
@@ -44,8 +49,15 @@ public sealed class NetworkAttribute : Attribute
     /// <summary>Image width (columns, the contiguous dimension) of a <c>Channels × Height × Width</c> input.</summary>
     public int Width { get; set; }
 
-    /// <summary>Sequence length (the contiguous dimension) of a <c>Channels × Length</c> input, for 1-D convolutions; set with <see cref="Channels"/>.</summary>
+    /// <summary>
+    /// Sequence length: with <see cref="Channels"/>, a channel-major <c>Channels × Length</c> input for 1-D
+    /// convolutions (the positions contiguous); with <see cref="Features"/>, a token-major sequence of
+    /// <c>Length</c> tokens of <c>Features</c> values each (PyTorch's batch-first <c>[B, L, D]</c> without B).
+    /// </summary>
     public int Length { get; set; }
+
+    /// <summary>Values per token of a <c>Length × Features</c> token sequence, the input of attention and per-token layers; set with <see cref="Length"/>.</summary>
+    public int Features { get; set; }
 }
 
 /// <summary>
@@ -298,4 +310,209 @@ public sealed class BatchNorm1DAttribute : Attribute
 
     /// <summary>Activation applied after the normalisation (default none).</summary>
     public Activation Activation { get; set; }
+}
+
+/// <summary>
+/// Turns a channel-major <c>C × H × W</c> image or <c>C × L</c> sequence into a token-major sequence of
+/// <c>H·W</c> (or <c>L</c>) tokens of <c>C</c> features, PyTorch's <c>x.flatten(2).transpose(1, 2)</c> as
+/// after a ViT's patch-embedding convolution. Dense layers after it run per token. No parameters. Put it on a
+/// <c>public partial Tokens Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class TokensAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Layer normalisation over the features of each token (or of a flat activation), PyTorch's
+/// <c>nn.LayerNorm(D, eps=Epsilon)</c>: <c>y = γ (x − mean) / sqrt(var + ε) + β</c> with the mean and biased
+/// variance of the token's D values. Tensors <c>{name}.weight</c> (γ, ones) and <c>{name}.bias</c> (β, zeros),
+/// shape [D]. Put it on a <c>public partial LayerNorm Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class LayerNormAttribute : Attribute
+{
+    /// <summary>Normalises over the incoming features; their count is inferred.</summary>
+    public LayerNormAttribute()
+    {
+    }
+
+    /// <summary>Normalises over <paramref name="features"/> values, which must be the incoming feature count (checked at build time).</summary>
+    public LayerNormAttribute(int features) => Features = features;
+
+    /// <summary>The declared feature count, or 0 to infer it.</summary>
+    public int Features { get; }
+
+    /// <summary>Added to the variance before the square root (default 1e-5, as PyTorch).</summary>
+    public float Epsilon { get; set; } = 1e-5f;
+}
+
+/// <summary>
+/// Root-mean-square normalisation over the features of each token (or of a flat activation), PyTorch's
+/// <c>nn.RMSNorm(D, eps=Epsilon)</c>: <c>y = γ x / sqrt(mean(x²) + ε)</c>. Tensor <c>{name}.weight</c> (γ,
+/// ones), shape [D]. Put it on a <c>public partial RMSNorm Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class RMSNormAttribute : Attribute
+{
+    /// <summary>Normalises over the incoming features; their count is inferred.</summary>
+    public RMSNormAttribute()
+    {
+    }
+
+    /// <summary>Normalises over <paramref name="features"/> values, which must be the incoming feature count (checked at build time).</summary>
+    public RMSNormAttribute(int features) => Features = features;
+
+    /// <summary>The declared feature count, or 0 to infer it.</summary>
+    public int Features { get; }
+
+    /// <summary>Added to the mean square (default 1.1920929e-7, float's machine epsilon, which is what PyTorch uses when eps is None).</summary>
+    public float Epsilon { get; set; } = 1.1920929e-7f;
+}
+
+/// <summary>
+/// Multi-head self-attention over a token sequence <c>[L, D]</c>, PyTorch's
+/// <c>nn.MultiheadAttention(D, heads, batch_first=True)</c> called as <c>attn(x, x, x)</c>:
+/// <c>[Q K V] = x W_in^T + b_in</c>; per head h (columns <c>h·D/heads</c> onward of each),
+/// <c>O_h = softmax(Q_h K_h^T / sqrt(D/heads) + mask) V_h</c>; <c>y = [O_1 … O_heads] W_out^T + b_out</c>.
+/// With <see cref="Causal"/>, token i attends to tokens j ≤ i only. Tensors as in PyTorch's state_dict:
+/// <c>{name}.in_proj_weight</c> [3D, D] (Q, K, V rows in that order), <c>{name}.in_proj_bias</c> [3D],
+/// <c>{name}.out_proj.weight</c> [D, D], <c>{name}.out_proj.bias</c> [D]. Put it on a
+/// <c>public partial MultiHeadSelfAttention Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class MultiHeadSelfAttentionAttribute : Attribute
+{
+    /// <summary>Declares attention with <paramref name="heads"/> heads; the model dimension D is the incoming feature count and must divide by it.</summary>
+    public MultiHeadSelfAttentionAttribute(int heads) => Heads = heads;
+
+    /// <summary>Number of heads.</summary>
+    public int Heads { get; }
+
+    /// <summary>The model dimension D, checked against the incoming feature count at build time; 0 (default) infers it.</summary>
+    public int ModelDim { get; set; }
+
+    /// <summary>Apply a causal mask: each token attends only to itself and earlier tokens.</summary>
+    public bool Causal { get; set; }
+
+    /// <summary>Whether the projections have biases (default true).</summary>
+    public bool Bias { get; set; } = true;
+}
+
+/// <summary>
+/// A lookup table for token inputs, PyTorch's <c>nn.Embedding(vocabulary, dimension)</c>: each input value is
+/// a token id (an integer stored in a float, 0 ≤ id &lt; vocabulary) and becomes row <c>id</c> of
+/// <c>{name}.weight</c> [vocabulary, dimension] (initialised N(0, 1) as PyTorch). A flat input of L ids gives
+/// L tokens of <c>dimension</c> features. Must be the first layer: ids have no gradient. Put it on a
+/// <c>public partial Embedding Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class EmbeddingAttribute : Attribute
+{
+    /// <summary>Declares a table of <paramref name="vocabulary"/> rows of <paramref name="dimension"/> values.</summary>
+    public EmbeddingAttribute(int vocabulary, int dimension)
+    {
+        Vocabulary = vocabulary;
+        Dimension = dimension;
+    }
+
+    /// <summary>Number of distinct token ids.</summary>
+    public int Vocabulary { get; }
+
+    /// <summary>Features per token.</summary>
+    public int Dimension { get; }
+}
+
+/// <summary>
+/// Learned positional embedding for a token sequence <c>[L, D]</c>: <c>y[t] = x[t] + P[t]</c> with
+/// <c>{name}.weight</c> P of shape [L, D] (as an <c>nn.Embedding(L, D)</c> indexed by position, initialised
+/// N(0, 0.02²) as in GPT-2 and ViT). Put it on a <c>public partial PositionalEmbedding Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class PositionalEmbeddingAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Marks a <c>partial</c> class as a block: a reusable group of layer (and block) members, run in declaration
+/// order. A network member whose type is the block runs it; its tensors are named
+/// <c>{member}.{layer}.weight</c>. Blocks compose: a block may contain other blocks, but not itself.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class BlockAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Declares <see cref="Count"/> copies of a member, each with its own weights, run one after the other (a
+/// deep stack without <see cref="Count"/> declarations). The member's type is
+/// <c>IReadOnlyList&lt;T&gt;</c> of the layer or block type T; tensors are named
+/// <c>{member}.{index}.…</c> like an <c>nn.ModuleList</c>. With <see cref="ResidualAttribute"/>, every copy
+/// is its own residual block.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class RepeatAttribute : Attribute
+{
+    /// <summary>Declares <paramref name="count"/> copies.</summary>
+    public RepeatAttribute(int count) => Count = count;
+
+    /// <summary>Number of copies.</summary>
+    public int Count { get; }
+}
+
+/// <summary>Where a residual connection normalises.</summary>
+public enum ResidualNorm
+{
+    /// <summary><c>y = x + F(x)</c>.</summary>
+    None,
+    /// <summary>Pre-norm, as in GPT-2 and ViT: <c>y = x + F(Norm(x))</c>.</summary>
+    Pre,
+    /// <summary>Post-norm, as in the original transformer and PyTorch's default encoder layer: <c>y = Norm(x + F(x))</c>.</summary>
+    Post,
+}
+
+/// <summary>Which normalisation a residual connection uses.</summary>
+public enum NormKind
+{
+    /// <summary><see cref="LayerNormAttribute"/>.</summary>
+    LayerNorm,
+    /// <summary><see cref="RMSNormAttribute"/>.</summary>
+    RMSNorm,
+}
+
+/// <summary>The skip path of a residual connection.</summary>
+public enum Shortcut
+{
+    /// <summary>Identity when the branch keeps the shape, a projection when it changes it (default).</summary>
+    Auto,
+    /// <summary>Always the identity <c>x</c>; a branch that changes the shape is a build error.</summary>
+    Identity,
+    /// <summary>Always a learned projection <c>x W_s</c> (a dense layer without bias, per token for sequences).</summary>
+    Projection,
+}
+
+/// <summary>
+/// Wraps a member (a layer or a block, call it F) in a residual connection: <c>y = x + F(x)</c>, so the
+/// gradient reaches x directly as well as through F. Options: <see cref="Norm"/> for pre-norm
+/// <c>x + F(Norm(x))</c> or post-norm <c>Norm(x + F(x))</c> (the norm's tensors are <c>{member}_norm.*</c>);
+/// <see cref="Shortcut"/> for a projection <c>x W_s + F(x)</c> when F changes the shape
+/// (<c>{member}_shortcut.weight</c>); <see cref="Gated"/> for the highway form
+/// <c>T(x)·F(x) + (1 − T(x))·x</c> with <c>T(x) = sigmoid(x W_T + b_T)</c> (<c>{member}_gate.*</c>, the bias
+/// starting at −1 so the block first carries x through). The identity shortcut works on any shape; norms,
+/// projections and gates on flat activations and token sequences.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class ResidualAttribute : Attribute
+{
+    /// <summary>Where to normalise (default none).</summary>
+    public ResidualNorm Norm { get; set; }
+
+    /// <summary>The normalisation used by <see cref="Norm"/> (default LayerNorm).</summary>
+    public NormKind NormKind { get; set; }
+
+    /// <summary>The skip path (default: identity, or a projection when F changes the shape).</summary>
+    public Shortcut Shortcut { get; set; }
+
+    /// <summary>Use the gated highway form.</summary>
+    public bool Gated { get; set; }
 }

@@ -21,6 +21,9 @@ public interface INetwork
     /// <summary>Per layer: kind, output shape, parameter count and FLOPs, as a table.</summary>
     string Summary { get; }
 
+    /// <summary>The steps the network runs, in order, with their shapes, options and tensor names.</summary>
+    System.Collections.Generic.IReadOnlyList<NetworkStep> Steps { get; }
+
     /// <summary>Batch-1 inference: <paramref name="input"/> of <see cref="InputSize"/> floats into <paramref name="output"/> of <see cref="OutputSize"/>. Allocates nothing.</summary>
     void Forward(ReadOnlySpan<float> input, Span<float> output);
 

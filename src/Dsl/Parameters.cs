@@ -119,6 +119,9 @@ public sealed class Parameters
                 case TensorInit.Ones: v.Fill(1f); break;
                 case TensorInit.KaimingUniform: FillUniform(v, MathF.Sqrt(6f / Math.Max(1, t.FanIn)), rng); break;
                 case TensorInit.XavierUniform: FillUniform(v, MathF.Sqrt(6f / Math.Max(1, t.FanIn + t.FanOut)), rng); break;
+                case TensorInit.NormalOne: FillNormal(v, 1f, rng); break;
+                case TensorInit.NormalSmall: FillNormal(v, 0.02f, rng); break;
+                case TensorInit.MinusOnes: v.Fill(-1f); break;
                 default: throw new InvalidOperationException($"Tensor '{t.Name}': unknown initialiser {t.Init}.");
             }
         }
@@ -127,6 +130,12 @@ public sealed class Parameters
     private static void FillUniform(Span<float> values, float bound, Rng rng)
     {
         for (int i = 0; i < values.Length; i++) values[i] = rng.NextSingle(-bound, bound);
+    }
+
+    // Box–Muller from two draws per value (Rng.NextGaussian), so a tensor consumes 2·Length numbers of the stream.
+    private static void FillNormal(Span<float> values, float deviation, Rng rng)
+    {
+        for (int i = 0; i < values.Length; i++) values[i] = deviation * rng.NextGaussian();
     }
 
     // A pinned array on the pinned object heap never moves, so an offset computed from its address keeps

@@ -13,6 +13,12 @@ public enum TensorInit
     KaimingUniform,
     /// <summary>Glorot/Xavier uniform, <c>U(-sqrt(6/(fanIn+fanOut)), +...)</c>: for symmetric activations.</summary>
     XavierUniform,
+    /// <summary>Standard normal, <c>N(0, 1)</c>: PyTorch's <c>nn.Embedding</c> default.</summary>
+    NormalOne,
+    /// <summary><c>N(0, 0.02²)</c>: learned positional embeddings, as in GPT-2 and ViT.</summary>
+    NormalSmall,
+    /// <summary>All −1: a highway gate's bias, so the gate starts mostly closed and carries its input through.</summary>
+    MinusOnes,
 }
 
 /// <summary>Whether a tensor is trained or only carried along.</summary>

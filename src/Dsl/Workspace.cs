@@ -61,6 +61,26 @@ public sealed class Workspace
         return _shared.AsSpan(_sharedStart + offset, length);
     }
 
+    /// <summary>
+    /// Opt-in numeric check for training: when set, <see cref="INetwork.ForwardTrain"/> checks every step's output
+    /// and <see cref="INetwork.Backward"/> every step's input gradient, and throws a
+    /// <see cref="NonFiniteException"/> naming the first step that produced a NaN or an infinity. Off by
+    /// default: then the passes test this flag once per step and do nothing else.
+    /// </summary>
+    public bool CheckFinite { get; set; }
+
+    /// <summary>Called by generated code when <see cref="CheckFinite"/> is set.</summary>
+    /// <exception cref="NonFiniteException"><paramref name="values"/> holds a NaN or an infinity.</exception>
+    public void ThrowIfNotFinite(ReadOnlySpan<float> values, string step, bool gradient)
+    {
+        int perSample = Batch > 0 ? values.Length / Batch : values.Length;
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (float.IsFinite(values[i])) continue;
+            throw new NonFiniteException(step, gradient, perSample > 0 ? i / perSample : 0, perSample > 0 ? i % perSample : i, values[i]);
+        }
+    }
+
     /// <summary>Checks <paramref name="batch"/> fits and records it; generated ForwardTrain calls this.</summary>
     public void BeginForward(int batch)
     {

@@ -562,6 +562,151 @@ public class DiagnosticTests
         $"using Dsl;\n\n[Network({network})]\npublic partial class Net\n{{\n{string.Join("\n", members.Select(m => "    " + m))}\n}}\n";
 
     /// <summary>Runs the generator and returns its only Dsl diagnostic, after checking its id and severity and that nothing was generated.</summary>
+    [Fact]
+    public void BlockContainingItself_ReportsDSL0009OnTheMember()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0009", """
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Residual] public partial Outer Body { get; }
+            }
+
+            [Block]
+            public partial class Outer
+            {
+                [Dense(4)] public partial Dense Fc { get; }
+                [Residual] public partial Inner Nested { get; }
+            }
+
+            [Block]
+            public partial class Inner
+            {
+                [Residual] public partial Outer Back { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Member 'body.nested.back': block 'Outer' contains itself (Outer -> Inner -> Outer); a block cannot run inside itself", GeneratorRun.Message(d));
+        Assert.Equal("Residual", run.SpanText(d));
+    }
+
+    [Fact]
+    public void RepeatOnAPlainType_ReportsDSL0010OnTheAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0010", """
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Repeat(3)] [Dense(4)] public partial Dense Hidden { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Member 'Hidden': a [Repeat] member's type must be IReadOnlyList<T> of its layer or block type, not Dsl.Dense", GeneratorRun.Message(d));
+        Assert.Equal("Dense(4)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void HeadsNotDividingTheModelDimension_ReportsDSL0111()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0111", """
+            using Dsl;
+
+            [Network(Length = 5, Features = 10)]
+            public partial class Net
+            {
+                [MultiHeadSelfAttention(4)] public partial MultiHeadSelfAttention Attn { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Attn': the model dimension 10 is not divisible by 4 heads", GeneratorRun.Message(d));
+        Assert.Equal("MultiHeadSelfAttention(4)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void ResidualBranchChangingTheShapeWithIdentityShortcut_ReportsDSL0112OnTheResidualAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0112", """
+            using Dsl;
+
+            [Network(Input = 8)]
+            public partial class Net
+            {
+                [Residual(Shortcut = Shortcut.Identity)] [Dense(12)] public partial Dense Wider { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Residual 'Wider': the branch maps 8 to 12, but the shortcut is the identity; use Shortcut = Shortcut.Projection (or Auto)", GeneratorRun.Message(d));
+        Assert.Equal("Residual(Shortcut = Shortcut.Identity)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void ResidualProjectionAcrossLayouts_ReportsDSL0112()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0112", """
+            using Dsl;
+
+            [Network(Length = 4, Features = 8)]
+            public partial class Net
+            {
+                [Residual] public partial Pool Pooled { get; }
+
+                [Block]
+                public partial class Pool
+                {
+                    [GlobalAvgPool] public partial GlobalAvgPool Mean { get; }
+                }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Residual 'Pooled': the branch maps 4 tokens x 8 to 8, and a projection shortcut maps features only: both ends must be flat, or token sequences of the same length", GeneratorRun.Message(d));
+    }
+
+    [Fact]
+    public void CausalAttentionOnFlatInput_ReportsDSL0113()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0113", """
+            using Dsl;
+
+            [Network(Input = 16)]
+            public partial class Net
+            {
+                [MultiHeadSelfAttention(2, Causal = true)] public partial MultiHeadSelfAttention Attn { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Attn': a causal mask needs a token sequence (L tokens x D), but the input has shape 16", GeneratorRun.Message(d));
+        Assert.Equal("MultiHeadSelfAttention(2, Causal = true)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void NormOverTheWrongFeatureCount_ReportsDSL0114()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0114", """
+            using Dsl;
+
+            [Network(Length = 3, Features = 6)]
+            public partial class Net
+            {
+                [LayerNorm(8)] public partial LayerNorm Norm { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Norm': declared over 8 features, but the input has 6 per token", GeneratorRun.Message(d));
+        Assert.Equal("LayerNorm(8)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void NormOnAnImage_ReportsDSL0114()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0114", """
+            using Dsl;
+
+            [Network(Channels = 2, Height = 3, Width = 3)]
+            public partial class Net
+            {
+                [RMSNorm] public partial RMSNorm Norm { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Norm': RMSNorm normalises each token's features (or a flat vector), but the input has channel-major shape 2x3x3; add [Tokens] or [Flatten] first", GeneratorRun.Message(d));
+    }
+
     private static Diagnostic SingleDiagnostic(string id, string source, out GeneratorRun run)
     {
         run = GeneratorHarness.Run(source);
@@ -571,7 +716,8 @@ public class DiagnosticTests
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.DefaultSeverity);
         Assert.True(diagnostic.Descriptor.IsEnabledByDefault);
-        Assert.Empty(run.GeneratedSources);
+        // A network with an error gets no code; [Block] classes still get their own plumbing.
+        Assert.Empty(run.GeneratedSources.Where(s => !s.HintName.EndsWith(".Block.g.cs", System.StringComparison.Ordinal)));
         return diagnostic;
     }
 }

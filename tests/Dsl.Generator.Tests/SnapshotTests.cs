@@ -45,6 +45,24 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void BlockedDense()
+    {
+        // Widths of three or more AVX-512 vectors get the register-blocked batched kernel: 160 is two 64-wide panels
+        // in a loop plus two vectors written out, 40 is two vectors and an overlapping tail in one tile.
+        const string source = """
+            using Dsl;
+
+            [Network(Input = 6)]
+            public partial class Wide
+            {
+                [Dense(160, Activation.Relu)] public partial Dense Hidden { get; }
+                [Dense(40, Activation.Tanh)] public partial Dense Out { get; }
+            }
+            """;
+        VerifyGenerated(source, nameof(BlockedDense), "Wide");
+    }
+
+    [Fact]
     public void NestedInNamespace()
     {
         const string source = """
@@ -103,13 +121,47 @@ public class SnapshotTests
         VerifyGenerated(source, nameof(CausalConv1D), "Causal");
     }
 
-    private static void VerifyGenerated(string source, string testName, string hintName)
+    [Fact]
+    public void TransformerBlock()
+    {
+        // Two pre-norm encoder blocks (causal 2-head attention with head dimension 4, then a GELU feed-forward
+        // block) over 4 tokens of 8: the copies share kernel classes; the residual stream accessors appear.
+        const string source = """
+            using System.Collections.Generic;
+            using Dsl;
+
+            [Network(Length = 4, Features = 8)]
+            public partial class Encoder
+            {
+                [Repeat(2)] public partial IReadOnlyList<EncoderBlock> blocks { get; }
+                [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+                [Dense(3)] public partial Dense head { get; }
+
+                [Block]
+                public partial class EncoderBlock
+                {
+                    [Residual(Norm = ResidualNorm.Pre)] [MultiHeadSelfAttention(2, Causal = true)] public partial MultiHeadSelfAttention attn { get; }
+                    [Residual(Norm = ResidualNorm.Pre)] public partial FeedForward mlp { get; }
+                }
+
+                [Block]
+                public partial class FeedForward
+                {
+                    [Dense(16, Activation.Gelu)] public partial Dense fc1 { get; }
+                    [Dense(8)] public partial Dense fc2 { get; }
+                }
+            }
+            """;
+        VerifyGenerated(source, nameof(TransformerBlock), "Encoder", "Encoder.EncoderBlock.Block.g.cs", "Encoder.FeedForward.Block.g.cs");
+    }
+
+    private static void VerifyGenerated(string source, string testName, string hintName, params string[] blockFiles)
     {
         GeneratorRun run = GeneratorHarness.Run(source);
         run.AssertClean();
         Assert.Equal(
-            new[] { hintName + ".g.cs", hintName + ".Backward.g.cs" },
-            run.GeneratedSources.Select(s => s.HintName));
+            new[] { hintName + ".g.cs", hintName + ".Backward.g.cs" }.Concat(blockFiles).OrderBy(n => n, System.StringComparer.Ordinal),
+            run.GeneratedSources.Select(s => s.HintName).OrderBy(n => n, System.StringComparer.Ordinal));
         // Check every file before failing, so one run writes all the received files there are to review.
         var failures = new List<string>();
         foreach (GeneratedSourceResult generated in run.GeneratedSources)

@@ -12,7 +12,16 @@ namespace Dsl.Tests;
 /// </summary>
 public class ConvNumericTests
 {
-    public static TheoryData<string> Networks => new() { nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn) };
+    public static TheoryData<string> Networks => new()
+    {
+        nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn),
+        nameof(DilatedDirectNet), nameof(WideDirectNet), nameof(TinyDirectNet),
+    };
+
+    // The direct-kernel networks are there for inference; their training passes are the im2col kernels the first four
+    // check here, and their long float sums (a batch norm's statistics, 1,485-input heads) put float rounding of
+    // central differences near the tolerance. The reference-gradient test still covers their backward.
+    public static TheoryData<string> FiniteDifferenceNetworks => new() { nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn) };
 
     internal static (INetwork Net, Layer[] Layers) Create(string name, int seed)
     {
@@ -22,6 +31,9 @@ public class ConvNumericTests
             nameof(SequenceNet) => Pair(new SequenceNet(seed), n => new Layer[] { n.Causal, n.Norm, n.Pool, n.Depthwise, n.Gap, n.Out }),
             nameof(NormFirstNet) => Pair(new NormFirstNet(seed), n => new Layer[] { n.Norm, n.Fc }),
             nameof(SmallCnn) => Pair(new SmallCnn(seed), n => new Layer[] { n.Conv1, n.Conv2, n.Flat, n.Head }),
+            nameof(DilatedDirectNet) => Pair(new DilatedDirectNet(seed), n => new Layer[] { n.Dilated, n.Valid, n.Flat, n.Out }),
+            nameof(WideDirectNet) => Pair(new WideDirectNet(seed), n => new Layer[] { n.Conv, n.Norm, n.Large, n.Flat, n.Out }),
+            nameof(TinyDirectNet) => Pair(new TinyDirectNet(seed), n => new Layer[] { n.Conv, n.Flat, n.Out }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         // Initialisation leaves biases at 0, batch norms at the identity and running statistics at (0, 1):
@@ -105,7 +117,7 @@ public class ConvNumericTests
     }
 
     [Theory]
-    [MemberData(nameof(Networks))]
+    [MemberData(nameof(FiniteDifferenceNetworks))]
     public void Backward_MatchesFiniteDifferencesOfTheGeneratedForward(string name)
     {
         (INetwork net, _) = Create(name, seed: 4);
@@ -171,4 +183,38 @@ public class ConvNumericTests
         Assert.Contains("flat   Flatten  12544                          0          0", summary);
         Assert.Equal(8 * 9 + 8 + 16 * 8 * 9 + 16 + 10 * 12544 + 10, SmallCnn.ParameterCount);
     }
+}
+
+// Stride-1, one-group convolutions run the direct kernel in inference: these cover its generation-time choices on
+// every rung (odd widths with an overlapping last vector, rows per block with a leftover row, channel blocks with a
+// remainder, a window too large to unroll, padding 0/1/2, dilation, a folded batch norm, exp-based activations).
+
+/// <summary>13x17: padding 2 with dilation 2 (Tanh, applied after the kernel), then a valid 3x3 (11x15, ReLU).</summary>
+[Network(Channels = 2, Height = 13, Width = 17)]
+public partial class DilatedDirectNet
+{
+    [Conv2D(5, 3, Padding = 2, Dilation = 2, Activation = Activation.Tanh)] public partial Conv2D Dilated { get; }
+    [Conv2D(9, 3, Activation = Activation.Relu)] public partial Conv2D Valid { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(4)] public partial Dense Out { get; }
+}
+
+/// <summary>5x33: a folded batch norm (no bias, padding 1), then a 5x5 window (too large to unroll) with GELU.</summary>
+[Network(Channels = 3, Height = 5, Width = 33)]
+public partial class WideDirectNet
+{
+    [Conv2D(7, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Norm { get; }
+    [Conv2D(10, 5, Padding = 2, Activation = Activation.Gelu)] public partial Conv2D Large { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(3)] public partial Dense Out { get; }
+}
+
+/// <summary>Output rows of 2: narrower than any vector, so every rung runs the scalar kernel.</summary>
+[Network(Channels = 2, Height = 4, Width = 3)]
+public partial class TinyDirectNet
+{
+    [Conv2D(6, 2, Activation = Activation.Sigmoid)] public partial Conv2D Conv { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(2)] public partial Dense Out { get; }
 }

@@ -14,7 +14,7 @@ namespace Dsl.Tests;
 /// </summary>
 public class DenseNumericTests
 {
-    public static TheoryData<string> Networks => new() { nameof(FashionMlp), nameof(TailNet), nameof(WideNet), nameof(OddNet), nameof(TinyMlp) };
+    public static TheoryData<string> Networks => new() { nameof(FashionMlp), nameof(TailNet), nameof(WideNet), nameof(OddNet), nameof(TinyMlp), nameof(ChunkNet) };
 
     internal static (INetwork Net, Dense[] Layers) Create(string name, int seed)
     {
@@ -25,6 +25,7 @@ public class DenseNumericTests
             nameof(WideNet) => Pair(new WideNet(seed), n => new[] { n.Expand, n.Wide, n.Classes }),
             nameof(OddNet) => Pair(new OddNet(seed), n => new[] { n.Hidden, n.Narrow, n.Out }),
             nameof(TinyMlp) => Pair(new TinyMlp(seed), n => new[] { n.Fc1, n.Fc2, n.Out }),
+            nameof(ChunkNet) => Pair(new ChunkNet(seed), n => new[] { n.Wide, n.Narrow, n.Out }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         // Initialisation leaves biases at zero; random biases make the bias paths matter.
@@ -79,8 +80,9 @@ public class DenseNumericTests
     public void BatchedForward_IsBitIdenticalToBatchOne(string name)
     {
         (INetwork net, _) = Create(name, seed: 2);
-        // Batches 1..9 cover the four-sample kernels and every remainder.
-        for (int batch = 1; batch <= 9; batch++) AssertBatchedEqualsBatchOne(net, batch, seed: 20 + batch);
+        // Batches 1..9 cover the four-sample kernels, the blocked kernel's 6- and 3-row micro-tiles and every remainder;
+        // 64, 65 and 131 fill one 64-sample block, spill one sample into a second, and end in a partial third.
+        foreach (int batch in Enumerable.Range(1, 9).Concat([13, 64, 65, 131])) AssertBatchedEqualsBatchOne(net, batch, seed: 20 + batch);
     }
 
     /// <summary>

@@ -22,12 +22,15 @@ internal sealed class LayerReference
     public LayerReference(INetwork net, IEnumerable<Layer> layers)
     {
         _layers = layers.ToArray();
-        foreach (TensorInfo t in net.Parameters.Tensors)
-        {
-            var file = new float[t.Length];
-            t.StoredToFile(net.Parameters.Value(t), file);
-            Values[t.Name] = file.Select(v => (double)v).ToArray();
-        }
+        foreach (TensorInfo t in net.Parameters.Tensors) Values[t.Name] = FileValues(net.Parameters, t);
+    }
+
+    /// <summary>A tensor's values in PyTorch (file) order, as doubles.</summary>
+    internal static double[] FileValues(Parameters parameters, TensorInfo tensor)
+    {
+        var file = new float[tensor.Length];
+        tensor.StoredToFile(parameters.Value(tensor), file);
+        return file.Select(v => (double)v).ToArray();
     }
 
     /// <summary>Outputs of the whole network for <paramref name="inputs"/> (one row per sample).</summary>
@@ -70,7 +73,8 @@ internal sealed class LayerReference
         return sum;
     }
 
-    private static double Derivative(double[] values, int i, Func<double> loss)
+    /// <summary>d(loss)/d(values[i]) by a central difference, h = 1e-5; values[i] is restored.</summary>
+    internal static double Derivative(double[] values, int i, Func<double> loss)
     {
         const double h = 1e-5;
         double saved = values[i];

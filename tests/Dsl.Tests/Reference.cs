@@ -108,7 +108,8 @@ internal sealed class Reference
         Activation.Tanh => Math.Tanh(z),
         Activation.Sigmoid => 1 / (1 + Math.Exp(-z)),
         Activation.Silu => z / (1 + Math.Exp(-z)),
-        Activation.Gelu => 0.5 * z * (1 + Math.Tanh(GeluC * (z + 0.044715 * z * z * z))),
+        Activation.Gelu => z * NormalCdf(z),
+        Activation.GeluTanh => 0.5 * z * (1 + Math.Tanh(GeluC * (z + 0.044715 * z * z * z))),
         _ => throw new ArgumentOutOfRangeException(nameof(activation)),
     };
 
@@ -121,7 +122,8 @@ internal sealed class Reference
             case Activation.Tanh: { double t = Math.Tanh(z); return 1 - t * t; }
             case Activation.Sigmoid: { double s = 1 / (1 + Math.Exp(-z)); return s * (1 - s); }
             case Activation.Silu: { double s = 1 / (1 + Math.Exp(-z)); return s * (1 + z * (1 - s)); }
-            case Activation.Gelu:
+            case Activation.Gelu: return NormalCdf(z) + z * Math.Exp(-0.5 * z * z) / Math.Sqrt(2 * Math.PI);
+            case Activation.GeluTanh:
             {
                 double u = GeluC * (z + 0.044715 * z * z * z);
                 double t = Math.Tanh(u);
@@ -129,5 +131,31 @@ internal sealed class Reference
             }
             default: throw new ArgumentOutOfRangeException(nameof(activation));
         }
+    }
+
+    /// <summary>Φ(z) = erfc(−z/√2)/2, with the lower tail from erfc directly so it keeps its relative accuracy.</summary>
+    public static double NormalCdf(double z) => 0.5 * Erfc(-z / Math.Sqrt(2));
+
+    /// <summary>
+    /// erfc to about 1e-15: for x &lt; 2.5 as 1 − erf with erf's all-positive series
+    /// <c>erf x = 2/√π e^(−x²) Σ 2^n x^(2n+1) / (1·3·…·(2n+1))</c> (no cancellation); beyond, the continued fraction
+    /// <c>erfc x = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))</c>, evaluated backwards from 200 terms.
+    /// </summary>
+    public static double Erfc(double x)
+    {
+        if (x < 0) return 2 - Erfc(-x);
+        if (x >= 2.5)
+        {
+            double f = x;
+            for (int n = 200; n >= 1; n--) f = x + n / 2.0 / f;
+            return Math.Exp(-x * x) / Math.Sqrt(Math.PI) / f;
+        }
+        double term = x, sum = x;
+        for (int n = 1; term > 1e-17 * sum; n++)
+        {
+            term *= 2 * x * x / (2 * n + 1);
+            sum += term;
+        }
+        return 1 - 2 / Math.Sqrt(Math.PI) * Math.Exp(-x * x) * sum;
     }
 }

@@ -10,7 +10,8 @@ internal sealed record NetworkSpec(
     EquatableArray<string> ContainingTypes,
     string ClassName,
     Shape Input,
-    EquatableArray<LayerSpec> Layers)
+    EquatableArray<LayerSpec> Layers,
+    EquatableArray<MemberView> Members)
 {
     public int InputSize => Input.Size;
 
@@ -22,7 +23,7 @@ internal sealed record NetworkSpec(
         get
         {
             foreach (LayerSpec layer in Layers)
-                if (layer.Kind != LayerKind.Dense) return false;
+                if (layer.Kind != LayerKind.Dense || layer.Input.Rank != 1) return false;
             return true;
         }
     }
@@ -58,17 +59,37 @@ internal enum LayerKind
     Flatten,
     BatchNorm2D,
     BatchNorm1D,
+    Tokens,
+    LayerNorm,
+    RMSNorm,
+    MultiHeadSelfAttention,
+    Embedding,
+    PositionalEmbedding,
+
+    // Not attributes: the two ends of a residual connection, with the layers of the branch between them.
+    ResidualBegin,
+    ResidualEnd,
 }
 
 /// <summary>
 /// A per-sample activation shape: rank 1 is [C] (flat features), rank 2 is [C, L] (a sequence, L stored in
-/// <see cref="Width"/>), rank 3 is [C, H, W]. Memory order is always channel-major, like PyTorch.
+/// <see cref="Width"/>), rank 3 is [C, H, W], all channel-major like PyTorch; a token sequence is [L, D]
+/// token-major (<see cref="IsTokens"/>: D in <see cref="Channels"/>, L in <see cref="Width"/>, rank 2).
 /// </summary>
-internal sealed record Shape(int Channels, int Height, int Width, int Rank)
+internal sealed record Shape(int Channels, int Height, int Width, int Rank, bool IsTokens = false)
 {
     public int Size => Channels * Height * Width;
 
     public int Spatial => Height * Width;
+
+    /// <summary>Rows a per-row layer (dense, norm) runs over: the tokens of a sequence, else 1.</summary>
+    public int Rows => IsTokens ? Width : 1;
+
+    /// <summary>Values per row: a token's features, or the whole flat vector.</summary>
+    public int Features => IsTokens ? Channels : Size;
+
+    /// <summary>Flat vectors and token sequences: what dense layers, norms and residual projections act on.</summary>
+    public bool IsRowMajor => Rank == 1 || IsTokens;
 
     public static Shape Flat(int features) => new(features, 1, 1, 1);
 
@@ -76,12 +97,19 @@ internal sealed record Shape(int Channels, int Height, int Width, int Rank)
 
     public static Shape Image(int channels, int height, int width) => new(channels, height, width, 3);
 
-    public override string ToString() => Rank switch
-    {
-        1 => Channels.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        2 => $"{Channels}x{Width}",
-        _ => $"{Channels}x{Height}x{Width}",
-    };
+    public static Shape Tokens(int length, int features) => new(features, 1, length, 2, IsTokens: true);
+
+    /// <summary>The same layout with <paramref name="features"/> values per row.</summary>
+    public Shape WithFeatures(int features) => IsTokens ? Tokens(Width, features) : Flat(features);
+
+    public override string ToString() => IsTokens
+        ? $"{Width} tokens x {Channels}"
+        : Rank switch
+        {
+            1 => Channels.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            2 => $"{Channels}x{Width}",
+            _ => $"{Channels}x{Height}x{Width}",
+        };
 }
 
 /// <summary>Mirror of <c>Dsl.Activation</c>; values must match.</summary>
@@ -94,11 +122,17 @@ internal enum ActivationKind
     Silu,
     Gelu,
     Softmax,
+    GeluTanh,
 }
 
 /// <summary>
-/// One layer: the property it implements, its weight name prefix, its resolved shapes and options. Options a
-/// kind does not have are left at their neutral values (kernel 1, stride 1, ...).
+/// One step of the flattened network: a layer (possibly inside blocks), or an end of a residual connection.
+/// <see cref="MemberName"/> is an identifier unique in the network (the member name for top-level layers, the
+/// path with underscores inside blocks) that names the generated constants and locals; <see cref="WeightName"/>
+/// is the PyTorch-style prefix of its tensors. Options a kind does not have are left at their neutral values.
+/// A <see cref="LayerKind.ResidualEnd"/> names its <see cref="LayerKind.ResidualBegin"/> in <see cref="Skip"/>,
+/// the weight name of its shortcut or gate tensors in <see cref="ShortcutName"/>, and the residual member's path in
+/// <see cref="Residual"/>.
 /// </summary>
 internal sealed record LayerSpec(
     string MemberName,
@@ -116,7 +150,14 @@ internal sealed record LayerSpec(
     int Groups = 1,
     bool Causal = false,
     float Momentum = 0.1f,
-    float Epsilon = 1e-5f)
+    float Epsilon = 1e-5f,
+    int Heads = 1,
+    int Vocabulary = 0,
+    string Skip = "",
+    bool Projection = false,
+    bool Gated = false,
+    string ShortcutName = "",
+    string Residual = "")
 {
     public int Inputs => Input.Size;
 
@@ -126,7 +167,13 @@ internal sealed record LayerSpec(
 
     public bool IsBatchNorm => Kind is LayerKind.BatchNorm2D or LayerKind.BatchNorm1D;
 
-    public bool HasParameters => Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D || IsBatchNorm;
+    public bool IsNorm => Kind is LayerKind.LayerNorm or LayerKind.RMSNorm;
+
+    /// <summary>Layers whose output is their input's memory: nothing moves in the forward pass.</summary>
+    public bool IsView => Kind is LayerKind.Flatten or LayerKind.ResidualBegin;
+
+    /// <summary>Attention: values per head.</summary>
+    public int HeadDim => Input.Channels / Heads;
 
     // Convolution geometry; a Conv1D is a Conv2D of height 1. Causal padding is all on the left.
     public int KernelHeight => Kind == LayerKind.Conv2D ? Kernel : 1;
@@ -145,3 +192,13 @@ internal sealed record LayerSpec(
     /// <summary>Output channels per group.</summary>
     public int GroupOutputs => Output.Channels / Groups;
 }
+
+/// <summary>A member property the generator implements: a layer view, a block instance or a list of either.</summary>
+internal sealed record MemberView(string Name, string Accessibility, string Type, ViewNode View);
+
+/// <summary>
+/// How a property's value is built: a layer's view (<see cref="Layer"/> is its <see cref="LayerSpec.MemberName"/>),
+/// a block (<see cref="Type"/> its fully qualified name, <see cref="Children"/> its members in order) or a
+/// repeated member (<see cref="Type"/> the element type, <see cref="Children"/> the copies).
+/// </summary>
+internal sealed record ViewNode(string Layer, string Type, bool IsList, EquatableArray<ViewNode> Children);

@@ -8,13 +8,19 @@ namespace Dsl.Kernels;
 // so the generated ISA paths stay one-liners. Generated kernels take the operator as a struct type argument,
 // so the JIT specialises each kernel and the call disappears. Backward takes what the derivative is
 // cheapest from: the output y where f' is a function of y (ReLU, tanh, sigmoid), the pre-activation z
-// otherwise (SiLU, GELU); BackwardFromOutput says which.
+// otherwise (SiLU, both GELUs); BackwardFromOutput says which.
 
 /// <summary>An element-wise activation: forward at every vector width, and its derivative.</summary>
 public interface IActivation
 {
     /// <summary>True when <c>Backward</c> takes the output y, false when it takes the pre-activation z.</summary>
     static abstract bool BackwardFromOutput { get; }
+    /// <summary>
+    /// True when <c>Invoke</c> is a few inline instructions (identity, ReLU): kernels apply it to their
+    /// accumulators before storing. Otherwise (it calls exp) kernels store the sums and apply it in a second
+    /// pass, so no accumulator is live across a call, which would make the JIT spill them in the hot loop.
+    /// </summary>
+    static abstract bool Inline { get; }
     /// <summary>Forward.</summary>
     static abstract float Invoke(float z);
     /// <summary>Forward.</summary>
@@ -38,6 +44,8 @@ public readonly struct Identity : IActivation
 {
     /// <inheritdoc/>
     public static bool BackwardFromOutput => true;
+    /// <inheritdoc/>
+    public static bool Inline => true;
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => z;
     /// <summary>Forward.</summary>
@@ -61,6 +69,8 @@ public readonly struct Relu : IActivation
 {
     /// <inheritdoc/>
     public static bool BackwardFromOutput => true;
+    /// <inheritdoc/>
+    public static bool Inline => true;
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => MathF.Max(z, 0f);
     /// <summary>Forward.</summary>
@@ -85,14 +95,16 @@ public readonly struct Sigmoid : IActivation
 {
     /// <inheritdoc/>
     public static bool BackwardFromOutput => true;
+    /// <inheritdoc/>
+    public static bool Inline => false;
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => 1f / (1f + MathF.Exp(-z));
     /// <summary>Forward.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128<float>.One / (Vector128<float>.One + Vector128.Exp(-z));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128<float>.One / (Vector128<float>.One + FastExp.Exp(-z));
     /// <summary>Forward.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256<float>.One / (Vector256<float>.One + Vector256.Exp(-z));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256<float>.One / (Vector256<float>.One + FastExp.Exp(-z));
     /// <summary>Forward.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512<float>.One / (Vector512<float>.One + Vector512.Exp(-z));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512<float>.One / (Vector512<float>.One + FastExp.Exp(-z));
 
     /// <summary>Gradient from the output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Backward(float y, float dy) => dy * y * (1f - y);
@@ -109,16 +121,18 @@ public readonly struct Tanh : IActivation
 {
     /// <inheritdoc/>
     public static bool BackwardFromOutput => true;
+    /// <inheritdoc/>
+    public static bool Inline => false;
     // 1 - 2/(e^2z + 1) saturates correctly at both ends (e^2z -> inf gives 1, -> 0 gives -1); near zero its
     // absolute error is a few ulps of 1, well inside the tolerance of float training.
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => MathF.Tanh(z);
     /// <summary>Forward.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128<float>.One - Vector128.Create(2f) / (Vector128.Exp(z + z) + Vector128<float>.One);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => Vector128<float>.One - Vector128.Create(2f) / (FastExp.Exp(z + z) + Vector128<float>.One);
     /// <summary>Forward.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(z + z) + Vector256<float>.One);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => Vector256<float>.One - Vector256.Create(2f) / (FastExp.Exp(z + z) + Vector256<float>.One);
     /// <summary>Forward.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(z + z) + Vector512<float>.One);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => Vector512<float>.One - Vector512.Create(2f) / (FastExp.Exp(z + z) + Vector512<float>.One);
 
     /// <summary>Gradient from the output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Backward(float y, float dy) => dy * (1f - y * y);
@@ -135,6 +149,8 @@ public readonly struct Silu : IActivation
 {
     /// <inheritdoc/>
     public static bool BackwardFromOutput => false;
+    /// <inheritdoc/>
+    public static bool Inline => false;
     /// <summary>Forward.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => z * Sigmoid.Invoke(z);
     /// <summary>Forward.</summary>
@@ -155,13 +171,125 @@ public readonly struct Silu : IActivation
 }
 
 /// <summary>
-/// GELU, tanh form: <c>y = 0.5 z (1 + t)</c>, <c>t = tanh(u)</c>, <c>u = c (z + 0.044715 z^3)</c>, <c>c = sqrt(2/pi)</c>;
-/// <c>dz = dy (0.5 (1 + t) + 0.5 z (1 - t^2) c (1 + 3 * 0.044715 z^2))</c>.
+/// GELU, exact form: <c>y = z Φ(z) = 0.5 z (1 + erf(z / sqrt 2))</c>; <c>dz = dy (Φ(z) + z φ(z))</c> with
+/// <c>φ(z) = e^(-z^2/2) / sqrt(2 pi)</c>. PyTorch's <c>nn.GELU()</c>.
 /// </summary>
+/// <remarks>
+/// .NET has no vector erf, so Φ comes from the Chebyshev fit of erfc in Numerical Recipes (2nd ed., §6.2,
+/// <c>erfcc</c>): <c>erfc(x) = t e^(-x^2 + P(t))</c>, <c>t = 1 / (1 + x/2)</c> for x ≥ 0, relative error below
+/// 1.2e-7 everywhere. With <c>a = |z|</c>, the tail <c>q = erfc(a / sqrt 2) / 2</c> gives <c>Φ(z) = q</c> for
+/// z &lt; 0 and <c>1 - q</c> otherwise: the lower tail never forms <c>1 + erf</c>, so it keeps its relative
+/// accuracy (gelu(-10) ≈ -7.6e-23, not rounding noise). In float the whole is within about 1e-6 of exact.
+/// </remarks>
 public readonly struct Gelu : IActivation
 {
     /// <inheritdoc/>
     public static bool BackwardFromOutput => false;
+    /// <inheritdoc/>
+    public static bool Inline => false;
+    private const float HalfInvSqrt2 = 0.35355339059327373f; // x/2 = a / (2 sqrt 2)
+    private const float InvSqrt2Pi = 0.3989422804014327f; // 1 / sqrt(2 pi)
+    private const float P0 = -1.26551223f, P1 = 1.00002368f, P2 = 0.37409196f, P3 = 0.09678418f, P4 = -0.18628806f;
+    private const float P5 = 0.27886807f, P6 = -1.13520398f, P7 = 1.48851587f, P8 = -0.82215223f, P9 = 0.17087277f;
+
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float z) => z * Cdf(z);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> z) => z * Cdf(z);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> z) => z * Cdf(z);
+    /// <summary>Forward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> z) => z * Cdf(z);
+
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Backward(float z, float dy) => dy * (Cdf(z) + z * InvSqrt2Pi * MathF.Exp(-0.5f * z * z));
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Backward(Vector128<float> z, Vector128<float> dy) => dy * (Cdf(z) + z * Vector128.Create(InvSqrt2Pi) * FastExp.Exp(Vector128.Create(-0.5f) * z * z));
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Backward(Vector256<float> z, Vector256<float> dy) => dy * (Cdf(z) + z * Vector256.Create(InvSqrt2Pi) * FastExp.Exp(Vector256.Create(-0.5f) * z * z));
+    /// <summary>Gradient from the pre-activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Backward(Vector512<float> z, Vector512<float> dy) => dy * (Cdf(z) + z * Vector512.Create(InvSqrt2Pi) * FastExp.Exp(Vector512.Create(-0.5f) * z * z));
+
+    // Φ(z): the tail q of |z| (see remarks), flipped to 1 - q for z ≥ 0.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Cdf(float z)
+    {
+        float a = MathF.Abs(z);
+        float t = 1f / (1f + HalfInvSqrt2 * a);
+        float p = P0 + t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * (P5 + t * (P6 + t * (P7 + t * (P8 + t * P9))))))));
+        float q = 0.5f * t * MathF.Exp(p - 0.5f * a * a);
+        return z >= 0f ? 1f - q : q;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Cdf(Vector128<float> z)
+    {
+        var a = Vector128.Abs(z);
+        var t = Vector128<float>.One / (Vector128<float>.One + Vector128.Create(HalfInvSqrt2) * a);
+        var p = Vector128.Create(P8) + t * Vector128.Create(P9);
+        p = Vector128.Create(P7) + t * p;
+        p = Vector128.Create(P6) + t * p;
+        p = Vector128.Create(P5) + t * p;
+        p = Vector128.Create(P4) + t * p;
+        p = Vector128.Create(P3) + t * p;
+        p = Vector128.Create(P2) + t * p;
+        p = Vector128.Create(P1) + t * p;
+        p = Vector128.Create(P0) + t * p;
+        var q = Vector128.Create(0.5f) * t * FastExp.Exp(p - Vector128.Create(0.5f) * a * a);
+        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(z, Vector128<float>.Zero), Vector128<float>.One - q, q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Cdf(Vector256<float> z)
+    {
+        var a = Vector256.Abs(z);
+        var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(HalfInvSqrt2) * a);
+        var p = Vector256.Create(P8) + t * Vector256.Create(P9);
+        p = Vector256.Create(P7) + t * p;
+        p = Vector256.Create(P6) + t * p;
+        p = Vector256.Create(P5) + t * p;
+        p = Vector256.Create(P4) + t * p;
+        p = Vector256.Create(P3) + t * p;
+        p = Vector256.Create(P2) + t * p;
+        p = Vector256.Create(P1) + t * p;
+        p = Vector256.Create(P0) + t * p;
+        var q = Vector256.Create(0.5f) * t * FastExp.Exp(p - Vector256.Create(0.5f) * a * a);
+        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(z, Vector256<float>.Zero), Vector256<float>.One - q, q);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Cdf(Vector512<float> z)
+    {
+        var a = Vector512.Abs(z);
+        var t = Vector512<float>.One / (Vector512<float>.One + Vector512.Create(HalfInvSqrt2) * a);
+        var p = Vector512.Create(P8) + t * Vector512.Create(P9);
+        p = Vector512.Create(P7) + t * p;
+        p = Vector512.Create(P6) + t * p;
+        p = Vector512.Create(P5) + t * p;
+        p = Vector512.Create(P4) + t * p;
+        p = Vector512.Create(P3) + t * p;
+        p = Vector512.Create(P2) + t * p;
+        p = Vector512.Create(P1) + t * p;
+        p = Vector512.Create(P0) + t * p;
+        var q = Vector512.Create(0.5f) * t * FastExp.Exp(p - Vector512.Create(0.5f) * a * a);
+        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(z, Vector512<float>.Zero), Vector512<float>.One - q, q);
+    }
+}
+
+/// <summary>
+/// GELU, tanh form: <c>y = 0.5 z (1 + t)</c>, <c>t = tanh(u)</c>, <c>u = c (z + 0.044715 z^3)</c>, <c>c = sqrt(2/pi)</c>;
+/// <c>dz = dy (0.5 (1 + t) + 0.5 z (1 - t^2) c (1 + 3 * 0.044715 z^2))</c>. PyTorch's <c>nn.GELU(approximate="tanh")</c>.
+/// </summary>
+public readonly struct GeluTanh : IActivation
+{
+    /// <inheritdoc/>
+    public static bool BackwardFromOutput => false;
+    /// <inheritdoc/>
+    public static bool Inline => false;
     private const float C = 0.7978845608028654f; // sqrt(2/pi)
     private const float K = 0.044715f;
 

@@ -63,15 +63,18 @@ partial class Causal
             ConvKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref pixels, ConvKernels.Pixels);
             ConvKernels.ToChannels(ref pixels, ref ys);
         }
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(conv, "conv", gradient: false);
 
         // pool: GlobalAvgPool 3x6 -> 3. y_c = mean over the positions of channel c
         global::System.Span<float> pool = workspace.Region(PoolOutputSlot, 3, batch);
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.PoolingKernels.GlobalAvgPoolForward(conv.Slice(s * 18, 18), pool.Slice(s * 3, 3), 3, 6);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(pool, "pool", gradient: false);
 
         // head: Dense 3 -> 2. y = x W + b
         global::System.Span<float> head = workspace.Region(HeadOutputSlot, 2, batch);
         HeadKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(pool), ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref Unsafe.Add(ref p, HeadKernels.BiasOffset), ref MemoryMarshal.GetReference(head), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(head, "head", gradient: false);
 
         head.CopyTo(output);
     }
@@ -100,12 +103,14 @@ partial class Causal
         HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 3, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref grads, HeadKernels.WeightOffset), ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
         HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
         HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dPool), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dPool, "head", gradient: true);
 
         // pool: GlobalAvgPool 3x6 -> 3 backward. Each window's gradient is shared equally by its positions.
         global::System.Span<float> dConv = workspace.Region(GradientSlotA, 18, batch);
         dConv.Clear();
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.PoolingKernels.GlobalAvgPoolBackward(dPool.Slice(s * 3, 3), dConv.Slice(s * 18, 18), 3, 6);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dConv, "pool", gradient: true);
 
         // conv: Conv1D 2x6 -> 3x6 backward. dz = dy relu'(y); per sample dW += im2col(x)^T dz, db += sum over pixels of dz, dx = col2im(dz W^T); dx when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(ConvOutputSlot, 18, batch), dConv);
@@ -268,47 +273,116 @@ partial class Causal
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..3
                 {
-                    var acc0 = Vector128.Create(0f);
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc0_1 = Vector128.Create(0f);
+                    var acc0_2 = Vector128.Create(0f);
+                    var acc0_3 = Vector128.Create(0f);
                     // 3 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
                     var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0_1);
                     var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0_2);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..3
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (nuint i = 0; i < 3; i++)
+                    var acc0_0_0 = Vector128.Create(0f);
+                    var acc0_0_1 = Vector128.Create(0f);
+                    var acc0_0_2 = Vector128.Create(0f);
+                    var acc0_0_3 = Vector128.Create(0f);
+                    var acc1_0_0 = Vector128.Create(0f);
+                    var acc1_0_1 = Vector128.Create(0f);
+                    var acc1_0_2 = Vector128.Create(0f);
+                    var acc1_0_3 = Vector128.Create(0f);
+                    var acc2_0_0 = Vector128.Create(0f);
+                    var acc2_0_1 = Vector128.Create(0f);
+                    var acc2_0_2 = Vector128.Create(0f);
+                    var acc2_0_3 = Vector128.Create(0f);
+                    var acc3_0_0 = Vector128.Create(0f);
+                    var acc3_0_1 = Vector128.Create(0f);
+                    var acc3_0_2 = Vector128.Create(0f);
+                    var acc3_0_3 = Vector128.Create(0f);
+                    // input 0, the remainder of the 4 partial sums
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 4);
+                        ref float wi = ref Unsafe.Add(ref w, (0) * 4);
                         var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + i));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
-                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 0));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 0));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 0));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 12);
+                    // input 1, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (1) * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 1));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 1));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 1));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        acc1_0_1 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        acc2_0_1 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        acc3_0_1 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                    }
+                    // input 2, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (2) * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 2));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 2));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 2));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 2));
+                        acc0_0_2 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        acc1_0_2 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        acc2_0_2 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        acc3_0_2 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 12);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1_0_0, ref y, 4);
+                        Vector128.StoreUnsafe(acc2_0_0, ref y, 8);
+                        Vector128.StoreUnsafe(acc3_0_0, ref y, 12);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                    }
                 }
             }
 
@@ -337,10 +411,24 @@ partial class Causal
                     acc1 = Unsafe.Add(ref w, 9) * x2 + acc1;
                     acc2 = Unsafe.Add(ref w, 10) * x2 + acc2;
                     acc3 = Unsafe.Add(ref w, 11) * x2 + acc3;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0;
+                        Unsafe.Add(ref y, 1) = acc1;
+                        Unsafe.Add(ref y, 2) = acc2;
+                        Unsafe.Add(ref y, 3) = acc3;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    }
                 }
             }
 
@@ -349,29 +437,25 @@ partial class Causal
             {
                 // outputs 0..3
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = 0f;
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
+                    var acc0_3 = 0f;
+                    var acc1_3 = 0f;
+                    var acc2_3 = 0f;
+                    var acc3_3 = 0f;
                     for (nuint i = 0; i < 3; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 4);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 4);
                         var w0 = Unsafe.Add(ref wi, 0);
                         var w1 = Unsafe.Add(ref wi, 1);
                         var w2 = Unsafe.Add(ref wi, 2);
@@ -397,22 +481,60 @@ partial class Causal
                         acc3_2 = w2 * x3 + acc3_2;
                         acc3_3 = w3 * x3 + acc3_3;
                     }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
+                        Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
+                        Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0_0;
+                        Unsafe.Add(ref y, 1) = acc0_1;
+                        Unsafe.Add(ref y, 2) = acc0_2;
+                        Unsafe.Add(ref y, 3) = acc0_3;
+                        Unsafe.Add(ref y, 4) = acc1_0;
+                        Unsafe.Add(ref y, 5) = acc1_1;
+                        Unsafe.Add(ref y, 6) = acc1_2;
+                        Unsafe.Add(ref y, 7) = acc1_3;
+                        Unsafe.Add(ref y, 8) = acc2_0;
+                        Unsafe.Add(ref y, 9) = acc2_1;
+                        Unsafe.Add(ref y, 10) = acc2_2;
+                        Unsafe.Add(ref y, 11) = acc2_3;
+                        Unsafe.Add(ref y, 12) = acc3_0;
+                        Unsafe.Add(ref y, 13) = acc3_1;
+                        Unsafe.Add(ref y, 14) = acc3_2;
+                        Unsafe.Add(ref y, 15) = acc3_3;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                        Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
+                        Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
+                        Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
+                        Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
+                    }
                 }
             }
         }
@@ -582,9 +704,21 @@ partial class Causal
                     acc0 = Unsafe.Add(ref w, 3) * x1 + acc0;
                     acc1 = Unsafe.Add(ref w, 4) * x1 + acc1;
                     acc2 = Unsafe.Add(ref w, 5) * x1 + acc2;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0;
+                        Unsafe.Add(ref y, 1) = acc1;
+                        Unsafe.Add(ref y, 2) = acc2;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    }
                 }
             }
 
@@ -593,24 +727,21 @@ partial class Causal
             {
                 // outputs 0..2
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
                     for (nuint i = 0; i < 2; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 3);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 3);
                         var w0 = Unsafe.Add(ref wi, 0);
                         var w1 = Unsafe.Add(ref wi, 1);
                         var w2 = Unsafe.Add(ref wi, 2);
@@ -631,18 +762,48 @@ partial class Causal
                         acc3_1 = w1 * x3 + acc3_1;
                         acc3_2 = w2 * x3 + acc3_2;
                     }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0_0;
+                        Unsafe.Add(ref y, 1) = acc0_1;
+                        Unsafe.Add(ref y, 2) = acc0_2;
+                        Unsafe.Add(ref y, 3) = acc1_0;
+                        Unsafe.Add(ref y, 4) = acc1_1;
+                        Unsafe.Add(ref y, 5) = acc1_2;
+                        Unsafe.Add(ref y, 6) = acc2_0;
+                        Unsafe.Add(ref y, 7) = acc2_1;
+                        Unsafe.Add(ref y, 8) = acc2_2;
+                        Unsafe.Add(ref y, 9) = acc3_0;
+                        Unsafe.Add(ref y, 10) = acc3_1;
+                        Unsafe.Add(ref y, 11) = acc3_2;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                    }
                 }
             }
         }

@@ -70,6 +70,16 @@ total                                             23    174
 ";
 
     /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NetworkStep> Steps => s_steps;
+
+    private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]
+    {
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Conv1D, "conv", new[] { 2, 6 }, new[] { 3, 6 }, new[] { "conv.weight", "conv.bias" }) { Activation = global::Dsl.Activation.Relu, Bias = true, Kernel = 2, Dilation = 2, Causal = true },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.GlobalAvgPool, "pool", new[] { 3, 6 }, new[] { 3 }, global::System.Array.Empty<string>()),
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "head", new[] { 3 }, new[] { 2 }, new[] { "head.weight", "head.bias" }) { Bias = true },
+    });
+
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
     {
         global::Dsl.Guard.Length(input, InputSize, nameof(input));
@@ -84,8 +94,7 @@ total                                             23    174
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         ref float x = ref MemoryMarshal.GetReference(input);
         ref float y = ref MemoryMarshal.GetReference(output);
-        nuint s = 0;
-        for (; s < (nuint)batch; s++)
+        for (nuint s = 0; s < (nuint)batch; s++)
             ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
     }
 
@@ -94,16 +103,12 @@ total                                             23    174
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[79];
-        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(21, 24));
-        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(45, 18));
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(63, 16));
+        global::System.Span<float> scratch = stackalloc float[37];
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(21, 16));
 
         // conv: Conv1D 2x6 -> 3x6, kernel 2, stride 1, causal pad 2, dilation 2, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 18));
-        ConvKernels.Im2Col(ref x, ref padded, ref cols);
-        ConvKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref pixels, ConvKernels.Pixels);
-        ConvKernels.ToChannels(ref pixels, ref conv);
+        ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref conv);
 
         // pool: GlobalAvgPool 3x6 -> 3. y_c = mean over the positions of channel c
         ref float pool = ref MemoryMarshal.GetReference(scratch.Slice(18, 3));
@@ -176,9 +181,21 @@ total                                             23    174
                 acc0 = Unsafe.Add(ref w, 9) * x3 + acc0;
                 acc1 = Unsafe.Add(ref w, 10) * x3 + acc1;
                 acc2 = Unsafe.Add(ref w, 11) * x3 + acc2;
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0;
+                    Unsafe.Add(ref y, 1) = acc1;
+                    Unsafe.Add(ref y, 2) = acc2;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                }
             }
         }
 
@@ -204,7 +221,7 @@ total                                             23    174
                 var acc3_2 = bias2;
                 for (nuint i = 0; i < 4; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
                     var w0 = Unsafe.Add(ref wi, 0);
                     var w1 = Unsafe.Add(ref wi, 1);
                     var w2 = Unsafe.Add(ref wi, 2);
@@ -225,18 +242,48 @@ total                                             23    174
                     acc3_1 = w1 * x3 + acc3_1;
                     acc3_2 = w2 * x3 + acc3_2;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0_0;
+                    Unsafe.Add(ref y, 1) = acc0_1;
+                    Unsafe.Add(ref y, 2) = acc0_2;
+                    Unsafe.Add(ref y, 3) = acc1_0;
+                    Unsafe.Add(ref y, 4) = acc1_1;
+                    Unsafe.Add(ref y, 5) = acc1_2;
+                    Unsafe.Add(ref y, 6) = acc2_0;
+                    Unsafe.Add(ref y, 7) = acc2_1;
+                    Unsafe.Add(ref y, 8) = acc2_2;
+                    Unsafe.Add(ref y, 9) = acc3_0;
+                    Unsafe.Add(ref y, 10) = acc3_1;
+                    Unsafe.Add(ref y, 11) = acc3_2;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                }
             }
         }
 
@@ -275,6 +322,287 @@ total                                             23    174
                 ref float yn = ref Unsafe.Add(ref y, n * 6);
                 for (nuint p = 0; p < 6; p++)
                     Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 3 + n);
+            }
+        }
+
+        /// <summary>y = act(W * x + b) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Direct<TActivation>(ref float x, ref float padded, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            Pad(ref x, ref padded);
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
+                Direct_128<TActivation>(ref padded, ref w, ref b, ref y);
+            else Direct_Scalar<TActivation>(ref padded, ref w, ref b, ref y);
+            // Activations that call exp run once over the stored sums, so no accumulator lives across a call.
+            if (!TActivation.Inline)
+                global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, 18), MemoryMarshal.CreateSpan(ref y, 18));
+        }
+
+        /// <summary>x [2, 1, 6] inside a zero border (0 rows above and below, 2 columns left, 0 right).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Pad(ref float x, ref float padded)
+        {
+            for (nuint c = 0; c < 2; c++)
+            {
+                ref float plane = ref Unsafe.Add(ref padded, c * 8);
+                for (nuint h = 0; h < 1; h++)
+                {
+                    ref float row = ref Unsafe.Add(ref plane, (h + 0) * 8);
+                    Unsafe.Add(ref row, 0) = 0f;
+                    Unsafe.Add(ref row, 1) = 0f;
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * 1 + h) * 6), 6).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, 2), 6));
+                }
+            }
+        }
+
+        // 3 channels in blocks of 3 x 2 vectors of a row: 6 accumulators; a row's last vector overlaps the one before it (both store the same values).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Direct_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // channels 0..2
+            {
+                const nuint co = 0;
+                ref float wc = ref Unsafe.Add(ref w, co);
+                ref float bc = ref Unsafe.Add(ref b, co);
+                ref float yc = ref Unsafe.Add(ref y, co * 6);
+                for (nuint oh = 0; oh < 1; oh++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x, oh * 8);
+                    ref float yr = ref Unsafe.Add(ref yc, oh * 6);
+                    // outputs 0..5
+                    {
+                        var acc0_0 = Vector128.Create(Unsafe.Add(ref bc, 0));
+                        var acc0_1 = Vector128.Create(Unsafe.Add(ref bc, 0));
+                        var acc1_0 = Vector128.Create(Unsafe.Add(ref bc, 1));
+                        var acc1_1 = Vector128.Create(Unsafe.Add(ref bc, 1));
+                        var acc2_0 = Vector128.Create(Unsafe.Add(ref bc, 2));
+                        var acc2_1 = Vector128.Create(Unsafe.Add(ref bc, 2));
+                        for (nuint ci = 0; ci < 2; ci++)
+                        {
+                            ref float xc = ref Unsafe.Add(ref xr, ci * 8);
+                            ref float wi = ref Unsafe.Add(ref wc, ci * 6);
+                            // tap (0, 0)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 0);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 2);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 0));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 1));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 2));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                            }
+                            // tap (0, 1)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 2);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 4);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 3));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 4));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 5));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                            }
+                        }
+                        if (TActivation.Inline)
+                        {
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref yr, 0);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref yr, 2);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref yr, 6);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref yr, 8);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref yr, 12);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref yr, 14);
+                        }
+                        else
+                        {
+                            Vector128.StoreUnsafe(acc0_0, ref yr, 0);
+                            Vector128.StoreUnsafe(acc0_1, ref yr, 2);
+                            Vector128.StoreUnsafe(acc1_0, ref yr, 6);
+                            Vector128.StoreUnsafe(acc1_1, ref yr, 8);
+                            Vector128.StoreUnsafe(acc2_0, ref yr, 12);
+                            Vector128.StoreUnsafe(acc2_1, ref yr, 14);
+                        }
+                    }
+                }
+            }
+        }
+
+        // 3 channels in blocks of 3 x 4 positions of a row: 12 accumulators.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Direct_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // channels 0..2
+            {
+                const nuint co = 0;
+                ref float wc = ref Unsafe.Add(ref w, co);
+                ref float bc = ref Unsafe.Add(ref b, co);
+                ref float yc = ref Unsafe.Add(ref y, co * 6);
+                for (nuint oh = 0; oh < 1; oh++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x, oh * 8);
+                    ref float yr = ref Unsafe.Add(ref yc, oh * 6);
+                    // outputs 0..3
+                    {
+                        var acc0_0 = Unsafe.Add(ref bc, 0);
+                        var acc0_1 = Unsafe.Add(ref bc, 0);
+                        var acc0_2 = Unsafe.Add(ref bc, 0);
+                        var acc0_3 = Unsafe.Add(ref bc, 0);
+                        var acc1_0 = Unsafe.Add(ref bc, 1);
+                        var acc1_1 = Unsafe.Add(ref bc, 1);
+                        var acc1_2 = Unsafe.Add(ref bc, 1);
+                        var acc1_3 = Unsafe.Add(ref bc, 1);
+                        var acc2_0 = Unsafe.Add(ref bc, 2);
+                        var acc2_1 = Unsafe.Add(ref bc, 2);
+                        var acc2_2 = Unsafe.Add(ref bc, 2);
+                        var acc2_3 = Unsafe.Add(ref bc, 2);
+                        for (nuint ci = 0; ci < 2; ci++)
+                        {
+                            ref float xc = ref Unsafe.Add(ref xr, ci * 8);
+                            ref float wi = ref Unsafe.Add(ref wc, ci * 6);
+                            // tap (0, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 0);
+                                var x1 = Unsafe.Add(ref xc, 1);
+                                var x2 = Unsafe.Add(ref xc, 2);
+                                var x3 = Unsafe.Add(ref xc, 3);
+                                var w0 = Unsafe.Add(ref wi, 0);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                acc0_3 = x3 * w0 + acc0_3;
+                                var w1 = Unsafe.Add(ref wi, 1);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                acc1_3 = x3 * w1 + acc1_3;
+                                var w2 = Unsafe.Add(ref wi, 2);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                acc2_3 = x3 * w2 + acc2_3;
+                            }
+                            // tap (0, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 2);
+                                var x1 = Unsafe.Add(ref xc, 3);
+                                var x2 = Unsafe.Add(ref xc, 4);
+                                var x3 = Unsafe.Add(ref xc, 5);
+                                var w0 = Unsafe.Add(ref wi, 3);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                acc0_3 = x3 * w0 + acc0_3;
+                                var w1 = Unsafe.Add(ref wi, 4);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                acc1_3 = x3 * w1 + acc1_3;
+                                var w2 = Unsafe.Add(ref wi, 5);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                acc2_3 = x3 * w2 + acc2_3;
+                            }
+                        }
+                        if (TActivation.Inline)
+                        {
+                            Unsafe.Add(ref yr, 0) = TActivation.Invoke(acc0_0);
+                            Unsafe.Add(ref yr, 1) = TActivation.Invoke(acc0_1);
+                            Unsafe.Add(ref yr, 2) = TActivation.Invoke(acc0_2);
+                            Unsafe.Add(ref yr, 3) = TActivation.Invoke(acc0_3);
+                            Unsafe.Add(ref yr, 6) = TActivation.Invoke(acc1_0);
+                            Unsafe.Add(ref yr, 7) = TActivation.Invoke(acc1_1);
+                            Unsafe.Add(ref yr, 8) = TActivation.Invoke(acc1_2);
+                            Unsafe.Add(ref yr, 9) = TActivation.Invoke(acc1_3);
+                            Unsafe.Add(ref yr, 12) = TActivation.Invoke(acc2_0);
+                            Unsafe.Add(ref yr, 13) = TActivation.Invoke(acc2_1);
+                            Unsafe.Add(ref yr, 14) = TActivation.Invoke(acc2_2);
+                            Unsafe.Add(ref yr, 15) = TActivation.Invoke(acc2_3);
+                        }
+                        else
+                        {
+                            Unsafe.Add(ref yr, 0) = acc0_0;
+                            Unsafe.Add(ref yr, 1) = acc0_1;
+                            Unsafe.Add(ref yr, 2) = acc0_2;
+                            Unsafe.Add(ref yr, 3) = acc0_3;
+                            Unsafe.Add(ref yr, 6) = acc1_0;
+                            Unsafe.Add(ref yr, 7) = acc1_1;
+                            Unsafe.Add(ref yr, 8) = acc1_2;
+                            Unsafe.Add(ref yr, 9) = acc1_3;
+                            Unsafe.Add(ref yr, 12) = acc2_0;
+                            Unsafe.Add(ref yr, 13) = acc2_1;
+                            Unsafe.Add(ref yr, 14) = acc2_2;
+                            Unsafe.Add(ref yr, 15) = acc2_3;
+                        }
+                    }
+                    // outputs 4..5
+                    {
+                        var acc0_0 = Unsafe.Add(ref bc, 0);
+                        var acc0_1 = Unsafe.Add(ref bc, 0);
+                        var acc1_0 = Unsafe.Add(ref bc, 1);
+                        var acc1_1 = Unsafe.Add(ref bc, 1);
+                        var acc2_0 = Unsafe.Add(ref bc, 2);
+                        var acc2_1 = Unsafe.Add(ref bc, 2);
+                        for (nuint ci = 0; ci < 2; ci++)
+                        {
+                            ref float xc = ref Unsafe.Add(ref xr, ci * 8);
+                            ref float wi = ref Unsafe.Add(ref wc, ci * 6);
+                            // tap (0, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 4);
+                                var x1 = Unsafe.Add(ref xc, 5);
+                                var w0 = Unsafe.Add(ref wi, 0);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 1);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 2);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                            }
+                            // tap (0, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 6);
+                                var x1 = Unsafe.Add(ref xc, 7);
+                                var w0 = Unsafe.Add(ref wi, 3);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 4);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 5);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                            }
+                        }
+                        if (TActivation.Inline)
+                        {
+                            Unsafe.Add(ref yr, 4) = TActivation.Invoke(acc0_0);
+                            Unsafe.Add(ref yr, 5) = TActivation.Invoke(acc0_1);
+                            Unsafe.Add(ref yr, 10) = TActivation.Invoke(acc1_0);
+                            Unsafe.Add(ref yr, 11) = TActivation.Invoke(acc1_1);
+                            Unsafe.Add(ref yr, 16) = TActivation.Invoke(acc2_0);
+                            Unsafe.Add(ref yr, 17) = TActivation.Invoke(acc2_1);
+                        }
+                        else
+                        {
+                            Unsafe.Add(ref yr, 4) = acc0_0;
+                            Unsafe.Add(ref yr, 5) = acc0_1;
+                            Unsafe.Add(ref yr, 10) = acc1_0;
+                            Unsafe.Add(ref yr, 11) = acc1_1;
+                            Unsafe.Add(ref yr, 16) = acc2_0;
+                            Unsafe.Add(ref yr, 17) = acc2_1;
+                        }
+                    }
+                }
             }
         }
     }
@@ -328,8 +656,18 @@ total                                             23    174
                 var x2 = Unsafe.Add(ref x, 2);
                 acc0 = Unsafe.Add(ref w, 4) * x2 + acc0;
                 acc1 = Unsafe.Add(ref w, 5) * x2 + acc1;
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0;
+                    Unsafe.Add(ref y, 1) = acc1;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                }
             }
         }
 
@@ -350,7 +688,7 @@ total                                             23    174
                 var acc3_1 = bias1;
                 for (nuint i = 0; i < 3; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 2);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 2);
                     var w0 = Unsafe.Add(ref wi, 0);
                     var w1 = Unsafe.Add(ref wi, 1);
                     var x0 = Unsafe.Add(ref x, i);
@@ -366,14 +704,36 @@ total                                             23    174
                     acc3_0 = w0 * x3 + acc3_0;
                     acc3_1 = w1 * x3 + acc3_1;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc3_1);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc3_1);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0_0;
+                    Unsafe.Add(ref y, 1) = acc0_1;
+                    Unsafe.Add(ref y, 2) = acc1_0;
+                    Unsafe.Add(ref y, 3) = acc1_1;
+                    Unsafe.Add(ref y, 4) = acc2_0;
+                    Unsafe.Add(ref y, 5) = acc2_1;
+                    Unsafe.Add(ref y, 6) = acc3_0;
+                    Unsafe.Add(ref y, 7) = acc3_1;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                }
             }
         }
     }

@@ -51,6 +51,7 @@ partial class Zoo
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
             global::System.Span<float> score = workspace.Region(ScoreOutputSlot, 2, batch);
             ScoreKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref MemoryMarshal.GetReference(score), batch);
+            if (workspace.CheckFinite) workspace.ThrowIfNotFinite(score, "score", gradient: false);
 
             score.CopyTo(output);
         }
@@ -206,9 +207,21 @@ partial class Zoo
                         acc0 = Unsafe.Add(ref w, 3) * x1 + acc0;
                         acc1 = Unsafe.Add(ref w, 4) * x1 + acc1;
                         acc2 = Unsafe.Add(ref w, 5) * x1 + acc2;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                        if (TActivation.Inline)
+                        {
+                            Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                            Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                            Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                        }
+                        else
+                        {
+                            Unsafe.Add(ref y, 0) = acc0;
+                            Unsafe.Add(ref y, 1) = acc1;
+                            Unsafe.Add(ref y, 2) = acc2;
+                            Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                            Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                            Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        }
                     }
                 }
 
@@ -217,24 +230,21 @@ partial class Zoo
                 {
                     // outputs 0..2
                     {
-                        var bias0 = 0f;
-                        var acc0_0 = bias0;
-                        var acc1_0 = bias0;
-                        var acc2_0 = bias0;
-                        var acc3_0 = bias0;
-                        var bias1 = 0f;
-                        var acc0_1 = bias1;
-                        var acc1_1 = bias1;
-                        var acc2_1 = bias1;
-                        var acc3_1 = bias1;
-                        var bias2 = 0f;
-                        var acc0_2 = bias2;
-                        var acc1_2 = bias2;
-                        var acc2_2 = bias2;
-                        var acc3_2 = bias2;
+                        var acc0_0 = 0f;
+                        var acc1_0 = 0f;
+                        var acc2_0 = 0f;
+                        var acc3_0 = 0f;
+                        var acc0_1 = 0f;
+                        var acc1_1 = 0f;
+                        var acc2_1 = 0f;
+                        var acc3_1 = 0f;
+                        var acc0_2 = 0f;
+                        var acc1_2 = 0f;
+                        var acc2_2 = 0f;
+                        var acc3_2 = 0f;
                         for (nuint i = 0; i < 2; i++)
                         {
-                            ref float wi = ref Unsafe.Add(ref w, i * 3);
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 3);
                             var w0 = Unsafe.Add(ref wi, 0);
                             var w1 = Unsafe.Add(ref wi, 1);
                             var w2 = Unsafe.Add(ref wi, 2);
@@ -255,18 +265,48 @@ partial class Zoo
                             acc3_1 = w1 * x3 + acc3_1;
                             acc3_2 = w2 * x3 + acc3_2;
                         }
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                        if (TActivation.Inline)
+                        {
+                            Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                            Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                            Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                            Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
+                            Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
+                            Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
+                            Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
+                            Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
+                            Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
+                            Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
+                            Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
+                            Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                        }
+                        else
+                        {
+                            Unsafe.Add(ref y, 0) = acc0_0;
+                            Unsafe.Add(ref y, 1) = acc0_1;
+                            Unsafe.Add(ref y, 2) = acc0_2;
+                            Unsafe.Add(ref y, 3) = acc1_0;
+                            Unsafe.Add(ref y, 4) = acc1_1;
+                            Unsafe.Add(ref y, 5) = acc1_2;
+                            Unsafe.Add(ref y, 6) = acc2_0;
+                            Unsafe.Add(ref y, 7) = acc2_1;
+                            Unsafe.Add(ref y, 8) = acc2_2;
+                            Unsafe.Add(ref y, 9) = acc3_0;
+                            Unsafe.Add(ref y, 10) = acc3_1;
+                            Unsafe.Add(ref y, 11) = acc3_2;
+                            Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                            Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                            Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                            Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                            Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                            Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                            Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                            Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                            Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                            Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                            Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                            Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                        }
                     }
                 }
             }

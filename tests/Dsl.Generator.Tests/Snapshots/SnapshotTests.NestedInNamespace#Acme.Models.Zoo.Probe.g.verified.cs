@@ -60,6 +60,14 @@ total                                      8     12
 ";
 
         /// <inheritdoc/>
+        public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NetworkStep> Steps => s_steps;
+
+        private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]
+        {
+            new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "score", new[] { 3 }, new[] { 2 }, new[] { "score.weight", "score.bias" }) { Activation = global::Dsl.Activation.Tanh, Bias = true },
+        });
+
+        /// <inheritdoc/>
         public void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
         {
             global::Dsl.Guard.Length(input, InputSize, nameof(input));
@@ -74,12 +82,10 @@ total                                      8     12
             global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float y = ref MemoryMarshal.GetReference(output);
-            nuint s = 0;
-            // Four samples at a time share every weight load; the rest go one by one.
-            for (; s + 4 <= (nuint)batch; s += 4)
-                ForwardFour(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
-            for (; s < (nuint)batch; s++)
-                ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
+            // Blocks of up to 64 samples go layer by layer, so a block reads each weight once from memory and
+            // every further sample of the block finds it in cache.
+            for (nuint s = 0; s < (nuint)batch; s += 64)
+                ForwardBlock(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize), (int)global::System.Math.Min(64, (nuint)batch - s));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -92,12 +98,12 @@ total                                      8     12
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ForwardFour(ref float x, ref float y)
+        private void ForwardBlock(ref float x, ref float y, int rows)
         {
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
-            ScoreKernels.Forward4<global::Dsl.Kernels.Tanh>(ref x, ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref y);
+            ScoreKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref x, ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref y, rows);
         }
 
         // score: Dense 3 -> 2, Tanh. y = tanh(x W + b).
@@ -149,8 +155,18 @@ total                                      8     12
                     var x2 = Unsafe.Add(ref x, 2);
                     acc0 = Unsafe.Add(ref w, 4) * x2 + acc0;
                     acc1 = Unsafe.Add(ref w, 5) * x2 + acc1;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0;
+                        Unsafe.Add(ref y, 1) = acc1;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    }
                 }
             }
 
@@ -171,7 +187,7 @@ total                                      8     12
                     var acc3_1 = bias1;
                     for (nuint i = 0; i < 3; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 2);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 2);
                         var w0 = Unsafe.Add(ref wi, 0);
                         var w1 = Unsafe.Add(ref wi, 1);
                         var x0 = Unsafe.Add(ref x, i);
@@ -187,14 +203,36 @@ total                                      8     12
                         acc3_0 = w0 * x3 + acc3_0;
                         acc3_1 = w1 * x3 + acc3_1;
                     }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc3_1);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc3_1);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0_0;
+                        Unsafe.Add(ref y, 1) = acc0_1;
+                        Unsafe.Add(ref y, 2) = acc1_0;
+                        Unsafe.Add(ref y, 3) = acc1_1;
+                        Unsafe.Add(ref y, 4) = acc2_0;
+                        Unsafe.Add(ref y, 5) = acc2_1;
+                        Unsafe.Add(ref y, 6) = acc3_0;
+                        Unsafe.Add(ref y, 7) = acc3_1;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    }
                 }
             }
         }

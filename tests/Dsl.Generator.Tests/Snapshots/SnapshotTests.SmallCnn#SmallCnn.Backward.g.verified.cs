@@ -66,6 +66,7 @@ partial class SmallCnn
             ConvKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref cols, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref ConvKernels.NoBias[0], ref pixels, ConvKernels.Pixels);
             ConvKernels.ToChannels(ref pixels, ref ys);
         }
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(conv, "conv", gradient: false);
 
         // norm: BatchNorm2D 4x6x5, Relu, statistics per channel over the batch and positions. y = relu(gamma (x - mean) / sqrt(var + eps) + beta)
         global::System.Span<float> norm = workspace.Region(NormOutputSlot, 120, batch);
@@ -73,11 +74,13 @@ partial class SmallCnn
         global::Dsl.Kernels.BatchNormKernels.ForwardTraining(conv, norm, batch, 4, 30, _parameters.Values.Slice(NormKernels.WeightOffset, 4), _parameters.Values.Slice(NormKernels.BiasOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningVarOffset, 4), 0.1f, 1E-05f, normStatistics.Slice(0, 4), normStatistics.Slice(4, 4));
         Unsafe.Add(ref buffers, NormKernels.NumBatchesTrackedOffset) += 1f;
         global::Dsl.Kernels.ActivationSpan.Forward<global::Dsl.Kernels.Relu>(norm, norm);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(norm, "norm", gradient: false);
 
         // pool: MaxPool2D 4x6x5 -> 4x3x2, 2x2, stride 2, pad 0. y = max of each window
         global::System.Span<float> pool = workspace.Region(PoolOutputSlot, 24, batch);
         for (int s = 0; s < batch; s++)
             PoolKernels.Forward(ref MemoryMarshal.GetReference(norm.Slice(s * 120, 120)), ref MemoryMarshal.GetReference(pool.Slice(s * 24, 24)));
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(pool, "pool", gradient: false);
 
         // flat: Flatten 4x3x2 -> 24. The same values seen as a flat vector (channel-major, like torch.flatten)
         // a view of the previous output: no data moves
@@ -86,6 +89,7 @@ partial class SmallCnn
         // head: Dense 24 -> 3. y = x W + b
         global::System.Span<float> head = workspace.Region(HeadOutputSlot, 3, batch);
         HeadKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(flat), ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref Unsafe.Add(ref p, HeadKernels.BiasOffset), ref MemoryMarshal.GetReference(head), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(head, "head", gradient: false);
 
         head.CopyTo(output);
     }
@@ -114,6 +118,7 @@ partial class SmallCnn
         HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 24, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref grads, HeadKernels.WeightOffset), ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
         HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
         HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFlat), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFlat, "head", gradient: true);
 
         // flat: Flatten 4x3x2 -> 24 backward. The gradient is the same memory with the input's shape.
         global::System.Span<float> dPool = dFlat;
@@ -123,11 +128,13 @@ partial class SmallCnn
         dNorm.Clear();
         for (int s = 0; s < batch; s++)
             PoolKernels.Backward(ref MemoryMarshal.GetReference(workspace.Region(NormOutputSlot, 120, batch).Slice(s * 120, 120)), ref MemoryMarshal.GetReference(dPool.Slice(s * 24, 24)), ref MemoryMarshal.GetReference(dNorm.Slice(s * 120, 120)));
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dNorm, "pool", gradient: true);
 
         // norm: BatchNorm2D 4x6x5 -> 4x6x5 backward. dz = dy relu'(y); dgamma += sum dz xhat, dbeta += sum dz, dx through the batch statistics.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(NormOutputSlot, 120, batch), dNorm);
         global::System.Span<float> dConv = workspace.Region(GradientSlotB, 120, batch);
         global::Dsl.Kernels.BatchNormKernels.Backward(workspace.Region(ConvOutputSlot, 120, batch), dNorm, dConv, batch, 4, 30, _parameters.Values.Slice(NormKernels.WeightOffset, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(0, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(4, 4), _parameters.Gradients.Slice(NormKernels.WeightOffset, 4), _parameters.Gradients.Slice(NormKernels.BiasOffset, 4));
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dConv, "norm", gradient: true);
 
         // conv: Conv2D 1x6x5 -> 4x6x5 backward. dz = dy; per sample dW += im2col(x)^T dz, dx = col2im(dz W^T); dx when asked for.
         if (!inputGradient.IsEmpty)
@@ -373,169 +380,422 @@ partial class SmallCnn
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..8
                 {
-                    var acc0 = Vector256.Create(0f);
-                    var acc1 = Vector256.Create(0f);
+                    var acc0_0 = Vector256.Create(0f);
+                    var acc0_1 = Vector256.Create(0f);
+                    var acc0_2 = Vector256.Create(0f);
+                    var acc0_3 = Vector256.Create(0f);
+                    var acc1_0 = Vector256.Create(0f);
+                    var acc1_1 = Vector256.Create(0f);
+                    var acc1_2 = Vector256.Create(0f);
+                    var acc1_3 = Vector256.Create(0f);
                     // 4 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 1), x0, acc1);
+                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 1), x0, acc1_0);
                     var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x1, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 10), x1, acc1);
+                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x1, acc0_1);
+                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 10), x1, acc1_1);
                     var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 18), x2, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 19), x2, acc1);
+                    acc0_2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 18), x2, acc0_2);
+                    acc1_2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 19), x2, acc1_2);
                     var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 27), x3, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 28), x3, acc1);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
+                    acc0_3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 27), x3, acc0_3);
+                    acc1_3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 28), x3, acc1_3);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 1);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector256.StoreUnsafe(acc1_0, ref y, 1);
+                        var tail0 = Vector256.LoadUnsafe(ref y, 1);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(tail0), ref y, 1);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // outputs 0..8
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // outputs 0..7
                 {
-                    var bias0 = Vector256.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector256.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 4; i++)
+                    var acc0_0_0 = Vector256.Create(0f);
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_0_2 = Vector256.Create(0f);
+                    var acc0_0_3 = Vector256.Create(0f);
+                    var acc1_0_0 = Vector256.Create(0f);
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc1_0_2 = Vector256.Create(0f);
+                    var acc1_0_3 = Vector256.Create(0f);
+                    var acc2_0_0 = Vector256.Create(0f);
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc2_0_2 = Vector256.Create(0f);
+                    var acc2_0_3 = Vector256.Create(0f);
+                    var acc3_0_0 = Vector256.Create(0f);
+                    var acc3_0_1 = Vector256.Create(0f);
+                    var acc3_0_2 = Vector256.Create(0f);
+                    var acc3_0_3 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 9);
-                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                        var w1 = Vector256.LoadUnsafe(ref wi, 1);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
-                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 9);
+                        var w00 = Vector256.LoadUnsafe(ref wi0, 0);
+                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
+                        var x20 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
+                        var x30 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 9);
+                        var w01 = Vector256.LoadUnsafe(ref wi1, 0);
+                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 1));
+                        var x21 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 1));
+                        var x31 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 9);
+                        var w02 = Vector256.LoadUnsafe(ref wi2, 0);
+                        var x02 = Vector256.Create(Unsafe.Add(ref x, i + 2));
+                        var x12 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 2));
+                        var x22 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 2));
+                        var x32 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 2));
+                        acc0_0_2 = Vector256.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                        acc1_0_2 = Vector256.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                        acc2_0_2 = Vector256.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                        acc3_0_2 = Vector256.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 9);
+                        var w03 = Vector256.LoadUnsafe(ref wi3, 0);
+                        var x03 = Vector256.Create(Unsafe.Add(ref x, i + 3));
+                        var x13 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 3));
+                        var x23 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 3));
+                        var x33 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 3));
+                        acc0_0_3 = Vector256.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                        acc1_0_3 = Vector256.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                        acc2_0_3 = Vector256.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                        acc3_0_3 = Vector256.MultiplyAddEstimate(w03, x33, acc3_0_3);
                     }
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 1);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 9);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 10);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 18);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 19);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 27);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 28);
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 18);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 27);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector256.StoreUnsafe(acc1_0_0, ref y, 9);
+                        Vector256.StoreUnsafe(acc2_0_0, ref y, 18);
+                        Vector256.StoreUnsafe(acc3_0_0, ref y, 27);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 9)), ref y, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 18)), ref y, 18);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 27)), ref y, 27);
+                    }
+                }
+                // outputs 1..8
+                {
+                    var acc0_0_0 = Vector256.Create(0f);
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_0_2 = Vector256.Create(0f);
+                    var acc0_0_3 = Vector256.Create(0f);
+                    var acc1_0_0 = Vector256.Create(0f);
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc1_0_2 = Vector256.Create(0f);
+                    var acc1_0_3 = Vector256.Create(0f);
+                    var acc2_0_0 = Vector256.Create(0f);
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc2_0_2 = Vector256.Create(0f);
+                    var acc2_0_3 = Vector256.Create(0f);
+                    var acc3_0_0 = Vector256.Create(0f);
+                    var acc3_0_1 = Vector256.Create(0f);
+                    var acc3_0_2 = Vector256.Create(0f);
+                    var acc3_0_3 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
+                    {
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 9);
+                        var w00 = Vector256.LoadUnsafe(ref wi0, 1);
+                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
+                        var x20 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
+                        var x30 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 9);
+                        var w01 = Vector256.LoadUnsafe(ref wi1, 1);
+                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 1));
+                        var x21 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 1));
+                        var x31 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 9);
+                        var w02 = Vector256.LoadUnsafe(ref wi2, 1);
+                        var x02 = Vector256.Create(Unsafe.Add(ref x, i + 2));
+                        var x12 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 2));
+                        var x22 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 2));
+                        var x32 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 2));
+                        acc0_0_2 = Vector256.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                        acc1_0_2 = Vector256.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                        acc2_0_2 = Vector256.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                        acc3_0_2 = Vector256.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 9);
+                        var w03 = Vector256.LoadUnsafe(ref wi3, 1);
+                        var x03 = Vector256.Create(Unsafe.Add(ref x, i + 3));
+                        var x13 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 3));
+                        var x23 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 3));
+                        var x33 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 3));
+                        acc0_0_3 = Vector256.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                        acc1_0_3 = Vector256.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                        acc2_0_3 = Vector256.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                        acc3_0_3 = Vector256.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 1);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 10);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 19);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 28);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref y, 1);
+                        Vector256.StoreUnsafe(acc1_0_0, ref y, 10);
+                        Vector256.StoreUnsafe(acc2_0_0, ref y, 19);
+                        Vector256.StoreUnsafe(acc3_0_0, ref y, 28);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 1)), ref y, 1);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 10)), ref y, 10);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 19)), ref y, 19);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 28)), ref y, 28);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
                 // outputs 0..8
                 {
-                    var acc0 = Vector128.Create(0f);
-                    var acc1 = Vector128.Create(0f);
-                    var acc2 = Vector128.Create(0f);
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc0_1 = Vector128.Create(0f);
+                    var acc1_0 = Vector128.Create(0f);
+                    var acc1_1 = Vector128.Create(0f);
+                    var acc2_0 = Vector128.Create(0f);
+                    var acc2_1 = Vector128.Create(0f);
                     // 4 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 5), x0, acc2);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1_0);
+                    acc2_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 5), x0, acc2_0);
                     var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 9), x1, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 13), x1, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 14), x1, acc2);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 9), x1, acc0_1);
+                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 13), x1, acc1_1);
+                    acc2_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 14), x1, acc2_1);
                     var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 18), x2, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 22), x2, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 23), x2, acc2);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 18), x2, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 22), x2, acc1_0);
+                    acc2_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 23), x2, acc2_0);
                     var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 27), x3, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 31), x3, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x3, acc2);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 5);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 27), x3, acc0_1);
+                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 31), x3, acc1_1);
+                    acc2_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x3, acc2_1);
+                    acc0_0 += acc0_1;
+                    acc1_0 += acc1_1;
+                    acc2_0 += acc2_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 5);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1_0, ref y, 4);
+                        Vector128.StoreUnsafe(acc2_0, ref y, 5);
+                        var tail0 = Vector128.LoadUnsafe(ref y, 5);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(tail0), ref y, 5);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
                 // outputs 0..7
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector128.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 4; i++)
+                    var acc0_0_0 = Vector128.Create(0f);
+                    var acc0_0_1 = Vector128.Create(0f);
+                    var acc1_0_0 = Vector128.Create(0f);
+                    var acc1_0_1 = Vector128.Create(0f);
+                    var acc2_0_0 = Vector128.Create(0f);
+                    var acc2_0_1 = Vector128.Create(0f);
+                    var acc3_0_0 = Vector128.Create(0f);
+                    var acc3_0_1 = Vector128.Create(0f);
+                    var acc0_1_0 = Vector128.Create(0f);
+                    var acc0_1_1 = Vector128.Create(0f);
+                    var acc1_1_0 = Vector128.Create(0f);
+                    var acc1_1_1 = Vector128.Create(0f);
+                    var acc2_1_0 = Vector128.Create(0f);
+                    var acc2_1_1 = Vector128.Create(0f);
+                    var acc3_1_0 = Vector128.Create(0f);
+                    var acc3_1_1 = Vector128.Create(0f);
+                    for (nuint i = 0; i < 4; i += 2)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 9);
-                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                        var w1 = Vector128.LoadUnsafe(ref wi, 4);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
-                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 9);
+                        var w00 = Vector128.LoadUnsafe(ref wi0, 0);
+                        var w10 = Vector128.LoadUnsafe(ref wi0, 4);
+                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
+                        var x20 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
+                        var x30 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc0_1_0 = Vector128.MultiplyAddEstimate(w10, x00, acc0_1_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc1_1_0 = Vector128.MultiplyAddEstimate(w10, x10, acc1_1_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc2_1_0 = Vector128.MultiplyAddEstimate(w10, x20, acc2_1_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        acc3_1_0 = Vector128.MultiplyAddEstimate(w10, x30, acc3_1_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 9);
+                        var w01 = Vector128.LoadUnsafe(ref wi1, 0);
+                        var w11 = Vector128.LoadUnsafe(ref wi1, 4);
+                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 1));
+                        var x21 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
+                        var x31 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc0_1_1 = Vector128.MultiplyAddEstimate(w11, x01, acc0_1_1);
+                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc1_1_1 = Vector128.MultiplyAddEstimate(w11, x11, acc1_1_1);
+                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc2_1_1 = Vector128.MultiplyAddEstimate(w11, x21, acc2_1_1);
+                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        acc3_1_1 = Vector128.MultiplyAddEstimate(w11, x31, acc3_1_1);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 9);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 13);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 18);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 22);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 27);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 31);
+                    acc0_0_0 += acc0_0_1;
+                    acc0_1_0 += acc0_1_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc1_1_0 += acc1_1_1;
+                    acc2_0_0 += acc2_0_1;
+                    acc2_1_0 += acc2_1_1;
+                    acc3_0_0 += acc3_0_1;
+                    acc3_1_0 += acc3_1_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 9);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref y, 13);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 18);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref y, 22);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 27);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_1_0), ref y, 31);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector128.StoreUnsafe(acc0_1_0, ref y, 4);
+                        Vector128.StoreUnsafe(acc1_0_0, ref y, 9);
+                        Vector128.StoreUnsafe(acc1_1_0, ref y, 13);
+                        Vector128.StoreUnsafe(acc2_0_0, ref y, 18);
+                        Vector128.StoreUnsafe(acc2_1_0, ref y, 22);
+                        Vector128.StoreUnsafe(acc3_0_0, ref y, 27);
+                        Vector128.StoreUnsafe(acc3_1_0, ref y, 31);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 9)), ref y, 9);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 13)), ref y, 13);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 18)), ref y, 18);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 22)), ref y, 22);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 27)), ref y, 27);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 31)), ref y, 31);
+                    }
                 }
                 // outputs 5..8
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (nuint i = 0; i < 4; i++)
+                    var acc0_0_0 = Vector128.Create(0f);
+                    var acc0_0_1 = Vector128.Create(0f);
+                    var acc1_0_0 = Vector128.Create(0f);
+                    var acc1_0_1 = Vector128.Create(0f);
+                    var acc2_0_0 = Vector128.Create(0f);
+                    var acc2_0_1 = Vector128.Create(0f);
+                    var acc3_0_0 = Vector128.Create(0f);
+                    var acc3_0_1 = Vector128.Create(0f);
+                    for (nuint i = 0; i < 4; i += 2)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 9);
-                        var w0 = Vector128.LoadUnsafe(ref wi, 5);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
-                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 9);
+                        var w00 = Vector128.LoadUnsafe(ref wi0, 5);
+                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
+                        var x20 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
+                        var x30 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 9);
+                        var w01 = Vector128.LoadUnsafe(ref wi1, 5);
+                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 1));
+                        var x21 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
+                        var x31 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 5);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 14);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 23);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 32);
+                    acc0_0_0 += acc0_0_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc2_0_0 += acc2_0_1;
+                    acc3_0_0 += acc3_0_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 5);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 14);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 23);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 32);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0_0, ref y, 5);
+                        Vector128.StoreUnsafe(acc1_0_0, ref y, 14);
+                        Vector128.StoreUnsafe(acc2_0_0, ref y, 23);
+                        Vector128.StoreUnsafe(acc3_0_0, ref y, 32);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 5)), ref y, 5);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 14)), ref y, 14);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 23)), ref y, 23);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 32)), ref y, 32);
+                    }
                 }
             }
 
@@ -589,14 +849,36 @@ partial class SmallCnn
                     acc5 = Unsafe.Add(ref w, 32) * x3 + acc5;
                     acc6 = Unsafe.Add(ref w, 33) * x3 + acc6;
                     acc7 = Unsafe.Add(ref w, 34) * x3 + acc7;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0;
+                        Unsafe.Add(ref y, 1) = acc1;
+                        Unsafe.Add(ref y, 2) = acc2;
+                        Unsafe.Add(ref y, 3) = acc3;
+                        Unsafe.Add(ref y, 4) = acc4;
+                        Unsafe.Add(ref y, 5) = acc5;
+                        Unsafe.Add(ref y, 6) = acc6;
+                        Unsafe.Add(ref y, 7) = acc7;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    }
                 }
                 // outputs 8..8
                 {
@@ -610,7 +892,15 @@ partial class SmallCnn
                     acc0 = Unsafe.Add(ref w, 26) * x2 + acc0;
                     var x3 = Unsafe.Add(ref x, 3);
                     acc0 = Unsafe.Add(ref w, 35) * x3 + acc0;
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc0);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc0);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 8) = acc0;
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                    }
                 }
             }
 
@@ -619,29 +909,25 @@ partial class SmallCnn
             {
                 for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = 0f;
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
+                    var acc0_3 = 0f;
+                    var acc1_3 = 0f;
+                    var acc2_3 = 0f;
+                    var acc3_3 = 0f;
                     for (nuint i = 0; i < 4; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 9);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 9);
                         var w0 = Unsafe.Add(ref wi, o);
                         var w1 = Unsafe.Add(ref wi, o + 1);
                         var w2 = Unsafe.Add(ref wi, o + 2);
@@ -667,33 +953,70 @@ partial class SmallCnn
                         acc3_2 = w2 * x3 + acc3_2;
                         acc3_3 = w3 * x3 + acc3_3;
                     }
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, o + 12) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, o + 21) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, o + 28) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, o + 29) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, o + 30) = TActivation.Invoke(acc3_3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, o + 12) = TActivation.Invoke(acc1_3);
+                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, o + 21) = TActivation.Invoke(acc2_3);
+                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, o + 28) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, o + 29) = TActivation.Invoke(acc3_2);
+                        Unsafe.Add(ref y, o + 30) = TActivation.Invoke(acc3_3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, o) = acc0_0;
+                        Unsafe.Add(ref y, o + 1) = acc0_1;
+                        Unsafe.Add(ref y, o + 2) = acc0_2;
+                        Unsafe.Add(ref y, o + 3) = acc0_3;
+                        Unsafe.Add(ref y, o + 9) = acc1_0;
+                        Unsafe.Add(ref y, o + 10) = acc1_1;
+                        Unsafe.Add(ref y, o + 11) = acc1_2;
+                        Unsafe.Add(ref y, o + 12) = acc1_3;
+                        Unsafe.Add(ref y, o + 18) = acc2_0;
+                        Unsafe.Add(ref y, o + 19) = acc2_1;
+                        Unsafe.Add(ref y, o + 20) = acc2_2;
+                        Unsafe.Add(ref y, o + 21) = acc2_3;
+                        Unsafe.Add(ref y, o + 27) = acc3_0;
+                        Unsafe.Add(ref y, o + 28) = acc3_1;
+                        Unsafe.Add(ref y, o + 29) = acc3_2;
+                        Unsafe.Add(ref y, o + 30) = acc3_3;
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(Unsafe.Add(ref y, o + 9));
+                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(Unsafe.Add(ref y, o + 10));
+                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(Unsafe.Add(ref y, o + 11));
+                        Unsafe.Add(ref y, o + 12) = TActivation.Invoke(Unsafe.Add(ref y, o + 12));
+                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
+                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
+                        Unsafe.Add(ref y, o + 20) = TActivation.Invoke(Unsafe.Add(ref y, o + 20));
+                        Unsafe.Add(ref y, o + 21) = TActivation.Invoke(Unsafe.Add(ref y, o + 21));
+                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
+                        Unsafe.Add(ref y, o + 28) = TActivation.Invoke(Unsafe.Add(ref y, o + 28));
+                        Unsafe.Add(ref y, o + 29) = TActivation.Invoke(Unsafe.Add(ref y, o + 29));
+                        Unsafe.Add(ref y, o + 30) = TActivation.Invoke(Unsafe.Add(ref y, o + 30));
+                    }
                 }
                 // outputs 8..8
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     for (nuint i = 0; i < 4; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 9);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 9);
                         var w0 = Unsafe.Add(ref wi, 8);
                         var x0 = Unsafe.Add(ref x, i);
                         var x1 = Unsafe.Add(ref x, 4 + i);
@@ -704,10 +1027,24 @@ partial class SmallCnn
                         acc2_0 = w0 * x2 + acc2_0;
                         acc3_0 = w0 * x3 + acc3_0;
                     }
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 17) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 26) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 35) = TActivation.Invoke(acc3_0);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 17) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 26) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 35) = TActivation.Invoke(acc3_0);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 8) = acc0_0;
+                        Unsafe.Add(ref y, 17) = acc1_0;
+                        Unsafe.Add(ref y, 26) = acc2_0;
+                        Unsafe.Add(ref y, 35) = acc3_0;
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                        Unsafe.Add(ref y, 17) = TActivation.Invoke(Unsafe.Add(ref y, 17));
+                        Unsafe.Add(ref y, 26) = TActivation.Invoke(Unsafe.Add(ref y, 26));
+                        Unsafe.Add(ref y, 35) = TActivation.Invoke(Unsafe.Add(ref y, 35));
+                    }
                 }
             }
         }
@@ -924,10 +1261,20 @@ partial class SmallCnn
                 else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
             }
 
-            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            /// <summary>Forward for <paramref name="rows"/> rows: with Vector512 or Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    ForwardBlocked_512<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                    return;
+                }
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                    return;
+                }
                 nuint s = 0;
                 for (; s + 4 <= (nuint)rows; s += 4)
                     Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
@@ -936,164 +1283,871 @@ partial class SmallCnn
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the rows left over run in tiles of 1.
                 // outputs 0..23
                 {
-                    var acc0 = Vector512.Create(0f);
-                    var acc1 = Vector512.Create(0f);
+                    nuint s = 0;
+                    for (; s + 3 <= rows; s += 3)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 24);
+                        var acc0_0_0 = Vector512.Create(0f);
+                        var acc0_0_1 = Vector512.Create(0f);
+                        var acc0_0_2 = Vector512.Create(0f);
+                        var acc0_0_3 = Vector512.Create(0f);
+                        var acc0_1_0 = Vector512.Create(0f);
+                        var acc0_1_1 = Vector512.Create(0f);
+                        var acc0_1_2 = Vector512.Create(0f);
+                        var acc0_1_3 = Vector512.Create(0f);
+                        var acc1_0_0 = Vector512.Create(0f);
+                        var acc1_0_1 = Vector512.Create(0f);
+                        var acc1_0_2 = Vector512.Create(0f);
+                        var acc1_0_3 = Vector512.Create(0f);
+                        var acc1_1_0 = Vector512.Create(0f);
+                        var acc1_1_1 = Vector512.Create(0f);
+                        var acc1_1_2 = Vector512.Create(0f);
+                        var acc1_1_3 = Vector512.Create(0f);
+                        var acc2_0_0 = Vector512.Create(0f);
+                        var acc2_0_1 = Vector512.Create(0f);
+                        var acc2_0_2 = Vector512.Create(0f);
+                        var acc2_0_3 = Vector512.Create(0f);
+                        var acc2_1_0 = Vector512.Create(0f);
+                        var acc2_1_1 = Vector512.Create(0f);
+                        var acc2_1_2 = Vector512.Create(0f);
+                        var acc2_1_3 = Vector512.Create(0f);
+                        // input 0, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (0) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 0));
+                            acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 3 + 0));
+                            acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            acc1_1_0 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 6 + 0));
+                            acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            acc2_1_0 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                        }
+                        // input 1, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (1) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 1));
+                            acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 3 + 1));
+                            acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            acc1_1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 6 + 1));
+                            acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            acc2_1_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_1);
+                        }
+                        // input 2, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 3 + 2));
+                            acc1_0_2 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                            acc1_1_2 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_2);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 6 + 2));
+                            acc2_0_2 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                            acc2_1_2 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_2);
+                        }
+                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                        acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                        acc1_1_0 = (acc1_1_0 + acc1_1_1) + (acc1_1_2 + acc1_1_3);
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                        acc2_1_0 = (acc2_1_0 + acc2_1_1) + (acc2_1_2 + acc2_1_3);
+                        if (TActivation.Inline)
+                        {
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 24);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 32);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 48);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 56);
+                        }
+                        else
+                        {
+                            Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector512.StoreUnsafe(acc0_1_0, ref ys, 8);
+                            Vector512.StoreUnsafe(acc1_0_0, ref ys, 24);
+                            Vector512.StoreUnsafe(acc1_1_0, ref ys, 32);
+                            Vector512.StoreUnsafe(acc2_0_0, ref ys, 48);
+                            Vector512.StoreUnsafe(acc2_1_0, ref ys, 56);
+                            var tail0 = Vector512.LoadUnsafe(ref ys, 8);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 8);
+                            var tail1 = Vector512.LoadUnsafe(ref ys, 32);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 24)), ref ys, 24);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail1), ref ys, 32);
+                            var tail2 = Vector512.LoadUnsafe(ref ys, 56);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 48)), ref ys, 48);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail2), ref ys, 56);
+                        }
+                    }
+                    for (; s < rows; s++)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 24);
+                        var acc0_0_0 = Vector512.Create(0f);
+                        var acc0_0_1 = Vector512.Create(0f);
+                        var acc0_0_2 = Vector512.Create(0f);
+                        var acc0_0_3 = Vector512.Create(0f);
+                        var acc0_1_0 = Vector512.Create(0f);
+                        var acc0_1_1 = Vector512.Create(0f);
+                        var acc0_1_2 = Vector512.Create(0f);
+                        var acc0_1_3 = Vector512.Create(0f);
+                        // input 0, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (0) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 0));
+                            acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        }
+                        // input 1, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (1) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 1));
+                            acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                        }
+                        // input 2, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
+                        }
+                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                        acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
+                        if (TActivation.Inline)
+                        {
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                        }
+                        else
+                        {
+                            Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector512.StoreUnsafe(acc0_1_0, ref ys, 8);
+                            var tail0 = Vector512.LoadUnsafe(ref ys, 8);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 8);
+                        }
+                    }
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the rows left over run in tiles of 1.
+                // outputs 0..15
+                {
+                    nuint s = 0;
+                    for (; s + 3 <= rows; s += 3)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 24);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc0_1_0 = Vector256.Create(0f);
+                        var acc0_1_1 = Vector256.Create(0f);
+                        var acc1_0_0 = Vector256.Create(0f);
+                        var acc1_0_1 = Vector256.Create(0f);
+                        var acc1_1_0 = Vector256.Create(0f);
+                        var acc1_1_1 = Vector256.Create(0f);
+                        var acc2_0_0 = Vector256.Create(0f);
+                        var acc2_0_1 = Vector256.Create(0f);
+                        var acc2_1_0 = Vector256.Create(0f);
+                        var acc2_1_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 2; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + i));
+                                acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                                acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + i));
+                                acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                                acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + i + 1));
+                                acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                                acc1_1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + i + 1));
+                                acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                                acc2_1_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_1);
+                            }
+                        }
+                        // input 2, the remainder of the 2 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 2));
+                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 2));
+                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        acc0_1_0 += acc0_1_1;
+                        acc1_0_0 += acc1_0_1;
+                        acc1_1_0 += acc1_1_1;
+                        acc2_0_0 += acc2_0_1;
+                        acc2_1_0 += acc2_1_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 24);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 32);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 48);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 56);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
+                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 24);
+                            Vector256.StoreUnsafe(acc1_1_0, ref ys, 32);
+                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 48);
+                            Vector256.StoreUnsafe(acc2_1_0, ref ys, 56);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 24)), ref ys, 24);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 32)), ref ys, 32);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 48)), ref ys, 48);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 56)), ref ys, 56);
+                        }
+                    }
+                    for (; s < rows; s++)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 24);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc0_1_0 = Vector256.Create(0f);
+                        var acc0_1_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 2; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            }
+                        }
+                        // input 2, the remainder of the 2 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        acc0_1_0 += acc0_1_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                        }
+                    }
+                }
+                // outputs 16..23
+                {
+                    nuint s = 0;
+                    for (; s + 3 <= rows; s += 3)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 24);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc1_0_0 = Vector256.Create(0f);
+                        var acc1_0_1 = Vector256.Create(0f);
+                        var acc2_0_0 = Vector256.Create(0f);
+                        var acc2_0_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 2; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + i));
+                                acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + i));
+                                acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + i + 1));
+                                acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + i + 1));
+                                acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            }
+                        }
+                        // input 2, the remainder of the 2 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 2));
+                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 2));
+                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        acc1_0_0 += acc1_0_1;
+                        acc2_0_0 += acc2_0_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 16);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 40);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 64);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 16);
+                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 40);
+                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 64);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 40)), ref ys, 40);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 64)), ref ys, 64);
+                        }
+                    }
+                    for (; s < rows; s++)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 24);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 2; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            }
+                        }
+                        // input 2, the remainder of the 2 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 16);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 16);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
+                        }
+                    }
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // outputs 0..23
+                {
+                    var acc0_0 = Vector512.Create(0f);
+                    var acc0_1 = Vector512.Create(0f);
+                    var acc0_2 = Vector512.Create(0f);
+                    var acc0_3 = Vector512.Create(0f);
+                    var acc1_0 = Vector512.Create(0f);
+                    var acc1_1 = Vector512.Create(0f);
+                    var acc1_2 = Vector512.Create(0f);
+                    var acc1_3 = Vector512.Create(0f);
                     // 3 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 8), x0, acc1);
+                    acc0_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 8), x0, acc1_0);
                     var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 24), x1, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 32), x1, acc1);
+                    acc0_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 24), x1, acc0_1);
+                    acc1_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 32), x1, acc1_1);
                     var x2 = Vector512.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 48), x2, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 56), x2, acc1);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
+                    acc0_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 48), x2, acc0_2);
+                    acc1_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 56), x2, acc1_2);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector512.StoreUnsafe(acc1_0, ref y, 8);
+                        var tail0 = Vector512.LoadUnsafe(ref y, 8);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref y, 8);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // outputs 0..23
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // outputs 0..15
                 {
-                    var bias0 = Vector512.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector512.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 3; i++)
+                    var acc0_0_0 = Vector512.Create(0f);
+                    var acc0_0_1 = Vector512.Create(0f);
+                    var acc0_0_2 = Vector512.Create(0f);
+                    var acc0_0_3 = Vector512.Create(0f);
+                    var acc1_0_0 = Vector512.Create(0f);
+                    var acc1_0_1 = Vector512.Create(0f);
+                    var acc1_0_2 = Vector512.Create(0f);
+                    var acc1_0_3 = Vector512.Create(0f);
+                    var acc2_0_0 = Vector512.Create(0f);
+                    var acc2_0_1 = Vector512.Create(0f);
+                    var acc2_0_2 = Vector512.Create(0f);
+                    var acc2_0_3 = Vector512.Create(0f);
+                    var acc3_0_0 = Vector512.Create(0f);
+                    var acc3_0_1 = Vector512.Create(0f);
+                    var acc3_0_2 = Vector512.Create(0f);
+                    var acc3_0_3 = Vector512.Create(0f);
+                    // input 0, the remainder of the 4 partial sums
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        ref float wi = ref Unsafe.Add(ref w, (0) * 24);
                         var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                        var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                        var x0 = Vector512.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + i));
-                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + i));
-                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + i));
-                        acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + 0));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + 0));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + 0));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
                     }
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 8);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 24);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 32);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 48);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 56);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 72);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 80);
+                    // input 1, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (1) * 24);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 1));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + 1));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + 1));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + 1));
+                        acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        acc3_0_1 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                    }
+                    // input 2, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 2));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + 2));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + 2));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + 2));
+                        acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        acc1_0_2 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        acc2_0_2 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        acc3_0_2 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 24);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 48);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 72);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector512.StoreUnsafe(acc1_0_0, ref y, 24);
+                        Vector512.StoreUnsafe(acc2_0_0, ref y, 48);
+                        Vector512.StoreUnsafe(acc3_0_0, ref y, 72);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 24)), ref y, 24);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 48)), ref y, 48);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 72)), ref y, 72);
+                    }
+                }
+                // outputs 8..23
+                {
+                    var acc0_0_0 = Vector512.Create(0f);
+                    var acc0_0_1 = Vector512.Create(0f);
+                    var acc0_0_2 = Vector512.Create(0f);
+                    var acc0_0_3 = Vector512.Create(0f);
+                    var acc1_0_0 = Vector512.Create(0f);
+                    var acc1_0_1 = Vector512.Create(0f);
+                    var acc1_0_2 = Vector512.Create(0f);
+                    var acc1_0_3 = Vector512.Create(0f);
+                    var acc2_0_0 = Vector512.Create(0f);
+                    var acc2_0_1 = Vector512.Create(0f);
+                    var acc2_0_2 = Vector512.Create(0f);
+                    var acc2_0_3 = Vector512.Create(0f);
+                    var acc3_0_0 = Vector512.Create(0f);
+                    var acc3_0_1 = Vector512.Create(0f);
+                    var acc3_0_2 = Vector512.Create(0f);
+                    var acc3_0_3 = Vector512.Create(0f);
+                    // input 0, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (0) * 24);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + 0));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + 0));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + 0));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    }
+                    // input 1, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (1) * 24);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 1));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + 1));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + 1));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + 1));
+                        acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        acc3_0_1 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                    }
+                    // input 2, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 2));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 3 + 2));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 6 + 2));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 9 + 2));
+                        acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        acc1_0_2 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        acc2_0_2 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        acc3_0_2 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 8);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 32);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 56);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 80);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0_0, ref y, 8);
+                        Vector512.StoreUnsafe(acc1_0_0, ref y, 32);
+                        Vector512.StoreUnsafe(acc2_0_0, ref y, 56);
+                        Vector512.StoreUnsafe(acc3_0_0, ref y, 80);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 32)), ref y, 32);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 56)), ref y, 56);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 80)), ref y, 80);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
                 // outputs 0..23
                 {
-                    var acc0 = Vector256.Create(0f);
-                    var acc1 = Vector256.Create(0f);
-                    var acc2 = Vector256.Create(0f);
+                    var acc0_0 = Vector256.Create(0f);
+                    var acc0_1 = Vector256.Create(0f);
+                    var acc1_0 = Vector256.Create(0f);
+                    var acc1_1 = Vector256.Create(0f);
+                    var acc2_0 = Vector256.Create(0f);
+                    var acc2_1 = Vector256.Create(0f);
                     // 3 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x0, acc2);
+                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1_0);
+                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x0, acc2_0);
                     var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x1, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 32), x1, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 40), x1, acc2);
+                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x1, acc0_1);
+                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 32), x1, acc1_1);
+                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 40), x1, acc2_1);
                     var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 48), x2, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 56), x2, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 64), x2, acc2);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2), ref y, 16);
+                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 48), x2, acc0_0);
+                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 56), x2, acc1_0);
+                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 64), x2, acc2_0);
+                    acc0_0 += acc0_1;
+                    acc1_0 += acc1_1;
+                    acc2_0 += acc2_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector256.StoreUnsafe(acc1_0, ref y, 8);
+                        Vector256.StoreUnsafe(acc2_0, ref y, 16);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
                 // outputs 0..15
                 {
-                    var bias0 = Vector256.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector256.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 3; i++)
+                    var acc0_0_0 = Vector256.Create(0f);
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc1_0_0 = Vector256.Create(0f);
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc2_0_0 = Vector256.Create(0f);
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc3_0_0 = Vector256.Create(0f);
+                    var acc3_0_1 = Vector256.Create(0f);
+                    var acc0_1_0 = Vector256.Create(0f);
+                    var acc0_1_1 = Vector256.Create(0f);
+                    var acc1_1_0 = Vector256.Create(0f);
+                    var acc1_1_1 = Vector256.Create(0f);
+                    var acc2_1_0 = Vector256.Create(0f);
+                    var acc2_1_1 = Vector256.Create(0f);
+                    var acc3_1_0 = Vector256.Create(0f);
+                    var acc3_1_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 2; i += 2)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 24);
+                        var w00 = Vector256.LoadUnsafe(ref wi0, 0);
+                        var w10 = Vector256.LoadUnsafe(ref wi0, 8);
+                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
+                        var x20 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x30 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc0_1_0 = Vector256.MultiplyAddEstimate(w10, x00, acc0_1_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc1_1_0 = Vector256.MultiplyAddEstimate(w10, x10, acc1_1_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc2_1_0 = Vector256.MultiplyAddEstimate(w10, x20, acc2_1_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        acc3_1_0 = Vector256.MultiplyAddEstimate(w10, x30, acc3_1_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 24);
+                        var w01 = Vector256.LoadUnsafe(ref wi1, 0);
+                        var w11 = Vector256.LoadUnsafe(ref wi1, 8);
+                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector256.Create(Unsafe.Add(ref x, 3 + i + 1));
+                        var x21 = Vector256.Create(Unsafe.Add(ref x, 6 + i + 1));
+                        var x31 = Vector256.Create(Unsafe.Add(ref x, 9 + i + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc0_1_1 = Vector256.MultiplyAddEstimate(w11, x01, acc0_1_1);
+                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc1_1_1 = Vector256.MultiplyAddEstimate(w11, x11, acc1_1_1);
+                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc2_1_1 = Vector256.MultiplyAddEstimate(w11, x21, acc2_1_1);
+                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        acc3_1_1 = Vector256.MultiplyAddEstimate(w11, x31, acc3_1_1);
+                    }
+                    // input 2, the remainder of the 2 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (2) * 24);
                         var w0 = Vector256.LoadUnsafe(ref wi, 0);
                         var w1 = Vector256.LoadUnsafe(ref wi, 8);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
-                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, 2));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 2));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 2));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 2));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                        acc3_1_0 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1_0);
                     }
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 8);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 24);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 32);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 48);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 56);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 72);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 80);
+                    acc0_0_0 += acc0_0_1;
+                    acc0_1_0 += acc0_1_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc1_1_0 += acc1_1_1;
+                    acc2_0_0 += acc2_0_1;
+                    acc2_1_0 += acc2_1_1;
+                    acc3_0_0 += acc3_0_1;
+                    acc3_1_0 += acc3_1_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 24);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref y, 32);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 48);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref y, 56);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 72);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_1_0), ref y, 80);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector256.StoreUnsafe(acc0_1_0, ref y, 8);
+                        Vector256.StoreUnsafe(acc1_0_0, ref y, 24);
+                        Vector256.StoreUnsafe(acc1_1_0, ref y, 32);
+                        Vector256.StoreUnsafe(acc2_0_0, ref y, 48);
+                        Vector256.StoreUnsafe(acc2_1_0, ref y, 56);
+                        Vector256.StoreUnsafe(acc3_0_0, ref y, 72);
+                        Vector256.StoreUnsafe(acc3_1_0, ref y, 80);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 24)), ref y, 24);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 32)), ref y, 32);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 48)), ref y, 48);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 56)), ref y, 56);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 72)), ref y, 72);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 80)), ref y, 80);
+                    }
                 }
                 // outputs 16..23
                 {
-                    var bias0 = Vector256.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (nuint i = 0; i < 3; i++)
+                    var acc0_0_0 = Vector256.Create(0f);
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc1_0_0 = Vector256.Create(0f);
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc2_0_0 = Vector256.Create(0f);
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc3_0_0 = Vector256.Create(0f);
+                    var acc3_0_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 2; i += 2)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 24);
-                        var w0 = Vector256.LoadUnsafe(ref wi, 16);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
-                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 24);
+                        var w00 = Vector256.LoadUnsafe(ref wi0, 16);
+                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
+                        var x20 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x30 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 24);
+                        var w01 = Vector256.LoadUnsafe(ref wi1, 16);
+                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector256.Create(Unsafe.Add(ref x, 3 + i + 1));
+                        var x21 = Vector256.Create(Unsafe.Add(ref x, 6 + i + 1));
+                        var x31 = Vector256.Create(Unsafe.Add(ref x, 9 + i + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
                     }
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 16);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 40);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 64);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 88);
+                    // input 2, the remainder of the 2 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (2) * 24);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 16);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, 2));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 2));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 2));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 2));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    }
+                    acc0_0_0 += acc0_0_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc2_0_0 += acc2_0_1;
+                    acc3_0_0 += acc3_0_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 16);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 40);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 64);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 88);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref y, 16);
+                        Vector256.StoreUnsafe(acc1_0_0, ref y, 40);
+                        Vector256.StoreUnsafe(acc2_0_0, ref y, 64);
+                        Vector256.StoreUnsafe(acc3_0_0, ref y, 88);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 40)), ref y, 40);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 64)), ref y, 64);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 88)), ref y, 88);
+                    }
                 }
             }
 
@@ -1130,12 +2184,30 @@ partial class SmallCnn
                     acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x2, acc3);
                     acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 64), x2, acc4);
                     acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x2, acc5);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 16);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc5), ref y, 20);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 16);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc5), ref y, 20);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1, ref y, 4);
+                        Vector128.StoreUnsafe(acc2, ref y, 8);
+                        Vector128.StoreUnsafe(acc3, ref y, 12);
+                        Vector128.StoreUnsafe(acc4, ref y, 16);
+                        Vector128.StoreUnsafe(acc5, ref y, 20);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 16)), ref y, 16);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 20)), ref y, 20);
+                    }
                 }
             }
 
@@ -1144,19 +2216,17 @@ partial class SmallCnn
             {
                 for (nuint o = 0; o < 24; o += 8) // outputs o..o+7
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector128.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc1_0 = Vector128.Create(0f);
+                    var acc2_0 = Vector128.Create(0f);
+                    var acc3_0 = Vector128.Create(0f);
+                    var acc0_1 = Vector128.Create(0f);
+                    var acc1_1 = Vector128.Create(0f);
+                    var acc2_1 = Vector128.Create(0f);
+                    var acc3_1 = Vector128.Create(0f);
                     for (nuint i = 0; i < 3; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 24);
                         var w0 = Vector128.LoadUnsafe(ref wi, o);
                         var w1 = Vector128.LoadUnsafe(ref wi, o + 4);
                         var x0 = Vector128.Create(Unsafe.Add(ref x, i));
@@ -1172,14 +2242,36 @@ partial class SmallCnn
                         acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
                         acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 24);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 28);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 48);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 52);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 72);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 76);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 24);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 28);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 48);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 52);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 72);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 76);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, o);
+                        Vector128.StoreUnsafe(acc0_1, ref y, o + 4);
+                        Vector128.StoreUnsafe(acc1_0, ref y, o + 24);
+                        Vector128.StoreUnsafe(acc1_1, ref y, o + 28);
+                        Vector128.StoreUnsafe(acc2_0, ref y, o + 48);
+                        Vector128.StoreUnsafe(acc2_1, ref y, o + 52);
+                        Vector128.StoreUnsafe(acc3_0, ref y, o + 72);
+                        Vector128.StoreUnsafe(acc3_1, ref y, o + 76);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 4)), ref y, o + 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 24)), ref y, o + 24);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 28)), ref y, o + 28);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 48)), ref y, o + 48);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 52)), ref y, o + 52);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 72)), ref y, o + 72);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 76)), ref y, o + 76);
+                    }
                 }
             }
 
@@ -1224,14 +2316,36 @@ partial class SmallCnn
                     acc5 = Unsafe.Add(ref w, o + 53) * x2 + acc5;
                     acc6 = Unsafe.Add(ref w, o + 54) * x2 + acc6;
                     acc7 = Unsafe.Add(ref w, o + 55) * x2 + acc7;
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
-                    Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
-                    Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
-                    Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
-                    Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
+                        Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
+                        Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
+                        Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
+                        Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, o) = acc0;
+                        Unsafe.Add(ref y, o + 1) = acc1;
+                        Unsafe.Add(ref y, o + 2) = acc2;
+                        Unsafe.Add(ref y, o + 3) = acc3;
+                        Unsafe.Add(ref y, o + 4) = acc4;
+                        Unsafe.Add(ref y, o + 5) = acc5;
+                        Unsafe.Add(ref y, o + 6) = acc6;
+                        Unsafe.Add(ref y, o + 7) = acc7;
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                        Unsafe.Add(ref y, o + 4) = TActivation.Invoke(Unsafe.Add(ref y, o + 4));
+                        Unsafe.Add(ref y, o + 5) = TActivation.Invoke(Unsafe.Add(ref y, o + 5));
+                        Unsafe.Add(ref y, o + 6) = TActivation.Invoke(Unsafe.Add(ref y, o + 6));
+                        Unsafe.Add(ref y, o + 7) = TActivation.Invoke(Unsafe.Add(ref y, o + 7));
+                    }
                 }
             }
 
@@ -1240,29 +2354,25 @@ partial class SmallCnn
             {
                 for (nuint o = 0; o < 24; o += 4) // outputs o..o+3
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = 0f;
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
+                    var acc0_3 = 0f;
+                    var acc1_3 = 0f;
+                    var acc2_3 = 0f;
+                    var acc3_3 = 0f;
                     for (nuint i = 0; i < 3; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 24);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 24);
                         var w0 = Unsafe.Add(ref wi, o);
                         var w1 = Unsafe.Add(ref wi, o + 1);
                         var w2 = Unsafe.Add(ref wi, o + 2);
@@ -1288,22 +2398,60 @@ partial class SmallCnn
                         acc3_2 = w2 * x3 + acc3_2;
                         acc3_3 = w3 * x3 + acc3_3;
                     }
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, o + 48) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, o + 49) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, o + 50) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, o + 72) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, o + 73) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, o + 74) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, o + 75) = TActivation.Invoke(acc3_3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc1_3);
+                        Unsafe.Add(ref y, o + 48) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, o + 49) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, o + 50) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc2_3);
+                        Unsafe.Add(ref y, o + 72) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, o + 73) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, o + 74) = TActivation.Invoke(acc3_2);
+                        Unsafe.Add(ref y, o + 75) = TActivation.Invoke(acc3_3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, o) = acc0_0;
+                        Unsafe.Add(ref y, o + 1) = acc0_1;
+                        Unsafe.Add(ref y, o + 2) = acc0_2;
+                        Unsafe.Add(ref y, o + 3) = acc0_3;
+                        Unsafe.Add(ref y, o + 24) = acc1_0;
+                        Unsafe.Add(ref y, o + 25) = acc1_1;
+                        Unsafe.Add(ref y, o + 26) = acc1_2;
+                        Unsafe.Add(ref y, o + 27) = acc1_3;
+                        Unsafe.Add(ref y, o + 48) = acc2_0;
+                        Unsafe.Add(ref y, o + 49) = acc2_1;
+                        Unsafe.Add(ref y, o + 50) = acc2_2;
+                        Unsafe.Add(ref y, o + 51) = acc2_3;
+                        Unsafe.Add(ref y, o + 72) = acc3_0;
+                        Unsafe.Add(ref y, o + 73) = acc3_1;
+                        Unsafe.Add(ref y, o + 74) = acc3_2;
+                        Unsafe.Add(ref y, o + 75) = acc3_3;
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(Unsafe.Add(ref y, o + 24));
+                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(Unsafe.Add(ref y, o + 25));
+                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(Unsafe.Add(ref y, o + 26));
+                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
+                        Unsafe.Add(ref y, o + 48) = TActivation.Invoke(Unsafe.Add(ref y, o + 48));
+                        Unsafe.Add(ref y, o + 49) = TActivation.Invoke(Unsafe.Add(ref y, o + 49));
+                        Unsafe.Add(ref y, o + 50) = TActivation.Invoke(Unsafe.Add(ref y, o + 50));
+                        Unsafe.Add(ref y, o + 51) = TActivation.Invoke(Unsafe.Add(ref y, o + 51));
+                        Unsafe.Add(ref y, o + 72) = TActivation.Invoke(Unsafe.Add(ref y, o + 72));
+                        Unsafe.Add(ref y, o + 73) = TActivation.Invoke(Unsafe.Add(ref y, o + 73));
+                        Unsafe.Add(ref y, o + 74) = TActivation.Invoke(Unsafe.Add(ref y, o + 74));
+                        Unsafe.Add(ref y, o + 75) = TActivation.Invoke(Unsafe.Add(ref y, o + 75));
+                    }
                 }
             }
         }

@@ -87,6 +87,18 @@ total                                          119  2,640
 ";
 
     /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NetworkStep> Steps => s_steps;
+
+    private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]
+    {
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Conv2D, "conv", new[] { 1, 6, 5 }, new[] { 4, 6, 5 }, new[] { "conv.weight" }) { Kernel = 3, Padding = 1 },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.BatchNorm2D, "norm", new[] { 4, 6, 5 }, new[] { 4, 6, 5 }, new[] { "norm.weight", "norm.bias", "norm.running_mean", "norm.running_var", "norm.num_batches_tracked" }) { Activation = global::Dsl.Activation.Relu, Epsilon = 1E-05f },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.MaxPool2D, "pool", new[] { 4, 6, 5 }, new[] { 4, 3, 2 }, global::System.Array.Empty<string>()) { Kernel = 2, Stride = 2 },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Flatten, "flat", new[] { 4, 3, 2 }, new[] { 24 }, global::System.Array.Empty<string>()),
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "head", new[] { 24 }, new[] { 3 }, new[] { "head.weight", "head.bias" }) { Bias = true },
+    });
+
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
     {
         global::Dsl.Guard.Length(input, InputSize, nameof(input));
@@ -101,8 +113,7 @@ total                                          119  2,640
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         ref float x = ref MemoryMarshal.GetReference(input);
         ref float y = ref MemoryMarshal.GetReference(output);
-        nuint s = 0;
-        for (; s < (nuint)batch; s++)
+        for (nuint s = 0; s < (nuint)batch; s++)
             ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
     }
 
@@ -111,20 +122,16 @@ total                                          119  2,640
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[638];
-        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(144, 270));
-        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(414, 120));
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(534, 56));
+        global::System.Span<float> scratch = stackalloc float[248];
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(144, 56));
 
         // conv: Conv2D 1x6x5 -> 4x6x5, 3x3, stride 1, pad 1. y = W * x
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 120));
         // norm folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> convFolded = scratch.Slice(590, 48);
+        global::System.Span<float> convFolded = scratch.Slice(200, 48);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(NormKernels.WeightOffset, 4), _parameters.Values.Slice(NormKernels.BiasOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningVarOffset, 4), 1E-05f, convFolded.Slice(0, 4), convFolded.Slice(4, 4));
         ConvKernels.Fold(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref convFolded[0], ref convFolded[4], ref convFolded[12], ref convFolded[8]);
-        ConvKernels.Im2Col(ref x, ref padded, ref cols);
-        ConvKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref convFolded[12], ref convFolded[8], ref pixels, ConvKernels.Pixels);
-        ConvKernels.ToChannels(ref pixels, ref conv);
+        ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref convFolded[12], ref convFolded[8], ref conv);
 
         // norm: BatchNorm2D 4x6x5, Relu, statistics per channel over the batch and positions. y = relu(gamma (x - mean) / sqrt(var + eps) + beta)
         // folded into the convolution before it
@@ -186,59 +193,146 @@ total                                          119  2,640
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
             // outputs 0..3
             {
-                var acc0 = Vector128.LoadUnsafe(ref b, 0);
+                var acc0_0 = Vector128.LoadUnsafe(ref b, 0);
+                var acc0_1 = Vector128.Create(0f);
+                var acc0_2 = Vector128.Create(0f);
+                var acc0_3 = Vector128.Create(0f);
                 // 9 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
                 var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
                 var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0);
+                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0_1);
                 var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0);
+                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0_2);
                 var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0);
+                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0_3);
                 var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x4, acc0);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x4, acc0_0);
                 var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x5, acc0);
+                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x5, acc0_1);
                 var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x6, acc0);
+                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x6, acc0_2);
                 var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x7, acc0);
+                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x7, acc0_3);
                 var x8 = Vector128.Create(Unsafe.Add(ref x, 8));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x8, acc0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x8, acc0_0);
+                acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
             // outputs 0..3
             {
                 var bias0 = Vector128.LoadUnsafe(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                for (nuint i = 0; i < 9; i++)
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector128.Create(0f);
+                var acc0_0_2 = Vector128.Create(0f);
+                var acc0_0_3 = Vector128.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector128.Create(0f);
+                var acc1_0_2 = Vector128.Create(0f);
+                var acc1_0_3 = Vector128.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector128.Create(0f);
+                var acc2_0_2 = Vector128.Create(0f);
+                var acc2_0_3 = Vector128.Create(0f);
+                var acc3_0_0 = bias0;
+                var acc3_0_1 = Vector128.Create(0f);
+                var acc3_0_2 = Vector128.Create(0f);
+                var acc3_0_3 = Vector128.Create(0f);
+                for (nuint i = 0; i < 8; i += 4)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 4);
-                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 18 + i));
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 27 + i));
-                    acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 4);
+                    var w00 = Vector128.LoadUnsafe(ref wi0, 0);
+                    var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
+                    var x20 = Vector128.Create(Unsafe.Add(ref x, 18 + i));
+                    var x30 = Vector128.Create(Unsafe.Add(ref x, 27 + i));
+                    acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 4);
+                    var w01 = Vector128.LoadUnsafe(ref wi1, 0);
+                    var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector128.Create(Unsafe.Add(ref x, 9 + i + 1));
+                    var x21 = Vector128.Create(Unsafe.Add(ref x, 18 + i + 1));
+                    var x31 = Vector128.Create(Unsafe.Add(ref x, 27 + i + 1));
+                    acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 4);
+                    var w02 = Vector128.LoadUnsafe(ref wi2, 0);
+                    var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
+                    var x12 = Vector128.Create(Unsafe.Add(ref x, 9 + i + 2));
+                    var x22 = Vector128.Create(Unsafe.Add(ref x, 18 + i + 2));
+                    var x32 = Vector128.Create(Unsafe.Add(ref x, 27 + i + 2));
+                    acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                    acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                    acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                    acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 4);
+                    var w03 = Vector128.LoadUnsafe(ref wi3, 0);
+                    var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
+                    var x13 = Vector128.Create(Unsafe.Add(ref x, 9 + i + 3));
+                    var x23 = Vector128.Create(Unsafe.Add(ref x, 18 + i + 3));
+                    var x33 = Vector128.Create(Unsafe.Add(ref x, 27 + i + 3));
+                    acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                    acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                    acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                    acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
                 }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 8);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 12);
+                // input 8, the remainder of the 4 partial sums
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (8) * 4);
+                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 8));
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 9 + 8));
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 18 + 8));
+                    var x3 = Vector128.Create(Unsafe.Add(ref x, 27 + 8));
+                    acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                }
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 12);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
+                    Vector128.StoreUnsafe(acc1_0_0, ref y, 4);
+                    Vector128.StoreUnsafe(acc2_0_0, ref y, 8);
+                    Vector128.StoreUnsafe(acc3_0_0, ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                }
             }
         }
 
@@ -297,10 +391,24 @@ total                                          119  2,640
                 acc1 = Unsafe.Add(ref w, 33) * x8 + acc1;
                 acc2 = Unsafe.Add(ref w, 34) * x8 + acc2;
                 acc3 = Unsafe.Add(ref w, 35) * x8 + acc3;
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0;
+                    Unsafe.Add(ref y, 1) = acc1;
+                    Unsafe.Add(ref y, 2) = acc2;
+                    Unsafe.Add(ref y, 3) = acc3;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                }
             }
         }
 
@@ -331,7 +439,7 @@ total                                          119  2,640
                 var acc3_3 = bias3;
                 for (nuint i = 0; i < 9; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 4);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 4);
                     var w0 = Unsafe.Add(ref wi, 0);
                     var w1 = Unsafe.Add(ref wi, 1);
                     var w2 = Unsafe.Add(ref wi, 2);
@@ -357,22 +465,60 @@ total                                          119  2,640
                     acc3_2 = w2 * x3 + acc3_2;
                     acc3_3 = w3 * x3 + acc3_3;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
-                Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
-                Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0_0;
+                    Unsafe.Add(ref y, 1) = acc0_1;
+                    Unsafe.Add(ref y, 2) = acc0_2;
+                    Unsafe.Add(ref y, 3) = acc0_3;
+                    Unsafe.Add(ref y, 4) = acc1_0;
+                    Unsafe.Add(ref y, 5) = acc1_1;
+                    Unsafe.Add(ref y, 6) = acc1_2;
+                    Unsafe.Add(ref y, 7) = acc1_3;
+                    Unsafe.Add(ref y, 8) = acc2_0;
+                    Unsafe.Add(ref y, 9) = acc2_1;
+                    Unsafe.Add(ref y, 10) = acc2_2;
+                    Unsafe.Add(ref y, 11) = acc2_3;
+                    Unsafe.Add(ref y, 12) = acc3_0;
+                    Unsafe.Add(ref y, 13) = acc3_1;
+                    Unsafe.Add(ref y, 14) = acc3_2;
+                    Unsafe.Add(ref y, 15) = acc3_3;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                    Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
+                    Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
+                    Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
+                    Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
+                }
             }
         }
 
@@ -440,6 +586,709 @@ total                                          119  2,640
 
         // The training forward runs the kernel built with the folded bias; without its own bias it adds these zeros.
         public static readonly float[] NoBias = new float[4];
+
+        /// <summary>y = act(W * x + b) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Direct<TActivation>(ref float x, ref float padded, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            Pad(ref x, ref padded);
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
+                Direct_128<TActivation>(ref padded, ref w, ref b, ref y);
+            else Direct_Scalar<TActivation>(ref padded, ref w, ref b, ref y);
+            // Activations that call exp run once over the stored sums, so no accumulator lives across a call.
+            if (!TActivation.Inline)
+                global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, 120), MemoryMarshal.CreateSpan(ref y, 120));
+        }
+
+        /// <summary>x [1, 6, 5] inside a zero border (1 rows above and below, 1 columns left, 1 right).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Pad(ref float x, ref float padded)
+        {
+            // the only channel
+            {
+                const nuint c = 0;
+                ref float plane = ref Unsafe.Add(ref padded, c * 56);
+                MemoryMarshal.CreateSpan(ref plane, 7).Clear();
+                for (nuint h = 0; h < 6; h++)
+                {
+                    ref float row = ref Unsafe.Add(ref plane, (h + 1) * 7);
+                    Unsafe.Add(ref row, 0) = 0f;
+                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * 6 + h) * 5), 5).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, 1), 5));
+                    Unsafe.Add(ref row, 6) = 0f;
+                }
+                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref plane, 49), 7).Clear();
+            }
+        }
+
+        // 4 channels in blocks of 4 x 2 vectors of a row: 8 accumulators; a row's last vector overlaps the one before it (both store the same values).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Direct_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // channels 0..3
+            {
+                const nuint co = 0;
+                ref float wc = ref Unsafe.Add(ref w, co);
+                ref float bc = ref Unsafe.Add(ref b, co);
+                ref float yc = ref Unsafe.Add(ref y, co * 30);
+                for (nuint oh = 0; oh < 6; oh++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x, oh * 7);
+                    ref float yr = ref Unsafe.Add(ref yc, oh * 5);
+                    // outputs 0..4
+                    {
+                        var acc0_0 = Vector128.Create(Unsafe.Add(ref bc, 0));
+                        var acc0_1 = Vector128.Create(Unsafe.Add(ref bc, 0));
+                        var acc1_0 = Vector128.Create(Unsafe.Add(ref bc, 1));
+                        var acc1_1 = Vector128.Create(Unsafe.Add(ref bc, 1));
+                        var acc2_0 = Vector128.Create(Unsafe.Add(ref bc, 2));
+                        var acc2_1 = Vector128.Create(Unsafe.Add(ref bc, 2));
+                        var acc3_0 = Vector128.Create(Unsafe.Add(ref bc, 3));
+                        var acc3_1 = Vector128.Create(Unsafe.Add(ref bc, 3));
+                        // the only input channel
+                        {
+                            const nuint ci = 0;
+                            ref float xc = ref Unsafe.Add(ref xr, ci * 56);
+                            ref float wi = ref Unsafe.Add(ref wc, ci * 36);
+                            // tap (0, 0)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 0);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 1);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 0));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 1));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 2));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 3));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (0, 1)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 1);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 2);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 4));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 5));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 6));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 7));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (0, 2)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 2);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 3);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 8));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 9));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 10));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 11));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (1, 0)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 7);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 8);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 12));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 13));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 14));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 15));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (1, 1)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 8);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 9);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 16));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 17));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 18));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 19));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (1, 2)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 9);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 10);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 20));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 21));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 22));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 23));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (2, 0)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 14);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 15);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 24));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 25));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 26));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 27));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (2, 1)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 15);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 16);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 28));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 29));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 30));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 31));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                            // tap (2, 2)
+                            {
+                                var x0 = Vector128.LoadUnsafe(ref xc, 16);
+                                var x1 = Vector128.LoadUnsafe(ref xc, 17);
+                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 32));
+                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 33));
+                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 34));
+                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 35));
+                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                            }
+                        }
+                        if (TActivation.Inline)
+                        {
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref yr, 0);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref yr, 1);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref yr, 30);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref yr, 31);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref yr, 60);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref yr, 61);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref yr, 90);
+                            Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref yr, 91);
+                        }
+                        else
+                        {
+                            Vector128.StoreUnsafe(acc0_0, ref yr, 0);
+                            Vector128.StoreUnsafe(acc0_1, ref yr, 1);
+                            Vector128.StoreUnsafe(acc1_0, ref yr, 30);
+                            Vector128.StoreUnsafe(acc1_1, ref yr, 31);
+                            Vector128.StoreUnsafe(acc2_0, ref yr, 60);
+                            Vector128.StoreUnsafe(acc2_1, ref yr, 61);
+                            Vector128.StoreUnsafe(acc3_0, ref yr, 90);
+                            Vector128.StoreUnsafe(acc3_1, ref yr, 91);
+                        }
+                    }
+                }
+            }
+        }
+
+        // 4 channels in blocks of 4 x 3 positions of a row: 12 accumulators.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Direct_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // channels 0..3
+            {
+                const nuint co = 0;
+                ref float wc = ref Unsafe.Add(ref w, co);
+                ref float bc = ref Unsafe.Add(ref b, co);
+                ref float yc = ref Unsafe.Add(ref y, co * 30);
+                for (nuint oh = 0; oh < 6; oh++)
+                {
+                    ref float xr = ref Unsafe.Add(ref x, oh * 7);
+                    ref float yr = ref Unsafe.Add(ref yc, oh * 5);
+                    // outputs 0..2
+                    {
+                        var acc0_0 = Unsafe.Add(ref bc, 0);
+                        var acc0_1 = Unsafe.Add(ref bc, 0);
+                        var acc0_2 = Unsafe.Add(ref bc, 0);
+                        var acc1_0 = Unsafe.Add(ref bc, 1);
+                        var acc1_1 = Unsafe.Add(ref bc, 1);
+                        var acc1_2 = Unsafe.Add(ref bc, 1);
+                        var acc2_0 = Unsafe.Add(ref bc, 2);
+                        var acc2_1 = Unsafe.Add(ref bc, 2);
+                        var acc2_2 = Unsafe.Add(ref bc, 2);
+                        var acc3_0 = Unsafe.Add(ref bc, 3);
+                        var acc3_1 = Unsafe.Add(ref bc, 3);
+                        var acc3_2 = Unsafe.Add(ref bc, 3);
+                        // the only input channel
+                        {
+                            const nuint ci = 0;
+                            ref float xc = ref Unsafe.Add(ref xr, ci * 56);
+                            ref float wi = ref Unsafe.Add(ref wc, ci * 36);
+                            // tap (0, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 0);
+                                var x1 = Unsafe.Add(ref xc, 1);
+                                var x2 = Unsafe.Add(ref xc, 2);
+                                var w0 = Unsafe.Add(ref wi, 0);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 1);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 2);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 3);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (0, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 1);
+                                var x1 = Unsafe.Add(ref xc, 2);
+                                var x2 = Unsafe.Add(ref xc, 3);
+                                var w0 = Unsafe.Add(ref wi, 4);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 5);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 6);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 7);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (0, 2)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 2);
+                                var x1 = Unsafe.Add(ref xc, 3);
+                                var x2 = Unsafe.Add(ref xc, 4);
+                                var w0 = Unsafe.Add(ref wi, 8);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 9);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 10);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 11);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (1, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 7);
+                                var x1 = Unsafe.Add(ref xc, 8);
+                                var x2 = Unsafe.Add(ref xc, 9);
+                                var w0 = Unsafe.Add(ref wi, 12);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 13);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 14);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 15);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (1, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 8);
+                                var x1 = Unsafe.Add(ref xc, 9);
+                                var x2 = Unsafe.Add(ref xc, 10);
+                                var w0 = Unsafe.Add(ref wi, 16);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 17);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 18);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 19);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (1, 2)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 9);
+                                var x1 = Unsafe.Add(ref xc, 10);
+                                var x2 = Unsafe.Add(ref xc, 11);
+                                var w0 = Unsafe.Add(ref wi, 20);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 21);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 22);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 23);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (2, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 14);
+                                var x1 = Unsafe.Add(ref xc, 15);
+                                var x2 = Unsafe.Add(ref xc, 16);
+                                var w0 = Unsafe.Add(ref wi, 24);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 25);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 26);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 27);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (2, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 15);
+                                var x1 = Unsafe.Add(ref xc, 16);
+                                var x2 = Unsafe.Add(ref xc, 17);
+                                var w0 = Unsafe.Add(ref wi, 28);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 29);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 30);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 31);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                            // tap (2, 2)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 16);
+                                var x1 = Unsafe.Add(ref xc, 17);
+                                var x2 = Unsafe.Add(ref xc, 18);
+                                var w0 = Unsafe.Add(ref wi, 32);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                acc0_2 = x2 * w0 + acc0_2;
+                                var w1 = Unsafe.Add(ref wi, 33);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                acc1_2 = x2 * w1 + acc1_2;
+                                var w2 = Unsafe.Add(ref wi, 34);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                acc2_2 = x2 * w2 + acc2_2;
+                                var w3 = Unsafe.Add(ref wi, 35);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                                acc3_2 = x2 * w3 + acc3_2;
+                            }
+                        }
+                        if (TActivation.Inline)
+                        {
+                            Unsafe.Add(ref yr, 0) = TActivation.Invoke(acc0_0);
+                            Unsafe.Add(ref yr, 1) = TActivation.Invoke(acc0_1);
+                            Unsafe.Add(ref yr, 2) = TActivation.Invoke(acc0_2);
+                            Unsafe.Add(ref yr, 30) = TActivation.Invoke(acc1_0);
+                            Unsafe.Add(ref yr, 31) = TActivation.Invoke(acc1_1);
+                            Unsafe.Add(ref yr, 32) = TActivation.Invoke(acc1_2);
+                            Unsafe.Add(ref yr, 60) = TActivation.Invoke(acc2_0);
+                            Unsafe.Add(ref yr, 61) = TActivation.Invoke(acc2_1);
+                            Unsafe.Add(ref yr, 62) = TActivation.Invoke(acc2_2);
+                            Unsafe.Add(ref yr, 90) = TActivation.Invoke(acc3_0);
+                            Unsafe.Add(ref yr, 91) = TActivation.Invoke(acc3_1);
+                            Unsafe.Add(ref yr, 92) = TActivation.Invoke(acc3_2);
+                        }
+                        else
+                        {
+                            Unsafe.Add(ref yr, 0) = acc0_0;
+                            Unsafe.Add(ref yr, 1) = acc0_1;
+                            Unsafe.Add(ref yr, 2) = acc0_2;
+                            Unsafe.Add(ref yr, 30) = acc1_0;
+                            Unsafe.Add(ref yr, 31) = acc1_1;
+                            Unsafe.Add(ref yr, 32) = acc1_2;
+                            Unsafe.Add(ref yr, 60) = acc2_0;
+                            Unsafe.Add(ref yr, 61) = acc2_1;
+                            Unsafe.Add(ref yr, 62) = acc2_2;
+                            Unsafe.Add(ref yr, 90) = acc3_0;
+                            Unsafe.Add(ref yr, 91) = acc3_1;
+                            Unsafe.Add(ref yr, 92) = acc3_2;
+                        }
+                    }
+                    // outputs 3..4
+                    {
+                        var acc0_0 = Unsafe.Add(ref bc, 0);
+                        var acc0_1 = Unsafe.Add(ref bc, 0);
+                        var acc1_0 = Unsafe.Add(ref bc, 1);
+                        var acc1_1 = Unsafe.Add(ref bc, 1);
+                        var acc2_0 = Unsafe.Add(ref bc, 2);
+                        var acc2_1 = Unsafe.Add(ref bc, 2);
+                        var acc3_0 = Unsafe.Add(ref bc, 3);
+                        var acc3_1 = Unsafe.Add(ref bc, 3);
+                        // the only input channel
+                        {
+                            const nuint ci = 0;
+                            ref float xc = ref Unsafe.Add(ref xr, ci * 56);
+                            ref float wi = ref Unsafe.Add(ref wc, ci * 36);
+                            // tap (0, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 3);
+                                var x1 = Unsafe.Add(ref xc, 4);
+                                var w0 = Unsafe.Add(ref wi, 0);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 1);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 2);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 3);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (0, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 4);
+                                var x1 = Unsafe.Add(ref xc, 5);
+                                var w0 = Unsafe.Add(ref wi, 4);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 5);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 6);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 7);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (0, 2)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 5);
+                                var x1 = Unsafe.Add(ref xc, 6);
+                                var w0 = Unsafe.Add(ref wi, 8);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 9);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 10);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 11);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (1, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 10);
+                                var x1 = Unsafe.Add(ref xc, 11);
+                                var w0 = Unsafe.Add(ref wi, 12);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 13);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 14);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 15);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (1, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 11);
+                                var x1 = Unsafe.Add(ref xc, 12);
+                                var w0 = Unsafe.Add(ref wi, 16);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 17);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 18);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 19);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (1, 2)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 12);
+                                var x1 = Unsafe.Add(ref xc, 13);
+                                var w0 = Unsafe.Add(ref wi, 20);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 21);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 22);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 23);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (2, 0)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 17);
+                                var x1 = Unsafe.Add(ref xc, 18);
+                                var w0 = Unsafe.Add(ref wi, 24);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 25);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 26);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 27);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (2, 1)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 18);
+                                var x1 = Unsafe.Add(ref xc, 19);
+                                var w0 = Unsafe.Add(ref wi, 28);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 29);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 30);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 31);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                            // tap (2, 2)
+                            {
+                                var x0 = Unsafe.Add(ref xc, 19);
+                                var x1 = Unsafe.Add(ref xc, 20);
+                                var w0 = Unsafe.Add(ref wi, 32);
+                                acc0_0 = x0 * w0 + acc0_0;
+                                acc0_1 = x1 * w0 + acc0_1;
+                                var w1 = Unsafe.Add(ref wi, 33);
+                                acc1_0 = x0 * w1 + acc1_0;
+                                acc1_1 = x1 * w1 + acc1_1;
+                                var w2 = Unsafe.Add(ref wi, 34);
+                                acc2_0 = x0 * w2 + acc2_0;
+                                acc2_1 = x1 * w2 + acc2_1;
+                                var w3 = Unsafe.Add(ref wi, 35);
+                                acc3_0 = x0 * w3 + acc3_0;
+                                acc3_1 = x1 * w3 + acc3_1;
+                            }
+                        }
+                        if (TActivation.Inline)
+                        {
+                            Unsafe.Add(ref yr, 3) = TActivation.Invoke(acc0_0);
+                            Unsafe.Add(ref yr, 4) = TActivation.Invoke(acc0_1);
+                            Unsafe.Add(ref yr, 33) = TActivation.Invoke(acc1_0);
+                            Unsafe.Add(ref yr, 34) = TActivation.Invoke(acc1_1);
+                            Unsafe.Add(ref yr, 63) = TActivation.Invoke(acc2_0);
+                            Unsafe.Add(ref yr, 64) = TActivation.Invoke(acc2_1);
+                            Unsafe.Add(ref yr, 93) = TActivation.Invoke(acc3_0);
+                            Unsafe.Add(ref yr, 94) = TActivation.Invoke(acc3_1);
+                        }
+                        else
+                        {
+                            Unsafe.Add(ref yr, 3) = acc0_0;
+                            Unsafe.Add(ref yr, 4) = acc0_1;
+                            Unsafe.Add(ref yr, 33) = acc1_0;
+                            Unsafe.Add(ref yr, 34) = acc1_1;
+                            Unsafe.Add(ref yr, 63) = acc2_0;
+                            Unsafe.Add(ref yr, 64) = acc2_1;
+                            Unsafe.Add(ref yr, 93) = acc3_0;
+                            Unsafe.Add(ref yr, 94) = acc3_1;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     // norm: BatchNorm2D 4x6x5, Relu, statistics per channel over the batch and positions. y = relu(gamma (x - mean) / sqrt(var + eps) + beta).
@@ -447,12 +1296,11 @@ total                                          119  2,640
     {
         public const int Channels = 4;
         public const int Spatial = 30; // positions per channel
-        public const int RunningMeanOffset = 0; // in the buffer array
-        public const int RunningVarOffset = 16;
-        public const int NumBatchesTrackedOffset = 32;
         public const int WeightOffset = 48;
         public const int BiasOffset = 64;
-
+        public const int RunningMeanOffset = 0; // in the buffer array
+        public const int RunningVarOffset = 16; // in the buffer array
+        public const int NumBatchesTrackedOffset = 32; // in the buffer array
     }
 
     // pool: MaxPool2D 4x6x5 -> 4x3x2, 2x2, stride 2, pad 0. y = max of each window.
@@ -529,15 +1377,27 @@ total                                          119  2,640
                 var acc2 = Unsafe.Add(ref b, 2);
                 for (nuint i = 0; i < 24; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
                     var xi = Unsafe.Add(ref x, i);
                     acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
                     acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
                     acc2 = Unsafe.Add(ref wi, 2) * xi + acc2;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0;
+                    Unsafe.Add(ref y, 1) = acc1;
+                    Unsafe.Add(ref y, 2) = acc2;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                }
             }
         }
 
@@ -563,7 +1423,7 @@ total                                          119  2,640
                 var acc3_2 = bias2;
                 for (nuint i = 0; i < 24; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
                     var w0 = Unsafe.Add(ref wi, 0);
                     var w1 = Unsafe.Add(ref wi, 1);
                     var w2 = Unsafe.Add(ref wi, 2);
@@ -584,18 +1444,48 @@ total                                          119  2,640
                     acc3_1 = w1 * x3 + acc3_1;
                     acc3_2 = w2 * x3 + acc3_2;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0_0;
+                    Unsafe.Add(ref y, 1) = acc0_1;
+                    Unsafe.Add(ref y, 2) = acc0_2;
+                    Unsafe.Add(ref y, 3) = acc1_0;
+                    Unsafe.Add(ref y, 4) = acc1_1;
+                    Unsafe.Add(ref y, 5) = acc1_2;
+                    Unsafe.Add(ref y, 6) = acc2_0;
+                    Unsafe.Add(ref y, 7) = acc2_1;
+                    Unsafe.Add(ref y, 8) = acc2_2;
+                    Unsafe.Add(ref y, 9) = acc3_0;
+                    Unsafe.Add(ref y, 10) = acc3_1;
+                    Unsafe.Add(ref y, 11) = acc3_2;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                }
             }
         }
     }

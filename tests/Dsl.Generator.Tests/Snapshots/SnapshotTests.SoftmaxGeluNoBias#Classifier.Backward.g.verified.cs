@@ -52,12 +52,14 @@ partial class Classifier
         global::System.Span<float> featuresPre = workspace.Region(FeaturesPreActivationSlot, 17, batch);
         FeaturesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(featuresPre), batch);
         global::Dsl.Kernels.ActivationSpan.Forward<global::Dsl.Kernels.Gelu>(featuresPre, features);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(features, "features", gradient: false);
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
         global::System.Span<float> classes = workspace.Region(ClassesOutputSlot, 6, batch);
         ClassesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(features), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref MemoryMarshal.GetReference(classes), batch);
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.Softmax.Forward(classes.Slice(s * 6, 6));
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(classes, "classes", gradient: false);
 
         classes.CopyTo(output);
     }
@@ -85,6 +87,7 @@ partial class Classifier
         ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset), ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
         ClassesKernels.TransposeWeights(ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref transposed);
         ClassesKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dClasses), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFeatures), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFeatures, "classes", gradient: true);
 
         // features: Dense 5 -> 17 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(FeaturesPreActivationSlot, 17, batch), dFeatures);
@@ -725,108 +728,284 @@ partial class Classifier
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..4
                 {
-                    var acc0 = Vector128.Create(0f);
-                    var acc1 = Vector128.Create(0f);
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc0_1 = Vector128.Create(0f);
+                    var acc0_2 = Vector128.Create(0f);
+                    var acc0_3 = Vector128.Create(0f);
+                    var acc1_0 = Vector128.Create(0f);
+                    var acc1_1 = Vector128.Create(0f);
+                    var acc1_2 = Vector128.Create(0f);
+                    var acc1_3 = Vector128.Create(0f);
                     // 17 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 1), x0, acc1);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 1), x0, acc1_0);
                     var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 5), x1, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 6), x1, acc1);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 5), x1, acc0_1);
+                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 6), x1, acc1_1);
                     var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 10), x2, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 11), x2, acc1);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 10), x2, acc0_2);
+                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 11), x2, acc1_2);
                     var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 15), x3, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x3, acc1);
+                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 15), x3, acc0_3);
+                    acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x3, acc1_3);
                     var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x4, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 21), x4, acc1);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x4, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 21), x4, acc1_0);
                     var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 25), x5, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 26), x5, acc1);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 25), x5, acc0_1);
+                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 26), x5, acc1_1);
                     var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x6, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 31), x6, acc1);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x6, acc0_2);
+                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 31), x6, acc1_2);
                     var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 35), x7, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x7, acc1);
+                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 35), x7, acc0_3);
+                    acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x7, acc1_3);
                     var x8 = Vector128.Create(Unsafe.Add(ref x, 8));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 40), x8, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 41), x8, acc1);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 40), x8, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 41), x8, acc1_0);
                     var x9 = Vector128.Create(Unsafe.Add(ref x, 9));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 45), x9, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 46), x9, acc1);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 45), x9, acc0_1);
+                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 46), x9, acc1_1);
                     var x10 = Vector128.Create(Unsafe.Add(ref x, 10));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 50), x10, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 51), x10, acc1);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 50), x10, acc0_2);
+                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 51), x10, acc1_2);
                     var x11 = Vector128.Create(Unsafe.Add(ref x, 11));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 55), x11, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x11, acc1);
+                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 55), x11, acc0_3);
+                    acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x11, acc1_3);
                     var x12 = Vector128.Create(Unsafe.Add(ref x, 12));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x12, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 61), x12, acc1);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x12, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 61), x12, acc1_0);
                     var x13 = Vector128.Create(Unsafe.Add(ref x, 13));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 65), x13, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 66), x13, acc1);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 65), x13, acc0_1);
+                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 66), x13, acc1_1);
                     var x14 = Vector128.Create(Unsafe.Add(ref x, 14));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 70), x14, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 71), x14, acc1);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 70), x14, acc0_2);
+                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 71), x14, acc1_2);
                     var x15 = Vector128.Create(Unsafe.Add(ref x, 15));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 75), x15, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 76), x15, acc1);
+                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 75), x15, acc0_3);
+                    acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 76), x15, acc1_3);
                     var x16 = Vector128.Create(Unsafe.Add(ref x, 16));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x16, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 81), x16, acc1);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x16, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 81), x16, acc1_0);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 1);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1_0, ref y, 1);
+                        var tail0 = Vector128.LoadUnsafe(ref y, 1);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(tail0), ref y, 1);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // outputs 0..4
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // outputs 0..3
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector128.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 17; i++)
+                    var acc0_0_0 = Vector128.Create(0f);
+                    var acc0_0_1 = Vector128.Create(0f);
+                    var acc0_0_2 = Vector128.Create(0f);
+                    var acc0_0_3 = Vector128.Create(0f);
+                    var acc1_0_0 = Vector128.Create(0f);
+                    var acc1_0_1 = Vector128.Create(0f);
+                    var acc1_0_2 = Vector128.Create(0f);
+                    var acc1_0_3 = Vector128.Create(0f);
+                    var acc2_0_0 = Vector128.Create(0f);
+                    var acc2_0_1 = Vector128.Create(0f);
+                    var acc2_0_2 = Vector128.Create(0f);
+                    var acc2_0_3 = Vector128.Create(0f);
+                    var acc3_0_0 = Vector128.Create(0f);
+                    var acc3_0_1 = Vector128.Create(0f);
+                    var acc3_0_2 = Vector128.Create(0f);
+                    var acc3_0_3 = Vector128.Create(0f);
+                    for (nuint i = 0; i < 16; i += 4)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 5);
-                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                        var w1 = Vector128.LoadUnsafe(ref wi, 1);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
-                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 5);
+                        var w00 = Vector128.LoadUnsafe(ref wi0, 0);
+                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
+                        var x20 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
+                        var x30 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 5);
+                        var w01 = Vector128.LoadUnsafe(ref wi1, 0);
+                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 1));
+                        var x21 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 1));
+                        var x31 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 5);
+                        var w02 = Vector128.LoadUnsafe(ref wi2, 0);
+                        var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
+                        var x12 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 2));
+                        var x22 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 2));
+                        var x32 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 2));
+                        acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                        acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                        acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                        acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 5);
+                        var w03 = Vector128.LoadUnsafe(ref wi3, 0);
+                        var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
+                        var x13 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 3));
+                        var x23 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 3));
+                        var x33 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 3));
+                        acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                        acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                        acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                        acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 1);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 5);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 6);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 10);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 11);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 15);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 16);
+                    // input 16, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (16) * 5);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 16));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + 16));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + 16));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + 16));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 5);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 10);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 15);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1_0_0, ref y, 5);
+                        Vector128.StoreUnsafe(acc2_0_0, ref y, 10);
+                        Vector128.StoreUnsafe(acc3_0_0, ref y, 15);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 5)), ref y, 5);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 10)), ref y, 10);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 15)), ref y, 15);
+                    }
+                }
+                // outputs 1..4
+                {
+                    var acc0_0_0 = Vector128.Create(0f);
+                    var acc0_0_1 = Vector128.Create(0f);
+                    var acc0_0_2 = Vector128.Create(0f);
+                    var acc0_0_3 = Vector128.Create(0f);
+                    var acc1_0_0 = Vector128.Create(0f);
+                    var acc1_0_1 = Vector128.Create(0f);
+                    var acc1_0_2 = Vector128.Create(0f);
+                    var acc1_0_3 = Vector128.Create(0f);
+                    var acc2_0_0 = Vector128.Create(0f);
+                    var acc2_0_1 = Vector128.Create(0f);
+                    var acc2_0_2 = Vector128.Create(0f);
+                    var acc2_0_3 = Vector128.Create(0f);
+                    var acc3_0_0 = Vector128.Create(0f);
+                    var acc3_0_1 = Vector128.Create(0f);
+                    var acc3_0_2 = Vector128.Create(0f);
+                    var acc3_0_3 = Vector128.Create(0f);
+                    for (nuint i = 0; i < 16; i += 4)
+                    {
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 5);
+                        var w00 = Vector128.LoadUnsafe(ref wi0, 1);
+                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
+                        var x20 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
+                        var x30 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 5);
+                        var w01 = Vector128.LoadUnsafe(ref wi1, 1);
+                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 1));
+                        var x21 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 1));
+                        var x31 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 5);
+                        var w02 = Vector128.LoadUnsafe(ref wi2, 1);
+                        var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
+                        var x12 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 2));
+                        var x22 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 2));
+                        var x32 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 2));
+                        acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                        acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                        acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                        acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 5);
+                        var w03 = Vector128.LoadUnsafe(ref wi3, 1);
+                        var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
+                        var x13 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 3));
+                        var x23 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 3));
+                        var x33 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 3));
+                        acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                        acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                        acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                        acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                    }
+                    // input 16, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (16) * 5);
+                        var w0 = Vector128.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 16));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + 16));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + 16));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + 16));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 1);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 6);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 11);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 16);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0_0, ref y, 1);
+                        Vector128.StoreUnsafe(acc1_0_0, ref y, 6);
+                        Vector128.StoreUnsafe(acc2_0_0, ref y, 11);
+                        Vector128.StoreUnsafe(acc3_0_0, ref y, 16);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 1)), ref y, 1);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 6)), ref y, 6);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 11)), ref y, 11);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 16)), ref y, 16);
+                    }
                 }
             }
 
@@ -842,7 +1021,7 @@ partial class Classifier
                     var acc4 = 0f;
                     for (nuint i = 0; i < 17; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 5);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 5);
                         var xi = Unsafe.Add(ref x, i);
                         acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
                         acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
@@ -850,11 +1029,27 @@ partial class Classifier
                         acc3 = Unsafe.Add(ref wi, 3) * xi + acc3;
                         acc4 = Unsafe.Add(ref wi, 4) * xi + acc4;
                     }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0;
+                        Unsafe.Add(ref y, 1) = acc1;
+                        Unsafe.Add(ref y, 2) = acc2;
+                        Unsafe.Add(ref y, 3) = acc3;
+                        Unsafe.Add(ref y, 4) = acc4;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    }
                 }
             }
 
@@ -863,29 +1058,25 @@ partial class Classifier
             {
                 // outputs 0..3
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = 0f;
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
+                    var acc0_3 = 0f;
+                    var acc1_3 = 0f;
+                    var acc2_3 = 0f;
+                    var acc3_3 = 0f;
                     for (nuint i = 0; i < 17; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 5);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 5);
                         var w0 = Unsafe.Add(ref wi, 0);
                         var w1 = Unsafe.Add(ref wi, 1);
                         var w2 = Unsafe.Add(ref wi, 2);
@@ -911,33 +1102,70 @@ partial class Classifier
                         acc3_2 = w2 * x3 + acc3_2;
                         acc3_3 = w3 * x3 + acc3_3;
                     }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, 17) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, 18) = TActivation.Invoke(acc3_3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc1_3);
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, 12) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, 13) = TActivation.Invoke(acc2_3);
+                        Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, 16) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, 17) = TActivation.Invoke(acc3_2);
+                        Unsafe.Add(ref y, 18) = TActivation.Invoke(acc3_3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0_0;
+                        Unsafe.Add(ref y, 1) = acc0_1;
+                        Unsafe.Add(ref y, 2) = acc0_2;
+                        Unsafe.Add(ref y, 3) = acc0_3;
+                        Unsafe.Add(ref y, 5) = acc1_0;
+                        Unsafe.Add(ref y, 6) = acc1_1;
+                        Unsafe.Add(ref y, 7) = acc1_2;
+                        Unsafe.Add(ref y, 8) = acc1_3;
+                        Unsafe.Add(ref y, 10) = acc2_0;
+                        Unsafe.Add(ref y, 11) = acc2_1;
+                        Unsafe.Add(ref y, 12) = acc2_2;
+                        Unsafe.Add(ref y, 13) = acc2_3;
+                        Unsafe.Add(ref y, 15) = acc3_0;
+                        Unsafe.Add(ref y, 16) = acc3_1;
+                        Unsafe.Add(ref y, 17) = acc3_2;
+                        Unsafe.Add(ref y, 18) = acc3_3;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                        Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
+                        Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
+                        Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
+                        Unsafe.Add(ref y, 16) = TActivation.Invoke(Unsafe.Add(ref y, 16));
+                        Unsafe.Add(ref y, 17) = TActivation.Invoke(Unsafe.Add(ref y, 17));
+                        Unsafe.Add(ref y, 18) = TActivation.Invoke(Unsafe.Add(ref y, 18));
+                    }
                 }
                 // outputs 4..4
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     for (nuint i = 0; i < 17; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 5);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 5);
                         var w0 = Unsafe.Add(ref wi, 4);
                         var x0 = Unsafe.Add(ref x, i);
                         var x1 = Unsafe.Add(ref x, 17 + i);
@@ -948,10 +1176,24 @@ partial class Classifier
                         acc2_0 = w0 * x2 + acc2_0;
                         acc3_0 = w0 * x3 + acc3_0;
                     }
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 19) = TActivation.Invoke(acc3_0);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 14) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 19) = TActivation.Invoke(acc3_0);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 4) = acc0_0;
+                        Unsafe.Add(ref y, 9) = acc1_0;
+                        Unsafe.Add(ref y, 14) = acc2_0;
+                        Unsafe.Add(ref y, 19) = acc3_0;
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                        Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
+                        Unsafe.Add(ref y, 19) = TActivation.Invoke(Unsafe.Add(ref y, 19));
+                    }
                 }
             }
         }
@@ -1247,10 +1489,20 @@ partial class Classifier
                 else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
             }
 
-            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            /// <summary>Forward for <paramref name="rows"/> rows: with Vector512 or Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    ForwardBlocked_512<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                    return;
+                }
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                    return;
+                }
                 nuint s = 0;
                 for (; s + 4 <= (nuint)rows; s += 4)
                     Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
@@ -1259,185 +1511,950 @@ partial class Classifier
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the rows left over run in tiles of 1.
                 // outputs 0..16
                 {
-                    var acc0 = Vector512.Create(0f);
-                    var acc1 = Vector512.Create(0f);
+                    nuint s = 0;
+                    for (; s + 3 <= rows; s += 3)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 6);
+                        ref float ys = ref Unsafe.Add(ref y, s * 17);
+                        var acc0_0_0 = Vector512.Create(0f);
+                        var acc0_0_1 = Vector512.Create(0f);
+                        var acc0_0_2 = Vector512.Create(0f);
+                        var acc0_0_3 = Vector512.Create(0f);
+                        var acc0_1_0 = Vector512.Create(0f);
+                        var acc0_1_1 = Vector512.Create(0f);
+                        var acc0_1_2 = Vector512.Create(0f);
+                        var acc0_1_3 = Vector512.Create(0f);
+                        var acc1_0_0 = Vector512.Create(0f);
+                        var acc1_0_1 = Vector512.Create(0f);
+                        var acc1_0_2 = Vector512.Create(0f);
+                        var acc1_0_3 = Vector512.Create(0f);
+                        var acc1_1_0 = Vector512.Create(0f);
+                        var acc1_1_1 = Vector512.Create(0f);
+                        var acc1_1_2 = Vector512.Create(0f);
+                        var acc1_1_3 = Vector512.Create(0f);
+                        var acc2_0_0 = Vector512.Create(0f);
+                        var acc2_0_1 = Vector512.Create(0f);
+                        var acc2_0_2 = Vector512.Create(0f);
+                        var acc2_0_3 = Vector512.Create(0f);
+                        var acc2_1_0 = Vector512.Create(0f);
+                        var acc2_1_1 = Vector512.Create(0f);
+                        var acc2_1_2 = Vector512.Create(0f);
+                        var acc2_1_3 = Vector512.Create(0f);
+                        for (nuint i = 0; i < 4; i += 4)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                                var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + i));
+                                acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                                acc1_1_0 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                                var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + i));
+                                acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                                acc2_1_0 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                                var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + i + 1));
+                                acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                                acc1_1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                                var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + i + 1));
+                                acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                                acc2_1_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_1);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 2) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 2));
+                                acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                                acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
+                                var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + i + 2));
+                                acc1_0_2 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                                acc1_1_2 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_2);
+                                var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + i + 2));
+                                acc2_0_2 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                                acc2_1_2 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_2);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 3) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 3));
+                                acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                                acc0_1_3 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_3);
+                                var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + i + 3));
+                                acc1_0_3 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                                acc1_1_3 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_3);
+                                var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + i + 3));
+                                acc2_0_3 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_3);
+                                acc2_1_3 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_3);
+                            }
+                        }
+                        // input 4, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 4));
+                            acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + 4));
+                            acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            acc1_1_0 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + 4));
+                            acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            acc2_1_0 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                        }
+                        // input 5, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (5) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 5));
+                            acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + 5));
+                            acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            acc1_1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + 5));
+                            acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            acc2_1_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_1);
+                        }
+                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                        acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                        acc1_1_0 = (acc1_1_0 + acc1_1_1) + (acc1_1_2 + acc1_1_3);
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                        acc2_1_0 = (acc2_1_0 + acc2_1_1) + (acc2_1_2 + acc2_1_3);
+                        if (TActivation.Inline)
+                        {
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 1);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 17);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 18);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 34);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 35);
+                        }
+                        else
+                        {
+                            Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector512.StoreUnsafe(acc0_1_0, ref ys, 1);
+                            Vector512.StoreUnsafe(acc1_0_0, ref ys, 17);
+                            Vector512.StoreUnsafe(acc1_1_0, ref ys, 18);
+                            Vector512.StoreUnsafe(acc2_0_0, ref ys, 34);
+                            Vector512.StoreUnsafe(acc2_1_0, ref ys, 35);
+                            var tail0 = Vector512.LoadUnsafe(ref ys, 1);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 1);
+                            var tail1 = Vector512.LoadUnsafe(ref ys, 18);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 17)), ref ys, 17);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail1), ref ys, 18);
+                            var tail2 = Vector512.LoadUnsafe(ref ys, 35);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 34)), ref ys, 34);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail2), ref ys, 35);
+                        }
+                    }
+                    for (; s < rows; s++)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 6);
+                        ref float ys = ref Unsafe.Add(ref y, s * 17);
+                        var acc0_0_0 = Vector512.Create(0f);
+                        var acc0_0_1 = Vector512.Create(0f);
+                        var acc0_0_2 = Vector512.Create(0f);
+                        var acc0_0_3 = Vector512.Create(0f);
+                        var acc0_1_0 = Vector512.Create(0f);
+                        var acc0_1_1 = Vector512.Create(0f);
+                        var acc0_1_2 = Vector512.Create(0f);
+                        var acc0_1_3 = Vector512.Create(0f);
+                        for (nuint i = 0; i < 4; i += 4)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 2) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 2));
+                                acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                                acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 3) * 17);
+                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 3));
+                                acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                                acc0_1_3 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_3);
+                            }
+                        }
+                        // input 4, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 4));
+                            acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        }
+                        // input 5, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (5) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, 5));
+                            acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                        }
+                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                        acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
+                        if (TActivation.Inline)
+                        {
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 1);
+                        }
+                        else
+                        {
+                            Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector512.StoreUnsafe(acc0_1_0, ref ys, 1);
+                            var tail0 = Vector512.LoadUnsafe(ref ys, 1);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 1);
+                        }
+                    }
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the rows left over run in tiles of 1.
+                // outputs 0..15
+                {
+                    nuint s = 0;
+                    for (; s + 3 <= rows; s += 3)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 6);
+                        ref float ys = ref Unsafe.Add(ref y, s * 17);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc0_1_0 = Vector256.Create(0f);
+                        var acc0_1_1 = Vector256.Create(0f);
+                        var acc1_0_0 = Vector256.Create(0f);
+                        var acc1_0_1 = Vector256.Create(0f);
+                        var acc1_1_0 = Vector256.Create(0f);
+                        var acc1_1_1 = Vector256.Create(0f);
+                        var acc2_0_0 = Vector256.Create(0f);
+                        var acc2_0_1 = Vector256.Create(0f);
+                        var acc2_1_0 = Vector256.Create(0f);
+                        var acc2_1_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 6; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 6 + i));
+                                acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                                acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 12 + i));
+                                acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                                acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 6 + i + 1));
+                                acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                                acc1_1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 12 + i + 1));
+                                acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                                acc2_1_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_1);
+                            }
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        acc0_1_0 += acc0_1_1;
+                        acc1_0_0 += acc1_0_1;
+                        acc1_1_0 += acc1_1_1;
+                        acc2_0_0 += acc2_0_1;
+                        acc2_1_0 += acc2_1_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 17);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 25);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 34);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 42);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
+                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 17);
+                            Vector256.StoreUnsafe(acc1_1_0, ref ys, 25);
+                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 34);
+                            Vector256.StoreUnsafe(acc2_1_0, ref ys, 42);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 17)), ref ys, 17);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 25)), ref ys, 25);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 34)), ref ys, 34);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 42)), ref ys, 42);
+                        }
+                    }
+                    for (; s < rows; s++)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 6);
+                        ref float ys = ref Unsafe.Add(ref y, s * 17);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc0_1_0 = Vector256.Create(0f);
+                        var acc0_1_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 6; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            }
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        acc0_1_0 += acc0_1_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                        }
+                    }
+                }
+                // outputs 9..16
+                {
+                    nuint s = 0;
+                    for (; s + 3 <= rows; s += 3)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 6);
+                        ref float ys = ref Unsafe.Add(ref y, s * 17);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc1_0_0 = Vector256.Create(0f);
+                        var acc1_0_1 = Vector256.Create(0f);
+                        var acc2_0_0 = Vector256.Create(0f);
+                        var acc2_0_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 6; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 6 + i));
+                                acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 12 + i));
+                                acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 6 + i + 1));
+                                acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 12 + i + 1));
+                                acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            }
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        acc1_0_0 += acc1_0_1;
+                        acc2_0_0 += acc2_0_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 9);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 26);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 43);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 9);
+                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 26);
+                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 43);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 9)), ref ys, 9);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 26)), ref ys, 26);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 43)), ref ys, 43);
+                        }
+                    }
+                    for (; s < rows; s++)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 6);
+                        ref float ys = ref Unsafe.Add(ref y, s * 17);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        for (nuint i = 0; i < 6; i += 2)
+                        {
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            }
+                            {
+                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                                var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            }
+                        }
+                        acc0_0_0 += acc0_0_1;
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 9);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 9);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 9)), ref ys, 9);
+                        }
+                    }
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // outputs 0..16
+                {
+                    var acc0_0 = Vector512.Create(0f);
+                    var acc0_1 = Vector512.Create(0f);
+                    var acc0_2 = Vector512.Create(0f);
+                    var acc0_3 = Vector512.Create(0f);
+                    var acc1_0 = Vector512.Create(0f);
+                    var acc1_1 = Vector512.Create(0f);
+                    var acc1_2 = Vector512.Create(0f);
+                    var acc1_3 = Vector512.Create(0f);
                     // 6 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 1), x0, acc1);
+                    acc0_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 1), x0, acc1_0);
                     var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 17), x1, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 18), x1, acc1);
+                    acc0_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 17), x1, acc0_1);
+                    acc1_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 18), x1, acc1_1);
                     var x2 = Vector512.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 34), x2, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 35), x2, acc1);
+                    acc0_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 34), x2, acc0_2);
+                    acc1_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 35), x2, acc1_2);
                     var x3 = Vector512.Create(Unsafe.Add(ref x, 3));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 51), x3, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 52), x3, acc1);
+                    acc0_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 51), x3, acc0_3);
+                    acc1_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 52), x3, acc1_3);
                     var x4 = Vector512.Create(Unsafe.Add(ref x, 4));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 68), x4, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 69), x4, acc1);
+                    acc0_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 68), x4, acc0_0);
+                    acc1_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 69), x4, acc1_0);
                     var x5 = Vector512.Create(Unsafe.Add(ref x, 5));
-                    acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 85), x5, acc0);
-                    acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 86), x5, acc1);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
+                    acc0_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 85), x5, acc0_1);
+                    acc1_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 86), x5, acc1_1);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 1);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector512.StoreUnsafe(acc1_0, ref y, 1);
+                        var tail0 = Vector512.LoadUnsafe(ref y, 1);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref y, 1);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // outputs 0..16
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // outputs 0..15
                 {
-                    var bias0 = Vector512.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector512.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 6; i++)
+                    var acc0_0_0 = Vector512.Create(0f);
+                    var acc0_0_1 = Vector512.Create(0f);
+                    var acc0_0_2 = Vector512.Create(0f);
+                    var acc0_0_3 = Vector512.Create(0f);
+                    var acc1_0_0 = Vector512.Create(0f);
+                    var acc1_0_1 = Vector512.Create(0f);
+                    var acc1_0_2 = Vector512.Create(0f);
+                    var acc1_0_3 = Vector512.Create(0f);
+                    var acc2_0_0 = Vector512.Create(0f);
+                    var acc2_0_1 = Vector512.Create(0f);
+                    var acc2_0_2 = Vector512.Create(0f);
+                    var acc2_0_3 = Vector512.Create(0f);
+                    var acc3_0_0 = Vector512.Create(0f);
+                    var acc3_0_1 = Vector512.Create(0f);
+                    var acc3_0_2 = Vector512.Create(0f);
+                    var acc3_0_3 = Vector512.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 17);
-                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                        var w1 = Vector512.LoadUnsafe(ref wi, 1);
-                        var x0 = Vector512.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector512.Create(Unsafe.Add(ref x, 6 + i));
-                        var x2 = Vector512.Create(Unsafe.Add(ref x, 12 + i));
-                        var x3 = Vector512.Create(Unsafe.Add(ref x, 18 + i));
-                        acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                        var w00 = Vector512.LoadUnsafe(ref wi0, 0);
+                        var x00 = Vector512.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector512.Create(Unsafe.Add(ref x, 6 + i));
+                        var x20 = Vector512.Create(Unsafe.Add(ref x, 12 + i));
+                        var x30 = Vector512.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector512.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector512.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector512.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                        var w01 = Vector512.LoadUnsafe(ref wi1, 0);
+                        var x01 = Vector512.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector512.Create(Unsafe.Add(ref x, 6 + i + 1));
+                        var x21 = Vector512.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        var x31 = Vector512.Create(Unsafe.Add(ref x, 18 + i + 1));
+                        acc0_0_1 = Vector512.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector512.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector512.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector512.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 17);
+                        var w02 = Vector512.LoadUnsafe(ref wi2, 0);
+                        var x02 = Vector512.Create(Unsafe.Add(ref x, i + 2));
+                        var x12 = Vector512.Create(Unsafe.Add(ref x, 6 + i + 2));
+                        var x22 = Vector512.Create(Unsafe.Add(ref x, 12 + i + 2));
+                        var x32 = Vector512.Create(Unsafe.Add(ref x, 18 + i + 2));
+                        acc0_0_2 = Vector512.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                        acc1_0_2 = Vector512.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                        acc2_0_2 = Vector512.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                        acc3_0_2 = Vector512.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 17);
+                        var w03 = Vector512.LoadUnsafe(ref wi3, 0);
+                        var x03 = Vector512.Create(Unsafe.Add(ref x, i + 3));
+                        var x13 = Vector512.Create(Unsafe.Add(ref x, 6 + i + 3));
+                        var x23 = Vector512.Create(Unsafe.Add(ref x, 12 + i + 3));
+                        var x33 = Vector512.Create(Unsafe.Add(ref x, 18 + i + 3));
+                        acc0_0_3 = Vector512.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                        acc1_0_3 = Vector512.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                        acc2_0_3 = Vector512.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                        acc3_0_3 = Vector512.MultiplyAddEstimate(w03, x33, acc3_0_3);
                     }
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 1);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 17);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 18);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 34);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 35);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 51);
-                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 52);
+                    // input 4, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 4));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 6 + 4));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 12 + 4));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 18 + 4));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    }
+                    // input 5, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (5) * 17);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 5));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 6 + 5));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 12 + 5));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 18 + 5));
+                        acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        acc3_0_1 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 17);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 34);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 51);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector512.StoreUnsafe(acc1_0_0, ref y, 17);
+                        Vector512.StoreUnsafe(acc2_0_0, ref y, 34);
+                        Vector512.StoreUnsafe(acc3_0_0, ref y, 51);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 17)), ref y, 17);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 34)), ref y, 34);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 51)), ref y, 51);
+                    }
+                }
+                // outputs 1..16
+                {
+                    var acc0_0_0 = Vector512.Create(0f);
+                    var acc0_0_1 = Vector512.Create(0f);
+                    var acc0_0_2 = Vector512.Create(0f);
+                    var acc0_0_3 = Vector512.Create(0f);
+                    var acc1_0_0 = Vector512.Create(0f);
+                    var acc1_0_1 = Vector512.Create(0f);
+                    var acc1_0_2 = Vector512.Create(0f);
+                    var acc1_0_3 = Vector512.Create(0f);
+                    var acc2_0_0 = Vector512.Create(0f);
+                    var acc2_0_1 = Vector512.Create(0f);
+                    var acc2_0_2 = Vector512.Create(0f);
+                    var acc2_0_3 = Vector512.Create(0f);
+                    var acc3_0_0 = Vector512.Create(0f);
+                    var acc3_0_1 = Vector512.Create(0f);
+                    var acc3_0_2 = Vector512.Create(0f);
+                    var acc3_0_3 = Vector512.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
+                    {
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                        var w00 = Vector512.LoadUnsafe(ref wi0, 1);
+                        var x00 = Vector512.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector512.Create(Unsafe.Add(ref x, 6 + i));
+                        var x20 = Vector512.Create(Unsafe.Add(ref x, 12 + i));
+                        var x30 = Vector512.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector512.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector512.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector512.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                        var w01 = Vector512.LoadUnsafe(ref wi1, 1);
+                        var x01 = Vector512.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector512.Create(Unsafe.Add(ref x, 6 + i + 1));
+                        var x21 = Vector512.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        var x31 = Vector512.Create(Unsafe.Add(ref x, 18 + i + 1));
+                        acc0_0_1 = Vector512.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector512.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector512.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector512.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 17);
+                        var w02 = Vector512.LoadUnsafe(ref wi2, 1);
+                        var x02 = Vector512.Create(Unsafe.Add(ref x, i + 2));
+                        var x12 = Vector512.Create(Unsafe.Add(ref x, 6 + i + 2));
+                        var x22 = Vector512.Create(Unsafe.Add(ref x, 12 + i + 2));
+                        var x32 = Vector512.Create(Unsafe.Add(ref x, 18 + i + 2));
+                        acc0_0_2 = Vector512.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                        acc1_0_2 = Vector512.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                        acc2_0_2 = Vector512.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                        acc3_0_2 = Vector512.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 17);
+                        var w03 = Vector512.LoadUnsafe(ref wi3, 1);
+                        var x03 = Vector512.Create(Unsafe.Add(ref x, i + 3));
+                        var x13 = Vector512.Create(Unsafe.Add(ref x, 6 + i + 3));
+                        var x23 = Vector512.Create(Unsafe.Add(ref x, 12 + i + 3));
+                        var x33 = Vector512.Create(Unsafe.Add(ref x, 18 + i + 3));
+                        acc0_0_3 = Vector512.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                        acc1_0_3 = Vector512.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                        acc2_0_3 = Vector512.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                        acc3_0_3 = Vector512.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                    }
+                    // input 4, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 4));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 6 + 4));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 12 + 4));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 18 + 4));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    }
+                    // input 5, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (5) * 17);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector512.Create(Unsafe.Add(ref x, 5));
+                        var x1 = Vector512.Create(Unsafe.Add(ref x, 6 + 5));
+                        var x2 = Vector512.Create(Unsafe.Add(ref x, 12 + 5));
+                        var x3 = Vector512.Create(Unsafe.Add(ref x, 18 + 5));
+                        acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        acc3_0_1 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 1);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 18);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 35);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 52);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0_0, ref y, 1);
+                        Vector512.StoreUnsafe(acc1_0_0, ref y, 18);
+                        Vector512.StoreUnsafe(acc2_0_0, ref y, 35);
+                        Vector512.StoreUnsafe(acc3_0_0, ref y, 52);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 1)), ref y, 1);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 18)), ref y, 18);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 35)), ref y, 35);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 52)), ref y, 52);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
                 // outputs 0..16
                 {
-                    var acc0 = Vector256.Create(0f);
-                    var acc1 = Vector256.Create(0f);
-                    var acc2 = Vector256.Create(0f);
+                    var acc0_0 = Vector256.Create(0f);
+                    var acc0_1 = Vector256.Create(0f);
+                    var acc1_0 = Vector256.Create(0f);
+                    var acc1_1 = Vector256.Create(0f);
+                    var acc2_0 = Vector256.Create(0f);
+                    var acc2_1 = Vector256.Create(0f);
                     // 6 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x0, acc2);
+                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1_0);
+                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x0, acc2_0);
                     var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 17), x1, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 25), x1, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 26), x1, acc2);
+                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 17), x1, acc0_1);
+                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 25), x1, acc1_1);
+                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 26), x1, acc2_1);
                     var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 34), x2, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 42), x2, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 43), x2, acc2);
+                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 34), x2, acc0_0);
+                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 42), x2, acc1_0);
+                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 43), x2, acc2_0);
                     var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 51), x3, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 59), x3, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 60), x3, acc2);
+                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 51), x3, acc0_1);
+                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 59), x3, acc1_1);
+                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 60), x3, acc2_1);
                     var x4 = Vector256.Create(Unsafe.Add(ref x, 4));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 68), x4, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 76), x4, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 77), x4, acc2);
+                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 68), x4, acc0_0);
+                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 76), x4, acc1_0);
+                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 77), x4, acc2_0);
                     var x5 = Vector256.Create(Unsafe.Add(ref x, 5));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 85), x5, acc0);
-                    acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 93), x5, acc1);
-                    acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 94), x5, acc2);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2), ref y, 9);
+                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 85), x5, acc0_1);
+                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 93), x5, acc1_1);
+                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 94), x5, acc2_1);
+                    acc0_0 += acc0_1;
+                    acc1_0 += acc1_1;
+                    acc2_0 += acc2_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 9);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector256.StoreUnsafe(acc1_0, ref y, 8);
+                        Vector256.StoreUnsafe(acc2_0, ref y, 9);
+                        var tail0 = Vector256.LoadUnsafe(ref y, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(tail0), ref y, 9);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
                 // outputs 0..15
                 {
-                    var bias0 = Vector256.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector256.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 6; i++)
+                    var acc0_0_0 = Vector256.Create(0f);
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc1_0_0 = Vector256.Create(0f);
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc2_0_0 = Vector256.Create(0f);
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc3_0_0 = Vector256.Create(0f);
+                    var acc3_0_1 = Vector256.Create(0f);
+                    var acc0_1_0 = Vector256.Create(0f);
+                    var acc0_1_1 = Vector256.Create(0f);
+                    var acc1_1_0 = Vector256.Create(0f);
+                    var acc1_1_1 = Vector256.Create(0f);
+                    var acc2_1_0 = Vector256.Create(0f);
+                    var acc2_1_1 = Vector256.Create(0f);
+                    var acc3_1_0 = Vector256.Create(0f);
+                    var acc3_1_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 6; i += 2)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 17);
-                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                        var w1 = Vector256.LoadUnsafe(ref wi, 8);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 18 + i));
-                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                        var w00 = Vector256.LoadUnsafe(ref wi0, 0);
+                        var w10 = Vector256.LoadUnsafe(ref wi0, 8);
+                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x20 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                        var x30 = Vector256.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc0_1_0 = Vector256.MultiplyAddEstimate(w10, x00, acc0_1_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc1_1_0 = Vector256.MultiplyAddEstimate(w10, x10, acc1_1_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc2_1_0 = Vector256.MultiplyAddEstimate(w10, x20, acc2_1_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        acc3_1_0 = Vector256.MultiplyAddEstimate(w10, x30, acc3_1_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                        var w01 = Vector256.LoadUnsafe(ref wi1, 0);
+                        var w11 = Vector256.LoadUnsafe(ref wi1, 8);
+                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector256.Create(Unsafe.Add(ref x, 6 + i + 1));
+                        var x21 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        var x31 = Vector256.Create(Unsafe.Add(ref x, 18 + i + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc0_1_1 = Vector256.MultiplyAddEstimate(w11, x01, acc0_1_1);
+                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc1_1_1 = Vector256.MultiplyAddEstimate(w11, x11, acc1_1_1);
+                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc2_1_1 = Vector256.MultiplyAddEstimate(w11, x21, acc2_1_1);
+                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        acc3_1_1 = Vector256.MultiplyAddEstimate(w11, x31, acc3_1_1);
                     }
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 8);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 17);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 25);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 34);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 42);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 51);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 59);
+                    acc0_0_0 += acc0_0_1;
+                    acc0_1_0 += acc0_1_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc1_1_0 += acc1_1_1;
+                    acc2_0_0 += acc2_0_1;
+                    acc2_1_0 += acc2_1_1;
+                    acc3_0_0 += acc3_0_1;
+                    acc3_1_0 += acc3_1_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 17);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref y, 25);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 34);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref y, 42);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 51);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_1_0), ref y, 59);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector256.StoreUnsafe(acc0_1_0, ref y, 8);
+                        Vector256.StoreUnsafe(acc1_0_0, ref y, 17);
+                        Vector256.StoreUnsafe(acc1_1_0, ref y, 25);
+                        Vector256.StoreUnsafe(acc2_0_0, ref y, 34);
+                        Vector256.StoreUnsafe(acc2_1_0, ref y, 42);
+                        Vector256.StoreUnsafe(acc3_0_0, ref y, 51);
+                        Vector256.StoreUnsafe(acc3_1_0, ref y, 59);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 17)), ref y, 17);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 25)), ref y, 25);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 34)), ref y, 34);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 42)), ref y, 42);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 51)), ref y, 51);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 59)), ref y, 59);
+                    }
                 }
                 // outputs 9..16
                 {
-                    var bias0 = Vector256.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (nuint i = 0; i < 6; i++)
+                    var acc0_0_0 = Vector256.Create(0f);
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc1_0_0 = Vector256.Create(0f);
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc2_0_0 = Vector256.Create(0f);
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc3_0_0 = Vector256.Create(0f);
+                    var acc3_0_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 6; i += 2)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 17);
-                        var w0 = Vector256.LoadUnsafe(ref wi, 9);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 18 + i));
-                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                        var w00 = Vector256.LoadUnsafe(ref wi0, 9);
+                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
+                        var x20 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                        var x30 = Vector256.Create(Unsafe.Add(ref x, 18 + i));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                        var w01 = Vector256.LoadUnsafe(ref wi1, 9);
+                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector256.Create(Unsafe.Add(ref x, 6 + i + 1));
+                        var x21 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 1));
+                        var x31 = Vector256.Create(Unsafe.Add(ref x, 18 + i + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
                     }
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 9);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 26);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 43);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 60);
+                    acc0_0_0 += acc0_0_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc2_0_0 += acc2_0_1;
+                    acc3_0_0 += acc3_0_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 26);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 43);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 60);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref y, 9);
+                        Vector256.StoreUnsafe(acc1_0_0, ref y, 26);
+                        Vector256.StoreUnsafe(acc2_0_0, ref y, 43);
+                        Vector256.StoreUnsafe(acc3_0_0, ref y, 60);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 9)), ref y, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 26)), ref y, 26);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 43)), ref y, 43);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 60)), ref y, 60);
+                    }
                 }
             }
 
@@ -1488,11 +2505,28 @@ partial class Classifier
                     acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 93), x5, acc2);
                     acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 97), x5, acc3);
                     acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 98), x5, acc4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 13);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 13);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1, ref y, 4);
+                        Vector128.StoreUnsafe(acc2, ref y, 8);
+                        Vector128.StoreUnsafe(acc3, ref y, 12);
+                        Vector128.StoreUnsafe(acc4, ref y, 13);
+                        var tail0 = Vector128.LoadUnsafe(ref y, 13);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                        Vector128.StoreUnsafe(TActivation.Invoke(tail0), ref y, 13);
+                    }
                 }
             }
 
@@ -1501,19 +2535,17 @@ partial class Classifier
             {
                 for (nuint o = 0; o < 16; o += 8) // outputs o..o+7
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector128.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc1_0 = Vector128.Create(0f);
+                    var acc2_0 = Vector128.Create(0f);
+                    var acc3_0 = Vector128.Create(0f);
+                    var acc0_1 = Vector128.Create(0f);
+                    var acc1_1 = Vector128.Create(0f);
+                    var acc2_1 = Vector128.Create(0f);
+                    var acc3_1 = Vector128.Create(0f);
                     for (nuint i = 0; i < 6; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                         var w0 = Vector128.LoadUnsafe(ref wi, o);
                         var w1 = Vector128.LoadUnsafe(ref wi, o + 4);
                         var x0 = Vector128.Create(Unsafe.Add(ref x, i));
@@ -1529,25 +2561,46 @@ partial class Classifier
                         acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
                         acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 17);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 21);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 34);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 38);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 51);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 55);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 17);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 21);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 34);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 38);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 51);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 55);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, o);
+                        Vector128.StoreUnsafe(acc0_1, ref y, o + 4);
+                        Vector128.StoreUnsafe(acc1_0, ref y, o + 17);
+                        Vector128.StoreUnsafe(acc1_1, ref y, o + 21);
+                        Vector128.StoreUnsafe(acc2_0, ref y, o + 34);
+                        Vector128.StoreUnsafe(acc2_1, ref y, o + 38);
+                        Vector128.StoreUnsafe(acc3_0, ref y, o + 51);
+                        Vector128.StoreUnsafe(acc3_1, ref y, o + 55);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 4)), ref y, o + 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 17)), ref y, o + 17);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 21)), ref y, o + 21);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 34)), ref y, o + 34);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 38)), ref y, o + 38);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 51)), ref y, o + 51);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 55)), ref y, o + 55);
+                    }
                 }
                 // outputs 13..16
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc1_0 = Vector128.Create(0f);
+                    var acc2_0 = Vector128.Create(0f);
+                    var acc3_0 = Vector128.Create(0f);
                     for (nuint i = 0; i < 6; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                         var w0 = Vector128.LoadUnsafe(ref wi, 13);
                         var x0 = Vector128.Create(Unsafe.Add(ref x, i));
                         var x1 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
@@ -1558,10 +2611,24 @@ partial class Classifier
                         acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
                         acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 13);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 30);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 47);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 64);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 13);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 30);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 47);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 64);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, 13);
+                        Vector128.StoreUnsafe(acc1_0, ref y, 30);
+                        Vector128.StoreUnsafe(acc2_0, ref y, 47);
+                        Vector128.StoreUnsafe(acc3_0, ref y, 64);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 13)), ref y, 13);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 30)), ref y, 30);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 47)), ref y, 47);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 64)), ref y, 64);
+                    }
                 }
             }
 
@@ -1633,14 +2700,36 @@ partial class Classifier
                     acc5 = Unsafe.Add(ref w, o + 90) * x5 + acc5;
                     acc6 = Unsafe.Add(ref w, o + 91) * x5 + acc6;
                     acc7 = Unsafe.Add(ref w, o + 92) * x5 + acc7;
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
-                    Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
-                    Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
-                    Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
-                    Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
+                        Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
+                        Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
+                        Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
+                        Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, o) = acc0;
+                        Unsafe.Add(ref y, o + 1) = acc1;
+                        Unsafe.Add(ref y, o + 2) = acc2;
+                        Unsafe.Add(ref y, o + 3) = acc3;
+                        Unsafe.Add(ref y, o + 4) = acc4;
+                        Unsafe.Add(ref y, o + 5) = acc5;
+                        Unsafe.Add(ref y, o + 6) = acc6;
+                        Unsafe.Add(ref y, o + 7) = acc7;
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                        Unsafe.Add(ref y, o + 4) = TActivation.Invoke(Unsafe.Add(ref y, o + 4));
+                        Unsafe.Add(ref y, o + 5) = TActivation.Invoke(Unsafe.Add(ref y, o + 5));
+                        Unsafe.Add(ref y, o + 6) = TActivation.Invoke(Unsafe.Add(ref y, o + 6));
+                        Unsafe.Add(ref y, o + 7) = TActivation.Invoke(Unsafe.Add(ref y, o + 7));
+                    }
                 }
                 // outputs 16..16
                 {
@@ -1658,7 +2747,15 @@ partial class Classifier
                     acc0 = Unsafe.Add(ref w, 84) * x4 + acc0;
                     var x5 = Unsafe.Add(ref x, 5);
                     acc0 = Unsafe.Add(ref w, 101) * x5 + acc0;
-                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 16) = acc0;
+                        Unsafe.Add(ref y, 16) = TActivation.Invoke(Unsafe.Add(ref y, 16));
+                    }
                 }
             }
 
@@ -1667,29 +2764,25 @@ partial class Classifier
             {
                 for (nuint o = 0; o < 16; o += 4) // outputs o..o+3
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = 0f;
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
+                    var acc0_3 = 0f;
+                    var acc1_3 = 0f;
+                    var acc2_3 = 0f;
+                    var acc3_3 = 0f;
                     for (nuint i = 0; i < 6; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                         var w0 = Unsafe.Add(ref wi, o);
                         var w1 = Unsafe.Add(ref wi, o + 1);
                         var w2 = Unsafe.Add(ref wi, o + 2);
@@ -1715,33 +2808,70 @@ partial class Classifier
                         acc3_2 = w2 * x3 + acc3_2;
                         acc3_3 = w3 * x3 + acc3_3;
                     }
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, o + 34) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, o + 35) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, o + 36) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, o + 37) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, o + 52) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, o + 53) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, o + 54) = TActivation.Invoke(acc3_3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc1_3);
+                        Unsafe.Add(ref y, o + 34) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, o + 35) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, o + 36) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, o + 37) = TActivation.Invoke(acc2_3);
+                        Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, o + 52) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, o + 53) = TActivation.Invoke(acc3_2);
+                        Unsafe.Add(ref y, o + 54) = TActivation.Invoke(acc3_3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, o) = acc0_0;
+                        Unsafe.Add(ref y, o + 1) = acc0_1;
+                        Unsafe.Add(ref y, o + 2) = acc0_2;
+                        Unsafe.Add(ref y, o + 3) = acc0_3;
+                        Unsafe.Add(ref y, o + 17) = acc1_0;
+                        Unsafe.Add(ref y, o + 18) = acc1_1;
+                        Unsafe.Add(ref y, o + 19) = acc1_2;
+                        Unsafe.Add(ref y, o + 20) = acc1_3;
+                        Unsafe.Add(ref y, o + 34) = acc2_0;
+                        Unsafe.Add(ref y, o + 35) = acc2_1;
+                        Unsafe.Add(ref y, o + 36) = acc2_2;
+                        Unsafe.Add(ref y, o + 37) = acc2_3;
+                        Unsafe.Add(ref y, o + 51) = acc3_0;
+                        Unsafe.Add(ref y, o + 52) = acc3_1;
+                        Unsafe.Add(ref y, o + 53) = acc3_2;
+                        Unsafe.Add(ref y, o + 54) = acc3_3;
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(Unsafe.Add(ref y, o + 17));
+                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
+                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
+                        Unsafe.Add(ref y, o + 20) = TActivation.Invoke(Unsafe.Add(ref y, o + 20));
+                        Unsafe.Add(ref y, o + 34) = TActivation.Invoke(Unsafe.Add(ref y, o + 34));
+                        Unsafe.Add(ref y, o + 35) = TActivation.Invoke(Unsafe.Add(ref y, o + 35));
+                        Unsafe.Add(ref y, o + 36) = TActivation.Invoke(Unsafe.Add(ref y, o + 36));
+                        Unsafe.Add(ref y, o + 37) = TActivation.Invoke(Unsafe.Add(ref y, o + 37));
+                        Unsafe.Add(ref y, o + 51) = TActivation.Invoke(Unsafe.Add(ref y, o + 51));
+                        Unsafe.Add(ref y, o + 52) = TActivation.Invoke(Unsafe.Add(ref y, o + 52));
+                        Unsafe.Add(ref y, o + 53) = TActivation.Invoke(Unsafe.Add(ref y, o + 53));
+                        Unsafe.Add(ref y, o + 54) = TActivation.Invoke(Unsafe.Add(ref y, o + 54));
+                    }
                 }
                 // outputs 16..16
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
                     for (nuint i = 0; i < 6; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 17);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                         var w0 = Unsafe.Add(ref wi, 16);
                         var x0 = Unsafe.Add(ref x, i);
                         var x1 = Unsafe.Add(ref x, 6 + i);
@@ -1752,10 +2882,24 @@ partial class Classifier
                         acc2_0 = w0 * x2 + acc2_0;
                         acc3_0 = w0 * x3 + acc3_0;
                     }
-                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 33) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 50) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 67) = TActivation.Invoke(acc3_0);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 33) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 50) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 67) = TActivation.Invoke(acc3_0);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 16) = acc0_0;
+                        Unsafe.Add(ref y, 33) = acc1_0;
+                        Unsafe.Add(ref y, 50) = acc2_0;
+                        Unsafe.Add(ref y, 67) = acc3_0;
+                        Unsafe.Add(ref y, 16) = TActivation.Invoke(Unsafe.Add(ref y, 16));
+                        Unsafe.Add(ref y, 33) = TActivation.Invoke(Unsafe.Add(ref y, 33));
+                        Unsafe.Add(ref y, 50) = TActivation.Invoke(Unsafe.Add(ref y, 50));
+                        Unsafe.Add(ref y, 67) = TActivation.Invoke(Unsafe.Add(ref y, 67));
+                    }
                 }
             }
         }

@@ -63,6 +63,15 @@ total                                       204    374
 ";
 
     /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NetworkStep> Steps => s_steps;
+
+    private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]
+    {
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "features", new[] { 5 }, new[] { 17 }, new[] { "features.weight", "features.bias" }) { Activation = global::Dsl.Activation.Gelu, Bias = true },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "classes", new[] { 17 }, new[] { 6 }, new[] { "classes.weight" }) { Activation = global::Dsl.Activation.Softmax },
+    });
+
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
     {
         global::Dsl.Guard.Length(input, InputSize, nameof(input));
@@ -77,12 +86,10 @@ total                                       204    374
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         ref float x = ref MemoryMarshal.GetReference(input);
         ref float y = ref MemoryMarshal.GetReference(output);
-        nuint s = 0;
-        // Four samples at a time share every weight load; the rest go one by one.
-        for (; s + 4 <= (nuint)batch; s += 4)
-            ForwardFour(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
-        for (; s < (nuint)batch; s++)
-            ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
+        // Blocks of up to 64 samples go layer by layer, so a block reads each weight once from memory and
+        // every further sample of the block finds it in cache.
+        for (nuint s = 0; s < (nuint)batch; s += 64)
+            ForwardBlock(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize), (int)global::System.Math.Min(64, (nuint)batch - s));
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
@@ -101,23 +108,21 @@ total                                       204    374
         global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref y, 6));
     }
 
-    // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    // The block's activations live on the stack, sized by its rows: no allocation, and threads share nothing but the weights.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardFour(ref float x, ref float y)
+    private void ForwardBlock(ref float x, ref float y, int rows)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[68];
+        global::System.Span<float> scratch = stackalloc float[rows * 17];
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
-        ref float features = ref MemoryMarshal.GetReference(scratch.Slice(0, 68));
-        FeaturesKernels.Forward4<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref features);
+        ref float features = ref MemoryMarshal.GetReference(scratch.Slice(0, rows * 17));
+        FeaturesKernels.ForwardRows<global::Dsl.Kernels.Gelu>(ref x, ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref p, FeaturesKernels.BiasOffset), ref features, rows);
 
         // classes: Dense 17 -> 6, Softmax. y = softmax(x W)
-        ClassesKernels.Forward4<global::Dsl.Kernels.Identity>(ref features, ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y);
-        global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref y, 6));
-        global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, 6), 6));
-        global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, 12), 6));
-        global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, 18), 6));
+        ClassesKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref features, ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref y, rows);
+        for (int r = 0; r < rows; r++)
+            global::Dsl.Kernels.Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref y, r * 6), 6));
     }
 
     // features: Dense 5 -> 17, Gelu. y = gelu(x W + b).
@@ -155,10 +160,20 @@ total                                       204    374
             else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
-        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        /// <summary>Forward for <paramref name="rows"/> rows: with Vector512 or Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                ForwardBlocked_512<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                return;
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                return;
+            }
             nuint s = 0;
             for (; s + 4 <= (nuint)rows; s += 4)
                 Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
@@ -167,178 +182,976 @@ total                                       204    374
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the rows left over run in tiles of 1.
             // outputs 0..16
             {
-                var acc0 = Vector512.LoadUnsafe(ref b, 0);
-                var acc1 = Vector512.LoadUnsafe(ref b, 1);
+                var bias0 = Vector512.LoadUnsafe(ref b, 0);
+                var bias1 = Vector512.LoadUnsafe(ref b, 1);
+                nuint s = 0;
+                for (; s + 3 <= rows; s += 3)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 5);
+                    ref float ys = ref Unsafe.Add(ref y, s * 17);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector512.Create(0f);
+                    var acc0_0_2 = Vector512.Create(0f);
+                    var acc0_0_3 = Vector512.Create(0f);
+                    var acc0_1_0 = bias1;
+                    var acc0_1_1 = Vector512.Create(0f);
+                    var acc0_1_2 = Vector512.Create(0f);
+                    var acc0_1_3 = Vector512.Create(0f);
+                    var acc1_0_0 = bias0;
+                    var acc1_0_1 = Vector512.Create(0f);
+                    var acc1_0_2 = Vector512.Create(0f);
+                    var acc1_0_3 = Vector512.Create(0f);
+                    var acc1_1_0 = bias1;
+                    var acc1_1_1 = Vector512.Create(0f);
+                    var acc1_1_2 = Vector512.Create(0f);
+                    var acc1_1_3 = Vector512.Create(0f);
+                    var acc2_0_0 = bias0;
+                    var acc2_0_1 = Vector512.Create(0f);
+                    var acc2_0_2 = Vector512.Create(0f);
+                    var acc2_0_3 = Vector512.Create(0f);
+                    var acc2_1_0 = bias1;
+                    var acc2_1_1 = Vector512.Create(0f);
+                    var acc2_1_2 = Vector512.Create(0f);
+                    var acc2_1_3 = Vector512.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 5 + i));
+                            acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            acc1_1_0 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 10 + i));
+                            acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            acc2_1_0 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 5 + i + 1));
+                            acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            acc1_1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 10 + i + 1));
+                            acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            acc2_1_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_1);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 5 + i + 2));
+                            acc1_0_2 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                            acc1_1_2 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_2);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 10 + i + 2));
+                            acc2_0_2 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                            acc2_1_2 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_2);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                            acc0_1_3 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_3);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 5 + i + 3));
+                            acc1_0_3 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                            acc1_1_3 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_3);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 10 + i + 3));
+                            acc2_0_3 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_3);
+                            acc2_1_3 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_3);
+                        }
+                    }
+                    // input 4, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector512.Create(Unsafe.Add(ref xs, 4));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        var x1 = Vector512.Create(Unsafe.Add(ref xs, 5 + 4));
+                        acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc1_1_0 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                        var x2 = Vector512.Create(Unsafe.Add(ref xs, 10 + 4));
+                        acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc2_1_0 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc1_1_0 = (acc1_1_0 + acc1_1_1) + (acc1_1_2 + acc1_1_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc2_1_0 = (acc2_1_0 + acc2_1_1) + (acc2_1_2 + acc2_1_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 1);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 17);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 18);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 34);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 35);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
+                        Vector512.StoreUnsafe(acc0_1_0, ref ys, 1);
+                        Vector512.StoreUnsafe(acc1_0_0, ref ys, 17);
+                        Vector512.StoreUnsafe(acc1_1_0, ref ys, 18);
+                        Vector512.StoreUnsafe(acc2_0_0, ref ys, 34);
+                        Vector512.StoreUnsafe(acc2_1_0, ref ys, 35);
+                        var tail0 = Vector512.LoadUnsafe(ref ys, 1);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 1);
+                        var tail1 = Vector512.LoadUnsafe(ref ys, 18);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 17)), ref ys, 17);
+                        Vector512.StoreUnsafe(TActivation.Invoke(tail1), ref ys, 18);
+                        var tail2 = Vector512.LoadUnsafe(ref ys, 35);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 34)), ref ys, 34);
+                        Vector512.StoreUnsafe(TActivation.Invoke(tail2), ref ys, 35);
+                    }
+                }
+                for (; s < rows; s++)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 5);
+                    ref float ys = ref Unsafe.Add(ref y, s * 17);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector512.Create(0f);
+                    var acc0_0_2 = Vector512.Create(0f);
+                    var acc0_0_3 = Vector512.Create(0f);
+                    var acc0_1_0 = bias1;
+                    var acc0_1_1 = Vector512.Create(0f);
+                    var acc0_1_2 = Vector512.Create(0f);
+                    var acc0_1_3 = Vector512.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 17);
+                            var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                            acc0_1_3 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_3);
+                        }
+                    }
+                    // input 4, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector512.LoadUnsafe(ref wi, 1);
+                        var x0 = Vector512.Create(Unsafe.Add(ref xs, 4));
+                        acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 1);
+                    }
+                    else
+                    {
+                        Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
+                        Vector512.StoreUnsafe(acc0_1_0, ref ys, 1);
+                        var tail0 = Vector512.LoadUnsafe(ref ys, 1);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                        Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 1);
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the rows left over run in tiles of 1.
+            // outputs 0..15
+            {
+                var bias0 = Vector256.LoadUnsafe(ref b, 0);
+                var bias1 = Vector256.LoadUnsafe(ref b, 8);
+                nuint s = 0;
+                for (; s + 3 <= rows; s += 3)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 5);
+                    ref float ys = ref Unsafe.Add(ref y, s * 17);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_1_0 = bias1;
+                    var acc0_1_1 = Vector256.Create(0f);
+                    var acc1_0_0 = bias0;
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc1_1_0 = bias1;
+                    var acc1_1_1 = Vector256.Create(0f);
+                    var acc2_0_0 = bias0;
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc2_1_0 = bias1;
+                    var acc2_1_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 2)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 5 + i));
+                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 10 + i));
+                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 5 + i + 1));
+                            acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            acc1_1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 10 + i + 1));
+                            acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            acc2_1_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_1);
+                        }
+                    }
+                    // input 4, the remainder of the 2 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 4));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        var x1 = Vector256.Create(Unsafe.Add(ref xs, 5 + 4));
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                        var x2 = Vector256.Create(Unsafe.Add(ref xs, 10 + 4));
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                    }
+                    acc0_0_0 += acc0_0_1;
+                    acc0_1_0 += acc0_1_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc1_1_0 += acc1_1_1;
+                    acc2_0_0 += acc2_0_1;
+                    acc2_1_0 += acc2_1_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 17);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 25);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 34);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 42);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                        Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
+                        Vector256.StoreUnsafe(acc1_0_0, ref ys, 17);
+                        Vector256.StoreUnsafe(acc1_1_0, ref ys, 25);
+                        Vector256.StoreUnsafe(acc2_0_0, ref ys, 34);
+                        Vector256.StoreUnsafe(acc2_1_0, ref ys, 42);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 17)), ref ys, 17);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 25)), ref ys, 25);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 34)), ref ys, 34);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 42)), ref ys, 42);
+                    }
+                }
+                for (; s < rows; s++)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 5);
+                    ref float ys = ref Unsafe.Add(ref y, s * 17);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_1_0 = bias1;
+                    var acc0_1_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 2)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                        }
+                    }
+                    // input 4, the remainder of the 2 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 4));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                    }
+                    acc0_0_0 += acc0_0_1;
+                    acc0_1_0 += acc0_1_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                        Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                    }
+                }
+            }
+            // outputs 9..16
+            {
+                var bias0 = Vector256.LoadUnsafe(ref b, 9);
+                nuint s = 0;
+                for (; s + 3 <= rows; s += 3)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 5);
+                    ref float ys = ref Unsafe.Add(ref y, s * 17);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc1_0_0 = bias0;
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc2_0_0 = bias0;
+                    var acc2_0_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 2)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 5 + i));
+                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 10 + i));
+                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 5 + i + 1));
+                            acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 10 + i + 1));
+                            acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        }
+                    }
+                    // input 4, the remainder of the 2 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 4));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        var x1 = Vector256.Create(Unsafe.Add(ref xs, 5 + 4));
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        var x2 = Vector256.Create(Unsafe.Add(ref xs, 10 + 4));
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    }
+                    acc0_0_0 += acc0_0_1;
+                    acc1_0_0 += acc1_0_1;
+                    acc2_0_0 += acc2_0_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 26);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 43);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 9);
+                        Vector256.StoreUnsafe(acc1_0_0, ref ys, 26);
+                        Vector256.StoreUnsafe(acc2_0_0, ref ys, 43);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 9)), ref ys, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 26)), ref ys, 26);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 43)), ref ys, 43);
+                    }
+                }
+                for (; s < rows; s++)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 5);
+                    ref float ys = ref Unsafe.Add(ref y, s * 17);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 2)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 17);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        }
+                    }
+                    // input 4, the remainder of the 2 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 4));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    }
+                    acc0_0_0 += acc0_0_1;
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 9);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 9);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 9)), ref ys, 9);
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+            // outputs 0..16
+            {
+                var acc0_0 = Vector512.LoadUnsafe(ref b, 0);
+                var acc0_1 = Vector512.Create(0f);
+                var acc0_2 = Vector512.Create(0f);
+                var acc0_3 = Vector512.Create(0f);
+                var acc1_0 = Vector512.LoadUnsafe(ref b, 1);
+                var acc1_1 = Vector512.Create(0f);
+                var acc1_2 = Vector512.Create(0f);
+                var acc1_3 = Vector512.Create(0f);
                 // 5 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                 var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
-                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0);
-                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 1), x0, acc1);
+                acc0_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0_0);
+                acc1_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 1), x0, acc1_0);
                 var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
-                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 17), x1, acc0);
-                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 18), x1, acc1);
+                acc0_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 17), x1, acc0_1);
+                acc1_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 18), x1, acc1_1);
                 var x2 = Vector512.Create(Unsafe.Add(ref x, 2));
-                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 34), x2, acc0);
-                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 35), x2, acc1);
+                acc0_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 34), x2, acc0_2);
+                acc1_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 35), x2, acc1_2);
                 var x3 = Vector512.Create(Unsafe.Add(ref x, 3));
-                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 51), x3, acc0);
-                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 52), x3, acc1);
+                acc0_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 51), x3, acc0_3);
+                acc1_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 52), x3, acc1_3);
                 var x4 = Vector512.Create(Unsafe.Add(ref x, 4));
-                acc0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 68), x4, acc0);
-                acc1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 69), x4, acc1);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc1), ref y, 1);
+                acc0_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 68), x4, acc0_0);
+                acc1_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 69), x4, acc1_0);
+                acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                if (TActivation.Inline)
+                {
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 1);
+                }
+                else
+                {
+                    Vector512.StoreUnsafe(acc0_0, ref y, 0);
+                    Vector512.StoreUnsafe(acc1_0, ref y, 1);
+                    var tail0 = Vector512.LoadUnsafe(ref y, 1);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref y, 1);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward4_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // outputs 0..16
+            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+            // outputs 0..15
             {
                 var bias0 = Vector512.LoadUnsafe(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Vector512.LoadUnsafe(ref b, 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 5; i++)
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector512.Create(0f);
+                var acc0_0_2 = Vector512.Create(0f);
+                var acc0_0_3 = Vector512.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector512.Create(0f);
+                var acc1_0_2 = Vector512.Create(0f);
+                var acc1_0_3 = Vector512.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector512.Create(0f);
+                var acc2_0_2 = Vector512.Create(0f);
+                var acc2_0_3 = Vector512.Create(0f);
+                var acc3_0_0 = bias0;
+                var acc3_0_1 = Vector512.Create(0f);
+                var acc3_0_2 = Vector512.Create(0f);
+                var acc3_0_3 = Vector512.Create(0f);
+                for (nuint i = 0; i < 4; i += 4)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
-                    var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector512.LoadUnsafe(ref wi, 1);
-                    var x0 = Vector512.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector512.Create(Unsafe.Add(ref x, 5 + i));
-                    var x2 = Vector512.Create(Unsafe.Add(ref x, 10 + i));
-                    var x3 = Vector512.Create(Unsafe.Add(ref x, 15 + i));
-                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
-                    acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
-                    acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
-                    acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                    var w00 = Vector512.LoadUnsafe(ref wi0, 0);
+                    var x00 = Vector512.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector512.Create(Unsafe.Add(ref x, 5 + i));
+                    var x20 = Vector512.Create(Unsafe.Add(ref x, 10 + i));
+                    var x30 = Vector512.Create(Unsafe.Add(ref x, 15 + i));
+                    acc0_0_0 = Vector512.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector512.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector512.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector512.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                    var w01 = Vector512.LoadUnsafe(ref wi1, 0);
+                    var x01 = Vector512.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector512.Create(Unsafe.Add(ref x, 5 + i + 1));
+                    var x21 = Vector512.Create(Unsafe.Add(ref x, 10 + i + 1));
+                    var x31 = Vector512.Create(Unsafe.Add(ref x, 15 + i + 1));
+                    acc0_0_1 = Vector512.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector512.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector512.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector512.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 17);
+                    var w02 = Vector512.LoadUnsafe(ref wi2, 0);
+                    var x02 = Vector512.Create(Unsafe.Add(ref x, i + 2));
+                    var x12 = Vector512.Create(Unsafe.Add(ref x, 5 + i + 2));
+                    var x22 = Vector512.Create(Unsafe.Add(ref x, 10 + i + 2));
+                    var x32 = Vector512.Create(Unsafe.Add(ref x, 15 + i + 2));
+                    acc0_0_2 = Vector512.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                    acc1_0_2 = Vector512.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                    acc2_0_2 = Vector512.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                    acc3_0_2 = Vector512.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 17);
+                    var w03 = Vector512.LoadUnsafe(ref wi3, 0);
+                    var x03 = Vector512.Create(Unsafe.Add(ref x, i + 3));
+                    var x13 = Vector512.Create(Unsafe.Add(ref x, 5 + i + 3));
+                    var x23 = Vector512.Create(Unsafe.Add(ref x, 10 + i + 3));
+                    var x33 = Vector512.Create(Unsafe.Add(ref x, 15 + i + 3));
+                    acc0_0_3 = Vector512.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                    acc1_0_3 = Vector512.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                    acc2_0_3 = Vector512.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                    acc3_0_3 = Vector512.MultiplyAddEstimate(w03, x33, acc3_0_3);
                 }
-                Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 1);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 17);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 18);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 34);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 35);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 51);
-                Vector512.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 52);
+                // input 4, the remainder of the 4 partial sums
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                    var w0 = Vector512.LoadUnsafe(ref wi, 0);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 5 + 4));
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 10 + 4));
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 15 + 4));
+                    acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                }
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                if (TActivation.Inline)
+                {
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 17);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 34);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 51);
+                }
+                else
+                {
+                    Vector512.StoreUnsafe(acc0_0_0, ref y, 0);
+                    Vector512.StoreUnsafe(acc1_0_0, ref y, 17);
+                    Vector512.StoreUnsafe(acc2_0_0, ref y, 34);
+                    Vector512.StoreUnsafe(acc3_0_0, ref y, 51);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 17)), ref y, 17);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 34)), ref y, 34);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 51)), ref y, 51);
+                }
+            }
+            // outputs 1..16
+            {
+                var bias0 = Vector512.LoadUnsafe(ref b, 1);
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector512.Create(0f);
+                var acc0_0_2 = Vector512.Create(0f);
+                var acc0_0_3 = Vector512.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector512.Create(0f);
+                var acc1_0_2 = Vector512.Create(0f);
+                var acc1_0_3 = Vector512.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector512.Create(0f);
+                var acc2_0_2 = Vector512.Create(0f);
+                var acc2_0_3 = Vector512.Create(0f);
+                var acc3_0_0 = bias0;
+                var acc3_0_1 = Vector512.Create(0f);
+                var acc3_0_2 = Vector512.Create(0f);
+                var acc3_0_3 = Vector512.Create(0f);
+                for (nuint i = 0; i < 4; i += 4)
+                {
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                    var w00 = Vector512.LoadUnsafe(ref wi0, 1);
+                    var x00 = Vector512.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector512.Create(Unsafe.Add(ref x, 5 + i));
+                    var x20 = Vector512.Create(Unsafe.Add(ref x, 10 + i));
+                    var x30 = Vector512.Create(Unsafe.Add(ref x, 15 + i));
+                    acc0_0_0 = Vector512.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector512.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector512.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector512.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                    var w01 = Vector512.LoadUnsafe(ref wi1, 1);
+                    var x01 = Vector512.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector512.Create(Unsafe.Add(ref x, 5 + i + 1));
+                    var x21 = Vector512.Create(Unsafe.Add(ref x, 10 + i + 1));
+                    var x31 = Vector512.Create(Unsafe.Add(ref x, 15 + i + 1));
+                    acc0_0_1 = Vector512.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector512.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector512.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector512.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 17);
+                    var w02 = Vector512.LoadUnsafe(ref wi2, 1);
+                    var x02 = Vector512.Create(Unsafe.Add(ref x, i + 2));
+                    var x12 = Vector512.Create(Unsafe.Add(ref x, 5 + i + 2));
+                    var x22 = Vector512.Create(Unsafe.Add(ref x, 10 + i + 2));
+                    var x32 = Vector512.Create(Unsafe.Add(ref x, 15 + i + 2));
+                    acc0_0_2 = Vector512.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                    acc1_0_2 = Vector512.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                    acc2_0_2 = Vector512.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                    acc3_0_2 = Vector512.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 17);
+                    var w03 = Vector512.LoadUnsafe(ref wi3, 1);
+                    var x03 = Vector512.Create(Unsafe.Add(ref x, i + 3));
+                    var x13 = Vector512.Create(Unsafe.Add(ref x, 5 + i + 3));
+                    var x23 = Vector512.Create(Unsafe.Add(ref x, 10 + i + 3));
+                    var x33 = Vector512.Create(Unsafe.Add(ref x, 15 + i + 3));
+                    acc0_0_3 = Vector512.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                    acc1_0_3 = Vector512.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                    acc2_0_3 = Vector512.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                    acc3_0_3 = Vector512.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                }
+                // input 4, the remainder of the 4 partial sums
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                    var w0 = Vector512.LoadUnsafe(ref wi, 1);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 5 + 4));
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 10 + 4));
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 15 + 4));
+                    acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                }
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                if (TActivation.Inline)
+                {
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 1);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 18);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 35);
+                    Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 52);
+                }
+                else
+                {
+                    Vector512.StoreUnsafe(acc0_0_0, ref y, 1);
+                    Vector512.StoreUnsafe(acc1_0_0, ref y, 18);
+                    Vector512.StoreUnsafe(acc2_0_0, ref y, 35);
+                    Vector512.StoreUnsafe(acc3_0_0, ref y, 52);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 1)), ref y, 1);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 18)), ref y, 18);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 35)), ref y, 35);
+                    Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 52)), ref y, 52);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
             // outputs 0..16
             {
-                var acc0 = Vector256.LoadUnsafe(ref b, 0);
-                var acc1 = Vector256.LoadUnsafe(ref b, 8);
-                var acc2 = Vector256.LoadUnsafe(ref b, 9);
+                var acc0_0 = Vector256.LoadUnsafe(ref b, 0);
+                var acc0_1 = Vector256.Create(0f);
+                var acc1_0 = Vector256.LoadUnsafe(ref b, 8);
+                var acc1_1 = Vector256.Create(0f);
+                var acc2_0 = Vector256.LoadUnsafe(ref b, 9);
+                var acc2_1 = Vector256.Create(0f);
                 // 5 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
                 var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
-                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1);
-                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x0, acc2);
+                acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
+                acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1_0);
+                acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 9), x0, acc2_0);
                 var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 17), x1, acc0);
-                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 25), x1, acc1);
-                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 26), x1, acc2);
+                acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 17), x1, acc0_1);
+                acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 25), x1, acc1_1);
+                acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 26), x1, acc2_1);
                 var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 34), x2, acc0);
-                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 42), x2, acc1);
-                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 43), x2, acc2);
+                acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 34), x2, acc0_0);
+                acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 42), x2, acc1_0);
+                acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 43), x2, acc2_0);
                 var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 51), x3, acc0);
-                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 59), x3, acc1);
-                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 60), x3, acc2);
+                acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 51), x3, acc0_1);
+                acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 59), x3, acc1_1);
+                acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 60), x3, acc2_1);
                 var x4 = Vector256.Create(Unsafe.Add(ref x, 4));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 68), x4, acc0);
-                acc1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 76), x4, acc1);
-                acc2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 77), x4, acc2);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc1), ref y, 8);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc2), ref y, 9);
+                acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 68), x4, acc0_0);
+                acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 76), x4, acc1_0);
+                acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 77), x4, acc2_0);
+                acc0_0 += acc0_1;
+                acc1_0 += acc1_1;
+                acc2_0 += acc2_1;
+                if (TActivation.Inline)
+                {
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 9);
+                }
+                else
+                {
+                    Vector256.StoreUnsafe(acc0_0, ref y, 0);
+                    Vector256.StoreUnsafe(acc1_0, ref y, 8);
+                    Vector256.StoreUnsafe(acc2_0, ref y, 9);
+                    var tail0 = Vector256.LoadUnsafe(ref y, 9);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(tail0), ref y, 9);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
             // outputs 0..15
             {
                 var bias0 = Vector256.LoadUnsafe(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector256.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector256.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector256.Create(0f);
+                var acc3_0_0 = bias0;
+                var acc3_0_1 = Vector256.Create(0f);
                 var bias1 = Vector256.LoadUnsafe(ref b, 8);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 5; i++)
+                var acc0_1_0 = bias1;
+                var acc0_1_1 = Vector256.Create(0f);
+                var acc1_1_0 = bias1;
+                var acc1_1_1 = Vector256.Create(0f);
+                var acc2_1_0 = bias1;
+                var acc2_1_1 = Vector256.Create(0f);
+                var acc3_1_0 = bias1;
+                var acc3_1_1 = Vector256.Create(0f);
+                for (nuint i = 0; i < 4; i += 2)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                    var w00 = Vector256.LoadUnsafe(ref wi0, 0);
+                    var w10 = Vector256.LoadUnsafe(ref wi0, 8);
+                    var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector256.Create(Unsafe.Add(ref x, 5 + i));
+                    var x20 = Vector256.Create(Unsafe.Add(ref x, 10 + i));
+                    var x30 = Vector256.Create(Unsafe.Add(ref x, 15 + i));
+                    acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc0_1_0 = Vector256.MultiplyAddEstimate(w10, x00, acc0_1_0);
+                    acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc1_1_0 = Vector256.MultiplyAddEstimate(w10, x10, acc1_1_0);
+                    acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc2_1_0 = Vector256.MultiplyAddEstimate(w10, x20, acc2_1_0);
+                    acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    acc3_1_0 = Vector256.MultiplyAddEstimate(w10, x30, acc3_1_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                    var w01 = Vector256.LoadUnsafe(ref wi1, 0);
+                    var w11 = Vector256.LoadUnsafe(ref wi1, 8);
+                    var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector256.Create(Unsafe.Add(ref x, 5 + i + 1));
+                    var x21 = Vector256.Create(Unsafe.Add(ref x, 10 + i + 1));
+                    var x31 = Vector256.Create(Unsafe.Add(ref x, 15 + i + 1));
+                    acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc0_1_1 = Vector256.MultiplyAddEstimate(w11, x01, acc0_1_1);
+                    acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc1_1_1 = Vector256.MultiplyAddEstimate(w11, x11, acc1_1_1);
+                    acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc2_1_1 = Vector256.MultiplyAddEstimate(w11, x21, acc2_1_1);
+                    acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    acc3_1_1 = Vector256.MultiplyAddEstimate(w11, x31, acc3_1_1);
+                }
+                // input 4, the remainder of the 2 partial sums
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (4) * 17);
                     var w0 = Vector256.LoadUnsafe(ref wi, 0);
                     var w1 = Vector256.LoadUnsafe(ref wi, 8);
-                    var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector256.Create(Unsafe.Add(ref x, 5 + i));
-                    var x2 = Vector256.Create(Unsafe.Add(ref x, 10 + i));
-                    var x3 = Vector256.Create(Unsafe.Add(ref x, 15 + i));
-                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
-                    acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
-                    acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                    acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                    var x0 = Vector256.Create(Unsafe.Add(ref x, 4));
+                    var x1 = Vector256.Create(Unsafe.Add(ref x, 5 + 4));
+                    var x2 = Vector256.Create(Unsafe.Add(ref x, 10 + 4));
+                    var x3 = Vector256.Create(Unsafe.Add(ref x, 15 + 4));
+                    acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                    acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                    acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
+                    acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    acc3_1_0 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1_0);
                 }
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 8);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 17);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 25);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 34);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 42);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 51);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 59);
+                acc0_0_0 += acc0_0_1;
+                acc0_1_0 += acc0_1_1;
+                acc1_0_0 += acc1_0_1;
+                acc1_1_0 += acc1_1_1;
+                acc2_0_0 += acc2_0_1;
+                acc2_1_0 += acc2_1_1;
+                acc3_0_0 += acc3_0_1;
+                acc3_1_0 += acc3_1_1;
+                if (TActivation.Inline)
+                {
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 17);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref y, 25);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 34);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref y, 42);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 51);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_1_0), ref y, 59);
+                }
+                else
+                {
+                    Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
+                    Vector256.StoreUnsafe(acc0_1_0, ref y, 8);
+                    Vector256.StoreUnsafe(acc1_0_0, ref y, 17);
+                    Vector256.StoreUnsafe(acc1_1_0, ref y, 25);
+                    Vector256.StoreUnsafe(acc2_0_0, ref y, 34);
+                    Vector256.StoreUnsafe(acc2_1_0, ref y, 42);
+                    Vector256.StoreUnsafe(acc3_0_0, ref y, 51);
+                    Vector256.StoreUnsafe(acc3_1_0, ref y, 59);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 17)), ref y, 17);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 25)), ref y, 25);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 34)), ref y, 34);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 42)), ref y, 42);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 51)), ref y, 51);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 59)), ref y, 59);
+                }
             }
             // outputs 9..16
             {
                 var bias0 = Vector256.LoadUnsafe(ref b, 9);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                for (nuint i = 0; i < 5; i++)
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector256.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector256.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector256.Create(0f);
+                var acc3_0_0 = bias0;
+                var acc3_0_1 = Vector256.Create(0f);
+                for (nuint i = 0; i < 4; i += 2)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
-                    var w0 = Vector256.LoadUnsafe(ref wi, 9);
-                    var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector256.Create(Unsafe.Add(ref x, 5 + i));
-                    var x2 = Vector256.Create(Unsafe.Add(ref x, 10 + i));
-                    var x3 = Vector256.Create(Unsafe.Add(ref x, 15 + i));
-                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 17);
+                    var w00 = Vector256.LoadUnsafe(ref wi0, 9);
+                    var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector256.Create(Unsafe.Add(ref x, 5 + i));
+                    var x20 = Vector256.Create(Unsafe.Add(ref x, 10 + i));
+                    var x30 = Vector256.Create(Unsafe.Add(ref x, 15 + i));
+                    acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 17);
+                    var w01 = Vector256.LoadUnsafe(ref wi1, 9);
+                    var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector256.Create(Unsafe.Add(ref x, 5 + i + 1));
+                    var x21 = Vector256.Create(Unsafe.Add(ref x, 10 + i + 1));
+                    var x31 = Vector256.Create(Unsafe.Add(ref x, 15 + i + 1));
+                    acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
                 }
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 9);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 26);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 43);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 60);
+                // input 4, the remainder of the 2 partial sums
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (4) * 17);
+                    var w0 = Vector256.LoadUnsafe(ref wi, 9);
+                    var x0 = Vector256.Create(Unsafe.Add(ref x, 4));
+                    var x1 = Vector256.Create(Unsafe.Add(ref x, 5 + 4));
+                    var x2 = Vector256.Create(Unsafe.Add(ref x, 10 + 4));
+                    var x3 = Vector256.Create(Unsafe.Add(ref x, 15 + 4));
+                    acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                }
+                acc0_0_0 += acc0_0_1;
+                acc1_0_0 += acc1_0_1;
+                acc2_0_0 += acc2_0_1;
+                acc3_0_0 += acc3_0_1;
+                if (TActivation.Inline)
+                {
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 9);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 26);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 43);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 60);
+                }
+                else
+                {
+                    Vector256.StoreUnsafe(acc0_0_0, ref y, 9);
+                    Vector256.StoreUnsafe(acc1_0_0, ref y, 26);
+                    Vector256.StoreUnsafe(acc2_0_0, ref y, 43);
+                    Vector256.StoreUnsafe(acc3_0_0, ref y, 60);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 9)), ref y, 9);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 26)), ref y, 26);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 43)), ref y, 43);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 60)), ref y, 60);
+                }
             }
         }
 
@@ -383,11 +1196,28 @@ total                                       204    374
                 acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 76), x4, acc2);
                 acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x4, acc3);
                 acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 81), x4, acc4);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 13);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 13);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0, ref y, 0);
+                    Vector128.StoreUnsafe(acc1, ref y, 4);
+                    Vector128.StoreUnsafe(acc2, ref y, 8);
+                    Vector128.StoreUnsafe(acc3, ref y, 12);
+                    Vector128.StoreUnsafe(acc4, ref y, 13);
+                    var tail0 = Vector128.LoadUnsafe(ref y, 13);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(tail0), ref y, 13);
+                }
             }
         }
 
@@ -408,7 +1238,7 @@ total                                       204    374
                 var acc3_1 = bias1;
                 for (nuint i = 0; i < 5; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                     var w0 = Vector128.LoadUnsafe(ref wi, o);
                     var w1 = Vector128.LoadUnsafe(ref wi, o + 4);
                     var x0 = Vector128.Create(Unsafe.Add(ref x, i));
@@ -424,14 +1254,36 @@ total                                       204    374
                     acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
                     acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
                 }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 17);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 21);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 34);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 38);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 51);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 55);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 17);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 21);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 34);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 38);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 51);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 55);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0, ref y, o);
+                    Vector128.StoreUnsafe(acc0_1, ref y, o + 4);
+                    Vector128.StoreUnsafe(acc1_0, ref y, o + 17);
+                    Vector128.StoreUnsafe(acc1_1, ref y, o + 21);
+                    Vector128.StoreUnsafe(acc2_0, ref y, o + 34);
+                    Vector128.StoreUnsafe(acc2_1, ref y, o + 38);
+                    Vector128.StoreUnsafe(acc3_0, ref y, o + 51);
+                    Vector128.StoreUnsafe(acc3_1, ref y, o + 55);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 4)), ref y, o + 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 17)), ref y, o + 17);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 21)), ref y, o + 21);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 34)), ref y, o + 34);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 38)), ref y, o + 38);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 51)), ref y, o + 51);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 55)), ref y, o + 55);
+                }
             }
             // outputs 13..16
             {
@@ -442,7 +1294,7 @@ total                                       204    374
                 var acc3_0 = bias0;
                 for (nuint i = 0; i < 5; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                     var w0 = Vector128.LoadUnsafe(ref wi, 13);
                     var x0 = Vector128.Create(Unsafe.Add(ref x, i));
                     var x1 = Vector128.Create(Unsafe.Add(ref x, 5 + i));
@@ -453,10 +1305,24 @@ total                                       204    374
                     acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
                     acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
                 }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 13);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 30);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 47);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 64);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 13);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 30);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 47);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 64);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0, ref y, 13);
+                    Vector128.StoreUnsafe(acc1_0, ref y, 30);
+                    Vector128.StoreUnsafe(acc2_0, ref y, 47);
+                    Vector128.StoreUnsafe(acc3_0, ref y, 64);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 13)), ref y, 13);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 30)), ref y, 30);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 47)), ref y, 47);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 64)), ref y, 64);
+                }
             }
         }
 
@@ -519,14 +1385,36 @@ total                                       204    374
                 acc5 = Unsafe.Add(ref w, o + 73) * x4 + acc5;
                 acc6 = Unsafe.Add(ref w, o + 74) * x4 + acc6;
                 acc7 = Unsafe.Add(ref w, o + 75) * x4 + acc7;
-                Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
-                Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
-                Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
-                Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
-                Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
-                Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
+                    Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
+                    Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
+                    Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, o) = acc0;
+                    Unsafe.Add(ref y, o + 1) = acc1;
+                    Unsafe.Add(ref y, o + 2) = acc2;
+                    Unsafe.Add(ref y, o + 3) = acc3;
+                    Unsafe.Add(ref y, o + 4) = acc4;
+                    Unsafe.Add(ref y, o + 5) = acc5;
+                    Unsafe.Add(ref y, o + 6) = acc6;
+                    Unsafe.Add(ref y, o + 7) = acc7;
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                    Unsafe.Add(ref y, o + 4) = TActivation.Invoke(Unsafe.Add(ref y, o + 4));
+                    Unsafe.Add(ref y, o + 5) = TActivation.Invoke(Unsafe.Add(ref y, o + 5));
+                    Unsafe.Add(ref y, o + 6) = TActivation.Invoke(Unsafe.Add(ref y, o + 6));
+                    Unsafe.Add(ref y, o + 7) = TActivation.Invoke(Unsafe.Add(ref y, o + 7));
+                }
             }
             // outputs 16..16
             {
@@ -542,7 +1430,15 @@ total                                       204    374
                 acc0 = Unsafe.Add(ref w, 67) * x3 + acc0;
                 var x4 = Unsafe.Add(ref x, 4);
                 acc0 = Unsafe.Add(ref w, 84) * x4 + acc0;
-                Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 16) = acc0;
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(Unsafe.Add(ref y, 16));
+                }
             }
         }
 
@@ -573,7 +1469,7 @@ total                                       204    374
                 var acc3_3 = bias3;
                 for (nuint i = 0; i < 5; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                     var w0 = Unsafe.Add(ref wi, o);
                     var w1 = Unsafe.Add(ref wi, o + 1);
                     var w2 = Unsafe.Add(ref wi, o + 2);
@@ -599,22 +1495,60 @@ total                                       204    374
                     acc3_2 = w2 * x3 + acc3_2;
                     acc3_3 = w3 * x3 + acc3_3;
                 }
-                Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc1_3);
-                Unsafe.Add(ref y, o + 34) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, o + 35) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, o + 36) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, o + 37) = TActivation.Invoke(acc2_3);
-                Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, o + 52) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, o + 53) = TActivation.Invoke(acc3_2);
-                Unsafe.Add(ref y, o + 54) = TActivation.Invoke(acc3_3);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, o + 20) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, o + 34) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, o + 35) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, o + 36) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, o + 37) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, o + 52) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, o + 53) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, o + 54) = TActivation.Invoke(acc3_3);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, o) = acc0_0;
+                    Unsafe.Add(ref y, o + 1) = acc0_1;
+                    Unsafe.Add(ref y, o + 2) = acc0_2;
+                    Unsafe.Add(ref y, o + 3) = acc0_3;
+                    Unsafe.Add(ref y, o + 17) = acc1_0;
+                    Unsafe.Add(ref y, o + 18) = acc1_1;
+                    Unsafe.Add(ref y, o + 19) = acc1_2;
+                    Unsafe.Add(ref y, o + 20) = acc1_3;
+                    Unsafe.Add(ref y, o + 34) = acc2_0;
+                    Unsafe.Add(ref y, o + 35) = acc2_1;
+                    Unsafe.Add(ref y, o + 36) = acc2_2;
+                    Unsafe.Add(ref y, o + 37) = acc2_3;
+                    Unsafe.Add(ref y, o + 51) = acc3_0;
+                    Unsafe.Add(ref y, o + 52) = acc3_1;
+                    Unsafe.Add(ref y, o + 53) = acc3_2;
+                    Unsafe.Add(ref y, o + 54) = acc3_3;
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(Unsafe.Add(ref y, o + 17));
+                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
+                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
+                    Unsafe.Add(ref y, o + 20) = TActivation.Invoke(Unsafe.Add(ref y, o + 20));
+                    Unsafe.Add(ref y, o + 34) = TActivation.Invoke(Unsafe.Add(ref y, o + 34));
+                    Unsafe.Add(ref y, o + 35) = TActivation.Invoke(Unsafe.Add(ref y, o + 35));
+                    Unsafe.Add(ref y, o + 36) = TActivation.Invoke(Unsafe.Add(ref y, o + 36));
+                    Unsafe.Add(ref y, o + 37) = TActivation.Invoke(Unsafe.Add(ref y, o + 37));
+                    Unsafe.Add(ref y, o + 51) = TActivation.Invoke(Unsafe.Add(ref y, o + 51));
+                    Unsafe.Add(ref y, o + 52) = TActivation.Invoke(Unsafe.Add(ref y, o + 52));
+                    Unsafe.Add(ref y, o + 53) = TActivation.Invoke(Unsafe.Add(ref y, o + 53));
+                    Unsafe.Add(ref y, o + 54) = TActivation.Invoke(Unsafe.Add(ref y, o + 54));
+                }
             }
             // outputs 16..16
             {
@@ -625,7 +1559,7 @@ total                                       204    374
                 var acc3_0 = bias0;
                 for (nuint i = 0; i < 5; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 17);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 17);
                     var w0 = Unsafe.Add(ref wi, 16);
                     var x0 = Unsafe.Add(ref x, i);
                     var x1 = Unsafe.Add(ref x, 5 + i);
@@ -636,10 +1570,24 @@ total                                       204    374
                     acc2_0 = w0 * x2 + acc2_0;
                     acc3_0 = w0 * x3 + acc3_0;
                 }
-                Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 33) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 50) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 67) = TActivation.Invoke(acc3_0);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 33) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 50) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 67) = TActivation.Invoke(acc3_0);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 16) = acc0_0;
+                    Unsafe.Add(ref y, 33) = acc1_0;
+                    Unsafe.Add(ref y, 50) = acc2_0;
+                    Unsafe.Add(ref y, 67) = acc3_0;
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(Unsafe.Add(ref y, 16));
+                    Unsafe.Add(ref y, 33) = TActivation.Invoke(Unsafe.Add(ref y, 33));
+                    Unsafe.Add(ref y, 50) = TActivation.Invoke(Unsafe.Add(ref y, 50));
+                    Unsafe.Add(ref y, 67) = TActivation.Invoke(Unsafe.Add(ref y, 67));
+                }
             }
         }
     }
@@ -684,108 +1632,284 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
             // outputs 0..5
             {
-                var acc0 = Vector128.Create(0f);
-                var acc1 = Vector128.Create(0f);
+                var acc0_0 = Vector128.Create(0f);
+                var acc0_1 = Vector128.Create(0f);
+                var acc0_2 = Vector128.Create(0f);
+                var acc0_3 = Vector128.Create(0f);
+                var acc1_0 = Vector128.Create(0f);
+                var acc1_1 = Vector128.Create(0f);
+                var acc1_2 = Vector128.Create(0f);
+                var acc1_3 = Vector128.Create(0f);
                 // 17 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                 var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 2), x0, acc1);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
+                acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 2), x0, acc1_0);
                 var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 6), x1, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc1);
+                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 6), x1, acc0_1);
+                acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc1_1);
                 var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x2, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 14), x2, acc1);
+                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x2, acc0_2);
+                acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 14), x2, acc1_2);
                 var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 18), x3, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x3, acc1);
+                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 18), x3, acc0_3);
+                acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x3, acc1_3);
                 var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x4, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 26), x4, acc1);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x4, acc0_0);
+                acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 26), x4, acc1_0);
                 var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x5, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x5, acc1);
+                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 30), x5, acc0_1);
+                acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x5, acc1_1);
                 var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x6, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 38), x6, acc1);
+                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x6, acc0_2);
+                acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 38), x6, acc1_2);
                 var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 42), x7, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 44), x7, acc1);
+                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 42), x7, acc0_3);
+                acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 44), x7, acc1_3);
                 var x8 = Vector128.Create(Unsafe.Add(ref x, 8));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 48), x8, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 50), x8, acc1);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 48), x8, acc0_0);
+                acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 50), x8, acc1_0);
                 var x9 = Vector128.Create(Unsafe.Add(ref x, 9));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 54), x9, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x9, acc1);
+                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 54), x9, acc0_1);
+                acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x9, acc1_1);
                 var x10 = Vector128.Create(Unsafe.Add(ref x, 10));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x10, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 62), x10, acc1);
+                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x10, acc0_2);
+                acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 62), x10, acc1_2);
                 var x11 = Vector128.Create(Unsafe.Add(ref x, 11));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 66), x11, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x11, acc1);
+                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 66), x11, acc0_3);
+                acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x11, acc1_3);
                 var x12 = Vector128.Create(Unsafe.Add(ref x, 12));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 72), x12, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 74), x12, acc1);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 72), x12, acc0_0);
+                acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 74), x12, acc1_0);
                 var x13 = Vector128.Create(Unsafe.Add(ref x, 13));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 78), x13, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x13, acc1);
+                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 78), x13, acc0_1);
+                acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x13, acc1_1);
                 var x14 = Vector128.Create(Unsafe.Add(ref x, 14));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 84), x14, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 86), x14, acc1);
+                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 84), x14, acc0_2);
+                acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 86), x14, acc1_2);
                 var x15 = Vector128.Create(Unsafe.Add(ref x, 15));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 90), x15, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 92), x15, acc1);
+                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 90), x15, acc0_3);
+                acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 92), x15, acc1_3);
                 var x16 = Vector128.Create(Unsafe.Add(ref x, 16));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 96), x16, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 98), x16, acc1);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 2);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 96), x16, acc0_0);
+                acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 98), x16, acc1_0);
+                acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 2);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                    Vector128.StoreUnsafe(acc1_0, ref y, 2);
+                    var tail0 = Vector128.LoadUnsafe(ref y, 2);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(tail0), ref y, 2);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // outputs 0..5
+            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+            // outputs 0..3
             {
-                var bias0 = Vector128.Create(0f);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Vector128.Create(0f);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 17; i++)
+                var acc0_0_0 = Vector128.Create(0f);
+                var acc0_0_1 = Vector128.Create(0f);
+                var acc0_0_2 = Vector128.Create(0f);
+                var acc0_0_3 = Vector128.Create(0f);
+                var acc1_0_0 = Vector128.Create(0f);
+                var acc1_0_1 = Vector128.Create(0f);
+                var acc1_0_2 = Vector128.Create(0f);
+                var acc1_0_3 = Vector128.Create(0f);
+                var acc2_0_0 = Vector128.Create(0f);
+                var acc2_0_1 = Vector128.Create(0f);
+                var acc2_0_2 = Vector128.Create(0f);
+                var acc2_0_3 = Vector128.Create(0f);
+                var acc3_0_0 = Vector128.Create(0f);
+                var acc3_0_1 = Vector128.Create(0f);
+                var acc3_0_2 = Vector128.Create(0f);
+                var acc3_0_3 = Vector128.Create(0f);
+                for (nuint i = 0; i < 16; i += 4)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
-                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector128.LoadUnsafe(ref wi, 2);
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
-                    acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                    acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                    acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                    acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 6);
+                    var w00 = Vector128.LoadUnsafe(ref wi0, 0);
+                    var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
+                    var x20 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
+                    var x30 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
+                    acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 6);
+                    var w01 = Vector128.LoadUnsafe(ref wi1, 0);
+                    var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 1));
+                    var x21 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 1));
+                    var x31 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 1));
+                    acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 6);
+                    var w02 = Vector128.LoadUnsafe(ref wi2, 0);
+                    var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
+                    var x12 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 2));
+                    var x22 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 2));
+                    var x32 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 2));
+                    acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                    acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                    acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                    acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 6);
+                    var w03 = Vector128.LoadUnsafe(ref wi3, 0);
+                    var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
+                    var x13 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 3));
+                    var x23 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 3));
+                    var x33 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 3));
+                    acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                    acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                    acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                    acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
                 }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 2);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 6);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 8);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 12);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 14);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 18);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 20);
+                // input 16, the remainder of the 4 partial sums
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (16) * 6);
+                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 16));
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + 16));
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + 16));
+                    var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + 16));
+                    acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                }
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 6);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 18);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
+                    Vector128.StoreUnsafe(acc1_0_0, ref y, 6);
+                    Vector128.StoreUnsafe(acc2_0_0, ref y, 12);
+                    Vector128.StoreUnsafe(acc3_0_0, ref y, 18);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 6)), ref y, 6);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 18)), ref y, 18);
+                }
+            }
+            // outputs 2..5
+            {
+                var acc0_0_0 = Vector128.Create(0f);
+                var acc0_0_1 = Vector128.Create(0f);
+                var acc0_0_2 = Vector128.Create(0f);
+                var acc0_0_3 = Vector128.Create(0f);
+                var acc1_0_0 = Vector128.Create(0f);
+                var acc1_0_1 = Vector128.Create(0f);
+                var acc1_0_2 = Vector128.Create(0f);
+                var acc1_0_3 = Vector128.Create(0f);
+                var acc2_0_0 = Vector128.Create(0f);
+                var acc2_0_1 = Vector128.Create(0f);
+                var acc2_0_2 = Vector128.Create(0f);
+                var acc2_0_3 = Vector128.Create(0f);
+                var acc3_0_0 = Vector128.Create(0f);
+                var acc3_0_1 = Vector128.Create(0f);
+                var acc3_0_2 = Vector128.Create(0f);
+                var acc3_0_3 = Vector128.Create(0f);
+                for (nuint i = 0; i < 16; i += 4)
+                {
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 6);
+                    var w00 = Vector128.LoadUnsafe(ref wi0, 2);
+                    var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector128.Create(Unsafe.Add(ref x, 17 + i));
+                    var x20 = Vector128.Create(Unsafe.Add(ref x, 34 + i));
+                    var x30 = Vector128.Create(Unsafe.Add(ref x, 51 + i));
+                    acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 6);
+                    var w01 = Vector128.LoadUnsafe(ref wi1, 2);
+                    var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 1));
+                    var x21 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 1));
+                    var x31 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 1));
+                    acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 6);
+                    var w02 = Vector128.LoadUnsafe(ref wi2, 2);
+                    var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
+                    var x12 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 2));
+                    var x22 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 2));
+                    var x32 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 2));
+                    acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                    acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                    acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                    acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 6);
+                    var w03 = Vector128.LoadUnsafe(ref wi3, 2);
+                    var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
+                    var x13 = Vector128.Create(Unsafe.Add(ref x, 17 + i + 3));
+                    var x23 = Vector128.Create(Unsafe.Add(ref x, 34 + i + 3));
+                    var x33 = Vector128.Create(Unsafe.Add(ref x, 51 + i + 3));
+                    acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                    acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                    acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                    acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                }
+                // input 16, the remainder of the 4 partial sums
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (16) * 6);
+                    var w0 = Vector128.LoadUnsafe(ref wi, 2);
+                    var x0 = Vector128.Create(Unsafe.Add(ref x, 16));
+                    var x1 = Vector128.Create(Unsafe.Add(ref x, 17 + 16));
+                    var x2 = Vector128.Create(Unsafe.Add(ref x, 34 + 16));
+                    var x3 = Vector128.Create(Unsafe.Add(ref x, 51 + 16));
+                    acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                    acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                }
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 2);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 14);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 20);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0_0, ref y, 2);
+                    Vector128.StoreUnsafe(acc1_0_0, ref y, 8);
+                    Vector128.StoreUnsafe(acc2_0_0, ref y, 14);
+                    Vector128.StoreUnsafe(acc3_0_0, ref y, 20);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 2)), ref y, 2);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 14)), ref y, 14);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 20)), ref y, 20);
+                }
             }
         }
 
@@ -802,7 +1926,7 @@ total                                       204    374
                 var acc5 = 0f;
                 for (nuint i = 0; i < 17; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 6);
                     var xi = Unsafe.Add(ref x, i);
                     acc0 = Unsafe.Add(ref wi, 0) * xi + acc0;
                     acc1 = Unsafe.Add(ref wi, 1) * xi + acc1;
@@ -811,12 +1935,30 @@ total                                       204    374
                     acc4 = Unsafe.Add(ref wi, 4) * xi + acc4;
                     acc5 = Unsafe.Add(ref wi, 5) * xi + acc5;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0;
+                    Unsafe.Add(ref y, 1) = acc1;
+                    Unsafe.Add(ref y, 2) = acc2;
+                    Unsafe.Add(ref y, 3) = acc3;
+                    Unsafe.Add(ref y, 4) = acc4;
+                    Unsafe.Add(ref y, 5) = acc5;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                }
             }
         }
 
@@ -825,29 +1967,25 @@ total                                       204    374
         {
             // outputs 0..3
             {
-                var bias0 = 0f;
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = 0f;
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                var bias2 = 0f;
-                var acc0_2 = bias2;
-                var acc1_2 = bias2;
-                var acc2_2 = bias2;
-                var acc3_2 = bias2;
-                var bias3 = 0f;
-                var acc0_3 = bias3;
-                var acc1_3 = bias3;
-                var acc2_3 = bias3;
-                var acc3_3 = bias3;
+                var acc0_0 = 0f;
+                var acc1_0 = 0f;
+                var acc2_0 = 0f;
+                var acc3_0 = 0f;
+                var acc0_1 = 0f;
+                var acc1_1 = 0f;
+                var acc2_1 = 0f;
+                var acc3_1 = 0f;
+                var acc0_2 = 0f;
+                var acc1_2 = 0f;
+                var acc2_2 = 0f;
+                var acc3_2 = 0f;
+                var acc0_3 = 0f;
+                var acc1_3 = 0f;
+                var acc2_3 = 0f;
+                var acc3_3 = 0f;
                 for (nuint i = 0; i < 17; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 6);
                     var w0 = Unsafe.Add(ref wi, 0);
                     var w1 = Unsafe.Add(ref wi, 1);
                     var w2 = Unsafe.Add(ref wi, 2);
@@ -873,38 +2011,74 @@ total                                       204    374
                     acc3_2 = w2 * x3 + acc3_2;
                     acc3_3 = w3 * x3 + acc3_3;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc1_3);
-                Unsafe.Add(ref y, 12) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 13) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 14) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, 15) = TActivation.Invoke(acc2_3);
-                Unsafe.Add(ref y, 18) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 19) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, 20) = TActivation.Invoke(acc3_2);
-                Unsafe.Add(ref y, 21) = TActivation.Invoke(acc3_3);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, 18) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 19) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 20) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, 21) = TActivation.Invoke(acc3_3);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0_0;
+                    Unsafe.Add(ref y, 1) = acc0_1;
+                    Unsafe.Add(ref y, 2) = acc0_2;
+                    Unsafe.Add(ref y, 3) = acc0_3;
+                    Unsafe.Add(ref y, 6) = acc1_0;
+                    Unsafe.Add(ref y, 7) = acc1_1;
+                    Unsafe.Add(ref y, 8) = acc1_2;
+                    Unsafe.Add(ref y, 9) = acc1_3;
+                    Unsafe.Add(ref y, 12) = acc2_0;
+                    Unsafe.Add(ref y, 13) = acc2_1;
+                    Unsafe.Add(ref y, 14) = acc2_2;
+                    Unsafe.Add(ref y, 15) = acc2_3;
+                    Unsafe.Add(ref y, 18) = acc3_0;
+                    Unsafe.Add(ref y, 19) = acc3_1;
+                    Unsafe.Add(ref y, 20) = acc3_2;
+                    Unsafe.Add(ref y, 21) = acc3_3;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                    Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
+                    Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
+                    Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
+                    Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
+                    Unsafe.Add(ref y, 18) = TActivation.Invoke(Unsafe.Add(ref y, 18));
+                    Unsafe.Add(ref y, 19) = TActivation.Invoke(Unsafe.Add(ref y, 19));
+                    Unsafe.Add(ref y, 20) = TActivation.Invoke(Unsafe.Add(ref y, 20));
+                    Unsafe.Add(ref y, 21) = TActivation.Invoke(Unsafe.Add(ref y, 21));
+                }
             }
             // outputs 4..5
             {
-                var bias0 = 0f;
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = 0f;
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
+                var acc0_0 = 0f;
+                var acc1_0 = 0f;
+                var acc2_0 = 0f;
+                var acc3_0 = 0f;
+                var acc0_1 = 0f;
+                var acc1_1 = 0f;
+                var acc2_1 = 0f;
+                var acc3_1 = 0f;
                 for (nuint i = 0; i < 17; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 6);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 6);
                     var w0 = Unsafe.Add(ref wi, 4);
                     var w1 = Unsafe.Add(ref wi, 5);
                     var x0 = Unsafe.Add(ref x, i);
@@ -920,14 +2094,36 @@ total                                       204    374
                     acc3_0 = w0 * x3 + acc3_0;
                     acc3_1 = w1 * x3 + acc3_1;
                 }
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 16) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 17) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 22) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 23) = TActivation.Invoke(acc3_1);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 17) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 22) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 23) = TActivation.Invoke(acc3_1);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 4) = acc0_0;
+                    Unsafe.Add(ref y, 5) = acc0_1;
+                    Unsafe.Add(ref y, 10) = acc1_0;
+                    Unsafe.Add(ref y, 11) = acc1_1;
+                    Unsafe.Add(ref y, 16) = acc2_0;
+                    Unsafe.Add(ref y, 17) = acc2_1;
+                    Unsafe.Add(ref y, 22) = acc3_0;
+                    Unsafe.Add(ref y, 23) = acc3_1;
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                    Unsafe.Add(ref y, 16) = TActivation.Invoke(Unsafe.Add(ref y, 16));
+                    Unsafe.Add(ref y, 17) = TActivation.Invoke(Unsafe.Add(ref y, 17));
+                    Unsafe.Add(ref y, 22) = TActivation.Invoke(Unsafe.Add(ref y, 22));
+                    Unsafe.Add(ref y, 23) = TActivation.Invoke(Unsafe.Add(ref y, 23));
+                }
             }
         }
     }

@@ -48,10 +48,12 @@ partial class TinyMlp
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
         global::System.Span<float> hidden = workspace.Region(HiddenOutputSlot, 8, batch);
         HiddenKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref MemoryMarshal.GetReference(x), ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(hidden), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(hidden, "hidden", gradient: false);
 
         // out: Dense 8 -> 3. y = x W + b
         global::System.Span<float> @out = workspace.Region(OutOutputSlot, 3, batch);
         OutKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(hidden), ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref MemoryMarshal.GetReference(@out), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(@out, "out", gradient: false);
 
         @out.CopyTo(output);
     }
@@ -76,6 +78,7 @@ partial class TinyMlp
         OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref grads, OutKernels.WeightOffset), ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
         OutKernels.TransposeWeights(ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref transposed);
         OutKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dOut), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dHidden), batch);
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dHidden, "out", gradient: true);
 
         // hidden: Dense 4 -> 8 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(HiddenOutputSlot, 8, batch), dHidden);
@@ -373,57 +376,130 @@ partial class TinyMlp
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..3
                 {
-                    var acc0 = Vector128.Create(0f);
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc0_1 = Vector128.Create(0f);
+                    var acc0_2 = Vector128.Create(0f);
+                    var acc0_3 = Vector128.Create(0f);
                     // 8 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
                     var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0_1);
                     var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0_2);
                     var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0);
+                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0_3);
                     var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x4, acc0);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x4, acc0_0);
                     var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x5, acc0);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x5, acc0_1);
                     var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x6, acc0);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x6, acc0_2);
                     var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x7, acc0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x7, acc0_3);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..3
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (nuint i = 0; i < 8; i++)
+                    var acc0_0_0 = Vector128.Create(0f);
+                    var acc0_0_1 = Vector128.Create(0f);
+                    var acc0_0_2 = Vector128.Create(0f);
+                    var acc0_0_3 = Vector128.Create(0f);
+                    var acc1_0_0 = Vector128.Create(0f);
+                    var acc1_0_1 = Vector128.Create(0f);
+                    var acc1_0_2 = Vector128.Create(0f);
+                    var acc1_0_3 = Vector128.Create(0f);
+                    var acc2_0_0 = Vector128.Create(0f);
+                    var acc2_0_1 = Vector128.Create(0f);
+                    var acc2_0_2 = Vector128.Create(0f);
+                    var acc2_0_3 = Vector128.Create(0f);
+                    var acc3_0_0 = Vector128.Create(0f);
+                    var acc3_0_1 = Vector128.Create(0f);
+                    var acc3_0_2 = Vector128.Create(0f);
+                    var acc3_0_3 = Vector128.Create(0f);
+                    for (nuint i = 0; i < 8; i += 4)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 4);
-                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 16 + i));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
+                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 4);
+                        var w00 = Vector128.LoadUnsafe(ref wi0, 0);
+                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                        var x10 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
+                        var x20 = Vector128.Create(Unsafe.Add(ref x, 16 + i));
+                        var x30 = Vector128.Create(Unsafe.Add(ref x, 24 + i));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 4);
+                        var w01 = Vector128.LoadUnsafe(ref wi1, 0);
+                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                        var x11 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
+                        var x21 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 1));
+                        var x31 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 4);
+                        var w02 = Vector128.LoadUnsafe(ref wi2, 0);
+                        var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
+                        var x12 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 2));
+                        var x22 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 2));
+                        var x32 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 2));
+                        acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                        acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                        acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                        acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 4);
+                        var w03 = Vector128.LoadUnsafe(ref wi3, 0);
+                        var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
+                        var x13 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 3));
+                        var x23 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 3));
+                        var x33 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 3));
+                        acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                        acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                        acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                        acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 12);
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 12);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1_0_0, ref y, 4);
+                        Vector128.StoreUnsafe(acc2_0_0, ref y, 8);
+                        Vector128.StoreUnsafe(acc3_0_0, ref y, 12);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                    }
                 }
             }
 
@@ -477,10 +553,24 @@ partial class TinyMlp
                     acc1 = Unsafe.Add(ref w, 29) * x7 + acc1;
                     acc2 = Unsafe.Add(ref w, 30) * x7 + acc2;
                     acc3 = Unsafe.Add(ref w, 31) * x7 + acc3;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0;
+                        Unsafe.Add(ref y, 1) = acc1;
+                        Unsafe.Add(ref y, 2) = acc2;
+                        Unsafe.Add(ref y, 3) = acc3;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    }
                 }
             }
 
@@ -489,29 +579,25 @@ partial class TinyMlp
             {
                 // outputs 0..3
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = 0f;
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
+                    var acc0_3 = 0f;
+                    var acc1_3 = 0f;
+                    var acc2_3 = 0f;
+                    var acc3_3 = 0f;
                     for (nuint i = 0; i < 8; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 4);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 4);
                         var w0 = Unsafe.Add(ref wi, 0);
                         var w1 = Unsafe.Add(ref wi, 1);
                         var w2 = Unsafe.Add(ref wi, 2);
@@ -537,22 +623,60 @@ partial class TinyMlp
                         acc3_2 = w2 * x3 + acc3_2;
                         acc3_3 = w3 * x3 + acc3_3;
                     }
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
+                        Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
+                        Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0_0;
+                        Unsafe.Add(ref y, 1) = acc0_1;
+                        Unsafe.Add(ref y, 2) = acc0_2;
+                        Unsafe.Add(ref y, 3) = acc0_3;
+                        Unsafe.Add(ref y, 4) = acc1_0;
+                        Unsafe.Add(ref y, 5) = acc1_1;
+                        Unsafe.Add(ref y, 6) = acc1_2;
+                        Unsafe.Add(ref y, 7) = acc1_3;
+                        Unsafe.Add(ref y, 8) = acc2_0;
+                        Unsafe.Add(ref y, 9) = acc2_1;
+                        Unsafe.Add(ref y, 10) = acc2_2;
+                        Unsafe.Add(ref y, 11) = acc2_3;
+                        Unsafe.Add(ref y, 12) = acc3_0;
+                        Unsafe.Add(ref y, 13) = acc3_1;
+                        Unsafe.Add(ref y, 14) = acc3_2;
+                        Unsafe.Add(ref y, 15) = acc3_3;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                        Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                        Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                        Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                        Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
+                        Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
+                        Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
+                        Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
+                    }
                 }
             }
         }
@@ -689,10 +813,15 @@ partial class TinyMlp
                 else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
             }
 
-            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+            /// <summary>Forward for <paramref name="rows"/> rows: with Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                    return;
+                }
                 nuint s = 0;
                 for (; s + 4 <= (nuint)rows; s += 4)
                     Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
@@ -701,115 +830,363 @@ partial class TinyMlp
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the rows left over run in tiles of 1.
                 // outputs 0..7
                 {
-                    var acc0 = Vector256.Create(0f);
+                    nuint s = 0;
+                    for (; s + 3 <= rows; s += 3)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 8);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc0_0_2 = Vector256.Create(0f);
+                        var acc0_0_3 = Vector256.Create(0f);
+                        var acc1_0_0 = Vector256.Create(0f);
+                        var acc1_0_1 = Vector256.Create(0f);
+                        var acc1_0_2 = Vector256.Create(0f);
+                        var acc1_0_3 = Vector256.Create(0f);
+                        var acc2_0_0 = Vector256.Create(0f);
+                        var acc2_0_1 = Vector256.Create(0f);
+                        var acc2_0_2 = Vector256.Create(0f);
+                        var acc2_0_3 = Vector256.Create(0f);
+                        // input 0, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (0) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 0));
+                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 0));
+                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        }
+                        // input 1, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (1) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 1));
+                            acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 1));
+                            acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        }
+                        // input 2, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 2));
+                            acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 2));
+                            acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        }
+                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 16);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 8);
+                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 16);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
+                        }
+                    }
+                    for (; s < rows; s++)
+                    {
+                        ref float xs = ref Unsafe.Add(ref x, s * 3);
+                        ref float ys = ref Unsafe.Add(ref y, s * 8);
+                        var acc0_0_0 = Vector256.Create(0f);
+                        var acc0_0_1 = Vector256.Create(0f);
+                        var acc0_0_2 = Vector256.Create(0f);
+                        var acc0_0_3 = Vector256.Create(0f);
+                        // input 0, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (0) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        }
+                        // input 1, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (1) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        }
+                        // input 2, the remainder of the 4 partial sums
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (2) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
+                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        }
+                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                        if (TActivation.Inline)
+                        {
+                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                        }
+                        else
+                        {
+                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                        }
+                    }
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            {
+                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // outputs 0..7
+                {
+                    var acc0_0 = Vector256.Create(0f);
+                    var acc0_1 = Vector256.Create(0f);
+                    var acc0_2 = Vector256.Create(0f);
+                    var acc0_3 = Vector256.Create(0f);
                     // 3 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
                     var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0);
+                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0_1);
                     var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                    acc0_2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0_2);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..7
                 {
-                    var bias0 = Vector256.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    for (nuint i = 0; i < 3; i++)
+                    var acc0_0_0 = Vector256.Create(0f);
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_0_2 = Vector256.Create(0f);
+                    var acc0_0_3 = Vector256.Create(0f);
+                    var acc1_0_0 = Vector256.Create(0f);
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc1_0_2 = Vector256.Create(0f);
+                    var acc1_0_3 = Vector256.Create(0f);
+                    var acc2_0_0 = Vector256.Create(0f);
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc2_0_2 = Vector256.Create(0f);
+                    var acc2_0_3 = Vector256.Create(0f);
+                    var acc3_0_0 = Vector256.Create(0f);
+                    var acc3_0_1 = Vector256.Create(0f);
+                    var acc3_0_2 = Vector256.Create(0f);
+                    var acc3_0_3 = Vector256.Create(0f);
+                    // input 0, the remainder of the 4 partial sums
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 8);
+                        ref float wi = ref Unsafe.Add(ref w, (0) * 8);
                         var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + i));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + i));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + i));
-                        acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 0));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 0));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 0));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
                     }
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 24);
+                    // input 1, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (1) * 8);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, 1));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 1));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 1));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        acc3_0_1 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                    }
+                    // input 2, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (2) * 8);
+                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                        var x0 = Vector256.Create(Unsafe.Add(ref x, 2));
+                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 2));
+                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 2));
+                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 2));
+                        acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        acc3_0_2 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 16);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 24);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
+                        Vector256.StoreUnsafe(acc1_0_0, ref y, 8);
+                        Vector256.StoreUnsafe(acc2_0_0, ref y, 16);
+                        Vector256.StoreUnsafe(acc3_0_0, ref y, 24);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 24)), ref y, 24);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
                 // outputs 0..7
                 {
-                    var acc0 = Vector128.Create(0f);
-                    var acc1 = Vector128.Create(0f);
+                    var acc0_0 = Vector128.Create(0f);
+                    var acc0_1 = Vector128.Create(0f);
+                    var acc0_2 = Vector128.Create(0f);
+                    var acc0_3 = Vector128.Create(0f);
+                    var acc1_0 = Vector128.Create(0f);
+                    var acc1_1 = Vector128.Create(0f);
+                    var acc1_2 = Vector128.Create(0f);
+                    var acc1_3 = Vector128.Create(0f);
                     // 3 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                     var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
+                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1_0);
                     var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1);
+                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0_1);
+                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1_1);
                     var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0_2);
+                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1_2);
+                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                        Vector128.StoreUnsafe(acc1_0, ref y, 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                    }
                 }
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // outputs 0..7
+                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
                 {
-                    var bias0 = Vector128.Create(0f);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector128.Create(0f);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 3; i++)
+                    var acc0_0_0 = Vector128.Create(0f);
+                    var acc0_0_1 = Vector128.Create(0f);
+                    var acc0_0_2 = Vector128.Create(0f);
+                    var acc0_0_3 = Vector128.Create(0f);
+                    var acc1_0_0 = Vector128.Create(0f);
+                    var acc1_0_1 = Vector128.Create(0f);
+                    var acc1_0_2 = Vector128.Create(0f);
+                    var acc1_0_3 = Vector128.Create(0f);
+                    var acc2_0_0 = Vector128.Create(0f);
+                    var acc2_0_1 = Vector128.Create(0f);
+                    var acc2_0_2 = Vector128.Create(0f);
+                    var acc2_0_3 = Vector128.Create(0f);
+                    var acc3_0_0 = Vector128.Create(0f);
+                    var acc3_0_1 = Vector128.Create(0f);
+                    var acc3_0_2 = Vector128.Create(0f);
+                    var acc3_0_3 = Vector128.Create(0f);
+                    // input 0, the remainder of the 4 partial sums
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 8);
-                        var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                        var w1 = Vector128.LoadUnsafe(ref wi, 4);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + i));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + i));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
-                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                        ref float wi = ref Unsafe.Add(ref w, (0) * 8);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 0));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 0));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 0));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
                     }
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 12);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 20);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 24);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 28);
+                    // input 1, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (1) * 8);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 1));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 1));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 1));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        acc1_0_1 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        acc2_0_1 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        acc3_0_1 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                    }
+                    // input 2, the remainder of the 4 partial sums
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (2) * 8);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var x0 = Vector128.Create(Unsafe.Add(ref x, 2));
+                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 2));
+                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 2));
+                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 2));
+                        acc0_0_2 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        acc1_0_2 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        acc2_0_2 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        acc3_0_2 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, o);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, o + 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, o + 16);
+                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, o + 24);
+                    }
+                    else
+                    {
+                        Vector128.StoreUnsafe(acc0_0_0, ref y, o);
+                        Vector128.StoreUnsafe(acc1_0_0, ref y, o + 8);
+                        Vector128.StoreUnsafe(acc2_0_0, ref y, o + 16);
+                        Vector128.StoreUnsafe(acc3_0_0, ref y, o + 24);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 8)), ref y, o + 8);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 16)), ref y, o + 16);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 24)), ref y, o + 24);
+                    }
                 }
             }
 
@@ -854,14 +1231,36 @@ partial class TinyMlp
                     acc5 = Unsafe.Add(ref w, 21) * x2 + acc5;
                     acc6 = Unsafe.Add(ref w, 22) * x2 + acc6;
                     acc7 = Unsafe.Add(ref w, 23) * x2 + acc7;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, 0) = acc0;
+                        Unsafe.Add(ref y, 1) = acc1;
+                        Unsafe.Add(ref y, 2) = acc2;
+                        Unsafe.Add(ref y, 3) = acc3;
+                        Unsafe.Add(ref y, 4) = acc4;
+                        Unsafe.Add(ref y, 5) = acc5;
+                        Unsafe.Add(ref y, 6) = acc6;
+                        Unsafe.Add(ref y, 7) = acc7;
+                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    }
                 }
             }
 
@@ -870,29 +1269,25 @@ partial class TinyMlp
             {
                 for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
                 {
-                    var bias0 = 0f;
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = 0f;
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = 0f;
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = 0f;
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
+                    var acc0_0 = 0f;
+                    var acc1_0 = 0f;
+                    var acc2_0 = 0f;
+                    var acc3_0 = 0f;
+                    var acc0_1 = 0f;
+                    var acc1_1 = 0f;
+                    var acc2_1 = 0f;
+                    var acc3_1 = 0f;
+                    var acc0_2 = 0f;
+                    var acc1_2 = 0f;
+                    var acc2_2 = 0f;
+                    var acc3_2 = 0f;
+                    var acc0_3 = 0f;
+                    var acc1_3 = 0f;
+                    var acc2_3 = 0f;
+                    var acc3_3 = 0f;
                     for (nuint i = 0; i < 3; i++)
                     {
-                        ref float wi = ref Unsafe.Add(ref w, i * 8);
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 8);
                         var w0 = Unsafe.Add(ref wi, o);
                         var w1 = Unsafe.Add(ref wi, o + 1);
                         var w2 = Unsafe.Add(ref wi, o + 2);
@@ -918,22 +1313,60 @@ partial class TinyMlp
                         acc3_2 = w2 * x3 + acc3_2;
                         acc3_3 = w3 * x3 + acc3_3;
                     }
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
+                    if (TActivation.Inline)
+                    {
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                        Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
+                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
+                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
+                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
+                        Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
+                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
+                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
+                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
+                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
+                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
+                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
+                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
+                    }
+                    else
+                    {
+                        Unsafe.Add(ref y, o) = acc0_0;
+                        Unsafe.Add(ref y, o + 1) = acc0_1;
+                        Unsafe.Add(ref y, o + 2) = acc0_2;
+                        Unsafe.Add(ref y, o + 3) = acc0_3;
+                        Unsafe.Add(ref y, o + 8) = acc1_0;
+                        Unsafe.Add(ref y, o + 9) = acc1_1;
+                        Unsafe.Add(ref y, o + 10) = acc1_2;
+                        Unsafe.Add(ref y, o + 11) = acc1_3;
+                        Unsafe.Add(ref y, o + 16) = acc2_0;
+                        Unsafe.Add(ref y, o + 17) = acc2_1;
+                        Unsafe.Add(ref y, o + 18) = acc2_2;
+                        Unsafe.Add(ref y, o + 19) = acc2_3;
+                        Unsafe.Add(ref y, o + 24) = acc3_0;
+                        Unsafe.Add(ref y, o + 25) = acc3_1;
+                        Unsafe.Add(ref y, o + 26) = acc3_2;
+                        Unsafe.Add(ref y, o + 27) = acc3_3;
+                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                        Unsafe.Add(ref y, o + 8) = TActivation.Invoke(Unsafe.Add(ref y, o + 8));
+                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(Unsafe.Add(ref y, o + 9));
+                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(Unsafe.Add(ref y, o + 10));
+                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(Unsafe.Add(ref y, o + 11));
+                        Unsafe.Add(ref y, o + 16) = TActivation.Invoke(Unsafe.Add(ref y, o + 16));
+                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(Unsafe.Add(ref y, o + 17));
+                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
+                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
+                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(Unsafe.Add(ref y, o + 24));
+                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(Unsafe.Add(ref y, o + 25));
+                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(Unsafe.Add(ref y, o + 26));
+                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
+                    }
                 }
             }
         }

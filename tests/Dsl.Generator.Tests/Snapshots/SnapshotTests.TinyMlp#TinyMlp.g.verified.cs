@@ -64,6 +64,15 @@ total                                      67    112
 ";
 
     /// <inheritdoc/>
+    public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NetworkStep> Steps => s_steps;
+
+    private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]
+    {
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "hidden", new[] { 4 }, new[] { 8 }, new[] { "hidden.weight", "hidden.bias" }) { Activation = global::Dsl.Activation.Relu, Bias = true },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "out", new[] { 8 }, new[] { 3 }, new[] { "out.weight", "out.bias" }) { Bias = true },
+    });
+
+    /// <inheritdoc/>
     public void Forward(global::System.ReadOnlySpan<float> input, global::System.Span<float> output)
     {
         global::Dsl.Guard.Length(input, InputSize, nameof(input));
@@ -78,12 +87,10 @@ total                                      67    112
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         ref float x = ref MemoryMarshal.GetReference(input);
         ref float y = ref MemoryMarshal.GetReference(output);
-        nuint s = 0;
-        // Four samples at a time share every weight load; the rest go one by one.
-        for (; s + 4 <= (nuint)batch; s += 4)
-            ForwardFour(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
-        for (; s < (nuint)batch; s++)
-            ForwardOne(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize));
+        // Blocks of up to 64 samples go layer by layer, so a block reads each weight once from memory and
+        // every further sample of the block finds it in cache.
+        for (nuint s = 0; s < (nuint)batch; s += 64)
+            ForwardBlock(ref Unsafe.Add(ref x, s * InputSize), ref Unsafe.Add(ref y, s * OutputSize), (int)global::System.Math.Min(64, (nuint)batch - s));
     }
 
     // Activations live on the stack: no allocation, and threads share nothing but the weights.
@@ -101,19 +108,19 @@ total                                      67    112
         OutKernels.Forward1<global::Dsl.Kernels.Identity>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
     }
 
-    // Activations live on the stack: no allocation, and threads share nothing but the weights.
+    // The block's activations live on the stack, sized by its rows: no allocation, and threads share nothing but the weights.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardFour(ref float x, ref float y)
+    private void ForwardBlock(ref float x, ref float y, int rows)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[32];
+        global::System.Span<float> scratch = stackalloc float[rows * 8];
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
-        ref float hidden = ref MemoryMarshal.GetReference(scratch.Slice(0, 32));
-        HiddenKernels.Forward4<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref hidden);
+        ref float hidden = ref MemoryMarshal.GetReference(scratch.Slice(0, rows * 8));
+        HiddenKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref hidden, rows);
 
         // out: Dense 8 -> 3. y = x W + b
-        OutKernels.Forward4<global::Dsl.Kernels.Identity>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
+        OutKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y, rows);
     }
 
     // hidden: Dense 4 -> 8, Relu. y = relu(x W + b).
@@ -147,10 +154,15 @@ total                                      67    112
             else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
-        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
+        /// <summary>Forward for <paramref name="rows"/> rows: with Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            if (Vector256.IsHardwareAccelerated)
+            {
+                ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                return;
+            }
             nuint s = 0;
             for (; s + 4 <= (nuint)rows; s += 4)
                 Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
@@ -159,120 +171,395 @@ total                                      67    112
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the rows left over run in tiles of 1.
             // outputs 0..7
             {
-                var acc0 = Vector256.LoadUnsafe(ref b, 0);
+                var bias0 = Vector256.LoadUnsafe(ref b, 0);
+                nuint s = 0;
+                for (; s + 3 <= rows; s += 3)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 4);
+                    ref float ys = ref Unsafe.Add(ref y, s * 8);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_0_2 = Vector256.Create(0f);
+                    var acc0_0_3 = Vector256.Create(0f);
+                    var acc1_0_0 = bias0;
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc1_0_2 = Vector256.Create(0f);
+                    var acc1_0_3 = Vector256.Create(0f);
+                    var acc2_0_0 = bias0;
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc2_0_2 = Vector256.Create(0f);
+                    var acc2_0_3 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i));
+                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i));
+                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i + 1));
+                            acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 1));
+                            acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i + 2));
+                            acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 2));
+                            acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i + 3));
+                            acc1_0_3 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 3));
+                            acc2_0_3 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_3);
+                        }
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 16);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                        Vector256.StoreUnsafe(acc1_0_0, ref ys, 8);
+                        Vector256.StoreUnsafe(acc2_0_0, ref ys, 16);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
+                    }
+                }
+                for (; s < rows; s++)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 4);
+                    ref float ys = ref Unsafe.Add(ref y, s * 8);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_0_2 = Vector256.Create(0f);
+                    var acc0_0_3 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 4; i += 4)
+                    {
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                        }
+                    }
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    if (TActivation.Inline)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
+                    }
+                    else
+                    {
+                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                    }
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+            // outputs 0..7
+            {
+                var acc0_0 = Vector256.LoadUnsafe(ref b, 0);
+                var acc0_1 = Vector256.Create(0f);
+                var acc0_2 = Vector256.Create(0f);
+                var acc0_3 = Vector256.Create(0f);
                 // 4 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
                 var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0);
+                acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
                 var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0);
+                acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0_1);
                 var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0);
+                acc0_2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0_2);
                 var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
-                acc0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x3, acc0);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
+                acc0_3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x3, acc0_3);
+                acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                if (TActivation.Inline)
+                {
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                }
+                else
+                {
+                    Vector256.StoreUnsafe(acc0_0, ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
             // outputs 0..7
             {
                 var bias0 = Vector256.LoadUnsafe(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                for (nuint i = 0; i < 4; i++)
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector256.Create(0f);
+                var acc0_0_2 = Vector256.Create(0f);
+                var acc0_0_3 = Vector256.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector256.Create(0f);
+                var acc1_0_2 = Vector256.Create(0f);
+                var acc1_0_3 = Vector256.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector256.Create(0f);
+                var acc2_0_2 = Vector256.Create(0f);
+                var acc2_0_3 = Vector256.Create(0f);
+                var acc3_0_0 = bias0;
+                var acc3_0_1 = Vector256.Create(0f);
+                var acc3_0_2 = Vector256.Create(0f);
+                var acc3_0_3 = Vector256.Create(0f);
+                for (nuint i = 0; i < 4; i += 4)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
-                    var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                    var x0 = Vector256.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
-                    var x2 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
-                    var x3 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
-                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 8);
+                    var w00 = Vector256.LoadUnsafe(ref wi0, 0);
+                    var x00 = Vector256.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
+                    var x20 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
+                    var x30 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
+                    acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 8);
+                    var w01 = Vector256.LoadUnsafe(ref wi1, 0);
+                    var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 1));
+                    var x21 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 1));
+                    var x31 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 1));
+                    acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 8);
+                    var w02 = Vector256.LoadUnsafe(ref wi2, 0);
+                    var x02 = Vector256.Create(Unsafe.Add(ref x, i + 2));
+                    var x12 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 2));
+                    var x22 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 2));
+                    var x32 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 2));
+                    acc0_0_2 = Vector256.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                    acc1_0_2 = Vector256.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                    acc2_0_2 = Vector256.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                    acc3_0_2 = Vector256.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 8);
+                    var w03 = Vector256.LoadUnsafe(ref wi3, 0);
+                    var x03 = Vector256.Create(Unsafe.Add(ref x, i + 3));
+                    var x13 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 3));
+                    var x23 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 3));
+                    var x33 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 3));
+                    acc0_0_3 = Vector256.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                    acc1_0_3 = Vector256.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                    acc2_0_3 = Vector256.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                    acc3_0_3 = Vector256.MultiplyAddEstimate(w03, x33, acc3_0_3);
                 }
-                Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
-                Vector256.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 24);
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                if (TActivation.Inline)
+                {
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 16);
+                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 24);
+                }
+                else
+                {
+                    Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
+                    Vector256.StoreUnsafe(acc1_0_0, ref y, 8);
+                    Vector256.StoreUnsafe(acc2_0_0, ref y, 16);
+                    Vector256.StoreUnsafe(acc3_0_0, ref y, 24);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
+                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 24)), ref y, 24);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
+            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
             // outputs 0..7
             {
-                var acc0 = Vector128.LoadUnsafe(ref b, 0);
-                var acc1 = Vector128.LoadUnsafe(ref b, 4);
+                var acc0_0 = Vector128.LoadUnsafe(ref b, 0);
+                var acc0_1 = Vector128.Create(0f);
+                var acc0_2 = Vector128.Create(0f);
+                var acc0_3 = Vector128.Create(0f);
+                var acc1_0 = Vector128.LoadUnsafe(ref b, 4);
+                var acc1_1 = Vector128.Create(0f);
+                var acc1_2 = Vector128.Create(0f);
+                var acc1_3 = Vector128.Create(0f);
                 // 4 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
                 var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
+                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
+                acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1_0);
                 var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1);
+                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0_1);
+                acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1_1);
                 var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1);
+                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0_2);
+                acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1_2);
                 var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x3, acc0);
-                acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x3, acc1);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
+                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x3, acc0_3);
+                acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x3, acc1_3);
+                acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
+                acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0, ref y, 0);
+                    Vector128.StoreUnsafe(acc1_0, ref y, 4);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // outputs 0..7
+            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+            for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
             {
-                var bias0 = Vector128.LoadUnsafe(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Vector128.LoadUnsafe(ref b, 4);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                for (nuint i = 0; i < 4; i++)
+                var bias0 = Vector128.LoadUnsafe(ref b, o);
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector128.Create(0f);
+                var acc0_0_2 = Vector128.Create(0f);
+                var acc0_0_3 = Vector128.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector128.Create(0f);
+                var acc1_0_2 = Vector128.Create(0f);
+                var acc1_0_3 = Vector128.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector128.Create(0f);
+                var acc2_0_2 = Vector128.Create(0f);
+                var acc2_0_3 = Vector128.Create(0f);
+                var acc3_0_0 = bias0;
+                var acc3_0_1 = Vector128.Create(0f);
+                var acc3_0_2 = Vector128.Create(0f);
+                var acc3_0_3 = Vector128.Create(0f);
+                for (nuint i = 0; i < 4; i += 4)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
-                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector128.LoadUnsafe(ref wi, 4);
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
-                    acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                    acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                    acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                    acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                    acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                    acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
+                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 8);
+                    var w00 = Vector128.LoadUnsafe(ref wi0, o);
+                    var x00 = Vector128.Create(Unsafe.Add(ref x, i));
+                    var x10 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
+                    var x20 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
+                    var x30 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
+                    acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
+                    acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
+                    acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
+                    acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
+                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 8);
+                    var w01 = Vector128.LoadUnsafe(ref wi1, o);
+                    var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
+                    var x11 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 1));
+                    var x21 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
+                    var x31 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 1));
+                    acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
+                    acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
+                    acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
+                    acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
+                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 8);
+                    var w02 = Vector128.LoadUnsafe(ref wi2, o);
+                    var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
+                    var x12 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 2));
+                    var x22 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 2));
+                    var x32 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 2));
+                    acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
+                    acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
+                    acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
+                    acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
+                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 8);
+                    var w03 = Vector128.LoadUnsafe(ref wi3, o);
+                    var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
+                    var x13 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 3));
+                    var x23 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 3));
+                    var x33 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 3));
+                    acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
+                    acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
+                    acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
+                    acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
                 }
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, 4);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, 12);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, 20);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, 24);
-                Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, 28);
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
+                if (TActivation.Inline)
+                {
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, o);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, o + 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, o + 16);
+                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, o + 24);
+                }
+                else
+                {
+                    Vector128.StoreUnsafe(acc0_0_0, ref y, o);
+                    Vector128.StoreUnsafe(acc1_0_0, ref y, o + 8);
+                    Vector128.StoreUnsafe(acc2_0_0, ref y, o + 16);
+                    Vector128.StoreUnsafe(acc3_0_0, ref y, o + 24);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 8)), ref y, o + 8);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 16)), ref y, o + 16);
+                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 24)), ref y, o + 24);
+                }
             }
         }
 
@@ -326,14 +613,36 @@ total                                      67    112
                 acc5 = Unsafe.Add(ref w, 29) * x3 + acc5;
                 acc6 = Unsafe.Add(ref w, 30) * x3 + acc6;
                 acc7 = Unsafe.Add(ref w, 31) * x3 + acc7;
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0;
+                    Unsafe.Add(ref y, 1) = acc1;
+                    Unsafe.Add(ref y, 2) = acc2;
+                    Unsafe.Add(ref y, 3) = acc3;
+                    Unsafe.Add(ref y, 4) = acc4;
+                    Unsafe.Add(ref y, 5) = acc5;
+                    Unsafe.Add(ref y, 6) = acc6;
+                    Unsafe.Add(ref y, 7) = acc7;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                }
             }
         }
 
@@ -364,7 +673,7 @@ total                                      67    112
                 var acc3_3 = bias3;
                 for (nuint i = 0; i < 4; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 8);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 8);
                     var w0 = Unsafe.Add(ref wi, o);
                     var w1 = Unsafe.Add(ref wi, o + 1);
                     var w2 = Unsafe.Add(ref wi, o + 2);
@@ -390,22 +699,60 @@ total                                      67    112
                     acc3_2 = w2 * x3 + acc3_2;
                     acc3_3 = w3 * x3 + acc3_3;
                 }
-                Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
-                Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
-                Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
-                Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
+                    Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
+                    Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
+                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
+                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, o) = acc0_0;
+                    Unsafe.Add(ref y, o + 1) = acc0_1;
+                    Unsafe.Add(ref y, o + 2) = acc0_2;
+                    Unsafe.Add(ref y, o + 3) = acc0_3;
+                    Unsafe.Add(ref y, o + 8) = acc1_0;
+                    Unsafe.Add(ref y, o + 9) = acc1_1;
+                    Unsafe.Add(ref y, o + 10) = acc1_2;
+                    Unsafe.Add(ref y, o + 11) = acc1_3;
+                    Unsafe.Add(ref y, o + 16) = acc2_0;
+                    Unsafe.Add(ref y, o + 17) = acc2_1;
+                    Unsafe.Add(ref y, o + 18) = acc2_2;
+                    Unsafe.Add(ref y, o + 19) = acc2_3;
+                    Unsafe.Add(ref y, o + 24) = acc3_0;
+                    Unsafe.Add(ref y, o + 25) = acc3_1;
+                    Unsafe.Add(ref y, o + 26) = acc3_2;
+                    Unsafe.Add(ref y, o + 27) = acc3_3;
+                    Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
+                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
+                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
+                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
+                    Unsafe.Add(ref y, o + 8) = TActivation.Invoke(Unsafe.Add(ref y, o + 8));
+                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(Unsafe.Add(ref y, o + 9));
+                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(Unsafe.Add(ref y, o + 10));
+                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(Unsafe.Add(ref y, o + 11));
+                    Unsafe.Add(ref y, o + 16) = TActivation.Invoke(Unsafe.Add(ref y, o + 16));
+                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(Unsafe.Add(ref y, o + 17));
+                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
+                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
+                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(Unsafe.Add(ref y, o + 24));
+                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(Unsafe.Add(ref y, o + 25));
+                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(Unsafe.Add(ref y, o + 26));
+                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
+                }
             }
         }
     }
@@ -483,9 +830,21 @@ total                                      67    112
                 acc0 = Unsafe.Add(ref w, 21) * x7 + acc0;
                 acc1 = Unsafe.Add(ref w, 22) * x7 + acc1;
                 acc2 = Unsafe.Add(ref w, 23) * x7 + acc2;
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0;
+                    Unsafe.Add(ref y, 1) = acc1;
+                    Unsafe.Add(ref y, 2) = acc2;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                }
             }
         }
 
@@ -511,7 +870,7 @@ total                                      67    112
                 var acc3_2 = bias2;
                 for (nuint i = 0; i < 8; i++)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, i * 3);
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
                     var w0 = Unsafe.Add(ref wi, 0);
                     var w1 = Unsafe.Add(ref wi, 1);
                     var w2 = Unsafe.Add(ref wi, 2);
@@ -532,18 +891,48 @@ total                                      67    112
                     acc3_1 = w1 * x3 + acc3_1;
                     acc3_2 = w2 * x3 + acc3_2;
                 }
-                Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                if (TActivation.Inline)
+                {
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
+                }
+                else
+                {
+                    Unsafe.Add(ref y, 0) = acc0_0;
+                    Unsafe.Add(ref y, 1) = acc0_1;
+                    Unsafe.Add(ref y, 2) = acc0_2;
+                    Unsafe.Add(ref y, 3) = acc1_0;
+                    Unsafe.Add(ref y, 4) = acc1_1;
+                    Unsafe.Add(ref y, 5) = acc1_2;
+                    Unsafe.Add(ref y, 6) = acc2_0;
+                    Unsafe.Add(ref y, 7) = acc2_1;
+                    Unsafe.Add(ref y, 8) = acc2_2;
+                    Unsafe.Add(ref y, 9) = acc3_0;
+                    Unsafe.Add(ref y, 10) = acc3_1;
+                    Unsafe.Add(ref y, 11) = acc3_2;
+                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
+                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
+                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
+                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
+                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
+                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
+                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
+                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
+                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
+                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
+                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
+                }
             }
         }
     }

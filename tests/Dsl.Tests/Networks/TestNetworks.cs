@@ -33,6 +33,19 @@ public partial class WideNet
     [Dense(7, Activation.Softmax)] public partial Dense Classes { get; }
 }
 
+/// <summary>
+/// The blocked batched kernel's packed weight panels: 300 inputs copy in chunks (256 + 44 with AVX2, 4 x 64 + 44 with
+/// AVX-512), a 150-wide sigmoid layer ends in an overlapping tail vector whose partial sums go through y between chunks,
+/// and a 40-wide layer without bias packs in one chunk.
+/// </summary>
+[Network(Input = 300)]
+public partial class ChunkNet
+{
+    [Dense(150, Activation.Sigmoid)] public partial Dense Wide { get; }
+    [Dense(40, Activation.Relu, Bias = false)] public partial Dense Narrow { get; }
+    [Dense(3)] public partial Dense Out { get; }
+}
+
 /// <summary>Many inputs into odd widths: the weight-gradient row loop plus a 3-row tail (63 = 4*15 + 3).</summary>
 [Network(Input = 63)]
 public partial class OddNet

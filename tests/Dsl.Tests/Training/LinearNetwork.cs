@@ -28,6 +28,8 @@ internal sealed class LinearNetwork : INetwork
     public Parameters Parameters { get; }
     public string Summary => $"Linear {InputSize} -> {OutputSize}";
 
+    public System.Collections.Generic.IReadOnlyList<NetworkStep> Steps => System.Array.Empty<NetworkStep>();
+
     public List<int> TrainBatchSizes { get; } = [];
     public List<float> TrainFirstFeatures { get; } = [];
 

@@ -1,0 +1,300 @@
+using System.Collections.Generic;
+using System.Threading;
+using Dsl.Generator.Model;
+using Microsoft.CodeAnalysis;
+
+namespace Dsl.Generator;
+
+public sealed partial class NetworkGenerator
+{
+    /// <summary>
+    /// Walks a network's members in declaration order, into blocks and repeats, and flattens them into the
+    /// list of steps the emitter runs: layers, with each residual connection as a begin marker (which keeps x),
+    /// its optional pre-norm, the branch's layers, an end (the sum, projection or gate) and its optional
+    /// post-norm. Shapes flow through in order, so every diagnostic is found with the shape that caused it.
+    /// Also records, per member, how to build its view (layer, block instance or list) for the properties.
+    /// </summary>
+    internal sealed class Flattener
+    {
+        private const string ReadOnlyList = "System.Collections.Generic.IReadOnlyList<T>";
+
+        // Every step is written out in the generated code, so the unrolled network must stay a size a compiler
+        // handles in seconds: a repeat above this many copies, or a network above this many steps, is refused.
+        private const int MaxRepeat = 1024;
+        private const int MaxSteps = 8192;
+
+        /// <summary>Type names as members declare them, nullable annotations included.</summary>
+        internal static readonly SymbolDisplayFormat TypeFormat =
+            SymbolDisplayFormat.FullyQualifiedFormat.AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+        private readonly INamedTypeSymbol _network;
+        private readonly List<DiagnosticInfo> _diagnostics;
+        private readonly CancellationToken _cancellationToken;
+        private readonly Dictionary<string, string> _ownerByWeightName = new();
+        private readonly HashSet<string> _ids = new();
+        private readonly List<INamedTypeSymbol> _blockStack = new();
+        private Shape? _shape;
+
+        public Flattener(INamedTypeSymbol network, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        {
+            _network = network;
+            _diagnostics = diagnostics;
+            _cancellationToken = cancellationToken;
+        }
+
+        public List<LayerSpec> Layers { get; } = new();
+
+        /// <summary>True when a layer could not be parsed (reported, or an attribute the compiler reports): generate nothing.</summary>
+        public bool Failed { get; private set; }
+
+        public List<MemberView> Run(Shape? input)
+        {
+            _shape = input;
+            var members = new List<MemberView>();
+            foreach ((IPropertySymbol property, ViewNode node) in Members(_network, weightPrefix: "", idPrefix: "", nested: false))
+                members.Add(new MemberView(property.Name, Parser.AccessibilityText(property.DeclaredAccessibility), property.Type.ToDisplayString(TypeFormat), node));
+            return members;
+        }
+
+        /// <summary>The members of a network or block that take part (layers and blocks), in declaration order.</summary>
+        internal static bool IsStepMember(ISymbol member) =>
+            Parser.LayerAttributes(member).Count > 0 || HasAttribute(member, "Dsl.ResidualAttribute") || HasAttribute(member, "Dsl.RepeatAttribute") ||
+            (member is IPropertySymbol property && BlockType(ElementType(property.Type)) is not null);
+
+        private List<(IPropertySymbol, ViewNode)> Members(INamedTypeSymbol type, string weightPrefix, string idPrefix, bool nested)
+        {
+            var result = new List<(IPropertySymbol, ViewNode)>();
+            foreach (ISymbol member in type.GetMembers())
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+                if (!IsStepMember(member)) continue;
+                ViewNode? node = Member(type, member, weightPrefix, idPrefix, nested);
+                if (node is null)
+                {
+                    Failed = true;
+                    _shape = null; // shapes after a broken member are unknown: report no follow-on errors
+                    continue;
+                }
+                result.Add(((IPropertySymbol)member, node));
+            }
+            return result;
+        }
+
+        private ViewNode? Member(INamedTypeSymbol owner, ISymbol member, string weightPrefix, string idPrefix, bool nested)
+        {
+            List<(AttributeData Attribute, LayerKind Kind)> layerAttributes = Parser.LayerAttributes(member);
+            AttributeData? residual = Attribute(member, "Dsl.ResidualAttribute");
+            AttributeData? repeat = Attribute(member, "Dsl.RepeatAttribute");
+            AttributeData? first = layerAttributes.Count > 0 ? layerAttributes[0].Attribute : residual ?? repeat;
+            // A block member may carry no attribute at all: then the member's name is where to point.
+            LocationInfo? location = (first is null ? null : Parser.LocationOf(first)) ?? LocationInfo.From(member.Locations.Length > 0 ? member.Locations[0] : null);
+            string weightName = weightPrefix + Parser.WeightName(member.Name);
+            string display = nested ? weightName : member.Name;
+
+            if (layerAttributes.Count > 1)
+                return Report(DiagnosticDescriptors.MultipleLayerAttributes, Parser.LocationOf(layerAttributes[1].Attribute) ?? location, member.Name);
+            if (!Parser.IsPartialGetOnlyProperty(member, out IPropertySymbol? property))
+            {
+                string what = layerAttributes.Count > 0 ? layerAttributes[0].Kind.ToString() : "block";
+                return Report(DiagnosticDescriptors.LayerNotPartialProperty, location, member.Name, what);
+            }
+            if (!nested)
+            {
+                string? clash = Parser.GeneratedNameClash(owner, member.Name);
+                if (clash is not null) return Report(DiagnosticDescriptors.ReservedLayerName, location, member.Name, clash);
+            }
+
+            // The element type: T of IReadOnlyList<T> when repeated.
+            ITypeSymbol elementType = property.Type;
+            int count = 1;
+            if (repeat is not null)
+            {
+                if (repeat.ConstructorArguments.Length < 1 || repeat.ConstructorArguments[0].Value is not int n) { Failed = true; return null; }
+                if (n <= 0) return Report(DiagnosticDescriptors.NonPositiveSize, Parser.LocationOf(repeat) ?? location, display, "repeat count", "positive", n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (n > MaxRepeat)
+                    return Report(DiagnosticDescriptors.InvalidMember, Parser.LocationOf(repeat) ?? location, display,
+                        $"[Repeat({SourceWriter.Grouped(n)})] is more than the {SourceWriter.Grouped(MaxRepeat)} copies the generator writes out");
+                if (property.Type is not INamedTypeSymbol { IsGenericType: true } list || list.ConstructedFrom.ToDisplayString() != ReadOnlyList)
+                    return Report(DiagnosticDescriptors.InvalidMember, location, display, $"a [Repeat] member's type must be IReadOnlyList<T> of its layer or block type, not {property.Type.ToDisplayString()}");
+                elementType = list.TypeArguments[0];
+                count = n;
+            }
+
+            INamedTypeSymbol? block = null;
+            LayerKind kind = default;
+            AttributeData? layerAttribute = null;
+            if (layerAttributes.Count == 1)
+            {
+                (layerAttribute, kind) = layerAttributes[0];
+                string expected = "Dsl." + kind;
+                if (elementType.ToDisplayString() != expected)
+                {
+                    string expectedType = repeat is null ? expected : $"System.Collections.Generic.IReadOnlyList<{expected}>";
+                    return Report(DiagnosticDescriptors.LayerTypeMismatch, location, member.Name, kind.ToString(), expectedType, property.Type.ToDisplayString());
+                }
+            }
+            else
+            {
+                block = BlockType(elementType);
+                if (block is null)
+                    return Report(DiagnosticDescriptors.InvalidMember, location, display, $"[Residual] and [Repeat] go on a layer (with its layer attribute) or on a member whose type is a [Block] class; {elementType.ToDisplayString()} is neither");
+                if (_blockStack.Contains(block) || SymbolEqualityComparer.Default.Equals(block, _network))
+                {
+                    string chain = string.Join(" -> ", System.Linq.Enumerable.Select(_blockStack, b => b.Name)) + (_blockStack.Count > 0 ? " -> " : "") + block.Name;
+                    return Report(DiagnosticDescriptors.BlockCycle, location, display, block.Name, chain);
+                }
+                if (!Parser.IsPartialEverywhere(block) || block.Arity > 0)
+                    return Report(DiagnosticDescriptors.InvalidMember, location, display, $"block class '{block.Name}' must be a non-generic partial class");
+            }
+
+            var copies = new List<ViewNode>();
+            for (int i = 0; i < count; i++)
+            {
+                string suffix = repeat is null ? "" : "." + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                string idSuffix = repeat is null ? "" : "_" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                string path = weightName + suffix;
+                string id = idPrefix + member.Name + idSuffix;
+                string copyDisplay = display + suffix;
+                ViewNode? copy = residual is null
+                    ? Branch(block, layerAttribute, kind, property, path, id, copyDisplay, location)
+                    : Residual(residual, block, layerAttribute, kind, property, weightName, suffix, path, id, copyDisplay, location);
+                if (copy is null) return null;
+                copies.Add(copy);
+            }
+            if (repeat is null) return copies[0];
+            string elementTypeName = elementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+            return new ViewNode("", elementTypeName, IsList: true, new EquatableArray<ViewNode>(copies));
+        }
+
+        /// <summary>The member's own computation: one layer, or a block's members in order.</summary>
+        private ViewNode? Branch(INamedTypeSymbol? block, AttributeData? layerAttribute, LayerKind kind, IPropertySymbol property, string path, string id, string display, LocationInfo? location)
+        {
+            if (block is null)
+            {
+                if (kind == LayerKind.Embedding && Layers.Count > 0)
+                    return Report(DiagnosticDescriptors.InvalidOption, location, display, "Embedding must be the first layer: token ids have no gradient to pass back");
+                LayerSpec? layer = Parser.ParseLayer(display, id, path, Parser.AccessibilityText(property.DeclaredAccessibility), layerAttribute!, kind, location, _shape, _diagnostics);
+                if (layer is null) return null;
+                return Add(layer, location, display) ? new ViewNode(layer.MemberName, "", IsList: false, EquatableArray<ViewNode>.Empty) : null;
+            }
+            _blockStack.Add(block);
+            var children = new List<ViewNode>();
+            bool failed = false;
+            foreach ((IPropertySymbol _, ViewNode child) in Members(block, path + ".", id + "_", nested: true))
+                children.Add(child);
+            failed = Failed;
+            _blockStack.RemoveAt(_blockStack.Count - 1);
+            if (children.Count == 0 && !failed)
+                return Report(DiagnosticDescriptors.InvalidMember, location, display, $"block '{block.Name}' declares no layers");
+            return failed ? null : new ViewNode("", block.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), IsList: false, new EquatableArray<ViewNode>(children));
+        }
+
+        private ViewNode? Residual(AttributeData residual, INamedTypeSymbol? block, AttributeData? layerAttribute, LayerKind kind, IPropertySymbol property, string weightName, string suffix,
+            string path, string id, string display, LocationInfo? location)
+        {
+            var norm = (ResidualNorm)(Parser.NamedInt(residual, "Norm") ?? 0);
+            LayerKind normKind = (Parser.NamedInt(residual, "NormKind") ?? 0) == 1 ? LayerKind.RMSNorm : LayerKind.LayerNorm;
+            int shortcut = Parser.NamedInt(residual, "Shortcut") ?? 0; // Auto, Identity, Projection
+            bool gated = Parser.NamedBool(residual, "Gated") ?? false;
+            LocationInfo? residualLocation = Parser.LocationOf(residual) ?? location;
+            if (norm is < ResidualNorm.None or > ResidualNorm.Post || shortcut is < 0 or > 2)
+                return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "Norm or Shortcut is not a member of its enum");
+            if (gated && shortcut == 2)
+                return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "a gated (highway) residual carries x itself: it takes no projection shortcut");
+
+            Shape? x = _shape;
+            if (x is not null && (norm != ResidualNorm.None || gated || shortcut == 2) && !x.IsRowMajor)
+                return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), x.ToString(),
+                    "but norms, projections and gates need a flat or token input (the identity shortcut works on any shape)");
+            var begin = new LayerSpec(id + "_in", "private", path, LayerKind.ResidualBegin, x ?? Shape.Flat(1), x ?? Shape.Flat(1), ActivationKind.None, HasBias: false, Residual: path);
+            if (!Add(begin, residualLocation, display)) return null;
+            string normName = weightName + "_norm" + suffix;
+            if (norm == ResidualNorm.Pre && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
+
+            ViewNode? node = Branch(block, layerAttribute, kind, property, path, id, display, location);
+            if (node is null) return null;
+            Shape? y = _shape;
+            if (x is null || y is null) return node;
+
+            bool same = x.Equals(y);
+            bool projection = shortcut == 2 || (shortcut == 0 && !same);
+            if (!projection && !same)
+                return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(), "but the shortcut is the identity; use Shortcut = Shortcut.Projection (or Auto)");
+            if (gated && !same)
+                return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(), "but a gated residual mixes x and F(x) element by element: F must keep the shape");
+            if (projection && !(x.IsRowMajor && y.IsRowMajor && x.Rows == y.Rows))
+                return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(),
+                    "and a projection shortcut maps features only: both ends must be flat, or token sequences of the same length");
+            string extra = projection ? weightName + "_shortcut" + suffix : gated ? weightName + "_gate" + suffix : "";
+            var end = new LayerSpec(id + "_out", "private", path, LayerKind.ResidualEnd, y, y, ActivationKind.None, HasBias: gated,
+                Skip: begin.MemberName, Projection: projection, Gated: gated, ShortcutName: extra, Residual: path);
+            if (!Add(end, residualLocation, display)) return null;
+            if (norm == ResidualNorm.Post && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
+            return node;
+        }
+
+        private bool AddNorm(LayerKind kind, string id, string weightName, string display, LocationInfo? location)
+        {
+            Shape x = _shape!;
+            float epsilon = kind == LayerKind.LayerNorm ? 1e-5f : 1.1920929e-7f;
+            var layer = new LayerSpec(id, "private", weightName, kind, x, x, ActivationKind.None, HasBias: kind == LayerKind.LayerNorm, Epsilon: epsilon);
+            return Add(layer, location, display);
+        }
+
+        /// <summary>Appends a step, checking that its generated identifier and its tensor names are its own.</summary>
+        private bool Add(LayerSpec layer, LocationInfo? location, string display)
+        {
+            if (Layers.Count == MaxSteps)
+            {
+                Report(DiagnosticDescriptors.InvalidMember, location, display, $"the network would have more than the {SourceWriter.Grouped(MaxSteps)} steps the generator writes out");
+                return false;
+            }
+            if (!_ids.Add(layer.MemberName))
+            {
+                Report(DiagnosticDescriptors.ReservedLayerName, location, display, layer.MemberName + " (another layer's generated name)");
+                return false;
+            }
+            foreach (string name in new[] { layer.Kind is LayerKind.ResidualBegin or LayerKind.ResidualEnd ? "" : layer.WeightName, layer.ShortcutName })
+            {
+                if (name.Length == 0) continue;
+                if (_ownerByWeightName.TryGetValue(name, out string? other))
+                {
+                    Report(DiagnosticDescriptors.DuplicateWeightName, location, display, name, other);
+                    return false;
+                }
+                _ownerByWeightName.Add(name, display);
+            }
+            Layers.Add(layer);
+            _shape = layer.Output;
+            return true;
+        }
+
+        private ViewNode? Report(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments)
+        {
+            _diagnostics.Add(new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(arguments)));
+            Failed = true;
+            return null;
+        }
+
+        private static ITypeSymbol ElementType(ITypeSymbol type) =>
+            type is INamedTypeSymbol { IsGenericType: true } list && list.ConstructedFrom.ToDisplayString() == ReadOnlyList ? list.TypeArguments[0] : type;
+
+        internal static INamedTypeSymbol? BlockType(ITypeSymbol type) =>
+            type is INamedTypeSymbol named && HasAttribute(named, "Dsl.BlockAttribute") ? named : null;
+
+        private static bool HasAttribute(ISymbol symbol, string name) => Attribute(symbol, name) is not null;
+
+        private static AttributeData? Attribute(ISymbol symbol, string name)
+        {
+            foreach (AttributeData attribute in symbol.GetAttributes())
+                if (attribute.AttributeClass?.ToDisplayString() == name) return attribute;
+            return null;
+        }
+
+        private enum ResidualNorm
+        {
+            None,
+            Pre,
+            Post,
+        }
+    }
+}

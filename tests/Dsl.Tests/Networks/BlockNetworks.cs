@@ -1,0 +1,233 @@
+using System.Collections.Generic;
+using Dsl;
+
+namespace Dsl.Tests.Networks;
+
+// Small networks for the transformer and residual features, checked by BlockNumericTests against RefOps.
+// Member names are lower case so the tensor names are exactly the member paths.
+
+// ------------------------------------------------------------------ attention alone
+
+/// <summary>Attention over 5 tokens of 12 features, 3 heads of 4.</summary>
+[Network(Length = 5, Features = 12)]
+public partial class AttentionNet
+{
+    [MultiHeadSelfAttention(3)] public partial MultiHeadSelfAttention attn { get; }
+}
+
+/// <summary>The same shape with the causal mask.</summary>
+[Network(Length = 5, Features = 12)]
+public partial class CausalAttentionNet
+{
+    [MultiHeadSelfAttention(3, Causal = true)] public partial MultiHeadSelfAttention attn { get; }
+}
+
+/// <summary>A single token (the softmax is over one score: Q and K get no gradient), 2 heads of 4, model dimension declared.</summary>
+[Network(Length = 1, Features = 8)]
+public partial class SingleTokenAttentionNet
+{
+    [MultiHeadSelfAttention(2, ModelDim = 8)] public partial MultiHeadSelfAttention attn { get; }
+}
+
+/// <summary>17 tokens of 20 features, 4 heads of 5 (odd head width, tails everywhere), causal, without biases.</summary>
+[Network(Length = 17, Features = 20)]
+public partial class LongAttentionNet
+{
+    [MultiHeadSelfAttention(4, Causal = true, Bias = false)] public partial MultiHeadSelfAttention attn { get; }
+}
+
+// ------------------------------------------------------------------ norms and per-token dense layers
+
+/// <summary>Per-token LayerNorm, Dense (exact GELU), RMSNorm (feature count declared), Dense (tanh GELU) on 3 tokens of 7.</summary>
+[Network(Length = 3, Features = 7)]
+public partial class TokenNormNet
+{
+    [LayerNorm] public partial LayerNorm norm1 { get; }
+    [Dense(9, Activation.Gelu)] public partial Dense fc1 { get; }
+    [RMSNorm(9)] public partial RMSNorm norm2 { get; }
+    [Dense(5, Activation.GeluTanh)] public partial Dense fc2 { get; }
+}
+
+/// <summary>A per-token softmax (over each token's 5 outputs), then Flatten of the 4 × 5 tokens into one dense layer.</summary>
+[Network(Length = 4, Features = 6)]
+public partial class TokenHeadNet
+{
+    [Dense(5, Activation.Softmax)] public partial Dense probs { get; }
+    [Flatten] public partial Flatten flat { get; }
+    [Dense(3, Activation.Sigmoid)] public partial Dense head { get; }
+}
+
+/// <summary>LayerNorm of a flat input, with a non-default epsilon.</summary>
+[Network(Input = 10)]
+public partial class FlatLayerNormNet
+{
+    [LayerNorm(Epsilon = 1e-3f)] public partial LayerNorm norm { get; }
+    [Dense(4, Activation.Tanh)] public partial Dense fc { get; }
+}
+
+// ------------------------------------------------------------------ embeddings
+
+/// <summary>6 token ids → embedding (vocabulary 11, 8 features) + learned positions → LayerNorm → mean over tokens → 3 outputs.</summary>
+[Network(Input = 6)]
+public partial class EmbeddingNet
+{
+    [Embedding(11, 8)] public partial Embedding embed { get; }
+    [PositionalEmbedding] public partial PositionalEmbedding pos { get; }
+    [LayerNorm] public partial LayerNorm norm { get; }
+    [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+// ------------------------------------------------------------------ residual connections on flat inputs
+
+/// <summary><c>y = x + tanh(x W^T + b)</c>.</summary>
+[Network(Input = 8)]
+public partial class IdentityResidualNet
+{
+    [Residual][Dense(8, Activation.Tanh)] public partial Dense fc { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>Pre-norm: <c>y = x + F(LayerNorm(x))</c>, norm tensors <c>fc_norm.*</c>.</summary>
+[Network(Input = 8)]
+public partial class PreNormResidualNet
+{
+    [Residual(Norm = ResidualNorm.Pre)][Dense(8, Activation.Silu)] public partial Dense fc { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>Post-norm with RMSNorm: <c>y = RMSNorm(x + F(x))</c>, <c>fc_norm.weight</c>.</summary>
+[Network(Input = 8)]
+public partial class PostNormResidualNet
+{
+    [Residual(Norm = ResidualNorm.Post, NormKind = NormKind.RMSNorm)][Dense(8, Activation.Tanh)] public partial Dense fc { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>
+/// Projection shortcuts: forced on a shape-keeping layer (8 → 8), forced on repeated pre-norm copies (the
+/// projection reads the un-normalised x), and inferred where the layer widens 8 → 12.
+/// </summary>
+[Network(Input = 8)]
+public partial class ProjectionResidualNet
+{
+    [Residual(Shortcut = Shortcut.Projection)][Dense(8, Activation.Tanh)] public partial Dense same { get; }
+    [Repeat(2)][Residual(Norm = ResidualNorm.Pre, Shortcut = Shortcut.Projection)][Dense(8, Activation.Tanh)] public partial IReadOnlyList<Dense> projected { get; }
+    [Residual][Dense(12, Activation.Tanh)] public partial Dense widen { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>
+/// Highway connections: <c>T ⊙ F(x) + (1 − T) ⊙ x</c> with <c>T = sigmoid(x W_T^T + b_T)</c>; then two repeated
+/// gated copies with pre-norm (the gate reads the un-normalised x).
+/// </summary>
+[Network(Input = 8)]
+public partial class GatedResidualNet
+{
+    [Residual(Gated = true)][Dense(8, Activation.Tanh)] public partial Dense fc { get; }
+    [Repeat(2)][Residual(Gated = true, Norm = ResidualNorm.Pre)][Dense(8, Activation.Tanh)] public partial IReadOnlyList<Dense> highway { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>32 residual tanh layers, each its own residual connection: <c>hidden.{i}.weight</c>.</summary>
+[Network(Input = 8)]
+public partial class DeepResidualNet
+{
+    [Repeat(32)][Residual][Dense(8, Activation.Tanh)] public partial IReadOnlyList<Dense> hidden { get; }
+    [Dense(2)] public partial Dense head { get; }
+}
+
+/// <summary>Innermost block of <see cref="NestedBlockNet"/>: one dense layer.</summary>
+[Block]
+public partial class InnerBlock
+{
+    [Dense(8, Activation.Tanh)] public partial Dense fc { get; }
+}
+
+/// <summary>A block holding a residual block member and a dense layer.</summary>
+[Block]
+public partial class OuterBlock
+{
+    [Residual] public partial InnerBlock inner { get; }
+    [Dense(8, Activation.Silu)] public partial Dense proj { get; }
+}
+
+/// <summary>
+/// Blocks in blocks: a plain <see cref="OuterBlock"/> (whose inner member is residual), then two repeated
+/// pre-RMSNorm residual copies of it. Residual connections: outer.inner, stack.0, stack.0.inner, stack.1, stack.1.inner.
+/// </summary>
+[Network(Input = 8)]
+public partial class NestedBlockNet
+{
+    public partial OuterBlock outer { get; }
+    [Repeat(2)][Residual(Norm = ResidualNorm.Pre, NormKind = NormKind.RMSNorm)] public partial IReadOnlyList<OuterBlock> stack { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+// ------------------------------------------------------------------ residual connections on token sequences
+
+/// <summary>
+/// Per-token residual extras on 3 tokens of 6: an inferred projection (6 → 10 per token), a gate per token, and
+/// pre-RMSNorm residual attention (2 heads of 5).
+/// </summary>
+[Network(Length = 3, Features = 6)]
+public partial class SequenceResidualNet
+{
+    [Residual][Dense(10, Activation.Tanh)] public partial Dense widen { get; }
+    [Residual(Gated = true)][Dense(10, Activation.Silu)] public partial Dense mix { get; }
+    [Residual(Norm = ResidualNorm.Pre, NormKind = NormKind.RMSNorm)][MultiHeadSelfAttention(2)] public partial MultiHeadSelfAttention attn { get; }
+}
+
+// ------------------------------------------------------------------ transformers
+
+/// <summary>
+/// A tiny ViT: 1×8×8 image → 4×4 patches (stride 4) of 16 features → 4 tokens + learned positions → two pre-norm
+/// encoder blocks (4 heads of 4, GELU MLP 16 → 32 → 16) → LayerNorm → mean over tokens → 10 classes.
+/// </summary>
+[Network(Channels = 1, Height = 8, Width = 8)]
+public partial class TinyVit
+{
+    [Conv2D(16, 4, Stride = 4)] public partial Conv2D patch { get; }
+    [Tokens] public partial Tokens tokens { get; }
+    [PositionalEmbedding] public partial PositionalEmbedding pos { get; }
+    [Repeat(2)] public partial IReadOnlyList<EncoderBlock> blocks { get; }
+    [LayerNorm] public partial LayerNorm norm { get; }
+    [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+    [Dense(10)] public partial Dense head { get; }
+
+    /// <summary>Pre-norm encoder block, as in ViT and GPT-2.</summary>
+    [Block]
+    public partial class EncoderBlock
+    {
+        [Residual(Norm = ResidualNorm.Pre)][MultiHeadSelfAttention(4)] public partial MultiHeadSelfAttention attn { get; }
+        [Residual(Norm = ResidualNorm.Pre)] public partial FeedForward mlp { get; }
+    }
+
+    /// <summary>The encoder's MLP.</summary>
+    [Block]
+    public partial class FeedForward
+    {
+        [Dense(32, Activation.Gelu)] public partial Dense fc1 { get; }
+        [Dense(16)] public partial Dense fc2 { get; }
+    }
+}
+
+/// <summary>
+/// PyTorch's <c>nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0, activation="relu",
+/// batch_first=True, norm_first=False)</c> on 4 tokens: <c>x = norm1(x + attn(x)); x = norm2(x + ff(x))</c>.
+/// (PyTorch names the norms <c>norm1</c>/<c>norm2</c>; here they are <c>attn_norm</c>/<c>ff_norm</c>.)
+/// </summary>
+[Network(Length = 4, Features = 8)]
+public partial class PostNormEncoderNet
+{
+    [Residual(Norm = ResidualNorm.Post)][MultiHeadSelfAttention(2)] public partial MultiHeadSelfAttention attn { get; }
+    [Residual(Norm = ResidualNorm.Post)] public partial FeedForward ff { get; }
+
+    /// <summary>linear1 → ReLU → linear2.</summary>
+    [Block]
+    public partial class FeedForward
+    {
+        [Dense(16, Activation.Relu)] public partial Dense linear1 { get; }
+        [Dense(8)] public partial Dense linear2 { get; }
+    }
+}
