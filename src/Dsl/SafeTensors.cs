@@ -150,10 +150,18 @@ public static class SafeTensors
         if (size is long available && (long)declared > available - 8)
             throw Fail(source, $"is truncated or corrupt: it declares a header of {declared} bytes, but only {available - 8} bytes follow the header length.");
 
-        var header = new byte[(int)declared];
-        read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
-        if (read < header.Length)
-            throw Fail(source, $"is truncated: expected at least {8 + header.Length} bytes, got {8 + read}.");
+        // Of a stream of unknown length, read the header in doubling chunks: a short input that declares a huge
+        // header then costs what it holds, not what it claims.
+        var header = new byte[size is null ? (int)Math.Min(declared, 64 * 1024) : (int)declared];
+        int filled = 0;
+        while (true)
+        {
+            filled += stream.ReadAtLeast(header.AsSpan(filled), header.Length - filled, throwOnEndOfStream: false);
+            if (filled < header.Length)
+                throw Fail(source, $"is truncated: expected at least {8 + declared} bytes, got {8 + filled}.");
+            if ((ulong)filled == declared) break;
+            Array.Resize(ref header, (int)Math.Min(2L * header.Length, (long)declared));
+        }
 
         List<Entry> entries = ParseHeader(header, source);
         long dataBytes = Validate(parameters, entries, source);

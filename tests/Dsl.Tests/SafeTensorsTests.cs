@@ -622,6 +622,7 @@ public sealed class SafeTensorsTests : IDisposable
         public int OutputSize => 2;
         public Parameters Parameters { get; } = parameters;
         public string Summary => "";
+        public System.Collections.Generic.IReadOnlyList<NetworkStep> Steps => System.Array.Empty<NetworkStep>();
         public void Forward(ReadOnlySpan<float> input, Span<float> output) => throw new NotSupportedException();
         public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch) => throw new NotSupportedException();
         public Workspace CreateWorkspace(int maxBatch) => throw new NotSupportedException();

@@ -21,21 +21,31 @@ internal static class OptimizerKernels
 
         Span<Vector<float>> pv = MemoryMarshal.Cast<float, Vector<float>>(values);
         ReadOnlySpan<Vector<float>> gv = MemoryMarshal.Cast<float, Vector<float>>(gradients);
-        Span<Vector<float>> bv = withMomentum ? MemoryMarshal.Cast<float, Vector<float>>(momentumBuffer) : default;
         var lr = new Vector<float>(learningRate);
         var mu = new Vector<float>(momentum);
         var wd = new Vector<float>(weightDecay);
-        for (int k = 0; k < pv.Length; k++)
+        // One loop per variant, so the body has no branch; the slices let the JIT drop the bounds checks.
+        gv = gv.Slice(0, pv.Length);
+        if (!withMomentum)
         {
-            Vector<float> p = pv[k];
-            Vector<float> g = gv[k] + wd * p;
-            if (withMomentum)
+            for (int k = 0; k < pv.Length; k++)
             {
+                Vector<float> p = pv[k];
+                pv[k] = p - lr * (gv[k] + wd * p);
+            }
+        }
+        else
+        {
+            Span<Vector<float>> bv = MemoryMarshal.Cast<float, Vector<float>>(momentumBuffer);
+            bv = bv.Slice(0, pv.Length);
+            for (int k = 0; k < pv.Length; k++)
+            {
+                Vector<float> p = pv[k];
+                Vector<float> g = gv[k] + wd * p;
                 Vector<float> b = mu * bv[k] + g;
                 bv[k] = b;
-                g = nesterov ? g + mu * b : b;
+                pv[k] = p - lr * (nesterov ? g + mu * b : b);
             }
-            pv[k] = p - lr * g;
         }
 
         for (int i = pv.Length * Vector<float>.Count; i < values.Length; i++)

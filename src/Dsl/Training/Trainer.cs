@@ -33,6 +33,13 @@ public sealed class Trainer
     public Loss Loss { get; }
 
     /// <summary>
+    /// Checks every step's output and input gradient during <see cref="Fit"/> and stops at the first NaN or
+    /// infinity with a <see cref="NonFiniteException"/> naming the step (<see cref="Workspace.CheckFinite"/>).
+    /// Off by default.
+    /// </summary>
+    public bool CheckFinite { get; set; }
+
+    /// <summary>
     /// Trains for <paramref name="epochs"/> passes over <paramref name="train"/>. Epoch <c>e</c> (0-based) visits
     /// the samples in the order of <c>new Rng(seed + e).Shuffle</c> applied to <c>0 .. Count−1</c>, so a run is
     /// reproducible from the seed and the initial parameters alone. The last batch of an epoch holds the
@@ -62,6 +69,7 @@ public sealed class Trainer
 
         // Allocated once per Fit; the batch loop allocates nothing.
         Workspace workspace = Network.CreateWorkspace(maxBatch);
+        workspace.CheckFinite = CheckFinite;
         float[] inputs = new float[maxBatch * inputSize];
         float[] outputs = new float[maxBatch * outputSize];
         float[] outputGradient = new float[maxBatch * outputSize];
