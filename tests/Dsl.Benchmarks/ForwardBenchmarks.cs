@@ -1,8 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using Dsl;
 using Dsl.Benchmarks.Onnx;
@@ -10,259 +6,283 @@ using Dsl.Benchmarks.Onnx;
 namespace Dsl.Benchmarks;
 
 /// <summary>
-/// The peers of one network's batch-1 forward pass, on the weights and input of the Dsl network: the
-/// hand-written TensorPrimitives version and ONNX Runtime. <see cref="Verify"/> throws unless both agree with Dsl.
+/// Base of the forward cases: builds the network from a fixed seed, a fixed-seed input, and the ONNX Runtime
+/// peer from the network's own export; <see cref="Setup"/> runs Dsl and every peer once and throws unless they
+/// agree. Subclasses add the Dsl call (a <c>Dsl</c> benchmark on the concrete network type, so it is a direct call).
 /// </summary>
-public sealed class ForwardPeers : IDisposable
+public abstract class ForwardCase
 {
-    private ForwardPeers(MlpLayer[] layers, float[] input)
-    {
-        Layers = layers;
-        Input = input;
-        TensorPrimitives = new TensorPrimitivesMlp(layers);
-        TensorPrimitivesOutput = new float[layers[^1].Units];
-        Onnx = new OnnxMlp(layers, batch: 1);
-        input.CopyTo(Onnx.Input, 0);
-    }
-
-    /// <summary>The network's layers in PyTorch layout.</summary>
-    public MlpLayer[] Layers { get; }
-
-    /// <summary>The fixed-seed input sample, shared by every implementation.</summary>
-    public float[] Input { get; }
-
-    /// <summary>The hand-written peer.</summary>
-    public TensorPrimitivesMlp TensorPrimitives { get; }
-
-    /// <summary>Where the hand-written peer writes.</summary>
-    public float[] TensorPrimitivesOutput { get; }
-
-    /// <summary>The ONNX Runtime peer; its bound input holds a copy of <see cref="Input"/>.</summary>
-    public OnnxMlp Onnx { get; }
-
-    /// <summary>A copy of the Dsl network's whole parameter buffer, 64-byte aligned, for <see cref="ReadProbe"/>.</summary>
-    public ReadProbe Probe { get; private init; } = null!;
-
-    /// <summary>Initialises <paramref name="network"/> from <paramref name="seed"/> and builds its peers.</summary>
-    public static ForwardPeers Create(INetwork network, IReadOnlyList<Dense> layers, int seed)
-    {
-        MlpWeights.Prepare(network, layers, seed);
-        return new ForwardPeers(MlpWeights.Export(layers), MlpWeights.Inputs(network.InputSize, seed + 2000))
-        {
-            Probe = new ReadProbe(network.Parameters.Values),
-        };
-    }
-
-    /// <summary>Runs both peers once and throws unless their outputs match <paramref name="dslOutput"/>; returns a one-line report.</summary>
-    public string Verify(string name, ReadOnlySpan<float> dslOutput)
-    {
-        Array.Fill(TensorPrimitivesOutput, float.NaN);
-        TensorPrimitives.Forward(Input, TensorPrimitivesOutput);
-        float tp = Agreement.Check($"{name}: TensorPrimitives vs Dsl", dslOutput, TensorPrimitivesOutput);
-        Array.Fill(Onnx.Output, float.NaN);
-        Onnx.Run();
-        float ort = Agreement.Check($"{name}: ONNX Runtime vs Dsl", dslOutput, Onnx.Output);
-        return $"{name}: peers agree with Dsl (largest scaled error: TensorPrimitives {tp:E1}, ONNX Runtime {ort:E1})";
-    }
-
-    /// <inheritdoc/>
-    public void Dispose() => Onnx.Dispose();
-}
-
-/// <summary>Base of the forward benchmarks: setup, the agreement check and the two peers; subclasses add the Dsl call.</summary>
-public abstract class ForwardBenchmarkBase
-{
-    // Copied out of the peers so a benchmark call reads fields, as the Dsl benchmark does.
-    private ForwardPeers? _peers;
-    private TensorPrimitivesMlp? _tensorPrimitives;
-    private float[] _input = [];
-    private float[] _tensorPrimitivesOutput = [];
-    private OnnxMlp? _onnx;
-    private ReadProbe? _probe;
+    private OnnxPeer? _onnx;
 
     /// <summary>What the last <see cref="Setup"/> checked.</summary>
     public string? VerificationReport { get; private set; }
+
+    /// <summary>The fixed-seed input, <see cref="Batch"/> samples, shared by every implementation.</summary>
+    protected float[] Input { get; private set; } = [];
+
+    /// <summary>The Dsl network.</summary>
+    protected abstract INetwork Network { get; }
+
+    /// <summary>Samples per call.</summary>
+    protected abstract int Batch { get; }
+
+    /// <summary>Seed of the weights and (plus 2000) of the input.</summary>
+    protected abstract int Seed { get; }
+
+    /// <summary>Where the Dsl call writes, <see cref="Batch"/> x output size.</summary>
+    protected abstract float[] Output { get; }
+
+    /// <summary>The Dsl call.</summary>
+    protected abstract void RunDsl();
+
+    /// <summary>Builds peers other than ONNX Runtime; the network's weights and <see cref="Input"/> are set.</summary>
+    protected virtual void CreatePeers()
+    {
+    }
+
+    /// <summary>Runs the other peers once, throws unless they match <paramref name="dsl"/>, and describes their agreement.</summary>
+    protected virtual string VerifyPeers(ReadOnlySpan<float> dsl) => "";
 
     /// <summary>Creates the network and its peers, runs Dsl once and checks the peers against it.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        _peers = CreatePeers();
-        _tensorPrimitives = _peers.TensorPrimitives;
-        _input = _peers.Input;
-        _tensorPrimitivesOutput = _peers.TensorPrimitivesOutput;
-        _onnx = _peers.Onnx;
-        _probe = _peers.Probe;
-        float[] dslOutput = RunDsl();
-        VerificationReport = _peers.Verify(GetType().Name, dslOutput);
+        INetwork network = Network;
+        Weights.Prepare(network, Seed);
+        Input = Weights.Inputs(Batch * network.InputSize, Seed + 2000);
+        CaseCounts.Check(GetType(), network, Batch);
+        CreatePeers();
+        _onnx = new OnnxPeer(network, Batch);
+        Input.CopyTo(_onnx.Input, 0);
+
+        Array.Fill(Output, float.NaN);
+        RunDsl();
+        Array.Fill(_onnx.Output, float.NaN);
+        _onnx.Run();
+        float ort = Agreement.Check($"{GetType().Name}: ONNX Runtime vs Dsl", Output, _onnx.Output);
+        VerificationReport = $"{GetType().Name}: peers agree with Dsl (largest scaled error: ONNX Runtime {ort:E1}{VerifyPeers(Output)})";
     }
 
     /// <summary>Releases the ONNX Runtime session.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
-        _peers?.Dispose();
-        _peers = null;
+        _onnx?.Dispose();
         _onnx = null;
-        _tensorPrimitives = null;
-        _probe = null;
     }
 
-    /// <summary>Creates the Dsl network and returns its peers.</summary>
-    protected abstract ForwardPeers CreatePeers();
-
-    /// <summary>Runs the Dsl forward pass on the shared input (output cleared to NaN first) and returns the output buffer.</summary>
-    protected abstract float[] RunDsl();
-
-    /// <summary>Hand-written System.Numerics.Tensors forward, [out, in] weights, one Dot per output.</summary>
+    /// <summary>ONNX Runtime on the network's own export: CPU, 1 thread, pre-bound buffers.</summary>
     [Benchmark]
-    public void TensorPrimitivesForward() => _tensorPrimitives!.Forward(_input, _tensorPrimitivesOutput);
+    public void OnnxRuntime() => _onnx!.Run();
+}
 
-    /// <summary>ONNX Runtime, CPU, 1 thread, pre-bound buffers.</summary>
+/// <summary>A forward case on an MLP: adds the hand-written TensorPrimitives peer.</summary>
+public abstract class MlpForwardCase : ForwardCase
+{
+    private TensorPrimitivesMlp? _tensorPrimitives;
+    private float[] _tensorPrimitivesOutput = [];
+    private float[] _tensorPrimitivesInput = [];
+    private int _batch;
+
+    /// <summary>The network's dense layers, in order.</summary>
+    protected abstract Dense[] Layers { get; }
+
+    /// <inheritdoc/>
+    protected override void CreatePeers()
+    {
+        _tensorPrimitives = new TensorPrimitivesMlp(Weights.Export(Layers), Batch);
+        _tensorPrimitivesInput = Input;
+        _tensorPrimitivesOutput = new float[Output.Length];
+        _batch = Batch;
+    }
+
+    /// <inheritdoc/>
+    protected override string VerifyPeers(ReadOnlySpan<float> dsl)
+    {
+        Array.Fill(_tensorPrimitivesOutput, float.NaN);
+        TensorPrimitives();
+        float tp = Agreement.Check($"{GetType().Name}: TensorPrimitives vs Dsl", dsl, _tensorPrimitivesOutput);
+        return $", TensorPrimitives {tp:E1}";
+    }
+
+    /// <summary>Hand-written System.Numerics.Tensors forward, [out, in] weights, one Dot per output and sample.</summary>
     [Benchmark]
-    public void OnnxRuntimeForward() => _onnx!.Run();
-
-    /// <summary>
-    /// Not a peer: the time to merely read as many bytes as the Dsl network's parameter buffer, with Vector512
-    /// loads, in this process. A batch-1 forward pass cannot beat it (it must read every weight once), so
-    /// DslForward's ratio to it is its distance from the bandwidth bound, measured in the same run.
-    /// </summary>
-    [Benchmark]
-    public float ReadWeightsProbe() => _probe!.Read();
+    public void TensorPrimitives() => _tensorPrimitives!.Forward(_tensorPrimitivesInput, _tensorPrimitivesOutput, _batch);
 }
 
-/// <summary>Reads an aligned buffer as fast as the core can, summing it so the loads are not removed.</summary>
-public sealed class ReadProbe
-{
-    private readonly float[] _array;
-    private readonly int _start;
-    private readonly int _length;
-
-    /// <summary>Copies <paramref name="values"/> into a 64-byte aligned pinned buffer.</summary>
-    public unsafe ReadProbe(ReadOnlySpan<float> values)
-    {
-        _array = GC.AllocateArray<float>(values.Length + 16, pinned: true);
-        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
-        _start = (int)((64 - address % 64) % 64 / sizeof(float));
-        _length = values.Length;
-        values.CopyTo(_array.AsSpan(_start, _length));
-    }
-
-    /// <summary>Bytes read per call.</summary>
-    public long Bytes => 4L * _length;
-
-    /// <summary>The sum of the buffer, eight independent Vector512 accumulators (TensorPrimitives.Sum without AVX-512).</summary>
-    public float Read()
-    {
-        ReadOnlySpan<float> values = _array.AsSpan(_start, _length);
-        if (!Vector512.IsHardwareAccelerated) return System.Numerics.Tensors.TensorPrimitives.Sum(values);
-        ref float r = ref MemoryMarshal.GetReference(values);
-        nuint n = (nuint)values.Length, i = 0;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        for (; i + 128 <= n; i += 128)
-        {
-            a0 += Vector512.LoadUnsafe(ref r, i);
-            a1 += Vector512.LoadUnsafe(ref r, i + 16);
-            a2 += Vector512.LoadUnsafe(ref r, i + 32);
-            a3 += Vector512.LoadUnsafe(ref r, i + 48);
-            a4 += Vector512.LoadUnsafe(ref r, i + 64);
-            a5 += Vector512.LoadUnsafe(ref r, i + 80);
-            a6 += Vector512.LoadUnsafe(ref r, i + 96);
-            a7 += Vector512.LoadUnsafe(ref r, i + 112);
-        }
-        float sum = Vector512.Sum((a0 + a1) + (a2 + a3) + ((a4 + a5) + (a6 + a7)));
-        for (; i < n; i++) sum += Unsafe.Add(ref r, i);
-        return sum;
-    }
-}
-
-/// <summary>Batch-1 forward of <see cref="FashionMlp"/> (784-256-128-10, ReLU).</summary>
-[MemoryDiagnoser, MinColumn, MedianColumn]
-public class FashionMlpForward : ForwardBenchmarkBase
-{
-    private readonly FashionMlp _net = new();
-    private readonly float[] _output = new float[FashionMlp.OutputSize];
-    private float[] _input = [];
-
-    /// <inheritdoc/>
-    protected override ForwardPeers CreatePeers()
-    {
-        ForwardPeers peers = ForwardPeers.Create(_net, [_net.Fc1, _net.Fc2, _net.Head], seed: 1);
-        _input = peers.Input;
-        return peers;
-    }
-
-    /// <inheritdoc/>
-    protected override float[] RunDsl()
-    {
-        Array.Fill(_output, float.NaN);
-        DslForward();
-        return _output;
-    }
-
-    /// <summary>The generated batch-1 forward.</summary>
-    [Benchmark(Baseline = true), MustNotAllocate]
-    public void DslForward() => _net.Forward(_input, _output);
-}
-
-/// <summary>Batch-1 forward of <see cref="MlpA"/> (784-128-10, ReLU).</summary>
-[MemoryDiagnoser, MinColumn, MedianColumn]
-public class MlpAForward : ForwardBenchmarkBase
-{
-    private readonly MlpA _net = new();
-    private readonly float[] _output = new float[MlpA.OutputSize];
-    private float[] _input = [];
-
-    /// <inheritdoc/>
-    protected override ForwardPeers CreatePeers()
-    {
-        ForwardPeers peers = ForwardPeers.Create(_net, [_net.Fc1, _net.Head], seed: 2);
-        _input = peers.Input;
-        return peers;
-    }
-
-    /// <inheritdoc/>
-    protected override float[] RunDsl()
-    {
-        Array.Fill(_output, float.NaN);
-        DslForward();
-        return _output;
-    }
-
-    /// <summary>The generated batch-1 forward.</summary>
-    [Benchmark(Baseline = true), MustNotAllocate]
-    public void DslForward() => _net.Forward(_input, _output);
-}
-
-/// <summary>Batch-1 forward of <see cref="TinyMlp"/> (16-64-64-4, tanh).</summary>
-[MemoryDiagnoser, MinColumn, MedianColumn]
-public class TinyMlpForward : ForwardBenchmarkBase
+/// <summary>Case T: batch-1 forward of <see cref="TinyMlp"/> (16-64-64-4, tanh): call overhead.</summary>
+[Case("T", "MLP 16-64-64-4 (tanh), batch 1",
+    Flops = 2L * (16 * 64 + 64 * 64 + 64 * 4),
+    WeightBytes = 4L * (16 * 64 + 64 + 64 * 64 + 64 + 64 * 4 + 4),
+    WeightsIn = WeightLevel.L1, Target = TargetKind.FasterThanOnnxRuntime, TargetValue = 20)]
+public class CaseT_TinyMlpForward : MlpForwardCase
 {
     private readonly TinyMlp _net = new();
     private readonly float[] _output = new float[TinyMlp.OutputSize];
     private float[] _input = [];
 
     /// <inheritdoc/>
-    protected override ForwardPeers CreatePeers()
-    {
-        ForwardPeers peers = ForwardPeers.Create(_net, [_net.Fc1, _net.Fc2, _net.Out], seed: 3);
-        _input = peers.Input;
-        return peers;
-    }
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override Dense[] Layers => [_net.Fc1, _net.Fc2, _net.Out];
+    /// <inheritdoc/>
+    protected override int Batch => 1;
+    /// <inheritdoc/>
+    protected override int Seed => 3;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
 
     /// <inheritdoc/>
-    protected override float[] RunDsl()
+    protected override void RunDsl()
     {
-        Array.Fill(_output, float.NaN);
-        DslForward();
-        return _output;
+        _input = Input;
+        Dsl();
     }
 
     /// <summary>The generated batch-1 forward.</summary>
     [Benchmark(Baseline = true), MustNotAllocate]
-    public void DslForward() => _net.Forward(_input, _output);
+    public void Dsl() => _net.Forward(_input, _output);
 }
 
-/// <summary>Marks a benchmark that must allocate nothing per call; <c>--smoke</c> fails if it does.</summary>
+/// <summary>Case T: batch-1 forward of <see cref="Dense64"/> (one dense layer 64-&gt;64, no activation): call overhead.</summary>
+[Case("T", "Dense 64->64 (no activation), batch 1",
+    Flops = 2L * 64 * 64,
+    WeightBytes = 4L * (64 * 64 + 64),
+    WeightsIn = WeightLevel.L1, Target = TargetKind.FasterThanOnnxRuntime, TargetValue = 20)]
+public class CaseT_Dense64Forward : MlpForwardCase
+{
+    private readonly Dense64 _net = new();
+    private readonly float[] _output = new float[Dense64.OutputSize];
+    private float[] _input = [];
+
+    /// <inheritdoc/>
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override Dense[] Layers => [_net.Fc];
+    /// <inheritdoc/>
+    protected override int Batch => 1;
+    /// <inheritdoc/>
+    protected override int Seed => 5;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
+
+    /// <inheritdoc/>
+    protected override void RunDsl()
+    {
+        _input = Input;
+        Dsl();
+    }
+
+    /// <summary>The generated batch-1 forward.</summary>
+    [Benchmark(Baseline = true), MustNotAllocate]
+    public void Dsl() => _net.Forward(_input, _output);
+}
+
+/// <summary>Case A: batch-1 forward of <see cref="MlpA"/> (784-128-10, ReLU): L2 bandwidth.</summary>
+[Case("A", "MLP 784-128-10 (ReLU), batch 1",
+    Flops = 2L * (784 * 128 + 128 * 10),
+    WeightBytes = 4L * (784 * 128 + 128 + 128 * 10 + 10),
+    WeightsIn = WeightLevel.L2, Target = TargetKind.OfRoofline, TargetValue = 0.80)]
+public class CaseA_Mlp784x128x10Forward : MlpForwardCase
+{
+    private readonly MlpA _net = new();
+    private readonly float[] _output = new float[MlpA.OutputSize];
+    private float[] _input = [];
+
+    /// <inheritdoc/>
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override Dense[] Layers => [_net.Fc1, _net.Head];
+    /// <inheritdoc/>
+    protected override int Batch => 1;
+    /// <inheritdoc/>
+    protected override int Seed => 2;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
+
+    /// <inheritdoc/>
+    protected override void RunDsl()
+    {
+        _input = Input;
+        Dsl();
+    }
+
+    /// <summary>The generated batch-1 forward.</summary>
+    [Benchmark(Baseline = true), MustNotAllocate]
+    public void Dsl() => _net.Forward(_input, _output);
+}
+
+/// <summary>Case B: batch-1 forward of <see cref="MlpB"/> (784-512-512-10, ReLU): L3 bandwidth.</summary>
+[Case("B", "MLP 784-512-512-10 (ReLU), batch 1",
+    Flops = 2L * (784 * 512 + 512 * 512 + 512 * 10),
+    WeightBytes = 4L * (784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10),
+    WeightsIn = WeightLevel.L3, Target = TargetKind.OfRoofline, TargetValue = 0.80)]
+public class CaseB_Mlp784x512x512x10Forward : MlpForwardCase
+{
+    private readonly MlpB _net = new();
+    private readonly float[] _output = new float[MlpB.OutputSize];
+    private float[] _input = [];
+
+    /// <inheritdoc/>
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override Dense[] Layers => [_net.Fc1, _net.Fc2, _net.Head];
+    /// <inheritdoc/>
+    protected override int Batch => 1;
+    /// <inheritdoc/>
+    protected override int Seed => 6;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
+
+    /// <inheritdoc/>
+    protected override void RunDsl()
+    {
+        _input = Input;
+        Dsl();
+    }
+
+    /// <summary>The generated batch-1 forward.</summary>
+    [Benchmark(Baseline = true), MustNotAllocate]
+    public void Dsl() => _net.Forward(_input, _output);
+}
+
+/// <summary>Case C: forward of <see cref="MlpB"/> (784-512-512-10, ReLU) on a batch of 64: compute.</summary>
+[Case("C", "MLP 784-512-512-10 (ReLU), batch 64",
+    Flops = 64 * 2L * (784 * 512 + 512 * 512 + 512 * 10),
+    WeightBytes = 4L * (784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10),
+    WeightsIn = WeightLevel.L3, Target = TargetKind.OfPeak, TargetValue = 0.85)]
+public class CaseC_Mlp784x512x512x10Batch64 : MlpForwardCase
+{
+    /// <summary>Samples per call.</summary>
+    public const int BatchSize = 64;
+
+    private readonly MlpB _net = new();
+    private readonly float[] _output = new float[BatchSize * MlpB.OutputSize];
+    private float[] _input = [];
+
+    /// <inheritdoc/>
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override Dense[] Layers => [_net.Fc1, _net.Fc2, _net.Head];
+    /// <inheritdoc/>
+    protected override int Batch => BatchSize;
+    /// <inheritdoc/>
+    protected override int Seed => 7;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
+
+    /// <inheritdoc/>
+    protected override void RunDsl()
+    {
+        _input = Input;
+        Dsl();
+    }
+
+    /// <summary>The generated batched forward.</summary>
+    [Benchmark(Baseline = true), MustNotAllocate]
+    public void Dsl() => _net.Forward(_input, _output, BatchSize);
+}
+
+/// <summary>Marks a benchmark that must allocate nothing per call; <c>--smoke</c> fails if it does, and the report checks it.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class MustNotAllocateAttribute : Attribute;

@@ -2,10 +2,73 @@ using Dsl;
 
 namespace Dsl.Benchmarks;
 
-// The benchmarked networks, declared here with the same attributes a user writes, so the generator emits
-// their kernels into this assembly (see obj/<Configuration>/net10.0/generated).
+// The benchmarked networks, declared with the same attributes a user writes, so the generator emits their
+// kernels into this assembly (see obj/<Configuration>/net10.0/generated). The FLOP and byte counts of each
+// case sit on its benchmark class (CaseAttribute), next to the class that times it.
 
-/// <summary>Case F: the issue's Fashion-MNIST MLP, 784-256-128-10. 939 KB of fp32 weights.</summary>
+/// <summary>Case T: a tiny tanh MLP 16-64-64-4, where per-call overhead dominates (5,508 parameters).</summary>
+[Network(Input = 16)]
+public partial class TinyMlp
+{
+    [Dense(64, Activation.Tanh)] public partial Dense Fc1 { get; }
+    [Dense(64, Activation.Tanh)] public partial Dense Fc2 { get; }
+    [Dense(4)] public partial Dense Out { get; }
+}
+
+/// <summary>Case T: a single dense layer 64-&gt;64 with no activation (4,160 parameters): the smallest call there is.</summary>
+[Network(Input = 64)]
+public partial class Dense64
+{
+    [Dense(64)] public partial Dense Fc { get; }
+}
+
+/// <summary>Case A: MLP 784-128-10 (ReLU). 101,770 parameters, 407 KB of fp32: fits the 1 MB L2.</summary>
+[Network(Input = 784)]
+public partial class MlpA
+{
+    [Dense(128, Activation.Relu)] public partial Dense Fc1 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}
+
+/// <summary>Cases B and C: MLP 784-512-512-10 (ReLU, ReLU, none). 669,706 parameters, 2.68 MB of fp32: lives in L3.</summary>
+[Network(Input = 784)]
+public partial class MlpB
+{
+    [Dense(512, Activation.Relu)] public partial Dense Fc1 { get; }
+    [Dense(512, Activation.Relu)] public partial Dense Fc2 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}
+
+/// <summary>Case D: conv3x3(8, pad 1) + ReLU, conv3x3(16, pad 1) + ReLU, flatten, dense 10, on 1x28x28.</summary>
+[Network(Channels = 1, Height = 28, Width = 28)]
+public partial class SmallCnn
+{
+    [Conv2D(8, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv1 { get; }
+    [Conv2D(16, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv2 { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}
+
+/// <summary>
+/// Case E: one post-norm transformer encoder block over 16 tokens of 64 (4 heads), FFN 64-256-64 with ReLU,
+/// as PyTorch's nn.TransformerEncoderLayer(64, 4, 256, norm_first=False) computes it.
+/// </summary>
+[Network(Length = 16, Features = 64)]
+public partial class EncoderBlockE
+{
+    [Residual(Norm = ResidualNorm.Post)] [MultiHeadSelfAttention(4)] public partial MultiHeadSelfAttention self_attn { get; }
+    [Residual(Norm = ResidualNorm.Post)] public partial FeedForward ff { get; }
+
+    /// <summary>The position-wise feed-forward network.</summary>
+    [Block]
+    public partial class FeedForward
+    {
+        [Dense(256, Activation.Relu)] public partial Dense linear1 { get; }
+        [Dense(64)] public partial Dense linear2 { get; }
+    }
+}
+
+/// <summary>Not an issue case: the Fashion-MNIST sample's MLP, 784-256-128-10 (940 KB of fp32).</summary>
 [Network(Input = 784)]
 public partial class FashionMlp
 {
@@ -14,19 +77,17 @@ public partial class FashionMlp
     [Dense(10)] public partial Dense Head { get; }
 }
 
-/// <summary>Case A: MLP 784-128-10, the row of PERFORMANCE.md with a 2.33 us L2 bound. 406 KB of fp32 weights.</summary>
-[Network(Input = 784)]
-public partial class MlpA
+/// <summary>Not an issue case: the sample's CNN: conv 32 + folded batch norm + pool, conv 64 + folded batch norm + pool, dense 128, dense 10.</summary>
+[Network(Channels = 1, Height = 28, Width = 28)]
+public partial class FashionCnn
 {
+    [Conv2D(32, 3, Padding = 1, Bias = false)] public partial Conv2D Conv1 { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Bn1 { get; }
+    [MaxPool2D(2)] public partial MaxPool2D Pool1 { get; }
+    [Conv2D(64, 3, Padding = 1, Bias = false)] public partial Conv2D Conv2 { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Bn2 { get; }
+    [MaxPool2D(2)] public partial MaxPool2D Pool2 { get; }
+    [Flatten] public partial Flatten Flat { get; }
     [Dense(128, Activation.Relu)] public partial Dense Fc1 { get; }
     [Dense(10)] public partial Dense Head { get; }
-}
-
-/// <summary>Case T: a tiny tanh MLP 16-64-64-4, where per-call overhead dominates.</summary>
-[Network(Input = 16)]
-public partial class TinyMlp
-{
-    [Dense(64, Activation.Tanh)] public partial Dense Fc1 { get; }
-    [Dense(64, Activation.Tanh)] public partial Dense Fc2 { get; }
-    [Dense(4)] public partial Dense Out { get; }
 }

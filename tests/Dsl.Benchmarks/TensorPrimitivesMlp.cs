@@ -14,24 +14,31 @@ public sealed class TensorPrimitivesMlp
 {
     private readonly MlpLayer[] _layers;
     private readonly float[][] _activations;
+    private readonly int _maxBatch;
 
-    /// <summary>Wraps <paramref name="layers"/> (not copied).</summary>
-    public TensorPrimitivesMlp(IReadOnlyList<MlpLayer> layers)
+    /// <summary>Wraps <paramref name="layers"/> (not copied), with activation buffers for up to <paramref name="maxBatch"/> samples.</summary>
+    public TensorPrimitivesMlp(IReadOnlyList<MlpLayer> layers, int maxBatch = 1)
     {
         _layers = [.. layers];
+        _maxBatch = maxBatch;
         _activations = new float[_layers.Length - 1][];
-        for (int l = 0; l < _activations.Length; l++) _activations[l] = new float[_layers[l].Units];
+        for (int l = 0; l < _activations.Length; l++) _activations[l] = new float[maxBatch * _layers[l].Units];
     }
 
     /// <summary>Batch-1 forward; allocates nothing.</summary>
-    public void Forward(ReadOnlySpan<float> input, Span<float> output)
+    public void Forward(ReadOnlySpan<float> input, Span<float> output) => Forward(input, output, 1);
+
+    /// <summary>Forward of <paramref name="batch"/> samples stored row after row, layer by layer; allocates nothing.</summary>
+    public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
+        if (batch < 1 || batch > _maxBatch) throw new ArgumentOutOfRangeException(nameof(batch));
         ReadOnlySpan<float> x = input;
         for (int l = 0; l < _layers.Length; l++)
         {
             MlpLayer layer = _layers[l];
-            Span<float> y = l == _layers.Length - 1 ? output : _activations[l];
-            Dense(layer, x, y);
+            Span<float> y = l == _layers.Length - 1 ? output : _activations[l].AsSpan(0, batch * layer.Units);
+            for (int s = 0; s < batch; s++)
+                Dense(layer, x.Slice(s * layer.Inputs, layer.Inputs), y.Slice(s * layer.Units, layer.Units));
             x = y;
         }
     }

@@ -1,16 +1,23 @@
 using System;
 using BenchmarkDotNet.Attributes;
 using Dsl;
+using Dsl.Benchmarks.Onnx;
 
 namespace Dsl.Benchmarks;
 
 /// <summary>
-/// One SGD training step of <see cref="MlpA"/> on a batch of 32: zero gradients, ForwardTrain, softmax
-/// cross-entropy, Backward (no input gradient), <see cref="Sgd.Step"/>; against the same step written by hand
-/// with TensorPrimitives. Both start from the same weights; each benchmark keeps training its own copy.
+/// Case F: one SGD training step of <see cref="MlpA"/> on a batch of 32: zero gradients, ForwardTrain, softmax
+/// cross-entropy, Backward (no input gradient), <see cref="Sgd.Step"/> (lr 0.01); against the same step as a
+/// hand-derived ONNX Runtime training graph (<see cref="OnnxTrainingStep"/>) and written by hand with
+/// TensorPrimitives. All start from the same weights; each benchmark keeps training its own copy.
+/// FLOPs: forward and weight-gradient products (2 x 2 x B x (784 x 128 + 128 x 10)) and the head's input
+/// gradient (2 x B x 128 x 10); the loss, the ReLU mask and the update are not counted.
 /// </summary>
-[MemoryDiagnoser, MinColumn, MedianColumn]
-public class MlpATrainingStep
+[Case("F", "SGD step of MLP 784-128-10 (ReLU), batch 32",
+    Flops = 32 * 2L * (2 * (784 * 128 + 128 * 10) + 128 * 10),
+    WeightBytes = 4L * (784 * 128 + 128 + 128 * 10 + 10),
+    WeightsIn = WeightLevel.L2, Target = TargetKind.FasterThanOnnxRuntime, TargetValue = 1.5)]
+public class CaseF_MlpATrainingStep
 {
     /// <summary>Samples per step.</summary>
     public const int Batch = 32;
@@ -27,22 +34,26 @@ public class MlpATrainingStep
     private Dataset _data = null!;
     private int[] _indices = [];
     private int[] _labels = [];
+    private float[] _oneHot = [];
     private float[] _input = [];
     private float[] _output = [];
     private float[] _outputGradient = [];
     private TensorPrimitivesTrainer _tensorPrimitives = null!;
+    private OnnxTrainingStep? _onnx;
 
     /// <summary>What the last <see cref="Setup"/> checked.</summary>
     public string? VerificationReport { get; private set; }
 
-    /// <summary>Builds both trainers from the same weights and data, after checking one step of each agrees.</summary>
+    /// <summary>Builds the three trainers from the same weights and data, after checking one step of each peer agrees with Dsl's.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        _input = MlpWeights.Inputs(Batch * MlpA.InputSize, Seed + 2000);
+        _input = Weights.Inputs(Batch * MlpA.InputSize, Seed + 2000);
         var rng = new Rng(Seed + 3000);
         _labels = new int[Batch];
         for (int s = 0; s < Batch; s++) _labels[s] = rng.NextInt(MlpA.OutputSize);
+        _oneHot = new float[Batch * MlpA.OutputSize];
+        for (int s = 0; s < Batch; s++) _oneHot[s * MlpA.OutputSize + _labels[s]] = 1f;
         _indices = new int[Batch];
         for (int s = 0; s < Batch; s++) _indices[s] = s;
         _data = new Dataset(_input, MlpA.InputSize, _labels, MlpA.OutputSize);
@@ -51,15 +62,26 @@ public class MlpATrainingStep
 
         VerificationReport = Verify();
 
-        (_net, _tensorPrimitives) = CreatePair();
+        (_net, MlpLayer[] start) = CreateNetwork();
+        CaseCounts.Check(GetType(), _net, Batch, TrainingFlopsPerSample(_net));
+        _tensorPrimitives = new TensorPrimitivesTrainer(Copy(start), Batch) { LearningRate = LearningRate };
+        _onnx = new OnnxTrainingStep(start, Batch, LearningRate, _input, _oneHot);
         _parameters = _net.Parameters;
         _workspace = _net.CreateWorkspace(Batch);
         _sgd = new Sgd(LearningRate);
     }
 
+    /// <summary>Releases the ONNX Runtime session.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _onnx?.Dispose();
+        _onnx = null;
+    }
+
     /// <summary>The Dsl step, as <see cref="Trainer"/> runs it for one batch.</summary>
     [Benchmark(Baseline = true), MustNotAllocate]
-    public float DslTrainStep()
+    public float Dsl()
     {
         _parameters.ZeroGradients();
         _net.ForwardTrain(_input, _output, Batch, _workspace);
@@ -69,24 +91,38 @@ public class MlpATrainingStep
         return loss;
     }
 
+    /// <summary>The same step as one ONNX Runtime run of the hand-derived training graph, 1 thread, pre-bound ping-pong weight buffers.</summary>
+    [Benchmark]
+    public float OnnxRuntime() => _onnx!.Step();
+
     /// <summary>The same step by hand with TensorPrimitives.</summary>
     [Benchmark]
-    public float TensorPrimitivesTrainStep() => _tensorPrimitives.Step(_input, _labels);
+    public float TensorPrimitives() => _tensorPrimitives.Step(_input, _labels);
 
-    private static (MlpA Net, TensorPrimitivesTrainer Peer) CreatePair()
+    /// <summary>Per sample: forward and weight-gradient products of both layers, and the head's input gradient.</summary>
+    public static long TrainingFlopsPerSample(MlpA net) => 2 * CaseCounts.MatrixFlops(net) + 2L * net.Head.Inputs * net.Head.Units;
+
+    private static (MlpA Net, MlpLayer[] Start) CreateNetwork()
     {
         var net = new MlpA();
-        Dense[] layers = [net.Fc1, net.Head];
-        MlpWeights.Prepare(net, layers, Seed);
-        var peer = new TensorPrimitivesTrainer(MlpWeights.Export(layers), Batch) { LearningRate = LearningRate };
-        return (net, peer);
+        Weights.Prepare(net, Seed);
+        return (net, Weights.Export([net.Fc1, net.Head]));
     }
 
-    // One step of each on fresh copies: the losses, every gradient and the updated weights must agree.
+    private static MlpLayer[] Copy(MlpLayer[] layers) =>
+        Array.ConvertAll(layers, l => l with { Weight = (float[])l.Weight.Clone(), Bias = (float[])l.Bias.Clone() });
+
+    // One step of each on fresh copies from the same weights. TensorPrimitives: the loss, every gradient and the
+    // updated weights must agree with Dsl's. ONNX Runtime (whose graph returns no gradients): the loss, the
+    // updated weights and biases, and the updates themselves (start - updated, i.e. lr x gradient, scaled by
+    // the largest update) must agree.
     private string Verify()
     {
-        (MlpA net, TensorPrimitivesTrainer peer) = CreatePair();
+        (MlpA net, MlpLayer[] start) = CreateNetwork();
         Dense[] layers = [net.Fc1, net.Head];
+        var peer = new TensorPrimitivesTrainer(Copy(start), Batch) { LearningRate = LearningRate };
+        using var onnx = new OnnxTrainingStep(start, Batch, LearningRate, _input, _oneHot);
+
         Workspace workspace = net.CreateWorkspace(Batch);
         net.Parameters.ZeroGradients();
         net.ForwardTrain(_input, _output, Batch, workspace);
@@ -95,8 +131,10 @@ public class MlpATrainingStep
         new Sgd(LearningRate).Step(net.Parameters);
 
         float peerLoss = peer.Step(_input, _labels);
-        float worst = Agreement.Check("MlpA training: loss", [dslLoss], [peerLoss]);
-        MlpLayer[] updated = MlpWeights.Export(layers);
+        float onnxLoss = onnx.Step();
+        float tp = Agreement.Check("Case F: TensorPrimitives loss", [dslLoss], [peerLoss]);
+        float ort = Agreement.Check("Case F: ONNX Runtime loss", [dslLoss], [onnxLoss]);
+        MlpLayer[] updated = Weights.Export(layers);
         for (int l = 0; l < layers.Length; l++)
         {
             Dense d = layers[l];
@@ -106,23 +144,36 @@ public class MlpATrainingStep
             for (int o = 0; o < d.Units; o++)
                 for (int i = 0; i < d.Inputs; i++)
                     weightGradient[o * d.Inputs + i] = stored[i * d.Units + o];
-            worst = MathF.Max(worst, Agreement.CheckScaled($"MlpA training: {d.Name}.weight gradient", weightGradient, peer.WeightGradient(l)));
-            worst = MathF.Max(worst, Agreement.CheckScaled($"MlpA training: {d.Name}.bias gradient", d.BiasGradient, peer.BiasGradient(l)));
-            worst = MathF.Max(worst, Agreement.Check($"MlpA training: updated {d.Name}.weight", updated[l].Weight, peer.Weights(l)));
+            tp = MathF.Max(tp, Agreement.CheckScaled($"Case F: TensorPrimitives {d.Name}.weight gradient", weightGradient, peer.WeightGradient(l)));
+            tp = MathF.Max(tp, Agreement.CheckScaled($"Case F: TensorPrimitives {d.Name}.bias gradient", d.BiasGradient, peer.BiasGradient(l)));
+            tp = MathF.Max(tp, Agreement.Check($"Case F: TensorPrimitives updated {d.Name}.weight", updated[l].Weight, peer.Weights(l)));
+
+            ort = MathF.Max(ort, Agreement.Check($"Case F: ONNX Runtime updated {d.Name}.weight", updated[l].Weight, onnx.Weight(l)));
+            ort = MathF.Max(ort, Agreement.Check($"Case F: ONNX Runtime updated {d.Name}.bias", updated[l].Bias, onnx.Bias(l)));
+            ort = MathF.Max(ort, Agreement.CheckScaled($"Case F: ONNX Runtime {d.Name}.weight update",
+                Difference(start[l].Weight, updated[l].Weight), Difference(start[l].Weight, onnx.Weight(l))));
+            ort = MathF.Max(ort, Agreement.CheckScaled($"Case F: ONNX Runtime {d.Name}.bias update",
+                Difference(start[l].Bias, updated[l].Bias), Difference(start[l].Bias, onnx.Bias(l))));
         }
-        return $"{nameof(MlpATrainingStep)}: one step agrees with Dsl (loss {dslLoss:F4}; largest scaled error {worst:E1})";
+        return $"{nameof(CaseF_MlpATrainingStep)}: one step of each peer agrees with Dsl (loss {dslLoss:F4}; largest scaled error: ONNX Runtime {ort:E1}, TensorPrimitives {tp:E1})";
+    }
+
+    private static float[] Difference(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var d = new float[a.Length];
+        for (int i = 0; i < d.Length; i++) d[i] = a[i] - b[i];
+        return d;
     }
 }
 
 /// <summary>
-/// The phases of <see cref="MlpATrainingStep.DslTrainStep"/> one at a time, to see where a step's time goes.
+/// Not a case: the phases of <see cref="CaseF_MlpATrainingStep.Dsl"/> one at a time, to see where a step's time goes.
 /// Each repeats one phase on the state the previous phases left (gradients keep accumulating under Backward,
 /// and SgdStep uses a tiny learning rate so repeated updates stay harmless); timing only, no peer.
 /// </summary>
-[MemoryDiagnoser, MinColumn, MedianColumn]
-public class MlpATrainingPhases
+public class Extra_TrainingStepPhases
 {
-    private const int Batch = MlpATrainingStep.Batch;
+    private const int Batch = CaseF_MlpATrainingStep.Batch;
 
     private MlpA _net = null!;
     private Parameters _parameters = null!;
@@ -139,11 +190,11 @@ public class MlpATrainingPhases
     public void Setup()
     {
         _net = new MlpA();
-        MlpWeights.Prepare(_net, [_net.Fc1, _net.Head], seed: 4);
+        Weights.Prepare(_net, seed: 4);
         _parameters = _net.Parameters;
         _workspace = _net.CreateWorkspace(Batch);
         _sgd = new Sgd(1e-6f);
-        _input = MlpWeights.Inputs(Batch * MlpA.InputSize, 4 + 2000);
+        _input = Weights.Inputs(Batch * MlpA.InputSize, 4 + 2000);
         var rng = new Rng(4 + 3000);
         int[] labels = new int[Batch];
         for (int s = 0; s < Batch; s++) labels[s] = rng.NextInt(MlpA.OutputSize);

@@ -8,7 +8,7 @@ namespace Dsl.Benchmarks;
 public sealed record MlpLayer(int Inputs, int Units, Activation Activation, float[] Weight, float[] Bias);
 
 /// <summary>Copies a Dsl network's layers out for the peers, and gives every case the same fixed-seed data.</summary>
-public static class MlpWeights
+public static class Weights
 {
     /// <summary>The layers of <paramref name="layers"/>, weights transposed back to [out, in] through <see cref="Dense.GetWeight"/>.</summary>
     public static MlpLayer[] Export(IReadOnlyList<Dense> layers)
@@ -29,17 +29,22 @@ public static class MlpWeights
     }
 
     /// <summary>
-    /// Initialises <paramref name="network"/> from <paramref name="seed"/> and gives its biases small non-zero
-    /// values (the initialiser zeroes them, which would leave bias handling untested by the peer checks).
+    /// Initialises <paramref name="network"/> from <paramref name="seed"/>, then moves every trainable tensor the
+    /// initialiser sets to a constant off it: biases (zeros) to U(-0.1, 0.1), norm scales (ones) to 1 + U(-0.1, 0.1).
+    /// Constant tensors would leave their handling untested by the peer checks.
     /// </summary>
-    public static void Prepare(INetwork network, IReadOnlyList<Dense> layers, int seed)
+    public static void Prepare(INetwork network, int seed)
     {
-        network.Parameters.Initialize(seed);
+        Parameters parameters = network.Parameters;
+        parameters.Initialize(seed);
         var rng = new Rng(seed + 1000);
-        foreach (Dense d in layers)
+        foreach (TensorInfo t in parameters.Tensors)
         {
-            Span<float> b = d.Bias;
-            for (int j = 0; j < b.Length; j++) b[j] = rng.NextSingle(-0.1f, 0.1f);
+            if (t.Kind != TensorKind.Parameter) continue;
+            float offset = t.Init switch { TensorInit.Zeros => 0f, TensorInit.Ones => 1f, _ => float.NaN };
+            if (float.IsNaN(offset)) continue;
+            Span<float> v = parameters.Value(t);
+            for (int j = 0; j < v.Length; j++) v[j] = offset + rng.NextSingle(-0.1f, 0.1f);
         }
     }
 
@@ -50,14 +55,6 @@ public static class MlpWeights
         var x = new float[count];
         for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle();
         return x;
-    }
-
-    /// <summary>Bytes of fp32 weights and biases a batch-1 forward pass reads.</summary>
-    public static long ParameterBytes(IReadOnlyList<MlpLayer> layers)
-    {
-        long bytes = 0;
-        foreach (MlpLayer l in layers) bytes += 4L * (l.Weight.Length + l.Bias.Length);
-        return bytes;
     }
 }
 
