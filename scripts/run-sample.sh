@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: trains the Fashion-MNIST sample. Installs the data set from Debian's package when it is
 # missing and this user can (root, or sudo without a password); otherwise the sample says how to install it.
-# Extra arguments go to the sample, e.g. `bash scripts/run-sample.sh --epochs 5`.
+# Extra arguments go to the sample, e.g. `bash scripts/run-sample.sh --epochs 5`. A first argument naming
+# another sample runs that one instead: `bash scripts/run-sample.sh TinyTransformer`, `... ResidualDepth`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +15,8 @@ if [ ! -e "$data/train-images-idx3-ubyte.gz" ] && command -v apt-get >/dev/null;
   fi
 fi
 
-exec dotnet run -c Release --project samples/FashionMnist -- "$@"
+sample=FashionMnist
+case "${1:-}" in
+  FashionMnist|TinyTransformer|ResidualDepth) sample=$1; shift ;;
+esac
+exec dotnet run -c Release --project "samples/$sample" -- "$@"
