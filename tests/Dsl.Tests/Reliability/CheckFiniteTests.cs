@@ -158,17 +158,12 @@ public sealed class CheckFiniteTests
         float[] yOff = (float[])y.Clone(), dxOff = (float[])dx.Clone(), gradOff = net.Parameters.Gradients.ToArray();
 
         ws.CheckFinite = true;
-        net.Parameters.ZeroGradients();
-        net.ForwardTrain(x, y, Batch, ws); // warm-up
-        net.Backward(dy, dx, Batch, ws);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
+        long allocated = Allocations.QuietestWindow(() =>
         {
             net.Parameters.ZeroGradients();
             net.ForwardTrain(x, y, Batch, ws);
             net.Backward(dy, dx, Batch, ws);
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        }, callsPerWindow: 3);
 
         Assert.Equal(0, allocated);
         Assert.Equal(yOff, y);
