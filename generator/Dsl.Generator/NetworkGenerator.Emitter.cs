@@ -277,9 +277,10 @@ public sealed partial class NetworkGenerator
             layer.Kind is LayerKind.Dense or LayerKind.Tokens or LayerKind.MultiHeadSelfAttention or LayerKind.Embedding or LayerKind.PositionalEmbedding ||
             layer.IsConvolution || layer.IsBatchNorm || layer.IsNorm || PoolEmitter.IsGenerated(layer) || (layer.Kind == LayerKind.ResidualEnd && (layer.Projection || layer.Gated));
 
-        /// <summary>Kernel classes with methods, not only constants.</summary>
+        /// <summary>Kernel classes with methods, not only constants. An identity residual has none: its sums are library calls.</summary>
         private static bool HasCode(LayerSpec layer) =>
-            layer.Kind is LayerKind.Dense or LayerKind.Tokens or LayerKind.MultiHeadSelfAttention or LayerKind.ResidualEnd || layer.IsConvolution || PoolEmitter.IsGenerated(layer);
+            layer.Kind is LayerKind.Dense or LayerKind.Tokens or LayerKind.MultiHeadSelfAttention || layer.IsConvolution || PoolEmitter.IsGenerated(layer) ||
+            (layer.Kind == LayerKind.ResidualEnd && (layer.Projection || layer.Gated));
 
         /// <summary>A residual's projection (no bias) or gate (bias, sigmoid) is a dense layer on the rows of x.</summary>
         private static Gemm ShortcutGemm(Plan plan, LayerSpec end) =>
