@@ -324,9 +324,8 @@ public sealed partial class NetworkGenerator
                     break;
                 }
             }
-            foreach (TensorPlan tensor in plan.Tensors)
+            foreach (TensorPlan tensor in plan.TensorsOf(layer))
             {
-                if (tensor.Layer != layer) continue;
                 w.Line($"public const int {OffsetName(tensor.Role)} = {tensor.Offset};{(tensor.Buffer ? " // in the buffer array" : "")}");
             }
         }
@@ -995,7 +994,7 @@ public sealed partial class NetworkGenerator
                     _ => 0,
                 };
                 flops += layerFlops;
-                int parameters = plan.Tensors.Where(t => t.Layer == layer && !t.Buffer).Sum(t => t.Length);
+                int parameters = plan.TensorsOf(layer).Where(t => !t.Buffer).Sum(t => t.Length);
                 string activation = layer.Kind is LayerKind.Dense or LayerKind.Conv2D or LayerKind.Conv1D || layer.IsBatchNorm ? layer.Activation.ToString() : "";
                 if (layer.Kind == LayerKind.ResidualBegin) continue;
                 string kind = layer.Kind != LayerKind.ResidualEnd ? layer.Kind.ToString() : layer.Gated ? "+ highway" : layer.Projection ? "+ projection" : "+ x";
@@ -1028,8 +1027,7 @@ public sealed partial class NetworkGenerator
             {
                 LayerSpec layer = spec.Layers[l];
                 var tensors = new List<string>();
-                foreach (TensorPlan t in plan.Tensors)
-                    if (t.Layer == layer) tensors.Add($"\"{t.Name}\"");
+                foreach (TensorPlan t in plan.TensorsOf(layer)) tensors.Add($"\"{t.Name}\"");
                 var options = new List<string>();
                 if (layer.Input.IsTokens) options.Add("InputIsTokens = true");
                 if (layer.Output.IsTokens) options.Add("OutputIsTokens = true");

@@ -42,6 +42,7 @@ public sealed partial class NetworkGenerator
         {
             private const int AlignFloats = 16; // must match Dsl.Parameters
             private readonly Dictionary<string, TensorPlan> _tensors = new();
+            private readonly Dictionary<string, List<TensorPlan>> _tensorsOf = new();
             private readonly Dictionary<string, int> _output = new();
             private readonly Dictionary<string, int> _pre = new();
             private readonly Dictionary<string, int> _statistics = new();
@@ -68,6 +69,8 @@ public sealed partial class NetworkGenerator
                     var tensor = new TensorPlan(layer, name, role, shape, init, fanIn, fanOut, transposeGroups, buffer, int64, Tensors.Count, buffer ? buffers : values);
                     Tensors.Add(tensor);
                     _tensors[layer.MemberName + "." + role] = tensor;
+                    if (!_tensorsOf.TryGetValue(layer.MemberName, out List<TensorPlan>? own)) _tensorsOf[layer.MemberName] = own = new List<TensorPlan>();
+                    own.Add(tensor);
                     if (buffer) buffers += Align(tensor.Length);
                     else
                     {
@@ -333,6 +336,15 @@ public sealed partial class NetworkGenerator
             public NetworkSpec Spec { get; }
 
             public List<TensorPlan> Tensors { get; } = new();
+
+            /// <summary>
+            /// A layer's tensors in declaration order. A lookup, because scanning <see cref="Tensors"/> for every layer
+            /// made the generator quadratic in the number of steps.
+            /// </summary>
+            public IReadOnlyList<TensorPlan> TensorsOf(LayerSpec layer) =>
+                _tensorsOf.TryGetValue(layer.MemberName, out List<TensorPlan>? own) ? own : NoTensors;
+
+            private static readonly TensorPlan[] NoTensors = new TensorPlan[0];
 
             /// <summary>Convolutions (by member name) whose following batch norm is folded into them for inference.</summary>
             public HashSet<string> Folded { get; } = new();
