@@ -251,7 +251,7 @@ public sealed partial class NetworkGenerator
                     case LayerKind.ResidualBegin:
                     {
                         LayerSpec end = plan.End(layer);
-                        string shortcut = end.Projection || end.Gated ? "SkipGradient" : "OutputGradient";
+                        string shortcut = end.HasShortcutWeights ? "SkipGradient" : "OutputGradient";
                         w.Line($"{Kernels}SequenceKernels.AddInPlace({gradient}, {SlotRegion(plan, end, shortcut, layer.Inputs)});");
                         break;
                     }
@@ -260,7 +260,7 @@ public sealed partial class NetworkGenerator
                         LayerSpec begin = plan.Begin(layer);
                         string skip = InputRegion(spec, plan.Index(begin));
                         string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
-                        w.Line($"{gradient}.CopyTo({SlotRegion(plan, layer, "OutputGradient")}); // kept: ResidualOutputGradient{(layer.Projection || layer.Gated ? "" : ", and the shortcut's gradient")}");
+                        w.Line($"{gradient}.CopyTo({SlotRegion(plan, layer, "OutputGradient")}); // kept: ResidualOutputGradient{(layer.HasShortcutWeights ? "" : ", and the shortcut's gradient")}");
                         if (!layer.Projection && !layer.Gated) break;
                         string skipGradient = Local(layer) + "SkipGradient";
                         w.Line($"{Span} {skipGradient} = {SlotRegion(plan, layer, "SkipGradient", begin.Inputs)};");

@@ -275,12 +275,12 @@ public sealed partial class NetworkGenerator
 
         private static bool HasKernelClass(LayerSpec layer) =>
             layer.Kind is LayerKind.Dense or LayerKind.Tokens or LayerKind.MultiHeadSelfAttention or LayerKind.Embedding or LayerKind.PositionalEmbedding ||
-            layer.IsConvolution || layer.IsBatchNorm || layer.IsNorm || PoolEmitter.IsGenerated(layer) || (layer.Kind == LayerKind.ResidualEnd && (layer.Projection || layer.Gated));
+            layer.IsConvolution || layer.IsBatchNorm || layer.IsNorm || PoolEmitter.IsGenerated(layer) || layer.HasShortcutWeights;
 
         /// <summary>Kernel classes with methods, not only constants. An identity residual has none: its sums are library calls.</summary>
         private static bool HasCode(LayerSpec layer) =>
             layer.Kind is LayerKind.Dense or LayerKind.Tokens or LayerKind.MultiHeadSelfAttention || layer.IsConvolution || PoolEmitter.IsGenerated(layer) ||
-            (layer.Kind == LayerKind.ResidualEnd && (layer.Projection || layer.Gated));
+            layer.HasShortcutWeights;
 
         /// <summary>A residual's projection (no bias) or gate (bias, sigmoid) is a dense layer on the rows of x.</summary>
         private static Gemm ShortcutGemm(Plan plan, LayerSpec end) =>
@@ -990,7 +990,7 @@ public sealed partial class NetworkGenerator
                     LayerKind.LayerNorm or LayerKind.RMSNorm => 5L * layer.Outputs,
                     LayerKind.PositionalEmbedding => layer.Outputs,
                     LayerKind.MultiHeadSelfAttention => 2L * layer.Input.Width * layer.Input.Channels * (4 * layer.Input.Channels + 2 * layer.Input.Width),
-                    LayerKind.ResidualEnd => layer.Outputs + (layer.Projection || layer.Gated ? 2L * layer.Output.Rows * plan.Begin(layer).Input.Features * layer.Output.Features : 0),
+                    LayerKind.ResidualEnd => layer.Outputs + (layer.HasShortcutWeights ? 2L * layer.Output.Rows * plan.Begin(layer).Input.Features * layer.Output.Features : 0),
                     _ => 0,
                 };
                 flops += layerFlops;

@@ -202,7 +202,7 @@ public sealed partial class NetworkGenerator
                         case LayerKind.ResidualEnd:
                             // dL/d(x + F(x)), kept after Backward: the identity shortcut's gradient, and what ResidualOutputGradient shows.
                             Slot(layer, "OutputGradient", layer.Outputs);
-                            if (layer.Projection || layer.Gated) Slot(layer, "SkipGradient", Begin(layer).Inputs);
+                            if (layer.HasShortcutWeights) Slot(layer, "SkipGradient", Begin(layer).Inputs);
                             if (layer.Gated)
                             {
                                 Slot(layer, "Gate", layer.Outputs);
@@ -227,7 +227,7 @@ public sealed partial class NetworkGenerator
                         int l = layer.Input.Width;
                         AttentionFloats = System.Math.Max(AttentionFloats, AttentionEmitter.HeadScratchFloats(layer) + 3 * l * l);
                     }
-                    if (layer.Kind == LayerKind.ResidualEnd && (layer.Projection || layer.Gated))
+                    if (layer.HasShortcutWeights)
                         TransposedFloats = System.Math.Max(TransposedFloats, Begin(layer).Input.Features * layer.Output.Features);
                     if (!layer.IsConvolution) continue;
                     int pixels = layer.Output.Spatial;

@@ -169,6 +169,9 @@ internal sealed record LayerSpec(
 
     public bool IsNorm => Kind is LayerKind.LayerNorm or LayerKind.RMSNorm;
 
+    /// <summary>A residual end whose shortcut has weights (a projection or a highway gate): a dense layer on the rows of x.</summary>
+    public bool HasShortcutWeights => Kind == LayerKind.ResidualEnd && (Projection || Gated);
+
     /// <summary>Layers whose output is their input's memory: nothing moves in the forward pass.</summary>
     public bool IsView => Kind is LayerKind.Flatten or LayerKind.ResidualBegin;
 
