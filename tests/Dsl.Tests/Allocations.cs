@@ -23,4 +23,21 @@ internal static class Allocations
         }
         return quietest;
     }
+
+    /// <summary>
+    /// <see cref="QuietestWindow"/> of one call to each entry point: batch-1 and batched Forward, ForwardTrain and
+    /// Backward on <paramref name="batch"/> rows (an empty <paramref name="inputGradient"/> skips dL/dx).
+    /// </summary>
+    public static long OfEveryEntryPoint(INetwork net, float[] input, int batch, float[] outputGradient, float[] inputGradient)
+    {
+        var output = new float[batch * net.OutputSize];
+        Workspace workspace = net.CreateWorkspace(batch);
+        return QuietestWindow(() =>
+        {
+            net.Forward(input.AsSpan(0, net.InputSize), output.AsSpan(0, net.OutputSize));
+            net.Forward(input, output, batch);
+            net.ForwardTrain(input, output, batch, workspace);
+            net.Backward(outputGradient, inputGradient, batch, workspace);
+        }, callsPerWindow: 5);
+    }
 }

@@ -554,20 +554,8 @@ public class BlockNumericTests
         AssertAllocatesNothing(net, input, batch, new float[batch * net.InputSize]);
     }
 
-    private static void AssertAllocatesNothing(INetwork net, float[] input, int batch, float[] inputGradient)
-    {
-        var output = new float[batch * net.OutputSize];
-        float[] outputGradient = DenseNumericTests.RandomInputs(batch * net.OutputSize, seed: 61);
-        Workspace workspace = net.CreateWorkspace(batch);
-        void Run()
-        {
-            net.Forward(input.AsSpan(0, net.InputSize), output.AsSpan(0, net.OutputSize));
-            net.Forward(input, output, batch);
-            net.ForwardTrain(input, output, batch, workspace);
-            net.Backward(outputGradient, inputGradient, batch, workspace);
-        }
-        Assert.Equal(0, Allocations.QuietestWindow(Run, callsPerWindow: 5));
-    }
+    private static void AssertAllocatesNothing(INetwork net, float[] input, int batch, float[] inputGradient) =>
+        Assert.Equal(0, Allocations.OfEveryEntryPoint(net, input, batch, DenseNumericTests.RandomInputs(batch * net.OutputSize, seed: 61), inputGradient));
 
     // ------------------------------------------------------------------ embedding (token-id inputs)
 
