@@ -198,14 +198,7 @@ public sealed partial class NetworkGenerator
                     EmitMicroTileInput(w, layer, isa, tile, rows, SourceWriter.Int(i), (r, k) => Acc(r, k, j), scoped: false);
                     w.CloseBlock();
                 }
-                if (chains > 1)
-                {
-                    for (int r = 0; r < rows; r++)
-                        for (int k = 0; k < tile.Count; k++)
-                            w.Line(chains == 2
-                                ? $"{Acc(r, k, 0)} += {Acc(r, k, 1)};"
-                                : $"{Acc(r, k, 0)} = ({Acc(r, k, 0)} + {Acc(r, k, 1)}) + ({Acc(r, k, 2)} + {Acc(r, k, 3)});");
-                }
+                EmitSumPartialSums(w, rows, tile.Count, chains, Acc);
                 EmitEpilogue(w, layer, isa, tile, rows, (r, k) => Acc(r, k, 0), "ys");
             }
 
@@ -369,17 +362,21 @@ public sealed partial class NetworkGenerator
                             w.CloseBlock();
                         }
                     }
-                    if (chains > 1)
-                    {
-                        for (int r = 0; r < rows; r++)
-                            for (int k = 0; k < tile.Count; k++)
-                                w.Line(chains == 2
-                                    ? $"{Acc(r, k, 0)} += {Acc(r, k, 1)};"
-                                    : $"{Acc(r, k, 0)} = ({Acc(r, k, 0)} + {Acc(r, k, 1)}) + ({Acc(r, k, 2)} + {Acc(r, k, 3)});");
-                    }
+                    EmitSumPartialSums(w, rows, tile.Count, chains, Acc);
                     EmitEpilogue(w, layer, isa, tile, rows, (r, k) => Acc(r, k, 0));
                 });
                 w.CloseBlock();
+            }
+
+            // Folds the partial sums into sum 0. Every kernel folds in this one order, so a batched row stays bit-identical to batch 1.
+            private static void EmitSumPartialSums(SourceWriter w, int rows, int vectors, int chains, Func<int, int, int, string> acc)
+            {
+                if (chains == 1) return;
+                for (int r = 0; r < rows; r++)
+                    for (int k = 0; k < vectors; k++)
+                        w.Line(chains == 2
+                            ? $"{acc(r, k, 0)} += {acc(r, k, 1)};"
+                            : $"{acc(r, k, 0)} = ({acc(r, k, 0)} + {acc(r, k, 1)}) + ({acc(r, k, 2)} + {acc(r, k, 3)});");
             }
 
             // One step of the input loop: `chains` consecutive inputs from `i`, input i + j into partial sum j.
