@@ -108,8 +108,18 @@ internal static class DiagnosticDescriptors
         "Normalisation over a mismatched dimension",
         "Layer '{0}': {1}");
 
+    public static readonly DiagnosticDescriptor DropoutProbability = Error("DSL0115", Shape,
+        "Dropout probability out of range",
+        "Layer '{0}': dropout probability {1} is not in [0, 1): p is the chance of zeroing a value, and p = 1 would zero everything");
+
+    public static readonly DiagnosticDescriptor GeneratorFailure = Error("DSL0011", Declaration,
+        "The generator failed on this declaration",
+        "The Dsl generator failed on '{0}' ({1}); this is a bug in Dsl.Generator, please report it with the declaration");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
+        [DropoutProbability.Id] = DropoutProbability,
+        [GeneratorFailure.Id] = GeneratorFailure,
         [BlockCycle.Id] = BlockCycle,
         [InvalidMember.Id] = InvalidMember,
         [HeadsDoNotDivide.Id] = HeadsDoNotDivide,

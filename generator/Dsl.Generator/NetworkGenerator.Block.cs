@@ -77,18 +77,18 @@ public sealed partial class NetworkGenerator
             foreach (string outer in spec.ContainingTypes) w.OpenBlock(outer);
             w.Line(GeneratedCode);
             w.OpenBlock($"partial class {spec.ClassName}");
-            foreach (MemberView member in spec.Members) w.Line($"private readonly {member.Type} {FieldName(member.Name)};");
+            foreach (MemberView member in spec.Members) w.Line($"private readonly {member.Type} {Names.Field(member.Name)};");
             w.Line();
             w.Line("/// <summary>Created by the generated code of the network that runs this block, with the views of its members.</summary>");
             var parameters = new List<string>();
-            foreach (MemberView member in spec.Members) parameters.Add($"{member.Type} {Local(member.Name)}");
+            foreach (MemberView member in spec.Members) parameters.Add($"{member.Type} {Names.Local(member.Name)}");
             w.OpenBlock($"internal {spec.ClassName}({string.Join(", ", parameters)})");
-            foreach (MemberView member in spec.Members) w.Line($"{FieldName(member.Name)} = {Local(member.Name)};");
+            foreach (MemberView member in spec.Members) w.Line($"{Names.Field(member.Name)} = {Names.Local(member.Name)};");
             w.CloseBlock();
             foreach (MemberView member in spec.Members)
             {
                 w.Line();
-                w.Line($"{member.Accessibility} partial {member.Type} {member.Name} => {FieldName(member.Name)};");
+                w.Line($"{member.Accessibility} partial {member.Type} {member.Name} => {Names.Field(member.Name)};");
             }
             w.CloseBlock();
             foreach (string _ in spec.ContainingTypes) w.CloseBlock();

@@ -1,3 +1,4 @@
+using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
 
 namespace Dsl.Generator;
@@ -14,12 +15,12 @@ public sealed partial class NetworkGenerator
         /// rows. The backward reuses the same two per-head shapes: dP = dO V^T is a scores product, and
         /// dV = P^T dO, dQ = dS K, dK = dS^T Q are mix products.
         /// </summary>
-        private static class AttentionEmitter
+        internal static class AttentionEmitter
         {
             /// <summary>Per head: q, k (or k^T), v, v^T, dO, dV, dQ, dK, each [L, dh].</summary>
-            public static int HeadScratchFloats(LayerSpec layer) => 8 * layer.Input.Width * layer.HeadDim;
+            public static int HeadScratchFloats(Attention layer) => 8 * layer.Input.Width * layer.HeadDim;
 
-            public static void EmitConstants(SourceWriter w, LayerSpec layer)
+            public static void EmitConstants(SourceWriter w, Attention layer)
             {
                 int l = layer.Input.Width, d = layer.Input.Channels;
                 w.Line($"public const int Length = {l}; // tokens");
@@ -30,7 +31,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"public const int ScoreFloats = {l * l}; // one head's scores: [Length, Length]");
             }
 
-            public static void EmitForward(SourceWriter w, LayerSpec layer)
+            public static void EmitForward(SourceWriter w, Attention layer)
             {
                 int l = layer.Input.Width, d = layer.Input.Channels, dh = layer.HeadDim;
                 string scale = SourceWriter.Float((float)(1.0 / System.Math.Sqrt(dh)));
@@ -84,7 +85,7 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
-            public static void EmitBackward(SourceWriter w, LayerSpec layer)
+            public static void EmitBackward(SourceWriter w, Attention layer)
             {
                 int l = layer.Input.Width, d = layer.Input.Channels, dh = layer.HeadDim;
                 EmitProduct(w, "InProjection", null, new Gemm(d, 3 * d, layer.HasBias, layer.HasBias), backward: true);

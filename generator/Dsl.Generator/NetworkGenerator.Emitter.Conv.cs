@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
 
 namespace Dsl.Generator;
@@ -14,9 +15,9 @@ public sealed partial class NetworkGenerator
         /// The border needs no branches: with padding, the input is first copied into a zero-bordered buffer, so
         /// every tap of every output pixel reads in range at an offset fixed at generation time.
         /// </summary>
-        private static class ConvEmitter
+        internal static class ConvEmitter
         {
-            public static void EmitConstants(SourceWriter w, LayerSpec layer)
+            public static void EmitConstants(SourceWriter w, Convolution layer)
             {
                 w.Line($"public const int Inputs = {layer.PatchSize}; // patch: {layer.Input.Channels / layer.Groups} channels x {layer.KernelHeight}x{layer.Kernel} taps");
                 w.Line($"public const int Outputs = {layer.GroupOutputs}; // output channels per group");
@@ -27,7 +28,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"public const int GroupOutputFloats = {layer.GroupOutputs * layer.Output.Spatial};");
             }
 
-            public static void EmitForwardHelpers(SourceWriter w, LayerSpec layer, bool folded, bool zeroBias)
+            public static void EmitForwardHelpers(SourceWriter w, Convolution layer, bool folded, bool zeroBias)
             {
                 EmitIm2Col(w, layer, gradient: false);
                 w.Line();
@@ -45,7 +46,7 @@ public sealed partial class NetworkGenerator
                 }
             }
 
-            public static void EmitBackwardHelpers(SourceWriter w, LayerSpec layer)
+            public static void EmitBackwardHelpers(SourceWriter w, Convolution layer)
             {
                 EmitIm2Col(w, layer, gradient: true);
                 w.Line();
@@ -56,7 +57,7 @@ public sealed partial class NetworkGenerator
             // Col2Im (gradient): dx[c, ...] = sum of dcols over every patch position that read it.
             // With padding, x is first copied into a zero-bordered buffer, so every tap of every pixel reads in
             // range: one branch-free row of taps per pixel, written (or read) in order.
-            private static void EmitIm2Col(SourceWriter w, LayerSpec layer, bool gradient)
+            private static void EmitIm2Col(SourceWriter w, Convolution layer, bool gradient)
             {
                 int channels = layer.Input.Channels / layer.Groups;
                 int height = layer.Input.Height, width = layer.Input.Width;
@@ -112,7 +113,7 @@ public sealed partial class NetworkGenerator
             }
 
             // Copies the input into the interior of the zero-bordered buffer, or the interior back out (gradient).
-            private static void EmitPaddingCopy(SourceWriter w, LayerSpec layer, bool toPadded)
+            private static void EmitPaddingCopy(SourceWriter w, Convolution layer, bool toPadded)
             {
                 int channels = layer.Input.Channels / layer.Groups;
                 int height = layer.Input.Height, width = layer.Input.Width;
@@ -133,7 +134,7 @@ public sealed partial class NetworkGenerator
             /// kernels' blocked product over channels beats a half-width direct kernel (Fashion-MNIST's 14x14 64-channel
             /// layer ran ~20% slower direct).
             /// </summary>
-            public static bool IsDirect(LayerSpec layer) =>
+            public static bool IsDirect(Convolution layer) =>
                 layer.Groups == 1 && layer.Stride == 1 && (layer.Output.Width >= Isa.V512.Width || layer.GroupOutputs < 32);
 
             // Accumulators per block and output channels per block: with AVX-512's 32 registers 24 accumulators leave
@@ -146,7 +147,7 @@ public sealed partial class NetworkGenerator
             /// runs the kernel of the widest accelerated rung whose vector fits an output row, and applies a
             /// non-inline activation as a second pass over the output.
             /// </summary>
-            public static void EmitDirect(SourceWriter w, LayerSpec layer, bool bias)
+            public static void EmitDirect(SourceWriter w, Convolution layer, bool bias)
             {
                 bool padded = IsPadded(layer);
                 var dispatch = new List<(Isa Target, string Condition)>();
@@ -191,7 +192,7 @@ public sealed partial class NetworkGenerator
             }
 
             // The input inside its zero border, written row by row: only the border is cleared, not the whole buffer.
-            private static void EmitPad(SourceWriter w, LayerSpec layer)
+            private static void EmitPad(SourceWriter w, Convolution layer)
             {
                 int channels = layer.Input.Channels, height = layer.Input.Height, width = layer.Input.Width;
                 int paddedWidth = PaddedWidth(layer), plane = PaddedHeight(layer) * paddedWidth;
@@ -229,7 +230,7 @@ public sealed partial class NetworkGenerator
             // (padded) input. Output positions of a row are in the lanes; a block is a few output channels times a few
             // vectors of output positions, all in accumulators. Per tap: each input vector is loaded once, each channel's
             // weight broadcast once (a tap's weights for consecutive channels are contiguous in the input-major W).
-            private static void EmitDirectKernel(SourceWriter w, LayerSpec layer, Isa isa, bool bias)
+            private static void EmitDirectKernel(SourceWriter w, Convolution layer, Isa isa, bool bias)
             {
                 int outChannels = layer.Output.Channels, inChannels = layer.Input.Channels;
                 int outHeight = layer.Output.Height, outWidth = layer.Output.Width, pixels = layer.Output.Spatial;
@@ -357,19 +358,19 @@ public sealed partial class NetworkGenerator
                 }
             }
 
-            public static bool IsPadded(LayerSpec layer) => layer.PadTop > 0 || layer.PadLeft > 0 || PadRight(layer) > 0;
+            public static bool IsPadded(Convolution layer) => layer.PadTop > 0 || layer.PadLeft > 0 || PadRight(layer) > 0;
 
-            private static int PadRight(LayerSpec layer) => layer.Causal ? 0 : layer.Padding;
+            private static int PadRight(Convolution layer) => layer.Causal ? 0 : layer.Padding;
 
-            private static int PaddedHeight(LayerSpec layer) => layer.Input.Height + 2 * layer.PadTop;
+            private static int PaddedHeight(Convolution layer) => layer.Input.Height + 2 * layer.PadTop;
 
-            private static int PaddedWidth(LayerSpec layer) => layer.Input.Width + layer.PadLeft + PadRight(layer);
+            private static int PaddedWidth(Convolution layer) => layer.Input.Width + layer.PadLeft + PadRight(layer);
 
             /// <summary>Floats of the zero-bordered copy of one group's input, or 0 without padding.</summary>
-            public static int PaddedFloats(LayerSpec layer) => IsPadded(layer) ? layer.Input.Channels / layer.Groups * PaddedHeight(layer) * PaddedWidth(layer) : 0;
+            public static int PaddedFloats(Convolution layer) => IsPadded(layer) ? layer.Input.Channels / layer.Groups * PaddedHeight(layer) * PaddedWidth(layer) : 0;
 
             // ToChannels: y[n, p] = pixels[p, n]; ToPixels: the reverse, for the gradient.
-            private static void EmitTranspose(SourceWriter w, LayerSpec layer, bool toChannels)
+            private static void EmitTranspose(SourceWriter w, Convolution layer, bool toChannels)
             {
                 int pixels = layer.Output.Spatial, channels = layer.GroupOutputs;
                 if (toChannels)
@@ -398,7 +399,7 @@ public sealed partial class NetworkGenerator
             }
 
             // W'[g, k, n] = W[g, k, n] * scale[g*N + n]; b'[c] = b[c] * scale[c] + shift[c].
-            private static void EmitFold(SourceWriter w, LayerSpec layer)
+            private static void EmitFold(SourceWriter w, Convolution layer)
             {
                 int channels = layer.Output.Channels;
                 w.Line("/// <summary>Folds a batch norm's per-channel scale and shift into this convolution's weight and bias.</summary>");

@@ -15,7 +15,7 @@ public sealed partial class NetworkGenerator
         /// columns are cut into vectors at generation time; a width that is not a multiple of the vector ends
         /// in one overlapping vector (Out - W), masked where it would count lanes twice.
         /// </summary>
-        private static class DenseEmitter
+        internal static class DenseEmitter
         {
             // Accumulator tiles sized to the register file: for one sample 16 vectors with AVX-512's 32 registers (a
             // 256-output row is then read once, contiguously), 8 with 16 registers; for four samples, 4x4 with
@@ -531,7 +531,7 @@ public sealed partial class NetworkGenerator
         /// (an im2col patch). The forward adds a bias when <see cref="ForwardBias"/>; backward accumulates its
         /// gradient when <see cref="BackwardBias"/> (a folded batch norm gives a convolution a bias in inference only).
         /// </summary>
-        private sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1);
+        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1);
 
         /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
         private readonly struct Offset

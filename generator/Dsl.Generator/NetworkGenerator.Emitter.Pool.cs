@@ -11,24 +11,22 @@ public sealed partial class NetworkGenerator
         /// fixed at generation time and the loops have constant bounds. (Padded pools call the runtime's
         /// general <c>PoolingKernels</c>, which clip each window.)
         /// </summary>
-        private static class PoolEmitter
+        internal static class PoolEmitter
         {
-            public static bool IsGenerated(LayerSpec layer) =>
-                layer.Kind is LayerKind.MaxPool2D or LayerKind.AvgPool2D or LayerKind.MaxPool1D && layer.Padding == 0;
-
             public static void EmitForward(SourceWriter w, LayerSpec layer) => Emit(w, layer, backward: false);
 
             public static void EmitBackward(SourceWriter w, LayerSpec layer) => Emit(w, layer, backward: true);
 
             private static void Emit(SourceWriter w, LayerSpec layer, bool backward)
             {
-                bool max = layer.Kind != LayerKind.AvgPool2D;
-                int kernelHeight = layer.Kind == LayerKind.MaxPool1D ? 1 : layer.Kernel;
-                int strideHeight = layer.Kind == LayerKind.MaxPool1D ? 1 : layer.Stride;
+                PoolOptions pool = layer.Get<PoolOptions>();
+                bool max = pool.Max;
+                int kernelHeight = pool.Image ? pool.Kernel : 1;
+                int strideHeight = pool.Image ? pool.Stride : 1;
                 Shape i = layer.Input, o = layer.Output;
                 var taps = new System.Collections.Generic.List<int>();
                 for (int kh = 0; kh < kernelHeight; kh++)
-                    for (int kw = 0; kw < layer.Kernel; kw++) taps.Add(kh * i.Width + kw);
+                    for (int kw = 0; kw < pool.Kernel; kw++) taps.Add(kh * i.Width + kw);
 
                 if (backward)
                 {
@@ -51,7 +49,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"nuint inputRow = c * {i.Spatial} + r * {strideHeight * i.Width};");
                 w.Line($"nuint outputRow = (c * {o.Height} + r) * {o.Width};");
                 w.OpenBlock($"for (nuint j = 0; j < {o.Width}; j++)");
-                w.Line($"nuint window = inputRow + j{(layer.Stride == 1 ? "" : $" * {layer.Stride}")};");
+                w.Line($"nuint window = inputRow + j{(pool.Stride == 1 ? "" : $" * {pool.Stride}")};");
                 if (max)
                 {
                     w.Line($"ref float taps = ref Unsafe.Add(ref x, window);");

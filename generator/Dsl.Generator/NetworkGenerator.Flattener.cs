@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Threading;
+using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
 using Microsoft.CodeAnalysis;
 
@@ -170,8 +171,8 @@ public sealed partial class NetworkGenerator
         {
             if (block is null)
             {
-                if (kind == LayerKind.Embedding && Layers.Count > 0)
-                    return Report(DiagnosticDescriptors.InvalidOption, location, display, "Embedding must be the first layer: token ids have no gradient to pass back");
+                if (LayerHandlers.For(kind).MustBeFirst && Layers.Count > 0)
+                    return Report(DiagnosticDescriptors.InvalidOption, location, display, $"{kind} must be the first layer: token ids have no gradient to pass back");
                 LayerSpec? layer = Parser.ParseLayer(display, id, path, Parser.AccessibilityText(property.DeclaredAccessibility), layerAttribute!, kind, location, _shape, _diagnostics);
                 if (layer is null) return null;
                 return Add(layer, location, display) ? new ViewNode(layer.MemberName, "", IsList: false, EquatableArray<ViewNode>.Empty) : null;
@@ -205,7 +206,7 @@ public sealed partial class NetworkGenerator
             if (x is not null && (norm != ResidualNorm.None || gated || shortcut == 2) && !x.IsRowMajor)
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), x.ToString(),
                     "but norms, projections and gates need a flat or token input (the identity shortcut works on any shape)");
-            var begin = new LayerSpec(id + "_in", "private", path, LayerKind.ResidualBegin, x ?? Shape.Flat(1), x ?? Shape.Flat(1), ActivationKind.None, HasBias: false, Residual: path);
+            LayerSpec begin = ResidualBeginHandler.Create(id + "_in", path, x ?? Shape.Flat(1));
             if (!Add(begin, residualLocation, display)) return null;
             string normName = weightName + "_norm" + suffix;
             if (norm == ResidualNorm.Pre && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
@@ -225,8 +226,7 @@ public sealed partial class NetworkGenerator
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(),
                     "and a projection shortcut maps features only: both ends must be flat, or token sequences of the same length");
             string extra = projection ? weightName + "_shortcut" + suffix : gated ? weightName + "_gate" + suffix : "";
-            var end = new LayerSpec(id + "_out", "private", path, LayerKind.ResidualEnd, y, y, ActivationKind.None, HasBias: gated,
-                Skip: begin.MemberName, Projection: projection, Gated: gated, ShortcutName: extra, Residual: path);
+            LayerSpec end = ResidualEndHandler.Create(id + "_out", path, y, new ResidualEndOptions(begin.MemberName, x, projection, gated, extra, path));
             if (!Add(end, residualLocation, display)) return null;
             if (norm == ResidualNorm.Post && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
             return node;
@@ -234,10 +234,8 @@ public sealed partial class NetworkGenerator
 
         private bool AddNorm(LayerKind kind, string id, string weightName, string display, LocationInfo? location)
         {
-            Shape x = _shape!;
-            float epsilon = kind == LayerKind.LayerNorm ? 1e-5f : 1.1920929e-7f;
-            var layer = new LayerSpec(id, "private", weightName, kind, x, x, ActivationKind.None, HasBias: kind == LayerKind.LayerNorm, Epsilon: epsilon);
-            return Add(layer, location, display);
+            var norm = (NormHandler)LayerHandlers.For(kind);
+            return Add(norm.Create(id, weightName, _shape!), location, display);
         }
 
         /// <summary>Appends a step, checking that its generated identifier and its tensor names are its own.</summary>
@@ -253,7 +251,7 @@ public sealed partial class NetworkGenerator
                 Report(DiagnosticDescriptors.ReservedLayerName, location, display, layer.MemberName + " (another layer's generated name)");
                 return false;
             }
-            foreach (string name in new[] { layer.Kind is LayerKind.ResidualBegin or LayerKind.ResidualEnd ? "" : layer.WeightName, layer.ShortcutName })
+            foreach (string name in new[] { layer.Handler.OwnsWeightName ? layer.WeightName : "", layer.Handler.ExtraWeightName(layer) })
             {
                 if (name.Length == 0) continue;
                 if (_ownerByWeightName.TryGetValue(name, out string? other))

@@ -1,3 +1,4 @@
+using System;
 using Microsoft.CodeAnalysis;
 
 namespace Dsl.Generator;
@@ -6,7 +7,8 @@ namespace Dsl.Generator;
 /// Emits forward, backward and parameter plumbing for every <c>[Network]</c> class.
 /// Pipeline: attribute lookup → <see cref="Parser"/> (symbols to a plain, equatable spec) → two outputs:
 /// diagnostics, and source emitted from the spec alone, so an edit that leaves the spec equal (a comment,
-/// an unrelated member, a moved line) re-emits nothing.
+/// an unrelated member, a moved line) re-emits nothing. The source output plans the spec once
+/// (<see cref="Plan"/>) and writes both files from that plan.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class NetworkGenerator : IIncrementalGenerator
@@ -20,7 +22,7 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(
                 "Dsl.NetworkAttribute",
                 predicate: static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
-                transform: static (ctx, ct) => Parser.Parse(ctx, ct))
+                transform: static (ctx, ct) => Parser.ParseOrReport(ctx, ct))
             .WithTrackingName(ParseStep);
 
         context.RegisterSourceOutput(parsed.Select(static (r, _) => r.Diagnostics), static (spc, diagnostics) =>
@@ -36,8 +38,13 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(specs, static (spc, spec) =>
         {
-            spc.AddSource(spec.HintName + ".g.cs", Emitter.EmitNetwork(spec));
-            spc.AddSource(spec.HintName + ".Backward.g.cs", Emitter.EmitBackward(spec));
+            GeneratedNetwork result = Emit(spec);
+            if (result.Failure is not null) spc.ReportDiagnostic(result.Failure.ToDiagnostic());
+            else
+            {
+                spc.AddSource(spec.HintName + ".g.cs", result.Inference!);
+                spc.AddSource(spec.HintName + ".Backward.g.cs", result.Training!);
+            }
         });
 
         // Blocks: their constructor and properties; their layers run inside each network that uses them.
@@ -54,4 +61,24 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
                 spc.AddSource(result.Spec.HintName + ".Block.g.cs", Emitter.EmitBlock(result.Spec));
         });
     }
+
+    /// <summary>Both files of a network, or the DSL0011 diagnostic when the generator itself failed on it.</summary>
+    internal sealed record GeneratedNetwork(string? Inference, string? Training, Model.DiagnosticInfo? Failure);
+
+    /// <summary>Plans the spec once and writes both files; a generator bug becomes a diagnostic, never an exception out of the compiler's hands.</summary>
+    internal static GeneratedNetwork Emit(Model.NetworkSpec spec)
+    {
+        try
+        {
+            var plan = new Plan(spec);
+            return new GeneratedNetwork(Emitter.EmitNetwork(plan), Emitter.EmitBackward(plan), null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new GeneratedNetwork(null, null, Failure(spec.ClassName, null, e));
+        }
+    }
+
+    internal static Model.DiagnosticInfo Failure(string network, Model.LocationInfo? location, Exception e) =>
+        new(DiagnosticDescriptors.GeneratorFailure.Id, location, new Model.EquatableArray<string>(new[] { network, e.GetType().Name + ": " + e.Message }));
 }

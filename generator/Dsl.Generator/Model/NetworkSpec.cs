@@ -17,13 +17,13 @@ internal sealed record NetworkSpec(
 
     public int OutputSize => Layers[Layers.Count - 1].Outputs;
 
-    /// <summary>True when every layer is dense: batched inference then runs four samples per weight pass.</summary>
-    public bool AllDense
+    /// <summary>True when every step runs in blocks of samples (flat dense layers): batched inference then shares each weight pass.</summary>
+    public bool RunsInBlocks
     {
         get
         {
             foreach (LayerSpec layer in Layers)
-                if (layer.Kind != LayerKind.Dense || layer.Input.Rank != 1) return false;
+                if (!layer.Handler.RunsInBlocks(layer)) return false;
             return true;
         }
     }
@@ -65,6 +65,7 @@ internal enum LayerKind
     MultiHeadSelfAttention,
     Embedding,
     PositionalEmbedding,
+    Dropout,
 
     // Not attributes: the two ends of a residual connection, with the layers of the branch between them.
     ResidualBegin,
@@ -129,10 +130,9 @@ internal enum ActivationKind
 /// One step of the flattened network: a layer (possibly inside blocks), or an end of a residual connection.
 /// <see cref="MemberName"/> is an identifier unique in the network (the member name for top-level layers, the
 /// path with underscores inside blocks) that names the generated constants and locals; <see cref="WeightName"/>
-/// is the PyTorch-style prefix of its tensors. Options a kind does not have are left at their neutral values.
-/// A <see cref="LayerKind.ResidualEnd"/> names its <see cref="LayerKind.ResidualBegin"/> in <see cref="Skip"/>,
-/// the weight name of its shortcut or gate tensors in <see cref="ShortcutName"/>, and the residual member's path in
-/// <see cref="Residual"/>.
+/// is the PyTorch-style prefix of its tensors. What only some kinds have lives in <see cref="Options"/>, a record
+/// of the kind's own (<see cref="ConvolutionOptions"/>, <see cref="ResidualEndOptions"/>, ...); its handler
+/// (<see cref="global::Dsl.Generator.Layers.LayerHandlers.For"/>) knows which.
 /// </summary>
 internal sealed record LayerSpec(
     string MemberName,
@@ -143,57 +143,18 @@ internal sealed record LayerSpec(
     Shape Output,
     ActivationKind Activation,
     bool HasBias,
-    int Kernel = 1,
-    int Stride = 1,
-    int Padding = 0,
-    int Dilation = 1,
-    int Groups = 1,
-    bool Causal = false,
-    float Momentum = 0.1f,
-    float Epsilon = 1e-5f,
-    int Heads = 1,
-    int Vocabulary = 0,
-    string Skip = "",
-    bool Projection = false,
-    bool Gated = false,
-    string ShortcutName = "",
-    string Residual = "")
+    LayerOptions Options)
 {
     public int Inputs => Input.Size;
 
     public int Outputs => Output.Size;
 
-    public bool IsConvolution => Kind is LayerKind.Conv2D or LayerKind.Conv1D;
+    /// <summary>Everything the generator knows about this step's kind.</summary>
+    public global::Dsl.Generator.Layers.LayerHandler Handler => global::Dsl.Generator.Layers.LayerHandlers.For(Kind);
 
-    public bool IsBatchNorm => Kind is LayerKind.BatchNorm2D or LayerKind.BatchNorm1D;
-
-    public bool IsNorm => Kind is LayerKind.LayerNorm or LayerKind.RMSNorm;
-
-    /// <summary>A residual end whose shortcut has weights (a projection or a highway gate): a dense layer on the rows of x.</summary>
-    public bool HasShortcutWeights => Kind == LayerKind.ResidualEnd && (Projection || Gated);
-
-    /// <summary>Layers whose output is their input's memory: nothing moves in the forward pass.</summary>
-    public bool IsView => Kind is LayerKind.Flatten or LayerKind.ResidualBegin;
-
-    /// <summary>Attention: values per head.</summary>
-    public int HeadDim => Input.Channels / Heads;
-
-    // Convolution geometry; a Conv1D is a Conv2D of height 1. Causal padding is all on the left.
-    public int KernelHeight => Kind == LayerKind.Conv2D ? Kernel : 1;
-
-    public int PadTop => Kind == LayerKind.Conv2D ? Padding : 0;
-
-    public int PadLeft => Causal ? (Kernel - 1) * Dilation : Padding;
-
-    public int StrideHeight => Kind == LayerKind.Conv2D ? Stride : 1;
-
-    public int DilationHeight => Kind == LayerKind.Conv2D ? Dilation : 1;
-
-    /// <summary>Input channels per group times the kernel area: the length of one im2col row.</summary>
-    public int PatchSize => Input.Channels / Groups * KernelHeight * Kernel;
-
-    /// <summary>Output channels per group.</summary>
-    public int GroupOutputs => Output.Channels / Groups;
+    /// <summary>The kind's own options; asking for another kind's is a generator bug and throws.</summary>
+    public T Get<T>() where T : LayerOptions =>
+        Options as T ?? throw new System.InvalidOperationException($"{Kind} step '{MemberName}' has {Options.GetType().Name}, not {typeof(T).Name}.");
 }
 
 /// <summary>A member property the generator implements: a layer view, a block instance or a list of either.</summary>

@@ -1,0 +1,148 @@
+using System;
+using System.Collections.Generic;
+using Dsl.Generator.Model;
+using Microsoft.CodeAnalysis;
+using static Dsl.Generator.NetworkGenerator.Emitter;
+
+namespace Dsl.Generator.Layers;
+
+/// <summary>
+/// <c>[Dense(units, activation)]</c>: y = act(x W + b) on a flat vector or on every token, W stored input-major
+/// [in, out] (PyTorch's <c>nn.Linear</c> weight transposed). One Gemm of its own.
+/// </summary>
+internal sealed class DenseHandler : LayerHandler
+{
+    public DenseHandler() : base(LayerKind.Dense)
+    {
+    }
+
+    public override int RequiredArguments => 1;
+
+    public override bool TakesActivation => true;
+
+    public override bool AllowsSoftmax => true;
+
+    // The activation is the constructor's second argument: [Dense(128, Activation.Relu)].
+    public override int ActivationArgument(AttributeData attribute) =>
+        attribute.ConstructorArguments.Length > 1 && attribute.ConstructorArguments[1].Value is int a ? a : 0;
+
+    public override LayerSpec? Parse(LayerDeclaration d)
+    {
+        int units = d.Argument(0);
+        d.Check.Positive("units", units);
+        return d.Finish(d.Spec, s => s.IsRowMajor ? s.WithFeatures(units) : LayerDeclaration.Fail(d.Check.DenseNeedsFlatten(s)));
+    }
+
+    public override long WeightValues(LayerSpec layer, Shape input, Shape output) => (long)input.Features * output.Features;
+
+    public override void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
+    {
+        if (layer.Activation == ActivationKind.Softmax && output.Features == 1)
+            check.Activation("Softmax", "softmax over a single unit is always 1; use Sigmoid for one output");
+    }
+
+    public override KernelStrategy Strategy(LayerSpec layer) => KernelStrategy.Gemm;
+
+    public override void AddTensors(LayerSpec layer, LayerSpec? next, Plan plan, Action<TensorRequest> add)
+    {
+        int inputs = layer.Input.Features, outputs = layer.Output.Features;
+        add(new TensorRequest("weight", new[] { outputs, inputs }, Init.For(layer, next), inputs, outputs, TransposeGroups: 1));
+        if (layer.HasBias) add(new TensorRequest("bias", new[] { outputs }, "Zeros"));
+    }
+
+    public override void SizeSharedScratch(LayerSpec layer, Plan plan, SharedScratch shared) =>
+        shared.NeedTransposed(layer.Input.Features * layer.Output.Features);
+
+    public override bool RunsInBlocks(LayerSpec layer) => layer.Input.Rank == 1;
+
+    public override string Describe(LayerSpec layer)
+    {
+        string named = layer.Activation == ActivationKind.None ? "" : ", " + layer.Activation;
+        string maths = Maths.Apply(layer.Activation, layer.HasBias ? "x W + b" : "x W");
+        return layer.Input.IsTokens
+            ? $"{layer.WeightName}: Dense {layer.Input.Features} -> {layer.Output.Features} on each of {layer.Input.Rows} tokens{named}. {maths}"
+            : $"{layer.WeightName}: Dense {layer.Inputs} -> {layer.Outputs}{named}. {maths}";
+    }
+
+    public override string BackwardMaths(LayerSpec layer, bool first) =>
+        $"{Maths.ActivationGradient(layer.Activation)}; dW += x^T dz{(layer.HasBias ? "; db += sum over samples of dz" : "")}; dx = dz W^T{(first ? " when asked for" : "")}.";
+
+    public override long Flops(LayerSpec layer, Plan plan) => 2L * layer.Input.Rows * layer.Input.Features * layer.Output.Features;
+
+    public override void AddStepOptions(LayerSpec layer, Plan plan, List<string> options)
+    {
+        if (layer.HasBias) options.Add("Bias = true");
+    }
+
+    public override string ViewConstruction(LayerSpec layer, Func<string, string> tensor) =>
+        $"new global::Dsl.Dense(_parameters, \"{layer.WeightName}\", {layer.Inputs}, {layer.Outputs}, global::Dsl.Activation.{layer.Activation}, {tensor("weight")}, {tensor("bias")})";
+
+    public override bool HasKernelClass(StepPlan step) => true;
+
+    public override bool HasCode(StepPlan step) => true;
+
+    public override void EmitConstants(SourceWriter w, StepPlan step, Plan plan)
+    {
+        LayerSpec layer = step.Layer;
+        w.Line($"// W is stored input-major [{layer.Input.Features}, {layer.Output.Features}] so each kernel streams whole rows{(layer.Input.IsTokens ? "; it runs on each of the " + layer.Input.Rows + " tokens" : "")}.");
+        w.Line($"public const int Inputs = {layer.Input.Features};");
+        w.Line($"public const int Outputs = {layer.Output.Features};");
+    }
+
+    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Product(step.Layer));
+
+    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Product(step.Layer));
+
+    private static Gemm Product(LayerSpec layer) => new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias);
+
+    // Softmax runs after the product, over each row; every other activation is fused into the kernel.
+    private static string Fused(LayerSpec layer, bool keepsZ) =>
+        keepsZ || layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
+
+    protected override void EmitInference(CallSite c, string x, string y)
+    {
+        LayerSpec layer = c.Layer;
+        int rows = layer.Input.Rows, width = layer.Output.Features;
+        c.W.Line(rows == 1
+            ? $"{c.Code}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
+            : $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
+        if (layer.Activation == ActivationKind.Softmax)
+        {
+            if (rows > 1) c.W.Line($"for (int t = 0; t < {rows}; t++)");
+            c.W.Line($"{(rows > 1 ? "    " : "")}{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {(rows > 1 ? $"Unsafe.Add(ref {y}, t * {width})" : y)}, {width}));");
+        }
+    }
+
+    public override void EmitBlockInference(CallSite c, string x, string y)
+    {
+        LayerSpec layer = c.Layer;
+        c.W.Line($"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
+        if (layer.Activation == ActivationKind.Softmax)
+        {
+            c.W.Line("for (int r = 0; r < rows; r++)");
+            c.W.Line($"    {Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {y}, r * {layer.Outputs}), {layer.Outputs}));");
+        }
+    }
+
+    public override void EmitTrain(CallSite c, string input, string output, string? pre)
+    {
+        LayerSpec layer = c.Layer;
+        c.W.Line($"{c.Code}.ForwardRows<{Kernels}{Fused(layer, pre is not null)}>(ref MemoryMarshal.GetReference({input}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({pre ?? output}), {RowCount(layer)});");
+        if (layer.Activation == ActivationKind.Softmax)
+        {
+            c.W.Line($"for (int s = 0; s < {RowCount(layer)}; s++)");
+            c.W.Line($"    {Kernels}Softmax.Forward({output}.Slice(s * {layer.Output.Features}, {layer.Output.Features}));");
+        }
+    }
+
+    public override void EmitBackward(CallSite c, BackwardSite b)
+    {
+        LayerSpec layer = c.Layer;
+        SourceWriter w = c.W;
+        w.Line($"{c.Code}.AccumulateGradients(ref MemoryMarshal.GetReference({b.Input}), ref MemoryMarshal.GetReference({b.Gradient}), {Native(RowCount(layer))}, {WeightRefs(layer, "grads")});");
+        if (b.First) w.OpenBlock("if (!inputGradient.IsEmpty)");
+        w.Line($"{c.Code}.TransposeWeights(ref Unsafe.Add(ref p, {c.Offsets}.WeightOffset), ref transposed);");
+        w.Line($"{c.Code}.Transposed.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({b.Gradient}), ref transposed, ref transposed, ref MemoryMarshal.GetReference({b.Next}), {RowCount(layer)});");
+        if (b.First) w.CloseBlock();
+    }
+}

@@ -1,0 +1,287 @@
+using System;
+using System.Collections.Generic;
+using Dsl.Generator.Model;
+using Microsoft.CodeAnalysis;
+using static Dsl.Generator.NetworkGenerator.Emitter;
+
+namespace Dsl.Generator.Layers;
+
+/// <summary>
+/// Everything the generator knows about one kind of step, in one place: how its attribute is parsed and its
+/// output shape inferred (with the diagnostics), its tensors, workspace slots and scratch, the maths it writes
+/// in comments, its FLOPs, its <c>NetworkStep</c> options and view, its kernel class and its call sites in the
+/// three entry points (batch-1 inference, training forward, backward). The phases (parser, plan, emitter) walk
+/// the steps and ask the handler; none of them switches on the kind. <see cref="LayerHandlers"/> maps kinds to
+/// handlers. A member returns the kind-independent default where that is right for most kinds.
+/// </summary>
+internal abstract class LayerHandler
+{
+    protected LayerHandler(LayerKind kind) => Kind = kind;
+
+    public LayerKind Kind { get; }
+
+    // ---- Declaration ---------------------------------------------------------------------------------------
+
+    /// <summary>The attribute declaring this kind, or null for steps the flattener makes itself (residual ends).</summary>
+    public virtual string? AttributeName => $"Dsl.{Kind}Attribute";
+
+    /// <summary>Constructor arguments the attribute must have, each an int; otherwise the compiler reports the attribute and no step is made.</summary>
+    public virtual int RequiredArguments => 0;
+
+    /// <summary>The step must be the network's first (an embedding: token ids have no gradient to pass back).</summary>
+    public virtual bool MustBeFirst => false;
+
+    /// <summary>Whether the kind fuses an activation (<c>Activation = ...</c>).</summary>
+    public virtual bool TakesActivation => false;
+
+    /// <summary>Whether that activation may be a softmax (only over a flat row: a dense layer).</summary>
+    public virtual bool AllowsSoftmax => false;
+
+    /// <summary>The declared activation's value: the named argument, unless the kind takes it in its constructor.</summary>
+    public virtual int ActivationArgument(AttributeData attribute) => NetworkGenerator.Parser.NamedInt(attribute, "Activation") ?? 0;
+
+    /// <summary>
+    /// Reads the kind's options from the attribute and infers the output shape, reporting what is wrong through
+    /// <paramref name="d"/>; null when the declaration is invalid. Ends with <see cref="LayerDeclaration.Finish"/>.
+    /// </summary>
+    public abstract LayerSpec? Parse(LayerDeclaration d);
+
+    /// <summary>Values of the largest weight, checked against the generator's limit before anything is planned.</summary>
+    public virtual long WeightValues(LayerSpec layer, Shape input, Shape output) => 0;
+
+    /// <summary>A last check with the output shape known (after the size checks).</summary>
+    public virtual void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
+    {
+    }
+
+    /// <summary>Whether the step's weight name is its own (a residual end shares its member's, and names only its shortcut).</summary>
+    public virtual bool OwnsWeightName => true;
+
+    /// <summary>A tensor name of its own besides the layer's (a residual shortcut's), checked for clashes; empty when none.</summary>
+    public virtual string ExtraWeightName(LayerSpec layer) => "";
+
+    // ---- Plan ----------------------------------------------------------------------------------------------
+
+    public virtual KernelStrategy Strategy(LayerSpec layer) => KernelStrategy.Library;
+
+    /// <summary>The tensors the step owns, in PyTorch order (weight before bias).</summary>
+    public virtual void AddTensors(LayerSpec layer, LayerSpec? next, Plan plan, Action<TensorRequest> add)
+    {
+    }
+
+    /// <summary>The step's output is its input's memory in training too (Flatten, the start of a residual connection).</summary>
+    public virtual bool IsView => false;
+
+    /// <summary>Batch-1 inference writes nothing for it: a view, or a step that is the identity there.</summary>
+    public virtual bool IsAliasInInference(LayerSpec layer) => IsView;
+
+    /// <summary>Whether <paramref name="next"/> folds into this step for inference (a batch norm into the convolution before it).</summary>
+    public virtual bool FoldsInto(LayerSpec layer, LayerSpec next) => false;
+
+    /// <summary>Scratch to fold the following step into this one at inference.</summary>
+    public virtual int FoldFloats(LayerSpec layer) => 0;
+
+    /// <summary>Per-sample workspace slots the step keeps besides its output, in order.</summary>
+    public virtual void AddSlots(LayerSpec layer, Plan plan, Action<Slot, int> slot)
+    {
+    }
+
+    /// <summary>What the step needs of the shared training scratch (and of inference's convolution scratch).</summary>
+    public virtual void SizeSharedScratch(LayerSpec layer, Plan plan, SharedScratch shared)
+    {
+    }
+
+    /// <summary>Floats of per-batch statistics the step keeps in the shared area from forward to backward.</summary>
+    public virtual int StatisticsFloats(LayerSpec layer) => 0;
+
+    /// <summary>The step's own regions of the batch-1 inference scratch.</summary>
+    public virtual void AddInferenceScratch(LayerSpec layer, Action<ScratchRole, int> scratch)
+    {
+    }
+
+    /// <summary>
+    /// The options that decide the step's kernels, for sharing one kernel class between identical steps; names
+    /// and values the kernels only receive as arguments (a norm's epsilon) are left out.
+    /// </summary>
+    public virtual LayerOptions SharingKey(LayerOptions options) => options;
+
+    /// <summary>Whether batched inference may run this step on blocks of samples (flat dense layers).</summary>
+    public virtual bool RunsInBlocks(LayerSpec layer) => false;
+
+    // ---- What it computes, in words and numbers ----------------------------------------------------------
+
+    /// <summary>The comment above the step's code: its name, shapes and maths.</summary>
+    public abstract string Describe(LayerSpec layer);
+
+    /// <summary>The backward pass's comment after "name: Kind in -> out backward.".</summary>
+    public abstract string BackwardMaths(LayerSpec layer, bool first);
+
+    public virtual long Flops(LayerSpec layer, Plan plan) => 0;
+
+    /// <summary>Options of its <c>NetworkStep</c> after the shared ones (tokens, activation).</summary>
+    public virtual void AddStepOptions(LayerSpec layer, Plan plan, List<string> options)
+    {
+    }
+
+    /// <summary>The expression creating the step's view (<c>new global::Dsl.Dense(...)</c>); <paramref name="tensor"/> gives a tensor's expression by role, or "null".</summary>
+    public abstract string ViewConstruction(LayerSpec layer, Func<string, string> tensor);
+
+    /// <summary>Whether the step has a row in <c>Summary</c>.</summary>
+    public virtual bool InSummary => true;
+
+    public virtual string SummaryName(LayerSpec layer) => layer.WeightName;
+
+    public virtual string SummaryKind(LayerSpec layer) => Kind.ToString();
+
+    // ---- Kernel class --------------------------------------------------------------------------------------
+
+    /// <summary>Whether the step gets a kernel class (its offsets, and maybe code).</summary>
+    public virtual bool HasKernelClass(StepPlan step) => false;
+
+    /// <summary>Whether the kernel class carries methods, not only constants.</summary>
+    public virtual bool HasCode(StepPlan step) => false;
+
+    /// <summary>The kernel class's constants before the tensor offsets.</summary>
+    public virtual void EmitConstants(SourceWriter w, StepPlan step, Plan plan)
+    {
+    }
+
+    /// <summary>The inference file's kernels (called only when the class <see cref="HasCode"/> and owns it).</summary>
+    public virtual void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan)
+    {
+    }
+
+    /// <summary>The training file's kernels (likewise).</summary>
+    public virtual void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan)
+    {
+    }
+
+    /// <summary>Whether the training file declares its output slot constant (a Flatten's would repeat its input's).</summary>
+    public virtual bool DeclaresOutputSlot => true;
+
+    // ---- Call sites ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Batch-1 inference of the step reading <paramref name="x"/>; returns the local holding its output. The
+    /// default writes into the step's scratch (or <c>y</c> when <paramref name="last"/>) through <see cref="EmitInference"/>.
+    /// </summary>
+    public virtual string EmitInferenceStep(CallSite c, string x, bool last)
+    {
+        if (c.Step.FoldedIntoPrevious || IsAliasInInference(c.Layer))
+        {
+            c.W.Line(c.Step.FoldedIntoPrevious ? "// folded into the convolution before it" : InferenceAliasComment);
+            if (last) c.W.Line($"MemoryMarshal.CreateReadOnlySpan(ref {x}, OutputSize).CopyTo(MemoryMarshal.CreateSpan(ref y, OutputSize));");
+            return x;
+        }
+        string output = last ? "y" : Names.Local(c.Layer);
+        if (!last) c.W.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({c.Step.ScratchSlot}, {c.Layer.Outputs}));");
+        EmitInference(c, x, output);
+        return output;
+    }
+
+    /// <summary>Why batch-1 inference writes nothing for the step.</summary>
+    protected virtual string InferenceAliasComment => "// a view of the previous output: no data moves";
+
+    /// <summary>Batch-1 inference from <paramref name="x"/> into <paramref name="y"/> (refs to floats).</summary>
+    protected virtual void EmitInference(CallSite c, string x, string y) =>
+        throw new InvalidOperationException($"{Kind} has no batch-1 inference call.");
+
+    /// <summary>Batched inference of a block of <c>rows</c> samples; only kinds that <see cref="RunsInBlocks"/>.</summary>
+    public virtual void EmitBlockInference(CallSite c, string x, string y) =>
+        throw new InvalidOperationException($"{Kind} does not run in blocks of samples.");
+
+    /// <summary>The training forward's comment for a view.</summary>
+    public virtual string ViewComment => "// a view of the previous output: no data moves";
+
+    /// <summary>
+    /// The training forward over the batch, from span <paramref name="input"/> into span <paramref name="output"/>;
+    /// with <paramref name="pre"/> (an activation that needs z) into that instead, the emitter applies the activation after.
+    /// </summary>
+    public virtual void EmitTrain(CallSite c, string input, string output, string? pre) =>
+        throw new InvalidOperationException($"{Kind} has no training forward.");
+
+    /// <summary>Steps whose input gradient is their output gradient, updated in place or not at all.</summary>
+    public virtual bool BackwardInPlace => IsView;
+
+    /// <summary>The in-place backward (<see cref="BackwardInPlace"/>); <paramref name="input"/> is the step's input region.</summary>
+    public virtual void EmitBackwardInPlace(CallSite c, string input, string gradient)
+    {
+    }
+
+    /// <summary>The backward into a new gradient buffer, after the activation's derivative has been applied.</summary>
+    public virtual void EmitBackward(CallSite c, BackwardSite b) =>
+        throw new InvalidOperationException($"{Kind} has no backward.");
+}
+
+/// <summary>One step's place in the code being written.</summary>
+internal sealed class CallSite
+{
+    public CallSite(SourceWriter w, Plan plan, int index)
+    {
+        W = w;
+        Plan = plan;
+        Index = index;
+        Step = plan.Step(index);
+    }
+
+    public SourceWriter W { get; }
+
+    public Plan Plan { get; }
+
+    public int Index { get; }
+
+    public StepPlan Step { get; }
+
+    public LayerSpec Layer => Step.Layer;
+
+    /// <summary>The kernel class with the code the step runs (its own, or an identical step's).</summary>
+    public string Code => Step.CodeOwner;
+
+    /// <summary>The step's own kernel class, with its offsets.</summary>
+    public string Offsets => Names.KernelClass(Layer);
+}
+
+/// <summary>
+/// A backward call: the step's input region, dL/d(output) (already through the activation), where dL/d(input)
+/// goes (<see cref="Next"/>: a gradient buffer, or the caller's span for the first step), and for steps that
+/// must write dx anyway (norms) a target that is the free buffer when the caller wants none.
+/// </summary>
+internal sealed record BackwardSite(string Input, string Gradient, string Next, bool First, string DxTarget);
+
+/// <summary>One layer attribute being parsed.</summary>
+internal sealed class LayerDeclaration
+{
+    public LayerDeclaration(AttributeData attribute, LayerSpec spec, Shape? input, LayerChecks check)
+    {
+        Attribute = attribute;
+        Spec = spec;
+        Input = input;
+        Check = check;
+    }
+
+    public AttributeData Attribute { get; }
+
+    /// <summary>The step with its names, kind, activation and bias, no options yet and a placeholder output.</summary>
+    public LayerSpec Spec { get; }
+
+    /// <summary>The input shape, or null when an earlier step failed (options are still checked).</summary>
+    public Shape? Input { get; }
+
+    public LayerChecks Check { get; }
+
+    public string KindName => Spec.Kind.ToString();
+
+    public int Argument(int index) => (int)Attribute.ConstructorArguments[index].Value!;
+
+    public int? NamedInt(string name) => NetworkGenerator.Parser.NamedInt(Attribute, name);
+
+    public float? NamedFloat(string name) => NetworkGenerator.Parser.NamedFloat(Attribute, name);
+
+    public bool? NamedBool(string name) => NetworkGenerator.Parser.NamedBool(Attribute, name);
+
+    /// <summary>The activation checks, then the output shape when the input is known and the options are valid.</summary>
+    public LayerSpec? Finish(LayerSpec spec, Func<Shape, Shape?> infer) => NetworkGenerator.Parser.Finish(spec, Input, Check, infer);
+
+    /// <summary>Shape inference's failure value, after a check reported why.</summary>
+    public static Shape? Fail(bool reported) => null;
+}

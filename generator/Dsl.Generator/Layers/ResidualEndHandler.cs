@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Generic;
+using Dsl.Generator.Model;
+using static Dsl.Generator.NetworkGenerator.Emitter;
+
+namespace Dsl.Generator.Layers;
+
+/// <summary>
+/// The end of a residual connection: y = x + F(x), with a projection shortcut y = x W_s + F(x), or the highway
+/// mix y = T F(x) + (1 − T) x with T = sigmoid(x W_T + b_T). Projection and gate are a Gemm on the rows of x.
+/// Its backward keeps dL/dy (the identity shortcut's gradient, and the residual stream's observation).
+/// </summary>
+internal sealed class ResidualEndHandler : LayerHandler
+{
+    public ResidualEndHandler() : base(LayerKind.ResidualEnd)
+    {
+    }
+
+    public override string? AttributeName => null;
+
+    public override bool OwnsWeightName => false;
+
+    public override string ExtraWeightName(LayerSpec layer) => layer.Get<ResidualEndOptions>().ShortcutName;
+
+    public override LayerSpec? Parse(LayerDeclaration d) => throw new InvalidOperationException("A residual connection's end is made by the flattener, not declared.");
+
+    /// <summary>The end step of the residual member at <paramref name="path"/>, whose branch maps x to <paramref name="y"/>.</summary>
+    public static LayerSpec Create(string id, string path, Shape y, ResidualEndOptions options) =>
+        new(id, "private", path, LayerKind.ResidualEnd, y, y, ActivationKind.None, HasBias: options.Gated, options);
+
+    public override KernelStrategy Strategy(LayerSpec layer) =>
+        layer.Get<ResidualEndOptions>().HasShortcutWeights ? KernelStrategy.Gemm : KernelStrategy.Library;
+
+    public override void AddTensors(LayerSpec layer, LayerSpec? next, Plan plan, Action<TensorRequest> add)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        int inputs = plan.Begin(layer).Input.Features, outputs = layer.Output.Features;
+        if (o.Projection)
+            add(new TensorRequest("weight", new[] { outputs, inputs }, "XavierUniform", inputs, outputs, TransposeGroups: 1, Prefix: o.ShortcutName));
+        if (o.Gated)
+        {
+            add(new TensorRequest("weight", new[] { outputs, inputs }, "XavierUniform", inputs, outputs, TransposeGroups: 1, Prefix: o.ShortcutName));
+            // A negative gate bias starts the block close to carrying x through, as highway networks do.
+            add(new TensorRequest("bias", new[] { outputs }, "MinusOnes", Prefix: o.ShortcutName));
+        }
+    }
+
+    public override void AddSlots(LayerSpec layer, Plan plan, Action<Slot, int> slot)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        // dL/d(x + F(x)), kept after Backward: the identity shortcut's gradient, and what ResidualOutputGradient shows.
+        slot(Slot.OutputGradient, layer.Outputs);
+        if (o.HasShortcutWeights) slot(Slot.SkipGradient, plan.Begin(layer).Inputs);
+        if (o.Gated)
+        {
+            slot(Slot.Gate, layer.Outputs);
+            slot(Slot.GateGradient, layer.Outputs);
+        }
+    }
+
+    public override void SizeSharedScratch(LayerSpec layer, Plan plan, SharedScratch shared)
+    {
+        if (layer.Get<ResidualEndOptions>().HasShortcutWeights)
+            shared.NeedTransposed(plan.Begin(layer).Input.Features * layer.Output.Features);
+    }
+
+    public override void AddInferenceScratch(LayerSpec layer, Action<ScratchRole, int> scratch)
+    {
+        if (layer.Get<ResidualEndOptions>().Gated) scratch(ScratchRole.Gate, layer.Outputs);
+    }
+
+    // The kernels depend on x's width as well as y's (X stays in the key): only ends alike in both share them.
+    public override LayerOptions SharingKey(LayerOptions options) =>
+        (ResidualEndOptions)options with { Skip = "", ShortcutName = "", Residual = "" };
+
+    public override string Describe(LayerSpec layer)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        return $"{layer.WeightName}: residual connection ends, {layer.Output}. " + (o.Gated
+            ? "y = T F(x) + (1 - T) x, T = sigmoid(x W_T + b_T)"
+            : o.Projection ? "y = x W_s + F(x)" : "y = x + F(x)");
+    }
+
+    public override string BackwardMaths(LayerSpec layer, bool first)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        return o.Gated
+            ? "dF = T dy; dT = dy (F - x), dA = dT T (1 - T); dW_T += x^T dA; the shortcut's gradient is (1 - T) dy + dA W_T^T."
+            : o.Projection ? "dF = dy; dW_s += x^T dy; the shortcut's gradient is dy W_s^T." : "dF = dy, and the shortcut's gradient is dy too (kept).";
+    }
+
+    public override long Flops(LayerSpec layer, Plan plan) =>
+        layer.Outputs + (layer.Get<ResidualEndOptions>().HasShortcutWeights ? 2L * layer.Output.Rows * plan.Begin(layer).Input.Features * layer.Output.Features : 0);
+
+    public override void AddStepOptions(LayerSpec layer, Plan plan, List<string> options)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        options.Add($"Skip = {plan.Step(plan.Begin(layer)).Index}");
+        if (o.Projection) options.Add("Projection = true");
+        if (o.Gated) options.Add("Gated = true");
+    }
+
+    public override string ViewConstruction(LayerSpec layer, Func<string, string> tensor) => throw new InvalidOperationException("A residual connection has no view of its own.");
+
+    public override string SummaryName(LayerSpec layer)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        return o.ShortcutName.Length > 0 ? o.ShortcutName : o.Residual;
+    }
+
+    public override string SummaryKind(LayerSpec layer)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        return o.Gated ? "+ highway" : o.Projection ? "+ projection" : "+ x";
+    }
+
+    public override bool HasKernelClass(StepPlan step) => step.Layer.Get<ResidualEndOptions>().HasShortcutWeights;
+
+    // An identity residual has no code: its sums are library calls.
+    public override bool HasCode(StepPlan step) => HasKernelClass(step);
+
+    /// <summary>A residual's projection (no bias) or gate (bias, sigmoid) is a dense layer on the rows of x.</summary>
+    private static Gemm Shortcut(Plan plan, LayerSpec end)
+    {
+        ResidualEndOptions o = end.Get<ResidualEndOptions>();
+        return new Gemm(o.X.Features, end.Output.Features, o.Gated, o.Gated);
+    }
+
+    public override void EmitConstants(SourceWriter w, StepPlan step, Plan plan)
+    {
+        Gemm gemm = Shortcut(plan, step.Layer);
+        w.Line(step.Layer.Get<ResidualEndOptions>().Gated
+            ? $"// The gate T = sigmoid(x W_T + b_T), W_T stored input-major [{gemm.Inputs}, {gemm.Outputs}]."
+            : $"// The projection shortcut x W_s, W_s stored input-major [{gemm.Inputs}, {gemm.Outputs}].");
+        w.Line($"public const int Inputs = {gemm.Inputs};");
+        w.Line($"public const int Outputs = {gemm.Outputs};");
+    }
+
+    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Shortcut(plan, step.Layer));
+
+    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Shortcut(plan, step.Layer));
+
+    protected override void EmitInference(CallSite c, string x, string y)
+    {
+        LayerSpec layer = c.Layer;
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        SourceWriter w = c.W;
+        LayerSpec begin = c.Plan.Begin(layer);
+        string skip = Names.Local(begin);
+        int n = layer.Outputs, rows = layer.Output.Rows;
+        string ReadOnly(string reference, int length) => $"MemoryMarshal.CreateReadOnlySpan(ref {reference}, {length})";
+        string Writable(string reference, int length) => $"MemoryMarshal.CreateSpan(ref {reference}, {length})";
+        if (o.Projection)
+        {
+            w.Line(rows == 1
+                ? $"{c.Code}.Forward1<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y});"
+                : $"{c.Code}.ForwardRows<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
+            w.Line($"{Kernels}SequenceKernels.AddInPlace({Writable(y, n)}, {ReadOnly(x, n)});");
+        }
+        else if (o.Gated)
+        {
+            string gate = Names.Local(layer) + "Gate";
+            w.Line($"ref float {gate} = ref scratch[{c.Step.Scratch(ScratchRole.Gate)}];");
+            w.Line(rows == 1
+                ? $"{c.Code}.Forward1<{Kernels}Sigmoid>(ref {skip}, {WeightRefs(layer, "p")}, ref {gate});"
+                : $"{c.Code}.ForwardRows<{Kernels}Sigmoid>(ref {skip}, {WeightRefs(layer, "p")}, ref {gate}, {rows});");
+            w.Line($"{Kernels}SequenceKernels.Highway({ReadOnly(skip, begin.Inputs)}, {ReadOnly(x, n)}, {ReadOnly(gate, n)}, {Writable(y, n)});");
+        }
+        else
+        {
+            w.Line($"{Kernels}SequenceKernels.Add({ReadOnly(skip, n)}, {ReadOnly(x, n)}, {Writable(y, n)});");
+        }
+    }
+
+    public override void EmitTrain(CallSite c, string input, string output, string? pre)
+    {
+        LayerSpec layer = c.Layer;
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        SourceWriter w = c.W;
+        string skip = Names.Local(c.Plan.Begin(layer));
+        string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
+        if (o.Projection)
+        {
+            w.Line($"{c.Code}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({skip}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({output}), {rows});");
+            w.Line($"{Kernels}SequenceKernels.AddInPlace({output}, {input});");
+        }
+        else if (o.Gated)
+        {
+            string gate = Names.Local(layer) + "Gate";
+            w.Line($"{Span} {gate} = {SlotRegion(c.Plan, layer, Slot.Gate)};");
+            w.Line($"{c.Code}.ForwardRows<{Kernels}Sigmoid>(ref MemoryMarshal.GetReference({skip}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({gate}), {rows});");
+            w.Line($"{Kernels}SequenceKernels.Highway({skip}, {input}, {gate}, {output});");
+        }
+        else
+        {
+            w.Line($"{Kernels}SequenceKernels.Add({skip}, {input}, {output});");
+        }
+    }
+
+    public override bool BackwardInPlace => true;
+
+    public override void EmitBackwardInPlace(CallSite c, string input, string gradient)
+    {
+        LayerSpec layer = c.Layer;
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        SourceWriter w = c.W;
+        string Ref(string span) => $"ref MemoryMarshal.GetReference({span})";
+        LayerSpec begin = c.Plan.Begin(layer);
+        string skip = InputRegion(c.Plan, c.Plan.Step(begin).Index);
+        string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
+        w.Line($"{gradient}.CopyTo({SlotRegion(c.Plan, layer, Slot.OutputGradient)}); // kept: ResidualOutputGradient{(o.HasShortcutWeights ? "" : ", and the shortcut's gradient")}");
+        if (!o.HasShortcutWeights) return;
+        string skipGradient = Names.Local(layer) + "SkipGradient";
+        w.Line($"{Span} {skipGradient} = {SlotRegion(c.Plan, layer, Slot.SkipGradient, begin.Inputs)};");
+        string source = gradient;
+        if (o.Gated)
+        {
+            source = Names.Local(layer) + "GateGradient";
+            w.Line($"{Span} {source} = {SlotRegion(c.Plan, layer, Slot.GateGradient)};");
+            w.Line($"{Kernels}SequenceKernels.HighwayGateGradient({skip}, {input}, {SlotRegion(c.Plan, layer, Slot.Gate)}, {gradient}, {source});");
+        }
+        w.Line($"{c.Code}.AccumulateGradients({Ref(skip)}, {Ref(source)}, {Native(rows)}, {WeightRefs(layer, "grads")});");
+        w.Line($"{c.Code}.TransposeWeights(ref Unsafe.Add(ref p, {c.Offsets}.WeightOffset), ref transposed);");
+        w.Line($"{c.Code}.Transposed.ForwardRows<{Kernels}Identity>({Ref(source)}, ref transposed, ref transposed, {Ref(skipGradient)}, {rows});");
+        if (o.Gated)
+            w.Line($"{Kernels}SequenceKernels.HighwayCarry({SlotRegion(c.Plan, layer, Slot.Gate)}, {gradient}, {skipGradient}); // shortcut += (1 - T) dy, then dF = T dy");
+    }
+}

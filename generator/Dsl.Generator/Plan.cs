@@ -1,0 +1,403 @@
+using System.Collections.Generic;
+using Dsl.Generator.Layers;
+using Dsl.Generator.Model;
+
+namespace Dsl.Generator;
+
+/// <summary>One tensor the network owns, as the constructor declares it and the kernels address it.</summary>
+internal sealed record TensorPlan(
+    LayerSpec Layer,
+    string Name,
+    string Role,
+    int[] Shape,
+    string Init,
+    int FanIn,
+    int FanOut,
+    int TransposeGroups,
+    bool Buffer,
+    bool Int64,
+    int Index,
+    int Offset)
+{
+    public int Length
+    {
+        get
+        {
+            int length = 1;
+            foreach (int d in Shape) length *= d;
+            return length;
+        }
+    }
+}
+
+/// <summary>Per-sample workspace slots a step keeps besides its output (the constant is named {member}{role}Slot).</summary>
+internal enum Slot
+{
+    Mean,
+    Rstd,
+    Qkv,
+    Probabilities,
+    Mixed,
+    MixedGradient,
+    QkvGradient,
+    OutputGradient,
+    SkipGradient,
+    Gate,
+    GateGradient,
+}
+
+/// <summary>A step's own regions of the batch-1 inference scratch.</summary>
+internal enum ScratchRole
+{
+    Qkv,
+    Mixed,
+    Probabilities,
+    Head,
+    Gate,
+}
+
+/// <summary>How a step's computation runs, decided once when planning.</summary>
+internal enum KernelStrategy
+{
+    /// <summary>Nothing runs: a view of the previous output, or a marker.</summary>
+    None,
+    /// <summary>Calls into the runtime's kernels (Dsl.Kernels) with constant sizes.</summary>
+    Library,
+    /// <summary>The generated dense kernels (Gemm) of its own kernel class.</summary>
+    Gemm,
+    /// <summary>A convolution whose batch-1 inference runs the generated direct kernel; training runs im2col and Gemm.</summary>
+    DirectConvolution,
+    /// <summary>A convolution that always runs im2col and the Gemm kernels.</summary>
+    Im2ColConvolution,
+    /// <summary>An unpadded pool with generated, constant-offset window loops.</summary>
+    GeneratedPool,
+    /// <summary>Code of its own kind written into its kernel class (token transposes, attention).</summary>
+    Generated,
+}
+
+/// <summary>Where one step lives: its tensors, slots and scratch, its kernel class and how it runs.</summary>
+internal sealed class StepPlan
+{
+    private readonly Dictionary<string, TensorPlan> _tensors = new();
+    private readonly Dictionary<Slot, (int Offset, int Floats)> _slots = new();
+    private readonly Dictionary<ScratchRole, int> _scratch = new();
+
+    public StepPlan(LayerSpec layer, int index, KernelStrategy strategy)
+    {
+        Layer = layer;
+        Index = index;
+        Strategy = strategy;
+    }
+
+    public LayerSpec Layer { get; }
+
+    /// <summary>Where the step stands in <see cref="NetworkSpec.Layers"/>.</summary>
+    public int Index { get; }
+
+    public KernelStrategy Strategy { get; }
+
+    /// <summary>The step's tensors in declaration order.</summary>
+    public List<TensorPlan> Tensors { get; } = new();
+
+    /// <summary>The per-sample workspace slot of its output (its input's, for a view).</summary>
+    public int OutputSlot { get; set; }
+
+    /// <summary>The slot keeping z for the activation's derivative, or -1.</summary>
+    public int PreActivationSlot { get; set; } = -1;
+
+    /// <summary>Shared-area offset of a batch norm's statistics, or -1.</summary>
+    public int StatisticsSlot { get; set; } = -1;
+
+    /// <summary>Offset of its output in the batch-1 inference scratch, or -1 when it writes none there.</summary>
+    public int ScratchSlot { get; set; } = -1;
+
+    /// <summary>The kernel class holding the code the step runs: its own, or that of the first identical step.</summary>
+    public string CodeOwner { get; set; } = "";
+
+    /// <summary>True when the step's kernel class carries code, not only its offsets.</summary>
+    public bool OwnsCode => CodeOwner == Names.KernelClass(Layer);
+
+    /// <summary>A convolution whose following batch norm folds into it for inference.</summary>
+    public bool FoldsNext { get; set; }
+
+    /// <summary>A batch norm folded into the convolution before it.</summary>
+    public bool FoldedIntoPrevious { get; set; }
+
+    internal void AddTensor(TensorPlan tensor)
+    {
+        Tensors.Add(tensor);
+        _tensors[tensor.Role] = tensor;
+    }
+
+    public TensorPlan Tensor(string role) => _tensors[role];
+
+    public bool Has(string role) => _tensors.ContainsKey(role);
+
+    internal void AddSlot(Slot role, int offset, int floats) => _slots[role] = (offset, floats);
+
+    public int SlotFloats(Slot role) => _slots[role].Floats;
+
+    internal void AddScratch(ScratchRole role, int offset) => _scratch[role] = offset;
+
+    public int Scratch(ScratchRole role) => _scratch[role];
+}
+
+/// <summary>
+/// Where everything lives, computed once per spec with the runtime's rules: parameter and buffer offsets (each
+/// tensor on a 64-byte boundary, as <c>Dsl.Parameters</c> lays them out), the training workspace's per-sample
+/// and shared slots, and the batch-1 scratch of inference. Each step's handler says what its kind needs; the
+/// plan lays it out in order.
+/// </summary>
+internal sealed class Plan
+{
+    private const int AlignFloats = 16; // must match Dsl.Parameters
+    private readonly StepPlan[] _steps;
+    private readonly Dictionary<string, StepPlan> _byMember = new();
+    private readonly Dictionary<string, StepPlan> _endOf = new();
+
+    public Plan(NetworkSpec spec)
+    {
+        Spec = spec;
+        _steps = new StepPlan[spec.Layers.Count];
+        for (int l = 0; l < spec.Layers.Count; l++)
+        {
+            LayerSpec layer = spec.Layers[l];
+            _steps[l] = new StepPlan(layer, l, layer.Handler.Strategy(layer));
+            _byMember[layer.MemberName] = _steps[l];
+            if (layer.Options is ResidualEndOptions end) _endOf[end.Skip] = _steps[l];
+        }
+
+        // Parameters and buffers, step by step.
+        int values = 0, buffers = 0;
+        for (int l = 0; l < spec.Layers.Count; l++)
+        {
+            LayerSpec layer = spec.Layers[l];
+            LayerSpec? next = l + 1 < spec.Layers.Count ? spec.Layers[l + 1] : null;
+            StepPlan step = _steps[l];
+            void Add(TensorRequest t)
+            {
+                string name = (t.Prefix ?? layer.WeightName) + "." + t.Role;
+                var tensor = new TensorPlan(layer, name, t.Role, t.Shape, t.Init, t.FanIn, t.FanOut, t.TransposeGroups, t.Buffer, t.Int64, Tensors.Count, t.Buffer ? buffers : values);
+                Tensors.Add(tensor);
+                step.AddTensor(tensor);
+                if (t.Buffer) buffers += Align(tensor.Length);
+                else
+                {
+                    values += Align(tensor.Length);
+                    ParameterCount += tensor.Length;
+                }
+            }
+            layer.Handler.AddTensors(layer, next, this, Add);
+            if (next is not null && layer.Handler.FoldsInto(layer, next))
+            {
+                step.FoldsNext = true;
+                _steps[l + 1].FoldedIntoPrevious = true;
+            }
+        }
+        ValuesSize = values;
+        BuffersSize = buffers;
+
+        // Training workspace, per sample: the input, each step's output (a view's is its input's), the
+        // pre-activation where the derivative needs it, the kind's own slots, then two gradient buffers of the widest row.
+        int slot = spec.InputSize;
+        int widest = spec.InputSize;
+        int previous = 0;
+        foreach (StepPlan step in _steps)
+        {
+            LayerSpec layer = step.Layer;
+            widest = System.Math.Max(widest, layer.Outputs);
+            if (layer.Handler.IsView)
+            {
+                step.OutputSlot = previous;
+                continue;
+            }
+            step.OutputSlot = previous = slot;
+            slot += layer.Outputs;
+            if (NeedsPreActivation(layer))
+            {
+                step.PreActivationSlot = slot;
+                slot += layer.Outputs;
+            }
+            layer.Handler.AddSlots(layer, this, (role, floats) =>
+            {
+                step.AddSlot(role, slot, floats);
+                Slots.Add((layer, role, slot, floats));
+                slot += floats;
+            });
+        }
+        GradientSlotA = slot;
+        GradientSlotB = slot + widest;
+        WorkspaceFloatsPerSample = slot + 2 * widest;
+
+        // Shared (per batch) workspace: one sample's im2col scratch, reused by every convolution in turn, the
+        // transposed weight of one layer at a time, attention's head scratch, then each batch norm's statistics.
+        foreach (StepPlan step in _steps) step.Layer.Handler.SizeSharedScratch(step.Layer, this, Shared);
+        int shared = Shared.Total;
+        foreach (StepPlan step in _steps)
+        {
+            int statistics = step.Layer.Handler.StatisticsFloats(step.Layer);
+            if (statistics == 0) continue;
+            step.StatisticsSlot = shared;
+            shared += statistics;
+        }
+        WorkspaceSharedFloats = shared;
+
+        // Batch-1 inference scratch: each stored step output but the last (all kept: a residual reads its x after
+        // the branch), each step's own scratch (attention, gates), then the convolution scratch, then room to fold
+        // a batch norm into its convolution.
+        int scratch = 0;
+        for (int l = 0; l < _steps.Length - 1; l++)
+        {
+            if (IsAliasInInference(l)) continue;
+            _steps[l].ScratchSlot = scratch;
+            scratch += _steps[l].Layer.Outputs;
+        }
+        foreach (StepPlan step in _steps)
+        {
+            step.Layer.Handler.AddInferenceScratch(step.Layer, (role, floats) =>
+            {
+                step.AddScratch(role, scratch);
+                scratch += floats;
+            });
+        }
+        // Direct convolutions (stride 1, one group) need only the padded input, not im2col's columns and pixels.
+        InferenceColumnsSlot = scratch;
+        InferencePixelsSlot = scratch + Shared.InferenceColumnsFloats;
+        InferencePaddedSlot = scratch + Shared.InferenceColumnsFloats + Shared.InferencePixelsFloats;
+        scratch += Shared.InferenceColumnsFloats + Shared.InferencePixelsFloats + Shared.PaddedFloats;
+        int fold = 0;
+        foreach (StepPlan step in _steps)
+            if (step.FoldsNext) fold = System.Math.Max(fold, step.Layer.Handler.FoldFloats(step.Layer));
+        FoldSlot = scratch;
+        InferenceScratchFloats = scratch + fold;
+
+        // Identical steps (a repeated block's copies) share one kernel class; each keeps its own offsets.
+        var owners = new Dictionary<LayerSpec, string>();
+        foreach (StepPlan step in _steps)
+        {
+            LayerSpec layer = step.Layer;
+            LayerSpec key = layer with { MemberName = "", WeightName = "", Accessibility = step.FoldsNext ? "folded" : "", Options = layer.Handler.SharingKey(layer.Options) };
+            if (!owners.TryGetValue(key, out string? owner)) owners.Add(key, owner = Names.KernelClass(layer));
+            step.CodeOwner = owner;
+        }
+    }
+
+    public NetworkSpec Spec { get; }
+
+    /// <summary>The plan of step <paramref name="index"/>.</summary>
+    public StepPlan Step(int index) => _steps[index];
+
+    public StepPlan Step(LayerSpec layer) => _byMember[layer.MemberName];
+
+    /// <summary>The kernel class holding the code a step runs.</summary>
+    public string Code(LayerSpec layer) => Step(layer).CodeOwner;
+
+    /// <summary>The begin step of a residual end.</summary>
+    public LayerSpec Begin(LayerSpec end) => _byMember[end.Get<ResidualEndOptions>().Skip].Layer;
+
+    /// <summary>The end step of a residual begin.</summary>
+    public LayerSpec End(LayerSpec begin) => _endOf[begin.MemberName].Layer;
+
+    public List<TensorPlan> Tensors { get; } = new();
+
+    /// <summary>Every per-sample slot a step keeps besides its output, in workspace order.</summary>
+    public List<(LayerSpec Layer, Slot Role, int Offset, int Floats)> Slots { get; } = new();
+
+    /// <summary>Sizes of the shared training scratch (and the convolution scratch of batch-1 inference).</summary>
+    public SharedScratch Shared { get; } = new();
+
+    public int ParameterCount { get; private set; }
+
+    public int ValuesSize { get; }
+
+    public int BuffersSize { get; }
+
+    public int InputSlot => 0;
+
+    public int GradientSlotA { get; }
+
+    public int GradientSlotB { get; }
+
+    public int WorkspaceFloatsPerSample { get; }
+
+    public int WorkspaceSharedFloats { get; }
+
+    public int InferenceScratchFloats { get; }
+
+    public int InferenceColumnsSlot { get; }
+
+    public int InferencePixelsSlot { get; }
+
+    public int InferencePaddedSlot { get; }
+
+    public int FoldSlot { get; }
+
+    /// <summary>Batch-1 inference writes no memory for a view, for a step that is the identity there, or for a batch norm folded into its convolution.</summary>
+    public bool IsAliasInInference(int index)
+    {
+        StepPlan step = _steps[index];
+        return step.Layer.Handler.IsAliasInInference(step.Layer) || step.FoldedIntoPrevious;
+    }
+
+    /// <summary>Activations whose derivative needs the pre-activation z, not only the output.</summary>
+    public static bool NeedsPreActivation(LayerSpec layer) => layer.Activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu;
+
+    private static int Align(int floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
+}
+
+/// <summary>A tensor a handler asks the plan for; <see cref="Prefix"/> overrides the layer's weight name (a residual's shortcut).</summary>
+internal sealed record TensorRequest(string Role, int[] Shape, string Init, int FanIn = 0, int FanOut = 0, int TransposeGroups = 0, bool Buffer = false, bool Int64 = false, string? Prefix = null);
+
+/// <summary>
+/// The shared training scratch, sized to the largest user of each region:
+/// [columns][pixels][column gradient][padded input][transposed weight][attention].
+/// </summary>
+internal sealed class SharedScratch
+{
+    public int ColumnsFloats { get; private set; }
+
+    public int PixelsFloats { get; private set; }
+
+    public int PaddedFloats { get; private set; }
+
+    public int TransposedFloats { get; private set; }
+
+    public int AttentionFloats { get; private set; }
+
+    /// <summary>im2col scratch of batch-1 inference: only convolutions without a direct kernel need it.</summary>
+    public int InferenceColumnsFloats { get; private set; }
+
+    public int InferencePixelsFloats { get; private set; }
+
+    public int ColumnsSlot => 0;
+
+    public int PixelsSlot => ColumnsFloats;
+
+    public int ColumnGradientSlot => ColumnsFloats + PixelsFloats;
+
+    public int PaddedSlot => 2 * ColumnsFloats + PixelsFloats;
+
+    public int TransposedSlot => PaddedSlot + PaddedFloats;
+
+    public int AttentionSlot => TransposedSlot + TransposedFloats;
+
+    public int Total => AttentionSlot + AttentionFloats;
+
+    public void NeedColumns(int columns, int pixels)
+    {
+        ColumnsFloats = System.Math.Max(ColumnsFloats, columns);
+        PixelsFloats = System.Math.Max(PixelsFloats, pixels);
+    }
+
+    public void NeedInferenceColumns(int columns, int pixels)
+    {
+        InferenceColumnsFloats = System.Math.Max(InferenceColumnsFloats, columns);
+        InferencePixelsFloats = System.Math.Max(InferencePixelsFloats, pixels);
+    }
+
+    public void NeedPadded(int floats) => PaddedFloats = System.Math.Max(PaddedFloats, floats);
+
+    public void NeedTransposed(int floats) => TransposedFloats = System.Math.Max(TransposedFloats, floats);
+
+    public void NeedAttention(int floats) => AttentionFloats = System.Math.Max(AttentionFloats, floats);
+}
