@@ -1,3 +1,4 @@
+using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
 
 namespace Dsl.Generator;

@@ -707,6 +707,28 @@ public class DiagnosticTests
         Assert.Equal("Layer 'Norm': RMSNorm normalises each token's features (or a flat vector), but the input has channel-major shape 2x3x3; add [Tokens] or [Flatten] first", GeneratorRun.Message(d));
     }
 
+    [Theory]
+    [InlineData("-0.1", "-0.1")]
+    [InlineData("1.0", "1")]
+    [InlineData("1.5", "1.5")]
+    [InlineData("double.NaN", "NaN")]
+    [InlineData("double.PositiveInfinity", "Infinity")]
+    public void DropoutProbabilityOutOfRange_ReportsDSL0115OnTheAttribute(string p, string shown)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0115", $$"""
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Dropout({{p}})] public partial Dropout Drop { get; }
+                [Dense(3)] public partial Dense Out { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal($"Layer 'Drop': dropout probability {shown} is not in [0, 1): p is the chance of zeroing a value, and p = 1 would zero everything", GeneratorRun.Message(d));
+        Assert.Equal($"Dropout({p})", run.SpanText(d));
+    }
+
     private static Diagnostic SingleDiagnostic(string id, string source, out GeneratorRun run)
     {
         run = GeneratorHarness.Run(source);

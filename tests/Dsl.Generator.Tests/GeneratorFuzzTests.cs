@@ -21,7 +21,7 @@ public class GeneratorFuzzTests
 {
     // Each case has its own seed (Seed + index), so a failure names the one seed that reproduces it.
     private const int Seed = 5_000;
-    private const int Cases = 300;
+    private const int Cases = 1_000;
 
     // A partial property without its implementing part: what the generator is there to fix.
     private const string MissingImplementation = "CS9248";
@@ -328,7 +328,7 @@ public class GeneratorFuzzTests
         private static readonly string[] s_layerKinds =
         {
             "Dense", "Conv2D", "Conv1D", "MaxPool2D", "AvgPool2D", "MaxPool1D", "GlobalAvgPool", "Flatten", "BatchNorm2D", "BatchNorm1D",
-            "Tokens", "LayerNorm", "RMSNorm", "MultiHeadSelfAttention", "Embedding", "PositionalEmbedding",
+            "Tokens", "LayerNorm", "RMSNorm", "MultiHeadSelfAttention", "Embedding", "PositionalEmbedding", "Dropout",
         };
         private static readonly string[] s_reservedNames = { "Summary", "Forward", "Parameters", "Backward", "InputSize", "Steps", "@class", "Event", "X", "Workspace" };
 
@@ -585,13 +585,13 @@ public class GeneratorFuzzTests
         {
             if (s.IsFlat)
             {
-                var kinds = new List<string> { "Dense", "Dense", "Dense", "LayerNorm", "RMSNorm", "BatchNorm1D" };
+                var kinds = new List<string> { "Dense", "Dense", "Dense", "LayerNorm", "RMSNorm", "BatchNorm1D", "Dropout" };
                 if (_layers == 1) kinds.Add("Embedding");
                 return Pick(kinds.ToArray());
             }
-            if (s.IsImage) return Pick("Conv2D", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2D", "Flatten", "Tokens", "GlobalAvgPool");
-            if (s.IsSequence) return Pick("Conv1D", "Conv1D", "MaxPool1D", "BatchNorm1D", "Flatten", "Tokens", "GlobalAvgPool");
-            return Pick("Dense", "Dense", "LayerNorm", "RMSNorm", "MultiHeadSelfAttention", "MultiHeadSelfAttention", "PositionalEmbedding", "Flatten", "GlobalAvgPool");
+            if (s.IsImage) return Pick("Conv2D", "Conv2D", "MaxPool2D", "AvgPool2D", "BatchNorm2D", "Flatten", "Tokens", "GlobalAvgPool", "Dropout");
+            if (s.IsSequence) return Pick("Conv1D", "Conv1D", "MaxPool1D", "BatchNorm1D", "Flatten", "Tokens", "GlobalAvgPool", "Dropout");
+            return Pick("Dense", "Dense", "LayerNorm", "RMSNorm", "MultiHeadSelfAttention", "MultiHeadSelfAttention", "PositionalEmbedding", "Flatten", "GlobalAvgPool", "Dropout");
         }
 
         private string Activation(bool softmax = true)
@@ -706,6 +706,10 @@ public class GeneratorFuzzTests
                     if (s is not null && s.IsFlat && _layers == 1) shape = Shape.Tokens(s.Size, dimension);
                     return $"[Embedding({Int(vocabulary)}, {Int(dimension)})]";
                 }
+                case "Dropout":
+                    // Any shape; the probability goes wild (negative, 1, NaN, an int, a string) with the chaos rate.
+                    shape = s;
+                    return $"[Dropout({(Wild() ? Pick("-0.5", "1.0", "1", "double.NaN", "2.5", "\"0.1\"", "null") : Pick("0.0", "0.1", "0.25", "0.5", "0.9"))})]";
                 default: // PositionalEmbedding
                     if (s is not null && s.IsTokens) shape = s;
                     return "[PositionalEmbedding]";

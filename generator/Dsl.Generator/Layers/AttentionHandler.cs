@@ -195,3 +195,5 @@ internal sealed class Attention
     /// <summary>Values per head.</summary>
     public int HeadDim => Input.Channels / Heads;
 }
+
+internal sealed record AttentionOptions(int Heads, bool Causal) : LayerOptions;

@@ -11,9 +11,10 @@ namespace Dsl.Generator.Layers;
 /// </summary>
 internal sealed class BatchNormHandler : LayerHandler
 {
-    public BatchNormHandler(LayerKind kind) : base(kind)
-    {
-    }
+    public BatchNormHandler(LayerKind kind, bool image) : base(kind) => Image = image;
+
+    /// <summary>BatchNorm2D on [C, H, W]; otherwise BatchNorm1D on flat or [C, L] inputs.</summary>
+    private bool Image { get; }
 
     public override bool TakesActivation => true;
 
@@ -23,7 +24,7 @@ internal sealed class BatchNormHandler : LayerHandler
         if (!(options.Momentum >= 0f && options.Momentum <= 1f)) d.Check.Invalid($"momentum must lie in [0, 1], but is {options.Momentum.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
         d.Check.Epsilon(options.Epsilon);
         return d.Finish(d.Spec with { Options = options }, s =>
-            Kind == LayerKind.BatchNorm2D
+            Image
                 ? (s.Rank == 3 ? s : LayerDeclaration.Fail(d.Check.WrongRank(d.KindName, 3, s)))
                 : (s.Rank <= 2 && !s.IsTokens ? s : LayerDeclaration.Fail(d.Check.WrongRank(d.KindName, -2, s))));
     }
@@ -58,7 +59,7 @@ internal sealed class BatchNormHandler : LayerHandler
     {
         BatchNormOptions o = layer.Get<BatchNormOptions>();
         Shape i = layer.Input;
-        string positions = Kind == LayerKind.BatchNorm2D ? $"{i.Height}, {i.Width}" : i.Rank == 2 ? $"{i.Width}" : "0";
+        string positions = Image ? $"{i.Height}, {i.Width}" : i.Rank == 2 ? $"{i.Width}" : "0";
         return $"new global::Dsl.{layer.Kind}(_parameters, \"{layer.WeightName}\", {i.Channels}, {positions}, " +
                $"momentum: {SourceWriter.Float(o.Momentum)}, epsilon: {SourceWriter.Float(o.Epsilon)}, global::Dsl.Activation.{layer.Activation}, " +
                $"{tensor("weight")}, {tensor("bias")}, {tensor("running_mean")}, {tensor("running_var")}, {tensor("num_batches_tracked")})";
@@ -111,3 +112,6 @@ internal sealed class BatchNormHandler : LayerHandler
                  $"{statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}), _parameters.Gradients.Slice({offsets}.WeightOffset, {channels}), _parameters.Gradients.Slice({offsets}.BiasOffset, {channels}));");
     }
 }
+
+/// <summary>Batch norm: PyTorch's running-statistics momentum and the epsilon.</summary>
+internal sealed record BatchNormOptions(float Momentum, float Epsilon) : LayerOptions;

@@ -13,11 +13,10 @@ namespace Dsl.Generator.Layers;
 /// </summary>
 internal sealed class ConvolutionHandler : LayerHandler
 {
-    public ConvolutionHandler(LayerKind kind) : base(kind)
-    {
-    }
+    public ConvolutionHandler(LayerKind kind, bool image) : base(kind) => Image = image;
 
-    private bool Image => Kind == LayerKind.Conv2D;
+    /// <summary>Conv2D on [C, H, W]; otherwise Conv1D on [C, L].</summary>
+    private bool Image { get; }
 
     public override int RequiredArguments => 2;
 
@@ -335,3 +334,6 @@ internal sealed class Convolution
     /// <summary>Output channels per group.</summary>
     public int GroupOutputs => Output.Channels / Groups;
 }
+
+/// <summary>A 2-D (<paramref name="Image"/>) or 1-D convolution; a 1-D one is a 2-D one of height 1. Causal padding is all on the left.</summary>
+internal sealed record ConvolutionOptions(int Kernel, int Stride, int Padding, int Dilation, int Groups, bool Causal, bool Image) : LayerOptions;

@@ -21,7 +21,7 @@ internal sealed class DropoutHandler : LayerHandler
     {
         // [Dropout(0.1)]: a double; an argument of another type leaves the attribute in error, which the compiler reports.
         if (d.Attribute.ConstructorArguments.Length < 1 || d.Attribute.ConstructorArguments[0].Value is not double p) return null;
-        if (!(p >= 0 && p < 1)) d.Check.DropoutProbability(p.ToString("R", CultureInfo.InvariantCulture));
+        if (!(p >= 0 && p < 1)) d.Check.Report(DiagnosticDescriptors.DropoutProbability, p.ToString("R", CultureInfo.InvariantCulture));
         return d.Finish(d.Spec with { HasBias = false, Options = new DropoutOptions((float)p) }, s => s);
     }
 
@@ -56,3 +56,6 @@ internal sealed class DropoutHandler : LayerHandler
     public override void EmitBackwardInPlace(CallSite c, string input, string gradient) =>
         c.W.Line($"{Kernels}DropoutKernels.Backward({gradient}, batch, {c.Layer.Outputs}, {Keys(c)});");
 }
+
+/// <summary>Inverted dropout: in training each value is zeroed with probability <paramref name="P"/>, the rest scaled by 1/(1 − p).</summary>
+internal sealed record DropoutOptions(float P) : LayerOptions;

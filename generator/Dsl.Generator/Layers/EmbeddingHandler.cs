@@ -54,3 +54,5 @@ internal sealed class EmbeddingHandler : LayerHandler
         c.W.Line("inputGradient.Clear(); // token ids have no gradient");
     }
 }
+
+internal sealed record EmbeddingOptions(int Vocabulary) : LayerOptions;

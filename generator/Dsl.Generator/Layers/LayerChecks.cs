@@ -42,8 +42,6 @@ internal sealed class LayerChecks
         if (!(epsilon > 0f) || float.IsPositiveInfinity(epsilon)) Invalid($"epsilon must be positive and finite, but is {epsilon.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
     }
 
-    public void DropoutProbability(string p) => Report(DiagnosticDescriptors.DropoutProbability, p);
-
     public bool NormDimension(string message) => Report(DiagnosticDescriptors.NormDimensionMismatch, message);
 
     public bool HeadsDoNotDivide(int dimension, int heads) => Report(DiagnosticDescriptors.HeadsDoNotDivide, Text(dimension), Text(heads));
@@ -82,7 +80,8 @@ internal sealed class LayerChecks
         if (values > limit) Report(DiagnosticDescriptors.TooLarge, what, SourceWriter.Grouped(values), SourceWriter.Grouped(limit));
     }
 
-    private bool Report(DiagnosticDescriptor descriptor, params string[] arguments)
+    /// <summary>Reports <paramref name="descriptor"/> for this layer (its name is the first argument) and marks the check failed.</summary>
+    public bool Report(DiagnosticDescriptor descriptor, params string[] arguments)
     {
         var all = new string[arguments.Length + 1];
         all[0] = _layer;

@@ -11,18 +11,18 @@ namespace Dsl.Generator.Layers;
 internal static class LayerHandlers
 {
     private static readonly DenseHandler s_dense = new();
-    private static readonly ConvolutionHandler s_conv2D = new(LayerKind.Conv2D);
-    private static readonly ConvolutionHandler s_conv1D = new(LayerKind.Conv1D);
-    private static readonly PoolHandler s_maxPool2D = new(LayerKind.MaxPool2D);
-    private static readonly PoolHandler s_avgPool2D = new(LayerKind.AvgPool2D);
-    private static readonly PoolHandler s_maxPool1D = new(LayerKind.MaxPool1D);
+    private static readonly ConvolutionHandler s_conv2D = new(LayerKind.Conv2D, image: true);
+    private static readonly ConvolutionHandler s_conv1D = new(LayerKind.Conv1D, image: false);
+    private static readonly PoolHandler s_maxPool2D = new(LayerKind.MaxPool2D, max: true, image: true);
+    private static readonly PoolHandler s_avgPool2D = new(LayerKind.AvgPool2D, max: false, image: true);
+    private static readonly PoolHandler s_maxPool1D = new(LayerKind.MaxPool1D, max: true, image: false);
     private static readonly GlobalAvgPoolHandler s_globalAvgPool = new();
     private static readonly FlattenHandler s_flatten = new();
-    private static readonly BatchNormHandler s_batchNorm2D = new(LayerKind.BatchNorm2D);
-    private static readonly BatchNormHandler s_batchNorm1D = new(LayerKind.BatchNorm1D);
+    private static readonly BatchNormHandler s_batchNorm2D = new(LayerKind.BatchNorm2D, image: true);
+    private static readonly BatchNormHandler s_batchNorm1D = new(LayerKind.BatchNorm1D, image: false);
     private static readonly TokensHandler s_tokens = new();
-    private static readonly NormHandler s_layerNorm = new(LayerKind.LayerNorm);
-    private static readonly NormHandler s_rmsNorm = new(LayerKind.RMSNorm);
+    private static readonly NormHandler s_layerNorm = new(LayerKind.LayerNorm, rms: false);
+    private static readonly NormHandler s_rmsNorm = new(LayerKind.RMSNorm, rms: true);
     private static readonly AttentionHandler s_attention = new();
     private static readonly EmbeddingHandler s_embedding = new();
     private static readonly PositionalEmbeddingHandler s_positionalEmbedding = new();

@@ -11,11 +11,10 @@ namespace Dsl.Generator.Layers;
 /// </summary>
 internal sealed class NormHandler : LayerHandler
 {
-    public NormHandler(LayerKind kind) : base(kind)
-    {
-    }
+    public NormHandler(LayerKind kind, bool rms) : base(kind) => IsLayerNorm = !rms;
 
-    private bool IsLayerNorm => Kind == LayerKind.LayerNorm;
+    /// <summary>LayerNorm (mean and variance, with a bias); otherwise RMSNorm (root mean square, no bias).</summary>
+    private bool IsLayerNorm { get; }
 
     /// <summary>PyTorch's defaults: LayerNorm 1e-5, RMSNorm the float epsilon.</summary>
     public float DefaultEpsilon => IsLayerNorm ? 1e-5f : 1.1920929e-7f;
@@ -116,3 +115,6 @@ internal sealed class NormHandler : LayerHandler
               $"{SlotRegion(c.Plan, layer, Slot.Rstd)}, {Gradients("WeightOffset")});");
     }
 }
+
+/// <summary>LayerNorm or RMSNorm over each row's features.</summary>
+internal sealed record NormOptions(float Epsilon) : LayerOptions;

@@ -11,11 +11,16 @@ namespace Dsl.Generator.Layers;
 /// </summary>
 internal sealed class PoolHandler : LayerHandler
 {
-    public PoolHandler(LayerKind kind) : base(kind)
+    public PoolHandler(LayerKind kind, bool max, bool image) : base(kind)
     {
+        Max = max;
+        Image = image;
     }
 
-    private bool Image => Kind != LayerKind.MaxPool1D;
+    private bool Max { get; }
+
+    /// <summary>A 2-D pool on [C, H, W]; otherwise 1-D on [C, L].</summary>
+    private bool Image { get; }
 
     public override int RequiredArguments => 1;
 
@@ -23,7 +28,7 @@ internal sealed class PoolHandler : LayerHandler
     {
         int kernel = d.Argument(0);
         int stride = d.NamedInt("Stride") ?? 0;
-        var options = new PoolOptions(kernel, stride == 0 ? kernel : stride, d.NamedInt("Padding") ?? 0, Max: Kind != LayerKind.AvgPool2D, Image);
+        var options = new PoolOptions(kernel, stride == 0 ? kernel : stride, d.NamedInt("Padding") ?? 0, Max, Image);
         LayerChecks check = d.Check;
         check.Positive("kernel", kernel);
         if (stride < 0) check.Positive("stride", stride);
@@ -136,3 +141,6 @@ internal sealed class PoolHandler : LayerHandler
             : $"{Kernels}PoolingKernels.MaxPool1D{direction}({arguments}, {i.Channels}, {i.Width}, {o.Kernel}, {o.Stride}, {o.Padding}, {output.Width});";
     }
 }
+
+/// <summary>A pooling window: max or average, over an image or (<paramref name="Image"/> false) a sequence.</summary>
+internal sealed record PoolOptions(int Kernel, int Stride, int Padding, bool Max, bool Image) : LayerOptions;

@@ -53,3 +53,6 @@ internal sealed class ResidualBeginHandler : LayerHandler
         c.W.Line($"{Kernels}SequenceKernels.AddInPlace({gradient}, {SlotRegion(c.Plan, end, shortcut, c.Layer.Inputs)});");
     }
 }
+
+/// <summary>The start of a residual connection: <paramref name="Residual"/> is the residual member's weight path.</summary>
+internal sealed record ResidualBeginOptions(string Residual) : LayerOptions;

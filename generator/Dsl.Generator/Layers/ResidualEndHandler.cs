@@ -226,3 +226,14 @@ internal sealed class ResidualEndHandler : LayerHandler
             w.Line($"{Kernels}SequenceKernels.HighwayCarry({SlotRegion(c.Plan, layer, Slot.Gate)}, {gradient}, {skipGradient}); // shortcut += (1 - T) dy, then dF = T dy");
     }
 }
+
+/// <summary>
+/// The end of a residual connection: <paramref name="Skip"/> is the member name of its begin step, <paramref name="X"/>
+/// the shape it kept, <paramref name="ShortcutName"/> the weight name of its projection or gate tensors (empty for
+/// the identity).
+/// </summary>
+internal sealed record ResidualEndOptions(string Skip, Shape X, bool Projection, bool Gated, string ShortcutName, string Residual) : LayerOptions
+{
+    /// <summary>A projection or a highway gate: a dense layer on the rows of x.</summary>
+    public bool HasShortcutWeights => Projection || Gated;
+}
