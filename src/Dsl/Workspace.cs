@@ -83,7 +83,7 @@ public sealed class Workspace
 
     /// <summary>
     /// Keys the random masks of stochastic layers (dropout, see <see cref="Kernels.DropoutKernels"/>) together
-    /// with <see cref="Step"/>, the layer and the sample; default 0.
+    /// with <see cref="Step"/>, the layer and the sample; default 0. <see cref="Trainer.Fit"/> sets it from its seed.
     /// </summary>
     public ulong Seed { get; set; }
 

@@ -7,9 +7,9 @@ namespace Dsl.Tests;
 
 /// <summary>
 /// The runtime around dropout: the <see cref="Dropout"/> view and <see cref="DropoutAttribute"/>, the step
-/// kind, and the workspace's mask keys (<see cref="Workspace.Seed"/>, <see cref="Workspace.Step"/>,
-/// <see cref="Workspace.ForwardStep"/>), on a hand-written network that calls the kernels the way generated code
-/// does.
+/// kind, the workspace's mask keys (<see cref="Workspace.Seed"/>, <see cref="Workspace.Step"/>,
+/// <see cref="Workspace.ForwardStep"/>), and <see cref="Trainer.Fit"/> seeding the masks, on a hand-written
+/// network that calls the kernels the way generated code does.
 /// </summary>
 public sealed class DropoutTests
 {
@@ -146,6 +146,47 @@ public sealed class DropoutTests
         var dx = new float[x.Length];
         net.Backward(dy, dx, 3, w);
         for (int i = 0; i < x.Length; i++) Assert.Equal(next[i] != 0f, dx[i] != 0f);
+    }
+
+    // ---------- the trainer ----------
+
+    [Fact]
+    public void Fit_KeysTheMasksOnItsSeed_AndOneStepPerBatch()
+    {
+        var net = new DropoutNetwork(features: 4, p: 0.5f);
+        Dataset data = Copies(count: 10, features: 4);
+
+        new Trainer(net, new Sgd(0.01f), Loss.MeanSquaredError).Fit(data, epochs: 2, batchSize: 4, seed: 12);
+
+        Assert.All(net.Keys, k => Assert.Equal(12UL, k.Seed));
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), net.Keys.Select(k => k.Step)); // 3 batches per epoch
+        Assert.All(net.Keys, k => Assert.Equal(0L, k.SampleOffset));
+    }
+
+    [Fact]
+    public void Fit_SameSeed_SameParameters_OtherSeed_OtherMasks()
+    {
+        // Every sample is the same, so the shuffle cannot tell seeds apart: only the masks can.
+        Dataset data = Copies(count: 12, features: 32);
+        float[] Run(int seed)
+        {
+            var net = new DropoutNetwork(features: 32, p: 0.5f);
+            new Trainer(net, new Sgd(0.1f), Loss.MeanSquaredError).Fit(data, epochs: 2, batchSize: 4, seed: seed);
+            return net.Parameters.Values.ToArray();
+        }
+
+        float[] first = Run(3), second = Run(3), otherSeed = Run(4);
+
+        Assert.Equal(first.Select(BitConverter.SingleToInt32Bits), second.Select(BitConverter.SingleToInt32Bits));
+        Assert.NotEqual(first, otherSeed);
+    }
+
+    private static Dataset Copies(int count, int features)
+    {
+        float[] sample = Enumerable.Range(0, features).Select(i => 0.5f + 0.25f * i).ToArray();
+        float[] target = Enumerable.Range(0, features).Select(i => 1f - 0.1f * i).ToArray();
+        return new Dataset(Enumerable.Repeat(sample, count).SelectMany(v => v).ToArray(), features,
+            Enumerable.Repeat(target, count).SelectMany(v => v).ToArray(), features);
     }
 
     /// <summary>
