@@ -183,6 +183,11 @@ internal sealed class StepTranslator
             case StepKind.ResidualEnd:
                 return (ResidualEnd(step, x), layout);
 
+            case StepKind.Dropout:
+                // Inference semantics: the identity. No node, as for a flat Flatten: the next step reads x, and
+                // NameOutput adds an Identity if x would otherwise be the graph output.
+                return (x, layout);
+
             default:
                 throw new NotSupportedException($"Step '{n}': the ONNX exporter does not know step kind {step.Kind}.");
         }

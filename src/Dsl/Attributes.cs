@@ -434,6 +434,27 @@ public sealed class PositionalEmbeddingAttribute : Attribute
 }
 
 /// <summary>
+/// Inverted dropout, PyTorch's <c>nn.Dropout(p)</c>: in training each value is kept with probability
+/// <c>1 − p</c> and scaled by <c>1 / (1 − p)</c>, else set to 0, <c>y = x · m / (1 − p)</c> with m a 0/1 mask,
+/// and backward applies the same mask and scale to the gradient; at inference (<c>Forward</c>, and ONNX export)
+/// it is the identity. The mask is not drawn from a stream but hashed from
+/// <see cref="Workspace.Seed"/>, <see cref="Workspace.Step"/>, the layer and the global sample index
+/// (<see cref="Workspace.SampleOffset"/> plus the row), so training is bit-for-bit reproducible on every SIMD
+/// path and does not change when a batch is split across threads (see <see cref="Kernels.DropoutKernels"/>).
+/// Works on flat, channel-major and token activations alike (every value is dropped on its own, as
+/// <c>nn.Dropout</c>); no tensors. Put it on a <c>public partial Dropout Name { get; }</c> property.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class DropoutAttribute : Attribute
+{
+    /// <summary>Declares dropout that zeroes each value with probability <paramref name="p"/>, in [0, 1).</summary>
+    public DropoutAttribute(double p) => P = p;
+
+    /// <summary>Probability of zeroing a value in training, in [0, 1) (checked at build time).</summary>
+    public double P { get; }
+}
+
+/// <summary>
 /// Marks a <c>partial</c> class as a block: a reusable group of layer (and block) members, run in declaration
 /// order. A network member whose type is the block runs it; its tensors are named
 /// <c>{member}.{layer}.weight</c>. Blocks compose: a block may contain other blocks, but not itself.

@@ -42,6 +42,8 @@ public enum StepKind
     ResidualBegin,
     /// <summary>A residual connection ends: <c>x + F(x)</c>, <c>x W_s + F(x)</c> or the highway mix (see <see cref="NetworkStep.Projection"/> and <see cref="NetworkStep.Gated"/>).</summary>
     ResidualEnd,
+    /// <summary><see cref="DropoutAttribute"/>: <see cref="NetworkStep.Probability"/> in training, the identity at inference. Last, so the earlier kinds keep their values.</summary>
+    Dropout,
 }
 
 /// <summary>
@@ -114,6 +116,9 @@ public sealed class NetworkStep
 
     /// <summary>A norm's epsilon.</summary>
     public float Epsilon { get; init; }
+
+    /// <summary>Dropout: the probability of zeroing a value in training (0 otherwise).</summary>
+    public float Probability { get; init; }
 
     /// <summary>Attention heads.</summary>
     public int Heads { get; init; } = 1;

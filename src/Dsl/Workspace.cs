@@ -81,12 +81,40 @@ public sealed class Workspace
         }
     }
 
-    /// <summary>Checks <paramref name="batch"/> fits and records it; generated ForwardTrain calls this.</summary>
+    /// <summary>
+    /// Keys the random masks of stochastic layers (dropout, see <see cref="Kernels.DropoutKernels"/>) together
+    /// with <see cref="Step"/>, the layer and the sample; default 0. <see cref="Trainer.Fit"/> sets it from its seed.
+    /// </summary>
+    public ulong Seed { get; set; }
+
+    /// <summary>
+    /// The step the next <see cref="INetwork.ForwardTrain"/> keys its masks on; each ForwardTrain advances it by
+    /// one (wrapping at <see cref="long.MaxValue"/>). Starts at 0; set it to replay or pin a step's masks.
+    /// </summary>
+    public long Step { get; set; }
+
+    /// <summary>The step the last <see cref="INetwork.ForwardTrain"/> keyed its masks on; <see cref="INetwork.Backward"/> replays them.</summary>
+    public long ForwardStep { get; private set; }
+
+    /// <summary>
+    /// Global index of the batch's first sample, which keys the masks with the row (0 unless a batch is split
+    /// across threads: then each thread's workspace holds the index of its first sample, and the masks are
+    /// those of the whole batch).
+    /// </summary>
+    public long SampleOffset { get; set; }
+
+    /// <summary>
+    /// Checks <paramref name="batch"/> fits and records it, then takes the masks' step: <see cref="ForwardStep"/>
+    /// becomes <see cref="Step"/> and <see cref="Step"/> advances. Generated ForwardTrain calls this.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is not in 1..<see cref="MaxBatch"/>; nothing changes.</exception>
     public void BeginForward(int batch)
     {
         if (batch <= 0 || batch > MaxBatch)
             throw new ArgumentOutOfRangeException(nameof(batch), batch, $"Batch must be in 1..{MaxBatch} for this workspace.");
         Batch = batch;
+        ForwardStep = Step;
+        Step = unchecked(Step + 1);
     }
 
     /// <summary>Checks a backward pass matches the last forward; generated Backward calls this.</summary>

@@ -42,13 +42,15 @@ public sealed class Trainer
     /// <summary>
     /// Trains for <paramref name="epochs"/> passes over <paramref name="train"/>. Epoch <c>e</c> (0-based) visits
     /// the samples in the order of <c>new Rng(seed + e).Shuffle</c> applied to <c>0 .. Count−1</c>, so a run is
-    /// reproducible from the seed and the initial parameters alone. The last batch of an epoch holds the
-    /// remaining samples and is trained on, not dropped.
+    /// reproducible from the seed and the initial parameters alone. Dropout masks are keyed on the seed and the
+    /// batch's number within the call, counted over all epochs (see <see cref="Kernels.DropoutKernels"/>), so they
+    /// are reproducible too.
+    /// The last batch of an epoch holds the remaining samples and is trained on, not dropped.
     /// </summary>
     /// <param name="train">Training samples.</param>
     /// <param name="epochs">Passes over the data, at least 1.</param>
     /// <param name="batchSize">Samples per optimiser step.</param>
-    /// <param name="seed">Seeds the per-epoch shuffles.</param>
+    /// <param name="seed">Seeds the per-epoch shuffles and, as <see cref="Workspace.Seed"/>, the dropout masks, so different seeds give different masks. The workspace is new for each call and its <see cref="Workspace.Step"/> counts the batches from 0.</param>
     /// <param name="validation">Evaluated after every epoch when given.</param>
     /// <param name="observer">Receives progress, e.g. <see cref="ConsoleProgress"/>.</param>
     /// <returns>One report per epoch.</returns>
@@ -70,6 +72,7 @@ public sealed class Trainer
         // Allocated once per Fit; the batch loop allocates nothing.
         Workspace workspace = Network.CreateWorkspace(maxBatch);
         workspace.CheckFinite = CheckFinite;
+        workspace.Seed = unchecked((ulong)seed);
         float[] inputs = new float[maxBatch * inputSize];
         float[] outputs = new float[maxBatch * outputSize];
         float[] outputGradient = new float[maxBatch * outputSize];
