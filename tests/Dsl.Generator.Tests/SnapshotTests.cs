@@ -155,6 +155,28 @@ public class SnapshotTests
         VerifyGenerated(source, nameof(TransformerBlock), "Encoder", "Encoder.EncoderBlock.Block.g.cs", "Encoder.FeedForward.Block.g.cs");
     }
 
+    [Fact]
+    public void Dropout()
+    {
+        // Dropout on channel-major, flat and token activations: identity at inference (no code), a masked copy in
+        // ForwardTrain, the same mask in place in Backward; the last one is the network's output.
+        const string source = """
+            using Dsl;
+
+            [Network(Channels = 2, Length = 4)]
+            public partial class Dropped
+            {
+                [Dropout(0.1)] public partial Dropout OnChannels { get; }
+                [Tokens] public partial Tokens Seq { get; }
+                [Dropout(0.2)] public partial Dropout OnTokens { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(3)] public partial Dense Out { get; }
+                [Dropout(0.5)] public partial Dropout Last { get; }
+            }
+            """;
+        VerifyGenerated(source, nameof(Dropout), "Dropped");
+    }
+
     private static void VerifyGenerated(string source, string testName, string hintName, params string[] blockFiles)
     {
         GeneratorRun run = GeneratorHarness.Run(source);

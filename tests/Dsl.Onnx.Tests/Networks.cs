@@ -162,6 +162,25 @@ public partial class TokenFlatten
     [Dense(3, Activation.Sigmoid)] public partial Dense head { get; }
 }
 
+/// <summary>Dropout on an image and on flat features: the identity at inference, so no node of its own.</summary>
+[Network(Channels = 2, Height = 4, Width = 4)]
+public partial class DropoutNet
+{
+    [Conv2D(3, 3, Padding = 1, Activation = Activation.Tanh)] public partial Conv2D conv { get; }
+    [Dropout(0.25)] public partial Dropout drop { get; }
+    [Flatten] public partial Flatten flat { get; }
+    [Dense(4)] public partial Dense head { get; }
+    [Dropout(0.5)] public partial Dropout last { get; }
+}
+
+/// <summary>Dropout as the first step, on tokens: the graph's input feeds the next step directly.</summary>
+[Network(Length = 3, Features = 4)]
+public partial class DropoutFirst
+{
+    [Dropout(0.1)] public partial Dropout drop { get; }
+    [Dense(5, Activation.Relu)] public partial Dense fc { get; }
+}
+
 /// <summary>BatchNorm2D on the input (ReLU), a bias-free convolution and a batch norm folded into it for inference (SiLU, epsilon 1e-3).</summary>
 [Network(Channels = 3, Height = 6, Width = 5)]
 public partial class BatchNorm2DNet

@@ -20,13 +20,19 @@ internal static class GradientCheck
         var output = new float[batch * net.OutputSize];
         var inputGradient = new float[batch * net.InputSize];
         Workspace workspace = net.CreateWorkspace(batch);
+        // Every training forward below keys its dropout masks on this one step, as the backward's did.
+        long step = workspace.Step;
         net.Parameters.ZeroGradients();
         net.ForwardTrain(input, output, batch, workspace);
         net.Backward(outputGradient, inputGradient, batch, workspace);
 
         double Loss()
         {
-            if (useTrainingForward) net.ForwardTrain(input, output, batch, workspace);
+            if (useTrainingForward)
+            {
+                workspace.Step = step;
+                net.ForwardTrain(input, output, batch, workspace);
+            }
             else net.Forward(input, output, batch);
             double sum = 0;
             for (int i = 0; i < output.Length; i++) sum += (double)outputGradient[i] * output[i];
