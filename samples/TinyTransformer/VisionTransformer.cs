@@ -6,7 +6,8 @@ namespace TinyTransformer;
 /// <summary>
 /// A small vision transformer for 28x28 Fashion-MNIST: 16 patches of 7x7 embedded to d = 64 by a strided
 /// convolution, learned positions, four pre-norm encoder blocks (4-head self-attention, then a 64-128-64
-/// GELU feed-forward), a final LayerNorm, the mean over tokens, and a linear head for the 10 classes.
+/// GELU feed-forward with dropout 0.1 after each layer, as PyTorch's TransformerEncoderLayer places it), a final
+/// LayerNorm, the mean over tokens, and a linear head for the 10 classes.
 /// </summary>
 [Network(Channels = 1, Height = 28, Width = 28)]
 public partial class VisionTransformer
@@ -27,11 +28,13 @@ public partial class VisionTransformer
         [Residual(Norm = ResidualNorm.Pre)] public partial FeedForward mlp { get; }
     }
 
-    /// <summary>The position-wise feed-forward network, applied to every token.</summary>
+    /// <summary>The position-wise feed-forward network, applied to every token; dropout regularises it in training only.</summary>
     [Block]
     public partial class FeedForward
     {
         [Dense(128, Activation.Gelu)] public partial Dense fc1 { get; }
+        [Dropout(0.1)] public partial Dropout drop1 { get; }
         [Dense(64)] public partial Dense fc2 { get; }
+        [Dropout(0.1)] public partial Dropout drop2 { get; }
     }
 }

@@ -438,7 +438,9 @@ public partial class SampleVisionTransformer
     public partial class FeedForward
     {
         [Dense(128, Activation.Gelu)] public partial Dense fc1 { get; }
+        [Dropout(0.1)] public partial Dropout drop1 { get; }
         [Dense(64)] public partial Dense fc2 { get; }
+        [Dropout(0.1)] public partial Dropout drop2 { get; }
     }
 }
 
