@@ -143,8 +143,9 @@ public sealed partial class NetworkGenerator
                     string chain = string.Join(" -> ", System.Linq.Enumerable.Select(_blockStack, b => b.Name)) + (_blockStack.Count > 0 ? " -> " : "") + block.Name;
                     return Report(DiagnosticDescriptors.BlockCycle, location, display, block.Name, chain);
                 }
-                if (!Parser.IsPartialEverywhere(block) || block.Arity > 0)
-                    return Report(DiagnosticDescriptors.InvalidMember, location, display, $"block class '{block.Name}' must be a non-generic partial class");
+                // A static block could not be instantiated by the generated views (found by the fuzzer, seed 5610).
+                if (!Parser.IsPartialEverywhere(block) || block.Arity > 0 || block.IsStatic)
+                    return Report(DiagnosticDescriptors.InvalidMember, location, display, $"block class '{block.Name}' must be a non-generic, non-static partial class");
             }
 
             var copies = new List<ViewNode>();

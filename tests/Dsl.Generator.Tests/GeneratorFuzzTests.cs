@@ -116,6 +116,36 @@ public class GeneratorFuzzTests
         Assert.Contains(run.Input.GetDiagnostics(), d => d.Id == "CS0579");
     }
 
+    /// <summary>
+    /// Found by the fuzzer (seed 5610 of the 1,000-case version): a network using a <c>static</c> [Block] class. The
+    /// block itself got DSL0007, but the network was generated and its views called <c>new B()</c> on a static
+    /// class (CS0712). The member now gets DSL0010 and the network no code.
+    /// </summary>
+    [Fact]
+    public void StaticBlockClass_IsReportedOnTheMember_AndTheNetworkGetsNoCode()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                public partial B Body { get; }
+            }
+
+            [Block]
+            public static partial class B
+            {
+                [Dense(4)] public partial Dense Fc { get; }
+            }
+            """);
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic member = Assert.Single(run.DslDiagnostics, d => d.Id == "DSL0010");
+        Assert.Equal("Member 'Body': block class 'B' must be a non-generic, non-static partial class", GeneratorRun.Message(member));
+        Assert.Contains(run.DslDiagnostics, d => d.Id == "DSL0007");
+        Assert.DoesNotContain(run.GeneratedSources, s => s.HintName.StartsWith("Net.", StringComparison.Ordinal));
+    }
+
     /// <summary>The same for [Network] on two partial declarations of one class.</summary>
     [Fact]
     public void NetworkAttributeOnTwoPartsOfOneClass_DoesNotThrow()
