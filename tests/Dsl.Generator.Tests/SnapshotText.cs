@@ -20,17 +20,18 @@ internal static class SnapshotText
 
     /// <summary>
     /// <paramref name="source"/> (lines ending in '\n', as the generator's SourceWriter writes them) with the bodies
-    /// of its kernel classes elided, except the first kernel class that has code, which stays whole. An elided class
+    /// of its kernel classes elided, except (with <paramref name="keepOneWhole"/>) the first kernel class that has code,
+    /// which stays whole. An elided class
     /// keeps its opening run of constants and comments (shapes and offsets into the parameter array are the plan a
     /// reviewer checks) and in place of the rest one comment saying how many lines and kernel methods it left out.
     /// Everything outside kernel classes stays verbatim. A file without kernel classes comes back unchanged, and so
     /// does an elided file: an elided class holds only constants and comments, so it has no code to elide.
     /// </summary>
-    public static string ElideKernels(string source)
+    public static string ElideKernels(string source, bool keepOneWhole = true)
     {
         string[] lines = source.Split('\n');
         var result = new List<string>(lines.Length);
-        bool keptOneWhole = false;
+        bool keptOneWhole = !keepOneWhole;
         int i = 0;
         while (i < lines.Length)
         {
