@@ -60,7 +60,20 @@ internal static class Names
     {
         "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "g", "grads", "scratch",
         "scratchArray", "buffers", "cols", "pixels", "columnGradient", "padded", "transposed", "xs", "ys", "dys", "dxs", "attention",
+        "copy",
     };
+
+    /// <summary>The locals of the <paramref name="loop"/>-th loop over a repeat's copies: copy0Input, copy0Gradient, ...</summary>
+    public static string LoopLocal(int loop, string role) => "copy" + SourceWriter.Int(loop) + role;
+
+    // Loop locals are 'copy', digits, then a role: a layer whose local would read like one is renamed.
+    private static bool IsLoopLocal(string name)
+    {
+        if (!name.StartsWith("copy", System.StringComparison.Ordinal)) return false;
+        int i = 4;
+        while (i < name.Length && char.IsDigit(name[i])) i++;
+        return i > 4;
+    }
 
     /// <summary>Suffixes of the per-layer locals the emitted methods declare besides the layer's own.</summary>
     private static readonly string[] s_localSuffixes =
@@ -75,7 +88,7 @@ internal static class Names
     public static string Local(string memberName)
     {
         string name = SourceWriter.Camel(memberName);
-        if (s_reservedLocals.Contains(name)) return name + "Layer";
+        if (s_reservedLocals.Contains(name) || IsLoopLocal(name)) return name + "Layer";
         return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
     }
 

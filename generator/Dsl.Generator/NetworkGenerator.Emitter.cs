@@ -69,7 +69,8 @@ public sealed partial class NetworkGenerator
                 StepPlan step = plan.Step(l);
                 LayerSpec layer = step.Layer;
                 LayerHandler handler = layer.Handler;
-                if (!handler.HasKernelClass(step)) continue;
+                // A looped copy runs the first copy's code with its offsets plus the copy's strides: no class of its own.
+                if (!handler.HasKernelClass(step) || plan.IsLoopedCopy(l)) continue;
                 w.Line();
                 w.Line($"// {handler.Describe(layer)}.");
                 w.OpenBlock($"private static partial class {Names.KernelClass(layer)}");
@@ -106,13 +107,13 @@ public sealed partial class NetworkGenerator
             {
                 StepPlan step = plan.Step(l);
                 LayerSpec layer = step.Layer;
-                if (!layer.Handler.DeclaresOutputSlot) continue;
+                if (!layer.Handler.DeclaresOutputSlot || plan.IsLoopedCopy(l)) continue;
                 w.Line($"private const int {Names.OutputSlot(layer)} = {step.OutputSlot}; // {layer.Outputs} floats");
                 if (step.PreActivationSlot >= 0)
                     w.Line($"private const int {Names.PreActivationSlot(layer)} = {step.PreActivationSlot}; // z, kept for the {layer.Activation} derivative");
             }
             foreach ((LayerSpec layer, Slot role, int offset, int floats) in plan.Slots)
-                w.Line($"private const int {Names.Slot(layer, role)} = {offset}; // {floats} floats");
+                if (!plan.IsLoopedCopy(plan.Step(layer).Index)) w.Line($"private const int {Names.Slot(layer, role)} = {offset}; // {floats} floats");
             w.Line($"private const int GradientSlotA = {plan.GradientSlotA}; // dL/d(layer output), ping-pong between layers");
             w.Line($"private const int GradientSlotB = {plan.GradientSlotB};");
             w.Line($"private const int WorkspaceFloatsPerSample = {plan.WorkspaceFloatsPerSample};");
@@ -136,7 +137,7 @@ public sealed partial class NetworkGenerator
                 for (int l = 0; l < spec.Layers.Count; l++)
                 {
                     StepPlan step = plan.Step(l);
-                    if (step.StatisticsSlot >= 0)
+                    if (step.StatisticsSlot >= 0 && !plan.IsLoopedCopy(l))
                         w.Line($"private const int {Names.StatisticsSlot(step.Layer)} = {step.StatisticsSlot}; // batch mean, then 1/sqrt(var + eps), {step.Layer.Input.Channels} each");
                 }
                 w.Line($"private const int WorkspaceSharedFloats = {plan.WorkspaceSharedFloats};");
@@ -331,11 +332,49 @@ public sealed partial class NetworkGenerator
             string current = "x";
             for (int l = 0; l < spec.Layers.Count; l++)
             {
-                LayerSpec layer = spec.Layers[l];
-                w.Line();
-                w.Line($"// {layer.Handler.Describe(layer)}");
-                current = layer.Handler.EmitInferenceStep(new CallSite(w, plan, l), current, last: l == spec.Layers.Count - 1);
+                if (plan.LoopAt(l) is { } loop)
+                {
+                    string input = Names.LoopLocal(loop.Number, "Input");
+                    OpenLoop(w, plan, loop, ascending: true, $"scoped ref float {input} = ref {current};");
+                    string inner = input;
+                    for (int j = loop.First; j < loop.First + loop.Steps; j++) inner = EmitInferenceStep(w, plan, j, inner, last: false, loop);
+                    w.Line($"{input} = ref {inner};");
+                    CloseLoop(w);
+                    current = input;
+                    l = loop.End - 1;
+                    continue;
+                }
+                current = EmitInferenceStep(w, plan, l, current, last: l == spec.Layers.Count - 1, loop: null);
             }
+            w.CloseBlock();
+        }
+
+        private static string EmitInferenceStep(SourceWriter w, Plan plan, int index, string current, bool last, LoopPlan? loop)
+        {
+            LayerSpec layer = plan.Step(index).Layer;
+            w.Line();
+            w.Line($"// {layer.Handler.Describe(layer)}");
+            return layer.Handler.EmitInferenceStep(new CallSite(w, plan, index, loop), current, last);
+        }
+
+        /// <summary>
+        /// Opens a loop over a repeat's copies (<paramref name="ascending"/> for the forward passes, descending for the
+        /// backward one); the body is the loop's first copy, its named offsets rebased onto the loop's copy.
+        /// </summary>
+        private static void OpenLoop(SourceWriter w, Plan plan, LoopPlan loop, bool ascending, params string[] declarations)
+        {
+            string path = loop.Repeat.Path;
+            w.Line();
+            w.Line($"// {path}.{loop.FirstCopy} .. {path}.{loop.FirstCopy + loop.Copies - 1}: the same {loop.Steps} steps {loop.Copies} times, written once. Each copy's tensors sit");
+            w.Line($"// {SourceWriter.Grouped(loop.ParameterStride)} floats after the previous copy's{(loop.SlotStride > 0 ? $", its training activations {SourceWriter.Grouped(loop.SlotStride)} floats per sample after" : "")}.");
+            foreach (string declaration in declarations) w.Line(declaration);
+            w.OpenBlock(ascending ? $"for (int copy = 0; copy < {loop.Copies}; copy++)" : $"for (int copy = {loop.Copies - 1}; copy >= 0; copy--)");
+            w.Rewrite = loop.Rebase(plan);
+        }
+
+        private static void CloseLoop(SourceWriter w)
+        {
+            w.Rewrite = null;
             w.CloseBlock();
         }
 
@@ -399,36 +438,56 @@ public sealed partial class NetworkGenerator
             string input = "x";
             for (int l = 0; l < spec.Layers.Count; l++)
             {
-                LayerSpec layer = spec.Layers[l];
-                LayerHandler handler = layer.Handler;
-                string output = Names.Local(layer);
-                w.Line();
-                w.Line($"// {handler.Describe(layer)}");
-                if (handler.IsView)
+                if (plan.LoopAt(l) is { } loop)
                 {
-                    w.Line(handler.ViewComment);
-                    w.Line($"{Span} {output} = {input};");
-                    input = output;
+                    string copyInput = Names.LoopLocal(loop.Number, "Input");
+                    OpenLoop(w, plan, loop, ascending: true, $"{Span} {copyInput} = {input};");
+                    string inner = copyInput;
+                    for (int j = loop.First; j < loop.First + loop.Steps; j++) inner = EmitTrainStep(w, plan, j, inner, loop);
+                    w.Line($"{copyInput} = {inner};");
+                    CloseLoop(w);
+                    input = copyInput;
+                    l = loop.End - 1;
                     continue;
                 }
-                w.Line($"{Span} {output} = workspace.Region({Names.OutputSlot(layer)}, {layer.Outputs}, batch);");
-                string? pre = null;
-                if (Plan.NeedsPreActivation(layer))
-                {
-                    pre = Names.Local(layer) + "Pre";
-                    w.Line("// keep z: this activation's derivative needs it");
-                    w.Line($"{Span} {pre} = workspace.Region({Names.PreActivationSlot(layer)}, {layer.Outputs}, batch);");
-                }
-                handler.EmitTrain(new CallSite(w, plan, l), input, output, pre);
-                if (pre is not null)
-                    w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({pre}, {output});");
-                w.Line($"if (workspace.CheckFinite) workspace.ThrowIfNotFinite({output}, \"{layer.WeightName}\", gradient: false);");
-                input = output;
+                input = EmitTrainStep(w, plan, l, input, loop: null);
             }
             w.Line();
             w.Line($"{input}.CopyTo(output);");
             w.CloseBlock();
         }
+
+        /// <summary>One step of the training forward, reading span <paramref name="input"/>; returns the span of its output.</summary>
+        private static string EmitTrainStep(SourceWriter w, Plan plan, int index, string input, LoopPlan? loop)
+        {
+            LayerSpec layer = plan.Step(index).Layer;
+            LayerHandler handler = layer.Handler;
+            string output = Names.Local(layer);
+            w.Line();
+            w.Line($"// {handler.Describe(layer)}");
+            if (handler.IsView)
+            {
+                w.Line(handler.ViewComment);
+                w.Line($"{Span} {output} = {input};");
+                return output;
+            }
+            w.Line($"{Span} {output} = workspace.Region({Names.OutputSlot(layer)}, {layer.Outputs}, batch);");
+            string? pre = null;
+            if (Plan.NeedsPreActivation(layer))
+            {
+                pre = Names.Local(layer) + "Pre";
+                w.Line("// keep z: this activation's derivative needs it");
+                w.Line($"{Span} {pre} = workspace.Region({Names.PreActivationSlot(layer)}, {layer.Outputs}, batch);");
+            }
+            handler.EmitTrain(new CallSite(w, plan, index, loop), input, output, pre);
+            if (pre is not null)
+                w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({pre}, {output});");
+            w.Line($"if (workspace.CheckFinite) workspace.ThrowIfNotFinite({output}, {StepName(layer, loop)}, gradient: false);");
+            return output;
+        }
+
+        /// <summary>A step's weight name as ThrowIfNotFinite's arguments (inside a loop, the parts it joins with the copy's index).</summary>
+        private static string StepName(LayerSpec layer, LoopPlan? loop) => loop is null ? $"\"{layer.WeightName}\"" : loop.NameArguments(layer.WeightName);
 
         // The training passes' views of the workspace's shared scratch; the gradient ones only in Backward.
         private static void EmitSharedScratch(SourceWriter w, Plan plan, bool backward)
@@ -464,55 +523,99 @@ public sealed partial class NetworkGenerator
             string gradient = Names.GradientLocal(lastLayer.MemberName);
             w.Line($"{Span} {gradient} = workspace.Region(GradientSlotA, OutputSize, batch);");
             w.Line($"outputGradient.CopyTo({gradient});");
-            bool slotA = true;
+            var state = new BackwardState(gradient, "GradientSlotA", "GradientSlotB");
             for (int l = spec.Layers.Count - 1; l >= 0; l--)
             {
-                LayerSpec layer = spec.Layers[l];
-                LayerHandler handler = layer.Handler;
-                var site = new CallSite(w, plan, l);
-                string input = l == 0 ? "workspace.Region(InputSlot, InputSize, batch)" : InputRegion(plan, l);
-                bool first = l == 0;
-                w.Line();
-                w.Line($"// {layer.WeightName}: {layer.Kind} {layer.Input} -> {layer.Output} backward. {handler.BackwardMaths(layer, first)}");
-                if (handler.BackwardInPlace)
+                if (plan.Loops.Find(loop => loop.End - 1 == l) is { } loop)
                 {
-                    // The gradient of a view is the same memory seen with the input's shape; the others update it in place.
-                    handler.EmitBackwardInPlace(site, input, gradient);
-                    if (first)
-                    {
-                        w.Line("if (!inputGradient.IsEmpty)");
-                        w.Line($"    {gradient}.CopyTo(inputGradient);");
-                    }
-                    else
-                    {
-                        string same = Names.GradientLocal(spec.Layers[l - 1].MemberName);
-                        w.Line($"{Span} {same} = {gradient};");
-                        gradient = same;
-                    }
+                    // The copies run last to first. The gradient buffers alternate per step, so with an odd number of
+                    // alternations per copy the two swap roles from one copy to the next.
+                    string copyGradient = Names.LoopLocal(loop.Number, "Gradient"), slotA = Names.LoopLocal(loop.Number, "SlotA"), slotB = Names.LoopLocal(loop.Number, "SlotB");
+                    int firstSlot = state.SlotA == "GradientSlotA" ? 0 : 1;
+                    OpenLoop(w, plan, loop, ascending: false,
+                        $"{Span} {copyGradient} = {state.Gradient};",
+                        $"int {slotA} = {state.SlotA}, {slotB} = {state.SlotB};");
+                    // The copy's input: the previous copy's output, or for the first copy what precedes the loop.
+                    int lastOutput = loop.First + loop.Steps - 1;
+                    while (plan.Step(lastOutput).Layer.Handler.IsView) lastOutput--;
+                    int width = plan.Step(loop.First).Layer.Inputs;
+                    w.Line($"{Span} {Names.LoopLocal(loop.Number, "Input")} = copy == 0 ? {InputRegion(plan, loop.First)} : " +
+                           $"workspace.Region({plan.Step(lastOutput).OutputSlot} + (copy - 1) * {loop.SlotStride}, {width}, batch);");
+                    var inner = new BackwardState(copyGradient, slotA, slotB);
+                    for (int j = loop.First + loop.Steps - 1; j >= loop.First; j--)
+                        inner = EmitBackwardStep(w, plan, j, inner, loop, j == loop.First ? Names.LoopLocal(loop.Number, "GradientNext") : null);
+                    w.Line($"{copyGradient} = {inner.Gradient};");
+                    bool swaps = inner.SlotA != slotA;
+                    if (swaps) w.Line($"({slotA}, {slotB}) = ({slotB}, {slotA});");
+                    CloseLoop(w);
+                    bool flipped = swaps && loop.Copies % 2 == 1;
+                    string before = Names.GradientLocal(spec.Layers[loop.First - 1].MemberName);
+                    w.Line($"{Span} {before} = {copyGradient};");
+                    state = new BackwardState(before, (firstSlot == 0) != flipped ? "GradientSlotA" : "GradientSlotB", (firstSlot == 0) != flipped ? "GradientSlotB" : "GradientSlotA");
+                    l = loop.First;
                     continue;
                 }
-                EmitActivationBackward(w, layer, gradient);
-
-                // Where dx goes: the other gradient buffer, or the caller's span for the first layer.
-                string next;
-                if (first)
-                {
-                    next = "inputGradient";
-                }
-                else
-                {
-                    slotA = !slotA;
-                    next = Names.GradientLocal(spec.Layers[l - 1].MemberName);
-                    w.Line($"{Span} {next} = workspace.Region({(slotA ? "GradientSlotA" : "GradientSlotB")}, {layer.Inputs}, batch);");
-                }
-                // Layers that need dx for their own statistics even when the caller does not want it write it to the free buffer.
-                string free = $"workspace.Region({(slotA ? "GradientSlotB" : "GradientSlotA")}, InputSize, batch)";
-                string dxTarget = first ? $"(inputGradient.IsEmpty ? {free} : inputGradient)" : next;
-                handler.EmitBackward(site, new BackwardSite(input, gradient, next, first, dxTarget));
-                if (!first) w.Line($"if (workspace.CheckFinite) workspace.ThrowIfNotFinite({next}, \"{layer.WeightName}\", gradient: true);");
-                gradient = next;
+                state = EmitBackwardStep(w, plan, l, state, loop: null, nextName: null);
             }
             w.CloseBlock();
+        }
+
+        /// <summary>
+        /// Where the backward stands: the span holding dL/d(output) of the step about to run, and the gradient slot the
+        /// next step writes into (<see cref="SlotA"/>) against the other (<see cref="SlotB"/>), as names.
+        /// </summary>
+        private sealed record BackwardState(string Gradient, string SlotA, string SlotB);
+
+        /// <summary>
+        /// One step of the backward pass. <paramref name="nextName"/> names its dx span instead of the previous step's
+        /// gradient local (the first step of a loop's copy, whose predecessor lies outside the loop body).
+        /// </summary>
+        private static BackwardState EmitBackwardStep(SourceWriter w, Plan plan, int l, BackwardState state, LoopPlan? loop, string? nextName)
+        {
+            NetworkSpec spec = plan.Spec;
+            LayerSpec layer = spec.Layers[l];
+            LayerHandler handler = layer.Handler;
+            var site = new CallSite(w, plan, l, loop);
+            string gradient = state.Gradient;
+            string input = l == 0 ? "workspace.Region(InputSlot, InputSize, batch)" : InputRegion(plan, l, loop);
+            bool first = l == 0;
+            w.Line();
+            w.Line($"// {layer.WeightName}: {layer.Kind} {layer.Input} -> {layer.Output} backward. {handler.BackwardMaths(layer, first)}");
+            if (handler.BackwardInPlace)
+            {
+                // The gradient of a view is the same memory seen with the input's shape; the others update it in place.
+                handler.EmitBackwardInPlace(site, input, gradient);
+                if (first)
+                {
+                    w.Line("if (!inputGradient.IsEmpty)");
+                    w.Line($"    {gradient}.CopyTo(inputGradient);");
+                    return state;
+                }
+                string same = nextName ?? Names.GradientLocal(spec.Layers[l - 1].MemberName);
+                w.Line($"{Span} {same} = {gradient};");
+                return state with { Gradient = same };
+            }
+            EmitActivationBackward(w, layer, gradient);
+
+            // Where dx goes: the other gradient buffer, or the caller's span for the first layer.
+            string next;
+            BackwardState after = state;
+            if (first)
+            {
+                next = "inputGradient";
+            }
+            else
+            {
+                next = nextName ?? Names.GradientLocal(spec.Layers[l - 1].MemberName);
+                w.Line($"{Span} {next} = workspace.Region({state.SlotB}, {layer.Inputs}, batch);");
+                after = new BackwardState(next, state.SlotB, state.SlotA);
+            }
+            // Layers that need dx for their own statistics even when the caller does not want it write it to the free buffer.
+            string free = $"workspace.Region({after.SlotB}, InputSize, batch)";
+            string dxTarget = first ? $"(inputGradient.IsEmpty ? {free} : inputGradient)" : next;
+            handler.EmitBackward(site, new BackwardSite(input, gradient, next, first, dxTarget));
+            if (!first) w.Line($"if (workspace.CheckFinite) workspace.ThrowIfNotFinite({next}, {StepName(layer, loop)}, gradient: true);");
+            return after;
         }
 
         // dz = dy f'(.) over the whole batch, in place, before the layer's own backward.
@@ -535,13 +638,15 @@ public sealed partial class NetworkGenerator
         }
 
         /// <summary>Where the step at <paramref name="index"/> read its input in training: the last stored output before it (a view's is its input's).</summary>
-        internal static string InputRegion(Plan plan, int index)
+        internal static string InputRegion(Plan plan, int index, LoopPlan? loop = null)
         {
             NetworkSpec spec = plan.Spec;
             for (int l = index - 1; l >= 0; l--)
             {
+                // Inside a loop, what precedes the copy is the copy's input (declared at the top of the loop body).
+                if (loop is not null && l < loop.First) return Names.LoopLocal(loop.Number, "Input");
                 if (!spec.Layers[l].Handler.IsView)
-                    return $"workspace.Region({Names.OutputSlot(spec.Layers[l])}, {spec.Layers[index].Inputs}, batch)";
+                    return $"workspace.Region({OutputSlotOf(plan, spec.Layers[l])}, {spec.Layers[index].Inputs}, batch)";
             }
             return "workspace.Region(InputSlot, InputSize, batch)";
         }
@@ -647,6 +752,25 @@ public sealed partial class NetworkGenerator
         internal static string WeightRefs(LayerSpec layer, string root) =>
             $"ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.WeightOffset), ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
 
+        /// <summary>A step's output slot constant, outside a loop: a looped copy has none of its own (see <see cref="SlotOf"/>).</summary>
+        private static string OutputSlotOf(Plan plan, LayerSpec layer) => SlotOf(plan, layer, Names.OutputSlot);
+
+        /// <summary>
+        /// A per-sample slot of <paramref name="layer"/> named by <paramref name="name"/>, as code outside loops reads it:
+        /// a looped copy declares no constants, so its slot is the first copy's plus the copies' slot strides.
+        /// </summary>
+        private static string SlotOf(Plan plan, LayerSpec layer, System.Func<LayerSpec, string> name)
+        {
+            int index = plan.Step(layer).Index;
+            foreach (LoopPlan loop in plan.Loops)
+            {
+                if (index < loop.First + loop.Steps || index >= loop.End) continue;
+                int copies = (index - loop.First) / loop.Steps;
+                return $"{name(plan.Step(index - copies * loop.Steps).Layer)} + {copies * loop.SlotStride}";
+            }
+            return name(layer);
+        }
+
         /// <summary>A layer's per-sample workspace slot over the batch.</summary>
         internal static string SlotRegion(Plan plan, LayerSpec layer, Slot role, int? floats = null) =>
             $"workspace.Region({Names.Slot(layer, role)}, {floats ?? plan.Step(layer).SlotFloats(role)}, batch)";
@@ -681,7 +805,11 @@ public sealed partial class NetworkGenerator
                 w.Line("CheckWorkspace(workspace);");
                 w.OpenBlock("return index switch");
                 for (int i = 0; i < ends.Count; i++)
-                    w.Line($"{i} => workspace.Region({(gradient ? Names.Slot(ends[i], Slot.OutputGradient) : Names.OutputSlot(ends[i]))}, {ends[i].Outputs}, workspace.Batch),");
+                {
+                    // A looped copy has no constants of its own: its slot is the first copy's plus the copy's strides.
+                    string slot = gradient ? SlotOf(plan, ends[i], end => Names.Slot(end, Slot.OutputGradient)) : OutputSlotOf(plan, ends[i]);
+                    w.Line($"{i} => workspace.Region({slot}, {ends[i].Outputs}, workspace.Batch),");
+                }
                 w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, \"There are \" + ResidualCount + \" residual connections.\"),");
                 w.CloseBlock(";");
                 w.CloseBlock();

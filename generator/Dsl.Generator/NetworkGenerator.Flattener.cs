@@ -44,6 +44,11 @@ public sealed partial class NetworkGenerator
 
         public List<LayerSpec> Layers { get; } = new();
 
+        /// <summary>The outermost [Repeat] members' steps: copy i is steps First + i * Steps ..</summary>
+        public List<RepeatSpan> Repeats { get; } = new();
+
+        private int _repeatDepth;
+
         /// <summary>True when a layer could not be parsed (reported, or an attribute the compiler reports): generate nothing.</summary>
         public bool Failed { get; private set; }
 
@@ -149,8 +154,12 @@ public sealed partial class NetworkGenerator
             }
 
             var copies = new List<ViewNode>();
+            int firstStep = Layers.Count;
+            var copyStarts = new List<int>();
+            if (repeat is not null) _repeatDepth++;
             for (int i = 0; i < count; i++)
             {
+                copyStarts.Add(Layers.Count);
                 string suffix = repeat is null ? "" : "." + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 string idSuffix = repeat is null ? "" : "_" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 string path = weightName + suffix;
@@ -159,10 +168,21 @@ public sealed partial class NetworkGenerator
                 ViewNode? copy = residual is null
                     ? Branch(block, layerAttribute, kind, property, path, id, copyDisplay, location)
                     : Residual(residual, block, layerAttribute, kind, property, weightName, suffix, path, id, copyDisplay, location);
-                if (copy is null) return null;
+                if (copy is null)
+                {
+                    if (repeat is not null) _repeatDepth--;
+                    return null;
+                }
                 copies.Add(copy);
             }
             if (repeat is null) return copies[0];
+            _repeatDepth--;
+            // The outermost repeats, whose copies the emitter may run as a loop (the plan decides where it can).
+            int stepsPerCopy = (Layers.Count - firstStep) / count;
+            bool even = stepsPerCopy > 0;
+            for (int i = 0; i < count; i++) even &= copyStarts[i] == firstStep + i * stepsPerCopy;
+            if (_repeatDepth == 0 && even)
+                Repeats.Add(new RepeatSpan(firstStep, stepsPerCopy, count, weightName));
             string elementTypeName = elementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
             return new ViewNode("", elementTypeName, IsList: true, new EquatableArray<ViewNode>(copies));
         }

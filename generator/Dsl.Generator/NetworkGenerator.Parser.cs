@@ -90,7 +90,10 @@ public sealed partial class NetworkGenerator
                     type.Name,
                     input!,
                     new EquatableArray<LayerSpec>(layers),
-                    new EquatableArray<MemberView>(members));
+                    new EquatableArray<MemberView>(members))
+                {
+                    Repeats = new EquatableArray<RepeatSpan>(flattener.Repeats),
+                };
             return new ParseResult(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
         }
 

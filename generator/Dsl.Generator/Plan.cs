@@ -135,6 +135,10 @@ internal sealed class StepPlan
 
     internal void AddSlot(Slot role, int offset, int floats) => _slots[role] = (offset, floats);
 
+    public IReadOnlyDictionary<Slot, (int Offset, int Floats)> SlotsByRole => _slots;
+
+    public IReadOnlyDictionary<ScratchRole, int> ScratchByRole => _scratch;
+
     public int SlotFloats(Slot role) => _slots[role].Floats;
 
     internal void AddScratch(ScratchRole role, int offset) => _scratch[role] = offset;
@@ -275,11 +279,92 @@ internal sealed class Plan
         var owners = new Dictionary<LayerSpec, string>();
         foreach (StepPlan step in _steps)
         {
-            LayerSpec layer = step.Layer;
-            LayerSpec key = layer with { MemberName = "", WeightName = "", Accessibility = step.FoldsNext ? "folded" : "", Options = layer.Handler.SharingKey(layer.Options) };
-            if (!owners.TryGetValue(key, out string? owner)) owners.Add(key, owner = Names.KernelClass(layer));
+            if (!owners.TryGetValue(KernelKey(step), out string? owner)) owners.Add(KernelKey(step), owner = Names.KernelClass(step.Layer));
             step.CodeOwner = owner;
         }
+
+        foreach (RepeatSpan repeat in spec.Repeats)
+        {
+            LoopPlan? loop = spec.RunsInBlocks ? null : LoopOf(repeat); // ForwardBlock writes every step out
+            if (loop is not null) Loops.Add(loop with { Number = Loops.Count });
+        }
+    }
+
+    /// <summary>What decides a step's code: the step with its names blanked.</summary>
+    private static LayerSpec KernelKey(StepPlan step) =>
+        step.Layer with { MemberName = "", WeightName = "", Accessibility = step.FoldsNext ? "folded" : "", Options = step.Layer.Handler.SharingKey(step.Layer.Options) };
+
+    /// <summary>
+    /// The copies of a repeat that run as one loop: the longest run of consecutive copies whose steps are the same
+    /// code (equal kernel keys and plans) and whose every offset moves by the same stride from one copy to the next.
+    /// Copy 0 differs when it changes the shape; the network's first and last steps stay outside (the first has no
+    /// gradient buffer of its own, the last writes the caller's output). Null when fewer than two copies qualify.
+    /// </summary>
+    private LoopPlan? LoopOf(RepeatSpan repeat)
+    {
+        LoopPlan? best = null;
+        for (int first = repeat.First == 0 ? 1 : 0; first <= 1 && first < repeat.Copies; first++)
+        {
+            LoopPlan? strides = Strides(repeat, first, first + 1);
+            if (strides is null) continue;
+            int end = first + 2;
+            while (end < repeat.Copies && Strides(repeat, end - 1, end) == strides) end++;
+            if (repeat.First + end * repeat.Steps >= _steps.Length) end--; // the last step stays outside
+            var loop = strides with { FirstCopy = first, Copies = end - first };
+            if (loop.Copies >= 2 && (best is null || loop.Copies > best.Copies)) best = loop;
+        }
+        return best;
+    }
+
+    /// <summary>The strides from copy <paramref name="a"/> to copy <paramref name="b"/>, or null when their steps are not the same code.</summary>
+    private LoopPlan? Strides(RepeatSpan repeat, int a, int b)
+    {
+        if (b >= repeat.Copies || repeat.First + (b + 1) * repeat.Steps > _steps.Length) return null;
+        int? parameters = null, buffers = null, slots = null, statistics = null, scratch = null, stepScratch = null;
+        bool Same(ref int? stride, int from, int to)
+        {
+            if (from < 0 || to < 0) return from == to;
+            stride ??= to - from;
+            return stride == to - from;
+        }
+        for (int j = 0; j < repeat.Steps; j++)
+        {
+            StepPlan x = _steps[repeat.First + a * repeat.Steps + j], y = _steps[repeat.First + b * repeat.Steps + j];
+            if (!KernelKey(x).Equals(KernelKey(y)) || x.Strategy != y.Strategy || x.FoldsNext != y.FoldsNext || x.FoldedIntoPrevious != y.FoldedIntoPrevious
+                || x.Tensors.Count != y.Tensors.Count || x.CodeOwner != y.CodeOwner)
+                return null;
+            for (int t = 0; t < x.Tensors.Count; t++)
+                if (x.Tensors[t].Buffer ? !Same(ref buffers, x.Tensors[t].Offset, y.Tensors[t].Offset) : !Same(ref parameters, x.Tensors[t].Offset, y.Tensors[t].Offset))
+                    return null;
+            if (!x.Layer.Handler.IsView && !Same(ref slots, x.OutputSlot, y.OutputSlot)) return null;
+            if (!Same(ref slots, x.PreActivationSlot, y.PreActivationSlot) || !Same(ref statistics, x.StatisticsSlot, y.StatisticsSlot)
+                || !Same(ref scratch, x.ScratchSlot, y.ScratchSlot))
+                return null;
+            foreach (KeyValuePair<Slot, (int Offset, int Floats)> slot in x.SlotsByRole)
+                if (!y.SlotsByRole.TryGetValue(slot.Key, out var other) || !Same(ref slots, slot.Value.Offset, other.Offset)) return null;
+            foreach (KeyValuePair<ScratchRole, int> region in x.ScratchByRole)
+                if (!y.ScratchByRole.TryGetValue(region.Key, out int other) || !Same(ref stepScratch, region.Value, other)) return null;
+        }
+        return new LoopPlan(repeat, 0, 0, parameters ?? 0, buffers ?? 0, slots ?? 0, statistics ?? 0, scratch ?? 0, stepScratch ?? 0);
+    }
+
+    /// <summary>Repeats whose copies run as loops, in step order.</summary>
+    public List<LoopPlan> Loops { get; } = new();
+
+    /// <summary>The loop whose first looped step is <paramref name="index"/>, if any.</summary>
+    public LoopPlan? LoopAt(int index)
+    {
+        foreach (LoopPlan loop in Loops)
+            if (loop.First == index) return loop;
+        return null;
+    }
+
+    /// <summary>True when the step is one of a loop's copies after its first: its code is the first copy's.</summary>
+    public bool IsLoopedCopy(int index)
+    {
+        foreach (LoopPlan loop in Loops)
+            if (index >= loop.First + loop.Repeat.Steps && index < loop.End) return true;
+        return false;
     }
 
     public NetworkSpec Spec { get; }
@@ -400,4 +485,70 @@ internal sealed class SharedScratch
     public void NeedTransposed(int floats) => TransposedFloats = System.Math.Max(TransposedFloats, floats);
 
     public void NeedAttention(int floats) => AttentionFloats = System.Math.Max(AttentionFloats, floats);
+}
+
+/// <summary>
+/// Copies <see cref="FirstCopy"/> .. of a repeat that run as one loop over <c>copy</c> = 0 .. <see cref="Copies"/> − 1:
+/// the code is that of copy <see cref="FirstCopy"/>, and each of its offsets moves by the stride of its kind per copy
+/// (tensors in the parameter or buffer array, per-sample workspace slots, shared statistics, inference scratch of
+/// step outputs and of the steps' own scratch).
+/// </summary>
+internal sealed record LoopPlan(RepeatSpan Repeat, int FirstCopy, int Copies, int ParameterStride, int BufferStride, int SlotStride,
+    int StatisticsStride, int ScratchStride, int StepScratchStride)
+{
+    /// <summary>The first step of the loop's first copy.</summary>
+    public int First => Repeat.First + FirstCopy * Repeat.Steps;
+
+    /// <summary>One past the last step of the loop's last copy.</summary>
+    public int End => First + Copies * Repeat.Steps;
+
+    public int Steps => Repeat.Steps;
+
+    /// <summary>The loop's place among the network's loops, which numbers its locals (copy0Input, ...).</summary>
+    public int Number { get; init; }
+
+    /// <summary>Whether step <paramref name="index"/> belongs to the loop's first copy, the one whose code runs for all.</summary>
+    public bool InFirstCopy(int index) => index >= First && index < First + Steps;
+
+    /// <summary>
+    /// "blocks.3.fc1" of the first copy as the arguments naming it for copy <c>copy</c>: <c>"blocks.", copy + 3, ".fc1"</c>.
+    /// The copy's index is the first ".3" after the repeat's path (member paths put it right after; a residual's
+    /// extras, "blocks_norm.3", after their suffix).
+    /// </summary>
+    public string NameArguments(string weightName)
+    {
+        string index = "." + SourceWriter.Int(FirstCopy);
+        int at = weightName.IndexOf(index, Repeat.Path.Length, System.StringComparison.Ordinal);
+        while (at >= 0 && at + index.Length < weightName.Length && weightName[at + index.Length] != '.')
+            at = weightName.IndexOf(index, at + 1, System.StringComparison.Ordinal);
+        if (at < 0) throw new System.InvalidOperationException($"'{weightName}' does not name copy {FirstCopy} of '{Repeat.Path}'.");
+        string copy = FirstCopy == 0 ? "copy" : $"copy + {FirstCopy}";
+        return $"\"{weightName.Substring(0, at)}.\", {copy}, \"{weightName.Substring(at + index.Length)}\"";
+    }
+
+    /// <summary>
+    /// Rebases a line of the first copy's code onto copy <c>copy</c>: each of its tensor offsets, workspace slots and
+    /// statistics slots (named constants) plus that many strides. Scratch and step indices are the call sites' own
+    /// expressions (<see cref="Layers.CallSite"/>).
+    /// </summary>
+    public System.Func<string, string> Rebase(Plan plan)
+    {
+        var replacements = new System.Collections.Generic.Dictionary<string, string>();
+        void Add(string name, int stride) => replacements[name] = $"({name} + copy * {SourceWriter.Int(stride)})";
+        for (int index = First; index < First + Steps; index++)
+        {
+            StepPlan step = plan.Step(index);
+            LayerSpec layer = step.Layer;
+            foreach (TensorPlan t in step.Tensors) Add(Names.KernelClass(layer) + "." + Names.Offset(t.Role), t.Buffer ? BufferStride : ParameterStride);
+            if (!layer.Handler.IsView) Add(Names.OutputSlot(layer), SlotStride);
+            if (step.PreActivationSlot >= 0) Add(Names.PreActivationSlot(layer), SlotStride);
+            foreach (Slot role in step.SlotsByRole.Keys) Add(Names.Slot(layer, role), SlotStride);
+            if (step.StatisticsSlot >= 0) Add(Names.StatisticsSlot(layer), StatisticsStride);
+        }
+        if (replacements.Count == 0) return line => line;
+        var pattern = new System.Text.RegularExpressions.Regex(
+            @"(?<![\w.])(" + string.Join("|", System.Linq.Enumerable.Select(System.Linq.Enumerable.OrderByDescending(replacements.Keys, k => k.Length), System.Text.RegularExpressions.Regex.Escape)) + @")(?!\w)",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        return line => pattern.Replace(line, m => replacements[m.Value]);
+    }
 }

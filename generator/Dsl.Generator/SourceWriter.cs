@@ -10,6 +10,9 @@ internal sealed class SourceWriter
     private readonly StringBuilder _builder = new();
     private int _indent;
 
+    /// <summary>Applied to every line written while set (a loop body rebasing one copy's offsets onto the loop's copy).</summary>
+    public Func<string, string>? Rewrite { get; set; }
+
     public void Line(string text = "")
     {
         if (text.Length == 0)
@@ -17,6 +20,7 @@ internal sealed class SourceWriter
             _builder.Append('\n');
             return;
         }
+        if (Rewrite is not null) text = Rewrite(text);
         _builder.Append(' ', _indent * 4).Append(text).Append('\n');
     }
 

@@ -73,12 +73,32 @@ public sealed class Workspace
     /// <exception cref="NonFiniteException"><paramref name="values"/> holds a NaN or an infinity.</exception>
     public void ThrowIfNotFinite(ReadOnlySpan<float> values, string step, bool gradient)
     {
-        int perSample = Batch > 0 ? values.Length / Batch : values.Length;
+        int at = FirstNonFinite(values);
+        if (at >= 0) throw NotFinite(values, at, step, gradient);
+    }
+
+    /// <summary>
+    /// The same for a step of a repeated block run as a loop, named <c>{prefix}{copy}{suffix}</c> (<c>blocks.</c>, 3,
+    /// <c>.attn</c>): the name is built only when it throws, so a clean pass allocates nothing.
+    /// </summary>
+    /// <exception cref="NonFiniteException"><paramref name="values"/> holds a NaN or an infinity.</exception>
+    public void ThrowIfNotFinite(ReadOnlySpan<float> values, string prefix, int copy, string suffix, bool gradient)
+    {
+        int at = FirstNonFinite(values);
+        if (at >= 0) throw NotFinite(values, at, prefix + copy.ToString(System.Globalization.CultureInfo.InvariantCulture) + suffix, gradient);
+    }
+
+    private static int FirstNonFinite(ReadOnlySpan<float> values)
+    {
         for (int i = 0; i < values.Length; i++)
-        {
-            if (float.IsFinite(values[i])) continue;
-            throw new NonFiniteException(step, gradient, perSample > 0 ? i / perSample : 0, perSample > 0 ? i % perSample : i, values[i]);
-        }
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
+    private NonFiniteException NotFinite(ReadOnlySpan<float> values, int at, string step, bool gradient)
+    {
+        int perSample = Batch > 0 ? values.Length / Batch : values.Length;
+        return new NonFiniteException(step, gradient, perSample > 0 ? at / perSample : 0, perSample > 0 ? at % perSample : at, values[at]);
     }
 
     /// <summary>

@@ -125,7 +125,7 @@ internal sealed class AttentionHandler : LayerHandler
 
     protected override void EmitInference(CallSite c, string x, string y)
     {
-        string Scratch(ScratchRole role) => $"ref scratch[{c.Step.Scratch(role)}]";
+        string Scratch(ScratchRole role) => $"ref scratch[{c.Scratch(role)}]";
         c.W.Line($"{c.Code}.Forward(ref {x}, {Weights(c, "p")}, ref {y}, {Scratch(ScratchRole.Qkv)}, {Scratch(ScratchRole.Probabilities)}, 0, {Scratch(ScratchRole.Mixed)}, {Scratch(ScratchRole.Head)});");
     }
 

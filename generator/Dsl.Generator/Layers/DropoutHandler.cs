@@ -46,7 +46,7 @@ internal sealed class DropoutHandler : LayerHandler
         $"new global::Dsl.Dropout(\"{layer.WeightName}\", {ShapeArray(layer.Input)}, {SourceWriter.Float(P(layer))})";
 
     // The mask's keys: the workspace's seed, the step of the last ForwardTrain, this step's index, the batch's first global sample.
-    private static string Keys(CallSite c) => $"{SourceWriter.Float(P(c.Layer))}, workspace.Seed, workspace.ForwardStep, {c.Index}, workspace.SampleOffset";
+    private static string Keys(CallSite c) => $"{SourceWriter.Float(P(c.Layer))}, workspace.Seed, workspace.ForwardStep, {c.StepIndex}, workspace.SampleOffset";
 
     public override void EmitTrain(CallSite c, string input, string output, string? pre) =>
         c.W.Line($"{Kernels}DropoutKernels.Forward({input}, {output}, batch, {c.Layer.Outputs}, {Keys(c)});");

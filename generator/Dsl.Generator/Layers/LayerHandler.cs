@@ -174,7 +174,7 @@ internal abstract class LayerHandler
             return x;
         }
         string output = last ? "y" : Names.Local(c.Layer);
-        if (!last) c.W.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({c.Step.ScratchSlot}, {c.Layer.Outputs}));");
+        if (!last) c.W.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({c.ScratchSlot}, {c.Layer.Outputs}));");
         EmitInference(c, x, output);
         return output;
     }
@@ -213,16 +213,34 @@ internal abstract class LayerHandler
         throw new InvalidOperationException($"{Kind} has no backward.");
 }
 
-/// <summary>One step's place in the code being written.</summary>
+/// <summary>
+/// One step's place in the code being written. Inside a loop over a repeat's copies (<see cref="Loop"/>), the
+/// step is the loop's first copy, and its scratch, step index and inputs are expressions in the loop's <c>copy</c>.
+/// </summary>
 internal sealed class CallSite
 {
-    public CallSite(SourceWriter w, Plan plan, int index)
+    public CallSite(SourceWriter w, Plan plan, int index, LoopPlan? loop = null)
     {
         W = w;
         Plan = plan;
         Index = index;
         Step = plan.Step(index);
+        Loop = loop;
     }
+
+    public LoopPlan? Loop { get; }
+
+    /// <summary>Where the step's output starts in batch-1 inference scratch.</summary>
+    public string ScratchSlot => Loop is null ? SourceWriter.Int(Step.ScratchSlot) : $"{Step.ScratchSlot} + copy * {Loop.ScratchStride}";
+
+    /// <summary>Where one of the step's own regions of batch-1 inference scratch starts.</summary>
+    public string Scratch(ScratchRole role) => Loop is null ? SourceWriter.Int(Step.Scratch(role)) : $"{Step.Scratch(role)} + copy * {Loop.StepScratchStride}";
+
+    /// <summary>The step's index among the network's steps (dropout keys its masks on it).</summary>
+    public string StepIndex => Loop is null ? SourceWriter.Int(Index) : $"{Index} + copy * {Loop.Steps}";
+
+    /// <summary>The training input region of step <paramref name="index"/>, the copy's input where that comes from before the copy.</summary>
+    public string InputRegion(int index) => NetworkGenerator.Emitter.InputRegion(Plan, index, Loop);
 
     public SourceWriter W { get; }
 

@@ -160,7 +160,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         else if (o.Gated)
         {
             string gate = Names.Local(layer) + "Gate";
-            w.Line($"ref float {gate} = ref scratch[{c.Step.Scratch(ScratchRole.Gate)}];");
+            w.Line($"ref float {gate} = ref scratch[{c.Scratch(ScratchRole.Gate)}];");
             w.Line(rows == 1
                 ? $"{c.Code}.Forward1<{Kernels}Sigmoid>(ref {skip}, {WeightRefs(layer, "p")}, ref {gate});"
                 : $"{c.Code}.ForwardRows<{Kernels}Sigmoid>(ref {skip}, {WeightRefs(layer, "p")}, ref {gate}, {rows});");
@@ -206,7 +206,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         SourceWriter w = c.W;
         string Ref(string span) => $"ref MemoryMarshal.GetReference({span})";
         LayerSpec begin = c.Plan.Begin(layer);
-        string skip = InputRegion(c.Plan, c.Plan.Step(begin).Index);
+        string skip = c.InputRegion(c.Plan.Step(begin).Index);
         string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
         w.Line($"{gradient}.CopyTo({SlotRegion(c.Plan, layer, Slot.OutputGradient)}); // kept: ResidualOutputGradient{(o.HasShortcutWeights ? "" : ", and the shortcut's gradient")}");
         if (!o.HasShortcutWeights) return;

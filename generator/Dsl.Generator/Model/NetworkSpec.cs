@@ -13,6 +13,9 @@ internal sealed record NetworkSpec(
     EquatableArray<LayerSpec> Layers,
     EquatableArray<MemberView> Members)
 {
+    /// <summary>The outermost [Repeat] members, whose copies are the same steps with other names and offsets.</summary>
+    public EquatableArray<RepeatSpan> Repeats { get; init; } = EquatableArray<RepeatSpan>.Empty;
+
     public int InputSize => Input.Size;
 
     public int OutputSize => Layers[Layers.Count - 1].Outputs;
@@ -156,6 +159,12 @@ internal sealed record LayerSpec(
     public T Get<T>() where T : LayerOptions =>
         Options as T ?? throw new System.InvalidOperationException($"{Kind} step '{MemberName}' has {Options.GetType().Name}, not {typeof(T).Name}.");
 }
+
+/// <summary>
+/// A [Repeat(Copies)] member: copy i is steps <c>First + i * Steps</c> up to the next copy, its weight names start
+/// with <c>Path.i</c>. The copies are the same steps but for names, unless the first changes the shape.
+/// </summary>
+internal sealed record RepeatSpan(int First, int Steps, int Copies, string Path);
 
 /// <summary>A member property the generator implements: a layer view, a block instance or a list of either.</summary>
 internal sealed record MemberView(string Name, string Accessibility, string Type, ViewNode View);
