@@ -338,7 +338,7 @@ public sealed partial class NetworkGenerator
                     OpenLoop(w, plan, loop, ascending: true, $"scoped ref float {input} = ref {current};");
                     string inner = input;
                     for (int j = loop.First; j < loop.First + loop.Steps; j++) inner = EmitInferenceStep(w, plan, j, inner, last: false, loop);
-                    w.Line($"{input} = ref {inner};");
+                    if (inner != input) w.Line($"{input} = ref {inner};"); // a copy of views only passes its input on
                     CloseLoop(w);
                     current = input;
                     l = loop.End - 1;
@@ -444,7 +444,7 @@ public sealed partial class NetworkGenerator
                     OpenLoop(w, plan, loop, ascending: true, $"{Span} {copyInput} = {input};");
                     string inner = copyInput;
                     for (int j = loop.First; j < loop.First + loop.Steps; j++) inner = EmitTrainStep(w, plan, j, inner, loop);
-                    w.Line($"{copyInput} = {inner};");
+                    if (inner != copyInput) w.Line($"{copyInput} = {inner};");
                     CloseLoop(w);
                     input = copyInput;
                     l = loop.End - 1;
@@ -532,9 +532,13 @@ public sealed partial class NetworkGenerator
                     // alternations per copy the two swap roles from one copy to the next.
                     string copyGradient = Names.LoopLocal(loop.Number, "Gradient"), slotA = Names.LoopLocal(loop.Number, "SlotA"), slotB = Names.LoopLocal(loop.Number, "SlotB");
                     int firstSlot = state.SlotA == "GradientSlotA" ? 0 : 1;
-                    OpenLoop(w, plan, loop, ascending: false,
-                        $"{Span} {copyGradient} = {state.Gradient};",
-                        $"int {slotA} = {state.SlotA}, {slotB} = {state.SlotB};");
+                    // A copy whose steps all update the gradient in place uses no gradient buffer of its own.
+                    bool alternates = false;
+                    for (int j = loop.First; j < loop.First + loop.Steps; j++) alternates |= !plan.Step(j).Layer.Handler.BackwardInPlace;
+                    if (!alternates) (slotA, slotB) = (state.SlotA, state.SlotB);
+                    OpenLoop(w, plan, loop, ascending: false, alternates
+                        ? new[] { $"{Span} {copyGradient} = {state.Gradient};", $"int {slotA} = {state.SlotA}, {slotB} = {state.SlotB};" }
+                        : new[] { $"{Span} {copyGradient} = {state.Gradient};" });
                     // The copy's input: the previous copy's output, or for the first copy what precedes the loop.
                     int lastOutput = loop.First + loop.Steps - 1;
                     while (plan.Step(lastOutput).Layer.Handler.IsView) lastOutput--;

@@ -137,15 +137,7 @@ public class DropoutNumericTests
                 foreach ((int i, double v) in values) sum[i] = sum.GetValueOrDefault(i) + v;
             }
         }
-        foreach ((string tensor, Dictionary<int, double> expected) in expectedGradients)
-        {
-            TensorInfo info = net.Parameters.Find(tensor)!;
-            var actual = new float[info.Length];
-            info.StoredToFile(net.Parameters.Gradient(info), actual);
-            double scale = 1 + expected.Values.Max(Math.Abs);
-            foreach ((int i, double value) in expected)
-                Assert.True(Math.Abs(value - actual[i]) <= 1e-3 * scale, $"{name} {tensor}[{i}]: reference {value:G6}, backward {actual[i]:G6}");
-        }
+        BlockNumericTests.AssertGradientsMatch(net, expectedGradients, name);
     }
 
     [Theory]
