@@ -37,6 +37,10 @@ internal static class Names
 
     public static string Field(string memberName) => "_" + SourceWriter.Camel(memberName);
 
+    /// <summary>A declared member's name as an identifier: a property called <c>@class</c> is named "class" by Roslyn.</summary>
+    public static string Member(string memberName) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(memberName) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + memberName : memberName;
+
     public static string OutputSlot(LayerSpec layer) => layer.MemberName + "OutputSlot";
 
     public static string PreActivationSlot(LayerSpec layer) => layer.MemberName + "PreActivationSlot";

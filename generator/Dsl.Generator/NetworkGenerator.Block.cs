@@ -48,7 +48,15 @@ public sealed partial class NetworkGenerator
             var members = new List<MemberView>();
             foreach (ISymbol member in type.GetMembers())
             {
-                if (!Flattener.IsStepMember(member) || !Parser.IsPartialGetOnlyProperty(member, out IPropertySymbol property)) continue;
+                if (!Flattener.IsStepMember(member)) continue;
+                // Found by the fuzzer (seed 20068 of a wider run): a block's step member that is not a partial get-only
+                // property was skipped, and the block's constructor left the user's property unset (CS8618).
+                if (!Parser.IsPartialGetOnlyProperty(member, out IPropertySymbol property))
+                {
+                    diagnostics.Add(new DiagnosticInfo(DiagnosticDescriptors.LayerNotPartialProperty.Id, LocationInfo.From(member.Locations.Length > 0 ? member.Locations[0] : null),
+                        new EquatableArray<string>(new[] { member.Name, Parser.LayerAttributes(member).Count > 0 ? Parser.LayerAttributes(member)[0].Kind.ToString() : "block" })));
+                    continue;
+                }
                 members.Add(new MemberView(member.Name, Parser.AccessibilityText(property.DeclaredAccessibility), property.Type.ToDisplayString(Flattener.TypeFormat),
                     new ViewNode("", "", false, EquatableArray<ViewNode>.Empty)));
             }
@@ -88,7 +96,7 @@ public sealed partial class NetworkGenerator
             foreach (MemberView member in spec.Members)
             {
                 w.Line();
-                w.Line($"{member.Accessibility} partial {member.Type} {member.Name} => {Names.Field(member.Name)};");
+                w.Line($"{member.Accessibility} partial {member.Type} {Names.Member(member.Name)} => {Names.Field(member.Name)};");
             }
             w.CloseBlock();
             foreach (string _ in spec.ContainingTypes) w.CloseBlock();

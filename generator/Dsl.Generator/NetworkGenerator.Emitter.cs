@@ -50,7 +50,7 @@ public sealed partial class NetworkGenerator
             foreach (MemberView member in spec.Members)
             {
                 w.Line($"/// <summary>{MemberDescription(spec, member.View)}.</summary>");
-                w.Line($"{member.Accessibility} partial {member.Type} {member.Name} => {Names.Field(member.Name)};");
+                w.Line($"{member.Accessibility} partial {member.Type} {Names.Member(member.Name)} => {Names.Field(member.Name)};");
                 w.Line();
             }
 

@@ -146,6 +146,56 @@ public class GeneratorFuzzTests
         Assert.DoesNotContain(run.GeneratedSources, s => s.HintName.StartsWith("Net.", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Found by a wider fuzzing run (seeds 20236 and 40892): a member named with a keyword, <c>@class</c>. Roslyn
+    /// names it "class", and the generated property was declared <c>partial ... class =></c>, which does not parse.
+    /// </summary>
+    [Fact]
+    public void KeywordNamedMembers_OfNetworksAndBlocks_Compile()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            using System.Collections.Generic;
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                [Repeat(2)][Residual][Dense(4)] public partial IReadOnlyList<Dense> @class { get; }
+                public partial B @event { get; }
+            }
+
+            [Block]
+            public partial class B
+            {
+                [Dense(3)] public partial Dense @int { get; }
+            }
+            """);
+        run.AssertClean();
+    }
+
+    /// <summary>
+    /// Found by a wider fuzzing run (seed 20068): a [Block] class with a step member that is not a partial get-only
+    /// property. The block's generated constructor skipped it and left the user's property unset (CS8618); it is
+    /// DSL0003 now, as it is on a network.
+    /// </summary>
+    [Fact]
+    public void BlockMemberThatIsNotPartial_IsDSL0003()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            using Dsl;
+
+            [Block]
+            public partial class B
+            {
+                [Dense(3)] public Dense Fc { get; }
+            }
+            """);
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic d = Assert.Single(run.DslDiagnostics);
+        Assert.Equal("DSL0003", d.Id);
+        Assert.Equal("Layer 'Fc' must be an instance property declared 'partial' with only a getter, e.g. 'public partial Dense Fc { get; }'", GeneratorRun.Message(d));
+    }
+
     /// <summary>The same for [Network] on two partial declarations of one class.</summary>
     [Fact]
     public void NetworkAttributeOnTwoPartsOfOneClass_DoesNotThrow()
