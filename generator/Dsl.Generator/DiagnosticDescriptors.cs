@@ -112,6 +112,10 @@ internal static class DiagnosticDescriptors
         "Dropout probability out of range",
         "Layer '{0}': dropout probability {1} is not in [0, 1): p is the chance of zeroing a value, and p = 1 would zero everything");
 
+    public static readonly DiagnosticDescriptor UnknownInstructionSet = Error("DSL0012", Declaration,
+        "Unknown instruction set in DslInstructionSets",
+        "DslInstructionSets names '{0}', which is not one of avx512, avx2, vector128, scalar (the value was '{1}')");
+
     public static readonly DiagnosticDescriptor GeneratorFailure = Error("DSL0011", Declaration,
         "The generator failed on this declaration",
         "The Dsl generator failed on '{0}' ({1}); this is a bug in Dsl.Generator, please report it with the declaration");
@@ -119,6 +123,7 @@ internal static class DiagnosticDescriptors
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
         [DropoutProbability.Id] = DropoutProbability,
+        [UnknownInstructionSet.Id] = UnknownInstructionSet,
         [GeneratorFailure.Id] = GeneratorFailure,
         [BlockCycle.Id] = BlockCycle,
         [InvalidMember.Id] = InvalidMember,

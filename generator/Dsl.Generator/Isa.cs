@@ -17,6 +17,48 @@ internal sealed class Isa
     /// <summary>The dispatch ladder, widest first.</summary>
     public static readonly Isa[] Ladder = { V512, V256, V128, Scalar };
 
+    /// <summary>The names of <c>DslInstructionSets</c> (MSBuild), by rung.</summary>
+    public static string PropertyName(Isa rung) => rung == V512 ? "avx512" : rung == V256 ? "avx2" : rung == V128 ? "vector128" : "scalar";
+
+    /// <summary>
+    /// The rungs a network's kernels are written for, widest first: those named in <c>DslInstructionSets</c> (by
+    /// <see cref="PropertyName"/>), or the whole ladder when it names none. Null when a name is unknown.
+    /// </summary>
+    public static Isa[]? Select(string property, out string unknown)
+    {
+        unknown = "";
+        var chosen = new System.Collections.Generic.List<Isa>();
+        foreach (string part in property.Split(new[] { ',', ';', ' ' }, System.StringSplitOptions.RemoveEmptyEntries))
+        {
+            Isa? rung = System.Array.Find(Ladder, r => string.Equals(PropertyName(r), part, System.StringComparison.OrdinalIgnoreCase));
+            if (rung is null)
+            {
+                unknown = part;
+                return null;
+            }
+            if (!chosen.Contains(rung)) chosen.Add(rung);
+        }
+        return chosen.Count == 0 ? Ladder : System.Array.FindAll(Ladder, chosen.Contains);
+    }
+
+    /// <summary>
+    /// The distinct kernels a row of <paramref name="length"/> outputs needs on <paramref name="ladder"/>: one per
+    /// vector width that fits it, each called when the narrowest rung that uses it is accelerated (a wider rung
+    /// implies the narrower ones); the last is called unconditionally.
+    /// </summary>
+    public static System.Collections.Generic.List<(Isa Target, string Condition)> Dispatch(System.Collections.Generic.IReadOnlyList<Isa> ladder, int length)
+    {
+        var result = new System.Collections.Generic.List<(Isa, string)>();
+        foreach (Isa rung in ladder)
+        {
+            Isa target = rung.NarrowedTo(length);
+            string condition = rung.IsScalar ? "" : rung.IsAccelerated;
+            if (result.Count > 0 && result[result.Count - 1].Item1 == target) result[result.Count - 1] = (target, condition);
+            else result.Add((target, condition));
+        }
+        return result;
+    }
+
     private Isa(string suffix, int width, string vector)
     {
         Suffix = suffix;

@@ -147,17 +147,10 @@ public sealed partial class NetworkGenerator
             /// runs the kernel of the widest accelerated rung whose vector fits an output row, and applies a
             /// non-inline activation as a second pass over the output.
             /// </summary>
-            public static void EmitDirect(SourceWriter w, Convolution layer, bool bias)
+            public static void EmitDirect(SourceWriter w, Convolution layer, bool bias, IReadOnlyList<Isa> ladder)
             {
                 bool padded = IsPadded(layer);
-                var dispatch = new List<(Isa Target, string Condition)>();
-                foreach (Isa rung in Isa.Ladder)
-                {
-                    Isa target = rung.NarrowedTo(layer.Output.Width);
-                    string condition = rung.IsScalar ? "" : rung.IsAccelerated;
-                    if (dispatch.Count > 0 && dispatch[dispatch.Count - 1].Target == target) dispatch[dispatch.Count - 1] = (target, condition);
-                    else dispatch.Add((target, condition));
-                }
+                var dispatch = Isa.Dispatch(ladder, layer.Output.Width);
                 string source = padded ? "padded" : "x";
                 w.Line($"/// <summary>y = act(W * x{(bias ? " + b" : "")}) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");

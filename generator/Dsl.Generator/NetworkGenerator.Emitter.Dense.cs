@@ -28,26 +28,9 @@ public sealed partial class NetworkGenerator
             // over inputs: enough for call-overhead-bound tiny layers, small enough to keep compile time and code size flat.
             private const int UnrollBudget = 64;
 
-            /// <summary>
-            /// The distinct kernels a layer needs: one per vector width that fits its outputs, each called when
-            /// the narrowest rung that uses it is accelerated (a wider rung implies the narrower ones).
-            /// </summary>
-            private static List<(Isa Target, string Condition)> Dispatch(int outputs)
+            public static void EmitForward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder)
             {
-                var result = new List<(Isa, string)>();
-                foreach (Isa rung in Isa.Ladder)
-                {
-                    Isa target = rung.NarrowedTo(outputs);
-                    string condition = rung.IsScalar ? "" : rung.IsAccelerated;
-                    if (result.Count > 0 && result[result.Count - 1].Item1 == target) result[result.Count - 1] = (target, condition);
-                    else result.Add((target, condition));
-                }
-                return result;
-            }
-
-            public static void EmitForward(SourceWriter w, Gemm layer)
-            {
-                var dispatch = Dispatch(layer.Outputs);
+                var dispatch = Isa.Dispatch(ladder, layer.Outputs);
                 EmitDispatch(w, dispatch, "Forward1", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
                 EmitDispatch(w, dispatch, "Forward4", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
                 // The rungs, widest first, that get the blocked kernel: up to the first that does not, whose Forward4
@@ -254,9 +237,9 @@ public sealed partial class NetworkGenerator
             /// broadcast-and-accumulate kernels on the transposed weight (transposed once per batch), which beats
             /// a dot product per input and its horizontal sum.
             /// </summary>
-            public static void EmitBackward(SourceWriter w, Gemm layer)
+            public static void EmitBackward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder)
             {
-                var dispatch = Dispatch(layer.Outputs);
+                var dispatch = Isa.Dispatch(ladder, layer.Outputs);
                 EmitDispatch(w, dispatch, "AccumulateGradients", "ref float x, ref float g, nuint rows, ref float gw, ref float gb", "ref x, ref g, rows, ref gw, ref gb", generic: false);
                 foreach ((Isa target, _) in dispatch)
                 {
@@ -282,7 +265,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"public const int Inputs = {layer.Outputs};");
                 w.Line($"public const int Outputs = {layer.Inputs};");
                 w.Line();
-                EmitForward(w, new Gemm(layer.Outputs, layer.Inputs, ForwardBias: false, BackwardBias: false));
+                EmitForward(w, new Gemm(layer.Outputs, layer.Inputs, ForwardBias: false, BackwardBias: false), ladder);
                 w.CloseBlock();
             }
 

@@ -193,6 +193,17 @@ public sealed partial class NetworkGenerator
                 w.Line($"new global::Dsl.TensorInfo(\"{t.Name}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
             }
             w.CloseBlock(");");
+            IReadOnlyList<Isa> ladder = plan.Ladder;
+            Isa narrowest = ladder[ladder.Count - 1];
+            if (!narrowest.IsScalar)
+            {
+                // Kernels exist only for the rungs DslInstructionSets names; the narrowest implies the wider ones' absence is fine.
+                string names = string.Join(",", System.Linq.Enumerable.Select(ladder, Isa.PropertyName));
+                w.Line($"// Built with DslInstructionSets={names}: no kernels for machines that do not accelerate {narrowest.Vector}.");
+                w.Line($"if (!{narrowest.IsAccelerated})");
+                w.Line($"    throw new global::System.PlatformNotSupportedException(\"{spec.ClassName} was built with DslInstructionSets={names}, and this machine does not accelerate {narrowest.Vector}. " +
+                       "Build it with DslInstructionSets unset (every instruction set) or naming one this machine has.\");");
+            }
             w.Line("// The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.");
             w.Line(plan.BuffersSize > 0
                 ? "if (_parameters.Size != ParameterBufferSize || _parameters.BufferSize != BufferSize)"

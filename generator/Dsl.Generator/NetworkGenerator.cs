@@ -31,9 +31,21 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(diagnostic.ToDiagnostic());
         });
 
+        // DslInstructionSets (an MSBuild property, made visible to the compiler by CompilerVisibleProperty): the
+        // instruction sets whose kernels are written; unset, every rung. An unknown name is DSL0012, and all rungs.
+        IncrementalValueProvider<string> instructionSets = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => options.GlobalOptions.TryGetValue("build_property.DslInstructionSets", out string? value) ? value.Trim() : "");
+        context.RegisterSourceOutput(instructionSets, static (spc, value) =>
+        {
+            if (Isa.Select(value, out string unknown) is null)
+                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnknownInstructionSet, Location.None, unknown, value));
+        });
+
         IncrementalValuesProvider<Model.NetworkSpec> specs = parsed
             .Select(static (r, _) => r.Spec!)
             .Where(static spec => spec is not null)
+            .Combine(instructionSets)
+            .Select(static (pair, ct) => pair.Left with { InstructionSets = Isa.Select(pair.Right, out _) is null ? "" : pair.Right })
             .WithTrackingName(SpecStep);
 
         context.RegisterSourceOutput(specs, static (spc, spec) =>

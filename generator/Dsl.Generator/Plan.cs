@@ -369,6 +369,9 @@ internal sealed class Plan
 
     public NetworkSpec Spec { get; }
 
+    /// <summary>The instruction-set rungs the kernels are written for (DslInstructionSets), widest first.</summary>
+    public IReadOnlyList<Isa> Ladder => Isa.Select(Spec.InstructionSets, out _) ?? Isa.Ladder;
+
     /// <summary>The plan of step <paramref name="index"/>.</summary>
     public StepPlan Step(int index) => _steps[index];
 

@@ -45,18 +45,45 @@ internal static class GeneratorHarness
             s_references.Value,
             s_options);
 
-    public static GeneratorDriver CreateDriver() =>
+    /// <summary>A driver with step tracking; <paramref name="msbuildProperties"/> become <c>build_property.*</c> global options.</summary>
+    public static GeneratorDriver CreateDriver(IReadOnlyDictionary<string, string>? msbuildProperties = null) =>
         CSharpGeneratorDriver.Create(
             new[] { new NetworkGenerator().AsSourceGenerator() },
             parseOptions: ParseOptions,
+            optionsProvider: new MsBuildProperties(msbuildProperties),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     public static GeneratorRun Run(params string[] sources) => Run(Compile(sources));
 
-    public static GeneratorRun Run(Compilation input)
+    public static GeneratorRun Run(Compilation input, IReadOnlyDictionary<string, string>? msbuildProperties = null)
     {
-        GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
+        GeneratorDriver driver = CreateDriver(msbuildProperties).RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
         return new GeneratorRun(input, output, diagnostics, driver.GetRunResult());
+    }
+
+    /// <summary>MSBuild properties as the compiler hands them to generators (what CompilerVisibleProperty does in a build).</summary>
+    private sealed class MsBuildProperties : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptionsProvider
+    {
+        private readonly Options _global;
+
+        public MsBuildProperties(IReadOnlyDictionary<string, string>? msbuildProperties) =>
+            _global = new Options((msbuildProperties ?? new Dictionary<string, string>()).ToDictionary(p => "build_property." + p.Key, p => p.Value));
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GlobalOptions => _global;
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
+
+        public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
+
+        private sealed class Options : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+        {
+            public static readonly Options Empty = new(new Dictionary<string, string>());
+            private readonly Dictionary<string, string> _values;
+
+            public Options(Dictionary<string, string> values) => _values = values;
+
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => _values.TryGetValue(key, out value);
+        }
     }
 }
 

@@ -156,20 +156,20 @@ internal sealed class ConvolutionHandler : LayerHandler
         LayerSpec layer = step.Layer;
         var v = new Convolution(layer);
         bool folded = step.FoldsNext;
-        DenseEmitter.EmitForward(w, new Gemm(v.PatchSize, v.GroupOutputs, layer.HasBias || folded, layer.HasBias));
+        DenseEmitter.EmitForward(w, new Gemm(v.PatchSize, v.GroupOutputs, layer.HasBias || folded, layer.HasBias), plan.Ladder);
         w.Line();
         ConvEmitter.EmitForwardHelpers(w, v, folded, zeroBias: folded && !layer.HasBias);
         if (step.Strategy == KernelStrategy.DirectConvolution)
         {
             w.Line();
-            ConvEmitter.EmitDirect(w, v, bias: layer.HasBias || folded);
+            ConvEmitter.EmitDirect(w, v, bias: layer.HasBias || folded, plan.Ladder);
         }
     }
 
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan)
     {
         var v = new Convolution(step.Layer);
-        DenseEmitter.EmitBackward(w, new Gemm(v.PatchSize, v.GroupOutputs, step.Layer.HasBias, step.Layer.HasBias, v.Groups));
+        DenseEmitter.EmitBackward(w, new Gemm(v.PatchSize, v.GroupOutputs, step.Layer.HasBias, step.Layer.HasBias, v.Groups), plan.Ladder);
         w.Line();
         ConvEmitter.EmitBackwardHelpers(w, v);
     }

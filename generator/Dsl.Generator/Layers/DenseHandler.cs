@@ -89,9 +89,9 @@ internal sealed class DenseHandler : LayerHandler
         w.Line($"public const int Outputs = {layer.Output.Features};");
     }
 
-    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Product(step.Layer));
+    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Product(step.Layer), plan.Ladder);
 
-    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Product(step.Layer));
+    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Product(step.Layer), plan.Ladder);
 
     private static Gemm Product(LayerSpec layer) => new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias);
 

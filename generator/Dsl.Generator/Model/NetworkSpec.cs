@@ -13,6 +13,9 @@ internal sealed record NetworkSpec(
     EquatableArray<LayerSpec> Layers,
     EquatableArray<MemberView> Members)
 {
+    /// <summary>The MSBuild property <c>DslInstructionSets</c> (e.g. "avx512,avx2"); empty for every rung.</summary>
+    public string InstructionSets { get; init; } = "";
+
     /// <summary>The outermost [Repeat] members, whose copies are the same steps with other names and offsets.</summary>
     public EquatableArray<RepeatSpan> Repeats { get; init; } = EquatableArray<RepeatSpan>.Empty;
 
