@@ -100,8 +100,6 @@ internal sealed class Isa
 
     public string Zero => IsScalar ? "0f" : $"{Vector}.Create(0f)";
 
-    public string Sum(string value) => IsScalar ? value : $"{Vector}.Sum({value})";
-
     /// <summary>A vector of all-ones bits in lanes <paramref name="firstKept"/>.. and zero bits before, as floats, for AND-masking an overlapping tail vector.</summary>
     public string TailMask(int firstKept)
     {

@@ -6,7 +6,6 @@ namespace Dsl.Generator;
 
 /// <summary>One tensor the network owns, as the constructor declares it and the kernels address it.</summary>
 internal sealed record TensorPlan(
-    LayerSpec Layer,
     string Name,
     string Role,
     int[] Shape,
@@ -181,7 +180,7 @@ internal sealed class Plan
             void Add(TensorRequest t)
             {
                 string name = (t.Prefix ?? layer.WeightName) + "." + t.Role;
-                var tensor = new TensorPlan(layer, name, t.Role, t.Shape, t.Init, t.FanIn, t.FanOut, t.TransposeGroups, t.Buffer, t.Int64, Tensors.Count, t.Buffer ? buffers : values);
+                var tensor = new TensorPlan(name, t.Role, t.Shape, t.Init, t.FanIn, t.FanOut, t.TransposeGroups, t.Buffer, t.Int64, Tensors.Count, t.Buffer ? buffers : values);
                 Tensors.Add(tensor);
                 step.AddTensor(tensor);
                 if (t.Buffer) buffers += Align(tensor.Length);
