@@ -92,8 +92,7 @@ internal static class Names
     public static string Local(string memberName)
     {
         string name = SourceWriter.Camel(memberName);
-        if (s_reservedLocals.Contains(name) || IsLoopLocal(name)) return name + "Layer";
-        return Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
+        return s_reservedLocals.Contains(name) || IsLoopLocal(name) ? name + "Layer" : Member(name);
     }
 
     /// <summary>Every local the emitted methods derive from a layer's name; two layers must not share one.</summary>

@@ -755,6 +755,9 @@ public sealed partial class NetworkGenerator
 
         private static string Verbatim(string text) => "@\"" + text.Replace("\"", "\"\"") + "\"";
 
+        /// <summary>A ref to sample <c>s</c>'s <paramref name="length"/> floats of a batch span (inside a loop over <c>s</c>).</summary>
+        internal static string Sample(string span, int length) => $"ref MemoryMarshal.GetReference({span}.Slice(s * {length}, {length}))";
+
         /// <summary>A row count as the kernels' nuint.</summary>
         internal static string Native(string count) => count.Contains(" ") ? $"(nuint)({count})" : $"(nuint){count}";
 

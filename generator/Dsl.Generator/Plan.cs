@@ -161,6 +161,7 @@ internal sealed class Plan
     public Plan(NetworkSpec spec)
     {
         Spec = spec;
+        Ladder = Isa.Select(spec.InstructionSets, out _) ?? Isa.Ladder;
         _steps = new StepPlan[spec.Layers.Count];
         for (int l = 0; l < spec.Layers.Count; l++)
         {
@@ -278,7 +279,8 @@ internal sealed class Plan
         var owners = new Dictionary<LayerSpec, string>();
         foreach (StepPlan step in _steps)
         {
-            if (!owners.TryGetValue(KernelKey(step), out string? owner)) owners.Add(KernelKey(step), owner = Names.KernelClass(step.Layer));
+            LayerSpec key = KernelKey(step);
+            if (!owners.TryGetValue(key, out string? owner)) owners.Add(key, owner = Names.KernelClass(step.Layer));
             step.CodeOwner = owner;
         }
 
@@ -369,7 +371,7 @@ internal sealed class Plan
     public NetworkSpec Spec { get; }
 
     /// <summary>The instruction-set rungs the kernels are written for (DslInstructionSets), widest first.</summary>
-    public IReadOnlyList<Isa> Ladder => Isa.Select(Spec.InstructionSets, out _) ?? Isa.Ladder;
+    public IReadOnlyList<Isa> Ladder { get; }
 
     /// <summary>The plan of step <paramref name="index"/>.</summary>
     public StepPlan Step(int index) => _steps[index];

@@ -121,8 +121,6 @@ internal sealed class AttentionHandler : LayerHandler
                $"ref Unsafe.Add(ref {root}, {offsets}.OutProjWeightOffset), ref Unsafe.Add(ref {root}, {offsets}.{outBias})";
     }
 
-    private static string Sample(string span, int length) => $"ref MemoryMarshal.GetReference({span}.Slice(s * {length}, {length}))";
-
     protected override void EmitInference(CallSite c, string x, string y)
     {
         string Scratch(ScratchRole role) => $"ref scratch[{c.Scratch(role)}]";

@@ -70,6 +70,4 @@ internal sealed class TokensHandler : LayerHandler
         c.W.Line($"    {c.Code}.Backward({Sample(b.Gradient, c.Layer.Outputs)}, {Sample(b.Next, c.Layer.Inputs)});");
         if (b.First) c.W.CloseBlock();
     }
-
-    private static string Sample(string span, int length) => $"ref MemoryMarshal.GetReference({span}.Slice(s * {length}, {length}))";
 }
