@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Collections.Generic;
 using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
@@ -150,24 +151,16 @@ public sealed partial class NetworkGenerator
             public static void EmitDirect(SourceWriter w, Convolution layer, bool bias, IReadOnlyList<Isa> ladder)
             {
                 bool padded = IsPadded(layer);
-                var dispatch = Isa.Dispatch(ladder, layer.Output.Width);
+                var written = Isa.Written(ladder, layer.Output.Width, out bool fallback, out _);
                 string source = padded ? "padded" : "x";
+                if (fallback) EmitDirectShape(w, layer, bias);
                 w.Line($"/// <summary>y = act(W * x{(bias ? " + b" : "")}) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock($"public static void Direct<TActivation>(ref float x, {(padded ? "ref float padded, " : "")}ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (padded) w.Line("Pad(ref x, ref padded);");
-                if (dispatch.Count > 1) w.Line("// The JIT folds IsHardwareAccelerated to a constant, so only one call survives.");
-                for (int r = 0; r < dispatch.Count; r++)
-                {
-                    string call = $"Direct_{dispatch[r].Target.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);";
-                    if (dispatch.Count == 1) w.Line(call);
-                    else if (r == dispatch.Count - 1) w.Line("else " + call);
-                    else
-                    {
-                        w.Line($"{(r == 0 ? "if" : "else if")} ({dispatch[r].Condition})");
-                        w.Line("    " + call);
-                    }
-                }
+                var calls = written.Select(d => (d.Condition, $"Direct_{d.Target.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);")).ToList();
+                if (fallback) calls.Add(("", $"global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref {source}, ref w, ref b, ref y);"));
+                DenseEmitter.EmitChain(w, calls);
                 w.Line("// Activations that call exp run once over the stored sums, so no accumulator lives across a call.");
                 w.Line("if (!TActivation.Inline)");
                 w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
@@ -177,11 +170,33 @@ public sealed partial class NetworkGenerator
                     w.Line();
                     EmitPad(w, layer);
                 }
-                foreach ((Isa target, _) in dispatch)
+                foreach ((Isa target, _) in written)
                 {
                     w.Line();
                     EmitDirectKernel(w, layer, target, bias);
                 }
+            }
+
+            // The constants the runtime's direct kernel is specialised on, on machines without AVX2.
+            private static void EmitDirectShape(SourceWriter w, Convolution layer, bool bias)
+            {
+                int paddedWidth = IsPadded(layer) ? PaddedWidth(layer) : layer.Input.Width;
+                int plane = (IsPadded(layer) ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
+                w.Line("/// <summary>This convolution's constants, for the runtime's direct kernel on machines without AVX2.</summary>");
+                w.OpenBlock("private readonly struct DirectShape : global::Dsl.Kernels.IDirectConvolutionShape");
+                w.Line($"public static int InputChannels => {layer.Input.Channels};");
+                w.Line($"public static int OutputChannels => {layer.Output.Channels};");
+                w.Line($"public static int OutputHeight => {layer.Output.Height};");
+                w.Line($"public static int OutputWidth => {layer.Output.Width};");
+                w.Line($"public static int KernelHeight => {layer.KernelHeight};");
+                w.Line($"public static int KernelWidth => {layer.Kernel};");
+                w.Line($"public static int DilationHeight => {layer.DilationHeight};");
+                w.Line($"public static int DilationWidth => {layer.Dilation};");
+                w.Line($"public static int InputWidth => {paddedWidth};");
+                w.Line($"public static int InputPlane => {plane};");
+                w.Line($"public static bool Bias => {(bias ? "true" : "false")};");
+                w.CloseBlock();
+                w.Line();
             }
 
             // The input inside its zero border, written row by row: only the border is cleared, not the whole buffer.

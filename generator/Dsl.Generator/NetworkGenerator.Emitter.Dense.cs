@@ -18,8 +18,9 @@ public sealed partial class NetworkGenerator
         internal static class DenseEmitter
         {
             // Accumulator tiles sized to the register file: for one sample 16 vectors with AVX-512's 32 registers (a
-            // 256-output row is then read once, contiguously), 8 with 16 registers; for four samples, 4x4 with
-            // AVX-512, 4x2 for 256/128-bit vectors.
+            // 256-output row is then read once, contiguously), 8 with 16 registers; for four rows (the weight gradient's
+            // inputs, and the blocked kernel of a layer too narrow for its wide tile), 4x4 with AVX-512 and scalar, 4x2
+            // for 256/128-bit vectors.
             private static int SingleTile(Isa isa) => isa == Isa.V512 ? 16 : 8;
             private static int RowTile(Isa isa) => isa == Isa.V512 || isa.IsScalar ? 4 : 2;
             private const int Rows = 4;
@@ -28,44 +29,55 @@ public sealed partial class NetworkGenerator
             // over inputs: enough for call-overhead-bound tiny layers, small enough to keep compile time and code size flat.
             private const int UnrollBudget = 64;
 
-            public static void EmitForward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder)
+            private const string ForwardParameters = "ref float x, ref float w, ref float b, ref float y";
+            private const string ForwardArguments = "ref x, ref w, ref b, ref y";
+
+            /// <summary>
+            /// The forward kernels: <c>Forward1</c> (one row, when the product's caller runs one alone) and <c>ForwardRows</c>,
+            /// the register-blocked kernel. The AVX-512 and AVX2 kernels are written out; machines without AVX2 run the
+            /// runtime's <c>FallbackKernels</c> on this product's <c>Shape</c>.
+            /// </summary>
+            public static void EmitForward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder, bool writeKernels = true)
             {
-                var dispatch = Isa.Dispatch(ladder, layer.Outputs);
-                EmitDispatch(w, dispatch, "Forward1", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
-                EmitDispatch(w, dispatch, "Forward4", "ref float x, ref float w, ref float b, ref float y", "ref x, ref w, ref b, ref y", generic: true);
-                // The rungs, widest first, that get the blocked kernel: up to the first that does not, whose Forward4
-                // then serves it and every narrower rung.
-                var blocked = dispatch.TakeWhile(d => IsBlocked(layer, d.Target)).ToList();
-                w.Line(blocked.Count > 0
-                    ? $"/// <summary>Forward for <paramref name=\"rows\"/> rows: with {string.Join(" or ", blocked.Select(d => d.Target.Vector))} the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>"
-                    : "/// <summary>Forward for <paramref name=\"rows\"/> rows: four at a time share each weight row, the rest one by one.</summary>");
-                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-                w.OpenBlock("public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
-                foreach ((Isa target, string condition) in blocked)
+                var written = Isa.Written(ladder, layer.Outputs, out bool fallback, out _);
+                if (!writeKernels)
                 {
-                    w.OpenBlock($"if ({condition})");
-                    w.Line($"ForwardBlocked_{target.Suffix}<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);");
-                    w.Line("return;");
-                    w.CloseBlock();
+                    written.Clear();
+                    fallback = true;
                 }
-                w.Line("nuint s = 0;");
-                w.Line("for (; s + 4 <= (nuint)rows; s += 4)");
-                w.Line("    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));");
-                w.Line("for (; s < (nuint)rows; s++)");
-                w.Line("    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));");
+                string Fallback(string rows) => $"global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
+                if (fallback) EmitShape(w, "Shape", layer);
+                if (layer.BatchOne) EmitDispatch(w, written, "Forward1", ForwardParameters, ForwardArguments, generic: true, fallback ? Fallback("1") : null);
+                var calls = written.Select(d => (d.Condition, $"ForwardBlocked_{d.Target.Suffix}<TActivation>({ForwardArguments}, (nuint)rows);")).ToList();
+                if (fallback) calls.Add(("", Fallback("(nuint)rows")));
+                w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.OpenBlock($"public static void ForwardRows<TActivation>({ForwardParameters}, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                EmitChain(w, calls);
                 w.CloseBlock();
-                foreach ((Isa target, _) in blocked)
+                foreach ((Isa target, _) in written)
                 {
                     w.Line();
                     EmitBlockedKernel(w, layer, target);
                 }
-                foreach ((Isa target, _) in dispatch)
+                if (!layer.BatchOne) return;
+                foreach ((Isa target, _) in written)
                 {
                     w.Line();
-                    EmitForwardKernel(w, layer, target, rows: 1);
-                    w.Line();
-                    EmitForwardKernel(w, layer, target, rows: Rows);
+                    EmitForwardKernel(w, layer, target);
                 }
+            }
+
+            // The constants the runtime's fallback kernels are specialised on.
+            private static void EmitShape(SourceWriter w, string name, Gemm layer)
+            {
+                w.Line("/// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>");
+                w.OpenBlock($"private readonly struct {name} : global::Dsl.Kernels.IGemmShape");
+                w.Line($"public static int Inputs => {layer.Inputs};");
+                w.Line($"public static int Outputs => {layer.Outputs};");
+                w.Line($"public static bool Bias => {(layer.ForwardBias ? "true" : "false")};");
+                w.CloseBlock();
+                w.Line();
             }
 
             // The register-blocked kernel's micro-tile: vectors x rows x partial sums. AVX-512 (32 registers): up to 4
@@ -82,8 +94,8 @@ public sealed partial class NetworkGenerator
                 Math.Min(8, BlockedAccumulators(columns.Isa) / (Math.Min(BlockedVectors(columns.Isa), columns.Vectors) * Chains(columns)));
 
             /// <summary>
-            /// A 512- or 256-bit rung whose own width fits the layer gets the blocked batched kernel when its tile holds two
-            /// or more rows; narrower layers (an AVX-512 vector, or one or two 256-bit ones with their four partial sums) keep Forward4.
+            /// A 512- or 256-bit rung whose own width fits the layer gets the wide blocked tile when it holds two or more
+            /// rows; narrower layers (an AVX-512 vector, or one or two 256-bit ones with their four partial sums) take 4 rows.
             /// </summary>
             private static bool IsBlocked(Gemm layer, Isa rung)
             {
@@ -95,12 +107,16 @@ public sealed partial class NetworkGenerator
             // Many rows: panels of a tile's outputs (64 with AVX-512, 16 with AVX2) outside, rows inside, so a panel of W ([Inputs, panel], read with stride
             // Outputs) comes from memory once and from cache for every further micro-tile of rows. Each output sums
             // its inputs in the same partial sums and order as Forward1, so a row's result is bit-identical to batch 1.
+            // A panel's micro-tile is written once, as a method generic over its row count (TRows): the full tile and
+            // the smaller ones for the rows left over are the same code, the JIT keeping the rows below TRows.Count.
+            // Layers too narrow for the wide tile (IsBlocked) take 4 rows and as many vectors as keep 16 accumulators.
             private static void EmitBlockedKernel(SourceWriter w, Gemm layer, Isa isa)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int chains = Chains(columns);
-                int rows = BlockedRows(columns);
-                int vectors = BlockedVectors(isa);
+                bool wide = IsBlocked(layer, isa);
+                int rows = wide ? BlockedRows(columns) : Rows;
+                int vectors = wide ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * chains)));
                 var tiles = new List<int> { rows };
                 if (rows / 2 >= 2) tiles.Add(rows / 2);
                 tiles.Add(1);
@@ -108,65 +124,147 @@ public sealed partial class NetworkGenerator
                 // (784 rows of a 512-wide layer into 2 of 64), so every weight load went to L2. Wide layers copy each
                 // panel, a chunk of inputs at a time, into a contiguous buffer that stays in L1. Narrow layers
                 // (partial sums) have short rows and read W in place.
-                bool packed = chains == 1;
+                bool packed = wide && chains == 1;
                 int chunk = Math.Min(layer.Inputs, PackedFloats / (vectors * isa.Width));
+                bool chunked = packed && chunk < layer.Inputs;
+                // Panels of `vectors` vectors; the last, of the vectors left over, ends at the last output, overlapping the one
+                // before it where the width is not a whole number of vectors (its columns are recomputed to the same values).
+                // Every panel is evenly spaced from its first output o, so panels of one width share one tile method.
+                int regular = columns.Full / vectors, left = columns.Vectors - regular * vectors, panel = vectors * isa.Width;
+                var widths = new List<int>();
                 KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the rows left over run in tiles of {string.Join(", then ", tiles.Skip(1))}.");
                 if (packed)
                 {
-                    w.Line($"// The panel is copied {(chunk < layer.Inputs ? $"{chunk} inputs at a time" : "whole")} into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident).");
+                    w.Line($"// The panel is copied {(chunked ? $"{chunk} inputs at a time" : "whole")} into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident).");
                     w.Line($"global::System.Span<float> panelBuffer = stackalloc float[{chunk * vectors * isa.Width}];");
                     w.Line("ref float panel = ref MemoryMarshal.GetReference(panelBuffer);");
                 }
-                columns.EmitTiles(w, vectors, tile =>
+                if (regular >= 2)
                 {
-                    if (layer.ForwardBias)
-                        for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {isa.Load("b", tile[k].Offset.ToString())};");
-                    if (!packed)
+                    w.OpenBlock($"for (nuint o = 0; o < {regular * panel}; o += {panel}) // outputs o..o+{panel - 1}");
+                    Panel(vectors);
+                    w.CloseBlock();
+                }
+                else if (regular == 1) Group(0, vectors);
+                if (left > 0)
+                {
+                    int start = layer.Outputs - left * isa.Width;
+                    if (start >= 0) Group(start, left);
+                    else
                     {
-                        EmitRowTiles(w, tiles, tileRows => EmitMicroTile(w, layer, isa, tile, tileRows, chains));
-                        return;
+                        // Narrower than one panel, with a tail: ending at the last output it would start before the first,
+                        // so the tail vector takes a panel of its own.
+                        Group(0, left - 1);
+                        Group(layer.Outputs - isa.Width, 1);
                     }
-                    bool chunked = chunk < layer.Inputs;
-                    int stride = tile.Count * isa.Width;
+                }
+                w.CloseBlock();
+                foreach (int width in widths)
+                {
+                    w.Line();
+                    EmitTileMethod(w, layer, isa, width, new TileRows(rows, guarded: true), tiles, chains, packed, chunked);
+                }
+
+                void Group(int start, int count)
+                {
+                    w.OpenBlock($"// outputs {start}..{start + count * isa.Width - 1}");
+                    w.Line($"const nuint o = {start};");
+                    Panel(count);
+                    w.CloseBlock();
+                }
+
+                void Panel(int count)
+                {
+                    if (!widths.Contains(count)) widths.Add(count);
+                    string arguments = $"{(packed ? "ref panel" : "ref w")}, ref x, ref b, ref y, s, rows, o{(chunked ? ", k0, n" : "")}";
                     if (chunked)
                     {
                         w.OpenBlock($"for (nuint k0 = 0; k0 < {layer.Inputs}; k0 += {chunk})");
                         w.Line($"nuint n = global::System.Math.Min({chunk}, {layer.Inputs} - k0);");
-                        w.Line("// The first chunk starts from the bias, later ones from the partial sums in y; the last applies the activation.");
-                        w.Line($"bool first = k0 == 0, last = k0 + n == {layer.Inputs};");
                     }
-                    w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
-                    w.Line($"ref float wi = ref Unsafe.Add(ref w, ({(chunked ? "k0 + i" : "i")}) * {layer.Outputs});");
-                    w.Line($"ref float pi = ref Unsafe.Add(ref panel, i * {stride});");
-                    for (int k = 0; k < tile.Count; k++) w.Line(isa.Store(isa.Load("wi", tile[k].Offset.ToString()), "pi", SourceWriter.Int(k * isa.Width)));
-                    w.CloseBlock();
-                    EmitRowTiles(w, tiles, tileRows => EmitPackedMicroTile(w, layer, isa, tile, tileRows, chunked));
+                    if (packed)
+                    {
+                        w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
+                        w.Line($"ref float wi = ref Unsafe.Add(ref w, ({(chunked ? "k0 + i" : "i")}) * {layer.Outputs});");
+                        w.Line($"ref float pi = ref Unsafe.Add(ref panel, i * {count * isa.Width});");
+                        for (int k = 0; k < count; k++) w.Line(isa.Store(isa.Load("wi", new Offset("o", k * isa.Width).ToString()), "pi", SourceWriter.Int(k * isa.Width)));
+                        w.CloseBlock();
+                    }
+                    w.Line("nuint s = 0;");
+                    foreach (int tileRows in tiles)
+                        w.Line($"{(tileRows == 1 ? "" : "s = ")}{TileMethodName(isa, count)}<TActivation, global::Dsl.Kernels.Rows{tileRows}>({arguments});");
                     if (chunked) w.CloseBlock();
-                });
-                w.CloseBlock();
-            }
-
-            private static void EmitRowTiles(SourceWriter w, List<int> tiles, Action<int> microTile)
-            {
-                w.Line("nuint s = 0;");
-                foreach (int tileRows in tiles)
-                {
-                    w.OpenBlock(tileRows == 1 ? "for (; s < rows; s++)" : $"for (; s + {tileRows} <= rows; s += {tileRows})");
-                    microTile(tileRows);
-                    w.CloseBlock();
                 }
             }
 
-            private static void EmitMicroTile(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, int chains)
+            private static string TileMethodName(Isa isa, int vectors) => $"Tiles_{isa.Suffix}x{vectors}";
+
+            // Rows s.. of one panel of `vectors` vectors from output o, in micro-tiles of TRows rows; returns the first row left over.
+            private static void EmitTileMethod(SourceWriter w, Gemm layer, Isa isa, int vectors, TileRows rows, List<int> tiles, int chains, bool packed, bool chunked)
+            {
+                var tile = new List<Segment>();
+                for (int k = 0; k < vectors; k++) tile.Add(new Segment(new Offset("o", k * isa.Width), masked: false));
+                w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> ({string.Join(", ", tiles)}) at a time; returns the first row left over.</summary>");
+                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows>({(packed ? "ref float panel" : "ref float w")}, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o{(chunked ? ", nuint k0, nuint n" : "")}) " +
+                    "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows");
+                if (layer.ForwardBias)
+                    for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {isa.Load("b", tile[k].Offset.ToString())};");
+                if (chunked)
+                {
+                    w.Line("// The first chunk starts from the bias, later ones from the partial sums in y; the last applies the activation.");
+                    w.Line($"bool first = k0 == 0, last = k0 + n == {layer.Inputs}, activate = last && TActivation.Inline;");
+                }
+                w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
+                if (packed) EmitPackedMicroTile(w, layer, isa, tile, rows, chunked);
+                else EmitMicroTile(w, layer, isa, tile, rows, chains);
+                w.CloseBlock();
+                w.Line("return s;");
+                w.CloseBlock();
+            }
+
+            /// <summary>
+            /// The rows of a micro-tile. Guarded, it is the largest tile of a method generic over TRows: row 0 always, row
+            /// r only under <c>if (TRows.Count &gt; r)</c>, which the JIT folds, so each instantiation keeps just its rows.
+            /// </summary>
+            private sealed class TileRows
+            {
+                public TileRows(int count, bool guarded)
+                {
+                    Count = count;
+                    Guarded = guarded;
+                }
+
+                public int Count { get; }
+
+                public bool Guarded { get; }
+
+                /// <summary>The loop bound over the rows the tile has.</summary>
+                public string Bound => Guarded ? "(nuint)TRows.Count" : SourceWriter.Int(Count);
+
+                /// <summary>Emits <paramref name="row"/> for each row, guarded past row 0.</summary>
+                public void Each(SourceWriter w, Action<int> row)
+                {
+                    for (int r = 0; r < Count; r++)
+                    {
+                        if (r == 0 || !Guarded)
+                        {
+                            row(r);
+                            continue;
+                        }
+                        w.OpenBlock($"if (TRows.Count > {r})");
+                        row(r);
+                        w.CloseBlock();
+                    }
+                }
+            }
+
+            private static void EmitMicroTile(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, int chains)
             {
                 string Acc(int r, int k, int j) => $"acc{r}_{k}" + (chains == 1 ? "" : "_" + j);
                 w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs});");
                 w.Line($"ref float ys = ref Unsafe.Add(ref y, s * {layer.Outputs});");
-                for (int r = 0; r < rows; r++)
-                    for (int k = 0; k < tile.Count; k++)
-                        for (int j = 0; j < chains; j++)
-                            w.Line($"var {Acc(r, k, j)} = {(j == 0 && layer.ForwardBias ? $"bias{k}" : isa.Zero)};");
+                EmitAccumulators(w, tile, rows, chains, Acc, (k, j) => j == 0 && layer.ForwardBias ? $"bias{k}" : isa.Zero);
                 int whole = layer.Inputs / chains * chains;
                 if (whole > 0)
                 {
@@ -185,38 +283,43 @@ public sealed partial class NetworkGenerator
                 EmitEpilogue(w, layer, isa, tile, rows, (r, k) => Acc(r, k, 0), "ys");
             }
 
+            // The accumulators of every row from their starting values (registers only, so a row the tile does not have
+            // costs nothing: the JIT drops it).
+            private static void EmitAccumulators(SourceWriter w, List<Segment> tile, TileRows rows, int chains, Func<int, int, int, string> acc, Func<int, int, string> start)
+            {
+                for (int r = 0; r < rows.Count; r++)
+                    for (int k = 0; k < tile.Count; k++)
+                        for (int j = 0; j < chains; j++)
+                            w.Line($"var {acc(r, k, j)} = {start(k, j)};");
+            }
+
             // A micro-tile over the packed panel: input i of the chunk is x[k0 + i], its weight vectors panel[i, :].
-            private static void EmitPackedMicroTile(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, bool chunked)
+            private static void EmitPackedMicroTile(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, bool chunked)
             {
                 string Acc(int r, int k) => $"acc{r}_{k}";
-                string Offset(int r, int k) => tile[k].Offset.Plus(r * layer.Outputs).ToString();
                 int stride = tile.Count * isa.Width;
                 w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs}{(chunked ? " + k0" : "")});");
                 w.Line($"ref float ys = ref Unsafe.Add(ref y, s * {layer.Outputs});");
-                for (int r = 0; r < rows; r++)
-                    for (int k = 0; k < tile.Count; k++)
+                EmitAccumulators(w, tile, rows, 1, (r, k, _) => Acc(r, k), (k, _) => layer.ForwardBias ? $"bias{k}" : isa.Zero);
+                if (chunked)
+                {
+                    w.OpenBlock("if (!first)");
+                    rows.Each(w, r =>
                     {
-                        string start = layer.ForwardBias ? $"bias{k}" : isa.Zero;
-                        w.Line($"var {Acc(r, k)} = {(chunked ? $"first ? {start} : {isa.Load("ys", Offset(r, k))}" : start)};");
-                    }
+                        for (int k = 0; k < tile.Count; k++) w.Line($"{Acc(r, k)} = {isa.Load("ys", tile[k].Offset.Plus(r * layer.Outputs).ToString())};");
+                    });
+                    w.CloseBlock();
+                }
                 w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
                 EmitMicroTileInput(w, layer, isa, tile, rows, "i", Acc, scoped: false, packedStride: stride);
                 w.CloseBlock();
-                if (chunked)
-                {
-                    w.OpenBlock("if (!last)");
-                    for (int r = 0; r < rows; r++)
-                        for (int k = 0; k < tile.Count; k++) w.Line(isa.Store(Acc(r, k), "ys", Offset(r, k)));
-                    w.Line("continue;");
-                    w.CloseBlock();
-                }
-                EmitEpilogue(w, layer, isa, tile, rows, Acc, "ys");
+                EmitEpilogue(w, layer, isa, tile, rows, Acc, "ys", onlyIf: chunked ? "last" : null);
             }
 
             // One input of a micro-tile: its weight vectors once, then each row's broadcast (one live at a time: with all of
             // them the tile would need more than 32 registers) into that row's accumulators.
             // With a packed panel (packedStride > 0) the input's weight vectors are panel[input, :], one after another.
-            private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, string input, Func<int, int, string> acc, bool scoped, int packedStride = 0)
+            private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, string input, Func<int, int, string> acc, bool scoped, int packedStride = 0)
             {
                 if (scoped) w.OpenBlock("");
                 w.Line(packedStride > 0
@@ -224,11 +327,11 @@ public sealed partial class NetworkGenerator
                     : $"ref float wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
                 for (int k = 0; k < tile.Count; k++)
                     w.Line($"var w{k} = {isa.Load("wi", packedStride > 0 ? SourceWriter.Int(k * isa.Width) : tile[k].Offset.ToString())};");
-                for (int r = 0; r < rows; r++)
+                rows.Each(w, r =>
                 {
                     w.Line($"var x{r} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref xs, {input})" : $"Unsafe.Add(ref xs, {r * layer.Inputs} + {input})")};");
                     for (int k = 0; k < tile.Count; k++) w.Line($"{acc(r, k)} = {isa.MultiplyAdd($"w{k}", $"x{r}", acc(r, k))};");
-                }
+                });
                 if (scoped) w.CloseBlock();
             }
 
@@ -237,58 +340,73 @@ public sealed partial class NetworkGenerator
             /// broadcast-and-accumulate kernels on the transposed weight (transposed once per batch), which beats
             /// a dot product per input and its horizontal sum.
             /// </summary>
-            public static void EmitBackward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder)
+            /// <remarks>
+            /// When <paramref name="writeTransposed"/> is false the product over W^T serves only the caller's input
+            /// gradient (the network's first step), which training never asks for: it runs the runtime's generic kernel.
+            /// </remarks>
+            public static void EmitBackward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder, bool writeTransposed = true)
             {
-                var dispatch = Isa.Dispatch(ladder, layer.Outputs);
-                EmitDispatch(w, dispatch, "AccumulateGradients", "ref float x, ref float g, nuint rows, ref float gw, ref float gb", "ref x, ref g, rows, ref gw, ref gb", generic: false);
-                foreach ((Isa target, _) in dispatch)
+                var written = Isa.Written(ladder, layer.Outputs, out bool fallback, out _);
+                if (fallback) EmitShape(w, "GradientShape", layer);
+                var calls = written.Select(d => (d.Condition, $"WeightGradient_{d.Target.Suffix}(ref x, ref g, rows, ref gw);")).ToList();
+                if (fallback) calls.Add(("", "global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref gw);"));
+                w.Line($"/// <summary>dL/dW += x^T dL/dz{(layer.BackwardBias ? " and dL/db += the column sums of dL/dz" : "")}, over <paramref name=\"rows\"/> rows.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.OpenBlock("public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)");
+                if (layer.BackwardBias) w.Line($"global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, {layer.Outputs}, ref gb);");
+                EmitChain(w, calls);
+                w.CloseBlock();
+                foreach ((Isa target, _) in written)
                 {
                     w.Line();
-                    EmitAccumulateGradients(w, layer, target);
+                    EmitWeightGradient(w, layer, target);
                 }
                 w.Line();
-                w.Line($"/// <summary>W^T = [{layer.Outputs}, {layer.Inputs}] per group, for the input gradient.</summary>");
-                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-                w.OpenBlock($"public static void TransposeWeights(ref float w, ref float transposed)");
-                w.OpenBlock($"for (nuint g = 0; g < {layer.Groups}; g++)");
-                w.Line($"ref float wg = ref Unsafe.Add(ref w, g * {layer.Inputs * layer.Outputs});");
-                w.Line($"ref float tg = ref Unsafe.Add(ref transposed, g * {layer.Inputs * layer.Outputs});");
-                // Rows of W^T are written in order; W is read down its columns, from cache (it is at most a few hundred KB).
-                w.Line($"for (nuint n = 0; n < {layer.Outputs}; n++)");
-                w.Line($"    for (nuint k = 0; k < {layer.Inputs}; k++)");
-                w.Line($"        Unsafe.Add(ref tg, n * {layer.Inputs} + k) = Unsafe.Add(ref wg, k * {layer.Outputs} + n);");
-                w.CloseBlock();
-                w.CloseBlock();
+                w.Line($"/// <summary>W^T = [{layer.Outputs}, {layer.Inputs}]{(layer.Groups > 1 ? $" for each of {layer.Groups} groups" : "")}, for the input gradient.</summary>");
+                w.Line($"public static void TransposeWeights(ref float w, ref float transposed) => global::Dsl.Kernels.DenseKernels.TransposeWeights(ref w, ref transposed, {layer.Groups}, {layer.Inputs}, {layer.Outputs});");
                 w.Line();
-                w.Line("/// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>");
+                w.Line(writeTransposed
+                    ? "/// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>"
+                    : "/// <summary>The product over W^T for the caller's input gradient only: the runtime's generic kernel, not written out.</summary>");
                 w.OpenBlock("public static class Transposed");
                 w.Line($"public const int Inputs = {layer.Outputs};");
                 w.Line($"public const int Outputs = {layer.Inputs};");
                 w.Line();
-                EmitForward(w, new Gemm(layer.Outputs, layer.Inputs, ForwardBias: false, BackwardBias: false), ladder);
+                EmitForward(w, new Gemm(layer.Outputs, layer.Inputs, ForwardBias: false, BackwardBias: false), ladder, writeTransposed);
                 w.CloseBlock();
             }
 
-            private static void EmitDispatch(SourceWriter w, List<(Isa Target, string Condition)> dispatch, string name, string parameters, string arguments, bool generic)
+            /// <summary>
+            /// A dispatcher: the written kernel of the widest accelerated rung, or, when <paramref name="fallback"/> is
+            /// given, that call on a machine none of them fits.
+            /// </summary>
+            private static void EmitDispatch(SourceWriter w, List<(Isa Target, string Condition)> written, string name, string parameters, string arguments, bool generic, string? fallback)
             {
                 string typeParameter = generic ? "<TActivation>" : "";
                 string constraint = generic ? " where TActivation : struct, global::Dsl.Kernels.IActivation" : "";
+                var calls = written.Select(d => (d.Condition, Call: $"{name}_{d.Target.Suffix}{typeParameter}({arguments});")).ToList();
+                if (fallback is not null) calls.Add(("", fallback));
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
                 w.OpenBlock($"public static void {name}{typeParameter}({parameters}){constraint}");
-                if (dispatch.Count > 1) w.Line("// The JIT folds IsHardwareAccelerated to a constant, so only one call survives.");
-                for (int r = 0; r < dispatch.Count; r++)
-                {
-                    string call = $"{name}_{dispatch[r].Target.Suffix}{typeParameter}({arguments});";
-                    if (dispatch.Count == 1) w.Line(call);
-                    else if (r == dispatch.Count - 1) w.Line("else " + call);
-                    else
-                    {
-                        w.Line($"{(r == 0 ? "if" : "else if")} ({dispatch[r].Condition})");
-                        w.Line("    " + call);
-                    }
-                }
+                EmitChain(w, calls);
                 w.CloseBlock();
                 w.Line();
+            }
+
+            /// <summary>The first call whose condition holds; the last is unconditional.</summary>
+            public static void EmitChain(SourceWriter w, IReadOnlyList<(string Condition, string Call)> calls)
+            {
+                if (calls.Count > 1) w.Line("// The JIT folds IsHardwareAccelerated to a constant, so only one call survives.");
+                for (int r = 0; r < calls.Count; r++)
+                {
+                    if (calls.Count == 1) w.Line(calls[r].Call);
+                    else if (r == calls.Count - 1) w.Line("else " + calls[r].Call);
+                    else
+                    {
+                        w.Line($"{(r == 0 ? "if" : "else if")} ({calls[r].Condition})");
+                        w.Line("    " + calls[r].Call);
+                    }
+                }
             }
 
             private static void KernelHeader(SourceWriter w, string signature)
@@ -297,36 +415,29 @@ public sealed partial class NetworkGenerator
                 w.OpenBlock(signature);
             }
 
-            // y[r, :] = act(b + sum_i x[r, i] W[i, :]) for `rows` samples.
-            private static void EmitForwardKernel(SourceWriter w, Gemm layer, Isa isa, int rows)
+            // y = act(b + sum_i x[i] W[i, :]) for one sample: Forward1, the batch-1 kernel.
+            private static void EmitForwardKernel(SourceWriter w, Gemm layer, Isa isa)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int chains = Chains(columns);
-                // Several rows times partial sums: at most 16 accumulators.
-                int perTile = rows == 1 ? SingleTile(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (rows * chains)));
-                KernelHeader(w, $"private static void Forward{rows}_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                KernelHeader(w, $"private static void Forward1_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (chains > 1)
                     w.Line($"// {columns.Vectors} output vector(s): {chains} interleaved partial sums per output (input i feeds sum i % {chains}) keep the FMA pipes busy.");
-                columns.EmitTiles(w, perTile, tile =>
+                columns.EmitTiles(w, SingleTile(isa), tile =>
                 {
-                    // acc{r}_{k}_{j}: row r, vector k of the tile, partial sum j (names drop what is always 0).
-                    string Acc(int r, int k, int j) => "acc" + (rows == 1 ? "" : r + "_") + k + (chains == 1 ? "" : "_" + j);
+                    // acc{k}_{j}: vector k of the tile, partial sum j (names drop what is always 0).
+                    string Acc(int k, int j) => "acc" + k + (chains == 1 ? "" : "_" + j);
                     for (int k = 0; k < tile.Count; k++)
-                    {
-                        string init = layer.ForwardBias ? isa.Load("b", tile[k].Offset.ToString()) : isa.Zero;
-                        if (rows > 1 && layer.ForwardBias) w.Line($"var bias{k} = {init};");
-                        for (int r = 0; r < rows; r++)
-                            for (int j = 0; j < chains; j++)
-                                w.Line($"var {Acc(r, k, j)} = {(j > 0 ? isa.Zero : rows > 1 && layer.ForwardBias ? $"bias{k}" : init)};");
-                    }
-                    if (rows == 1 && layer.Inputs * tile.Count <= UnrollBudget)
+                        for (int j = 0; j < chains; j++)
+                            w.Line($"var {Acc(k, j)} = {(j == 0 && layer.ForwardBias ? isa.Load("b", tile[k].Offset.ToString()) : isa.Zero)};");
+                    if (layer.Inputs * tile.Count <= UnrollBudget)
                     {
                         w.Line($"// {layer.Inputs} inputs x {tile.Count} vectors fit the unroll budget: straight-line code, constant offsets.");
                         for (int i = 0; i < layer.Inputs; i++)
                         {
                             w.Line($"var x{i} = {isa.Broadcast($"Unsafe.Add(ref x, {i})")};");
                             for (int k = 0; k < tile.Count; k++)
-                                w.Line($"{Acc(0, k, i % chains)} = {isa.MultiplyAdd(isa.Load("w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", Acc(0, k, i % chains))};");
+                                w.Line($"{Acc(k, i % chains)} = {isa.MultiplyAdd(isa.Load("w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", Acc(k, i % chains))};");
                         }
                     }
                     else
@@ -335,82 +446,81 @@ public sealed partial class NetworkGenerator
                         if (whole > 0)
                         {
                             w.OpenBlock(chains == 1 ? $"for (nuint i = 0; i < {layer.Inputs}; i++)" : $"for (nuint i = 0; i < {whole}; i += {chains})");
-                            EmitInputs(w, layer, isa, tile, rows, chains, "i", Acc);
+                            EmitInputs(w, layer, isa, tile, chains, "i", Acc);
                             w.CloseBlock();
                         }
                         for (int i = whole; i < layer.Inputs; i++)
                         {
                             w.OpenBlock($"// input {i}, the remainder of the {chains} partial sums");
-                            EmitInputs(w, layer, isa, tile, rows, 1, i.ToString(System.Globalization.CultureInfo.InvariantCulture), (r, k, _) => Acc(r, k, i % chains));
+                            EmitInputs(w, layer, isa, tile, 1, i.ToString(System.Globalization.CultureInfo.InvariantCulture), (k, _) => Acc(k, i % chains));
                             w.CloseBlock();
                         }
                     }
-                    EmitSumPartialSums(w, rows, tile.Count, chains, Acc);
-                    EmitEpilogue(w, layer, isa, tile, rows, (r, k) => Acc(r, k, 0));
+                    var one = new TileRows(1, guarded: false);
+                    EmitSumPartialSums(w, one, tile.Count, chains, (_, k, j) => Acc(k, j));
+                    EmitEpilogue(w, layer, isa, tile, one, (_, k) => Acc(k, 0));
                 });
                 w.CloseBlock();
             }
 
             // Folds the partial sums into sum 0. Every kernel folds in this one order, so a batched row stays bit-identical to batch 1.
-            private static void EmitSumPartialSums(SourceWriter w, int rows, int vectors, int chains, Func<int, int, int, string> acc)
+            private static void EmitSumPartialSums(SourceWriter w, TileRows rows, int vectors, int chains, Func<int, int, int, string> acc)
             {
                 if (chains == 1) return;
-                for (int r = 0; r < rows; r++)
+                rows.Each(w, r =>
+                {
                     for (int k = 0; k < vectors; k++)
                         w.Line(chains == 2
                             ? $"{acc(r, k, 0)} += {acc(r, k, 1)};"
                             : $"{acc(r, k, 0)} = ({acc(r, k, 0)} + {acc(r, k, 1)}) + ({acc(r, k, 2)} + {acc(r, k, 3)});");
+                });
             }
 
-            // One step of the input loop: `chains` consecutive inputs from `i`, input i + j into partial sum j.
-            private static void EmitInputs(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, int chains, string i, Func<int, int, int, string> acc)
+            // One step of Forward1's input loop: `chains` consecutive inputs from `i`, input i + j into partial sum j.
+            private static void EmitInputs(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int chains, string i, Func<int, int, string> acc)
             {
                 for (int j = 0; j < chains; j++)
                 {
                     string input = j == 0 ? i : $"{i} + {j}";
                     string suffix = chains == 1 ? "" : j.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     w.Line($"ref float wi{suffix} = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
-                    if (rows == 1)
-                    {
-                        w.Line($"var xi{suffix} = {isa.Broadcast($"Unsafe.Add(ref x, {input})")};");
-                        for (int k = 0; k < tile.Count; k++)
-                            w.Line($"{acc(0, k, j)} = {isa.MultiplyAdd(isa.Load("wi" + suffix, tile[k].Offset.ToString()), "xi" + suffix, acc(0, k, j))};");
-                        continue;
-                    }
-                    for (int k = 0; k < tile.Count; k++) w.Line($"var w{k}{suffix} = {isa.Load("wi" + suffix, tile[k].Offset.ToString())};");
-                    for (int r = 0; r < rows; r++) w.Line($"var x{r}{suffix} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref x, {input})" : $"Unsafe.Add(ref x, {r * layer.Inputs} + {input})")};");
-                    for (int r = 0; r < rows; r++)
-                        for (int k = 0; k < tile.Count; k++)
-                            w.Line($"{acc(r, k, j)} = {isa.MultiplyAdd($"w{k}{suffix}", $"x{r}{suffix}", acc(r, k, j))};");
+                    w.Line($"var xi{suffix} = {isa.Broadcast($"Unsafe.Add(ref x, {input})")};");
+                    for (int k = 0; k < tile.Count; k++)
+                        w.Line($"{acc(k, j)} = {isa.MultiplyAdd(isa.Load("wi" + suffix, tile[k].Offset.ToString()), "xi" + suffix, acc(k, j))};");
                 }
             }
 
             // Inline activations (identity, ReLU) go on the accumulators. Others call out (exp): store the sums,
             // then apply the activation to y, so no accumulator is live across a call (the JIT would spill them
             // inside the hot loop). An overlapping tail vector is read before its neighbour is activated in place.
-            private static void EmitEpilogue(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, int rows, Func<int, int, string> acc, string y = "y")
+            // With onlyIf (a chunked kernel's "last"), earlier chunks store their partial sums unactivated.
+            private static void EmitEpilogue(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, Func<int, int, string> acc, string y = "y", string? onlyIf = null)
             {
-                string Offset(int r, int k) => tile[k].Offset.Plus(r * layer.Outputs).ToString();
-                w.OpenBlock("if (TActivation.Inline)");
-                for (int r = 0; r < rows; r++)
-                    for (int k = 0; k < tile.Count; k++)
-                        w.Line(isa.Store($"TActivation.Invoke({acc(r, k)})", y, Offset(r, k)));
-                w.CloseBlock();
-                w.OpenBlock("else");
-                for (int r = 0; r < rows; r++)
-                    for (int k = 0; k < tile.Count; k++)
-                        w.Line(isa.Store(acc(r, k), y, Offset(r, k)));
-                bool sharedTail = tile.Count > 1 && tile[tile.Count - 1].Masked;
-                for (int r = 0; r < rows; r++)
+                string when = onlyIf is null ? "" : onlyIf + " && ";
+                string activate = onlyIf is null ? "TActivation.Inline" : "activate";
+                rows.Each(w, r =>
                 {
-                    if (sharedTail) w.Line($"var tail{r} = {isa.Load(y, Offset(r, tile.Count - 1))};");
                     for (int k = 0; k < tile.Count; k++)
-                    {
-                        if (sharedTail && k == tile.Count - 1) continue;
-                        w.Line(isa.Store($"TActivation.Invoke({isa.Load(y, Offset(r, k))})", y, Offset(r, k)));
-                    }
-                    if (sharedTail) w.Line(isa.Store($"TActivation.Invoke(tail{r})", y, Offset(r, tile.Count - 1)));
+                        w.Line(isa.Store($"{activate} ? TActivation.Invoke({acc(r, k)}) : {acc(r, k)}", y, tile[k].Offset.Plus(r * layer.Outputs).ToString()));
+                });
+                w.OpenBlock($"if ({when}!TActivation.Inline)");
+                string row = y;
+                if (rows.Count > 1)
+                {
+                    w.OpenBlock($"for (nuint row = 0; row < {rows.Bound}; row++)");
+                    w.Line($"ref float yRow = ref Unsafe.Add(ref {y}, row * {layer.Outputs});");
+                    row = "yRow";
                 }
+                bool sharedTail = tile.Count > 1 && tile[tile.Count - 1].Masked;
+                string Offset(int k) => tile[k].Offset.ToString();
+                if (sharedTail) w.Line($"var tail = {isa.Load(row, Offset(tile.Count - 1))};");
+                for (int k = 0; k < tile.Count; k++)
+                {
+                    if (sharedTail && k == tile.Count - 1) continue;
+                    w.Line(isa.Store($"TActivation.Invoke({isa.Load(row, Offset(k))})", row, Offset(k)));
+                }
+                if (sharedTail) w.Line(isa.Store("TActivation.Invoke(tail)", row, Offset(tile.Count - 1)));
+                if (rows.Count > 1) w.CloseBlock();
                 w.CloseBlock();
             }
 
@@ -428,12 +538,12 @@ public sealed partial class NetworkGenerator
                 return columns.Vectors <= 2 ? 4 : columns.Vectors <= 4 ? 2 : 1;
             }
 
-            // dL/db += sum_s g[s, :];  dL/dW[i, :] += sum_s x[s, i] g[s, :], four input rows at a time.
-            private static void EmitAccumulateGradients(SourceWriter w, Gemm layer, Isa isa)
+            // dL/dW[i, :] += sum_s x[s, i] g[s, :], four input rows at a time.
+            private static void EmitWeightGradient(SourceWriter w, Gemm layer, Isa isa)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int perTile = RowTile(isa);
-                KernelHeader(w, $"private static void AccumulateGradients_{isa.Suffix}(ref float x, ref float g, nuint rows, ref float gw, ref float gb)");
+                KernelHeader(w, $"private static void WeightGradient_{isa.Suffix}(ref float x, ref float g, nuint rows, ref float gw)");
                 if (columns.HasTail && !isa.IsScalar)
                 {
                     w.Line("// The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so");
@@ -442,24 +552,8 @@ public sealed partial class NetworkGenerator
                 }
                 string G(Segment s) => s.Masked ? $"{isa.Load("gs", s.Offset.ToString())} & tailMask" : isa.Load("gs", s.Offset.ToString());
 
-                if (layer.BackwardBias)
-                {
-                    w.Line();
-                    w.Line("// bias: column sums of dL/dz");
-                    columns.EmitTiles(w, perTile * Rows, tile =>
-                    {
-                        for (int k = 0; k < tile.Count; k++) w.Line($"var acc{k} = {isa.Load("gb", tile[k].Offset.ToString())};");
-                        w.OpenBlock("for (nuint s = 0; s < rows; s++)");
-                        w.Line($"ref float gs = ref Unsafe.Add(ref g, s * {layer.Outputs});");
-                        for (int k = 0; k < tile.Count; k++) w.Line($"acc{k} += {G(tile[k])};");
-                        w.CloseBlock();
-                        for (int k = tile.Count - 1; k >= 0; k--) w.Line(isa.Store($"acc{k}", "gb", tile[k].Offset.ToString()));
-                    });
-                }
-
                 int fullRows = layer.Inputs / Rows * Rows;
-                w.Line();
-                w.Line($"// weight: rows of x^T dL/dz, {Rows} inputs by a tile of outputs at a time");
+                w.Line($"// rows of x^T dL/dz, {Rows} inputs by a tile of outputs at a time");
                 if (fullRows == Rows)
                 {
                     w.OpenBlock("");
@@ -514,7 +608,9 @@ public sealed partial class NetworkGenerator
         /// (an im2col patch). The forward adds a bias when <see cref="ForwardBias"/>; backward accumulates its
         /// gradient when <see cref="BackwardBias"/> (a folded batch norm gives a convolution a bias in inference only).
         /// </summary>
-        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1);
+        /// <see cref="BatchOne"/>: a caller runs one row alone (a dense layer on flat activations), so it gets Forward1;
+        /// products that always run rows (convolutions, tokens, attention, the input gradient) only ForwardRows.
+        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1, bool BatchOne = false);
 
         /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
         private readonly struct Offset

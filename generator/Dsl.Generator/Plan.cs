@@ -378,6 +378,13 @@ internal sealed class Plan
 
     public StepPlan Step(LayerSpec layer) => _byMember[layer.MemberName];
 
+    /// <summary>
+    /// Whether a step's product over W^T serves only the caller's input gradient: the network's first step, whose
+    /// kernel class no other step runs. Training never asks for that gradient, so the product runs the runtime's
+    /// generic kernel instead of kernels written for its shape.
+    /// </summary>
+    public bool InputGradientOnly(StepPlan step) => step.Index == 0 && System.Array.FindAll(_steps, s => s.CodeOwner == step.CodeOwner).Length == 1;
+
     /// <summary>The kernel class holding the code a step runs.</summary>
     public string Code(LayerSpec layer) => Step(layer).CodeOwner;
 

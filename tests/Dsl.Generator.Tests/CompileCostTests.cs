@@ -60,6 +60,37 @@ public class CompileCostTests
     /// <summary>Bytes the generator allocates per byte of source it writes (~10 today: text built once, then copied into the compilation).</summary>
     internal const double MaxAllocatedPerOutputByte = 40;
 
+    /// <summary>
+    /// Source per kernel class with code (both files), by the layer kind its header names: ~1.5x the largest class of
+    /// that kind among the cases today. A class holds one distinct layer shape's AVX-512 and AVX2 kernels: batch-1
+    /// forward (flat dense layers), the register-blocked forward, the weight gradient and the input gradient's product.
+    /// Largest today: Dense 69.6 KB (MlpB's 512 -> 512), Conv2D 121.4 KB (SmallCnn's conv2, direct kernels included),
+    /// MultiHeadSelfAttention 156.6 KB (the ViT's, four products).
+    /// </summary>
+    internal static readonly Dictionary<string, int> KernelClassBudgets = new(StringComparer.Ordinal)
+    {
+        ["Dense"] = 104 * 1024,
+        ["Conv2D"] = 180 * 1024,
+        ["Conv1D"] = 180 * 1024,
+        ["MultiHeadSelfAttention"] = 236 * 1024,
+    };
+
+    /// <summary>A kernel class with code of any other kind (pooling, residual projections and gates): ~5x a pooling class.</summary>
+    internal const int OtherKernelClassBudget = 104 * 1024;
+
+    /// <summary>A class of constants only (a layer that runs an identical layer's kernels, or the runtime's): ~4x the largest.</summary>
+    internal const int ConstantsOnlyKernelClassBudget = 4 * 1024;
+
+    /// <summary>
+    /// Source outside the kernel classes (usings, constants, the tensor table, Steps, Summary, Forward, ForwardTrain,
+    /// Backward, views): a fixed part and a part per step. Today 10-17 KB for the MLPs, 33-35 KB for the encoder block
+    /// and the CNN (9 steps), 1.7 KB per step for the ViT and 0.6 KB per step for Residual64 (looped copies).
+    /// </summary>
+    internal const int PlumbingBytes = 24 * 1024;
+
+    /// <summary>See <see cref="PlumbingBytes"/>.</summary>
+    internal const int PlumbingBytesPerStep = 2 * 1024;
+
     private const int WarmRuns = 7;
 
     private readonly ITestOutputHelper _output;
@@ -102,6 +133,55 @@ public class CompileCostTests
             $"{name}: the first generator run took {Ms(m.ColdMilliseconds)} ms, over the outer bound of {Ms(MaxColdMilliseconds)} ms");
         Assert.True(m.EmitCpuMilliseconds <= MaxEmitCpuMilliseconds,
             $"{name}: compiling the generated code used {Ms(m.EmitCpuMilliseconds)} ms of CPU, over the budget of {Ms(MaxEmitCpuMilliseconds)} ms");
+    }
+
+    /// <summary>
+    /// Issue #12's goal: every network generates at most 40 % of the source it generated before the generator's
+    /// reorganisation (docs/compile-cost.md, the "before" column, measured at 0eda45c).
+    /// </summary>
+    [Theory]
+    [InlineData("TinyMlp", 435.9)]
+    [InlineData("Dense64", 161.4)]
+    [InlineData("MlpA", 358.5)]
+    [InlineData("MlpB", 578.0)]
+    [InlineData("SmallCnn", 654.6)]
+    [InlineData("EncoderBlockE", 846.3)]
+    [InlineData("FashionMlp", 555.4)]
+    [InlineData("FashionCnn", 812.0)]
+    [InlineData("VisionTransformer", 1270.4)]
+    [InlineData("Residual64", 1256.9)]
+    public void Network_Source_IsAtMost40PercentOfItsSourceBeforeTheReorganisation(string name, double kibBefore)
+    {
+        GeneratedOutput g = CompileCost.Generate(CostCases.All.Single(x => x.Name == name));
+        double share = g.TotalBytes / (kibBefore * 1024);
+        _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {Kb(g.TotalBytes)} KiB, {share:P1} of {kibBefore} KiB before"));
+        Assert.True(share <= 0.40, string.Create(CultureInfo.InvariantCulture, $"{name}: {Kb(g.TotalBytes)} KiB of source, {share:P1} of the {kibBefore} KiB before the reorganisation (budget 40 %)"));
+    }
+
+    /// <summary>
+    /// The source a network generates, held to what it declares: each kernel class with code (one per distinct layer
+    /// shape; identical layers share one) within the budget of its layer kind, and the rest (constants, the tensor
+    /// table, Steps, Forward, ForwardTrain, Backward, the summary) within a fixed part and a budget per step. A layer
+    /// kind gets its own row in <see cref="KernelClassBudgets"/> when it gets kernels of its own.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void Network_SourcePerLayerShapeAndPerStep_StaysWithinBudget(string name)
+    {
+        GeneratedOutput g = CompileCost.Generate(CostCases.All.Single(x => x.Name == name));
+        IReadOnlyList<KernelClassSize> classes = CompileCost.KernelClasses(g);
+        int steps = CompileCost.Steps(g);
+        int plumbing = g.TotalBytes - classes.Sum(k => k.Bytes);
+        foreach (KernelClassSize k in classes)
+            _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: {k.Name} ({k.Kind}{(k.HasCode ? "" : ", constants only")}) {k.Bytes:N0} bytes"));
+        _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: plumbing {plumbing:N0} bytes for {steps} steps ({(double)plumbing / steps:N0} per step)"));
+        foreach (KernelClassSize k in classes)
+        {
+            int budget = k.HasCode ? KernelClassBudgets.GetValueOrDefault(k.Kind ?? "?", OtherKernelClassBudget) : ConstantsOnlyKernelClassBudget;
+            Assert.True(k.Bytes <= budget, $"{name}: kernel class {k.Name} ({k.Kind}) is {k.Bytes:N0} bytes, over its kind's budget of {budget:N0}");
+        }
+        int plumbingBudget = PlumbingBytes + steps * PlumbingBytesPerStep;
+        Assert.True(plumbing <= plumbingBudget, $"{name}: {plumbing:N0} bytes outside the kernel classes for {steps} steps, over the budget of {plumbingBudget:N0}");
     }
 
     /// <summary>
@@ -452,9 +532,15 @@ internal static class CostCases
     };
 }
 
+/// <summary>One kernel class of a network: its layer kind, its source over all hint files, whether it has methods.</summary>
+internal sealed record KernelClassSize(string Name, string? Kind, int Bytes, bool HasCode);
+
 /// <summary>One generator run's output: the hint files and what they hold.</summary>
 internal sealed record GeneratedOutput(IReadOnlyList<(string Hint, int Bytes, int Lines)> Files, Compilation Output, ImmutableArray<Diagnostic> Diagnostics)
 {
+    /// <summary>The hint files' text.</summary>
+    public IReadOnlyList<string> Texts { get; init; } = Array.Empty<string>();
+
     public int TotalBytes => Files.Sum(f => f.Bytes);
 
     public int TotalLines => Files.Sum(f => f.Lines);
@@ -616,6 +702,42 @@ internal static class CompileCost
     }
 
     /// <summary>With DSL_COMPILE_COST_DUMP=dir set, writes the generated files to dir/case/, to read what the budgets count.</summary>
+    private static readonly Regex s_step = new(@"new global::Dsl\.NetworkStep\(", RegexOptions.CultureInvariant);
+
+    /// <summary>The network's steps, as its Steps table lists them.</summary>
+    public static int Steps(GeneratedOutput generated) => generated.Texts.Sum(t => s_step.Matches(t).Count);
+
+    /// <summary>
+    /// Each kernel class over all hint files: its name, the layer kind its header comment names (<c>// name: Kind ...</c>),
+    /// its bytes from its header to its closing brace, and whether it has methods.
+    /// </summary>
+    public static IReadOnlyList<KernelClassSize> KernelClasses(GeneratedOutput generated)
+    {
+        var sizes = new Dictionary<string, KernelClassSize>(StringComparer.Ordinal);
+        foreach (string text in generated.Texts)
+            foreach (Match match in s_kernelClass.Matches(text))
+            {
+                string name = match.Groups[1].Value;
+                int start = text.LastIndexOf('\n', match.Index) + 1;
+                // The header comment on the line before names the layer and its kind.
+                int previous = start >= 2 ? text.LastIndexOf('\n', start - 2) + 1 : 0;
+                string header = text.Substring(previous, start - previous).Trim();
+                string? kind = null;
+                if (header.StartsWith("//", StringComparison.Ordinal) && header.IndexOf(": ", StringComparison.Ordinal) is int colon and > 0)
+                {
+                    kind = header.Substring(colon + 2).Split(' ', '.', ',')[0];
+                    start = previous;
+                }
+                int end = ClosingBrace(text, text.IndexOf('{', match.Index)) + 1;
+                bool code = text.AsSpan(start, end - start).IndexOf("MethodImpl", StringComparison.Ordinal) >= 0;
+                int bytes = Encoding.UTF8.GetByteCount(text.AsSpan(start, end - start));
+                sizes[name] = sizes.TryGetValue(name, out KernelClassSize? known)
+                    ? known with { Kind = known.Kind ?? kind, Bytes = known.Bytes + bytes, HasCode = known.HasCode || code }
+                    : new KernelClassSize(name, kind, bytes, code);
+            }
+        return sizes.Values.Select(k => k with { Kind = k.Kind ?? "?" }).ToList();
+    }
+
     public static void DumpIfAsked(CostCase c, GeneratedOutput generated)
     {
         string? root = Environment.GetEnvironmentVariable("DSL_COMPILE_COST_DUMP");
@@ -633,9 +755,11 @@ internal static class CompileCost
         var files = new List<(string, int, int)>();
         int kernels = 0;
         var classesWithCode = new HashSet<string>(StringComparer.Ordinal);
+        var texts = new List<string>();
         foreach (GeneratedSourceResult source in result.GeneratedSources.OrderBy(s => s.HintName, StringComparer.Ordinal))
         {
             string text = source.SourceText.ToString();
+            texts.Add(text);
             files.Add((source.HintName, Encoding.UTF8.GetByteCount(text), source.SourceText.Lines.Count));
             kernels += s_kernelMethod.Matches(text).Count;
             // A layer's kernel class with code has kernel methods; one that runs an identical layer's code has only constants.
@@ -647,7 +771,7 @@ internal static class CompileCost
                     classesWithCode.Add(match.Groups[1].Value);
             }
         }
-        return new GeneratedOutput(files, output, diagnostics) { KernelMethods = kernels, KernelClassesWithCode = classesWithCode.Count };
+        return new GeneratedOutput(files, output, diagnostics) { KernelMethods = kernels, KernelClassesWithCode = classesWithCode.Count, Texts = texts };
     }
 
     private static int ClosingBrace(string text, int open)

@@ -38,21 +38,38 @@ public class InstructionSetTests
 
     private static string Generated(GeneratorRun run) => string.Concat(run.GeneratedSources.Select(s => s.SourceText.ToString()));
 
+    // Rungs are written as Forward1_<rung> (and ForwardBlocked_<rung>); Vector128 and scalar, which only machines without
+    // AVX2 run, come from the runtime's FallbackKernels unless a wide rung narrows to them.
     [Theory]
-    [InlineData("avx512", new[] { "_512", "_256" }, new[] { "_128", "_Scalar" })] // the 10-unit head narrows to Vector256
-    [InlineData("avx2", new[] { "_256" }, new[] { "_512", "_128", "_Scalar" })]
-    [InlineData("AVX512, avx2", new[] { "_512", "_256" }, new[] { "_128", "_Scalar" })]
-    [InlineData("vector128;scalar", new[] { "_128", "_Scalar" }, new[] { "_512", "_256" })]
-    public void NamedRungs_AreTheOnlyKernelsWritten(string instructionSets, string[] present, string[] absent)
+    [InlineData("avx512", new[] { "Forward1_512", "Forward1_256" }, new[] { "_128", "_Scalar", "FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, 1)" })] // the 10-unit head narrows to Vector256
+    [InlineData("avx2", new[] { "Forward1_256" }, new[] { "_512", "_128", "_Scalar", "FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, 1)" })]
+    [InlineData("AVX512, avx2", new[] { "Forward1_512", "Forward1_256" }, new[] { "_128", "_Scalar", "FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, 1)" })]
+    [InlineData("vector128;scalar", new[] { "FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, 1)" }, new[] { "_512", "_256", "_128", "_Scalar" })]
+    [InlineData(null, new[] { "Forward1_512", "Forward1_256", "FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, 1)" }, new[] { "_128", "_Scalar" })]
+    public void NamedRungs_AreTheOnlyKernelsWritten(string? instructionSets, string[] present, string[] absent)
     {
         GeneratorRun run = Run(Mlp, instructionSets);
         run.AssertClean();
         string code = Generated(run);
-        foreach (string suffix in present) Assert.Contains("Forward1" + suffix, code);
-        foreach (string suffix in absent) Assert.DoesNotContain("Forward1" + suffix, code);
+        foreach (string name in present) Assert.Contains(name, code);
+        foreach (string name in absent) Assert.DoesNotContain(name, code);
         int all = Generated(Run(Mlp, null)).Length;
         _output.WriteLine($"784-256-128-10 with DslInstructionSets={instructionSets}: {code.Length / 1024.0:F1} KiB of source, every rung {all / 1024.0:F1} KiB");
-        Assert.True(code.Length < all, $"{instructionSets}: {code.Length} bytes, as many as every rung's {all}");
+        if (instructionSets is not null) Assert.True(code.Length < all, $"{instructionSets}: {code.Length} bytes, as many as every rung's {all}");
+    }
+
+    /// <summary>
+    /// A known deployment target writes one rung's kernels: FashionMlp's shape with AVX-512 alone (its 10-unit head
+    /// narrows to Vector256, so that rung's kernels stay for the head) is at most 70 % of every rung's source. Issue
+    /// #12 asked for 100 KiB; it is 110 KiB (docs/compile-cost.md).
+    /// </summary>
+    [Fact]
+    public void SingleRung_FashionMlp_WritesOneRung()
+    {
+        int Bytes(string? sets) => Run(Mlp, sets).GeneratedSources.Sum(s => System.Text.Encoding.UTF8.GetByteCount(s.SourceText.ToString()));
+        int one = Bytes("avx512"), all = Bytes(null);
+        _output.WriteLine($"784-256-128-10 with DslInstructionSets=avx512: {one:N0} bytes; every rung {all:N0}");
+        Assert.True(one <= 0.7 * all, $"{one:N0} bytes of source with one rung, {all:N0} with every rung");
     }
 
     [Fact]

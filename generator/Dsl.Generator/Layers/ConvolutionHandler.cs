@@ -169,7 +169,7 @@ internal sealed class ConvolutionHandler : LayerHandler
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan)
     {
         var v = new Convolution(step.Layer);
-        DenseEmitter.EmitBackward(w, new Gemm(v.PatchSize, v.GroupOutputs, step.Layer.HasBias, step.Layer.HasBias, v.Groups), plan.Ladder);
+        DenseEmitter.EmitBackward(w, new Gemm(v.PatchSize, v.GroupOutputs, step.Layer.HasBias, step.Layer.HasBias, v.Groups), plan.Ladder, writeTransposed: !plan.InputGradientOnly(step));
         w.Line();
         ConvEmitter.EmitBackwardHelpers(w, v);
     }

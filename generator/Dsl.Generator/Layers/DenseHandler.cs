@@ -91,9 +91,10 @@ internal sealed class DenseHandler : LayerHandler
 
     public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Product(step.Layer), plan.Ladder);
 
-    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Product(step.Layer), plan.Ladder);
+    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) =>
+        DenseEmitter.EmitBackward(w, Product(step.Layer), plan.Ladder, writeTransposed: !plan.InputGradientOnly(step));
 
-    private static Gemm Product(LayerSpec layer) => new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias);
+    private static Gemm Product(LayerSpec layer) => new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias, BatchOne: layer.Input.Rows == 1);
 
     // Softmax runs after the product, over each row; every other activation is fused into the kernel.
     private static string Fused(LayerSpec layer, bool keepsZ) =>

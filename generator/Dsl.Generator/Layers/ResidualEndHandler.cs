@@ -123,7 +123,7 @@ internal sealed class ResidualEndHandler : LayerHandler
     private static Gemm Shortcut(Plan plan, LayerSpec end)
     {
         ResidualEndOptions o = end.Get<ResidualEndOptions>();
-        return new Gemm(o.X.Features, end.Output.Features, o.Gated, o.Gated);
+        return new Gemm(o.X.Features, end.Output.Features, o.Gated, o.Gated, BatchOne: end.Output.Rows == 1);
     }
 
     public override void EmitConstants(SourceWriter w, StepPlan step, Plan plan)

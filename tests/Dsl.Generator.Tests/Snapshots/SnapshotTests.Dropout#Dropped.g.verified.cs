@@ -176,21 +176,115 @@ total                                                   27     48
             Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
+        /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-        }
-
-        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)rows; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            ForwardBlocked_Scalar<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardBlocked_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // Micro-tiles of 4 rows x up to 4 vectors; the rows left over run in tiles of 2, then 1.
+            // outputs 0..2
+            {
+                const nuint o = 0;
+                nuint s = 0;
+                s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
+                s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+            }
+        }
+
+        /// <summary>Rows s.. of outputs o..o+2, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static nuint Tiles_Scalarx3<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+        {
+            var bias0 = Unsafe.Add(ref b, o);
+            var bias1 = Unsafe.Add(ref b, o + 1);
+            var bias2 = Unsafe.Add(ref b, o + 2);
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * 8);
+                ref float ys = ref Unsafe.Add(ref y, s * 3);
+                var acc0_0 = bias0;
+                var acc0_1 = bias1;
+                var acc0_2 = bias2;
+                var acc1_0 = bias0;
+                var acc1_1 = bias1;
+                var acc1_2 = bias2;
+                var acc2_0 = bias0;
+                var acc2_1 = bias1;
+                var acc2_2 = bias2;
+                var acc3_0 = bias0;
+                var acc3_1 = bias1;
+                var acc3_2 = bias2;
+                for (nuint i = 0; i < 8; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
+                    var w0 = Unsafe.Add(ref wi, o);
+                    var w1 = Unsafe.Add(ref wi, o + 1);
+                    var w2 = Unsafe.Add(ref wi, o + 2);
+                    var x0 = Unsafe.Add(ref xs, i);
+                    acc0_0 = w0 * x0 + acc0_0;
+                    acc0_1 = w1 * x0 + acc0_1;
+                    acc0_2 = w2 * x0 + acc0_2;
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Unsafe.Add(ref xs, 8 + i);
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Unsafe.Add(ref xs, 16 + i);
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Unsafe.Add(ref xs, 24 + i);
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                    }
+                }
+                Unsafe.Add(ref ys, o) = TActivation.Inline ? TActivation.Invoke(acc0_0) : acc0_0;
+                Unsafe.Add(ref ys, o + 1) = TActivation.Inline ? TActivation.Invoke(acc0_1) : acc0_1;
+                Unsafe.Add(ref ys, o + 2) = TActivation.Inline ? TActivation.Invoke(acc0_2) : acc0_2;
+                if (TRows.Count > 1)
+                {
+                    Unsafe.Add(ref ys, o + 3) = TActivation.Inline ? TActivation.Invoke(acc1_0) : acc1_0;
+                    Unsafe.Add(ref ys, o + 4) = TActivation.Inline ? TActivation.Invoke(acc1_1) : acc1_1;
+                    Unsafe.Add(ref ys, o + 5) = TActivation.Inline ? TActivation.Invoke(acc1_2) : acc1_2;
+                }
+                if (TRows.Count > 2)
+                {
+                    Unsafe.Add(ref ys, o + 6) = TActivation.Inline ? TActivation.Invoke(acc2_0) : acc2_0;
+                    Unsafe.Add(ref ys, o + 7) = TActivation.Inline ? TActivation.Invoke(acc2_1) : acc2_1;
+                    Unsafe.Add(ref ys, o + 8) = TActivation.Inline ? TActivation.Invoke(acc2_2) : acc2_2;
+                }
+                if (TRows.Count > 3)
+                {
+                    Unsafe.Add(ref ys, o + 9) = TActivation.Inline ? TActivation.Invoke(acc3_0) : acc3_0;
+                    Unsafe.Add(ref ys, o + 10) = TActivation.Inline ? TActivation.Invoke(acc3_1) : acc3_1;
+                    Unsafe.Add(ref ys, o + 11) = TActivation.Inline ? TActivation.Invoke(acc3_2) : acc3_2;
+                }
+                if (!TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * 3);
+                        Unsafe.Add(ref yRow, o) = TActivation.Invoke(Unsafe.Add(ref yRow, o));
+                        Unsafe.Add(ref yRow, o + 1) = TActivation.Invoke(Unsafe.Add(ref yRow, o + 1));
+                        Unsafe.Add(ref yRow, o + 2) = TActivation.Invoke(Unsafe.Add(ref yRow, o + 2));
+                    }
+                }
+            }
+            return s;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -234,108 +328,14 @@ total                                                   27     48
                 acc0 = Unsafe.Add(ref w, 21) * x7 + acc0;
                 acc1 = Unsafe.Add(ref w, 22) * x7 + acc1;
                 acc2 = Unsafe.Add(ref w, 23) * x7 + acc2;
-                if (TActivation.Inline)
+                Unsafe.Add(ref y, 0) = TActivation.Inline ? TActivation.Invoke(acc0) : acc0;
+                Unsafe.Add(ref y, 1) = TActivation.Inline ? TActivation.Invoke(acc1) : acc1;
+                Unsafe.Add(ref y, 2) = TActivation.Inline ? TActivation.Invoke(acc2) : acc2;
+                if (!TActivation.Inline)
                 {
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                }
-                else
-                {
-                    Unsafe.Add(ref y, 0) = acc0;
-                    Unsafe.Add(ref y, 1) = acc1;
-                    Unsafe.Add(ref y, 2) = acc2;
                     Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
                     Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
                     Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // outputs 0..2
-            {
-                var bias0 = Unsafe.Add(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Unsafe.Add(ref b, 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                var bias2 = Unsafe.Add(ref b, 2);
-                var acc0_2 = bias2;
-                var acc1_2 = bias2;
-                var acc2_2 = bias2;
-                var acc3_2 = bias2;
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
-                    var w0 = Unsafe.Add(ref wi, 0);
-                    var w1 = Unsafe.Add(ref wi, 1);
-                    var w2 = Unsafe.Add(ref wi, 2);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 8 + i);
-                    var x2 = Unsafe.Add(ref x, 16 + i);
-                    var x3 = Unsafe.Add(ref x, 24 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc0_1 = w1 * x0 + acc0_1;
-                    acc0_2 = w2 * x0 + acc0_2;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc1_1 = w1 * x1 + acc1_1;
-                    acc1_2 = w2 * x1 + acc1_2;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc2_1 = w1 * x2 + acc2_1;
-                    acc2_2 = w2 * x2 + acc2_2;
-                    acc3_0 = w0 * x3 + acc3_0;
-                    acc3_1 = w1 * x3 + acc3_1;
-                    acc3_2 = w2 * x3 + acc3_2;
-                }
-                if (TActivation.Inline)
-                {
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
-                }
-                else
-                {
-                    Unsafe.Add(ref y, 0) = acc0_0;
-                    Unsafe.Add(ref y, 1) = acc0_1;
-                    Unsafe.Add(ref y, 2) = acc0_2;
-                    Unsafe.Add(ref y, 3) = acc1_0;
-                    Unsafe.Add(ref y, 4) = acc1_1;
-                    Unsafe.Add(ref y, 5) = acc1_2;
-                    Unsafe.Add(ref y, 6) = acc2_0;
-                    Unsafe.Add(ref y, 7) = acc2_1;
-                    Unsafe.Add(ref y, 8) = acc2_2;
-                    Unsafe.Add(ref y, 9) = acc3_0;
-                    Unsafe.Add(ref y, 10) = acc3_1;
-                    Unsafe.Add(ref y, 11) = acc3_2;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
                 }
             }
         }

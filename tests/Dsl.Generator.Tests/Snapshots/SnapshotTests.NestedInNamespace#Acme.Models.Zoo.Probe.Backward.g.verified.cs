@@ -83,33 +83,18 @@ partial class Zoo
 
         private static partial class ScoreKernels
         {
+            /// <summary>dL/dW += x^T dL/dz and dL/db += the column sums of dL/dz, over <paramref name="rows"/> rows.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
             {
-                AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
+                global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, 2, ref gb);
+                WeightGradient_Scalar(ref x, ref g, rows, ref gw);
             }
 
-
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
+            private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float gw)
             {
-
-                // bias: column sums of dL/dz
-                // outputs 0..1
-                {
-                    var acc0 = Unsafe.Add(ref gb, 0);
-                    var acc1 = Unsafe.Add(ref gb, 1);
-                    for (nuint s = 0; s < rows; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 2);
-                        acc0 += Unsafe.Add(ref gs, 0);
-                        acc1 += Unsafe.Add(ref gs, 1);
-                    }
-                    Unsafe.Add(ref gb, 1) = acc1;
-                    Unsafe.Add(ref gb, 0) = acc0;
-                }
-
-                // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
+                // rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
                 {
                     const nuint i = 0;
                     ref float gwi = ref Unsafe.Add(ref gw, i * 2);
@@ -147,167 +132,28 @@ partial class Zoo
                 }
             }
 
-            /// <summary>W^T = [2, 3] per group, for the input gradient.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            public static void TransposeWeights(ref float w, ref float transposed)
-            {
-                for (nuint g = 0; g < 1; g++)
-                {
-                    ref float wg = ref Unsafe.Add(ref w, g * 6);
-                    ref float tg = ref Unsafe.Add(ref transposed, g * 6);
-                    for (nuint n = 0; n < 2; n++)
-                        for (nuint k = 0; k < 3; k++)
-                            Unsafe.Add(ref tg, n * 3 + k) = Unsafe.Add(ref wg, k * 2 + n);
-                }
-            }
+            /// <summary>W^T = [2, 3], for the input gradient.</summary>
+            public static void TransposeWeights(ref float w, ref float transposed) => global::Dsl.Kernels.DenseKernels.TransposeWeights(ref w, ref transposed, 1, 3, 2);
 
-            /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+            /// <summary>The product over W^T for the caller's input gradient only: the runtime's generic kernel, not written out.</summary>
             public static class Transposed
             {
                 public const int Inputs = 2;
                 public const int Outputs = 3;
 
-                [MethodImpl(MethodImplOptions.AggressiveInlining)]
-                public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+                /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+                private readonly struct Shape : global::Dsl.Kernels.IGemmShape
                 {
-                    Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                    public static int Inputs => 2;
+                    public static int Outputs => 3;
+                    public static bool Bias => false;
                 }
 
+                /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
                 [MethodImpl(MethodImplOptions.AggressiveInlining)]
-                public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-                {
-                    Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-                }
-
-                /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
-                [MethodImpl(MethodImplOptions.AggressiveOptimization)]
                 public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
                 {
-                    nuint s = 0;
-                    for (; s + 4 <= (nuint)rows; s += 4)
-                        Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                    for (; s < (nuint)rows; s++)
-                        Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                }
-
-                [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-                private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-                {
-                    // outputs 0..2
-                    {
-                        var acc0 = 0f;
-                        var acc1 = 0f;
-                        var acc2 = 0f;
-                        // 2 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
-                        var x0 = Unsafe.Add(ref x, 0);
-                        acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                        acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                        acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                        var x1 = Unsafe.Add(ref x, 1);
-                        acc0 = Unsafe.Add(ref w, 3) * x1 + acc0;
-                        acc1 = Unsafe.Add(ref w, 4) * x1 + acc1;
-                        acc2 = Unsafe.Add(ref w, 5) * x1 + acc2;
-                        if (TActivation.Inline)
-                        {
-                            Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                            Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                            Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                        }
-                        else
-                        {
-                            Unsafe.Add(ref y, 0) = acc0;
-                            Unsafe.Add(ref y, 1) = acc1;
-                            Unsafe.Add(ref y, 2) = acc2;
-                            Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                            Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                            Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        }
-                    }
-                }
-
-                [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-                private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-                {
-                    // outputs 0..2
-                    {
-                        var acc0_0 = 0f;
-                        var acc1_0 = 0f;
-                        var acc2_0 = 0f;
-                        var acc3_0 = 0f;
-                        var acc0_1 = 0f;
-                        var acc1_1 = 0f;
-                        var acc2_1 = 0f;
-                        var acc3_1 = 0f;
-                        var acc0_2 = 0f;
-                        var acc1_2 = 0f;
-                        var acc2_2 = 0f;
-                        var acc3_2 = 0f;
-                        for (nuint i = 0; i < 2; i++)
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (i) * 3);
-                            var w0 = Unsafe.Add(ref wi, 0);
-                            var w1 = Unsafe.Add(ref wi, 1);
-                            var w2 = Unsafe.Add(ref wi, 2);
-                            var x0 = Unsafe.Add(ref x, i);
-                            var x1 = Unsafe.Add(ref x, 2 + i);
-                            var x2 = Unsafe.Add(ref x, 4 + i);
-                            var x3 = Unsafe.Add(ref x, 6 + i);
-                            acc0_0 = w0 * x0 + acc0_0;
-                            acc0_1 = w1 * x0 + acc0_1;
-                            acc0_2 = w2 * x0 + acc0_2;
-                            acc1_0 = w0 * x1 + acc1_0;
-                            acc1_1 = w1 * x1 + acc1_1;
-                            acc1_2 = w2 * x1 + acc1_2;
-                            acc2_0 = w0 * x2 + acc2_0;
-                            acc2_1 = w1 * x2 + acc2_1;
-                            acc2_2 = w2 * x2 + acc2_2;
-                            acc3_0 = w0 * x3 + acc3_0;
-                            acc3_1 = w1 * x3 + acc3_1;
-                            acc3_2 = w2 * x3 + acc3_2;
-                        }
-                        if (TActivation.Inline)
-                        {
-                            Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                            Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                            Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                            Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                            Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                            Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                            Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                            Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                            Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                            Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                            Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                            Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
-                        }
-                        else
-                        {
-                            Unsafe.Add(ref y, 0) = acc0_0;
-                            Unsafe.Add(ref y, 1) = acc0_1;
-                            Unsafe.Add(ref y, 2) = acc0_2;
-                            Unsafe.Add(ref y, 3) = acc1_0;
-                            Unsafe.Add(ref y, 4) = acc1_1;
-                            Unsafe.Add(ref y, 5) = acc1_2;
-                            Unsafe.Add(ref y, 6) = acc2_0;
-                            Unsafe.Add(ref y, 7) = acc2_1;
-                            Unsafe.Add(ref y, 8) = acc2_2;
-                            Unsafe.Add(ref y, 9) = acc3_0;
-                            Unsafe.Add(ref y, 10) = acc3_1;
-                            Unsafe.Add(ref y, 11) = acc3_2;
-                            Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                            Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                            Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                            Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                            Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                            Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                            Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                            Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                            Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
-                            Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
-                            Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
-                            Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
-                        }
-                    }
+                    global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
                 }
             }
         }

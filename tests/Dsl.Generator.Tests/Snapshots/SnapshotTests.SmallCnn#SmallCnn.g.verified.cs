@@ -162,84 +162,47 @@ total                                          119  2,640
         public const int GroupOutputFloats = 120;
         public const int WeightOffset = 0;
 
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+        private readonly struct Shape : global::Dsl.Kernels.IGemmShape
         {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector128.IsHardwareAccelerated)
-                Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-            else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            public static int Inputs => 9;
+            public static int Outputs => 4;
+            public static bool Bias => true;
         }
 
+        /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-            if (Vector128.IsHardwareAccelerated)
-                Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-            else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-        }
-
-        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)rows; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector128.IsHardwareAccelerated)
+                ForwardBlocked_128<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+            else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void ForwardBlocked_128<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+            // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the rows left over run in tiles of 2, then 1.
             // outputs 0..3
             {
-                var acc0_0 = Vector128.LoadUnsafe(ref b, 0);
-                var acc0_1 = Vector128.Create(0f);
-                var acc0_2 = Vector128.Create(0f);
-                var acc0_3 = Vector128.Create(0f);
-                // 9 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
-                var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
-                var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0_1);
-                var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0_2);
-                var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0_3);
-                var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x4, acc0_0);
-                var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x5, acc0_1);
-                var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x6, acc0_2);
-                var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x7, acc0_3);
-                var x8 = Vector128.Create(Unsafe.Add(ref x, 8));
-                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x8, acc0_0);
-                acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                if (TActivation.Inline)
-                {
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                }
-                else
-                {
-                    Vector128.StoreUnsafe(acc0_0, ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                }
+                const nuint o = 0;
+                nuint s = 0;
+                s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
+                s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
+        /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static nuint Tiles_128x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
         {
-            // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-            // outputs 0..3
+            var bias0 = Vector128.LoadUnsafe(ref b, o);
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
             {
-                var bias0 = Vector128.LoadUnsafe(ref b, 0);
+                ref float xs = ref Unsafe.Add(ref x, s * 9);
+                ref float ys = ref Unsafe.Add(ref y, s * 4);
                 var acc0_0_0 = bias0;
                 var acc0_0_1 = Vector128.Create(0f);
                 var acc0_0_2 = Vector128.Create(0f);
@@ -258,269 +221,149 @@ total                                          119  2,640
                 var acc3_0_3 = Vector128.Create(0f);
                 for (nuint i = 0; i < 8; i += 4)
                 {
-                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 4);
-                    var w00 = Vector128.LoadUnsafe(ref wi0, 0);
-                    var x00 = Vector128.Create(Unsafe.Add(ref x, i));
-                    var x10 = Vector128.Create(Unsafe.Add(ref x, 9 + i));
-                    var x20 = Vector128.Create(Unsafe.Add(ref x, 18 + i));
-                    var x30 = Vector128.Create(Unsafe.Add(ref x, 27 + i));
-                    acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                    acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                    acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                    acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 4);
-                    var w01 = Vector128.LoadUnsafe(ref wi1, 0);
-                    var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
-                    var x11 = Vector128.Create(Unsafe.Add(ref x, 9 + i + 1));
-                    var x21 = Vector128.Create(Unsafe.Add(ref x, 18 + i + 1));
-                    var x31 = Vector128.Create(Unsafe.Add(ref x, 27 + i + 1));
-                    acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                    acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                    acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                    acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 4);
-                    var w02 = Vector128.LoadUnsafe(ref wi2, 0);
-                    var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
-                    var x12 = Vector128.Create(Unsafe.Add(ref x, 9 + i + 2));
-                    var x22 = Vector128.Create(Unsafe.Add(ref x, 18 + i + 2));
-                    var x32 = Vector128.Create(Unsafe.Add(ref x, 27 + i + 2));
-                    acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                    acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                    acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                    acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 4);
-                    var w03 = Vector128.LoadUnsafe(ref wi3, 0);
-                    var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
-                    var x13 = Vector128.Create(Unsafe.Add(ref x, 9 + i + 3));
-                    var x23 = Vector128.Create(Unsafe.Add(ref x, 18 + i + 3));
-                    var x33 = Vector128.Create(Unsafe.Add(ref x, 27 + i + 3));
-                    acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                    acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                    acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                    acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var x0 = Vector128.Create(Unsafe.Add(ref xs, i));
+                        acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        if (TRows.Count > 1)
+                        {
+                            var x1 = Vector128.Create(Unsafe.Add(ref xs, 9 + i));
+                            acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        }
+                        if (TRows.Count > 2)
+                        {
+                            var x2 = Vector128.Create(Unsafe.Add(ref xs, 18 + i));
+                            acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        }
+                        if (TRows.Count > 3)
+                        {
+                            var x3 = Vector128.Create(Unsafe.Add(ref xs, 27 + i));
+                            acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                        }
+                    }
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (i + 1) * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 1));
+                        acc0_0_1 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        if (TRows.Count > 1)
+                        {
+                            var x1 = Vector128.Create(Unsafe.Add(ref xs, 9 + i + 1));
+                            acc1_0_1 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        }
+                        if (TRows.Count > 2)
+                        {
+                            var x2 = Vector128.Create(Unsafe.Add(ref xs, 18 + i + 1));
+                            acc2_0_1 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        }
+                        if (TRows.Count > 3)
+                        {
+                            var x3 = Vector128.Create(Unsafe.Add(ref xs, 27 + i + 1));
+                            acc3_0_1 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                        }
+                    }
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (i + 2) * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 2));
+                        acc0_0_2 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        if (TRows.Count > 1)
+                        {
+                            var x1 = Vector128.Create(Unsafe.Add(ref xs, 9 + i + 2));
+                            acc1_0_2 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        }
+                        if (TRows.Count > 2)
+                        {
+                            var x2 = Vector128.Create(Unsafe.Add(ref xs, 18 + i + 2));
+                            acc2_0_2 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        }
+                        if (TRows.Count > 3)
+                        {
+                            var x3 = Vector128.Create(Unsafe.Add(ref xs, 27 + i + 2));
+                            acc3_0_2 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                        }
+                    }
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (i + 3) * 4);
+                        var w0 = Vector128.LoadUnsafe(ref wi, o);
+                        var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 3));
+                        acc0_0_3 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                        if (TRows.Count > 1)
+                        {
+                            var x1 = Vector128.Create(Unsafe.Add(ref xs, 9 + i + 3));
+                            acc1_0_3 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                        }
+                        if (TRows.Count > 2)
+                        {
+                            var x2 = Vector128.Create(Unsafe.Add(ref xs, 18 + i + 3));
+                            acc2_0_3 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_3);
+                        }
+                        if (TRows.Count > 3)
+                        {
+                            var x3 = Vector128.Create(Unsafe.Add(ref xs, 27 + i + 3));
+                            acc3_0_3 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_3);
+                        }
+                    }
                 }
                 // input 8, the remainder of the 4 partial sums
                 {
                     ref float wi = ref Unsafe.Add(ref w, (8) * 4);
-                    var w0 = Vector128.LoadUnsafe(ref wi, 0);
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, 8));
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 9 + 8));
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 18 + 8));
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 27 + 8));
+                    var w0 = Vector128.LoadUnsafe(ref wi, o);
+                    var x0 = Vector128.Create(Unsafe.Add(ref xs, 8));
                     acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                    acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                    acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                    acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Vector128.Create(Unsafe.Add(ref xs, 9 + 8));
+                        acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Vector128.Create(Unsafe.Add(ref xs, 18 + 8));
+                        acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Vector128.Create(Unsafe.Add(ref xs, 27 + 8));
+                        acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                    }
                 }
                 acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                if (TActivation.Inline)
+                if (TRows.Count > 1)
                 {
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 12);
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
                 }
-                else
+                if (TRows.Count > 2)
                 {
-                    Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
-                    Vector128.StoreUnsafe(acc1_0_0, ref y, 4);
-                    Vector128.StoreUnsafe(acc2_0_0, ref y, 8);
-                    Vector128.StoreUnsafe(acc3_0_0, ref y, 12);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
                 }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // outputs 0..3
-            {
-                var acc0 = Unsafe.Add(ref b, 0);
-                var acc1 = Unsafe.Add(ref b, 1);
-                var acc2 = Unsafe.Add(ref b, 2);
-                var acc3 = Unsafe.Add(ref b, 3);
-                // 9 inputs x 4 vectors fit the unroll budget: straight-line code, constant offsets.
-                var x0 = Unsafe.Add(ref x, 0);
-                acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
-                var x1 = Unsafe.Add(ref x, 1);
-                acc0 = Unsafe.Add(ref w, 4) * x1 + acc0;
-                acc1 = Unsafe.Add(ref w, 5) * x1 + acc1;
-                acc2 = Unsafe.Add(ref w, 6) * x1 + acc2;
-                acc3 = Unsafe.Add(ref w, 7) * x1 + acc3;
-                var x2 = Unsafe.Add(ref x, 2);
-                acc0 = Unsafe.Add(ref w, 8) * x2 + acc0;
-                acc1 = Unsafe.Add(ref w, 9) * x2 + acc1;
-                acc2 = Unsafe.Add(ref w, 10) * x2 + acc2;
-                acc3 = Unsafe.Add(ref w, 11) * x2 + acc3;
-                var x3 = Unsafe.Add(ref x, 3);
-                acc0 = Unsafe.Add(ref w, 12) * x3 + acc0;
-                acc1 = Unsafe.Add(ref w, 13) * x3 + acc1;
-                acc2 = Unsafe.Add(ref w, 14) * x3 + acc2;
-                acc3 = Unsafe.Add(ref w, 15) * x3 + acc3;
-                var x4 = Unsafe.Add(ref x, 4);
-                acc0 = Unsafe.Add(ref w, 16) * x4 + acc0;
-                acc1 = Unsafe.Add(ref w, 17) * x4 + acc1;
-                acc2 = Unsafe.Add(ref w, 18) * x4 + acc2;
-                acc3 = Unsafe.Add(ref w, 19) * x4 + acc3;
-                var x5 = Unsafe.Add(ref x, 5);
-                acc0 = Unsafe.Add(ref w, 20) * x5 + acc0;
-                acc1 = Unsafe.Add(ref w, 21) * x5 + acc1;
-                acc2 = Unsafe.Add(ref w, 22) * x5 + acc2;
-                acc3 = Unsafe.Add(ref w, 23) * x5 + acc3;
-                var x6 = Unsafe.Add(ref x, 6);
-                acc0 = Unsafe.Add(ref w, 24) * x6 + acc0;
-                acc1 = Unsafe.Add(ref w, 25) * x6 + acc1;
-                acc2 = Unsafe.Add(ref w, 26) * x6 + acc2;
-                acc3 = Unsafe.Add(ref w, 27) * x6 + acc3;
-                var x7 = Unsafe.Add(ref x, 7);
-                acc0 = Unsafe.Add(ref w, 28) * x7 + acc0;
-                acc1 = Unsafe.Add(ref w, 29) * x7 + acc1;
-                acc2 = Unsafe.Add(ref w, 30) * x7 + acc2;
-                acc3 = Unsafe.Add(ref w, 31) * x7 + acc3;
-                var x8 = Unsafe.Add(ref x, 8);
-                acc0 = Unsafe.Add(ref w, 32) * x8 + acc0;
-                acc1 = Unsafe.Add(ref w, 33) * x8 + acc1;
-                acc2 = Unsafe.Add(ref w, 34) * x8 + acc2;
-                acc3 = Unsafe.Add(ref w, 35) * x8 + acc3;
-                if (TActivation.Inline)
+                if (TRows.Count > 3)
                 {
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
                 }
-                else
+                Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                if (TRows.Count > 1)
                 {
-                    Unsafe.Add(ref y, 0) = acc0;
-                    Unsafe.Add(ref y, 1) = acc1;
-                    Unsafe.Add(ref y, 2) = acc2;
-                    Unsafe.Add(ref y, 3) = acc3;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                    Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 4);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 8);
+                }
+                if (TRows.Count > 3)
+                {
+                    Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_0_0) : acc3_0_0, ref ys, o + 12);
+                }
+                if (!TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * 4);
+                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                    }
                 }
             }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // outputs 0..3
-            {
-                var bias0 = Unsafe.Add(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Unsafe.Add(ref b, 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                var bias2 = Unsafe.Add(ref b, 2);
-                var acc0_2 = bias2;
-                var acc1_2 = bias2;
-                var acc2_2 = bias2;
-                var acc3_2 = bias2;
-                var bias3 = Unsafe.Add(ref b, 3);
-                var acc0_3 = bias3;
-                var acc1_3 = bias3;
-                var acc2_3 = bias3;
-                var acc3_3 = bias3;
-                for (nuint i = 0; i < 9; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (i) * 4);
-                    var w0 = Unsafe.Add(ref wi, 0);
-                    var w1 = Unsafe.Add(ref wi, 1);
-                    var w2 = Unsafe.Add(ref wi, 2);
-                    var w3 = Unsafe.Add(ref wi, 3);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 9 + i);
-                    var x2 = Unsafe.Add(ref x, 18 + i);
-                    var x3 = Unsafe.Add(ref x, 27 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc0_1 = w1 * x0 + acc0_1;
-                    acc0_2 = w2 * x0 + acc0_2;
-                    acc0_3 = w3 * x0 + acc0_3;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc1_1 = w1 * x1 + acc1_1;
-                    acc1_2 = w2 * x1 + acc1_2;
-                    acc1_3 = w3 * x1 + acc1_3;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc2_1 = w1 * x2 + acc2_1;
-                    acc2_2 = w2 * x2 + acc2_2;
-                    acc2_3 = w3 * x2 + acc2_3;
-                    acc3_0 = w0 * x3 + acc3_0;
-                    acc3_1 = w1 * x3 + acc3_1;
-                    acc3_2 = w2 * x3 + acc3_2;
-                    acc3_3 = w3 * x3 + acc3_3;
-                }
-                if (TActivation.Inline)
-                {
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
-                }
-                else
-                {
-                    Unsafe.Add(ref y, 0) = acc0_0;
-                    Unsafe.Add(ref y, 1) = acc0_1;
-                    Unsafe.Add(ref y, 2) = acc0_2;
-                    Unsafe.Add(ref y, 3) = acc0_3;
-                    Unsafe.Add(ref y, 4) = acc1_0;
-                    Unsafe.Add(ref y, 5) = acc1_1;
-                    Unsafe.Add(ref y, 6) = acc1_2;
-                    Unsafe.Add(ref y, 7) = acc1_3;
-                    Unsafe.Add(ref y, 8) = acc2_0;
-                    Unsafe.Add(ref y, 9) = acc2_1;
-                    Unsafe.Add(ref y, 10) = acc2_2;
-                    Unsafe.Add(ref y, 11) = acc2_3;
-                    Unsafe.Add(ref y, 12) = acc3_0;
-                    Unsafe.Add(ref y, 13) = acc3_1;
-                    Unsafe.Add(ref y, 14) = acc3_2;
-                    Unsafe.Add(ref y, 15) = acc3_3;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
-                    Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
-                    Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
-                    Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
-                    Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
-                }
-            }
+            return s;
         }
 
         /// <summary>One row of 9 values per output pixel; positions in the padding are zero.</summary>
@@ -588,6 +431,22 @@ total                                          119  2,640
         // The training forward runs the kernel built with the folded bias; without its own bias it adds these zeros.
         public static readonly float[] NoBias = new float[4];
 
+        /// <summary>This convolution's constants, for the runtime's direct kernel on machines without AVX2.</summary>
+        private readonly struct DirectShape : global::Dsl.Kernels.IDirectConvolutionShape
+        {
+            public static int InputChannels => 1;
+            public static int OutputChannels => 4;
+            public static int OutputHeight => 6;
+            public static int OutputWidth => 5;
+            public static int KernelHeight => 3;
+            public static int KernelWidth => 3;
+            public static int DilationHeight => 1;
+            public static int DilationWidth => 1;
+            public static int InputWidth => 7;
+            public static int InputPlane => 56;
+            public static bool Bias => true;
+        }
+
         /// <summary>y = act(W * x + b) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Direct<TActivation>(ref float x, ref float padded, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
@@ -596,7 +455,7 @@ total                                          119  2,640
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
                 Direct_128<TActivation>(ref padded, ref w, ref b, ref y);
-            else Direct_Scalar<TActivation>(ref padded, ref w, ref b, ref y);
+            else global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref padded, ref w, ref b, ref y);
             // Activations that call exp run once over the stored sums, so no accumulator lives across a call.
             if (!TActivation.Inline)
                 global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, 120), MemoryMarshal.CreateSpan(ref y, 120));
@@ -826,465 +685,6 @@ total                                          119  2,640
                             Vector128.StoreUnsafe(acc2_1, ref yr, 61);
                             Vector128.StoreUnsafe(acc3_0, ref yr, 90);
                             Vector128.StoreUnsafe(acc3_1, ref yr, 91);
-                        }
-                    }
-                }
-            }
-        }
-
-        // 4 channels in blocks of 4 x 3 positions of a row: 12 accumulators.
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Direct_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // channels 0..3
-            {
-                const nuint co = 0;
-                ref float wc = ref Unsafe.Add(ref w, co);
-                ref float bc = ref Unsafe.Add(ref b, co);
-                ref float yc = ref Unsafe.Add(ref y, co * 30);
-                for (nuint oh = 0; oh < 6; oh++)
-                {
-                    ref float xr = ref Unsafe.Add(ref x, oh * 7);
-                    ref float yr = ref Unsafe.Add(ref yc, oh * 5);
-                    // outputs 0..2
-                    {
-                        var acc0_0 = Unsafe.Add(ref bc, 0);
-                        var acc0_1 = Unsafe.Add(ref bc, 0);
-                        var acc0_2 = Unsafe.Add(ref bc, 0);
-                        var acc1_0 = Unsafe.Add(ref bc, 1);
-                        var acc1_1 = Unsafe.Add(ref bc, 1);
-                        var acc1_2 = Unsafe.Add(ref bc, 1);
-                        var acc2_0 = Unsafe.Add(ref bc, 2);
-                        var acc2_1 = Unsafe.Add(ref bc, 2);
-                        var acc2_2 = Unsafe.Add(ref bc, 2);
-                        var acc3_0 = Unsafe.Add(ref bc, 3);
-                        var acc3_1 = Unsafe.Add(ref bc, 3);
-                        var acc3_2 = Unsafe.Add(ref bc, 3);
-                        // the only input channel
-                        {
-                            const nuint ci = 0;
-                            ref float xc = ref Unsafe.Add(ref xr, ci * 56);
-                            ref float wi = ref Unsafe.Add(ref wc, ci * 36);
-                            // tap (0, 0)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 0);
-                                var x1 = Unsafe.Add(ref xc, 1);
-                                var x2 = Unsafe.Add(ref xc, 2);
-                                var w0 = Unsafe.Add(ref wi, 0);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 1);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 2);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 3);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (0, 1)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 1);
-                                var x1 = Unsafe.Add(ref xc, 2);
-                                var x2 = Unsafe.Add(ref xc, 3);
-                                var w0 = Unsafe.Add(ref wi, 4);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 5);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 6);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 7);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (0, 2)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 2);
-                                var x1 = Unsafe.Add(ref xc, 3);
-                                var x2 = Unsafe.Add(ref xc, 4);
-                                var w0 = Unsafe.Add(ref wi, 8);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 9);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 10);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 11);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (1, 0)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 7);
-                                var x1 = Unsafe.Add(ref xc, 8);
-                                var x2 = Unsafe.Add(ref xc, 9);
-                                var w0 = Unsafe.Add(ref wi, 12);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 13);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 14);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 15);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (1, 1)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 8);
-                                var x1 = Unsafe.Add(ref xc, 9);
-                                var x2 = Unsafe.Add(ref xc, 10);
-                                var w0 = Unsafe.Add(ref wi, 16);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 17);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 18);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 19);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (1, 2)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 9);
-                                var x1 = Unsafe.Add(ref xc, 10);
-                                var x2 = Unsafe.Add(ref xc, 11);
-                                var w0 = Unsafe.Add(ref wi, 20);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 21);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 22);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 23);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (2, 0)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 14);
-                                var x1 = Unsafe.Add(ref xc, 15);
-                                var x2 = Unsafe.Add(ref xc, 16);
-                                var w0 = Unsafe.Add(ref wi, 24);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 25);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 26);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 27);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (2, 1)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 15);
-                                var x1 = Unsafe.Add(ref xc, 16);
-                                var x2 = Unsafe.Add(ref xc, 17);
-                                var w0 = Unsafe.Add(ref wi, 28);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 29);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 30);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 31);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                            // tap (2, 2)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 16);
-                                var x1 = Unsafe.Add(ref xc, 17);
-                                var x2 = Unsafe.Add(ref xc, 18);
-                                var w0 = Unsafe.Add(ref wi, 32);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                acc0_2 = x2 * w0 + acc0_2;
-                                var w1 = Unsafe.Add(ref wi, 33);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                acc1_2 = x2 * w1 + acc1_2;
-                                var w2 = Unsafe.Add(ref wi, 34);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                acc2_2 = x2 * w2 + acc2_2;
-                                var w3 = Unsafe.Add(ref wi, 35);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                                acc3_2 = x2 * w3 + acc3_2;
-                            }
-                        }
-                        if (TActivation.Inline)
-                        {
-                            Unsafe.Add(ref yr, 0) = TActivation.Invoke(acc0_0);
-                            Unsafe.Add(ref yr, 1) = TActivation.Invoke(acc0_1);
-                            Unsafe.Add(ref yr, 2) = TActivation.Invoke(acc0_2);
-                            Unsafe.Add(ref yr, 30) = TActivation.Invoke(acc1_0);
-                            Unsafe.Add(ref yr, 31) = TActivation.Invoke(acc1_1);
-                            Unsafe.Add(ref yr, 32) = TActivation.Invoke(acc1_2);
-                            Unsafe.Add(ref yr, 60) = TActivation.Invoke(acc2_0);
-                            Unsafe.Add(ref yr, 61) = TActivation.Invoke(acc2_1);
-                            Unsafe.Add(ref yr, 62) = TActivation.Invoke(acc2_2);
-                            Unsafe.Add(ref yr, 90) = TActivation.Invoke(acc3_0);
-                            Unsafe.Add(ref yr, 91) = TActivation.Invoke(acc3_1);
-                            Unsafe.Add(ref yr, 92) = TActivation.Invoke(acc3_2);
-                        }
-                        else
-                        {
-                            Unsafe.Add(ref yr, 0) = acc0_0;
-                            Unsafe.Add(ref yr, 1) = acc0_1;
-                            Unsafe.Add(ref yr, 2) = acc0_2;
-                            Unsafe.Add(ref yr, 30) = acc1_0;
-                            Unsafe.Add(ref yr, 31) = acc1_1;
-                            Unsafe.Add(ref yr, 32) = acc1_2;
-                            Unsafe.Add(ref yr, 60) = acc2_0;
-                            Unsafe.Add(ref yr, 61) = acc2_1;
-                            Unsafe.Add(ref yr, 62) = acc2_2;
-                            Unsafe.Add(ref yr, 90) = acc3_0;
-                            Unsafe.Add(ref yr, 91) = acc3_1;
-                            Unsafe.Add(ref yr, 92) = acc3_2;
-                        }
-                    }
-                    // outputs 3..4
-                    {
-                        var acc0_0 = Unsafe.Add(ref bc, 0);
-                        var acc0_1 = Unsafe.Add(ref bc, 0);
-                        var acc1_0 = Unsafe.Add(ref bc, 1);
-                        var acc1_1 = Unsafe.Add(ref bc, 1);
-                        var acc2_0 = Unsafe.Add(ref bc, 2);
-                        var acc2_1 = Unsafe.Add(ref bc, 2);
-                        var acc3_0 = Unsafe.Add(ref bc, 3);
-                        var acc3_1 = Unsafe.Add(ref bc, 3);
-                        // the only input channel
-                        {
-                            const nuint ci = 0;
-                            ref float xc = ref Unsafe.Add(ref xr, ci * 56);
-                            ref float wi = ref Unsafe.Add(ref wc, ci * 36);
-                            // tap (0, 0)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 3);
-                                var x1 = Unsafe.Add(ref xc, 4);
-                                var w0 = Unsafe.Add(ref wi, 0);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 1);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 2);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 3);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (0, 1)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 4);
-                                var x1 = Unsafe.Add(ref xc, 5);
-                                var w0 = Unsafe.Add(ref wi, 4);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 5);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 6);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 7);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (0, 2)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 5);
-                                var x1 = Unsafe.Add(ref xc, 6);
-                                var w0 = Unsafe.Add(ref wi, 8);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 9);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 10);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 11);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (1, 0)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 10);
-                                var x1 = Unsafe.Add(ref xc, 11);
-                                var w0 = Unsafe.Add(ref wi, 12);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 13);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 14);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 15);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (1, 1)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 11);
-                                var x1 = Unsafe.Add(ref xc, 12);
-                                var w0 = Unsafe.Add(ref wi, 16);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 17);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 18);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 19);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (1, 2)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 12);
-                                var x1 = Unsafe.Add(ref xc, 13);
-                                var w0 = Unsafe.Add(ref wi, 20);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 21);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 22);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 23);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (2, 0)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 17);
-                                var x1 = Unsafe.Add(ref xc, 18);
-                                var w0 = Unsafe.Add(ref wi, 24);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 25);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 26);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 27);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (2, 1)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 18);
-                                var x1 = Unsafe.Add(ref xc, 19);
-                                var w0 = Unsafe.Add(ref wi, 28);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 29);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 30);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 31);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                            // tap (2, 2)
-                            {
-                                var x0 = Unsafe.Add(ref xc, 19);
-                                var x1 = Unsafe.Add(ref xc, 20);
-                                var w0 = Unsafe.Add(ref wi, 32);
-                                acc0_0 = x0 * w0 + acc0_0;
-                                acc0_1 = x1 * w0 + acc0_1;
-                                var w1 = Unsafe.Add(ref wi, 33);
-                                acc1_0 = x0 * w1 + acc1_0;
-                                acc1_1 = x1 * w1 + acc1_1;
-                                var w2 = Unsafe.Add(ref wi, 34);
-                                acc2_0 = x0 * w2 + acc2_0;
-                                acc2_1 = x1 * w2 + acc2_1;
-                                var w3 = Unsafe.Add(ref wi, 35);
-                                acc3_0 = x0 * w3 + acc3_0;
-                                acc3_1 = x1 * w3 + acc3_1;
-                            }
-                        }
-                        if (TActivation.Inline)
-                        {
-                            Unsafe.Add(ref yr, 3) = TActivation.Invoke(acc0_0);
-                            Unsafe.Add(ref yr, 4) = TActivation.Invoke(acc0_1);
-                            Unsafe.Add(ref yr, 33) = TActivation.Invoke(acc1_0);
-                            Unsafe.Add(ref yr, 34) = TActivation.Invoke(acc1_1);
-                            Unsafe.Add(ref yr, 63) = TActivation.Invoke(acc2_0);
-                            Unsafe.Add(ref yr, 64) = TActivation.Invoke(acc2_1);
-                            Unsafe.Add(ref yr, 93) = TActivation.Invoke(acc3_0);
-                            Unsafe.Add(ref yr, 94) = TActivation.Invoke(acc3_1);
-                        }
-                        else
-                        {
-                            Unsafe.Add(ref yr, 3) = acc0_0;
-                            Unsafe.Add(ref yr, 4) = acc0_1;
-                            Unsafe.Add(ref yr, 33) = acc1_0;
-                            Unsafe.Add(ref yr, 34) = acc1_1;
-                            Unsafe.Add(ref yr, 63) = acc2_0;
-                            Unsafe.Add(ref yr, 64) = acc2_1;
-                            Unsafe.Add(ref yr, 93) = acc3_0;
-                            Unsafe.Add(ref yr, 94) = acc3_1;
                         }
                     }
                 }

@@ -92,35 +92,29 @@ partial class TinyMlp
 
     private static partial class HiddenKernels
     {
+        /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+        private readonly struct GradientShape : global::Dsl.Kernels.IGemmShape
+        {
+            public static int Inputs => 4;
+            public static int Outputs => 8;
+            public static bool Bias => true;
+        }
+
+        /// <summary>dL/dW += x^T dL/dz and dL/db += the column sums of dL/dz, over <paramref name="rows"/> rows.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
+            global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, 8, ref gb);
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                AccumulateGradients_256(ref x, ref g, rows, ref gw, ref gb);
-            else if (Vector128.IsHardwareAccelerated)
-                AccumulateGradients_128(ref x, ref g, rows, ref gw, ref gb);
-            else AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
+                WeightGradient_256(ref x, ref g, rows, ref gw);
+            else global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref gw);
         }
 
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_256(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
+        private static void WeightGradient_256(ref float x, ref float g, nuint rows, ref float gw)
         {
-
-            // bias: column sums of dL/dz
-            // outputs 0..7
-            {
-                var acc0 = Vector256.LoadUnsafe(ref gb, 0);
-                for (nuint s = 0; s < rows; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 8);
-                    acc0 += Vector256.LoadUnsafe(ref gs, 0);
-                }
-                Vector256.StoreUnsafe(acc0, ref gb, 0);
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
+            // rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
             {
                 const nuint i = 0;
                 ref float gwi = ref Unsafe.Add(ref gw, i * 8);
@@ -152,568 +146,46 @@ partial class TinyMlp
             }
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_128(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
-        {
+        /// <summary>W^T = [8, 4], for the input gradient.</summary>
+        public static void TransposeWeights(ref float w, ref float transposed) => global::Dsl.Kernels.DenseKernels.TransposeWeights(ref w, ref transposed, 1, 4, 8);
 
-            // bias: column sums of dL/dz
-            // outputs 0..7
-            {
-                var acc0 = Vector128.LoadUnsafe(ref gb, 0);
-                var acc1 = Vector128.LoadUnsafe(ref gb, 4);
-                for (nuint s = 0; s < rows; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 8);
-                    acc0 += Vector128.LoadUnsafe(ref gs, 0);
-                    acc1 += Vector128.LoadUnsafe(ref gs, 4);
-                }
-                Vector128.StoreUnsafe(acc1, ref gb, 4);
-                Vector128.StoreUnsafe(acc0, ref gb, 0);
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            {
-                const nuint i = 0;
-                ref float gwi = ref Unsafe.Add(ref gw, i * 8);
-                // outputs 0..7
-                {
-                    var acc0_0 = Vector128.LoadUnsafe(ref gwi, 0);
-                    var acc0_1 = Vector128.LoadUnsafe(ref gwi, 4);
-                    var acc1_0 = Vector128.LoadUnsafe(ref gwi, 8);
-                    var acc1_1 = Vector128.LoadUnsafe(ref gwi, 12);
-                    var acc2_0 = Vector128.LoadUnsafe(ref gwi, 16);
-                    var acc2_1 = Vector128.LoadUnsafe(ref gwi, 20);
-                    var acc3_0 = Vector128.LoadUnsafe(ref gwi, 24);
-                    var acc3_1 = Vector128.LoadUnsafe(ref gwi, 28);
-                    for (nuint s = 0; s < rows; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 8);
-                        ref float xs = ref Unsafe.Add(ref x, s * 4 + i);
-                        var g0 = Vector128.LoadUnsafe(ref gs, 0);
-                        var g1 = Vector128.LoadUnsafe(ref gs, 4);
-                        var x0 = Vector128.Create(Unsafe.Add(ref xs, 0));
-                        var x1 = Vector128.Create(Unsafe.Add(ref xs, 1));
-                        var x2 = Vector128.Create(Unsafe.Add(ref xs, 2));
-                        var x3 = Vector128.Create(Unsafe.Add(ref xs, 3));
-                        acc0_0 = Vector128.MultiplyAddEstimate(g0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(g1, x0, acc0_1);
-                        acc1_0 = Vector128.MultiplyAddEstimate(g0, x1, acc1_0);
-                        acc1_1 = Vector128.MultiplyAddEstimate(g1, x1, acc1_1);
-                        acc2_0 = Vector128.MultiplyAddEstimate(g0, x2, acc2_0);
-                        acc2_1 = Vector128.MultiplyAddEstimate(g1, x2, acc2_1);
-                        acc3_0 = Vector128.MultiplyAddEstimate(g0, x3, acc3_0);
-                        acc3_1 = Vector128.MultiplyAddEstimate(g1, x3, acc3_1);
-                    }
-                    Vector128.StoreUnsafe(acc0_1, ref gwi, 4);
-                    Vector128.StoreUnsafe(acc0_0, ref gwi, 0);
-                    Vector128.StoreUnsafe(acc1_1, ref gwi, 12);
-                    Vector128.StoreUnsafe(acc1_0, ref gwi, 8);
-                    Vector128.StoreUnsafe(acc2_1, ref gwi, 20);
-                    Vector128.StoreUnsafe(acc2_0, ref gwi, 16);
-                    Vector128.StoreUnsafe(acc3_1, ref gwi, 28);
-                    Vector128.StoreUnsafe(acc3_0, ref gwi, 24);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
-        {
-
-            // bias: column sums of dL/dz
-            // outputs 0..7
-            {
-                var acc0 = Unsafe.Add(ref gb, 0);
-                var acc1 = Unsafe.Add(ref gb, 1);
-                var acc2 = Unsafe.Add(ref gb, 2);
-                var acc3 = Unsafe.Add(ref gb, 3);
-                var acc4 = Unsafe.Add(ref gb, 4);
-                var acc5 = Unsafe.Add(ref gb, 5);
-                var acc6 = Unsafe.Add(ref gb, 6);
-                var acc7 = Unsafe.Add(ref gb, 7);
-                for (nuint s = 0; s < rows; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 8);
-                    acc0 += Unsafe.Add(ref gs, 0);
-                    acc1 += Unsafe.Add(ref gs, 1);
-                    acc2 += Unsafe.Add(ref gs, 2);
-                    acc3 += Unsafe.Add(ref gs, 3);
-                    acc4 += Unsafe.Add(ref gs, 4);
-                    acc5 += Unsafe.Add(ref gs, 5);
-                    acc6 += Unsafe.Add(ref gs, 6);
-                    acc7 += Unsafe.Add(ref gs, 7);
-                }
-                Unsafe.Add(ref gb, 7) = acc7;
-                Unsafe.Add(ref gb, 6) = acc6;
-                Unsafe.Add(ref gb, 5) = acc5;
-                Unsafe.Add(ref gb, 4) = acc4;
-                Unsafe.Add(ref gb, 3) = acc3;
-                Unsafe.Add(ref gb, 2) = acc2;
-                Unsafe.Add(ref gb, 1) = acc1;
-                Unsafe.Add(ref gb, 0) = acc0;
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
-            {
-                const nuint i = 0;
-                ref float gwi = ref Unsafe.Add(ref gw, i * 8);
-                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
-                {
-                    var acc0_0 = Unsafe.Add(ref gwi, o);
-                    var acc0_1 = Unsafe.Add(ref gwi, o + 1);
-                    var acc0_2 = Unsafe.Add(ref gwi, o + 2);
-                    var acc0_3 = Unsafe.Add(ref gwi, o + 3);
-                    var acc1_0 = Unsafe.Add(ref gwi, o + 8);
-                    var acc1_1 = Unsafe.Add(ref gwi, o + 9);
-                    var acc1_2 = Unsafe.Add(ref gwi, o + 10);
-                    var acc1_3 = Unsafe.Add(ref gwi, o + 11);
-                    var acc2_0 = Unsafe.Add(ref gwi, o + 16);
-                    var acc2_1 = Unsafe.Add(ref gwi, o + 17);
-                    var acc2_2 = Unsafe.Add(ref gwi, o + 18);
-                    var acc2_3 = Unsafe.Add(ref gwi, o + 19);
-                    var acc3_0 = Unsafe.Add(ref gwi, o + 24);
-                    var acc3_1 = Unsafe.Add(ref gwi, o + 25);
-                    var acc3_2 = Unsafe.Add(ref gwi, o + 26);
-                    var acc3_3 = Unsafe.Add(ref gwi, o + 27);
-                    for (nuint s = 0; s < rows; s++)
-                    {
-                        ref float gs = ref Unsafe.Add(ref g, s * 8);
-                        ref float xs = ref Unsafe.Add(ref x, s * 4 + i);
-                        var g0 = Unsafe.Add(ref gs, o);
-                        var g1 = Unsafe.Add(ref gs, o + 1);
-                        var g2 = Unsafe.Add(ref gs, o + 2);
-                        var g3 = Unsafe.Add(ref gs, o + 3);
-                        var x0 = Unsafe.Add(ref xs, 0);
-                        var x1 = Unsafe.Add(ref xs, 1);
-                        var x2 = Unsafe.Add(ref xs, 2);
-                        var x3 = Unsafe.Add(ref xs, 3);
-                        acc0_0 = g0 * x0 + acc0_0;
-                        acc0_1 = g1 * x0 + acc0_1;
-                        acc0_2 = g2 * x0 + acc0_2;
-                        acc0_3 = g3 * x0 + acc0_3;
-                        acc1_0 = g0 * x1 + acc1_0;
-                        acc1_1 = g1 * x1 + acc1_1;
-                        acc1_2 = g2 * x1 + acc1_2;
-                        acc1_3 = g3 * x1 + acc1_3;
-                        acc2_0 = g0 * x2 + acc2_0;
-                        acc2_1 = g1 * x2 + acc2_1;
-                        acc2_2 = g2 * x2 + acc2_2;
-                        acc2_3 = g3 * x2 + acc2_3;
-                        acc3_0 = g0 * x3 + acc3_0;
-                        acc3_1 = g1 * x3 + acc3_1;
-                        acc3_2 = g2 * x3 + acc3_2;
-                        acc3_3 = g3 * x3 + acc3_3;
-                    }
-                    Unsafe.Add(ref gwi, o + 3) = acc0_3;
-                    Unsafe.Add(ref gwi, o + 2) = acc0_2;
-                    Unsafe.Add(ref gwi, o + 1) = acc0_1;
-                    Unsafe.Add(ref gwi, o) = acc0_0;
-                    Unsafe.Add(ref gwi, o + 11) = acc1_3;
-                    Unsafe.Add(ref gwi, o + 10) = acc1_2;
-                    Unsafe.Add(ref gwi, o + 9) = acc1_1;
-                    Unsafe.Add(ref gwi, o + 8) = acc1_0;
-                    Unsafe.Add(ref gwi, o + 19) = acc2_3;
-                    Unsafe.Add(ref gwi, o + 18) = acc2_2;
-                    Unsafe.Add(ref gwi, o + 17) = acc2_1;
-                    Unsafe.Add(ref gwi, o + 16) = acc2_0;
-                    Unsafe.Add(ref gwi, o + 27) = acc3_3;
-                    Unsafe.Add(ref gwi, o + 26) = acc3_2;
-                    Unsafe.Add(ref gwi, o + 25) = acc3_1;
-                    Unsafe.Add(ref gwi, o + 24) = acc3_0;
-                }
-            }
-        }
-
-        /// <summary>W^T = [8, 4] per group, for the input gradient.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void TransposeWeights(ref float w, ref float transposed)
-        {
-            for (nuint g = 0; g < 1; g++)
-            {
-                ref float wg = ref Unsafe.Add(ref w, g * 32);
-                ref float tg = ref Unsafe.Add(ref transposed, g * 32);
-                for (nuint n = 0; n < 8; n++)
-                    for (nuint k = 0; k < 4; k++)
-                        Unsafe.Add(ref tg, n * 4 + k) = Unsafe.Add(ref wg, k * 8 + n);
-            }
-        }
-
-        /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
+        /// <summary>The product over W^T for the caller's input gradient only: the runtime's generic kernel, not written out.</summary>
         public static class Transposed
         {
             public const int Inputs = 8;
             public const int Outputs = 4;
 
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+            private readonly struct Shape : global::Dsl.Kernels.IGemmShape
             {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector128.IsHardwareAccelerated)
-                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                public static int Inputs => 8;
+                public static int Outputs => 4;
+                public static bool Bias => false;
             }
 
+            /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector128.IsHardwareAccelerated)
-                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-            }
-
-            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                nuint s = 0;
-                for (; s + 4 <= (nuint)rows; s += 4)
-                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                for (; s < (nuint)rows; s++)
-                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..3
-                {
-                    var acc0_0 = Vector128.Create(0f);
-                    var acc0_1 = Vector128.Create(0f);
-                    var acc0_2 = Vector128.Create(0f);
-                    var acc0_3 = Vector128.Create(0f);
-                    // 8 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0_1);
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0_2);
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0_3);
-                    var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x4, acc0_0);
-                    var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x5, acc0_1);
-                    var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x6, acc0_2);
-                    var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x7, acc0_3);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..3
-                {
-                    var acc0_0_0 = Vector128.Create(0f);
-                    var acc0_0_1 = Vector128.Create(0f);
-                    var acc0_0_2 = Vector128.Create(0f);
-                    var acc0_0_3 = Vector128.Create(0f);
-                    var acc1_0_0 = Vector128.Create(0f);
-                    var acc1_0_1 = Vector128.Create(0f);
-                    var acc1_0_2 = Vector128.Create(0f);
-                    var acc1_0_3 = Vector128.Create(0f);
-                    var acc2_0_0 = Vector128.Create(0f);
-                    var acc2_0_1 = Vector128.Create(0f);
-                    var acc2_0_2 = Vector128.Create(0f);
-                    var acc2_0_3 = Vector128.Create(0f);
-                    var acc3_0_0 = Vector128.Create(0f);
-                    var acc3_0_1 = Vector128.Create(0f);
-                    var acc3_0_2 = Vector128.Create(0f);
-                    var acc3_0_3 = Vector128.Create(0f);
-                    for (nuint i = 0; i < 8; i += 4)
-                    {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 4);
-                        var w00 = Vector128.LoadUnsafe(ref wi0, 0);
-                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x20 = Vector128.Create(Unsafe.Add(ref x, 16 + i));
-                        var x30 = Vector128.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 4);
-                        var w01 = Vector128.LoadUnsafe(ref wi1, 0);
-                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x21 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 1));
-                        var x31 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 1));
-                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 4);
-                        var w02 = Vector128.LoadUnsafe(ref wi2, 0);
-                        var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
-                        var x12 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 2));
-                        var x22 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 2));
-                        var x32 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 2));
-                        acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                        acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                        acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                        acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 4);
-                        var w03 = Vector128.LoadUnsafe(ref wi3, 0);
-                        var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
-                        var x13 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 3));
-                        var x23 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 3));
-                        var x33 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 3));
-                        acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                        acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                        acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                        acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
-                    }
-                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 12);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
-                        Vector128.StoreUnsafe(acc1_0_0, ref y, 4);
-                        Vector128.StoreUnsafe(acc2_0_0, ref y, 8);
-                        Vector128.StoreUnsafe(acc3_0_0, ref y, 12);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..3
-                {
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    // 8 inputs x 4 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Unsafe.Add(ref x, 0);
-                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
-                    var x1 = Unsafe.Add(ref x, 1);
-                    acc0 = Unsafe.Add(ref w, 4) * x1 + acc0;
-                    acc1 = Unsafe.Add(ref w, 5) * x1 + acc1;
-                    acc2 = Unsafe.Add(ref w, 6) * x1 + acc2;
-                    acc3 = Unsafe.Add(ref w, 7) * x1 + acc3;
-                    var x2 = Unsafe.Add(ref x, 2);
-                    acc0 = Unsafe.Add(ref w, 8) * x2 + acc0;
-                    acc1 = Unsafe.Add(ref w, 9) * x2 + acc1;
-                    acc2 = Unsafe.Add(ref w, 10) * x2 + acc2;
-                    acc3 = Unsafe.Add(ref w, 11) * x2 + acc3;
-                    var x3 = Unsafe.Add(ref x, 3);
-                    acc0 = Unsafe.Add(ref w, 12) * x3 + acc0;
-                    acc1 = Unsafe.Add(ref w, 13) * x3 + acc1;
-                    acc2 = Unsafe.Add(ref w, 14) * x3 + acc2;
-                    acc3 = Unsafe.Add(ref w, 15) * x3 + acc3;
-                    var x4 = Unsafe.Add(ref x, 4);
-                    acc0 = Unsafe.Add(ref w, 16) * x4 + acc0;
-                    acc1 = Unsafe.Add(ref w, 17) * x4 + acc1;
-                    acc2 = Unsafe.Add(ref w, 18) * x4 + acc2;
-                    acc3 = Unsafe.Add(ref w, 19) * x4 + acc3;
-                    var x5 = Unsafe.Add(ref x, 5);
-                    acc0 = Unsafe.Add(ref w, 20) * x5 + acc0;
-                    acc1 = Unsafe.Add(ref w, 21) * x5 + acc1;
-                    acc2 = Unsafe.Add(ref w, 22) * x5 + acc2;
-                    acc3 = Unsafe.Add(ref w, 23) * x5 + acc3;
-                    var x6 = Unsafe.Add(ref x, 6);
-                    acc0 = Unsafe.Add(ref w, 24) * x6 + acc0;
-                    acc1 = Unsafe.Add(ref w, 25) * x6 + acc1;
-                    acc2 = Unsafe.Add(ref w, 26) * x6 + acc2;
-                    acc3 = Unsafe.Add(ref w, 27) * x6 + acc3;
-                    var x7 = Unsafe.Add(ref x, 7);
-                    acc0 = Unsafe.Add(ref w, 28) * x7 + acc0;
-                    acc1 = Unsafe.Add(ref w, 29) * x7 + acc1;
-                    acc2 = Unsafe.Add(ref w, 30) * x7 + acc2;
-                    acc3 = Unsafe.Add(ref w, 31) * x7 + acc3;
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, 0) = acc0;
-                        Unsafe.Add(ref y, 1) = acc1;
-                        Unsafe.Add(ref y, 2) = acc2;
-                        Unsafe.Add(ref y, 3) = acc3;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..3
-                {
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    var acc0_2 = 0f;
-                    var acc1_2 = 0f;
-                    var acc2_2 = 0f;
-                    var acc3_2 = 0f;
-                    var acc0_3 = 0f;
-                    var acc1_3 = 0f;
-                    var acc2_3 = 0f;
-                    var acc3_3 = 0f;
-                    for (nuint i = 0; i < 8; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (i) * 4);
-                        var w0 = Unsafe.Add(ref wi, 0);
-                        var w1 = Unsafe.Add(ref wi, 1);
-                        var w2 = Unsafe.Add(ref wi, 2);
-                        var w3 = Unsafe.Add(ref wi, 3);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 8 + i);
-                        var x2 = Unsafe.Add(ref x, 16 + i);
-                        var x3 = Unsafe.Add(ref x, 24 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc0_2 = w2 * x0 + acc0_2;
-                        acc0_3 = w3 * x0 + acc0_3;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc1_2 = w2 * x1 + acc1_2;
-                        acc1_3 = w3 * x1 + acc1_3;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc2_2 = w2 * x2 + acc2_2;
-                        acc2_3 = w3 * x2 + acc2_3;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                        acc3_2 = w2 * x3 + acc3_2;
-                        acc3_3 = w3 * x3 + acc3_3;
-                    }
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
-                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
-                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
-                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
-                        Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
-                        Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
-                        Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
-                        Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, 0) = acc0_0;
-                        Unsafe.Add(ref y, 1) = acc0_1;
-                        Unsafe.Add(ref y, 2) = acc0_2;
-                        Unsafe.Add(ref y, 3) = acc0_3;
-                        Unsafe.Add(ref y, 4) = acc1_0;
-                        Unsafe.Add(ref y, 5) = acc1_1;
-                        Unsafe.Add(ref y, 6) = acc1_2;
-                        Unsafe.Add(ref y, 7) = acc1_3;
-                        Unsafe.Add(ref y, 8) = acc2_0;
-                        Unsafe.Add(ref y, 9) = acc2_1;
-                        Unsafe.Add(ref y, 10) = acc2_2;
-                        Unsafe.Add(ref y, 11) = acc2_3;
-                        Unsafe.Add(ref y, 12) = acc3_0;
-                        Unsafe.Add(ref y, 13) = acc3_1;
-                        Unsafe.Add(ref y, 14) = acc3_2;
-                        Unsafe.Add(ref y, 15) = acc3_3;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
-                        Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
-                        Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
-                        Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
-                        Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
-                        Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
-                        Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
-                        Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
-                    }
-                }
+                global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
             }
         }
     }
 
     private static partial class OutKernels
     {
+        /// <summary>dL/dW += x^T dL/dz and dL/db += the column sums of dL/dz, over <paramref name="rows"/> rows.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
         {
-            AccumulateGradients_Scalar(ref x, ref g, rows, ref gw, ref gb);
+            global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, 3, ref gb);
+            WeightGradient_Scalar(ref x, ref g, rows, ref gw);
         }
 
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void AccumulateGradients_Scalar(ref float x, ref float g, nuint rows, ref float gw, ref float gb)
+        private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float gw)
         {
-
-            // bias: column sums of dL/dz
-            // outputs 0..2
-            {
-                var acc0 = Unsafe.Add(ref gb, 0);
-                var acc1 = Unsafe.Add(ref gb, 1);
-                var acc2 = Unsafe.Add(ref gb, 2);
-                for (nuint s = 0; s < rows; s++)
-                {
-                    ref float gs = ref Unsafe.Add(ref g, s * 3);
-                    acc0 += Unsafe.Add(ref gs, 0);
-                    acc1 += Unsafe.Add(ref gs, 1);
-                    acc2 += Unsafe.Add(ref gs, 2);
-                }
-                Unsafe.Add(ref gb, 2) = acc2;
-                Unsafe.Add(ref gb, 1) = acc1;
-                Unsafe.Add(ref gb, 0) = acc0;
-            }
-
-            // weight: rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
+            // rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
             for (nuint i = 0; i < 8; i += 4)
             {
                 ref float gwi = ref Unsafe.Add(ref gw, i * 3);
@@ -771,19 +243,8 @@ partial class TinyMlp
             }
         }
 
-        /// <summary>W^T = [3, 8] per group, for the input gradient.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void TransposeWeights(ref float w, ref float transposed)
-        {
-            for (nuint g = 0; g < 1; g++)
-            {
-                ref float wg = ref Unsafe.Add(ref w, g * 24);
-                ref float tg = ref Unsafe.Add(ref transposed, g * 24);
-                for (nuint n = 0; n < 3; n++)
-                    for (nuint k = 0; k < 8; k++)
-                        Unsafe.Add(ref tg, n * 8 + k) = Unsafe.Add(ref wg, k * 3 + n);
-            }
-        }
+        /// <summary>W^T = [3, 8], for the input gradient.</summary>
+        public static void TransposeWeights(ref float w, ref float transposed) => global::Dsl.Kernels.DenseKernels.TransposeWeights(ref w, ref transposed, 1, 8, 3);
 
         /// <summary>The forward kernels over W^T: rows of dL/dz in, rows of dL/dx out.</summary>
         public static class Transposed
@@ -791,42 +252,22 @@ partial class TinyMlp
             public const int Inputs = 3;
             public const int Outputs = 8;
 
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+            private readonly struct Shape : global::Dsl.Kernels.IGemmShape
             {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector256.IsHardwareAccelerated)
-                    Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                public static int Inputs => 3;
+                public static int Outputs => 8;
+                public static bool Bias => false;
             }
 
+            /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector256.IsHardwareAccelerated)
-                    Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-            }
-
-            /// <summary>Forward for <paramref name="rows"/> rows: with Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
                 if (Vector256.IsHardwareAccelerated)
-                {
                     ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
-                    return;
-                }
-                nuint s = 0;
-                for (; s + 4 <= (nuint)rows; s += 4)
-                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                for (; s < (nuint)rows; s++)
-                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -835,154 +276,21 @@ partial class TinyMlp
                 // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the rows left over run in tiles of 1.
                 // outputs 0..7
                 {
+                    const nuint o = 0;
                     nuint s = 0;
-                    for (; s + 3 <= rows; s += 3)
-                    {
-                        ref float xs = ref Unsafe.Add(ref x, s * 3);
-                        ref float ys = ref Unsafe.Add(ref y, s * 8);
-                        var acc0_0_0 = Vector256.Create(0f);
-                        var acc0_0_1 = Vector256.Create(0f);
-                        var acc0_0_2 = Vector256.Create(0f);
-                        var acc0_0_3 = Vector256.Create(0f);
-                        var acc1_0_0 = Vector256.Create(0f);
-                        var acc1_0_1 = Vector256.Create(0f);
-                        var acc1_0_2 = Vector256.Create(0f);
-                        var acc1_0_3 = Vector256.Create(0f);
-                        var acc2_0_0 = Vector256.Create(0f);
-                        var acc2_0_1 = Vector256.Create(0f);
-                        var acc2_0_2 = Vector256.Create(0f);
-                        var acc2_0_3 = Vector256.Create(0f);
-                        // input 0, the remainder of the 4 partial sums
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (0) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
-                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 0));
-                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 0));
-                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                        }
-                        // input 1, the remainder of the 4 partial sums
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (1) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 1));
-                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 1));
-                            acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
-                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 1));
-                            acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
-                        }
-                        // input 2, the remainder of the 4 partial sums
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (2) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
-                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 2));
-                            acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
-                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 2));
-                            acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
-                        }
-                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 8);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 16);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 8);
-                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 16);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
-                        }
-                    }
-                    for (; s < rows; s++)
-                    {
-                        ref float xs = ref Unsafe.Add(ref x, s * 3);
-                        ref float ys = ref Unsafe.Add(ref y, s * 8);
-                        var acc0_0_0 = Vector256.Create(0f);
-                        var acc0_0_1 = Vector256.Create(0f);
-                        var acc0_0_2 = Vector256.Create(0f);
-                        var acc0_0_3 = Vector256.Create(0f);
-                        // input 0, the remainder of the 4 partial sums
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (0) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
-                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                        }
-                        // input 1, the remainder of the 4 partial sums
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (1) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 1));
-                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                        }
-                        // input 2, the remainder of the 4 partial sums
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (2) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
-                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                        }
-                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                        }
-                    }
+                    s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
+            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..7
+                for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
                 {
-                    var acc0_0 = Vector256.Create(0f);
-                    var acc0_1 = Vector256.Create(0f);
-                    var acc0_2 = Vector256.Create(0f);
-                    var acc0_3 = Vector256.Create(0f);
-                    // 3 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0_1);
-                    var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0_2);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    }
-                    else
-                    {
-                        Vector256.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..7
-                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 3);
+                    ref float ys = ref Unsafe.Add(ref y, s * 8);
                     var acc0_0_0 = Vector256.Create(0f);
                     var acc0_0_1 = Vector256.Create(0f);
                     var acc0_0_2 = Vector256.Create(0f);
@@ -995,379 +303,85 @@ partial class TinyMlp
                     var acc2_0_1 = Vector256.Create(0f);
                     var acc2_0_2 = Vector256.Create(0f);
                     var acc2_0_3 = Vector256.Create(0f);
-                    var acc3_0_0 = Vector256.Create(0f);
-                    var acc3_0_1 = Vector256.Create(0f);
-                    var acc3_0_2 = Vector256.Create(0f);
-                    var acc3_0_3 = Vector256.Create(0f);
                     // input 0, the remainder of the 4 partial sums
                     {
                         ref float wi = ref Unsafe.Add(ref w, (0) * 8);
-                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 0));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 0));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 0));
+                        var w0 = Vector256.LoadUnsafe(ref wi, o);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 0));
                         acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                        acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                        acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                        acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                        if (TRows.Count > 1)
+                        {
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 0));
+                            acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        }
+                        if (TRows.Count > 2)
+                        {
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 0));
+                            acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                        }
                     }
                     // input 1, the remainder of the 4 partial sums
                     {
                         ref float wi = ref Unsafe.Add(ref w, (1) * 8);
-                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, 1));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 1));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 1));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 1));
+                        var w0 = Vector256.LoadUnsafe(ref wi, o);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 1));
                         acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                        acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
-                        acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
-                        acc3_0_1 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                        if (TRows.Count > 1)
+                        {
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 1));
+                            acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        }
+                        if (TRows.Count > 2)
+                        {
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 1));
+                            acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                        }
                     }
                     // input 2, the remainder of the 4 partial sums
                     {
                         ref float wi = ref Unsafe.Add(ref w, (2) * 8);
-                        var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                        var x0 = Vector256.Create(Unsafe.Add(ref x, 2));
-                        var x1 = Vector256.Create(Unsafe.Add(ref x, 3 + 2));
-                        var x2 = Vector256.Create(Unsafe.Add(ref x, 6 + 2));
-                        var x3 = Vector256.Create(Unsafe.Add(ref x, 9 + 2));
+                        var w0 = Vector256.LoadUnsafe(ref wi, o);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, 2));
                         acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                        acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
-                        acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
-                        acc3_0_2 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                        if (TRows.Count > 1)
+                        {
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 3 + 2));
+                            acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        }
+                        if (TRows.Count > 2)
+                        {
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 6 + 2));
+                            acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                        }
                     }
                     acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
+                    if (TRows.Count > 1)
                     {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 24);
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
                     }
-                    else
+                    if (TRows.Count > 2)
                     {
-                        Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
-                        Vector256.StoreUnsafe(acc1_0_0, ref y, 8);
-                        Vector256.StoreUnsafe(acc2_0_0, ref y, 16);
-                        Vector256.StoreUnsafe(acc3_0_0, ref y, 24);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 24)), ref y, 24);
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
                     }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..7
-                {
-                    var acc0_0 = Vector128.Create(0f);
-                    var acc0_1 = Vector128.Create(0f);
-                    var acc0_2 = Vector128.Create(0f);
-                    var acc0_3 = Vector128.Create(0f);
-                    var acc1_0 = Vector128.Create(0f);
-                    var acc1_1 = Vector128.Create(0f);
-                    var acc1_2 = Vector128.Create(0f);
-                    var acc1_3 = Vector128.Create(0f);
-                    // 3 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1_0);
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0_1);
-                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1_1);
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0_2);
-                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1_2);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
-                    if (TActivation.Inline)
+                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                    if (TRows.Count > 1)
                     {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 8);
                     }
-                    else
+                    if (TRows.Count > 2)
                     {
-                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector128.StoreUnsafe(acc1_0, ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 16);
+                    }
+                    if (!TActivation.Inline)
+                    {
+                        for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                        {
+                            ref float yRow = ref Unsafe.Add(ref ys, row * 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        }
                     }
                 }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
-                {
-                    var acc0_0_0 = Vector128.Create(0f);
-                    var acc0_0_1 = Vector128.Create(0f);
-                    var acc0_0_2 = Vector128.Create(0f);
-                    var acc0_0_3 = Vector128.Create(0f);
-                    var acc1_0_0 = Vector128.Create(0f);
-                    var acc1_0_1 = Vector128.Create(0f);
-                    var acc1_0_2 = Vector128.Create(0f);
-                    var acc1_0_3 = Vector128.Create(0f);
-                    var acc2_0_0 = Vector128.Create(0f);
-                    var acc2_0_1 = Vector128.Create(0f);
-                    var acc2_0_2 = Vector128.Create(0f);
-                    var acc2_0_3 = Vector128.Create(0f);
-                    var acc3_0_0 = Vector128.Create(0f);
-                    var acc3_0_1 = Vector128.Create(0f);
-                    var acc3_0_2 = Vector128.Create(0f);
-                    var acc3_0_3 = Vector128.Create(0f);
-                    // input 0, the remainder of the 4 partial sums
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (0) * 8);
-                        var w0 = Vector128.LoadUnsafe(ref wi, o);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 0));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 0));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 0));
-                        acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                        acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                        acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                        acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
-                    }
-                    // input 1, the remainder of the 4 partial sums
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (1) * 8);
-                        var w0 = Vector128.LoadUnsafe(ref wi, o);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, 1));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 1));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 1));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 1));
-                        acc0_0_1 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                        acc1_0_1 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_1);
-                        acc2_0_1 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_1);
-                        acc3_0_1 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_1);
-                    }
-                    // input 2, the remainder of the 4 partial sums
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (2) * 8);
-                        var w0 = Vector128.LoadUnsafe(ref wi, o);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, 2));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 3 + 2));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 6 + 2));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 9 + 2));
-                        acc0_0_2 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                        acc1_0_2 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_2);
-                        acc2_0_2 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_2);
-                        acc3_0_2 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_2);
-                    }
-                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, o);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, o + 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, o + 16);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, o + 24);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0_0_0, ref y, o);
-                        Vector128.StoreUnsafe(acc1_0_0, ref y, o + 8);
-                        Vector128.StoreUnsafe(acc2_0_0, ref y, o + 16);
-                        Vector128.StoreUnsafe(acc3_0_0, ref y, o + 24);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 8)), ref y, o + 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 16)), ref y, o + 16);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 24)), ref y, o + 24);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..7
-                {
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    var acc4 = 0f;
-                    var acc5 = 0f;
-                    var acc6 = 0f;
-                    var acc7 = 0f;
-                    // 3 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Unsafe.Add(ref x, 0);
-                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
-                    acc4 = Unsafe.Add(ref w, 4) * x0 + acc4;
-                    acc5 = Unsafe.Add(ref w, 5) * x0 + acc5;
-                    acc6 = Unsafe.Add(ref w, 6) * x0 + acc6;
-                    acc7 = Unsafe.Add(ref w, 7) * x0 + acc7;
-                    var x1 = Unsafe.Add(ref x, 1);
-                    acc0 = Unsafe.Add(ref w, 8) * x1 + acc0;
-                    acc1 = Unsafe.Add(ref w, 9) * x1 + acc1;
-                    acc2 = Unsafe.Add(ref w, 10) * x1 + acc2;
-                    acc3 = Unsafe.Add(ref w, 11) * x1 + acc3;
-                    acc4 = Unsafe.Add(ref w, 12) * x1 + acc4;
-                    acc5 = Unsafe.Add(ref w, 13) * x1 + acc5;
-                    acc6 = Unsafe.Add(ref w, 14) * x1 + acc6;
-                    acc7 = Unsafe.Add(ref w, 15) * x1 + acc7;
-                    var x2 = Unsafe.Add(ref x, 2);
-                    acc0 = Unsafe.Add(ref w, 16) * x2 + acc0;
-                    acc1 = Unsafe.Add(ref w, 17) * x2 + acc1;
-                    acc2 = Unsafe.Add(ref w, 18) * x2 + acc2;
-                    acc3 = Unsafe.Add(ref w, 19) * x2 + acc3;
-                    acc4 = Unsafe.Add(ref w, 20) * x2 + acc4;
-                    acc5 = Unsafe.Add(ref w, 21) * x2 + acc5;
-                    acc6 = Unsafe.Add(ref w, 22) * x2 + acc6;
-                    acc7 = Unsafe.Add(ref w, 23) * x2 + acc7;
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, 0) = acc0;
-                        Unsafe.Add(ref y, 1) = acc1;
-                        Unsafe.Add(ref y, 2) = acc2;
-                        Unsafe.Add(ref y, 3) = acc3;
-                        Unsafe.Add(ref y, 4) = acc4;
-                        Unsafe.Add(ref y, 5) = acc5;
-                        Unsafe.Add(ref y, 6) = acc6;
-                        Unsafe.Add(ref y, 7) = acc7;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
-                {
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    var acc0_2 = 0f;
-                    var acc1_2 = 0f;
-                    var acc2_2 = 0f;
-                    var acc3_2 = 0f;
-                    var acc0_3 = 0f;
-                    var acc1_3 = 0f;
-                    var acc2_3 = 0f;
-                    var acc3_3 = 0f;
-                    for (nuint i = 0; i < 3; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (i) * 8);
-                        var w0 = Unsafe.Add(ref wi, o);
-                        var w1 = Unsafe.Add(ref wi, o + 1);
-                        var w2 = Unsafe.Add(ref wi, o + 2);
-                        var w3 = Unsafe.Add(ref wi, o + 3);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 3 + i);
-                        var x2 = Unsafe.Add(ref x, 6 + i);
-                        var x3 = Unsafe.Add(ref x, 9 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc0_2 = w2 * x0 + acc0_2;
-                        acc0_3 = w3 * x0 + acc0_3;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc1_2 = w2 * x1 + acc1_2;
-                        acc1_3 = w3 * x1 + acc1_3;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc2_2 = w2 * x2 + acc2_2;
-                        acc2_3 = w3 * x2 + acc2_3;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                        acc3_2 = w2 * x3 + acc3_2;
-                        acc3_3 = w3 * x3 + acc3_3;
-                    }
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                        Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
-                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
-                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
-                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
-                        Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
-                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
-                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
-                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
-                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
-                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
-                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
-                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, o) = acc0_0;
-                        Unsafe.Add(ref y, o + 1) = acc0_1;
-                        Unsafe.Add(ref y, o + 2) = acc0_2;
-                        Unsafe.Add(ref y, o + 3) = acc0_3;
-                        Unsafe.Add(ref y, o + 8) = acc1_0;
-                        Unsafe.Add(ref y, o + 9) = acc1_1;
-                        Unsafe.Add(ref y, o + 10) = acc1_2;
-                        Unsafe.Add(ref y, o + 11) = acc1_3;
-                        Unsafe.Add(ref y, o + 16) = acc2_0;
-                        Unsafe.Add(ref y, o + 17) = acc2_1;
-                        Unsafe.Add(ref y, o + 18) = acc2_2;
-                        Unsafe.Add(ref y, o + 19) = acc2_3;
-                        Unsafe.Add(ref y, o + 24) = acc3_0;
-                        Unsafe.Add(ref y, o + 25) = acc3_1;
-                        Unsafe.Add(ref y, o + 26) = acc3_2;
-                        Unsafe.Add(ref y, o + 27) = acc3_3;
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
-                        Unsafe.Add(ref y, o + 8) = TActivation.Invoke(Unsafe.Add(ref y, o + 8));
-                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(Unsafe.Add(ref y, o + 9));
-                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(Unsafe.Add(ref y, o + 10));
-                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(Unsafe.Add(ref y, o + 11));
-                        Unsafe.Add(ref y, o + 16) = TActivation.Invoke(Unsafe.Add(ref y, o + 16));
-                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(Unsafe.Add(ref y, o + 17));
-                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
-                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
-                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(Unsafe.Add(ref y, o + 24));
-                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(Unsafe.Add(ref y, o + 25));
-                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(Unsafe.Add(ref y, o + 26));
-                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
-                    }
-                }
+                return s;
             }
         }
     }

@@ -132,42 +132,31 @@ total                                      67    112
         public const int WeightOffset = 0;
         public const int BiasOffset = 32;
 
+        /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+        private readonly struct Shape : global::Dsl.Kernels.IGemmShape
+        {
+            public static int Inputs => 4;
+            public static int Outputs => 8;
+            public static bool Bias => true;
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
                 Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
-            else if (Vector128.IsHardwareAccelerated)
-                Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-            else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+            else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, 1);
         }
 
+        /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+        public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
-            else if (Vector128.IsHardwareAccelerated)
-                Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-            else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-        }
-
-        /// <summary>Forward for <paramref name="rows"/> rows: with Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            if (Vector256.IsHardwareAccelerated)
-            {
                 ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
-                return;
-            }
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)rows; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -176,133 +165,129 @@ total                                      67    112
             // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the rows left over run in tiles of 1.
             // outputs 0..7
             {
-                var bias0 = Vector256.LoadUnsafe(ref b, 0);
+                const nuint o = 0;
                 nuint s = 0;
-                for (; s + 3 <= rows; s += 3)
+                s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
+                Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+            }
+        }
+
+        /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+        {
+            var bias0 = Vector256.LoadUnsafe(ref b, o);
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * 4);
+                ref float ys = ref Unsafe.Add(ref y, s * 8);
+                var acc0_0_0 = bias0;
+                var acc0_0_1 = Vector256.Create(0f);
+                var acc0_0_2 = Vector256.Create(0f);
+                var acc0_0_3 = Vector256.Create(0f);
+                var acc1_0_0 = bias0;
+                var acc1_0_1 = Vector256.Create(0f);
+                var acc1_0_2 = Vector256.Create(0f);
+                var acc1_0_3 = Vector256.Create(0f);
+                var acc2_0_0 = bias0;
+                var acc2_0_1 = Vector256.Create(0f);
+                var acc2_0_2 = Vector256.Create(0f);
+                var acc2_0_3 = Vector256.Create(0f);
+                for (nuint i = 0; i < 4; i += 4)
                 {
-                    ref float xs = ref Unsafe.Add(ref x, s * 4);
-                    ref float ys = ref Unsafe.Add(ref y, s * 8);
-                    var acc0_0_0 = bias0;
-                    var acc0_0_1 = Vector256.Create(0f);
-                    var acc0_0_2 = Vector256.Create(0f);
-                    var acc0_0_3 = Vector256.Create(0f);
-                    var acc1_0_0 = bias0;
-                    var acc1_0_1 = Vector256.Create(0f);
-                    var acc1_0_2 = Vector256.Create(0f);
-                    var acc1_0_3 = Vector256.Create(0f);
-                    var acc2_0_0 = bias0;
-                    var acc2_0_1 = Vector256.Create(0f);
-                    var acc2_0_2 = Vector256.Create(0f);
-                    var acc2_0_3 = Vector256.Create(0f);
-                    for (nuint i = 0; i < 4; i += 4)
                     {
+                        ref float wi = ref Unsafe.Add(ref w, (i) * 8);
+                        var w0 = Vector256.LoadUnsafe(ref wi, o);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                        acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                        if (TRows.Count > 1)
                         {
-                            ref float wi = ref Unsafe.Add(ref w, (i) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
                             var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i));
                             acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                        }
+                        if (TRows.Count > 2)
+                        {
                             var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i));
                             acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
                         }
+                    }
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
+                        var w0 = Vector256.LoadUnsafe(ref wi, o);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                        acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                        if (TRows.Count > 1)
                         {
-                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
                             var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i + 1));
                             acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                        }
+                        if (TRows.Count > 2)
+                        {
                             var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 1));
                             acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
                         }
+                    }
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
+                        var w0 = Vector256.LoadUnsafe(ref wi, o);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
+                        acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                        if (TRows.Count > 1)
                         {
-                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
-                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
                             var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i + 2));
                             acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                        }
+                        if (TRows.Count > 2)
+                        {
                             var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 2));
                             acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
                         }
+                    }
+                    {
+                        ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
+                        var w0 = Vector256.LoadUnsafe(ref wi, o);
+                        var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
+                        acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                        if (TRows.Count > 1)
                         {
-                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
-                            acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
                             var x1 = Vector256.Create(Unsafe.Add(ref xs, 4 + i + 3));
                             acc1_0_3 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                        }
+                        if (TRows.Count > 2)
+                        {
                             var x2 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 3));
                             acc2_0_3 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_3);
                         }
                     }
-                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 16);
-                    }
-                    else
-                    {
-                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                        Vector256.StoreUnsafe(acc1_0_0, ref ys, 8);
-                        Vector256.StoreUnsafe(acc2_0_0, ref ys, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
-                    }
                 }
-                for (; s < rows; s++)
+                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                if (TRows.Count > 1)
                 {
-                    ref float xs = ref Unsafe.Add(ref x, s * 4);
-                    ref float ys = ref Unsafe.Add(ref y, s * 8);
-                    var acc0_0_0 = bias0;
-                    var acc0_0_1 = Vector256.Create(0f);
-                    var acc0_0_2 = Vector256.Create(0f);
-                    var acc0_0_3 = Vector256.Create(0f);
-                    for (nuint i = 0; i < 4; i += 4)
+                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                }
+                if (TRows.Count > 2)
+                {
+                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                }
+                Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                if (TRows.Count > 1)
+                {
+                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 8);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 16);
+                }
+                if (!TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
                     {
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (i) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                        }
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                        }
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
-                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                        }
-                        {
-                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
-                            var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
-                            acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
-                        }
-                    }
-                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                    }
-                    else
-                    {
-                        Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
+                        ref float yRow = ref Unsafe.Add(ref ys, row * 8);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
                     }
                 }
             }
+            return s;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -325,433 +310,10 @@ total                                      67    112
                 var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
                 acc0_3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x3, acc0_3);
                 acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                if (TActivation.Inline)
+                Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0) : acc0_0, ref y, 0);
+                if (!TActivation.Inline)
                 {
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                }
-                else
-                {
-                    Vector256.StoreUnsafe(acc0_0, ref y, 0);
                     Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-            // outputs 0..7
-            {
-                var bias0 = Vector256.LoadUnsafe(ref b, 0);
-                var acc0_0_0 = bias0;
-                var acc0_0_1 = Vector256.Create(0f);
-                var acc0_0_2 = Vector256.Create(0f);
-                var acc0_0_3 = Vector256.Create(0f);
-                var acc1_0_0 = bias0;
-                var acc1_0_1 = Vector256.Create(0f);
-                var acc1_0_2 = Vector256.Create(0f);
-                var acc1_0_3 = Vector256.Create(0f);
-                var acc2_0_0 = bias0;
-                var acc2_0_1 = Vector256.Create(0f);
-                var acc2_0_2 = Vector256.Create(0f);
-                var acc2_0_3 = Vector256.Create(0f);
-                var acc3_0_0 = bias0;
-                var acc3_0_1 = Vector256.Create(0f);
-                var acc3_0_2 = Vector256.Create(0f);
-                var acc3_0_3 = Vector256.Create(0f);
-                for (nuint i = 0; i < 4; i += 4)
-                {
-                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 8);
-                    var w00 = Vector256.LoadUnsafe(ref wi0, 0);
-                    var x00 = Vector256.Create(Unsafe.Add(ref x, i));
-                    var x10 = Vector256.Create(Unsafe.Add(ref x, 4 + i));
-                    var x20 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
-                    var x30 = Vector256.Create(Unsafe.Add(ref x, 12 + i));
-                    acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                    acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                    acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                    acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 8);
-                    var w01 = Vector256.LoadUnsafe(ref wi1, 0);
-                    var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
-                    var x11 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 1));
-                    var x21 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 1));
-                    var x31 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 1));
-                    acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                    acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                    acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                    acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 8);
-                    var w02 = Vector256.LoadUnsafe(ref wi2, 0);
-                    var x02 = Vector256.Create(Unsafe.Add(ref x, i + 2));
-                    var x12 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 2));
-                    var x22 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 2));
-                    var x32 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 2));
-                    acc0_0_2 = Vector256.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                    acc1_0_2 = Vector256.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                    acc2_0_2 = Vector256.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                    acc3_0_2 = Vector256.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 8);
-                    var w03 = Vector256.LoadUnsafe(ref wi3, 0);
-                    var x03 = Vector256.Create(Unsafe.Add(ref x, i + 3));
-                    var x13 = Vector256.Create(Unsafe.Add(ref x, 4 + i + 3));
-                    var x23 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 3));
-                    var x33 = Vector256.Create(Unsafe.Add(ref x, 12 + i + 3));
-                    acc0_0_3 = Vector256.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                    acc1_0_3 = Vector256.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                    acc2_0_3 = Vector256.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                    acc3_0_3 = Vector256.MultiplyAddEstimate(w03, x33, acc3_0_3);
-                }
-                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                if (TActivation.Inline)
-                {
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 8);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 16);
-                    Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 24);
-                }
-                else
-                {
-                    Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
-                    Vector256.StoreUnsafe(acc1_0_0, ref y, 8);
-                    Vector256.StoreUnsafe(acc2_0_0, ref y, 16);
-                    Vector256.StoreUnsafe(acc3_0_0, ref y, 24);
-                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
-                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
-                    Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 24)), ref y, 24);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-            // outputs 0..7
-            {
-                var acc0_0 = Vector128.LoadUnsafe(ref b, 0);
-                var acc0_1 = Vector128.Create(0f);
-                var acc0_2 = Vector128.Create(0f);
-                var acc0_3 = Vector128.Create(0f);
-                var acc1_0 = Vector128.LoadUnsafe(ref b, 4);
-                var acc1_1 = Vector128.Create(0f);
-                var acc1_2 = Vector128.Create(0f);
-                var acc1_3 = Vector128.Create(0f);
-                // 4 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
-                var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
-                acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1_0);
-                var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0_1);
-                acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1_1);
-                var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0_2);
-                acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1_2);
-                var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x3, acc0_3);
-                acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x3, acc1_3);
-                acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
-                if (TActivation.Inline)
-                {
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
-                }
-                else
-                {
-                    Vector128.StoreUnsafe(acc0_0, ref y, 0);
-                    Vector128.StoreUnsafe(acc1_0, ref y, 4);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-            for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
-            {
-                var bias0 = Vector128.LoadUnsafe(ref b, o);
-                var acc0_0_0 = bias0;
-                var acc0_0_1 = Vector128.Create(0f);
-                var acc0_0_2 = Vector128.Create(0f);
-                var acc0_0_3 = Vector128.Create(0f);
-                var acc1_0_0 = bias0;
-                var acc1_0_1 = Vector128.Create(0f);
-                var acc1_0_2 = Vector128.Create(0f);
-                var acc1_0_3 = Vector128.Create(0f);
-                var acc2_0_0 = bias0;
-                var acc2_0_1 = Vector128.Create(0f);
-                var acc2_0_2 = Vector128.Create(0f);
-                var acc2_0_3 = Vector128.Create(0f);
-                var acc3_0_0 = bias0;
-                var acc3_0_1 = Vector128.Create(0f);
-                var acc3_0_2 = Vector128.Create(0f);
-                var acc3_0_3 = Vector128.Create(0f);
-                for (nuint i = 0; i < 4; i += 4)
-                {
-                    ref float wi0 = ref Unsafe.Add(ref w, (i) * 8);
-                    var w00 = Vector128.LoadUnsafe(ref wi0, o);
-                    var x00 = Vector128.Create(Unsafe.Add(ref x, i));
-                    var x10 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
-                    var x20 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                    var x30 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
-                    acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                    acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                    acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                    acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                    ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 8);
-                    var w01 = Vector128.LoadUnsafe(ref wi1, o);
-                    var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
-                    var x11 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 1));
-                    var x21 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
-                    var x31 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 1));
-                    acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                    acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                    acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                    acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                    ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 8);
-                    var w02 = Vector128.LoadUnsafe(ref wi2, o);
-                    var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
-                    var x12 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 2));
-                    var x22 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 2));
-                    var x32 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 2));
-                    acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                    acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                    acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                    acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                    ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 8);
-                    var w03 = Vector128.LoadUnsafe(ref wi3, o);
-                    var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
-                    var x13 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 3));
-                    var x23 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 3));
-                    var x33 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 3));
-                    acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                    acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                    acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                    acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
-                }
-                acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                if (TActivation.Inline)
-                {
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, o);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, o + 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, o + 16);
-                    Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, o + 24);
-                }
-                else
-                {
-                    Vector128.StoreUnsafe(acc0_0_0, ref y, o);
-                    Vector128.StoreUnsafe(acc1_0_0, ref y, o + 8);
-                    Vector128.StoreUnsafe(acc2_0_0, ref y, o + 16);
-                    Vector128.StoreUnsafe(acc3_0_0, ref y, o + 24);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 8)), ref y, o + 8);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 16)), ref y, o + 16);
-                    Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 24)), ref y, o + 24);
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // outputs 0..7
-            {
-                var acc0 = Unsafe.Add(ref b, 0);
-                var acc1 = Unsafe.Add(ref b, 1);
-                var acc2 = Unsafe.Add(ref b, 2);
-                var acc3 = Unsafe.Add(ref b, 3);
-                var acc4 = Unsafe.Add(ref b, 4);
-                var acc5 = Unsafe.Add(ref b, 5);
-                var acc6 = Unsafe.Add(ref b, 6);
-                var acc7 = Unsafe.Add(ref b, 7);
-                // 4 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
-                var x0 = Unsafe.Add(ref x, 0);
-                acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
-                acc4 = Unsafe.Add(ref w, 4) * x0 + acc4;
-                acc5 = Unsafe.Add(ref w, 5) * x0 + acc5;
-                acc6 = Unsafe.Add(ref w, 6) * x0 + acc6;
-                acc7 = Unsafe.Add(ref w, 7) * x0 + acc7;
-                var x1 = Unsafe.Add(ref x, 1);
-                acc0 = Unsafe.Add(ref w, 8) * x1 + acc0;
-                acc1 = Unsafe.Add(ref w, 9) * x1 + acc1;
-                acc2 = Unsafe.Add(ref w, 10) * x1 + acc2;
-                acc3 = Unsafe.Add(ref w, 11) * x1 + acc3;
-                acc4 = Unsafe.Add(ref w, 12) * x1 + acc4;
-                acc5 = Unsafe.Add(ref w, 13) * x1 + acc5;
-                acc6 = Unsafe.Add(ref w, 14) * x1 + acc6;
-                acc7 = Unsafe.Add(ref w, 15) * x1 + acc7;
-                var x2 = Unsafe.Add(ref x, 2);
-                acc0 = Unsafe.Add(ref w, 16) * x2 + acc0;
-                acc1 = Unsafe.Add(ref w, 17) * x2 + acc1;
-                acc2 = Unsafe.Add(ref w, 18) * x2 + acc2;
-                acc3 = Unsafe.Add(ref w, 19) * x2 + acc3;
-                acc4 = Unsafe.Add(ref w, 20) * x2 + acc4;
-                acc5 = Unsafe.Add(ref w, 21) * x2 + acc5;
-                acc6 = Unsafe.Add(ref w, 22) * x2 + acc6;
-                acc7 = Unsafe.Add(ref w, 23) * x2 + acc7;
-                var x3 = Unsafe.Add(ref x, 3);
-                acc0 = Unsafe.Add(ref w, 24) * x3 + acc0;
-                acc1 = Unsafe.Add(ref w, 25) * x3 + acc1;
-                acc2 = Unsafe.Add(ref w, 26) * x3 + acc2;
-                acc3 = Unsafe.Add(ref w, 27) * x3 + acc3;
-                acc4 = Unsafe.Add(ref w, 28) * x3 + acc4;
-                acc5 = Unsafe.Add(ref w, 29) * x3 + acc5;
-                acc6 = Unsafe.Add(ref w, 30) * x3 + acc6;
-                acc7 = Unsafe.Add(ref w, 31) * x3 + acc7;
-                if (TActivation.Inline)
-                {
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
-                }
-                else
-                {
-                    Unsafe.Add(ref y, 0) = acc0;
-                    Unsafe.Add(ref y, 1) = acc1;
-                    Unsafe.Add(ref y, 2) = acc2;
-                    Unsafe.Add(ref y, 3) = acc3;
-                    Unsafe.Add(ref y, 4) = acc4;
-                    Unsafe.Add(ref y, 5) = acc5;
-                    Unsafe.Add(ref y, 6) = acc6;
-                    Unsafe.Add(ref y, 7) = acc7;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
-            {
-                var bias0 = Unsafe.Add(ref b, o);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Unsafe.Add(ref b, o + 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                var bias2 = Unsafe.Add(ref b, o + 2);
-                var acc0_2 = bias2;
-                var acc1_2 = bias2;
-                var acc2_2 = bias2;
-                var acc3_2 = bias2;
-                var bias3 = Unsafe.Add(ref b, o + 3);
-                var acc0_3 = bias3;
-                var acc1_3 = bias3;
-                var acc2_3 = bias3;
-                var acc3_3 = bias3;
-                for (nuint i = 0; i < 4; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (i) * 8);
-                    var w0 = Unsafe.Add(ref wi, o);
-                    var w1 = Unsafe.Add(ref wi, o + 1);
-                    var w2 = Unsafe.Add(ref wi, o + 2);
-                    var w3 = Unsafe.Add(ref wi, o + 3);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 4 + i);
-                    var x2 = Unsafe.Add(ref x, 8 + i);
-                    var x3 = Unsafe.Add(ref x, 12 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc0_1 = w1 * x0 + acc0_1;
-                    acc0_2 = w2 * x0 + acc0_2;
-                    acc0_3 = w3 * x0 + acc0_3;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc1_1 = w1 * x1 + acc1_1;
-                    acc1_2 = w2 * x1 + acc1_2;
-                    acc1_3 = w3 * x1 + acc1_3;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc2_1 = w1 * x2 + acc2_1;
-                    acc2_2 = w2 * x2 + acc2_2;
-                    acc2_3 = w3 * x2 + acc2_3;
-                    acc3_0 = w0 * x3 + acc3_0;
-                    acc3_1 = w1 * x3 + acc3_1;
-                    acc3_2 = w2 * x3 + acc3_2;
-                    acc3_3 = w3 * x3 + acc3_3;
-                }
-                if (TActivation.Inline)
-                {
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                    Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
-                    Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
-                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
-                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
-                }
-                else
-                {
-                    Unsafe.Add(ref y, o) = acc0_0;
-                    Unsafe.Add(ref y, o + 1) = acc0_1;
-                    Unsafe.Add(ref y, o + 2) = acc0_2;
-                    Unsafe.Add(ref y, o + 3) = acc0_3;
-                    Unsafe.Add(ref y, o + 8) = acc1_0;
-                    Unsafe.Add(ref y, o + 9) = acc1_1;
-                    Unsafe.Add(ref y, o + 10) = acc1_2;
-                    Unsafe.Add(ref y, o + 11) = acc1_3;
-                    Unsafe.Add(ref y, o + 16) = acc2_0;
-                    Unsafe.Add(ref y, o + 17) = acc2_1;
-                    Unsafe.Add(ref y, o + 18) = acc2_2;
-                    Unsafe.Add(ref y, o + 19) = acc2_3;
-                    Unsafe.Add(ref y, o + 24) = acc3_0;
-                    Unsafe.Add(ref y, o + 25) = acc3_1;
-                    Unsafe.Add(ref y, o + 26) = acc3_2;
-                    Unsafe.Add(ref y, o + 27) = acc3_3;
-                    Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
-                    Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
-                    Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
-                    Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
-                    Unsafe.Add(ref y, o + 8) = TActivation.Invoke(Unsafe.Add(ref y, o + 8));
-                    Unsafe.Add(ref y, o + 9) = TActivation.Invoke(Unsafe.Add(ref y, o + 9));
-                    Unsafe.Add(ref y, o + 10) = TActivation.Invoke(Unsafe.Add(ref y, o + 10));
-                    Unsafe.Add(ref y, o + 11) = TActivation.Invoke(Unsafe.Add(ref y, o + 11));
-                    Unsafe.Add(ref y, o + 16) = TActivation.Invoke(Unsafe.Add(ref y, o + 16));
-                    Unsafe.Add(ref y, o + 17) = TActivation.Invoke(Unsafe.Add(ref y, o + 17));
-                    Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
-                    Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
-                    Unsafe.Add(ref y, o + 24) = TActivation.Invoke(Unsafe.Add(ref y, o + 24));
-                    Unsafe.Add(ref y, o + 25) = TActivation.Invoke(Unsafe.Add(ref y, o + 25));
-                    Unsafe.Add(ref y, o + 26) = TActivation.Invoke(Unsafe.Add(ref y, o + 26));
-                    Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
                 }
             }
         }
@@ -772,21 +334,115 @@ total                                      67    112
             Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
         }
 
+        /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-        }
-
-        /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            nuint s = 0;
-            for (; s + 4 <= (nuint)rows; s += 4)
-                Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-            for (; s < (nuint)rows; s++)
-                Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+            ForwardBlocked_Scalar<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardBlocked_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // Micro-tiles of 4 rows x up to 4 vectors; the rows left over run in tiles of 2, then 1.
+            // outputs 0..2
+            {
+                const nuint o = 0;
+                nuint s = 0;
+                s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
+                s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+            }
+        }
+
+        /// <summary>Rows s.. of outputs o..o+2, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static nuint Tiles_Scalarx3<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+        {
+            var bias0 = Unsafe.Add(ref b, o);
+            var bias1 = Unsafe.Add(ref b, o + 1);
+            var bias2 = Unsafe.Add(ref b, o + 2);
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * 8);
+                ref float ys = ref Unsafe.Add(ref y, s * 3);
+                var acc0_0 = bias0;
+                var acc0_1 = bias1;
+                var acc0_2 = bias2;
+                var acc1_0 = bias0;
+                var acc1_1 = bias1;
+                var acc1_2 = bias2;
+                var acc2_0 = bias0;
+                var acc2_1 = bias1;
+                var acc2_2 = bias2;
+                var acc3_0 = bias0;
+                var acc3_1 = bias1;
+                var acc3_2 = bias2;
+                for (nuint i = 0; i < 8; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
+                    var w0 = Unsafe.Add(ref wi, o);
+                    var w1 = Unsafe.Add(ref wi, o + 1);
+                    var w2 = Unsafe.Add(ref wi, o + 2);
+                    var x0 = Unsafe.Add(ref xs, i);
+                    acc0_0 = w0 * x0 + acc0_0;
+                    acc0_1 = w1 * x0 + acc0_1;
+                    acc0_2 = w2 * x0 + acc0_2;
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Unsafe.Add(ref xs, 8 + i);
+                        acc1_0 = w0 * x1 + acc1_0;
+                        acc1_1 = w1 * x1 + acc1_1;
+                        acc1_2 = w2 * x1 + acc1_2;
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Unsafe.Add(ref xs, 16 + i);
+                        acc2_0 = w0 * x2 + acc2_0;
+                        acc2_1 = w1 * x2 + acc2_1;
+                        acc2_2 = w2 * x2 + acc2_2;
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Unsafe.Add(ref xs, 24 + i);
+                        acc3_0 = w0 * x3 + acc3_0;
+                        acc3_1 = w1 * x3 + acc3_1;
+                        acc3_2 = w2 * x3 + acc3_2;
+                    }
+                }
+                Unsafe.Add(ref ys, o) = TActivation.Inline ? TActivation.Invoke(acc0_0) : acc0_0;
+                Unsafe.Add(ref ys, o + 1) = TActivation.Inline ? TActivation.Invoke(acc0_1) : acc0_1;
+                Unsafe.Add(ref ys, o + 2) = TActivation.Inline ? TActivation.Invoke(acc0_2) : acc0_2;
+                if (TRows.Count > 1)
+                {
+                    Unsafe.Add(ref ys, o + 3) = TActivation.Inline ? TActivation.Invoke(acc1_0) : acc1_0;
+                    Unsafe.Add(ref ys, o + 4) = TActivation.Inline ? TActivation.Invoke(acc1_1) : acc1_1;
+                    Unsafe.Add(ref ys, o + 5) = TActivation.Inline ? TActivation.Invoke(acc1_2) : acc1_2;
+                }
+                if (TRows.Count > 2)
+                {
+                    Unsafe.Add(ref ys, o + 6) = TActivation.Inline ? TActivation.Invoke(acc2_0) : acc2_0;
+                    Unsafe.Add(ref ys, o + 7) = TActivation.Inline ? TActivation.Invoke(acc2_1) : acc2_1;
+                    Unsafe.Add(ref ys, o + 8) = TActivation.Inline ? TActivation.Invoke(acc2_2) : acc2_2;
+                }
+                if (TRows.Count > 3)
+                {
+                    Unsafe.Add(ref ys, o + 9) = TActivation.Inline ? TActivation.Invoke(acc3_0) : acc3_0;
+                    Unsafe.Add(ref ys, o + 10) = TActivation.Inline ? TActivation.Invoke(acc3_1) : acc3_1;
+                    Unsafe.Add(ref ys, o + 11) = TActivation.Inline ? TActivation.Invoke(acc3_2) : acc3_2;
+                }
+                if (!TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * 3);
+                        Unsafe.Add(ref yRow, o) = TActivation.Invoke(Unsafe.Add(ref yRow, o));
+                        Unsafe.Add(ref yRow, o + 1) = TActivation.Invoke(Unsafe.Add(ref yRow, o + 1));
+                        Unsafe.Add(ref yRow, o + 2) = TActivation.Invoke(Unsafe.Add(ref yRow, o + 2));
+                    }
+                }
+            }
+            return s;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -830,108 +486,14 @@ total                                      67    112
                 acc0 = Unsafe.Add(ref w, 21) * x7 + acc0;
                 acc1 = Unsafe.Add(ref w, 22) * x7 + acc1;
                 acc2 = Unsafe.Add(ref w, 23) * x7 + acc2;
-                if (TActivation.Inline)
+                Unsafe.Add(ref y, 0) = TActivation.Inline ? TActivation.Invoke(acc0) : acc0;
+                Unsafe.Add(ref y, 1) = TActivation.Inline ? TActivation.Invoke(acc1) : acc1;
+                Unsafe.Add(ref y, 2) = TActivation.Inline ? TActivation.Invoke(acc2) : acc2;
+                if (!TActivation.Inline)
                 {
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                }
-                else
-                {
-                    Unsafe.Add(ref y, 0) = acc0;
-                    Unsafe.Add(ref y, 1) = acc1;
-                    Unsafe.Add(ref y, 2) = acc2;
                     Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
                     Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
                     Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                }
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-        {
-            // outputs 0..2
-            {
-                var bias0 = Unsafe.Add(ref b, 0);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var bias1 = Unsafe.Add(ref b, 1);
-                var acc0_1 = bias1;
-                var acc1_1 = bias1;
-                var acc2_1 = bias1;
-                var acc3_1 = bias1;
-                var bias2 = Unsafe.Add(ref b, 2);
-                var acc0_2 = bias2;
-                var acc1_2 = bias2;
-                var acc2_2 = bias2;
-                var acc3_2 = bias2;
-                for (nuint i = 0; i < 8; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (i) * 3);
-                    var w0 = Unsafe.Add(ref wi, 0);
-                    var w1 = Unsafe.Add(ref wi, 1);
-                    var w2 = Unsafe.Add(ref wi, 2);
-                    var x0 = Unsafe.Add(ref x, i);
-                    var x1 = Unsafe.Add(ref x, 8 + i);
-                    var x2 = Unsafe.Add(ref x, 16 + i);
-                    var x3 = Unsafe.Add(ref x, 24 + i);
-                    acc0_0 = w0 * x0 + acc0_0;
-                    acc0_1 = w1 * x0 + acc0_1;
-                    acc0_2 = w2 * x0 + acc0_2;
-                    acc1_0 = w0 * x1 + acc1_0;
-                    acc1_1 = w1 * x1 + acc1_1;
-                    acc1_2 = w2 * x1 + acc1_2;
-                    acc2_0 = w0 * x2 + acc2_0;
-                    acc2_1 = w1 * x2 + acc2_1;
-                    acc2_2 = w2 * x2 + acc2_2;
-                    acc3_0 = w0 * x3 + acc3_0;
-                    acc3_1 = w1 * x3 + acc3_1;
-                    acc3_2 = w2 * x3 + acc3_2;
-                }
-                if (TActivation.Inline)
-                {
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(acc1_0);
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_1);
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_2);
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(acc2_0);
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(acc2_1);
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_2);
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(acc3_0);
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(acc3_1);
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(acc3_2);
-                }
-                else
-                {
-                    Unsafe.Add(ref y, 0) = acc0_0;
-                    Unsafe.Add(ref y, 1) = acc0_1;
-                    Unsafe.Add(ref y, 2) = acc0_2;
-                    Unsafe.Add(ref y, 3) = acc1_0;
-                    Unsafe.Add(ref y, 4) = acc1_1;
-                    Unsafe.Add(ref y, 5) = acc1_2;
-                    Unsafe.Add(ref y, 6) = acc2_0;
-                    Unsafe.Add(ref y, 7) = acc2_1;
-                    Unsafe.Add(ref y, 8) = acc2_2;
-                    Unsafe.Add(ref y, 9) = acc3_0;
-                    Unsafe.Add(ref y, 10) = acc3_1;
-                    Unsafe.Add(ref y, 11) = acc3_2;
-                    Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                    Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                    Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                    Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                    Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                    Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                    Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                    Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                    Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
-                    Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
-                    Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
-                    Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
                 }
             }
         }

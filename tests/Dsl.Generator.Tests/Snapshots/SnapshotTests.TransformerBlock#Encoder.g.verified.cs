@@ -263,247 +263,162 @@ total                                                                       1,22
             public const int Inputs = 8;
             public const int Outputs = 24;
 
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+            private readonly struct Shape : global::Dsl.Kernels.IGemmShape
             {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector512.IsHardwareAccelerated)
-                    Forward1_512<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector256.IsHardwareAccelerated)
-                    Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                public static int Inputs => 8;
+                public static int Outputs => 24;
+                public static bool Bias => true;
             }
 
+            /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector512.IsHardwareAccelerated)
-                    Forward4_512<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector256.IsHardwareAccelerated)
-                    Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-            }
-
-            /// <summary>Forward for <paramref name="rows"/> rows: with Vector512 or Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
                 if (Vector512.IsHardwareAccelerated)
-                {
                     ForwardBlocked_512<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
-                    return;
-                }
-                if (Vector256.IsHardwareAccelerated)
-                {
+                else if (Vector256.IsHardwareAccelerated)
                     ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
-                    return;
-                }
-                nuint s = 0;
-                for (; s + 4 <= (nuint)rows; s += 4)
-                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                for (; s < (nuint)rows; s++)
-                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
                 // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the rows left over run in tiles of 1.
-                // outputs 0..23
+                // outputs 0..15
                 {
-                    var bias0 = Vector512.LoadUnsafe(ref b, 0);
-                    var bias1 = Vector512.LoadUnsafe(ref b, 8);
+                    const nuint o = 0;
                     nuint s = 0;
-                    for (; s + 3 <= rows; s += 3)
+                    s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                }
+                // outputs 8..23
+                {
+                    const nuint o = 8;
+                    nuint s = 0;
+                    s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                }
+            }
+
+            /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static nuint Tiles_512x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+            {
+                var bias0 = Vector512.LoadUnsafe(ref b, o);
+                for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 8);
+                    ref float ys = ref Unsafe.Add(ref y, s * 24);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector512.Create(0f);
+                    var acc0_0_2 = Vector512.Create(0f);
+                    var acc0_0_3 = Vector512.Create(0f);
+                    var acc1_0_0 = bias0;
+                    var acc1_0_1 = Vector512.Create(0f);
+                    var acc1_0_2 = Vector512.Create(0f);
+                    var acc1_0_3 = Vector512.Create(0f);
+                    var acc2_0_0 = bias0;
+                    var acc2_0_1 = Vector512.Create(0f);
+                    var acc2_0_2 = Vector512.Create(0f);
+                    var acc2_0_3 = Vector512.Create(0f);
+                    for (nuint i = 0; i < 8; i += 4)
                     {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 24);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector512.Create(0f);
-                        var acc0_0_2 = Vector512.Create(0f);
-                        var acc0_0_3 = Vector512.Create(0f);
-                        var acc0_1_0 = bias1;
-                        var acc0_1_1 = Vector512.Create(0f);
-                        var acc0_1_2 = Vector512.Create(0f);
-                        var acc0_1_3 = Vector512.Create(0f);
-                        var acc1_0_0 = bias0;
-                        var acc1_0_1 = Vector512.Create(0f);
-                        var acc1_0_2 = Vector512.Create(0f);
-                        var acc1_0_3 = Vector512.Create(0f);
-                        var acc1_1_0 = bias1;
-                        var acc1_1_1 = Vector512.Create(0f);
-                        var acc1_1_2 = Vector512.Create(0f);
-                        var acc1_1_3 = Vector512.Create(0f);
-                        var acc2_0_0 = bias0;
-                        var acc2_0_1 = Vector512.Create(0f);
-                        var acc2_0_2 = Vector512.Create(0f);
-                        var acc2_0_3 = Vector512.Create(0f);
-                        var acc2_1_0 = bias1;
-                        var acc2_1_1 = Vector512.Create(0f);
-                        var acc2_1_2 = Vector512.Create(0f);
-                        var acc2_1_3 = Vector512.Create(0f);
-                        for (nuint i = 0; i < 8; i += 4)
                         {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, o);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                                acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
                                 var x1 = Vector512.Create(Unsafe.Add(ref xs, 8 + i));
                                 acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                                acc1_1_0 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector512.Create(Unsafe.Add(ref xs, 16 + i));
                                 acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                                acc2_1_0 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_0);
                             }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, o);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                                acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
                                 var x1 = Vector512.Create(Unsafe.Add(ref xs, 8 + i + 1));
                                 acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
-                                acc1_1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector512.Create(Unsafe.Add(ref xs, 16 + i + 1));
                                 acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
-                                acc2_1_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_1);
                             }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, o);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 2) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 2));
-                                acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                                acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
                                 var x1 = Vector512.Create(Unsafe.Add(ref xs, 8 + i + 2));
                                 acc1_0_2 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_2);
-                                acc1_1_2 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_2);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector512.Create(Unsafe.Add(ref xs, 16 + i + 2));
                                 acc2_0_2 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_2);
-                                acc2_1_2 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_2);
                             }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 24);
+                            var w0 = Vector512.LoadUnsafe(ref wi, o);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 3) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 3));
-                                acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
-                                acc0_1_3 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_3);
                                 var x1 = Vector512.Create(Unsafe.Add(ref xs, 8 + i + 3));
                                 acc1_0_3 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_3);
-                                acc1_1_3 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1_3);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector512.Create(Unsafe.Add(ref xs, 16 + i + 3));
                                 acc2_0_3 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_3);
-                                acc2_1_3 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1_3);
                             }
-                        }
-                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                        acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
-                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                        acc1_1_0 = (acc1_1_0 + acc1_1_1) + (acc1_1_2 + acc1_1_3);
-                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                        acc2_1_0 = (acc2_1_0 + acc2_1_1) + (acc2_1_2 + acc2_1_3);
-                        if (TActivation.Inline)
-                        {
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 24);
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 32);
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 48);
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 56);
-                        }
-                        else
-                        {
-                            Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector512.StoreUnsafe(acc0_1_0, ref ys, 8);
-                            Vector512.StoreUnsafe(acc1_0_0, ref ys, 24);
-                            Vector512.StoreUnsafe(acc1_1_0, ref ys, 32);
-                            Vector512.StoreUnsafe(acc2_0_0, ref ys, 48);
-                            Vector512.StoreUnsafe(acc2_1_0, ref ys, 56);
-                            var tail0 = Vector512.LoadUnsafe(ref ys, 8);
-                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                            Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 8);
-                            var tail1 = Vector512.LoadUnsafe(ref ys, 32);
-                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 24)), ref ys, 24);
-                            Vector512.StoreUnsafe(TActivation.Invoke(tail1), ref ys, 32);
-                            var tail2 = Vector512.LoadUnsafe(ref ys, 56);
-                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 48)), ref ys, 48);
-                            Vector512.StoreUnsafe(TActivation.Invoke(tail2), ref ys, 56);
                         }
                     }
-                    for (; s < rows; s++)
+                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
+                    if (TRows.Count > 1)
                     {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 24);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector512.Create(0f);
-                        var acc0_0_2 = Vector512.Create(0f);
-                        var acc0_0_3 = Vector512.Create(0f);
-                        var acc0_1_0 = bias1;
-                        var acc0_1_1 = Vector512.Create(0f);
-                        var acc0_1_2 = Vector512.Create(0f);
-                        var acc0_1_3 = Vector512.Create(0f);
-                        for (nuint i = 0; i < 8; i += 4)
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
+                    }
+                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                    if (TRows.Count > 1)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 24);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 48);
+                    }
+                    if (!TActivation.Inline)
+                    {
+                        for (nuint row = 0; row < (nuint)TRows.Count; row++)
                         {
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                                acc0_1_0 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_0);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                                acc0_1_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_1);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 2) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 2));
-                                acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                                acc0_1_2 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_2);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 3) * 24);
-                                var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector512.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector512.Create(Unsafe.Add(ref xs, i + 3));
-                                acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
-                                acc0_1_3 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1_3);
-                            }
-                        }
-                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                        acc0_1_0 = (acc0_1_0 + acc0_1_1) + (acc0_1_2 + acc0_1_3);
-                        if (TActivation.Inline)
-                        {
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                            Vector512.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
-                        }
-                        else
-                        {
-                            Vector512.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector512.StoreUnsafe(acc0_1_0, ref ys, 8);
-                            var tail0 = Vector512.LoadUnsafe(ref ys, 8);
-                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                            Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref ys, 8);
+                            ref float yRow = ref Unsafe.Add(ref ys, row * 24);
+                            Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
                         }
                     }
                 }
+                return s;
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -512,1063 +427,200 @@ total                                                                       1,22
                 // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the rows left over run in tiles of 1.
                 // outputs 0..15
                 {
-                    var bias0 = Vector256.LoadUnsafe(ref b, 0);
-                    var bias1 = Vector256.LoadUnsafe(ref b, 8);
+                    const nuint o = 0;
                     nuint s = 0;
-                    for (; s + 3 <= rows; s += 3)
+                    s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                }
+                // outputs 16..23
+                {
+                    const nuint o = 16;
+                    nuint s = 0;
+                    s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                }
+            }
+
+            /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static nuint Tiles_256x2<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+            {
+                var bias0 = Vector256.LoadUnsafe(ref b, o);
+                var bias1 = Vector256.LoadUnsafe(ref b, o + 8);
+                for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+                {
+                    ref float xs = ref Unsafe.Add(ref x, s * 8);
+                    ref float ys = ref Unsafe.Add(ref y, s * 24);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc0_1_0 = bias1;
+                    var acc0_1_1 = Vector256.Create(0f);
+                    var acc1_0_0 = bias0;
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc1_1_0 = bias1;
+                    var acc1_1_1 = Vector256.Create(0f);
+                    var acc2_0_0 = bias0;
+                    var acc2_0_1 = Vector256.Create(0f);
+                    var acc2_1_0 = bias1;
+                    var acc2_1_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 8; i += 2)
                     {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 24);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector256.Create(0f);
-                        var acc0_1_0 = bias1;
-                        var acc0_1_1 = Vector256.Create(0f);
-                        var acc1_0_0 = bias0;
-                        var acc1_0_1 = Vector256.Create(0f);
-                        var acc1_1_0 = bias1;
-                        var acc1_1_1 = Vector256.Create(0f);
-                        var acc2_0_0 = bias0;
-                        var acc2_0_1 = Vector256.Create(0f);
-                        var acc2_1_0 = bias1;
-                        var acc2_1_1 = Vector256.Create(0f);
-                        for (nuint i = 0; i < 8; i += 2)
                         {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var w1 = Vector256.LoadUnsafe(ref wi, o + 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                                acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
                                 var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i));
                                 acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
                                 acc1_1_0 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_0);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i));
                                 acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
                                 acc2_1_0 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_0);
                             }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var w1 = Vector256.LoadUnsafe(ref wi, o + 8);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                                acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
                                 var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 1));
                                 acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
                                 acc1_1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1_1);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 1));
                                 acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
                                 acc2_1_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1_1);
                             }
                         }
-                        acc0_0_0 += acc0_0_1;
-                        acc0_1_0 += acc0_1_1;
+                    }
+                    acc0_0_0 += acc0_0_1;
+                    acc0_1_0 += acc0_1_1;
+                    if (TRows.Count > 1)
+                    {
                         acc1_0_0 += acc1_0_1;
                         acc1_1_0 += acc1_1_1;
+                    }
+                    if (TRows.Count > 2)
+                    {
                         acc2_0_0 += acc2_0_1;
                         acc2_1_0 += acc2_1_1;
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 24);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref ys, 32);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 48);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref ys, 56);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
-                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 24);
-                            Vector256.StoreUnsafe(acc1_1_0, ref ys, 32);
-                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 48);
-                            Vector256.StoreUnsafe(acc2_1_0, ref ys, 56);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 24)), ref ys, 24);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 32)), ref ys, 32);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 48)), ref ys, 48);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 56)), ref ys, 56);
-                        }
                     }
-                    for (; s < rows; s++)
+                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_1_0) : acc0_1_0, ref ys, o + 8);
+                    if (TRows.Count > 1)
                     {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 24);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector256.Create(0f);
-                        var acc0_1_0 = bias1;
-                        var acc0_1_1 = Vector256.Create(0f);
-                        for (nuint i = 0; i < 8; i += 2)
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 24);
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_1_0) : acc1_1_0, ref ys, o + 32);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 48);
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_1_0) : acc2_1_0, ref ys, o + 56);
+                    }
+                    if (!TActivation.Inline)
+                    {
+                        for (nuint row = 0; row < (nuint)TRows.Count; row++)
                         {
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                                acc0_1_0 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_0);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var w1 = Vector256.LoadUnsafe(ref wi, 8);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                                acc0_1_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1_1);
-                            }
-                        }
-                        acc0_0_0 += acc0_0_1;
-                        acc0_1_0 += acc0_1_1;
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref ys, 8);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector256.StoreUnsafe(acc0_1_0, ref ys, 8);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
+                            ref float yRow = ref Unsafe.Add(ref ys, row * 24);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o + 8)), ref yRow, o + 8);
                         }
                     }
                 }
-                // outputs 16..23
+                return s;
+            }
+
+            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+            private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+            {
+                var bias0 = Vector256.LoadUnsafe(ref b, o);
+                for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
                 {
-                    var bias0 = Vector256.LoadUnsafe(ref b, 16);
-                    nuint s = 0;
-                    for (; s + 3 <= rows; s += 3)
+                    ref float xs = ref Unsafe.Add(ref x, s * 8);
+                    ref float ys = ref Unsafe.Add(ref y, s * 24);
+                    var acc0_0_0 = bias0;
+                    var acc0_0_1 = Vector256.Create(0f);
+                    var acc1_0_0 = bias0;
+                    var acc1_0_1 = Vector256.Create(0f);
+                    var acc2_0_0 = bias0;
+                    var acc2_0_1 = Vector256.Create(0f);
+                    for (nuint i = 0; i < 8; i += 2)
                     {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 24);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector256.Create(0f);
-                        var acc1_0_0 = bias0;
-                        var acc1_0_1 = Vector256.Create(0f);
-                        var acc2_0_0 = bias0;
-                        var acc2_0_1 = Vector256.Create(0f);
-                        for (nuint i = 0; i < 8; i += 2)
                         {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
                                 var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i));
                                 acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i));
                                 acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
                             }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            if (TRows.Count > 1)
                             {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
                                 var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 1));
                                 acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            }
+                            if (TRows.Count > 2)
+                            {
                                 var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 1));
                                 acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
                             }
                         }
-                        acc0_0_0 += acc0_0_1;
+                    }
+                    acc0_0_0 += acc0_0_1;
+                    if (TRows.Count > 1)
+                    {
                         acc1_0_0 += acc1_0_1;
+                    }
+                    if (TRows.Count > 2)
+                    {
                         acc2_0_0 += acc2_0_1;
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 16);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 40);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 64);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 16);
-                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 40);
-                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 64);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 40)), ref ys, 40);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 64)), ref ys, 64);
-                        }
                     }
-                    for (; s < rows; s++)
+                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                    if (TRows.Count > 1)
                     {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 24);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector256.Create(0f);
-                        for (nuint i = 0; i < 8; i += 2)
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 24);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 48);
+                    }
+                    if (!TActivation.Inline)
+                    {
+                        for (nuint row = 0; row < (nuint)TRows.Count; row++)
                         {
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 24);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 16);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                            }
-                        }
-                        acc0_0_0 += acc0_0_1;
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 16);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 16);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
+                            ref float yRow = ref Unsafe.Add(ref ys, row * 24);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
                         }
                     }
                 }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..23
-                {
-                    var acc0_0 = Vector512.LoadUnsafe(ref b, 0);
-                    var acc0_1 = Vector512.Create(0f);
-                    var acc0_2 = Vector512.Create(0f);
-                    var acc0_3 = Vector512.Create(0f);
-                    var acc1_0 = Vector512.LoadUnsafe(ref b, 8);
-                    var acc1_1 = Vector512.Create(0f);
-                    var acc1_2 = Vector512.Create(0f);
-                    var acc1_3 = Vector512.Create(0f);
-                    // 8 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    acc1_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 8), x0, acc1_0);
-                    var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 24), x1, acc0_1);
-                    acc1_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 32), x1, acc1_1);
-                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 48), x2, acc0_2);
-                    acc1_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 56), x2, acc1_2);
-                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3));
-                    acc0_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 72), x3, acc0_3);
-                    acc1_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 80), x3, acc1_3);
-                    var x4 = Vector512.Create(Unsafe.Add(ref x, 4));
-                    acc0_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 96), x4, acc0_0);
-                    acc1_0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 104), x4, acc1_0);
-                    var x5 = Vector512.Create(Unsafe.Add(ref x, 5));
-                    acc0_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 120), x5, acc0_1);
-                    acc1_1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 128), x5, acc1_1);
-                    var x6 = Vector512.Create(Unsafe.Add(ref x, 6));
-                    acc0_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 144), x6, acc0_2);
-                    acc1_2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 152), x6, acc1_2);
-                    var x7 = Vector512.Create(Unsafe.Add(ref x, 7));
-                    acc0_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 168), x7, acc0_3);
-                    acc1_3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref w, 176), x7, acc1_3);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
-                    }
-                    else
-                    {
-                        Vector512.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector512.StoreUnsafe(acc1_0, ref y, 8);
-                        var tail0 = Vector512.LoadUnsafe(ref y, 8);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector512.StoreUnsafe(TActivation.Invoke(tail0), ref y, 8);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_512<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..15
-                {
-                    var bias0 = Vector512.LoadUnsafe(ref b, 0);
-                    var acc0_0_0 = bias0;
-                    var acc0_0_1 = Vector512.Create(0f);
-                    var acc0_0_2 = Vector512.Create(0f);
-                    var acc0_0_3 = Vector512.Create(0f);
-                    var acc1_0_0 = bias0;
-                    var acc1_0_1 = Vector512.Create(0f);
-                    var acc1_0_2 = Vector512.Create(0f);
-                    var acc1_0_3 = Vector512.Create(0f);
-                    var acc2_0_0 = bias0;
-                    var acc2_0_1 = Vector512.Create(0f);
-                    var acc2_0_2 = Vector512.Create(0f);
-                    var acc2_0_3 = Vector512.Create(0f);
-                    var acc3_0_0 = bias0;
-                    var acc3_0_1 = Vector512.Create(0f);
-                    var acc3_0_2 = Vector512.Create(0f);
-                    var acc3_0_3 = Vector512.Create(0f);
-                    for (nuint i = 0; i < 8; i += 4)
-                    {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 24);
-                        var w00 = Vector512.LoadUnsafe(ref wi0, 0);
-                        var x00 = Vector512.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector512.Create(Unsafe.Add(ref x, 8 + i));
-                        var x20 = Vector512.Create(Unsafe.Add(ref x, 16 + i));
-                        var x30 = Vector512.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0_0 = Vector512.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector512.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector512.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector512.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 24);
-                        var w01 = Vector512.LoadUnsafe(ref wi1, 0);
-                        var x01 = Vector512.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector512.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x21 = Vector512.Create(Unsafe.Add(ref x, 16 + i + 1));
-                        var x31 = Vector512.Create(Unsafe.Add(ref x, 24 + i + 1));
-                        acc0_0_1 = Vector512.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector512.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector512.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector512.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 24);
-                        var w02 = Vector512.LoadUnsafe(ref wi2, 0);
-                        var x02 = Vector512.Create(Unsafe.Add(ref x, i + 2));
-                        var x12 = Vector512.Create(Unsafe.Add(ref x, 8 + i + 2));
-                        var x22 = Vector512.Create(Unsafe.Add(ref x, 16 + i + 2));
-                        var x32 = Vector512.Create(Unsafe.Add(ref x, 24 + i + 2));
-                        acc0_0_2 = Vector512.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                        acc1_0_2 = Vector512.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                        acc2_0_2 = Vector512.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                        acc3_0_2 = Vector512.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 24);
-                        var w03 = Vector512.LoadUnsafe(ref wi3, 0);
-                        var x03 = Vector512.Create(Unsafe.Add(ref x, i + 3));
-                        var x13 = Vector512.Create(Unsafe.Add(ref x, 8 + i + 3));
-                        var x23 = Vector512.Create(Unsafe.Add(ref x, 16 + i + 3));
-                        var x33 = Vector512.Create(Unsafe.Add(ref x, 24 + i + 3));
-                        acc0_0_3 = Vector512.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                        acc1_0_3 = Vector512.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                        acc2_0_3 = Vector512.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                        acc3_0_3 = Vector512.MultiplyAddEstimate(w03, x33, acc3_0_3);
-                    }
-                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 24);
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 48);
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 72);
-                    }
-                    else
-                    {
-                        Vector512.StoreUnsafe(acc0_0_0, ref y, 0);
-                        Vector512.StoreUnsafe(acc1_0_0, ref y, 24);
-                        Vector512.StoreUnsafe(acc2_0_0, ref y, 48);
-                        Vector512.StoreUnsafe(acc3_0_0, ref y, 72);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 24)), ref y, 24);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 48)), ref y, 48);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 72)), ref y, 72);
-                    }
-                }
-                // outputs 8..23
-                {
-                    var bias0 = Vector512.LoadUnsafe(ref b, 8);
-                    var acc0_0_0 = bias0;
-                    var acc0_0_1 = Vector512.Create(0f);
-                    var acc0_0_2 = Vector512.Create(0f);
-                    var acc0_0_3 = Vector512.Create(0f);
-                    var acc1_0_0 = bias0;
-                    var acc1_0_1 = Vector512.Create(0f);
-                    var acc1_0_2 = Vector512.Create(0f);
-                    var acc1_0_3 = Vector512.Create(0f);
-                    var acc2_0_0 = bias0;
-                    var acc2_0_1 = Vector512.Create(0f);
-                    var acc2_0_2 = Vector512.Create(0f);
-                    var acc2_0_3 = Vector512.Create(0f);
-                    var acc3_0_0 = bias0;
-                    var acc3_0_1 = Vector512.Create(0f);
-                    var acc3_0_2 = Vector512.Create(0f);
-                    var acc3_0_3 = Vector512.Create(0f);
-                    for (nuint i = 0; i < 8; i += 4)
-                    {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 24);
-                        var w00 = Vector512.LoadUnsafe(ref wi0, 8);
-                        var x00 = Vector512.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector512.Create(Unsafe.Add(ref x, 8 + i));
-                        var x20 = Vector512.Create(Unsafe.Add(ref x, 16 + i));
-                        var x30 = Vector512.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0_0 = Vector512.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector512.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector512.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector512.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 24);
-                        var w01 = Vector512.LoadUnsafe(ref wi1, 8);
-                        var x01 = Vector512.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector512.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x21 = Vector512.Create(Unsafe.Add(ref x, 16 + i + 1));
-                        var x31 = Vector512.Create(Unsafe.Add(ref x, 24 + i + 1));
-                        acc0_0_1 = Vector512.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector512.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector512.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector512.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 24);
-                        var w02 = Vector512.LoadUnsafe(ref wi2, 8);
-                        var x02 = Vector512.Create(Unsafe.Add(ref x, i + 2));
-                        var x12 = Vector512.Create(Unsafe.Add(ref x, 8 + i + 2));
-                        var x22 = Vector512.Create(Unsafe.Add(ref x, 16 + i + 2));
-                        var x32 = Vector512.Create(Unsafe.Add(ref x, 24 + i + 2));
-                        acc0_0_2 = Vector512.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                        acc1_0_2 = Vector512.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                        acc2_0_2 = Vector512.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                        acc3_0_2 = Vector512.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 24);
-                        var w03 = Vector512.LoadUnsafe(ref wi3, 8);
-                        var x03 = Vector512.Create(Unsafe.Add(ref x, i + 3));
-                        var x13 = Vector512.Create(Unsafe.Add(ref x, 8 + i + 3));
-                        var x23 = Vector512.Create(Unsafe.Add(ref x, 16 + i + 3));
-                        var x33 = Vector512.Create(Unsafe.Add(ref x, 24 + i + 3));
-                        acc0_0_3 = Vector512.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                        acc1_0_3 = Vector512.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                        acc2_0_3 = Vector512.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                        acc3_0_3 = Vector512.MultiplyAddEstimate(w03, x33, acc3_0_3);
-                    }
-                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 8);
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 32);
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 56);
-                        Vector512.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 80);
-                    }
-                    else
-                    {
-                        Vector512.StoreUnsafe(acc0_0_0, ref y, 8);
-                        Vector512.StoreUnsafe(acc1_0_0, ref y, 32);
-                        Vector512.StoreUnsafe(acc2_0_0, ref y, 56);
-                        Vector512.StoreUnsafe(acc3_0_0, ref y, 80);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 32)), ref y, 32);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 56)), ref y, 56);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref y, 80)), ref y, 80);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
-                // outputs 0..23
-                {
-                    var acc0_0 = Vector256.LoadUnsafe(ref b, 0);
-                    var acc0_1 = Vector256.Create(0f);
-                    var acc1_0 = Vector256.LoadUnsafe(ref b, 8);
-                    var acc1_1 = Vector256.Create(0f);
-                    var acc2_0 = Vector256.LoadUnsafe(ref b, 16);
-                    var acc2_1 = Vector256.Create(0f);
-                    // 8 inputs x 3 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x0, acc1_0);
-                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x0, acc2_0);
-                    var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x1, acc0_1);
-                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 32), x1, acc1_1);
-                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 40), x1, acc2_1);
-                    var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 48), x2, acc0_0);
-                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 56), x2, acc1_0);
-                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 64), x2, acc2_0);
-                    var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
-                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 72), x3, acc0_1);
-                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 80), x3, acc1_1);
-                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 88), x3, acc2_1);
-                    var x4 = Vector256.Create(Unsafe.Add(ref x, 4));
-                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 96), x4, acc0_0);
-                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 104), x4, acc1_0);
-                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 112), x4, acc2_0);
-                    var x5 = Vector256.Create(Unsafe.Add(ref x, 5));
-                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 120), x5, acc0_1);
-                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 128), x5, acc1_1);
-                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 136), x5, acc2_1);
-                    var x6 = Vector256.Create(Unsafe.Add(ref x, 6));
-                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 144), x6, acc0_0);
-                    acc1_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 152), x6, acc1_0);
-                    acc2_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 160), x6, acc2_0);
-                    var x7 = Vector256.Create(Unsafe.Add(ref x, 7));
-                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 168), x7, acc0_1);
-                    acc1_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 176), x7, acc1_1);
-                    acc2_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 184), x7, acc2_1);
-                    acc0_0 += acc0_1;
-                    acc1_0 += acc1_1;
-                    acc2_0 += acc2_1;
-                    if (TActivation.Inline)
-                    {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, 16);
-                    }
-                    else
-                    {
-                        Vector256.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector256.StoreUnsafe(acc1_0, ref y, 8);
-                        Vector256.StoreUnsafe(acc2_0, ref y, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 3 output vector(s): 2 interleaved partial sums per output (input i feeds sum i % 2) keep the FMA pipes busy.
-                // outputs 0..15
-                {
-                    var bias0 = Vector256.LoadUnsafe(ref b, 0);
-                    var acc0_0_0 = bias0;
-                    var acc0_0_1 = Vector256.Create(0f);
-                    var acc1_0_0 = bias0;
-                    var acc1_0_1 = Vector256.Create(0f);
-                    var acc2_0_0 = bias0;
-                    var acc2_0_1 = Vector256.Create(0f);
-                    var acc3_0_0 = bias0;
-                    var acc3_0_1 = Vector256.Create(0f);
-                    var bias1 = Vector256.LoadUnsafe(ref b, 8);
-                    var acc0_1_0 = bias1;
-                    var acc0_1_1 = Vector256.Create(0f);
-                    var acc1_1_0 = bias1;
-                    var acc1_1_1 = Vector256.Create(0f);
-                    var acc2_1_0 = bias1;
-                    var acc2_1_1 = Vector256.Create(0f);
-                    var acc3_1_0 = bias1;
-                    var acc3_1_1 = Vector256.Create(0f);
-                    for (nuint i = 0; i < 8; i += 2)
-                    {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 24);
-                        var w00 = Vector256.LoadUnsafe(ref wi0, 0);
-                        var w10 = Vector256.LoadUnsafe(ref wi0, 8);
-                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
-                        var x20 = Vector256.Create(Unsafe.Add(ref x, 16 + i));
-                        var x30 = Vector256.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc0_1_0 = Vector256.MultiplyAddEstimate(w10, x00, acc0_1_0);
-                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc1_1_0 = Vector256.MultiplyAddEstimate(w10, x10, acc1_1_0);
-                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc2_1_0 = Vector256.MultiplyAddEstimate(w10, x20, acc2_1_0);
-                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        acc3_1_0 = Vector256.MultiplyAddEstimate(w10, x30, acc3_1_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 24);
-                        var w01 = Vector256.LoadUnsafe(ref wi1, 0);
-                        var w11 = Vector256.LoadUnsafe(ref wi1, 8);
-                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x21 = Vector256.Create(Unsafe.Add(ref x, 16 + i + 1));
-                        var x31 = Vector256.Create(Unsafe.Add(ref x, 24 + i + 1));
-                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc0_1_1 = Vector256.MultiplyAddEstimate(w11, x01, acc0_1_1);
-                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc1_1_1 = Vector256.MultiplyAddEstimate(w11, x11, acc1_1_1);
-                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc2_1_1 = Vector256.MultiplyAddEstimate(w11, x21, acc2_1_1);
-                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        acc3_1_1 = Vector256.MultiplyAddEstimate(w11, x31, acc3_1_1);
-                    }
-                    acc0_0_0 += acc0_0_1;
-                    acc0_1_0 += acc0_1_1;
-                    acc1_0_0 += acc1_0_1;
-                    acc1_1_0 += acc1_1_1;
-                    acc2_0_0 += acc2_0_1;
-                    acc2_1_0 += acc2_1_1;
-                    acc3_0_0 += acc3_0_1;
-                    acc3_1_0 += acc3_1_1;
-                    if (TActivation.Inline)
-                    {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_1_0), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 24);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_1_0), ref y, 32);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 48);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_1_0), ref y, 56);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 72);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_1_0), ref y, 80);
-                    }
-                    else
-                    {
-                        Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
-                        Vector256.StoreUnsafe(acc0_1_0, ref y, 8);
-                        Vector256.StoreUnsafe(acc1_0_0, ref y, 24);
-                        Vector256.StoreUnsafe(acc1_1_0, ref y, 32);
-                        Vector256.StoreUnsafe(acc2_0_0, ref y, 48);
-                        Vector256.StoreUnsafe(acc2_1_0, ref y, 56);
-                        Vector256.StoreUnsafe(acc3_0_0, ref y, 72);
-                        Vector256.StoreUnsafe(acc3_1_0, ref y, 80);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 24)), ref y, 24);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 32)), ref y, 32);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 48)), ref y, 48);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 56)), ref y, 56);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 72)), ref y, 72);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 80)), ref y, 80);
-                    }
-                }
-                // outputs 16..23
-                {
-                    var bias0 = Vector256.LoadUnsafe(ref b, 16);
-                    var acc0_0_0 = bias0;
-                    var acc0_0_1 = Vector256.Create(0f);
-                    var acc1_0_0 = bias0;
-                    var acc1_0_1 = Vector256.Create(0f);
-                    var acc2_0_0 = bias0;
-                    var acc2_0_1 = Vector256.Create(0f);
-                    var acc3_0_0 = bias0;
-                    var acc3_0_1 = Vector256.Create(0f);
-                    for (nuint i = 0; i < 8; i += 2)
-                    {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 24);
-                        var w00 = Vector256.LoadUnsafe(ref wi0, 16);
-                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
-                        var x20 = Vector256.Create(Unsafe.Add(ref x, 16 + i));
-                        var x30 = Vector256.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 24);
-                        var w01 = Vector256.LoadUnsafe(ref wi1, 16);
-                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x21 = Vector256.Create(Unsafe.Add(ref x, 16 + i + 1));
-                        var x31 = Vector256.Create(Unsafe.Add(ref x, 24 + i + 1));
-                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                    }
-                    acc0_0_0 += acc0_0_1;
-                    acc1_0_0 += acc1_0_1;
-                    acc2_0_0 += acc2_0_1;
-                    acc3_0_0 += acc3_0_1;
-                    if (TActivation.Inline)
-                    {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 40);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 64);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 88);
-                    }
-                    else
-                    {
-                        Vector256.StoreUnsafe(acc0_0_0, ref y, 16);
-                        Vector256.StoreUnsafe(acc1_0_0, ref y, 40);
-                        Vector256.StoreUnsafe(acc2_0_0, ref y, 64);
-                        Vector256.StoreUnsafe(acc3_0_0, ref y, 88);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 40)), ref y, 40);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 64)), ref y, 64);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 88)), ref y, 88);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..23
-                {
-                    var acc0 = Vector128.LoadUnsafe(ref b, 0);
-                    var acc1 = Vector128.LoadUnsafe(ref b, 4);
-                    var acc2 = Vector128.LoadUnsafe(ref b, 8);
-                    var acc3 = Vector128.LoadUnsafe(ref b, 12);
-                    var acc4 = Vector128.LoadUnsafe(ref b, 16);
-                    var acc5 = Vector128.LoadUnsafe(ref b, 20);
-                    // 8 inputs x 6 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x0, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x0, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x0, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x0, acc5);
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x1, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x1, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x1, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x1, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 40), x1, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 44), x1, acc5);
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 48), x2, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 52), x2, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x2, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x2, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 64), x2, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 68), x2, acc5);
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 72), x3, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 76), x3, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 80), x3, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 84), x3, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 88), x3, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 92), x3, acc5);
-                    var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 96), x4, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 100), x4, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 104), x4, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 108), x4, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 112), x4, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 116), x4, acc5);
-                    var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 120), x5, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 124), x5, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 128), x5, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 132), x5, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 136), x5, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 140), x5, acc5);
-                    var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 144), x6, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 148), x6, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 152), x6, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 156), x6, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 160), x6, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 164), x6, acc5);
-                    var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 168), x7, acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 172), x7, acc1);
-                    acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 176), x7, acc2);
-                    acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 180), x7, acc3);
-                    acc4 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 184), x7, acc4);
-                    acc5 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 188), x7, acc5);
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref y, 12);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc4), ref y, 16);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc5), ref y, 20);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0, ref y, 0);
-                        Vector128.StoreUnsafe(acc1, ref y, 4);
-                        Vector128.StoreUnsafe(acc2, ref y, 8);
-                        Vector128.StoreUnsafe(acc3, ref y, 12);
-                        Vector128.StoreUnsafe(acc4, ref y, 16);
-                        Vector128.StoreUnsafe(acc5, ref y, 20);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 16)), ref y, 16);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 20)), ref y, 20);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                for (nuint o = 0; o < 24; o += 8) // outputs o..o+7
-                {
-                    var bias0 = Vector128.LoadUnsafe(ref b, o);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Vector128.LoadUnsafe(ref b, o + 4);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    for (nuint i = 0; i < 8; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                        var w0 = Vector128.LoadUnsafe(ref wi, o);
-                        var w1 = Vector128.LoadUnsafe(ref wi, o + 4);
-                        var x0 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x1 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x2 = Vector128.Create(Unsafe.Add(ref x, 16 + i));
-                        var x3 = Vector128.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0);
-                        acc0_1 = Vector128.MultiplyAddEstimate(w1, x0, acc0_1);
-                        acc1_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector128.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc2_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector128.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc3_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector128.MultiplyAddEstimate(w1, x3, acc3_1);
-                    }
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, o);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_1), ref y, o + 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, o + 24);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_1), ref y, o + 28);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0), ref y, o + 48);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_1), ref y, o + 52);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0), ref y, o + 72);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_1), ref y, o + 76);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0_0, ref y, o);
-                        Vector128.StoreUnsafe(acc0_1, ref y, o + 4);
-                        Vector128.StoreUnsafe(acc1_0, ref y, o + 24);
-                        Vector128.StoreUnsafe(acc1_1, ref y, o + 28);
-                        Vector128.StoreUnsafe(acc2_0, ref y, o + 48);
-                        Vector128.StoreUnsafe(acc2_1, ref y, o + 52);
-                        Vector128.StoreUnsafe(acc3_0, ref y, o + 72);
-                        Vector128.StoreUnsafe(acc3_1, ref y, o + 76);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 4)), ref y, o + 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 24)), ref y, o + 24);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 28)), ref y, o + 28);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 48)), ref y, o + 48);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 52)), ref y, o + 52);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 72)), ref y, o + 72);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 76)), ref y, o + 76);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                for (nuint o = 0; o < 24; o += 8) // outputs o..o+7
-                {
-                    var acc0 = Unsafe.Add(ref b, o);
-                    var acc1 = Unsafe.Add(ref b, o + 1);
-                    var acc2 = Unsafe.Add(ref b, o + 2);
-                    var acc3 = Unsafe.Add(ref b, o + 3);
-                    var acc4 = Unsafe.Add(ref b, o + 4);
-                    var acc5 = Unsafe.Add(ref b, o + 5);
-                    var acc6 = Unsafe.Add(ref b, o + 6);
-                    var acc7 = Unsafe.Add(ref b, o + 7);
-                    // 8 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Unsafe.Add(ref x, 0);
-                    acc0 = Unsafe.Add(ref w, o) * x0 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 1) * x0 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 2) * x0 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 3) * x0 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 4) * x0 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 5) * x0 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 6) * x0 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 7) * x0 + acc7;
-                    var x1 = Unsafe.Add(ref x, 1);
-                    acc0 = Unsafe.Add(ref w, o + 24) * x1 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 25) * x1 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 26) * x1 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 27) * x1 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 28) * x1 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 29) * x1 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 30) * x1 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 31) * x1 + acc7;
-                    var x2 = Unsafe.Add(ref x, 2);
-                    acc0 = Unsafe.Add(ref w, o + 48) * x2 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 49) * x2 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 50) * x2 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 51) * x2 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 52) * x2 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 53) * x2 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 54) * x2 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 55) * x2 + acc7;
-                    var x3 = Unsafe.Add(ref x, 3);
-                    acc0 = Unsafe.Add(ref w, o + 72) * x3 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 73) * x3 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 74) * x3 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 75) * x3 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 76) * x3 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 77) * x3 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 78) * x3 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 79) * x3 + acc7;
-                    var x4 = Unsafe.Add(ref x, 4);
-                    acc0 = Unsafe.Add(ref w, o + 96) * x4 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 97) * x4 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 98) * x4 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 99) * x4 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 100) * x4 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 101) * x4 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 102) * x4 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 103) * x4 + acc7;
-                    var x5 = Unsafe.Add(ref x, 5);
-                    acc0 = Unsafe.Add(ref w, o + 120) * x5 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 121) * x5 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 122) * x5 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 123) * x5 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 124) * x5 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 125) * x5 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 126) * x5 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 127) * x5 + acc7;
-                    var x6 = Unsafe.Add(ref x, 6);
-                    acc0 = Unsafe.Add(ref w, o + 144) * x6 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 145) * x6 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 146) * x6 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 147) * x6 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 148) * x6 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 149) * x6 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 150) * x6 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 151) * x6 + acc7;
-                    var x7 = Unsafe.Add(ref x, 7);
-                    acc0 = Unsafe.Add(ref w, o + 168) * x7 + acc0;
-                    acc1 = Unsafe.Add(ref w, o + 169) * x7 + acc1;
-                    acc2 = Unsafe.Add(ref w, o + 170) * x7 + acc2;
-                    acc3 = Unsafe.Add(ref w, o + 171) * x7 + acc3;
-                    acc4 = Unsafe.Add(ref w, o + 172) * x7 + acc4;
-                    acc5 = Unsafe.Add(ref w, o + 173) * x7 + acc5;
-                    acc6 = Unsafe.Add(ref w, o + 174) * x7 + acc6;
-                    acc7 = Unsafe.Add(ref w, o + 175) * x7 + acc7;
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0);
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc1);
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc2);
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc3);
-                        Unsafe.Add(ref y, o + 4) = TActivation.Invoke(acc4);
-                        Unsafe.Add(ref y, o + 5) = TActivation.Invoke(acc5);
-                        Unsafe.Add(ref y, o + 6) = TActivation.Invoke(acc6);
-                        Unsafe.Add(ref y, o + 7) = TActivation.Invoke(acc7);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, o) = acc0;
-                        Unsafe.Add(ref y, o + 1) = acc1;
-                        Unsafe.Add(ref y, o + 2) = acc2;
-                        Unsafe.Add(ref y, o + 3) = acc3;
-                        Unsafe.Add(ref y, o + 4) = acc4;
-                        Unsafe.Add(ref y, o + 5) = acc5;
-                        Unsafe.Add(ref y, o + 6) = acc6;
-                        Unsafe.Add(ref y, o + 7) = acc7;
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
-                        Unsafe.Add(ref y, o + 4) = TActivation.Invoke(Unsafe.Add(ref y, o + 4));
-                        Unsafe.Add(ref y, o + 5) = TActivation.Invoke(Unsafe.Add(ref y, o + 5));
-                        Unsafe.Add(ref y, o + 6) = TActivation.Invoke(Unsafe.Add(ref y, o + 6));
-                        Unsafe.Add(ref y, o + 7) = TActivation.Invoke(Unsafe.Add(ref y, o + 7));
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                for (nuint o = 0; o < 24; o += 4) // outputs o..o+3
-                {
-                    var bias0 = Unsafe.Add(ref b, o);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Unsafe.Add(ref b, o + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = Unsafe.Add(ref b, o + 2);
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = Unsafe.Add(ref b, o + 3);
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
-                    for (nuint i = 0; i < 8; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (i) * 24);
-                        var w0 = Unsafe.Add(ref wi, o);
-                        var w1 = Unsafe.Add(ref wi, o + 1);
-                        var w2 = Unsafe.Add(ref wi, o + 2);
-                        var w3 = Unsafe.Add(ref wi, o + 3);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 8 + i);
-                        var x2 = Unsafe.Add(ref x, 16 + i);
-                        var x3 = Unsafe.Add(ref x, 24 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc0_2 = w2 * x0 + acc0_2;
-                        acc0_3 = w3 * x0 + acc0_3;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc1_2 = w2 * x1 + acc1_2;
-                        acc1_3 = w3 * x1 + acc1_3;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc2_2 = w2 * x2 + acc2_2;
-                        acc2_3 = w3 * x2 + acc2_3;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                        acc3_2 = w2 * x3 + acc3_2;
-                        acc3_3 = w3 * x3 + acc3_3;
-                    }
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc1_0);
-                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc1_1);
-                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc1_2);
-                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc1_3);
-                        Unsafe.Add(ref y, o + 48) = TActivation.Invoke(acc2_0);
-                        Unsafe.Add(ref y, o + 49) = TActivation.Invoke(acc2_1);
-                        Unsafe.Add(ref y, o + 50) = TActivation.Invoke(acc2_2);
-                        Unsafe.Add(ref y, o + 51) = TActivation.Invoke(acc2_3);
-                        Unsafe.Add(ref y, o + 72) = TActivation.Invoke(acc3_0);
-                        Unsafe.Add(ref y, o + 73) = TActivation.Invoke(acc3_1);
-                        Unsafe.Add(ref y, o + 74) = TActivation.Invoke(acc3_2);
-                        Unsafe.Add(ref y, o + 75) = TActivation.Invoke(acc3_3);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, o) = acc0_0;
-                        Unsafe.Add(ref y, o + 1) = acc0_1;
-                        Unsafe.Add(ref y, o + 2) = acc0_2;
-                        Unsafe.Add(ref y, o + 3) = acc0_3;
-                        Unsafe.Add(ref y, o + 24) = acc1_0;
-                        Unsafe.Add(ref y, o + 25) = acc1_1;
-                        Unsafe.Add(ref y, o + 26) = acc1_2;
-                        Unsafe.Add(ref y, o + 27) = acc1_3;
-                        Unsafe.Add(ref y, o + 48) = acc2_0;
-                        Unsafe.Add(ref y, o + 49) = acc2_1;
-                        Unsafe.Add(ref y, o + 50) = acc2_2;
-                        Unsafe.Add(ref y, o + 51) = acc2_3;
-                        Unsafe.Add(ref y, o + 72) = acc3_0;
-                        Unsafe.Add(ref y, o + 73) = acc3_1;
-                        Unsafe.Add(ref y, o + 74) = acc3_2;
-                        Unsafe.Add(ref y, o + 75) = acc3_3;
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
-                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(Unsafe.Add(ref y, o + 24));
-                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(Unsafe.Add(ref y, o + 25));
-                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(Unsafe.Add(ref y, o + 26));
-                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
-                        Unsafe.Add(ref y, o + 48) = TActivation.Invoke(Unsafe.Add(ref y, o + 48));
-                        Unsafe.Add(ref y, o + 49) = TActivation.Invoke(Unsafe.Add(ref y, o + 49));
-                        Unsafe.Add(ref y, o + 50) = TActivation.Invoke(Unsafe.Add(ref y, o + 50));
-                        Unsafe.Add(ref y, o + 51) = TActivation.Invoke(Unsafe.Add(ref y, o + 51));
-                        Unsafe.Add(ref y, o + 72) = TActivation.Invoke(Unsafe.Add(ref y, o + 72));
-                        Unsafe.Add(ref y, o + 73) = TActivation.Invoke(Unsafe.Add(ref y, o + 73));
-                        Unsafe.Add(ref y, o + 74) = TActivation.Invoke(Unsafe.Add(ref y, o + 74));
-                        Unsafe.Add(ref y, o + 75) = TActivation.Invoke(Unsafe.Add(ref y, o + 75));
-                    }
-                }
+                return s;
             }
         }
 
@@ -1578,73 +630,46 @@ total                                                                       1,22
             public const int Inputs = 4;
             public const int Outputs = 4;
 
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+            private readonly struct Shape : global::Dsl.Kernels.IGemmShape
             {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector128.IsHardwareAccelerated)
-                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                public static int Inputs => 4;
+                public static int Outputs => 4;
+                public static bool Bias => false;
             }
 
+            /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector128.IsHardwareAccelerated)
-                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-            }
-
-            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                nuint s = 0;
-                for (; s + 4 <= (nuint)rows; s += 4)
-                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                for (; s < (nuint)rows; s++)
-                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    ForwardBlocked_128<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static void ForwardBlocked_128<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the rows left over run in tiles of 2, then 1.
                 // outputs 0..3
                 {
-                    var acc0_0 = Vector128.Create(0f);
-                    var acc0_1 = Vector128.Create(0f);
-                    var acc0_2 = Vector128.Create(0f);
-                    var acc0_3 = Vector128.Create(0f);
-                    // 4 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0_1);
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0_2);
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0_3);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                    }
+                    const nuint o = 0;
+                    nuint s = 0;
+                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
+                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
+            /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static nuint Tiles_128x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..3
+                for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
                 {
+                    ref float xs = ref Unsafe.Add(ref x, s * 4);
+                    ref float ys = ref Unsafe.Add(ref y, s * 4);
                     var acc0_0_0 = Vector128.Create(0f);
                     var acc0_0_1 = Vector128.Create(0f);
                     var acc0_0_2 = Vector128.Create(0f);
@@ -1663,227 +688,127 @@ total                                                                       1,22
                     var acc3_0_3 = Vector128.Create(0f);
                     for (nuint i = 0; i < 4; i += 4)
                     {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 4);
-                        var w00 = Vector128.LoadUnsafe(ref wi0, 0);
-                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
-                        var x20 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x30 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
-                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 4);
-                        var w01 = Vector128.LoadUnsafe(ref wi1, 0);
-                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 1));
-                        var x21 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x31 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 1));
-                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 4);
-                        var w02 = Vector128.LoadUnsafe(ref wi2, 0);
-                        var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
-                        var x12 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 2));
-                        var x22 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 2));
-                        var x32 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 2));
-                        acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                        acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                        acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                        acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 4);
-                        var w03 = Vector128.LoadUnsafe(ref wi3, 0);
-                        var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
-                        var x13 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 3));
-                        var x23 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 3));
-                        var x33 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 3));
-                        acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                        acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                        acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                        acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i));
+                                acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i));
+                                acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i));
+                                acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i + 1));
+                                acc1_0_1 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i + 1));
+                                acc2_0_1 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i + 1));
+                                acc3_0_1 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i + 2));
+                                acc1_0_2 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i + 2));
+                                acc2_0_2 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i + 2));
+                                acc3_0_2 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i + 3));
+                                acc1_0_3 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i + 3));
+                                acc2_0_3 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_3);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i + 3));
+                                acc3_0_3 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_3);
+                            }
+                        }
                     }
                     acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
+                    if (TRows.Count > 1)
                     {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 12);
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
                     }
-                    else
+                    if (TRows.Count > 2)
                     {
-                        Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
-                        Vector128.StoreUnsafe(acc1_0_0, ref y, 4);
-                        Vector128.StoreUnsafe(acc2_0_0, ref y, 8);
-                        Vector128.StoreUnsafe(acc3_0_0, ref y, 12);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
                     }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..3
-                {
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    // 4 inputs x 4 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Unsafe.Add(ref x, 0);
-                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
-                    var x1 = Unsafe.Add(ref x, 1);
-                    acc0 = Unsafe.Add(ref w, 4) * x1 + acc0;
-                    acc1 = Unsafe.Add(ref w, 5) * x1 + acc1;
-                    acc2 = Unsafe.Add(ref w, 6) * x1 + acc2;
-                    acc3 = Unsafe.Add(ref w, 7) * x1 + acc3;
-                    var x2 = Unsafe.Add(ref x, 2);
-                    acc0 = Unsafe.Add(ref w, 8) * x2 + acc0;
-                    acc1 = Unsafe.Add(ref w, 9) * x2 + acc1;
-                    acc2 = Unsafe.Add(ref w, 10) * x2 + acc2;
-                    acc3 = Unsafe.Add(ref w, 11) * x2 + acc3;
-                    var x3 = Unsafe.Add(ref x, 3);
-                    acc0 = Unsafe.Add(ref w, 12) * x3 + acc0;
-                    acc1 = Unsafe.Add(ref w, 13) * x3 + acc1;
-                    acc2 = Unsafe.Add(ref w, 14) * x3 + acc2;
-                    acc3 = Unsafe.Add(ref w, 15) * x3 + acc3;
-                    if (TActivation.Inline)
+                    if (TRows.Count > 3)
                     {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                        acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
                     }
-                    else
+                    Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                    if (TRows.Count > 1)
                     {
-                        Unsafe.Add(ref y, 0) = acc0;
-                        Unsafe.Add(ref y, 1) = acc1;
-                        Unsafe.Add(ref y, 2) = acc2;
-                        Unsafe.Add(ref y, 3) = acc3;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 4);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 8);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_0_0) : acc3_0_0, ref ys, o + 12);
+                    }
+                    if (!TActivation.Inline)
+                    {
+                        for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                        {
+                            ref float yRow = ref Unsafe.Add(ref ys, row * 4);
+                            Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        }
                     }
                 }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..3
-                {
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    var acc0_2 = 0f;
-                    var acc1_2 = 0f;
-                    var acc2_2 = 0f;
-                    var acc3_2 = 0f;
-                    var acc0_3 = 0f;
-                    var acc1_3 = 0f;
-                    var acc2_3 = 0f;
-                    var acc3_3 = 0f;
-                    for (nuint i = 0; i < 4; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (i) * 4);
-                        var w0 = Unsafe.Add(ref wi, 0);
-                        var w1 = Unsafe.Add(ref wi, 1);
-                        var w2 = Unsafe.Add(ref wi, 2);
-                        var w3 = Unsafe.Add(ref wi, 3);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 4 + i);
-                        var x2 = Unsafe.Add(ref x, 8 + i);
-                        var x3 = Unsafe.Add(ref x, 12 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc0_2 = w2 * x0 + acc0_2;
-                        acc0_3 = w3 * x0 + acc0_3;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc1_2 = w2 * x1 + acc1_2;
-                        acc1_3 = w3 * x1 + acc1_3;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc2_2 = w2 * x2 + acc2_2;
-                        acc2_3 = w3 * x2 + acc2_3;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                        acc3_2 = w2 * x3 + acc3_2;
-                        acc3_3 = w3 * x3 + acc3_3;
-                    }
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
-                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
-                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
-                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
-                        Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
-                        Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
-                        Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
-                        Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, 0) = acc0_0;
-                        Unsafe.Add(ref y, 1) = acc0_1;
-                        Unsafe.Add(ref y, 2) = acc0_2;
-                        Unsafe.Add(ref y, 3) = acc0_3;
-                        Unsafe.Add(ref y, 4) = acc1_0;
-                        Unsafe.Add(ref y, 5) = acc1_1;
-                        Unsafe.Add(ref y, 6) = acc1_2;
-                        Unsafe.Add(ref y, 7) = acc1_3;
-                        Unsafe.Add(ref y, 8) = acc2_0;
-                        Unsafe.Add(ref y, 9) = acc2_1;
-                        Unsafe.Add(ref y, 10) = acc2_2;
-                        Unsafe.Add(ref y, 11) = acc2_3;
-                        Unsafe.Add(ref y, 12) = acc3_0;
-                        Unsafe.Add(ref y, 13) = acc3_1;
-                        Unsafe.Add(ref y, 14) = acc3_2;
-                        Unsafe.Add(ref y, 15) = acc3_3;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
-                        Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
-                        Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
-                        Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
-                        Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
-                        Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
-                        Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
-                        Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
-                    }
-                }
+                return s;
             }
         }
 
@@ -1893,73 +818,46 @@ total                                                                       1,22
             public const int Inputs = 4;
             public const int Outputs = 4;
 
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+            private readonly struct Shape : global::Dsl.Kernels.IGemmShape
             {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector128.IsHardwareAccelerated)
-                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                public static int Inputs => 4;
+                public static int Outputs => 4;
+                public static bool Bias => false;
             }
 
+            /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector128.IsHardwareAccelerated)
-                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-            }
-
-            /// <summary>Forward for <paramref name="rows"/> rows: four at a time share each weight row, the rest one by one.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                nuint s = 0;
-                for (; s + 4 <= (nuint)rows; s += 4)
-                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                for (; s < (nuint)rows; s++)
-                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+                if (Vector128.IsHardwareAccelerated)
+                    ForwardBlocked_128<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static void ForwardBlocked_128<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
+                // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the rows left over run in tiles of 2, then 1.
                 // outputs 0..3
                 {
-                    var acc0_0 = Vector128.Create(0f);
-                    var acc0_1 = Vector128.Create(0f);
-                    var acc0_2 = Vector128.Create(0f);
-                    var acc0_3 = Vector128.Create(0f);
-                    // 4 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x1, acc0_1);
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x2, acc0_2);
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x3, acc0_3);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                    }
+                    const nuint o = 0;
+                    nuint s = 0;
+                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
+                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
+            /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static nuint Tiles_128x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..3
+                for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
                 {
+                    ref float xs = ref Unsafe.Add(ref x, s * 4);
+                    ref float ys = ref Unsafe.Add(ref y, s * 4);
                     var acc0_0_0 = Vector128.Create(0f);
                     var acc0_0_1 = Vector128.Create(0f);
                     var acc0_0_2 = Vector128.Create(0f);
@@ -1978,227 +876,127 @@ total                                                                       1,22
                     var acc3_0_3 = Vector128.Create(0f);
                     for (nuint i = 0; i < 4; i += 4)
                     {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 4);
-                        var w00 = Vector128.LoadUnsafe(ref wi0, 0);
-                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector128.Create(Unsafe.Add(ref x, 4 + i));
-                        var x20 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x30 = Vector128.Create(Unsafe.Add(ref x, 12 + i));
-                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 4);
-                        var w01 = Vector128.LoadUnsafe(ref wi1, 0);
-                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 1));
-                        var x21 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x31 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 1));
-                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 4);
-                        var w02 = Vector128.LoadUnsafe(ref wi2, 0);
-                        var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
-                        var x12 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 2));
-                        var x22 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 2));
-                        var x32 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 2));
-                        acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                        acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                        acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                        acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 4);
-                        var w03 = Vector128.LoadUnsafe(ref wi3, 0);
-                        var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
-                        var x13 = Vector128.Create(Unsafe.Add(ref x, 4 + i + 3));
-                        var x23 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 3));
-                        var x33 = Vector128.Create(Unsafe.Add(ref x, 12 + i + 3));
-                        acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                        acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                        acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                        acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i));
+                                acc1_0_0 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i));
+                                acc2_0_0 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i));
+                                acc3_0_0 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_0);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i + 1));
+                                acc1_0_1 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i + 1));
+                                acc2_0_1 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i + 1));
+                                acc3_0_1 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_1);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i + 2));
+                                acc1_0_2 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i + 2));
+                                acc2_0_2 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i + 2));
+                                acc3_0_2 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_2);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 4);
+                            var w0 = Vector128.LoadUnsafe(ref wi, o);
+                            var x0 = Vector128.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector128.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector128.Create(Unsafe.Add(ref xs, 4 + i + 3));
+                                acc1_0_3 = Vector128.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector128.Create(Unsafe.Add(ref xs, 8 + i + 3));
+                                acc2_0_3 = Vector128.MultiplyAddEstimate(w0, x2, acc2_0_3);
+                            }
+                            if (TRows.Count > 3)
+                            {
+                                var x3 = Vector128.Create(Unsafe.Add(ref xs, 12 + i + 3));
+                                acc3_0_3 = Vector128.MultiplyAddEstimate(w0, x3, acc3_0_3);
+                            }
+                        }
                     }
                     acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
+                    if (TRows.Count > 1)
                     {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 12);
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
                     }
-                    else
+                    if (TRows.Count > 2)
                     {
-                        Vector128.StoreUnsafe(acc0_0_0, ref y, 0);
-                        Vector128.StoreUnsafe(acc1_0_0, ref y, 4);
-                        Vector128.StoreUnsafe(acc2_0_0, ref y, 8);
-                        Vector128.StoreUnsafe(acc3_0_0, ref y, 12);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 12)), ref y, 12);
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
                     }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..3
-                {
-                    var acc0 = 0f;
-                    var acc1 = 0f;
-                    var acc2 = 0f;
-                    var acc3 = 0f;
-                    // 4 inputs x 4 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Unsafe.Add(ref x, 0);
-                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
-                    var x1 = Unsafe.Add(ref x, 1);
-                    acc0 = Unsafe.Add(ref w, 4) * x1 + acc0;
-                    acc1 = Unsafe.Add(ref w, 5) * x1 + acc1;
-                    acc2 = Unsafe.Add(ref w, 6) * x1 + acc2;
-                    acc3 = Unsafe.Add(ref w, 7) * x1 + acc3;
-                    var x2 = Unsafe.Add(ref x, 2);
-                    acc0 = Unsafe.Add(ref w, 8) * x2 + acc0;
-                    acc1 = Unsafe.Add(ref w, 9) * x2 + acc1;
-                    acc2 = Unsafe.Add(ref w, 10) * x2 + acc2;
-                    acc3 = Unsafe.Add(ref w, 11) * x2 + acc3;
-                    var x3 = Unsafe.Add(ref x, 3);
-                    acc0 = Unsafe.Add(ref w, 12) * x3 + acc0;
-                    acc1 = Unsafe.Add(ref w, 13) * x3 + acc1;
-                    acc2 = Unsafe.Add(ref w, 14) * x3 + acc2;
-                    acc3 = Unsafe.Add(ref w, 15) * x3 + acc3;
-                    if (TActivation.Inline)
+                    if (TRows.Count > 3)
                     {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
+                        acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
                     }
-                    else
+                    Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                    if (TRows.Count > 1)
                     {
-                        Unsafe.Add(ref y, 0) = acc0;
-                        Unsafe.Add(ref y, 1) = acc1;
-                        Unsafe.Add(ref y, 2) = acc2;
-                        Unsafe.Add(ref y, 3) = acc3;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
+                        Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 4);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 8);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_0_0) : acc3_0_0, ref ys, o + 12);
+                    }
+                    if (!TActivation.Inline)
+                    {
+                        for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                        {
+                            ref float yRow = ref Unsafe.Add(ref ys, row * 4);
+                            Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        }
                     }
                 }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..3
-                {
-                    var acc0_0 = 0f;
-                    var acc1_0 = 0f;
-                    var acc2_0 = 0f;
-                    var acc3_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc1_1 = 0f;
-                    var acc2_1 = 0f;
-                    var acc3_1 = 0f;
-                    var acc0_2 = 0f;
-                    var acc1_2 = 0f;
-                    var acc2_2 = 0f;
-                    var acc3_2 = 0f;
-                    var acc0_3 = 0f;
-                    var acc1_3 = 0f;
-                    var acc2_3 = 0f;
-                    var acc3_3 = 0f;
-                    for (nuint i = 0; i < 4; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (i) * 4);
-                        var w0 = Unsafe.Add(ref wi, 0);
-                        var w1 = Unsafe.Add(ref wi, 1);
-                        var w2 = Unsafe.Add(ref wi, 2);
-                        var w3 = Unsafe.Add(ref wi, 3);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 4 + i);
-                        var x2 = Unsafe.Add(ref x, 8 + i);
-                        var x3 = Unsafe.Add(ref x, 12 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc0_2 = w2 * x0 + acc0_2;
-                        acc0_3 = w3 * x0 + acc0_3;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc1_2 = w2 * x1 + acc1_2;
-                        acc1_3 = w3 * x1 + acc1_3;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc2_2 = w2 * x2 + acc2_2;
-                        acc2_3 = w3 * x2 + acc2_3;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                        acc3_2 = w2 * x3 + acc3_2;
-                        acc3_3 = w3 * x3 + acc3_3;
-                    }
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0_0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc0_1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc0_2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc0_3);
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc1_0);
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc1_1);
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc1_2);
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc1_3);
-                        Unsafe.Add(ref y, 8) = TActivation.Invoke(acc2_0);
-                        Unsafe.Add(ref y, 9) = TActivation.Invoke(acc2_1);
-                        Unsafe.Add(ref y, 10) = TActivation.Invoke(acc2_2);
-                        Unsafe.Add(ref y, 11) = TActivation.Invoke(acc2_3);
-                        Unsafe.Add(ref y, 12) = TActivation.Invoke(acc3_0);
-                        Unsafe.Add(ref y, 13) = TActivation.Invoke(acc3_1);
-                        Unsafe.Add(ref y, 14) = TActivation.Invoke(acc3_2);
-                        Unsafe.Add(ref y, 15) = TActivation.Invoke(acc3_3);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, 0) = acc0_0;
-                        Unsafe.Add(ref y, 1) = acc0_1;
-                        Unsafe.Add(ref y, 2) = acc0_2;
-                        Unsafe.Add(ref y, 3) = acc0_3;
-                        Unsafe.Add(ref y, 4) = acc1_0;
-                        Unsafe.Add(ref y, 5) = acc1_1;
-                        Unsafe.Add(ref y, 6) = acc1_2;
-                        Unsafe.Add(ref y, 7) = acc1_3;
-                        Unsafe.Add(ref y, 8) = acc2_0;
-                        Unsafe.Add(ref y, 9) = acc2_1;
-                        Unsafe.Add(ref y, 10) = acc2_2;
-                        Unsafe.Add(ref y, 11) = acc2_3;
-                        Unsafe.Add(ref y, 12) = acc3_0;
-                        Unsafe.Add(ref y, 13) = acc3_1;
-                        Unsafe.Add(ref y, 14) = acc3_2;
-                        Unsafe.Add(ref y, 15) = acc3_3;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                        Unsafe.Add(ref y, 8) = TActivation.Invoke(Unsafe.Add(ref y, 8));
-                        Unsafe.Add(ref y, 9) = TActivation.Invoke(Unsafe.Add(ref y, 9));
-                        Unsafe.Add(ref y, 10) = TActivation.Invoke(Unsafe.Add(ref y, 10));
-                        Unsafe.Add(ref y, 11) = TActivation.Invoke(Unsafe.Add(ref y, 11));
-                        Unsafe.Add(ref y, 12) = TActivation.Invoke(Unsafe.Add(ref y, 12));
-                        Unsafe.Add(ref y, 13) = TActivation.Invoke(Unsafe.Add(ref y, 13));
-                        Unsafe.Add(ref y, 14) = TActivation.Invoke(Unsafe.Add(ref y, 14));
-                        Unsafe.Add(ref y, 15) = TActivation.Invoke(Unsafe.Add(ref y, 15));
-                    }
-                }
+                return s;
             }
         }
 
@@ -2208,42 +1006,22 @@ total                                                                       1,22
             public const int Inputs = 8;
             public const int Outputs = 8;
 
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward1<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+            private readonly struct Shape : global::Dsl.Kernels.IGemmShape
             {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector256.IsHardwareAccelerated)
-                    Forward1_256<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward1_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward1_Scalar<TActivation>(ref x, ref w, ref b, ref y);
+                public static int Inputs => 8;
+                public static int Outputs => 8;
+                public static bool Bias => true;
             }
 
+            /// <summary>Forward for <paramref name="rows"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void Forward4<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
-                if (Vector256.IsHardwareAccelerated)
-                    Forward4_256<TActivation>(ref x, ref w, ref b, ref y);
-                else if (Vector128.IsHardwareAccelerated)
-                    Forward4_128<TActivation>(ref x, ref w, ref b, ref y);
-                else Forward4_Scalar<TActivation>(ref x, ref w, ref b, ref y);
-            }
-
-            /// <summary>Forward for <paramref name="rows"/> rows: with Vector256 the register-blocked kernel; otherwise four at a time share each weight row, the rest one by one.</summary>
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             public static void ForwardRows<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
+                // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
                 if (Vector256.IsHardwareAccelerated)
-                {
                     ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
-                    return;
-                }
-                nuint s = 0;
-                for (; s + 4 <= (nuint)rows; s += 4)
-                    Forward4<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
-                for (; s < (nuint)rows; s++)
-                    Forward1<TActivation>(ref Unsafe.Add(ref x, s * Inputs), ref w, ref b, ref Unsafe.Add(ref y, s * Outputs));
+                else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -2252,182 +1030,22 @@ total                                                                       1,22
                 // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the rows left over run in tiles of 1.
                 // outputs 0..7
                 {
-                    var bias0 = Vector256.LoadUnsafe(ref b, 0);
+                    const nuint o = 0;
                     nuint s = 0;
-                    for (; s + 3 <= rows; s += 3)
-                    {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 8);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector256.Create(0f);
-                        var acc0_0_2 = Vector256.Create(0f);
-                        var acc0_0_3 = Vector256.Create(0f);
-                        var acc1_0_0 = bias0;
-                        var acc1_0_1 = Vector256.Create(0f);
-                        var acc1_0_2 = Vector256.Create(0f);
-                        var acc1_0_3 = Vector256.Create(0f);
-                        var acc2_0_0 = bias0;
-                        var acc2_0_1 = Vector256.Create(0f);
-                        var acc2_0_2 = Vector256.Create(0f);
-                        var acc2_0_3 = Vector256.Create(0f);
-                        for (nuint i = 0; i < 8; i += 4)
-                        {
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i));
-                                acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i));
-                                acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 1));
-                                acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
-                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 1));
-                                acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
-                                acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 2));
-                                acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
-                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 2));
-                                acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
-                                acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
-                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 3));
-                                acc1_0_3 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_3);
-                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 3));
-                                acc2_0_3 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_3);
-                            }
-                        }
-                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref ys, 8);
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref ys, 16);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector256.StoreUnsafe(acc1_0_0, ref ys, 8);
-                            Vector256.StoreUnsafe(acc2_0_0, ref ys, 16);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 8)), ref ys, 8);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 16)), ref ys, 16);
-                        }
-                    }
-                    for (; s < rows; s++)
-                    {
-                        ref float xs = ref Unsafe.Add(ref x, s * 8);
-                        ref float ys = ref Unsafe.Add(ref y, s * 8);
-                        var acc0_0_0 = bias0;
-                        var acc0_0_1 = Vector256.Create(0f);
-                        var acc0_0_2 = Vector256.Create(0f);
-                        var acc0_0_3 = Vector256.Create(0f);
-                        for (nuint i = 0; i < 8; i += 4)
-                        {
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                                acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
-                                acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
-                                acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
-                            }
-                            {
-                                ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
-                                var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                                var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
-                                acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
-                            }
-                        }
-                        acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                        if (TActivation.Inline)
-                        {
-                            Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref ys, 0);
-                        }
-                        else
-                        {
-                            Vector256.StoreUnsafe(acc0_0_0, ref ys, 0);
-                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref ys, 0)), ref ys, 0);
-                        }
-                    }
+                    s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
+                    Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
+            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
+            private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..7
+                var bias0 = Vector256.LoadUnsafe(ref b, o);
+                for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
                 {
-                    var acc0_0 = Vector256.LoadUnsafe(ref b, 0);
-                    var acc0_1 = Vector256.Create(0f);
-                    var acc0_2 = Vector256.Create(0f);
-                    var acc0_3 = Vector256.Create(0f);
-                    // 8 inputs x 1 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector256.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    var x1 = Vector256.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 8), x1, acc0_1);
-                    var x2 = Vector256.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 16), x2, acc0_2);
-                    var x3 = Vector256.Create(Unsafe.Add(ref x, 3));
-                    acc0_3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 24), x3, acc0_3);
-                    var x4 = Vector256.Create(Unsafe.Add(ref x, 4));
-                    acc0_0 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 32), x4, acc0_0);
-                    var x5 = Vector256.Create(Unsafe.Add(ref x, 5));
-                    acc0_1 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 40), x5, acc0_1);
-                    var x6 = Vector256.Create(Unsafe.Add(ref x, 6));
-                    acc0_2 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 48), x6, acc0_2);
-                    var x7 = Vector256.Create(Unsafe.Add(ref x, 7));
-                    acc0_3 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref w, 56), x7, acc0_3);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                    }
-                    else
-                    {
-                        Vector256.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_256<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 1 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..7
-                {
-                    var bias0 = Vector256.LoadUnsafe(ref b, 0);
+                    ref float xs = ref Unsafe.Add(ref x, s * 8);
+                    ref float ys = ref Unsafe.Add(ref y, s * 8);
                     var acc0_0_0 = bias0;
                     var acc0_0_1 = Vector256.Create(0f);
                     var acc0_0_2 = Vector256.Create(0f);
@@ -2440,452 +1058,101 @@ total                                                                       1,22
                     var acc2_0_1 = Vector256.Create(0f);
                     var acc2_0_2 = Vector256.Create(0f);
                     var acc2_0_3 = Vector256.Create(0f);
-                    var acc3_0_0 = bias0;
-                    var acc3_0_1 = Vector256.Create(0f);
-                    var acc3_0_2 = Vector256.Create(0f);
-                    var acc3_0_3 = Vector256.Create(0f);
                     for (nuint i = 0; i < 8; i += 4)
                     {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 8);
-                        var w00 = Vector256.LoadUnsafe(ref wi0, 0);
-                        var x00 = Vector256.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector256.Create(Unsafe.Add(ref x, 8 + i));
-                        var x20 = Vector256.Create(Unsafe.Add(ref x, 16 + i));
-                        var x30 = Vector256.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0_0 = Vector256.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector256.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector256.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector256.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 8);
-                        var w01 = Vector256.LoadUnsafe(ref wi1, 0);
-                        var x01 = Vector256.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x21 = Vector256.Create(Unsafe.Add(ref x, 16 + i + 1));
-                        var x31 = Vector256.Create(Unsafe.Add(ref x, 24 + i + 1));
-                        acc0_0_1 = Vector256.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector256.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector256.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector256.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 8);
-                        var w02 = Vector256.LoadUnsafe(ref wi2, 0);
-                        var x02 = Vector256.Create(Unsafe.Add(ref x, i + 2));
-                        var x12 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 2));
-                        var x22 = Vector256.Create(Unsafe.Add(ref x, 16 + i + 2));
-                        var x32 = Vector256.Create(Unsafe.Add(ref x, 24 + i + 2));
-                        acc0_0_2 = Vector256.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                        acc1_0_2 = Vector256.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                        acc2_0_2 = Vector256.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                        acc3_0_2 = Vector256.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 8);
-                        var w03 = Vector256.LoadUnsafe(ref wi3, 0);
-                        var x03 = Vector256.Create(Unsafe.Add(ref x, i + 3));
-                        var x13 = Vector256.Create(Unsafe.Add(ref x, 8 + i + 3));
-                        var x23 = Vector256.Create(Unsafe.Add(ref x, 16 + i + 3));
-                        var x33 = Vector256.Create(Unsafe.Add(ref x, 24 + i + 3));
-                        acc0_0_3 = Vector256.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                        acc1_0_3 = Vector256.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                        acc2_0_3 = Vector256.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                        acc3_0_3 = Vector256.MultiplyAddEstimate(w03, x33, acc3_0_3);
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                            acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i));
+                                acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i));
+                                acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 1) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 1));
+                            acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 1));
+                                acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 1));
+                                acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 2) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 2));
+                            acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 2));
+                                acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 2));
+                                acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
+                            }
+                        }
+                        {
+                            ref float wi = ref Unsafe.Add(ref w, (i + 3) * 8);
+                            var w0 = Vector256.LoadUnsafe(ref wi, o);
+                            var x0 = Vector256.Create(Unsafe.Add(ref xs, i + 3));
+                            acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
+                            if (TRows.Count > 1)
+                            {
+                                var x1 = Vector256.Create(Unsafe.Add(ref xs, 8 + i + 3));
+                                acc1_0_3 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_3);
+                            }
+                            if (TRows.Count > 2)
+                            {
+                                var x2 = Vector256.Create(Unsafe.Add(ref xs, 16 + i + 3));
+                                acc2_0_3 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_3);
+                            }
+                        }
                     }
                     acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
+                    if (TRows.Count > 1)
                     {
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, 24);
+                        acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
                     }
-                    else
+                    if (TRows.Count > 2)
                     {
-                        Vector256.StoreUnsafe(acc0_0_0, ref y, 0);
-                        Vector256.StoreUnsafe(acc1_0_0, ref y, 8);
-                        Vector256.StoreUnsafe(acc2_0_0, ref y, 16);
-                        Vector256.StoreUnsafe(acc3_0_0, ref y, 24);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 8)), ref y, 8);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 16)), ref y, 16);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref y, 24)), ref y, 24);
+                        acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
                     }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                // outputs 0..7
-                {
-                    var acc0_0 = Vector128.LoadUnsafe(ref b, 0);
-                    var acc0_1 = Vector128.Create(0f);
-                    var acc0_2 = Vector128.Create(0f);
-                    var acc0_3 = Vector128.Create(0f);
-                    var acc1_0 = Vector128.LoadUnsafe(ref b, 4);
-                    var acc1_1 = Vector128.Create(0f);
-                    var acc1_2 = Vector128.Create(0f);
-                    var acc1_3 = Vector128.Create(0f);
-                    // 8 inputs x 2 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Vector128.Create(Unsafe.Add(ref x, 0));
-                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 0), x0, acc0_0);
-                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 4), x0, acc1_0);
-                    var x1 = Vector128.Create(Unsafe.Add(ref x, 1));
-                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 8), x1, acc0_1);
-                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 12), x1, acc1_1);
-                    var x2 = Vector128.Create(Unsafe.Add(ref x, 2));
-                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 16), x2, acc0_2);
-                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 20), x2, acc1_2);
-                    var x3 = Vector128.Create(Unsafe.Add(ref x, 3));
-                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 24), x3, acc0_3);
-                    acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 28), x3, acc1_3);
-                    var x4 = Vector128.Create(Unsafe.Add(ref x, 4));
-                    acc0_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 32), x4, acc0_0);
-                    acc1_0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 36), x4, acc1_0);
-                    var x5 = Vector128.Create(Unsafe.Add(ref x, 5));
-                    acc0_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 40), x5, acc0_1);
-                    acc1_1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 44), x5, acc1_1);
-                    var x6 = Vector128.Create(Unsafe.Add(ref x, 6));
-                    acc0_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 48), x6, acc0_2);
-                    acc1_2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 52), x6, acc1_2);
-                    var x7 = Vector128.Create(Unsafe.Add(ref x, 7));
-                    acc0_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 56), x7, acc0_3);
-                    acc1_3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, 60), x7, acc1_3);
-                    acc0_0 = (acc0_0 + acc0_1) + (acc0_2 + acc0_3);
-                    acc1_0 = (acc1_0 + acc1_1) + (acc1_2 + acc1_3);
-                    if (TActivation.Inline)
+                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0_0) : acc0_0_0, ref ys, o);
+                    if (TRows.Count > 1)
                     {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0), ref y, 4);
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0_0) : acc1_0_0, ref ys, o + 8);
                     }
-                    else
+                    if (TRows.Count > 2)
                     {
-                        Vector128.StoreUnsafe(acc0_0, ref y, 0);
-                        Vector128.StoreUnsafe(acc1_0, ref y, 4);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 0)), ref y, 0);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, 4)), ref y, 4);
+                        Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0_0) : acc2_0_0, ref ys, o + 16);
+                    }
+                    if (!TActivation.Inline)
+                    {
+                        for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                        {
+                            ref float yRow = ref Unsafe.Add(ref ys, row * 8);
+                            Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        }
                     }
                 }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // 2 output vector(s): 4 interleaved partial sums per output (input i feeds sum i % 4) keep the FMA pipes busy.
-                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
-                {
-                    var bias0 = Vector128.LoadUnsafe(ref b, o);
-                    var acc0_0_0 = bias0;
-                    var acc0_0_1 = Vector128.Create(0f);
-                    var acc0_0_2 = Vector128.Create(0f);
-                    var acc0_0_3 = Vector128.Create(0f);
-                    var acc1_0_0 = bias0;
-                    var acc1_0_1 = Vector128.Create(0f);
-                    var acc1_0_2 = Vector128.Create(0f);
-                    var acc1_0_3 = Vector128.Create(0f);
-                    var acc2_0_0 = bias0;
-                    var acc2_0_1 = Vector128.Create(0f);
-                    var acc2_0_2 = Vector128.Create(0f);
-                    var acc2_0_3 = Vector128.Create(0f);
-                    var acc3_0_0 = bias0;
-                    var acc3_0_1 = Vector128.Create(0f);
-                    var acc3_0_2 = Vector128.Create(0f);
-                    var acc3_0_3 = Vector128.Create(0f);
-                    for (nuint i = 0; i < 8; i += 4)
-                    {
-                        ref float wi0 = ref Unsafe.Add(ref w, (i) * 8);
-                        var w00 = Vector128.LoadUnsafe(ref wi0, o);
-                        var x00 = Vector128.Create(Unsafe.Add(ref x, i));
-                        var x10 = Vector128.Create(Unsafe.Add(ref x, 8 + i));
-                        var x20 = Vector128.Create(Unsafe.Add(ref x, 16 + i));
-                        var x30 = Vector128.Create(Unsafe.Add(ref x, 24 + i));
-                        acc0_0_0 = Vector128.MultiplyAddEstimate(w00, x00, acc0_0_0);
-                        acc1_0_0 = Vector128.MultiplyAddEstimate(w00, x10, acc1_0_0);
-                        acc2_0_0 = Vector128.MultiplyAddEstimate(w00, x20, acc2_0_0);
-                        acc3_0_0 = Vector128.MultiplyAddEstimate(w00, x30, acc3_0_0);
-                        ref float wi1 = ref Unsafe.Add(ref w, (i + 1) * 8);
-                        var w01 = Vector128.LoadUnsafe(ref wi1, o);
-                        var x01 = Vector128.Create(Unsafe.Add(ref x, i + 1));
-                        var x11 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 1));
-                        var x21 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 1));
-                        var x31 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 1));
-                        acc0_0_1 = Vector128.MultiplyAddEstimate(w01, x01, acc0_0_1);
-                        acc1_0_1 = Vector128.MultiplyAddEstimate(w01, x11, acc1_0_1);
-                        acc2_0_1 = Vector128.MultiplyAddEstimate(w01, x21, acc2_0_1);
-                        acc3_0_1 = Vector128.MultiplyAddEstimate(w01, x31, acc3_0_1);
-                        ref float wi2 = ref Unsafe.Add(ref w, (i + 2) * 8);
-                        var w02 = Vector128.LoadUnsafe(ref wi2, o);
-                        var x02 = Vector128.Create(Unsafe.Add(ref x, i + 2));
-                        var x12 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 2));
-                        var x22 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 2));
-                        var x32 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 2));
-                        acc0_0_2 = Vector128.MultiplyAddEstimate(w02, x02, acc0_0_2);
-                        acc1_0_2 = Vector128.MultiplyAddEstimate(w02, x12, acc1_0_2);
-                        acc2_0_2 = Vector128.MultiplyAddEstimate(w02, x22, acc2_0_2);
-                        acc3_0_2 = Vector128.MultiplyAddEstimate(w02, x32, acc3_0_2);
-                        ref float wi3 = ref Unsafe.Add(ref w, (i + 3) * 8);
-                        var w03 = Vector128.LoadUnsafe(ref wi3, o);
-                        var x03 = Vector128.Create(Unsafe.Add(ref x, i + 3));
-                        var x13 = Vector128.Create(Unsafe.Add(ref x, 8 + i + 3));
-                        var x23 = Vector128.Create(Unsafe.Add(ref x, 16 + i + 3));
-                        var x33 = Vector128.Create(Unsafe.Add(ref x, 24 + i + 3));
-                        acc0_0_3 = Vector128.MultiplyAddEstimate(w03, x03, acc0_0_3);
-                        acc1_0_3 = Vector128.MultiplyAddEstimate(w03, x13, acc1_0_3);
-                        acc2_0_3 = Vector128.MultiplyAddEstimate(w03, x23, acc2_0_3);
-                        acc3_0_3 = Vector128.MultiplyAddEstimate(w03, x33, acc3_0_3);
-                    }
-                    acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
-                    acc1_0_0 = (acc1_0_0 + acc1_0_1) + (acc1_0_2 + acc1_0_3);
-                    acc2_0_0 = (acc2_0_0 + acc2_0_1) + (acc2_0_2 + acc2_0_3);
-                    acc3_0_0 = (acc3_0_0 + acc3_0_1) + (acc3_0_2 + acc3_0_3);
-                    if (TActivation.Inline)
-                    {
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc0_0_0), ref y, o);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc1_0_0), ref y, o + 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc2_0_0), ref y, o + 16);
-                        Vector128.StoreUnsafe(TActivation.Invoke(acc3_0_0), ref y, o + 24);
-                    }
-                    else
-                    {
-                        Vector128.StoreUnsafe(acc0_0_0, ref y, o);
-                        Vector128.StoreUnsafe(acc1_0_0, ref y, o + 8);
-                        Vector128.StoreUnsafe(acc2_0_0, ref y, o + 16);
-                        Vector128.StoreUnsafe(acc3_0_0, ref y, o + 24);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o)), ref y, o);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 8)), ref y, o + 8);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 16)), ref y, o + 16);
-                        Vector128.StoreUnsafe(TActivation.Invoke(Vector128.LoadUnsafe(ref y, o + 24)), ref y, o + 24);
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward1_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                // outputs 0..7
-                {
-                    var acc0 = Unsafe.Add(ref b, 0);
-                    var acc1 = Unsafe.Add(ref b, 1);
-                    var acc2 = Unsafe.Add(ref b, 2);
-                    var acc3 = Unsafe.Add(ref b, 3);
-                    var acc4 = Unsafe.Add(ref b, 4);
-                    var acc5 = Unsafe.Add(ref b, 5);
-                    var acc6 = Unsafe.Add(ref b, 6);
-                    var acc7 = Unsafe.Add(ref b, 7);
-                    // 8 inputs x 8 vectors fit the unroll budget: straight-line code, constant offsets.
-                    var x0 = Unsafe.Add(ref x, 0);
-                    acc0 = Unsafe.Add(ref w, 0) * x0 + acc0;
-                    acc1 = Unsafe.Add(ref w, 1) * x0 + acc1;
-                    acc2 = Unsafe.Add(ref w, 2) * x0 + acc2;
-                    acc3 = Unsafe.Add(ref w, 3) * x0 + acc3;
-                    acc4 = Unsafe.Add(ref w, 4) * x0 + acc4;
-                    acc5 = Unsafe.Add(ref w, 5) * x0 + acc5;
-                    acc6 = Unsafe.Add(ref w, 6) * x0 + acc6;
-                    acc7 = Unsafe.Add(ref w, 7) * x0 + acc7;
-                    var x1 = Unsafe.Add(ref x, 1);
-                    acc0 = Unsafe.Add(ref w, 8) * x1 + acc0;
-                    acc1 = Unsafe.Add(ref w, 9) * x1 + acc1;
-                    acc2 = Unsafe.Add(ref w, 10) * x1 + acc2;
-                    acc3 = Unsafe.Add(ref w, 11) * x1 + acc3;
-                    acc4 = Unsafe.Add(ref w, 12) * x1 + acc4;
-                    acc5 = Unsafe.Add(ref w, 13) * x1 + acc5;
-                    acc6 = Unsafe.Add(ref w, 14) * x1 + acc6;
-                    acc7 = Unsafe.Add(ref w, 15) * x1 + acc7;
-                    var x2 = Unsafe.Add(ref x, 2);
-                    acc0 = Unsafe.Add(ref w, 16) * x2 + acc0;
-                    acc1 = Unsafe.Add(ref w, 17) * x2 + acc1;
-                    acc2 = Unsafe.Add(ref w, 18) * x2 + acc2;
-                    acc3 = Unsafe.Add(ref w, 19) * x2 + acc3;
-                    acc4 = Unsafe.Add(ref w, 20) * x2 + acc4;
-                    acc5 = Unsafe.Add(ref w, 21) * x2 + acc5;
-                    acc6 = Unsafe.Add(ref w, 22) * x2 + acc6;
-                    acc7 = Unsafe.Add(ref w, 23) * x2 + acc7;
-                    var x3 = Unsafe.Add(ref x, 3);
-                    acc0 = Unsafe.Add(ref w, 24) * x3 + acc0;
-                    acc1 = Unsafe.Add(ref w, 25) * x3 + acc1;
-                    acc2 = Unsafe.Add(ref w, 26) * x3 + acc2;
-                    acc3 = Unsafe.Add(ref w, 27) * x3 + acc3;
-                    acc4 = Unsafe.Add(ref w, 28) * x3 + acc4;
-                    acc5 = Unsafe.Add(ref w, 29) * x3 + acc5;
-                    acc6 = Unsafe.Add(ref w, 30) * x3 + acc6;
-                    acc7 = Unsafe.Add(ref w, 31) * x3 + acc7;
-                    var x4 = Unsafe.Add(ref x, 4);
-                    acc0 = Unsafe.Add(ref w, 32) * x4 + acc0;
-                    acc1 = Unsafe.Add(ref w, 33) * x4 + acc1;
-                    acc2 = Unsafe.Add(ref w, 34) * x4 + acc2;
-                    acc3 = Unsafe.Add(ref w, 35) * x4 + acc3;
-                    acc4 = Unsafe.Add(ref w, 36) * x4 + acc4;
-                    acc5 = Unsafe.Add(ref w, 37) * x4 + acc5;
-                    acc6 = Unsafe.Add(ref w, 38) * x4 + acc6;
-                    acc7 = Unsafe.Add(ref w, 39) * x4 + acc7;
-                    var x5 = Unsafe.Add(ref x, 5);
-                    acc0 = Unsafe.Add(ref w, 40) * x5 + acc0;
-                    acc1 = Unsafe.Add(ref w, 41) * x5 + acc1;
-                    acc2 = Unsafe.Add(ref w, 42) * x5 + acc2;
-                    acc3 = Unsafe.Add(ref w, 43) * x5 + acc3;
-                    acc4 = Unsafe.Add(ref w, 44) * x5 + acc4;
-                    acc5 = Unsafe.Add(ref w, 45) * x5 + acc5;
-                    acc6 = Unsafe.Add(ref w, 46) * x5 + acc6;
-                    acc7 = Unsafe.Add(ref w, 47) * x5 + acc7;
-                    var x6 = Unsafe.Add(ref x, 6);
-                    acc0 = Unsafe.Add(ref w, 48) * x6 + acc0;
-                    acc1 = Unsafe.Add(ref w, 49) * x6 + acc1;
-                    acc2 = Unsafe.Add(ref w, 50) * x6 + acc2;
-                    acc3 = Unsafe.Add(ref w, 51) * x6 + acc3;
-                    acc4 = Unsafe.Add(ref w, 52) * x6 + acc4;
-                    acc5 = Unsafe.Add(ref w, 53) * x6 + acc5;
-                    acc6 = Unsafe.Add(ref w, 54) * x6 + acc6;
-                    acc7 = Unsafe.Add(ref w, 55) * x6 + acc7;
-                    var x7 = Unsafe.Add(ref x, 7);
-                    acc0 = Unsafe.Add(ref w, 56) * x7 + acc0;
-                    acc1 = Unsafe.Add(ref w, 57) * x7 + acc1;
-                    acc2 = Unsafe.Add(ref w, 58) * x7 + acc2;
-                    acc3 = Unsafe.Add(ref w, 59) * x7 + acc3;
-                    acc4 = Unsafe.Add(ref w, 60) * x7 + acc4;
-                    acc5 = Unsafe.Add(ref w, 61) * x7 + acc5;
-                    acc6 = Unsafe.Add(ref w, 62) * x7 + acc6;
-                    acc7 = Unsafe.Add(ref w, 63) * x7 + acc7;
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(acc0);
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(acc1);
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(acc2);
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(acc3);
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(acc4);
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(acc5);
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(acc6);
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(acc7);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, 0) = acc0;
-                        Unsafe.Add(ref y, 1) = acc1;
-                        Unsafe.Add(ref y, 2) = acc2;
-                        Unsafe.Add(ref y, 3) = acc3;
-                        Unsafe.Add(ref y, 4) = acc4;
-                        Unsafe.Add(ref y, 5) = acc5;
-                        Unsafe.Add(ref y, 6) = acc6;
-                        Unsafe.Add(ref y, 7) = acc7;
-                        Unsafe.Add(ref y, 0) = TActivation.Invoke(Unsafe.Add(ref y, 0));
-                        Unsafe.Add(ref y, 1) = TActivation.Invoke(Unsafe.Add(ref y, 1));
-                        Unsafe.Add(ref y, 2) = TActivation.Invoke(Unsafe.Add(ref y, 2));
-                        Unsafe.Add(ref y, 3) = TActivation.Invoke(Unsafe.Add(ref y, 3));
-                        Unsafe.Add(ref y, 4) = TActivation.Invoke(Unsafe.Add(ref y, 4));
-                        Unsafe.Add(ref y, 5) = TActivation.Invoke(Unsafe.Add(ref y, 5));
-                        Unsafe.Add(ref y, 6) = TActivation.Invoke(Unsafe.Add(ref y, 6));
-                        Unsafe.Add(ref y, 7) = TActivation.Invoke(Unsafe.Add(ref y, 7));
-                    }
-                }
-            }
-
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void Forward4_Scalar<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
-            {
-                for (nuint o = 0; o < 8; o += 4) // outputs o..o+3
-                {
-                    var bias0 = Unsafe.Add(ref b, o);
-                    var acc0_0 = bias0;
-                    var acc1_0 = bias0;
-                    var acc2_0 = bias0;
-                    var acc3_0 = bias0;
-                    var bias1 = Unsafe.Add(ref b, o + 1);
-                    var acc0_1 = bias1;
-                    var acc1_1 = bias1;
-                    var acc2_1 = bias1;
-                    var acc3_1 = bias1;
-                    var bias2 = Unsafe.Add(ref b, o + 2);
-                    var acc0_2 = bias2;
-                    var acc1_2 = bias2;
-                    var acc2_2 = bias2;
-                    var acc3_2 = bias2;
-                    var bias3 = Unsafe.Add(ref b, o + 3);
-                    var acc0_3 = bias3;
-                    var acc1_3 = bias3;
-                    var acc2_3 = bias3;
-                    var acc3_3 = bias3;
-                    for (nuint i = 0; i < 8; i++)
-                    {
-                        ref float wi = ref Unsafe.Add(ref w, (i) * 8);
-                        var w0 = Unsafe.Add(ref wi, o);
-                        var w1 = Unsafe.Add(ref wi, o + 1);
-                        var w2 = Unsafe.Add(ref wi, o + 2);
-                        var w3 = Unsafe.Add(ref wi, o + 3);
-                        var x0 = Unsafe.Add(ref x, i);
-                        var x1 = Unsafe.Add(ref x, 8 + i);
-                        var x2 = Unsafe.Add(ref x, 16 + i);
-                        var x3 = Unsafe.Add(ref x, 24 + i);
-                        acc0_0 = w0 * x0 + acc0_0;
-                        acc0_1 = w1 * x0 + acc0_1;
-                        acc0_2 = w2 * x0 + acc0_2;
-                        acc0_3 = w3 * x0 + acc0_3;
-                        acc1_0 = w0 * x1 + acc1_0;
-                        acc1_1 = w1 * x1 + acc1_1;
-                        acc1_2 = w2 * x1 + acc1_2;
-                        acc1_3 = w3 * x1 + acc1_3;
-                        acc2_0 = w0 * x2 + acc2_0;
-                        acc2_1 = w1 * x2 + acc2_1;
-                        acc2_2 = w2 * x2 + acc2_2;
-                        acc2_3 = w3 * x2 + acc2_3;
-                        acc3_0 = w0 * x3 + acc3_0;
-                        acc3_1 = w1 * x3 + acc3_1;
-                        acc3_2 = w2 * x3 + acc3_2;
-                        acc3_3 = w3 * x3 + acc3_3;
-                    }
-                    if (TActivation.Inline)
-                    {
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(acc0_0);
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(acc0_1);
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(acc0_2);
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(acc0_3);
-                        Unsafe.Add(ref y, o + 8) = TActivation.Invoke(acc1_0);
-                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(acc1_1);
-                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(acc1_2);
-                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(acc1_3);
-                        Unsafe.Add(ref y, o + 16) = TActivation.Invoke(acc2_0);
-                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(acc2_1);
-                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(acc2_2);
-                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(acc2_3);
-                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(acc3_0);
-                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(acc3_1);
-                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(acc3_2);
-                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(acc3_3);
-                    }
-                    else
-                    {
-                        Unsafe.Add(ref y, o) = acc0_0;
-                        Unsafe.Add(ref y, o + 1) = acc0_1;
-                        Unsafe.Add(ref y, o + 2) = acc0_2;
-                        Unsafe.Add(ref y, o + 3) = acc0_3;
-                        Unsafe.Add(ref y, o + 8) = acc1_0;
-                        Unsafe.Add(ref y, o + 9) = acc1_1;
-                        Unsafe.Add(ref y, o + 10) = acc1_2;
-                        Unsafe.Add(ref y, o + 11) = acc1_3;
-                        Unsafe.Add(ref y, o + 16) = acc2_0;
-                        Unsafe.Add(ref y, o + 17) = acc2_1;
-                        Unsafe.Add(ref y, o + 18) = acc2_2;
-                        Unsafe.Add(ref y, o + 19) = acc2_3;
-                        Unsafe.Add(ref y, o + 24) = acc3_0;
-                        Unsafe.Add(ref y, o + 25) = acc3_1;
-                        Unsafe.Add(ref y, o + 26) = acc3_2;
-                        Unsafe.Add(ref y, o + 27) = acc3_3;
-                        Unsafe.Add(ref y, o) = TActivation.Invoke(Unsafe.Add(ref y, o));
-                        Unsafe.Add(ref y, o + 1) = TActivation.Invoke(Unsafe.Add(ref y, o + 1));
-                        Unsafe.Add(ref y, o + 2) = TActivation.Invoke(Unsafe.Add(ref y, o + 2));
-                        Unsafe.Add(ref y, o + 3) = TActivation.Invoke(Unsafe.Add(ref y, o + 3));
-                        Unsafe.Add(ref y, o + 8) = TActivation.Invoke(Unsafe.Add(ref y, o + 8));
-                        Unsafe.Add(ref y, o + 9) = TActivation.Invoke(Unsafe.Add(ref y, o + 9));
-                        Unsafe.Add(ref y, o + 10) = TActivation.Invoke(Unsafe.Add(ref y, o + 10));
-                        Unsafe.Add(ref y, o + 11) = TActivation.Invoke(Unsafe.Add(ref y, o + 11));
-                        Unsafe.Add(ref y, o + 16) = TActivation.Invoke(Unsafe.Add(ref y, o + 16));
-                        Unsafe.Add(ref y, o + 17) = TActivation.Invoke(Unsafe.Add(ref y, o + 17));
-                        Unsafe.Add(ref y, o + 18) = TActivation.Invoke(Unsafe.Add(ref y, o + 18));
-                        Unsafe.Add(ref y, o + 19) = TActivation.Invoke(Unsafe.Add(ref y, o + 19));
-                        Unsafe.Add(ref y, o + 24) = TActivation.Invoke(Unsafe.Add(ref y, o + 24));
-                        Unsafe.Add(ref y, o + 25) = TActivation.Invoke(Unsafe.Add(ref y, o + 25));
-                        Unsafe.Add(ref y, o + 26) = TActivation.Invoke(Unsafe.Add(ref y, o + 26));
-                        Unsafe.Add(ref y, o + 27) = TActivation.Invoke(Unsafe.Add(ref y, o + 27));
-                    }
-                }
+                return s;
             }
         }
 
@@ -2958,7 +1225,7 @@ total                                                                       1,22
         public const int WeightOffset = 368;
         public const int BiasOffset = 496;
 
-        // (kernels elided from this snapshot: 987 lines, 10 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 410 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // blocks.0.mlp.fc2: Dense 16 -> 8 on each of 4 tokens. y = x W + b.
@@ -2970,7 +1237,7 @@ total                                                                       1,22
         public const int WeightOffset = 512;
         public const int BiasOffset = 640;
 
-        // (kernels elided from this snapshot: 659 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 148 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // blocks.1.attn_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta.

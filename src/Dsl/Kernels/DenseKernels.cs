@@ -1,0 +1,105 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// The parts of a generated matrix product that gain nothing from being written per shape, so every product calls
+/// these: the bias gradient and the weight transpose for the input gradient.
+/// </summary>
+public static class DenseKernels
+{
+    /// <summary>
+    /// <c>gb[o] += Σ_s g[s·columns + o]</c> for <paramref name="rows"/> rows of <paramref name="columns"/>: dL/db. Each
+    /// column adds its rows in order at any vector width, so the result is the same on every machine.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AccumulateBiasGradient(ref float g, nuint rows, nuint columns, ref float gb)
+    {
+        nuint o = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // Four vectors per pass over the rows: four independent sums keep the adds from waiting on each other.
+            for (; o + 64 <= columns; o += 64)
+            {
+                Vector512<float> a0 = Vector512.LoadUnsafe(ref gb, o), a1 = Vector512.LoadUnsafe(ref gb, o + 16);
+                Vector512<float> a2 = Vector512.LoadUnsafe(ref gb, o + 32), a3 = Vector512.LoadUnsafe(ref gb, o + 48);
+                for (nuint s = 0; s < rows; s++)
+                {
+                    ref float gs = ref Unsafe.Add(ref g, s * columns + o);
+                    a0 += Vector512.LoadUnsafe(ref gs);
+                    a1 += Vector512.LoadUnsafe(ref gs, 16);
+                    a2 += Vector512.LoadUnsafe(ref gs, 32);
+                    a3 += Vector512.LoadUnsafe(ref gs, 48);
+                }
+                a0.StoreUnsafe(ref gb, o);
+                a1.StoreUnsafe(ref gb, o + 16);
+                a2.StoreUnsafe(ref gb, o + 32);
+                a3.StoreUnsafe(ref gb, o + 48);
+            }
+            for (; o + 16 <= columns; o += 16)
+            {
+                Vector512<float> a = Vector512.LoadUnsafe(ref gb, o);
+                for (nuint s = 0; s < rows; s++) a += Vector512.LoadUnsafe(ref g, s * columns + o);
+                a.StoreUnsafe(ref gb, o);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; o + 32 <= columns; o += 32)
+            {
+                Vector256<float> a0 = Vector256.LoadUnsafe(ref gb, o), a1 = Vector256.LoadUnsafe(ref gb, o + 8);
+                Vector256<float> a2 = Vector256.LoadUnsafe(ref gb, o + 16), a3 = Vector256.LoadUnsafe(ref gb, o + 24);
+                for (nuint s = 0; s < rows; s++)
+                {
+                    ref float gs = ref Unsafe.Add(ref g, s * columns + o);
+                    a0 += Vector256.LoadUnsafe(ref gs);
+                    a1 += Vector256.LoadUnsafe(ref gs, 8);
+                    a2 += Vector256.LoadUnsafe(ref gs, 16);
+                    a3 += Vector256.LoadUnsafe(ref gs, 24);
+                }
+                a0.StoreUnsafe(ref gb, o);
+                a1.StoreUnsafe(ref gb, o + 8);
+                a2.StoreUnsafe(ref gb, o + 16);
+                a3.StoreUnsafe(ref gb, o + 24);
+            }
+            for (; o + 8 <= columns; o += 8)
+            {
+                Vector256<float> a = Vector256.LoadUnsafe(ref gb, o);
+                for (nuint s = 0; s < rows; s++) a += Vector256.LoadUnsafe(ref g, s * columns + o);
+                a.StoreUnsafe(ref gb, o);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated)
+            for (; o + 4 <= columns; o += 4)
+            {
+                Vector128<float> a = Vector128.LoadUnsafe(ref gb, o);
+                for (nuint s = 0; s < rows; s++) a += Vector128.LoadUnsafe(ref g, s * columns + o);
+                a.StoreUnsafe(ref gb, o);
+            }
+        for (; o < columns; o++)
+        {
+            float a = Unsafe.Add(ref gb, o);
+            for (nuint s = 0; s < rows; s++) a += Unsafe.Add(ref g, s * columns + o);
+            Unsafe.Add(ref gb, o) = a;
+        }
+    }
+
+    /// <summary>
+    /// <c>transposed[g][n, k] = w[g][k, n]</c> for each of <paramref name="groups"/> input-major <c>[inputs, outputs]</c>
+    /// weights: W^T, whose rows the input gradient's product streams. Rows of W^T are written in order; W is read down
+    /// its columns, from cache (a layer's weight is at most a few hundred KB).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void TransposeWeights(ref float w, ref float transposed, nuint groups, nuint inputs, nuint outputs)
+    {
+        for (nuint g = 0; g < groups; g++)
+        {
+            ref float wg = ref Unsafe.Add(ref w, g * inputs * outputs);
+            ref float tg = ref Unsafe.Add(ref transposed, g * inputs * outputs);
+            for (nuint n = 0; n < outputs; n++)
+                for (nuint k = 0; k < inputs; k++)
+                    Unsafe.Add(ref tg, n * inputs + k) = Unsafe.Add(ref wg, k * outputs + n);
+        }
+    }
+}

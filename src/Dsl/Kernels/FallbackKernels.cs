@@ -1,0 +1,221 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Dsl.Kernels;
+
+// The kernels a machine without AVX2 runs (Vector128, or scalar with the hardware intrinsics switched off).
+// Generated code writes its unrolled kernels for AVX-512 and AVX2 only and calls these for the narrower rungs:
+// they are written once, generic over a shape struct whose static abstract constants the JIT and NativeAOT
+// fold into each specialisation, so every network does not carry its own copy. Each output sums its inputs in
+// one fixed order whatever the row count, so a batched row stays bit-identical to batch 1 on these rungs too.
+
+/// <summary>The constants of one matrix product <c>y = act(b + x W)</c>, W input-major <c>[Inputs, Outputs]</c>.</summary>
+public interface IGemmShape
+{
+    /// <summary>Values per input row.</summary>
+    static abstract int Inputs { get; }
+    /// <summary>Values per output row.</summary>
+    static abstract int Outputs { get; }
+    /// <summary>Whether the forward adds the bias b.</summary>
+    static abstract bool Bias { get; }
+}
+
+/// <summary>
+/// The constants of one direct convolution of a channel-major sample, stride 1: the input is already padded
+/// (<see cref="InputWidth"/> and <see cref="InputPlane"/> are the padded row and plane), W is input-major
+/// <c>[(ci, ky, kx), co]</c>.
+/// </summary>
+public interface IDirectConvolutionShape
+{
+    /// <summary>Input channels.</summary>
+    static abstract int InputChannels { get; }
+    /// <summary>Output channels.</summary>
+    static abstract int OutputChannels { get; }
+    /// <summary>Output rows.</summary>
+    static abstract int OutputHeight { get; }
+    /// <summary>Output columns.</summary>
+    static abstract int OutputWidth { get; }
+    /// <summary>Kernel rows.</summary>
+    static abstract int KernelHeight { get; }
+    /// <summary>Kernel columns.</summary>
+    static abstract int KernelWidth { get; }
+    /// <summary>Input rows between a kernel's taps.</summary>
+    static abstract int DilationHeight { get; }
+    /// <summary>Input columns between a kernel's taps.</summary>
+    static abstract int DilationWidth { get; }
+    /// <summary>Floats per (padded) input row.</summary>
+    static abstract int InputWidth { get; }
+    /// <summary>Floats per (padded) input channel.</summary>
+    static abstract int InputPlane { get; }
+    /// <summary>Whether the bias b is added.</summary>
+    static abstract bool Bias { get; }
+}
+
+/// <summary>Matrix products and direct convolutions for machines without AVX2 (see the file's comment).</summary>
+public static class FallbackKernels
+{
+    /// <summary><c>y[r, :] = act(b + x[r, :] W)</c> for <paramref name="rows"/> rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward<TShape, TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows)
+        where TShape : struct, IGemmShape where TActivation : struct, IActivation
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        for (nuint s = 0; s < rows; s++)
+        {
+            ref float xs = ref Unsafe.Add(ref x, s * inputs);
+            ref float ys = ref Unsafe.Add(ref y, s * outputs);
+            nuint o = 0;
+            if (Vector128.IsHardwareAccelerated)
+            {
+                for (; o + 16 <= outputs; o += 16) ForwardVectors4<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
+                for (; o + 4 <= outputs; o += 4) ForwardVector<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
+            }
+            for (; o + 4 <= outputs; o += 4) ForwardScalars4<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
+            for (; o < outputs; o++)
+            {
+                float acc = TShape.Bias ? Unsafe.Add(ref b, o) : 0f;
+                for (nuint i = 0; i < inputs; i++) acc = Unsafe.Add(ref xs, i) * Unsafe.Add(ref w, i * outputs + o) + acc;
+                Unsafe.Add(ref ys, o) = TActivation.Invoke(acc);
+            }
+        }
+    }
+
+    // Outputs o..o+15 of one row: four vectors of accumulators, one broadcast per input.
+    private static void ForwardVectors4<TShape, TActivation>(ref float xs, ref float w, ref float b, ref float ys, nuint o)
+        where TShape : struct, IGemmShape where TActivation : struct, IActivation
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        Vector128<float> acc0 = Vector128<float>.Zero, acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        if (TShape.Bias)
+        {
+            acc0 = Vector128.LoadUnsafe(ref b, o);
+            acc1 = Vector128.LoadUnsafe(ref b, o + 4);
+            acc2 = Vector128.LoadUnsafe(ref b, o + 8);
+            acc3 = Vector128.LoadUnsafe(ref b, o + 12);
+        }
+        for (nuint i = 0; i < inputs; i++)
+        {
+            ref float wi = ref Unsafe.Add(ref w, i * outputs + o);
+            var xi = Vector128.Create(Unsafe.Add(ref xs, i));
+            acc0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi), xi, acc0);
+            acc1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 4), xi, acc1);
+            acc2 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 8), xi, acc2);
+            acc3 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref wi, 12), xi, acc3);
+        }
+        Vector128.StoreUnsafe(TActivation.Invoke(acc0), ref ys, o);
+        Vector128.StoreUnsafe(TActivation.Invoke(acc1), ref ys, o + 4);
+        Vector128.StoreUnsafe(TActivation.Invoke(acc2), ref ys, o + 8);
+        Vector128.StoreUnsafe(TActivation.Invoke(acc3), ref ys, o + 12);
+    }
+
+    private static void ForwardVector<TShape, TActivation>(ref float xs, ref float w, ref float b, ref float ys, nuint o)
+        where TShape : struct, IGemmShape where TActivation : struct, IActivation
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        Vector128<float> acc = TShape.Bias ? Vector128.LoadUnsafe(ref b, o) : Vector128<float>.Zero;
+        for (nuint i = 0; i < inputs; i++)
+            acc = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref w, i * outputs + o), Vector128.Create(Unsafe.Add(ref xs, i)), acc);
+        Vector128.StoreUnsafe(TActivation.Invoke(acc), ref ys, o);
+    }
+
+    // Scalar: four outputs at a time, so each weight row is read contiguously.
+    private static void ForwardScalars4<TShape, TActivation>(ref float xs, ref float w, ref float b, ref float ys, nuint o)
+        where TShape : struct, IGemmShape where TActivation : struct, IActivation
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        float acc0 = 0f, acc1 = 0f, acc2 = 0f, acc3 = 0f;
+        if (TShape.Bias)
+        {
+            acc0 = Unsafe.Add(ref b, o);
+            acc1 = Unsafe.Add(ref b, o + 1);
+            acc2 = Unsafe.Add(ref b, o + 2);
+            acc3 = Unsafe.Add(ref b, o + 3);
+        }
+        for (nuint i = 0; i < inputs; i++)
+        {
+            ref float wi = ref Unsafe.Add(ref w, i * outputs + o);
+            float xi = Unsafe.Add(ref xs, i);
+            acc0 = xi * wi + acc0;
+            acc1 = xi * Unsafe.Add(ref wi, 1) + acc1;
+            acc2 = xi * Unsafe.Add(ref wi, 2) + acc2;
+            acc3 = xi * Unsafe.Add(ref wi, 3) + acc3;
+        }
+        Unsafe.Add(ref ys, o) = TActivation.Invoke(acc0);
+        Unsafe.Add(ref ys, o + 1) = TActivation.Invoke(acc1);
+        Unsafe.Add(ref ys, o + 2) = TActivation.Invoke(acc2);
+        Unsafe.Add(ref ys, o + 3) = TActivation.Invoke(acc3);
+    }
+
+    /// <summary><c>dL/dW[i, :] += Σ_s x[s, i] g[s, :]</c> over <paramref name="rows"/> rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradient<TShape>(ref float x, ref float g, nuint rows, ref float gw)
+        where TShape : struct, IGemmShape
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        nuint vectorEnd = Vector128.IsHardwareAccelerated ? outputs / 4 * 4 : 0;
+        for (nuint i = 0; i < inputs; i++)
+        {
+            ref float gwi = ref Unsafe.Add(ref gw, i * outputs);
+            for (nuint s = 0; s < rows; s++)
+            {
+                ref float gs = ref Unsafe.Add(ref g, s * outputs);
+                float xsi = Unsafe.Add(ref x, s * inputs + i);
+                nuint o = 0;
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    var xv = Vector128.Create(xsi);
+                    for (; o < vectorEnd; o += 4)
+                        Vector128.StoreUnsafe(Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref gs, o), xv, Vector128.LoadUnsafe(ref gwi, o)), ref gwi, o);
+                }
+                for (; o < outputs; o++) Unsafe.Add(ref gwi, o) = Unsafe.Add(ref gs, o) * xsi + Unsafe.Add(ref gwi, o);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>y[co, oh, ow] = b[co] + Σ_(ci, ky, kx) W[(ci, ky, kx), co] x[ci, oh + ky·dh, ow + kx·dw]</c> for one sample,
+    /// then the activation when it is inline; otherwise the caller applies it over the stored sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Direct<TShape, TActivation>(ref float x, ref float w, ref float b, ref float y)
+        where TShape : struct, IDirectConvolutionShape where TActivation : struct, IActivation
+    {
+        nuint outWidth = (nuint)TShape.OutputWidth, pixels = (nuint)(TShape.OutputHeight * TShape.OutputWidth);
+        for (nuint co = 0; co < (nuint)TShape.OutputChannels; co++)
+        {
+            float bias = TShape.Bias ? Unsafe.Add(ref b, co) : 0f;
+            for (nuint oh = 0; oh < (nuint)TShape.OutputHeight; oh++)
+            {
+                ref float xr = ref Unsafe.Add(ref x, oh * (nuint)TShape.InputWidth);
+                ref float yr = ref Unsafe.Add(ref y, co * pixels + oh * outWidth);
+                nuint ow = 0;
+                if (Vector128.IsHardwareAccelerated)
+                    for (; ow + 4 <= outWidth; ow += 4)
+                    {
+                        Vector128<float> acc = Vector128.Create(bias);
+                        for (nuint ci = 0; ci < (nuint)TShape.InputChannels; ci++)
+                            for (nuint ky = 0; ky < (nuint)TShape.KernelHeight; ky++)
+                                for (nuint kx = 0; kx < (nuint)TShape.KernelWidth; kx++)
+                                    acc = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref xr, Tap<TShape>(ci, ky, kx) + ow), Vector128.Create(Weight<TShape>(ref w, ci, ky, kx, co)), acc);
+                        Vector128.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc) : acc, ref yr, ow);
+                    }
+                for (; ow < outWidth; ow++)
+                {
+                    float acc = bias;
+                    for (nuint ci = 0; ci < (nuint)TShape.InputChannels; ci++)
+                        for (nuint ky = 0; ky < (nuint)TShape.KernelHeight; ky++)
+                            for (nuint kx = 0; kx < (nuint)TShape.KernelWidth; kx++)
+                                acc = Unsafe.Add(ref xr, Tap<TShape>(ci, ky, kx) + ow) * Weight<TShape>(ref w, ci, ky, kx, co) + acc;
+                    Unsafe.Add(ref yr, ow) = TActivation.Inline ? TActivation.Invoke(acc) : acc;
+                }
+            }
+        }
+    }
+
+    // The input offset of tap (ky, kx) of channel ci from an output row's first position.
+    private static nuint Tap<TShape>(nuint ci, nuint ky, nuint kx) where TShape : struct, IDirectConvolutionShape =>
+        ci * (nuint)TShape.InputPlane + ky * (nuint)(TShape.DilationHeight * TShape.InputWidth) + kx * (nuint)TShape.DilationWidth;
+
+    private static float Weight<TShape>(ref float w, nuint ci, nuint ky, nuint kx, nuint co) where TShape : struct, IDirectConvolutionShape =>
+        Unsafe.Add(ref w, ((ci * (nuint)TShape.KernelHeight + ky) * (nuint)TShape.KernelWidth + kx) * (nuint)TShape.OutputChannels + co);
+}

@@ -1,0 +1,68 @@
+namespace Dsl.Kernels;
+
+/// <summary>
+/// The row count of a generated micro-tile method, as a type: the method is written once for its largest tile, each
+/// row past the first under <c>if (TRows.Count &gt; r)</c>, and the JIT (or NativeAOT) folds the constant, so each
+/// instantiation keeps just its rows, as if written out.
+/// </summary>
+public interface ITileRows
+{
+    /// <summary>Rows per tile.</summary>
+    static abstract int Count { get; }
+}
+
+/// <summary>1 row per tile.</summary>
+public readonly struct Rows1 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 1;
+}
+
+/// <summary>2 rows per tile.</summary>
+public readonly struct Rows2 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 2;
+}
+
+/// <summary>3 rows per tile.</summary>
+public readonly struct Rows3 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 3;
+}
+
+/// <summary>4 rows per tile.</summary>
+public readonly struct Rows4 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 4;
+}
+
+/// <summary>5 rows per tile.</summary>
+public readonly struct Rows5 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 5;
+}
+
+/// <summary>6 rows per tile.</summary>
+public readonly struct Rows6 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 6;
+}
+
+/// <summary>7 rows per tile.</summary>
+public readonly struct Rows7 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 7;
+}
+
+/// <summary>8 rows per tile.</summary>
+public readonly struct Rows8 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 8;
+}
