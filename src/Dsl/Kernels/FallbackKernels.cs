@@ -60,24 +60,74 @@ public static class FallbackKernels
         where TShape : struct, IGemmShape where TActivation : struct, IActivation
     {
         nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
-        for (nuint s = 0; s < rows; s++)
+        nuint s = 0;
+        if (Vector128.IsHardwareAccelerated)
+            for (; s + 4 <= rows; s += 4)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * inputs);
+                ref float ys = ref Unsafe.Add(ref y, s * outputs);
+                nuint o = 0;
+                for (; o + 8 <= outputs; o += 8) ForwardFourRows<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
+                for (nuint r = 0; r < 4; r++) ForwardRow<TShape, TActivation>(ref Unsafe.Add(ref xs, r * inputs), ref w, ref b, ref Unsafe.Add(ref ys, r * outputs), o);
+            }
+        for (; s < rows; s++) ForwardRow<TShape, TActivation>(ref Unsafe.Add(ref x, s * inputs), ref w, ref b, ref Unsafe.Add(ref y, s * outputs), 0);
+    }
+
+    // Outputs from..Outputs-1 of one row. Every path sums an output's inputs in order in one chain, so a column comes out
+    // the same whichever tile computes it.
+    private static void ForwardRow<TShape, TActivation>(ref float xs, ref float w, ref float b, ref float ys, nuint from)
+        where TShape : struct, IGemmShape where TActivation : struct, IActivation
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        nuint o = from;
+        if (Vector128.IsHardwareAccelerated)
         {
-            ref float xs = ref Unsafe.Add(ref x, s * inputs);
-            ref float ys = ref Unsafe.Add(ref y, s * outputs);
-            nuint o = 0;
-            if (Vector128.IsHardwareAccelerated)
-            {
-                for (; o + 16 <= outputs; o += 16) ForwardVectors4<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
-                for (; o + 4 <= outputs; o += 4) ForwardVector<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
-            }
-            for (; o + 4 <= outputs; o += 4) ForwardScalars4<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
-            for (; o < outputs; o++)
-            {
-                float acc = TShape.Bias ? Unsafe.Add(ref b, o) : 0f;
-                for (nuint i = 0; i < inputs; i++) acc = Unsafe.Add(ref xs, i) * Unsafe.Add(ref w, i * outputs + o) + acc;
-                Unsafe.Add(ref ys, o) = TActivation.Invoke(acc);
-            }
+            for (; o + 16 <= outputs; o += 16) ForwardVectors4<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
+            for (; o + 4 <= outputs; o += 4) ForwardVector<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
         }
+        for (; o + 4 <= outputs; o += 4) ForwardScalars4<TShape, TActivation>(ref xs, ref w, ref b, ref ys, o);
+        for (; o < outputs; o++)
+        {
+            float acc = TShape.Bias ? Unsafe.Add(ref b, o) : 0f;
+            for (nuint i = 0; i < inputs; i++) acc = Unsafe.Add(ref xs, i) * Unsafe.Add(ref w, i * outputs + o) + acc;
+            Unsafe.Add(ref ys, o) = TActivation.Invoke(acc);
+        }
+    }
+
+    // Outputs o..o+7 of four rows: each weight load serves four rows; 4 x 2 accumulators, two weights and a broadcast
+    // fit the 16 vector registers of x64 without AVX-512.
+    private static void ForwardFourRows<TShape, TActivation>(ref float xs, ref float w, ref float b, ref float ys, nuint o)
+        where TShape : struct, IGemmShape where TActivation : struct, IActivation
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        Vector128<float> b0 = TShape.Bias ? Vector128.LoadUnsafe(ref b, o) : Vector128<float>.Zero;
+        Vector128<float> b1 = TShape.Bias ? Vector128.LoadUnsafe(ref b, o + 4) : Vector128<float>.Zero;
+        Vector128<float> a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+        for (nuint i = 0; i < inputs; i++)
+        {
+            ref float wi = ref Unsafe.Add(ref w, i * outputs + o);
+            Vector128<float> w0 = Vector128.LoadUnsafe(ref wi), w1 = Vector128.LoadUnsafe(ref wi, 4);
+            var x0 = Vector128.Create(Unsafe.Add(ref xs, i));
+            a00 = Vector128.MultiplyAddEstimate(w0, x0, a00);
+            a01 = Vector128.MultiplyAddEstimate(w1, x0, a01);
+            var x1 = Vector128.Create(Unsafe.Add(ref xs, inputs + i));
+            a10 = Vector128.MultiplyAddEstimate(w0, x1, a10);
+            a11 = Vector128.MultiplyAddEstimate(w1, x1, a11);
+            var x2 = Vector128.Create(Unsafe.Add(ref xs, 2 * inputs + i));
+            a20 = Vector128.MultiplyAddEstimate(w0, x2, a20);
+            a21 = Vector128.MultiplyAddEstimate(w1, x2, a21);
+            var x3 = Vector128.Create(Unsafe.Add(ref xs, 3 * inputs + i));
+            a30 = Vector128.MultiplyAddEstimate(w0, x3, a30);
+            a31 = Vector128.MultiplyAddEstimate(w1, x3, a31);
+        }
+        Vector128.StoreUnsafe(TActivation.Invoke(a00), ref ys, o);
+        Vector128.StoreUnsafe(TActivation.Invoke(a01), ref ys, o + 4);
+        Vector128.StoreUnsafe(TActivation.Invoke(a10), ref ys, outputs + o);
+        Vector128.StoreUnsafe(TActivation.Invoke(a11), ref ys, outputs + o + 4);
+        Vector128.StoreUnsafe(TActivation.Invoke(a20), ref ys, 2 * outputs + o);
+        Vector128.StoreUnsafe(TActivation.Invoke(a21), ref ys, 2 * outputs + o + 4);
+        Vector128.StoreUnsafe(TActivation.Invoke(a30), ref ys, 3 * outputs + o);
+        Vector128.StoreUnsafe(TActivation.Invoke(a31), ref ys, 3 * outputs + o + 4);
     }
 
     // Outputs o..o+15 of one row: four vectors of accumulators, one broadcast per input.
@@ -152,24 +202,75 @@ public static class FallbackKernels
         where TShape : struct, IGemmShape
     {
         nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
-        nuint vectorEnd = Vector128.IsHardwareAccelerated ? outputs / 4 * 4 : 0;
-        for (nuint i = 0; i < inputs; i++)
-        {
-            ref float gwi = ref Unsafe.Add(ref gw, i * outputs);
-            for (nuint s = 0; s < rows; s++)
+        nuint i = 0;
+        if (Vector128.IsHardwareAccelerated)
+            for (; i + 4 <= inputs; i += 4)
             {
-                ref float gs = ref Unsafe.Add(ref g, s * outputs);
-                float xsi = Unsafe.Add(ref x, s * inputs + i);
                 nuint o = 0;
-                if (Vector128.IsHardwareAccelerated)
-                {
-                    var xv = Vector128.Create(xsi);
-                    for (; o < vectorEnd; o += 4)
-                        Vector128.StoreUnsafe(Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref gs, o), xv, Vector128.LoadUnsafe(ref gwi, o)), ref gwi, o);
-                }
-                for (; o < outputs; o++) Unsafe.Add(ref gwi, o) = Unsafe.Add(ref gs, o) * xsi + Unsafe.Add(ref gwi, o);
+                for (; o + 8 <= outputs; o += 8) WeightGradientFourInputs<TShape>(ref x, ref g, rows, ref gw, i, o);
+                for (nuint r = 0; r < 4; r++) WeightGradientInput<TShape>(ref x, ref g, rows, ref gw, i + r, o);
             }
+        for (; i < inputs; i++) WeightGradientInput<TShape>(ref x, ref g, rows, ref gw, i, 0);
+    }
+
+    // Row i of dL/dW from output `from` on, each element adding its rows in order.
+    private static void WeightGradientInput<TShape>(ref float x, ref float g, nuint rows, ref float gw, nuint i, nuint from)
+        where TShape : struct, IGemmShape
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        nuint vectorEnd = Vector128.IsHardwareAccelerated ? outputs / 4 * 4 : 0;
+        ref float gwi = ref Unsafe.Add(ref gw, i * outputs);
+        for (nuint s = 0; s < rows; s++)
+        {
+            ref float gs = ref Unsafe.Add(ref g, s * outputs);
+            float xsi = Unsafe.Add(ref x, s * inputs + i);
+            nuint o = from;
+            if (Vector128.IsHardwareAccelerated)
+            {
+                var xv = Vector128.Create(xsi);
+                for (; o < vectorEnd; o += 4)
+                    Vector128.StoreUnsafe(Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref gs, o), xv, Vector128.LoadUnsafe(ref gwi, o)), ref gwi, o);
+            }
+            for (; o < outputs; o++) Unsafe.Add(ref gwi, o) = Unsafe.Add(ref gs, o) * xsi + Unsafe.Add(ref gwi, o);
         }
+    }
+
+    // Rows i..i+3 of dL/dW at outputs o..o+7, held in registers over all the rows: each load of dL/dz serves four inputs.
+    private static void WeightGradientFourInputs<TShape>(ref float x, ref float g, nuint rows, ref float gw, nuint i, nuint o)
+        where TShape : struct, IGemmShape
+    {
+        nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+        ref float gwi = ref Unsafe.Add(ref gw, i * outputs + o);
+        Vector128<float> a00 = Vector128.LoadUnsafe(ref gwi), a01 = Vector128.LoadUnsafe(ref gwi, 4);
+        Vector128<float> a10 = Vector128.LoadUnsafe(ref gwi, outputs), a11 = Vector128.LoadUnsafe(ref gwi, outputs + 4);
+        Vector128<float> a20 = Vector128.LoadUnsafe(ref gwi, 2 * outputs), a21 = Vector128.LoadUnsafe(ref gwi, 2 * outputs + 4);
+        Vector128<float> a30 = Vector128.LoadUnsafe(ref gwi, 3 * outputs), a31 = Vector128.LoadUnsafe(ref gwi, 3 * outputs + 4);
+        for (nuint s = 0; s < rows; s++)
+        {
+            ref float gs = ref Unsafe.Add(ref g, s * outputs + o);
+            ref float xs = ref Unsafe.Add(ref x, s * inputs + i);
+            Vector128<float> g0 = Vector128.LoadUnsafe(ref gs), g1 = Vector128.LoadUnsafe(ref gs, 4);
+            var x0 = Vector128.Create(xs);
+            a00 = Vector128.MultiplyAddEstimate(g0, x0, a00);
+            a01 = Vector128.MultiplyAddEstimate(g1, x0, a01);
+            var x1 = Vector128.Create(Unsafe.Add(ref xs, 1));
+            a10 = Vector128.MultiplyAddEstimate(g0, x1, a10);
+            a11 = Vector128.MultiplyAddEstimate(g1, x1, a11);
+            var x2 = Vector128.Create(Unsafe.Add(ref xs, 2));
+            a20 = Vector128.MultiplyAddEstimate(g0, x2, a20);
+            a21 = Vector128.MultiplyAddEstimate(g1, x2, a21);
+            var x3 = Vector128.Create(Unsafe.Add(ref xs, 3));
+            a30 = Vector128.MultiplyAddEstimate(g0, x3, a30);
+            a31 = Vector128.MultiplyAddEstimate(g1, x3, a31);
+        }
+        Vector128.StoreUnsafe(a00, ref gwi);
+        Vector128.StoreUnsafe(a01, ref gwi, 4);
+        Vector128.StoreUnsafe(a10, ref gwi, outputs);
+        Vector128.StoreUnsafe(a11, ref gwi, outputs + 4);
+        Vector128.StoreUnsafe(a20, ref gwi, 2 * outputs);
+        Vector128.StoreUnsafe(a21, ref gwi, 2 * outputs + 4);
+        Vector128.StoreUnsafe(a30, ref gwi, 3 * outputs);
+        Vector128.StoreUnsafe(a31, ref gwi, 3 * outputs + 4);
     }
 
     /// <summary>
