@@ -62,10 +62,9 @@ internal sealed class Isa
     /// <summary>
     /// <see cref="Dispatch"/> split in two: the kernels a network writes out, those an AVX-512 or AVX2 machine runs
     /// (a prefix of the dispatch), and whether the rest, which only machines without AVX2 run, are left to the
-    /// runtime's <c>FallbackKernels</c>, written once for every shape. <paramref name="fallbackCondition"/> holds
-    /// when the fallback runs: none of the written kernels' conditions holds (empty: always).
+    /// runtime's <c>FallbackKernels</c>, written once for every shape.
     /// </summary>
-    public static System.Collections.Generic.List<(Isa Target, string Condition)> Written(System.Collections.Generic.IReadOnlyList<Isa> ladder, int length, out bool fallback, out string fallbackCondition)
+    public static System.Collections.Generic.List<(Isa Target, string Condition)> Written(System.Collections.Generic.IReadOnlyList<Isa> ladder, int length, out bool fallback)
     {
         var dispatch = Dispatch(ladder, length);
         var wide = new System.Collections.Generic.List<Isa>();
@@ -73,7 +72,6 @@ internal sealed class Isa
             if (rung == V512 || rung == V256) wide.Add(rung.NarrowedTo(length));
         var written = dispatch.FindAll(d => wide.Contains(d.Item1));
         fallback = written.Count < dispatch.Count;
-        fallbackCondition = written.Count == 0 ? "" : $"!{written[written.Count - 1].Item2}";
         return written;
     }
 

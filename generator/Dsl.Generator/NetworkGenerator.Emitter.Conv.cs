@@ -1,4 +1,3 @@
-using System.Linq;
 using System.Collections.Generic;
 using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
@@ -151,16 +150,15 @@ public sealed partial class NetworkGenerator
             public static void EmitDirect(SourceWriter w, Convolution layer, bool bias, IReadOnlyList<Isa> ladder)
             {
                 bool padded = IsPadded(layer);
-                var written = Isa.Written(ladder, layer.Output.Width, out bool fallback, out _);
+                var written = Isa.Written(ladder, layer.Output.Width, out bool fallback);
                 string source = padded ? "padded" : "x";
                 if (fallback) EmitDirectShape(w, layer, bias);
                 w.Line($"/// <summary>y = act(W * x{(bias ? " + b" : "")}) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock($"public static void Direct<TActivation>(ref float x, {(padded ? "ref float padded, " : "")}ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (padded) w.Line("Pad(ref x, ref padded);");
-                var calls = written.Select(d => (d.Condition, $"Direct_{d.Target.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);")).ToList();
-                if (fallback) calls.Add(("", $"global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref {source}, ref w, ref b, ref y);"));
-                DenseEmitter.EmitChain(w, calls);
+                DenseEmitter.EmitChain(w, DenseEmitter.Calls(written, rung => $"Direct_{rung.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);",
+                    fallback ? $"global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref {source}, ref w, ref b, ref y);" : null));
                 w.Line("// Activations that call exp run once over the stored sums, so no accumulator lives across a call.");
                 w.Line("if (!TActivation.Inline)");
                 w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");

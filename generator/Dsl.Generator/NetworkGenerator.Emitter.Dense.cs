@@ -39,7 +39,7 @@ public sealed partial class NetworkGenerator
             /// </summary>
             public static void EmitForward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder, bool writeKernels = true)
             {
-                var written = Isa.Written(ladder, layer.Outputs, out bool fallback, out _);
+                var written = Isa.Written(ladder, layer.Outputs, out bool fallback);
                 if (!writeKernels)
                 {
                     written.Clear();
@@ -47,14 +47,16 @@ public sealed partial class NetworkGenerator
                 }
                 string Fallback(string rows) => $"global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
                 if (fallback) EmitShape(w, "Shape", layer);
-                if (layer.BatchOne) EmitDispatch(w, written, "Forward1", ForwardParameters, ForwardArguments, generic: true, fallback ? Fallback("1") : null);
-                var calls = written.Select(d => (d.Condition, $"ForwardBlocked_{d.Target.Suffix}<TActivation>({ForwardArguments}, (nuint)rows);")).ToList();
-                if (fallback) calls.Add(("", Fallback("(nuint)rows")));
+                const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
+                if (layer.BatchOne)
+                {
+                    EmitDispatcher(w, $"public static void Forward1<TActivation>({ForwardParameters}){Constraint}",
+                        Calls(written, rung => $"Forward1_{rung.Suffix}<TActivation>({ForwardArguments});", fallback ? Fallback("1") : null));
+                    w.Line();
+                }
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
-                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-                w.OpenBlock($"public static void ForwardRows<TActivation>({ForwardParameters}, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
-                EmitChain(w, calls);
-                w.CloseBlock();
+                EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters}, int rows){Constraint}",
+                    Calls(written, rung => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows);", fallback ? Fallback("(nuint)rows") : null));
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
@@ -346,16 +348,13 @@ public sealed partial class NetworkGenerator
             /// </remarks>
             public static void EmitBackward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder, bool writeTransposed = true)
             {
-                var written = Isa.Written(ladder, layer.Outputs, out bool fallback, out _);
+                var written = Isa.Written(ladder, layer.Outputs, out bool fallback);
                 if (fallback) EmitShape(w, "GradientShape", layer);
-                var calls = written.Select(d => (d.Condition, $"WeightGradient_{d.Target.Suffix}(ref x, ref g, rows, ref gw);")).ToList();
-                if (fallback) calls.Add(("", "global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref gw);"));
                 w.Line($"/// <summary>dL/dW += x^T dL/dz{(layer.BackwardBias ? " and dL/db += the column sums of dL/dz" : "")}, over <paramref name=\"rows\"/> rows.</summary>");
-                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-                w.OpenBlock("public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)");
-                if (layer.BackwardBias) w.Line($"global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, {layer.Outputs}, ref gb);");
-                EmitChain(w, calls);
-                w.CloseBlock();
+                EmitDispatcher(w, "public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)",
+                    Calls(written, rung => $"WeightGradient_{rung.Suffix}(ref x, ref g, rows, ref gw);",
+                        fallback ? "global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref gw);" : null),
+                    prologue: layer.BackwardBias ? $"global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, {layer.Outputs}, ref gb);" : null);
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
@@ -377,20 +376,24 @@ public sealed partial class NetworkGenerator
             }
 
             /// <summary>
-            /// A dispatcher: the written kernel of the widest accelerated rung, or, when <paramref name="fallback"/> is
-            /// given, that call on a machine none of them fits.
+            /// A dispatcher method: <paramref name="prologue"/>, then the first of <paramref name="calls"/> whose rung the
+            /// machine accelerates (<see cref="EmitChain"/>).
             /// </summary>
-            private static void EmitDispatch(SourceWriter w, List<(Isa Target, string Condition)> written, string name, string parameters, string arguments, bool generic, string? fallback)
+            private static void EmitDispatcher(SourceWriter w, string signature, IReadOnlyList<(string Condition, string Call)> calls, string? prologue = null)
             {
-                string typeParameter = generic ? "<TActivation>" : "";
-                string constraint = generic ? " where TActivation : struct, global::Dsl.Kernels.IActivation" : "";
-                var calls = written.Select(d => (d.Condition, Call: $"{name}_{d.Target.Suffix}{typeParameter}({arguments});")).ToList();
-                if (fallback is not null) calls.Add(("", fallback));
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-                w.OpenBlock($"public static void {name}{typeParameter}({parameters}){constraint}");
+                w.OpenBlock(signature);
+                if (prologue is not null) w.Line(prologue);
                 EmitChain(w, calls);
                 w.CloseBlock();
-                w.Line();
+            }
+
+            /// <summary>One call per written rung, under its condition, then <paramref name="fallback"/> when given.</summary>
+            public static List<(string Condition, string Call)> Calls(List<(Isa Target, string Condition)> written, Func<Isa, string> call, string? fallback)
+            {
+                var calls = written.Select(d => (d.Condition, call(d.Target))).ToList();
+                if (fallback is not null) calls.Add(("", fallback));
+                return calls;
             }
 
             /// <summary>The first call whose condition holds; the last is unconditional.</summary>

@@ -548,8 +548,8 @@ internal sealed record GeneratedOutput(IReadOnlyList<(string Hint, int Bytes, in
     /// <summary>Methods the kernels are made of: every generated kernel is marked AggressiveOptimization.</summary>
     public int KernelMethods { get; init; }
 
-    /// <summary>Kernel classes that carry methods, not only a layer's constants and offsets.</summary>
-    public int KernelClassesWithCode { get; init; }
+    /// <summary>Kernel classes that carry methods, not only a layer's constants and offsets (a layer that runs an identical layer's code).</summary>
+    public int KernelClassesWithCode => CompileCost.KernelClasses(this).Count(k => k.HasCode);
 }
 
 /// <summary>Everything measured for one network.</summary>
@@ -754,7 +754,6 @@ internal static class CompileCost
         Assert.Null(result.Exception);
         var files = new List<(string, int, int)>();
         int kernels = 0;
-        var classesWithCode = new HashSet<string>(StringComparer.Ordinal);
         var texts = new List<string>();
         foreach (GeneratedSourceResult source in result.GeneratedSources.OrderBy(s => s.HintName, StringComparer.Ordinal))
         {
@@ -762,16 +761,8 @@ internal static class CompileCost
             texts.Add(text);
             files.Add((source.HintName, Encoding.UTF8.GetByteCount(text), source.SourceText.Lines.Count));
             kernels += s_kernelMethod.Matches(text).Count;
-            // A layer's kernel class with code has kernel methods; one that runs an identical layer's code has only constants.
-            foreach (Match match in s_kernelClass.Matches(text))
-            {
-                int open = text.IndexOf('{', match.Index);
-                int end = ClosingBrace(text, open);
-                if (text.AsSpan(open, end - open).IndexOf("MethodImpl", StringComparison.Ordinal) >= 0)
-                    classesWithCode.Add(match.Groups[1].Value);
-            }
         }
-        return new GeneratedOutput(files, output, diagnostics) { KernelMethods = kernels, KernelClassesWithCode = classesWithCode.Count, Texts = texts };
+        return new GeneratedOutput(files, output, diagnostics) { KernelMethods = kernels, Texts = texts };
     }
 
     private static int ClosingBrace(string text, int open)
