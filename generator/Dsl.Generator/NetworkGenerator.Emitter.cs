@@ -528,7 +528,9 @@ public sealed partial class NetworkGenerator
             w.Line("    global::Dsl.Guard.BatchLength(inputGradient, InputSize, batch, nameof(inputGradient));");
             w.Line("workspace.BeginBackward(batch);");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
-            w.Line("ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);");
+            // Helper threads of a data-parallel batch accumulate into buffers of their own (Trainer.Threads).
+            w.Line($"{Span} gradients = workspace.Gradients(_parameters);");
+            w.Line("ref float grads = ref MemoryMarshal.GetReference(gradients);");
             EmitSharedScratch(w, plan, backward: true);
             LayerSpec lastLayer = spec.Layers[spec.Layers.Count - 1];
             string gradient = Names.GradientLocal(lastLayer.MemberName);

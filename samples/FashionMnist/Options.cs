@@ -24,6 +24,7 @@ internal sealed record Options
           --batch N      samples per optimiser step (default 64)
           --lr X         initial AdamW learning rate, decayed towards 0 on a cosine over the epochs (default 0.001)
           --seed N       seeds the initial weights and the shuffles (default 42)
+          --threads N    threads each batch is split across (default: the machine's processors)
           --out PATH     where to save the trained weights as safetensors (default fashion-mlp.safetensors
                          or fashion-cnn.safetensors, after the model)
           --summary      print the network's layer table and exit
@@ -36,6 +37,7 @@ internal sealed record Options
     public int BatchSize { get; init; } = 64;
     public float LearningRate { get; init; } = 1e-3f;
     public int Seed { get; init; } = 42;
+    public int Threads { get; init; } = Environment.ProcessorCount;
     public string Model { get; init; } = "mlp";
     /// <summary>Where to save the weights; null until given, then <see cref="EffectiveOutputPath"/> names the file after the model.</summary>
     public string? OutputPath { get; init; }
@@ -62,6 +64,7 @@ internal sealed record Options
                 "--batch" => options with { BatchSize = PositiveInt(args, ref i) },
                 "--lr" => options with { LearningRate = PositiveFloat(args, ref i) },
                 "--seed" => options with { Seed = Int(args, ref i) },
+                "--threads" => options with { Threads = PositiveInt(args, ref i) },
                 "--model" => options with { Model = ModelName(args, ref i) },
                 "--out" => options with { OutputPath = Value(args, ref i) },
                 "--summary" => options with { SummaryOnly = true },

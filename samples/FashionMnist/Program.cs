@@ -42,8 +42,8 @@ Console.WriteLine($"data: {train.Count} training and {test.Count} test images fr
 
 const float weightDecay = 1e-4f;
 var optimizer = new AdamW(options.LearningRate, weightDecay: weightDecay);
-var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy);
-Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}");
+var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy) { Threads = options.Threads };
+Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {options.Threads} thread(s) of {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}");
 
 var fitClock = Stopwatch.StartNew();
 TrainingHistory history = trainer.Fit(train, epochs, options.BatchSize, options.Seed, validation: test,

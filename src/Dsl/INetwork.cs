@@ -38,7 +38,8 @@ public interface INetwork
 
     /// <summary>
     /// Backward pass for the batch last run through <see cref="ForwardTrain"/>: adds dL/dW and dL/db to
-    /// <see cref="Parameters.Gradients"/> and writes dL/dx to <paramref name="inputGradient"/>, unless that is
+    /// <c>workspace.Gradients(Parameters)</c> (<see cref="Workspace.Gradients"/>: <see cref="Parameters.Gradients"/>
+    /// unless the workspace is a helper thread's in a data-parallel batch) and writes dL/dx to <paramref name="inputGradient"/>, unless that is
     /// empty (then the input gradient is not computed, which saves a pass over the first layer's weights).
     /// </summary>
     void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Workspace workspace);

@@ -98,7 +98,9 @@ public sealed class Workspace
     private NonFiniteException NotFinite(ReadOnlySpan<float> values, int at, string step, bool gradient)
     {
         int perSample = Batch > 0 ? values.Length / Batch : values.Length;
-        return new NonFiniteException(step, gradient, perSample > 0 ? at / perSample : 0, perSample > 0 ? at % perSample : at, values[at]);
+        // The sample's index in the whole batch, also when this workspace holds one thread's share of it.
+        int sample = (int)SampleOffset + (perSample > 0 ? at / perSample : 0);
+        return new NonFiniteException(step, gradient, sample, perSample > 0 ? at % perSample : at, values[at]);
     }
 
     /// <summary>
@@ -122,6 +124,43 @@ public sealed class Workspace
     /// those of the whole batch).
     /// </summary>
     public long SampleOffset { get; set; }
+
+    /// <summary>
+    /// The gradient buffer <see cref="INetwork.Backward"/> accumulates into when given this workspace: the
+    /// parameters' own <see cref="Parameters.Gradients"/>, unless the workspace belongs to a helper thread of a
+    /// data-parallel batch, which has a buffer of its own that <see cref="Trainer"/> adds in afterwards.
+    /// </summary>
+    public Span<float> Gradients(Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (_gradients is null) return parameters.Gradients;
+        if (_gradients.Length != parameters.Size)
+            throw new ArgumentException($"This workspace's gradient buffer holds {_gradients.Length} floats, but the parameters hold {parameters.Size}.", nameof(parameters));
+        return _gradients.AsSpan();
+    }
+
+    /// <summary>
+    /// Whether this workspace's ForwardTrain updates the network's shared state (batch normalisation's running
+    /// statistics and batch count): true unless it belongs to a helper thread of a data-parallel batch, so the
+    /// state is updated once per batch, from the whole batch's statistics.
+    /// </summary>
+    public bool IsPrimary => GroupIndex == 0;
+
+    /// <summary>The threads sharing this workspace's batch, or null when one thread runs it whole.</summary>
+    internal BatchGroup? Group { get; private set; }
+
+    /// <summary>This workspace's thread within <see cref="Group"/> (0 without one).</summary>
+    internal int GroupIndex { get; private set; }
+
+    private float[]? _gradients;
+
+    /// <summary>Makes this workspace thread <paramref name="index"/> of <paramref name="group"/>; threads past 0 accumulate gradients into <paramref name="gradients"/>.</summary>
+    internal void JoinGroup(BatchGroup group, int index, float[]? gradients)
+    {
+        Group = group;
+        GroupIndex = index;
+        _gradients = gradients;
+    }
 
     /// <summary>
     /// Checks <paramref name="batch"/> fits and records it, then takes the masks' step: <see cref="ForwardStep"/>

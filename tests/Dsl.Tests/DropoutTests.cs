@@ -156,11 +156,46 @@ public sealed class DropoutTests
         var net = new DropoutNetwork(features: 4, p: 0.5f);
         Dataset data = Copies(count: 10, features: 4);
 
-        new Trainer(net, new Sgd(0.01f), Loss.MeanSquaredError).Fit(data, epochs: 2, batchSize: 4, seed: 12);
+        new Trainer(net, new Sgd(0.01f), Loss.MeanSquaredError) { Threads = 1 }.Fit(data, epochs: 2, batchSize: 4, seed: 12);
 
         Assert.All(net.Keys, k => Assert.Equal(12UL, k.Seed));
         Assert.Equal(Enumerable.Range(0, 6).Select(i => (long)i), net.Keys.Select(k => k.Step)); // 3 batches per epoch
         Assert.All(net.Keys, k => Assert.Equal(0L, k.SampleOffset));
+    }
+
+    [Fact]
+    public void Fit_OnTwoThreads_KeysEachHalfOnItsFirstSampleInTheBatch()
+    {
+        var net = new DropoutNetwork(features: 4, p: 0.5f);
+        Dataset data = Copies(count: 10, features: 4);
+
+        new Trainer(net, new Sgd(0.01f), Loss.MeanSquaredError) { Threads = 2 }.Fit(data, epochs: 2, batchSize: 4, seed: 12);
+
+        // Batches of 4, 4, 2 per epoch: rows 0-1 and 2-3, then 0 and 1; both halves of a batch share its step.
+        var expected = new List<(ulong, long, long)>();
+        for (long step = 0; step < 6; step++)
+            foreach (long offset in step % 3 == 2 ? new long[] { 0, 1 } : [0, 2]) expected.Add((12UL, step, offset));
+        Assert.Equal(expected.OrderBy(k => k), net.Keys.OrderBy(k => k));
+    }
+
+    [Fact]
+    public void Fit_OnOneOrTwoThreads_SameMasks_SameParametersUpToRounding()
+    {
+        // Distinct samples, so a mask applied to the wrong row would change the result.
+        float[] features = Enumerable.Range(0, 12 * 32).Select(i => MathF.Sin(0.37f * i)).ToArray();
+        float[] targets = Enumerable.Range(0, 12 * 32).Select(i => MathF.Cos(0.21f * i)).ToArray();
+        var data = new Dataset(features, 32, targets, 32);
+        float[] Run(int threads)
+        {
+            var net = new DropoutNetwork(features: 32, p: 0.5f);
+            new Trainer(net, new Sgd(0.1f), Loss.MeanSquaredError) { Threads = threads }.Fit(data, epochs: 2, batchSize: 6, seed: 5);
+            return net.Parameters.Values.ToArray();
+        }
+
+        float[] one = Run(1), two = Run(2);
+
+        for (int i = 0; i < one.Length; i++) Assert.True(MathF.Abs(one[i] - two[i]) <= 1e-6f + 1e-5f * MathF.Abs(one[i]), $"bias {i}: {one[i]} vs {two[i]}");
+        Assert.Equal(two.Select(BitConverter.SingleToInt32Bits), Run(2).Select(BitConverter.SingleToInt32Bits));
     }
 
     [Fact]
@@ -234,7 +269,7 @@ public sealed class DropoutTests
             workspace.BeginForward(batch);
             Forward(input, output, batch);
             DropoutKernels.Forward(output, output, batch, OutputSize, _p, workspace.Seed, workspace.ForwardStep, 0, workspace.SampleOffset);
-            Keys.Add((workspace.Seed, workspace.ForwardStep, workspace.SampleOffset));
+            lock (Keys) Keys.Add((workspace.Seed, workspace.ForwardStep, workspace.SampleOffset));
         }
 
         public void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Workspace workspace)
@@ -243,7 +278,7 @@ public sealed class DropoutTests
             Span<float> dz = workspace.Region(0, OutputSize, batch);
             outputGradient.CopyTo(dz);
             DropoutKernels.Backward(dz, batch, OutputSize, _p, workspace.Seed, workspace.ForwardStep, 0, workspace.SampleOffset);
-            Span<float> db = Parameters.Gradient(_bias);
+            Span<float> db = workspace.Gradients(Parameters).Slice(_bias.Offset, _bias.Length);
             for (int s = 0; s < batch; s++)
                 for (int i = 0; i < OutputSize; i++)
                     db[i] += dz[s * OutputSize + i];

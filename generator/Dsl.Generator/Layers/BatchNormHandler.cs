@@ -95,8 +95,9 @@ internal sealed class BatchNormHandler : LayerHandler
         c.W.Line($"{Kernels}BatchNormKernels.ForwardTraining({input}, {pre ?? output}, batch, {channels}, {layer.Input.Spatial}, " +
                  $"_parameters.Values.Slice({offsets}.WeightOffset, {channels}), _parameters.Values.Slice({offsets}.BiasOffset, {channels}), " +
                  $"_parameters.Buffers.Slice({offsets}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({offsets}.RunningVarOffset, {channels}), " +
-                 $"{SourceWriter.Float(o.Momentum)}, {SourceWriter.Float(o.Epsilon)}, {statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}));");
-        c.W.Line($"Unsafe.Add(ref buffers, {offsets}.NumBatchesTrackedOffset) += 1f;");
+                 $"{SourceWriter.Float(o.Momentum)}, {SourceWriter.Float(o.Epsilon)}, {statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}), workspace);");
+        // A batch split across threads counts once, on its first thread.
+        c.W.Line($"if (workspace.IsPrimary) Unsafe.Add(ref buffers, {offsets}.NumBatchesTrackedOffset) += 1f;");
         if (pre is null && layer.Activation != ActivationKind.None)
             c.W.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({output}, {output});");
     }
@@ -109,7 +110,7 @@ internal sealed class BatchNormHandler : LayerHandler
         string statistics = $"workspace.Shared({Names.StatisticsSlot(layer)}, {2 * channels})";
         // dx is needed for the statistics' gradient even when the caller does not want it: DxTarget is then the free buffer.
         c.W.Line($"{Kernels}BatchNormKernels.Backward({b.Input}, {b.Gradient}, {b.DxTarget}, batch, {channels}, {layer.Input.Spatial}, _parameters.Values.Slice({offsets}.WeightOffset, {channels}), " +
-                 $"{statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}), _parameters.Gradients.Slice({offsets}.WeightOffset, {channels}), _parameters.Gradients.Slice({offsets}.BiasOffset, {channels}));");
+                 $"{statistics}.Slice(0, {channels}), {statistics}.Slice({channels}, {channels}), gradients.Slice({offsets}.WeightOffset, {channels}), gradients.Slice({offsets}.BiasOffset, {channels}), workspace);");
     }
 }
 

@@ -50,7 +50,7 @@ internal sealed class EmbeddingHandler : LayerHandler
 
     public override void EmitBackward(CallSite c, BackwardSite b)
     {
-        c.W.Line($"{Kernels}EmbeddingKernels.ScatterAdd({b.Input}, {b.Gradient}, _parameters.Gradients.Slice({c.Offsets}.WeightOffset, {c.Layer.Get<EmbeddingOptions>().Vocabulary * c.Layer.Output.Channels}), {c.Layer.Output.Channels});");
+        c.W.Line($"{Kernels}EmbeddingKernels.ScatterAdd({b.Input}, {b.Gradient}, gradients.Slice({c.Offsets}.WeightOffset, {c.Layer.Get<EmbeddingOptions>().Vocabulary * c.Layer.Output.Channels}), {c.Layer.Output.Channels});");
         c.W.Line("inputGradient.Clear(); // token ids have no gradient");
     }
 }

@@ -107,7 +107,7 @@ internal sealed class NormHandler : LayerHandler
     {
         LayerSpec layer = c.Layer;
         int features = layer.Input.Features;
-        string Gradients(string offset) => $"_parameters.Gradients.Slice({c.Offsets}.{offset}, {features})";
+        string Gradients(string offset) => $"gradients.Slice({c.Offsets}.{offset}, {features})";
         c.W.Line(IsLayerNorm
             ? $"{Kernels}NormKernels.LayerNormBackward({b.Input}, {b.Gradient}, {b.DxTarget}, {RowCount(layer)}, {features}, {Values(c, "WeightOffset", features)}, " +
               $"{SlotRegion(c.Plan, layer, Slot.Mean)}, {SlotRegion(c.Plan, layer, Slot.Rstd)}, {Gradients("WeightOffset")}, {Gradients("BiasOffset")});"

@@ -42,5 +42,5 @@ internal sealed class PositionalEmbeddingHandler : LayerHandler
     public override bool BackwardInPlace => true;
 
     public override void EmitBackwardInPlace(CallSite c, string input, string gradient) =>
-        c.W.Line($"{Kernels}SequenceKernels.SumSamples({gradient}, batch, _parameters.Gradients.Slice({c.Offsets}.WeightOffset, {c.Layer.Outputs}));");
+        c.W.Line($"{Kernels}SequenceKernels.SumSamples({gradient}, batch, gradients.Slice({c.Offsets}.WeightOffset, {c.Layer.Outputs}));");
 }

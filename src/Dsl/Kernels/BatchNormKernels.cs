@@ -26,7 +26,7 @@ public static class BatchNormKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardTraining(ReadOnlySpan<float> x, Span<float> y, int batch, int channels, int spatial,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> runningMean, Span<float> runningVar,
-        float momentum, float epsilon, Span<float> mean, Span<float> inverseStd)
+        float momentum, float epsilon, Span<float> mean, Span<float> inverseStd, Workspace? workspace = null)
     {
         int total = CheckShape(batch, channels, spatial);
         CheckLength(x.Length, total, nameof(x));
@@ -38,7 +38,8 @@ public static class BatchNormKernels
         CheckLength(runningVar.Length, channels, nameof(runningVar));
         CheckLength(mean.Length, channels, nameof(mean));
         CheckLength(inverseStd.Length, channels, nameof(inverseStd));
-        long n = (long)batch * spatial;
+        BatchGroup? group = workspace?.Group is { Active: > 1 } g ? g : null;
+        long n = (long)(group?.TotalRows ?? batch) * spatial;
         if (n < 2)
             throw new ArgumentException($"Batch normalisation in training needs more than one value per channel, got batch {batch} × spatial {spatial}.", nameof(batch));
 
@@ -46,6 +47,11 @@ public static class BatchNormKernels
         ref float yr = ref SpanMath.Ref(y);
         nuint run = (nuint)spatial;
         nuint stride = (nuint)channels * run;
+        if (group is not null)
+        {
+            ForwardTrainingSplit(ref xr, ref yr, batch, channels, run, n, gamma, beta, runningMean, runningVar, momentum, epsilon, mean, inverseStd, group, workspace!.GroupIndex);
+            return;
+        }
         for (int c = 0; c < channels; c++)
         {
             nuint start = (nuint)c * run;
@@ -85,7 +91,7 @@ public static class BatchNormKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, int channels, int spatial,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseStd,
-        Span<float> gammaGradient, Span<float> betaGradient)
+        Span<float> gammaGradient, Span<float> betaGradient, Workspace? workspace = null)
     {
         int total = CheckShape(batch, channels, spatial);
         CheckLength(x.Length, total, nameof(x));
@@ -99,13 +105,19 @@ public static class BatchNormKernels
         CheckLength(inverseStd.Length, channels, nameof(inverseStd));
         CheckLength(gammaGradient.Length, channels, nameof(gammaGradient));
         CheckLength(betaGradient.Length, channels, nameof(betaGradient));
-        double n = (double)batch * spatial;
+        BatchGroup? group = workspace?.Group is { Active: > 1 } g ? g : null;
+        double n = (double)(group?.TotalRows ?? batch) * spatial;
 
         ref float xr = ref SpanMath.Ref(x);
         ref float gr = ref SpanMath.Ref(dy);
         ref float dr = ref SpanMath.Ref(dx);
         nuint run = (nuint)spatial;
         nuint stride = (nuint)channels * run;
+        if (group is not null)
+        {
+            BackwardSplit(ref xr, ref gr, ref dr, batch, channels, run, n, gamma, mean, inverseStd, gammaGradient, betaGradient, group, workspace!.GroupIndex);
+            return;
+        }
         for (int c = 0; c < channels; c++)
         {
             nuint start = (nuint)c * run;
@@ -130,6 +142,88 @@ public static class BatchNormKernels
             {
                 nuint at = start + (nuint)b * stride;
                 SpanMath.BatchNormInputGradient(ref Unsafe.Add(ref xr, at), ref Unsafe.Add(ref gr, at), ref Unsafe.Add(ref dr, at), run, center, af, k, shift);
+            }
+        }
+    }
+
+    // A batch split across threads (Trainer.Threads): each thread sums its rows, the group adds the partial sums
+    // in thread order, and every thread normalises its rows with the whole batch's statistics. Thread 0 alone
+    // updates the running statistics; each thread adds its rows' share of the γ and β gradients to its own buffer.
+    private static void ForwardTrainingSplit(ref float xr, ref float yr, int rows, int channels, nuint run, long n,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> runningMean, Span<float> runningVar,
+        float momentum, float epsilon, Span<float> mean, Span<float> inverseStd, BatchGroup group, int thread)
+    {
+        nuint stride = (nuint)channels * run;
+        Span<double> partial = group.Partial(thread, channels);
+        for (int c = 0; c < channels; c++)
+        {
+            double sum = 0;
+            for (int b = 0; b < rows; b++) sum += SpanMath.Sum(ref Unsafe.Add(ref xr, (nuint)c * run + (nuint)b * stride), run);
+            partial[c] = sum;
+        }
+        ReadOnlySpan<double> sums = group.Sum(thread, channels);
+
+        partial = group.Partial(thread, channels);
+        for (int c = 0; c < channels; c++)
+        {
+            double mu = sums[c] / n, squares = 0;
+            for (int b = 0; b < rows; b++) squares += SpanMath.SumSquaredDeviations(ref Unsafe.Add(ref xr, (nuint)c * run + (nuint)b * stride), run, mu);
+            partial[c] = squares;
+        }
+        ReadOnlySpan<double> squareSums = group.Sum(thread, channels);
+
+        for (int c = 0; c < channels; c++)
+        {
+            double mu = sums[c] / n, squares = squareSums[c];
+            double invStd = 1.0 / Math.Sqrt(squares / n + epsilon);
+            mean[c] = (float)mu;
+            inverseStd[c] = (float)invStd;
+            if (thread == 0)
+            {
+                runningMean[c] = (float)((1.0 - momentum) * runningMean[c] + momentum * mu);
+                runningVar[c] = (float)((1.0 - momentum) * runningVar[c] + momentum * (squares / (n - 1)));
+            }
+            float center = (float)mu, scale = (float)(gamma[c] * invStd), shift = beta[c];
+            for (int b = 0; b < rows; b++)
+            {
+                nuint at = (nuint)c * run + (nuint)b * stride;
+                SpanMath.CenterScaleShift(ref Unsafe.Add(ref xr, at), ref Unsafe.Add(ref yr, at), run, center, scale, shift);
+            }
+        }
+    }
+
+    private static void BackwardSplit(ref float xr, ref float gr, ref float dr, int rows, int channels, nuint run, double n,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverseStd,
+        Span<float> gammaGradient, Span<float> betaGradient, BatchGroup group, int thread)
+    {
+        nuint stride = (nuint)channels * run;
+        Span<double> partial = group.Partial(thread, 2 * channels);
+        for (int c = 0; c < channels; c++)
+        {
+            double sumDy = 0, sumDyCentered = 0;
+            for (int b = 0; b < rows; b++)
+            {
+                nuint at = (nuint)c * run + (nuint)b * stride;
+                (double s, double p) = SpanMath.SumGradient(ref Unsafe.Add(ref gr, at), ref Unsafe.Add(ref xr, at), run, mean[c]);
+                sumDy += s;
+                sumDyCentered += p;
+            }
+            partial[2 * c] = sumDy;
+            partial[2 * c + 1] = sumDyCentered;
+            // This thread's rows' share of the parameter gradients; the trainer adds the threads' buffers up.
+            gammaGradient[c] += (float)(sumDyCentered * inverseStd[c]);
+            betaGradient[c] += (float)sumDy;
+        }
+        ReadOnlySpan<double> sums = group.Sum(thread, 2 * channels);
+        for (int c = 0; c < channels; c++)
+        {
+            double invStd = inverseStd[c], sumDy = sums[2 * c], sumDyXhat = sums[2 * c + 1] * invStd;
+            double a = gamma[c] * invStd;
+            float af = (float)a, k = (float)(a * invStd * sumDyXhat / n), shift = (float)(a * sumDy / n);
+            for (int b = 0; b < rows; b++)
+            {
+                nuint at = (nuint)c * run + (nuint)b * stride;
+                SpanMath.BatchNormInputGradient(ref Unsafe.Add(ref xr, at), ref Unsafe.Add(ref gr, at), ref Unsafe.Add(ref dr, at), run, mean[c], af, k, shift);
             }
         }
     }

@@ -8,7 +8,7 @@ namespace Dsl;
 /// Minibatch training of one network with one optimiser and loss. Each step zeroes the gradients, runs
 /// <see cref="INetwork.ForwardTrain"/>, the loss, <see cref="INetwork.Backward"/> (without input gradient) and
 /// <see cref="Optimizer.Step"/>. It does not initialise the parameters: call
-/// <see cref="Parameters.Initialize"/> (or load weights) first. Not thread-safe; one trainer per thread.
+/// <see cref="Parameters.Initialize"/> (or load weights) first. Splits each batch across <see cref="Threads"/> threads. Not thread-safe: call it from one thread at a time.
 /// </summary>
 public sealed class Trainer
 {
@@ -40,17 +40,38 @@ public sealed class Trainer
     public bool CheckFinite { get; set; }
 
     /// <summary>
+    /// Threads each batch is split across in <see cref="Fit"/> and <see cref="Evaluate"/>; defaults to the
+    /// machine's processors. Each thread runs its share of the rows with a workspace and gradient buffer of its
+    /// own; the buffers are added up in thread order, so a run is reproducible for a given thread count, and
+    /// differs from another thread count by float rounding only: batch normalisation uses the whole batch's
+    /// statistics, the loss is scaled by the whole batch, and dropout masks are keyed on the sample's index in the
+    /// batch. A batch with fewer rows than threads runs on that many threads.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>
+    public int Threads
+    {
+        get => _threads;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _threads = value;
+        }
+    }
+
+    private int _threads = Environment.ProcessorCount;
+
+    /// <summary>
     /// Trains for <paramref name="epochs"/> passes over <paramref name="train"/>. Epoch <c>e</c> (0-based) visits
     /// the samples in the order of <c>new Rng(seed + e).Shuffle</c> applied to <c>0 .. Count−1</c>, so a run is
-    /// reproducible from the seed and the initial parameters alone. Dropout masks are keyed on the seed and the
-    /// batch's number within the call, counted over all epochs (see <see cref="Kernels.DropoutKernels"/>), so they
-    /// are reproducible too.
+    /// reproducible from the seed, the initial parameters and <see cref="Threads"/>. Dropout masks are keyed on the
+    /// seed, the batch's number within the call, counted over all epochs (see <see cref="Kernels.DropoutKernels"/>),
+    /// and the sample's row in the batch, so they are reproducible too and do not depend on the thread count.
     /// The last batch of an epoch holds the remaining samples and is trained on, not dropped.
     /// </summary>
     /// <param name="train">Training samples.</param>
     /// <param name="epochs">Passes over the data, at least 1.</param>
     /// <param name="batchSize">Samples per optimiser step.</param>
-    /// <param name="seed">Seeds the per-epoch shuffles and, as <see cref="Workspace.Seed"/>, the dropout masks, so different seeds give different masks. The workspace is new for each call and its <see cref="Workspace.Step"/> counts the batches from 0.</param>
+    /// <param name="seed">Seeds the per-epoch shuffles and, as <see cref="Workspace.Seed"/>, the dropout masks, so different seeds give different masks. The workspaces are new for each call and their <see cref="Workspace.Step"/> counts the batches from 0.</param>
     /// <param name="validation">Evaluated after every epoch when given.</param>
     /// <param name="observer">Receives progress, e.g. <see cref="ConsoleProgress"/>.</param>
     /// <returns>One report per epoch.</returns>
@@ -64,21 +85,12 @@ public sealed class Trainer
 
         int count = train.Count;
         int maxBatch = Math.Min(batchSize, count);
-        int inputSize = Network.InputSize;
-        int outputSize = Network.OutputSize;
         int batchCount = (count + maxBatch - 1) / maxBatch;
-        Parameters parameters = Network.Parameters;
-
-        // Allocated once per Fit; the batch loop allocates nothing.
-        Workspace workspace = Network.CreateWorkspace(maxBatch);
-        workspace.CheckFinite = CheckFinite;
-        workspace.Seed = unchecked((ulong)seed);
-        float[] inputs = new float[maxBatch * inputSize];
-        float[] outputs = new float[maxBatch * outputSize];
-        float[] outputGradient = new float[maxBatch * outputSize];
         int[] order = new int[count];
         var reports = new List<EpochReport>(epochs);
 
+        // Allocated once per Fit; the batch loop allocates nothing.
+        using var step = new TrainingStep(this, train, order, maxBatch, unchecked((ulong)seed));
         for (int e = 0; e < epochs; e++)
         {
             long start = Stopwatch.GetTimestamp();
@@ -92,24 +104,15 @@ public sealed class Trainer
             {
                 int first = b * maxBatch;
                 int batch = Math.Min(maxBatch, count - first);
-                ReadOnlySpan<int> indices = order.AsSpan(first, batch);
-                Span<float> x = inputs.AsSpan(0, batch * inputSize);
-                Span<float> y = outputs.AsSpan(0, batch * outputSize);
-                Span<float> dy = outputGradient.AsSpan(0, batch * outputSize);
-                Gather(train, indices, x);
+                (double loss, int right) = step.Run(first, batch, (long)e * batchCount + b);
+                Optimizer.Step(Network.Parameters);
 
-                parameters.ZeroGradients();
-                Network.ForwardTrain(x, y, batch, workspace);
-                float loss = Loss.Compute(y, train, indices, dy);
-                if (train.IsClassification) correct += Metrics.CountCorrect(y, train, indices);
-                Network.Backward(dy, Span<float>.Empty, batch, workspace);
-                Optimizer.Step(parameters);
-
-                lossSum += (double)loss * batch;
+                lossSum += loss;
+                correct += right;
                 observer?.OnBatch(e + 1, b, batchCount, (float)(lossSum / (first + batch)));
             }
 
-            EvaluationResult? validated = validation is null ? null : Evaluate(validation, batchSize);
+            EvaluationResult? validated = validation is null ? null : EvaluateOn(step.Crew, validation, batchSize);
             var report = new EpochReport(
                 e + 1,
                 (float)(lossSum / count),
@@ -125,38 +128,218 @@ public sealed class Trainer
 
     /// <summary>
     /// Mean loss and accuracy (classification only) of the network on <paramref name="data"/>, by batched
-    /// inference (<see cref="INetwork.Forward(ReadOnlySpan{float}, Span{float}, int)"/>); gradients and
-    /// parameters are untouched.
+    /// inference (<see cref="INetwork.Forward(ReadOnlySpan{float}, Span{float}, int)"/>), each batch split across
+    /// <see cref="Threads"/> threads; gradients and parameters are untouched.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="data"/> is empty or does not match the network.</exception>
     public EvaluationResult Evaluate(Dataset data, int batchSize = 256)
     {
         CheckData(data, nameof(data));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        int count = data.Count;
-        int maxBatch = Math.Min(batchSize, count);
-        int inputSize = Network.InputSize;
-        int outputSize = Network.OutputSize;
-        float[] inputs = new float[maxBatch * inputSize];
-        float[] outputs = new float[maxBatch * outputSize];
-        int[] indices = new int[maxBatch];
+        int threads = Math.Min(Threads, Math.Min(batchSize, data.Count));
+        using WorkerCrew? crew = threads > 1 ? new WorkerCrew(threads) : null;
+        return EvaluateOn(crew, data, batchSize);
+    }
 
+    private EvaluationResult EvaluateOn(WorkerCrew? crew, Dataset data, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        var job = new EvaluationStep(this, data, Math.Min(batchSize, data.Count), crew);
         double lossSum = 0;
         int correct = 0;
-        for (int first = 0; first < count; first += maxBatch)
+        for (int first = 0; first < data.Count; first += job.MaxBatch)
         {
-            int batch = Math.Min(maxBatch, count - first);
-            Span<int> idx = indices.AsSpan(0, batch);
-            for (int i = 0; i < batch; i++) idx[i] = first + i;
-            Span<float> x = inputs.AsSpan(0, batch * inputSize);
-            Span<float> y = outputs.AsSpan(0, batch * outputSize);
-            Gather(data, idx, x);
-
-            Network.Forward(x, y, batch);
-            lossSum += (double)Loss.Compute(y, data, idx, Span<float>.Empty) * batch;
-            if (data.IsClassification) correct += Metrics.CountCorrect(y, data, idx);
+            (double loss, int right) = job.Run(first, Math.Min(job.MaxBatch, data.Count - first));
+            lossSum += loss;
+            correct += right;
         }
-        return new EvaluationResult((float)(lossSum / count), data.IsClassification ? (float)((double)correct / count) : null);
+        return new EvaluationResult((float)(lossSum / data.Count), data.IsClassification ? (float)((double)correct / data.Count) : null);
+    }
+
+    /// <summary>Rows <c>[start, end)</c> of a batch of <paramref name="batch"/> rows for thread <paramref name="thread"/> of <paramref name="active"/>.</summary>
+    private static (int Start, int Rows) Share(int batch, int active, int thread)
+    {
+        int start = (int)((long)batch * thread / active), end = (int)((long)batch * (thread + 1) / active);
+        return (start, end - start);
+    }
+
+    /// <summary>
+    /// One training batch, split across threads: each gathers its rows, zeroes its gradients, runs ForwardTrain,
+    /// the loss and Backward; then the threads add the helper threads' gradients into the parameters' own, each a
+    /// slice, in thread order. The optimiser step follows on the caller.
+    /// </summary>
+    private sealed class TrainingStep : WorkerCrew.IJob, IDisposable
+    {
+        private readonly Trainer _trainer;
+        private readonly Dataset _data;
+        private readonly int[] _order;
+        private readonly Workspace[] _workspaces;
+        private readonly float[][] _inputs, _outputs, _outputGradients;
+        private readonly float[]?[] _gradients;
+        private readonly double[] _losses;
+        private readonly int[] _correct;
+        private readonly BatchGroup? _group;
+        private int _first, _batch, _active;
+
+        public TrainingStep(Trainer trainer, Dataset data, int[] order, int maxBatch, ulong seed)
+        {
+            _trainer = trainer;
+            _data = data;
+            _order = order;
+            INetwork network = trainer.Network;
+            int threads = Math.Min(trainer.Threads, maxBatch);
+            int rows = (maxBatch + threads - 1) / threads;
+            _workspaces = new Workspace[threads];
+            _inputs = new float[threads][];
+            _outputs = new float[threads][];
+            _outputGradients = new float[threads][];
+            _gradients = new float[]?[threads];
+            _losses = new double[threads];
+            _correct = new int[threads];
+            _group = threads > 1 ? new BatchGroup(threads) : null;
+            for (int t = 0; t < threads; t++)
+            {
+                Workspace workspace = network.CreateWorkspace(rows);
+                workspace.CheckFinite = trainer.CheckFinite;
+                workspace.Seed = seed;
+                if (t > 0) _gradients[t] = new float[network.Parameters.Size];
+                if (_group is not null) workspace.JoinGroup(_group, t, _gradients[t]);
+                _workspaces[t] = workspace;
+                _inputs[t] = new float[rows * network.InputSize];
+                _outputs[t] = new float[rows * network.OutputSize];
+                _outputGradients[t] = new float[rows * network.OutputSize];
+            }
+            Crew = threads > 1 ? new WorkerCrew(threads) : null;
+        }
+
+        public WorkerCrew? Crew { get; }
+
+        /// <summary>Trains on samples <c>order[first .. first + batch)</c> as batch number <paramref name="step"/>; returns the summed loss and the correct count.</summary>
+        public (double Loss, int Correct) Run(int first, int batch, long step)
+        {
+            _first = first;
+            _batch = batch;
+            _active = Math.Min(_workspaces.Length, batch);
+            foreach (Workspace workspace in _workspaces) workspace.Step = step;
+            if (_active == 1) Run(0);
+            else
+            {
+                _group!.Begin(_active, batch);
+                Crew!.Run(this, _active, _group);
+            }
+            double loss = 0;
+            int correct = 0;
+            for (int t = 0; t < _active; t++)
+            {
+                loss += _losses[t];
+                correct += _correct[t];
+            }
+            return (loss, correct);
+        }
+
+        public void Run(int thread)
+        {
+            INetwork network = _trainer.Network;
+            (int start, int rows) = Share(_batch, _active, thread);
+            ReadOnlySpan<int> indices = _order.AsSpan(_first + start, rows);
+            Span<float> x = _inputs[thread].AsSpan(0, rows * network.InputSize);
+            Span<float> y = _outputs[thread].AsSpan(0, rows * network.OutputSize);
+            Span<float> dy = _outputGradients[thread].AsSpan(0, rows * network.OutputSize);
+            Workspace workspace = _workspaces[thread];
+            workspace.SampleOffset = start;
+            Gather(_data, indices, x);
+
+            workspace.Gradients(network.Parameters).Clear();
+            network.ForwardTrain(x, y, rows, workspace);
+            float loss = _trainer.Loss.Compute(y, _data, indices, dy);
+            // The loss is the mean over this thread's rows; the gradient must be that of the whole batch's mean.
+            if (rows != _batch) Kernels.SpanMath.Scale(dy, (float)rows / _batch);
+            _losses[thread] = (double)loss * rows;
+            _correct[thread] = _data.IsClassification ? Metrics.CountCorrect(y, _data, indices) : 0;
+            network.Backward(dy, Span<float>.Empty, rows, workspace);
+            if (_active > 1) AddGradients(thread);
+        }
+
+        // After every thread's Backward, thread t adds slice t of the helper threads' buffers into the parameters'.
+        private void AddGradients(int thread)
+        {
+            _group!.Wait();
+            Span<float> total = _trainer.Network.Parameters.Gradients;
+            int slice = (total.Length / _active + 15) & ~15;
+            int start = Math.Min(thread * slice, total.Length), length = Math.Min(slice, total.Length - start);
+            Span<float> mine = total.Slice(start, length);
+            for (int t = 1; t < _active; t++)
+                Kernels.SpanMath.Add(mine, _gradients[t].AsSpan(start, length));
+        }
+
+        public void Dispose() => Crew?.Dispose();
+    }
+
+    /// <summary>One evaluation batch split across threads: each gathers its rows and runs batched Forward and the loss.</summary>
+    private sealed class EvaluationStep : WorkerCrew.IJob
+    {
+        private readonly Trainer _trainer;
+        private readonly Dataset _data;
+        private readonly WorkerCrew? _crew;
+        private readonly int[][] _indices;
+        private readonly float[][] _inputs, _outputs;
+        private readonly double[] _losses;
+        private readonly int[] _correct;
+        private int _first, _batch, _active;
+
+        public EvaluationStep(Trainer trainer, Dataset data, int maxBatch, WorkerCrew? crew)
+        {
+            _trainer = trainer;
+            _data = data;
+            _crew = crew;
+            MaxBatch = maxBatch;
+            int threads = Math.Min(crew?.Threads ?? 1, maxBatch);
+            int rows = (maxBatch + threads - 1) / threads;
+            _indices = new int[threads][];
+            _inputs = new float[threads][];
+            _outputs = new float[threads][];
+            _losses = new double[threads];
+            _correct = new int[threads];
+            for (int t = 0; t < threads; t++)
+            {
+                _indices[t] = new int[rows];
+                _inputs[t] = new float[rows * trainer.Network.InputSize];
+                _outputs[t] = new float[rows * trainer.Network.OutputSize];
+            }
+        }
+
+        public int MaxBatch { get; }
+
+        public (double Loss, int Correct) Run(int first, int batch)
+        {
+            _first = first;
+            _batch = batch;
+            _active = Math.Min(_indices.Length, batch);
+            if (_active == 1) Run(0);
+            else _crew!.Run(this, _active);
+            double loss = 0;
+            int correct = 0;
+            for (int t = 0; t < _active; t++)
+            {
+                loss += _losses[t];
+                correct += _correct[t];
+            }
+            return (loss, correct);
+        }
+
+        public void Run(int thread)
+        {
+            INetwork network = _trainer.Network;
+            (int start, int rows) = Share(_batch, _active, thread);
+            Span<int> indices = _indices[thread].AsSpan(0, rows);
+            for (int i = 0; i < rows; i++) indices[i] = _first + start + i;
+            Span<float> x = _inputs[thread].AsSpan(0, rows * network.InputSize);
+            Span<float> y = _outputs[thread].AsSpan(0, rows * network.OutputSize);
+            Gather(_data, indices, x);
+            network.Forward(x, y, rows);
+            _losses[thread] = (double)_trainer.Loss.Compute(y, _data, indices, Span<float>.Empty) * rows;
+            _correct[thread] = _data.IsClassification ? Metrics.CountCorrect(y, _data, indices) : 0;
+        }
     }
 
     private static void Gather(Dataset data, ReadOnlySpan<int> indices, Span<float> destination)

@@ -69,7 +69,8 @@ partial class Wide
             global::Dsl.Guard.BatchLength(inputGradient, InputSize, batch, nameof(inputGradient));
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+        global::System.Span<float> gradients = workspace.Gradients(_parameters);
+        ref float grads = ref MemoryMarshal.GetReference(gradients);
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 6400));
         global::System.Span<float> dOut = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dOut);

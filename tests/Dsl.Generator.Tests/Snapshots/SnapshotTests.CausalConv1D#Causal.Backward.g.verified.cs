@@ -90,7 +90,8 @@ partial class Causal
             global::Dsl.Guard.BatchLength(inputGradient, InputSize, batch, nameof(inputGradient));
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+        global::System.Span<float> gradients = workspace.Gradients(_parameters);
+        ref float grads = ref MemoryMarshal.GetReference(gradients);
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 24));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 18));
         ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 24));

@@ -66,7 +66,8 @@ partial class Zoo
                 global::Dsl.Guard.BatchLength(inputGradient, InputSize, batch, nameof(inputGradient));
             workspace.BeginBackward(batch);
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-            ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+            global::System.Span<float> gradients = workspace.Gradients(_parameters);
+            ref float grads = ref MemoryMarshal.GetReference(gradients);
             ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 6));
             global::System.Span<float> dScore = workspace.Region(GradientSlotA, OutputSize, batch);
             outputGradient.CopyTo(dScore);

@@ -72,8 +72,8 @@ partial class SmallCnn
         // norm: BatchNorm2D 4x6x5, Relu, statistics per channel over the batch and positions. y = relu(gamma (x - mean) / sqrt(var + eps) + beta)
         global::System.Span<float> norm = workspace.Region(NormOutputSlot, 120, batch);
         global::System.Span<float> normStatistics = workspace.Shared(NormStatisticsSlot, 8);
-        global::Dsl.Kernels.BatchNormKernels.ForwardTraining(conv, norm, batch, 4, 30, _parameters.Values.Slice(NormKernels.WeightOffset, 4), _parameters.Values.Slice(NormKernels.BiasOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningVarOffset, 4), 0.1f, 1E-05f, normStatistics.Slice(0, 4), normStatistics.Slice(4, 4));
-        Unsafe.Add(ref buffers, NormKernels.NumBatchesTrackedOffset) += 1f;
+        global::Dsl.Kernels.BatchNormKernels.ForwardTraining(conv, norm, batch, 4, 30, _parameters.Values.Slice(NormKernels.WeightOffset, 4), _parameters.Values.Slice(NormKernels.BiasOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningVarOffset, 4), 0.1f, 1E-05f, normStatistics.Slice(0, 4), normStatistics.Slice(4, 4), workspace);
+        if (workspace.IsPrimary) Unsafe.Add(ref buffers, NormKernels.NumBatchesTrackedOffset) += 1f;
         global::Dsl.Kernels.ActivationSpan.Forward<global::Dsl.Kernels.Relu>(norm, norm);
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(norm, "norm", gradient: false);
 
@@ -105,7 +105,8 @@ partial class SmallCnn
             global::Dsl.Guard.BatchLength(inputGradient, InputSize, batch, nameof(inputGradient));
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+        global::System.Span<float> gradients = workspace.Gradients(_parameters);
+        ref float grads = ref MemoryMarshal.GetReference(gradients);
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 270));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 120));
         ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 270));
@@ -134,7 +135,7 @@ partial class SmallCnn
         // norm: BatchNorm2D 4x6x5 -> 4x6x5 backward. dz = dy relu'(y); dgamma += sum dz xhat, dbeta += sum dz, dx through the batch statistics.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(NormOutputSlot, 120, batch), dNorm);
         global::System.Span<float> dConv = workspace.Region(GradientSlotB, 120, batch);
-        global::Dsl.Kernels.BatchNormKernels.Backward(workspace.Region(ConvOutputSlot, 120, batch), dNorm, dConv, batch, 4, 30, _parameters.Values.Slice(NormKernels.WeightOffset, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(0, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(4, 4), _parameters.Gradients.Slice(NormKernels.WeightOffset, 4), _parameters.Gradients.Slice(NormKernels.BiasOffset, 4));
+        global::Dsl.Kernels.BatchNormKernels.Backward(workspace.Region(ConvOutputSlot, 120, batch), dNorm, dConv, batch, 4, 30, _parameters.Values.Slice(NormKernels.WeightOffset, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(0, 4), workspace.Shared(NormStatisticsSlot, 8).Slice(4, 4), gradients.Slice(NormKernels.WeightOffset, 4), gradients.Slice(NormKernels.BiasOffset, 4), workspace);
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dConv, "norm", gradient: true);
 
         // conv: Conv2D 1x6x5 -> 4x6x5 backward. dz = dy; per sample dW += im2col(x)^T dz, dx = col2im(dz W^T); dx when asked for.

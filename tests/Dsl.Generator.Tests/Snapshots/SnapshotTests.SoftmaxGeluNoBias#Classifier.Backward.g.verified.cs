@@ -75,7 +75,8 @@ partial class Classifier
             global::Dsl.Guard.BatchLength(inputGradient, InputSize, batch, nameof(inputGradient));
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+        global::System.Span<float> gradients = workspace.Gradients(_parameters);
+        ref float grads = ref MemoryMarshal.GetReference(gradients);
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 102));
         global::System.Span<float> dClasses = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dClasses);

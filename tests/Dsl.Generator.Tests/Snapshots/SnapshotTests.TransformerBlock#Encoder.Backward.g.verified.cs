@@ -214,7 +214,8 @@ partial class Encoder
             global::Dsl.Guard.BatchLength(inputGradient, InputSize, batch, nameof(inputGradient));
         workspace.BeginBackward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float grads = ref MemoryMarshal.GetReference(_parameters.Gradients);
+        global::System.Span<float> gradients = workspace.Gradients(_parameters);
+        ref float grads = ref MemoryMarshal.GetReference(gradients);
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 192));
         ref float attention = ref MemoryMarshal.GetReference(workspace.Shared(AttentionSlot, 176));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
@@ -254,7 +255,7 @@ partial class Encoder
 
         // blocks.1.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_1_mlp_in = workspace.Region(GradientSlotB, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_1_attn_outOutputSlot, 32, batch), dBlocks_1_mlp_norm, dBlocks_1_mlp_in, batch * 4, 8, _parameters.Values.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_1_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_1_mlp_normRstdSlot, 4, batch), _parameters.Gradients.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), _parameters.Gradients.Slice(blocks_1_mlp_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_1_attn_outOutputSlot, 32, batch), dBlocks_1_mlp_norm, dBlocks_1_mlp_in, batch * 4, 8, _parameters.Values.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_1_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_1_mlp_normRstdSlot, 4, batch), gradients.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), gradients.Slice(blocks_1_mlp_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_mlp_in, "blocks.1.mlp_norm", gradient: true);
 
         // blocks.1.mlp: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.
@@ -281,7 +282,7 @@ partial class Encoder
 
         // blocks.1.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_1_attn_in = workspace.Region(GradientSlotB, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_mlp_outOutputSlot, 32, batch), dBlocks_1_attn_norm, dBlocks_1_attn_in, batch * 4, 8, _parameters.Values.Slice(blocks_1_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_1_attn_normMeanSlot, 4, batch), workspace.Region(blocks_1_attn_normRstdSlot, 4, batch), _parameters.Gradients.Slice(blocks_1_attn_normKernels.WeightOffset, 8), _parameters.Gradients.Slice(blocks_1_attn_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_mlp_outOutputSlot, 32, batch), dBlocks_1_attn_norm, dBlocks_1_attn_in, batch * 4, 8, _parameters.Values.Slice(blocks_1_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_1_attn_normMeanSlot, 4, batch), workspace.Region(blocks_1_attn_normRstdSlot, 4, batch), gradients.Slice(blocks_1_attn_normKernels.WeightOffset, 8), gradients.Slice(blocks_1_attn_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_attn_in, "blocks.1.attn_norm", gradient: true);
 
         // blocks.1.attn: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.
@@ -309,7 +310,7 @@ partial class Encoder
 
         // blocks.0.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_0_mlp_in = workspace.Region(GradientSlotA, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_attn_outOutputSlot, 32, batch), dBlocks_0_mlp_norm, dBlocks_0_mlp_in, batch * 4, 8, _parameters.Values.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_0_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_0_mlp_normRstdSlot, 4, batch), _parameters.Gradients.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), _parameters.Gradients.Slice(blocks_0_mlp_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_attn_outOutputSlot, 32, batch), dBlocks_0_mlp_norm, dBlocks_0_mlp_in, batch * 4, 8, _parameters.Values.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_0_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_0_mlp_normRstdSlot, 4, batch), gradients.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), gradients.Slice(blocks_0_mlp_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_mlp_in, "blocks.0.mlp_norm", gradient: true);
 
         // blocks.0.mlp: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.
@@ -336,7 +337,7 @@ partial class Encoder
 
         // blocks.0.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_0_attn_in = workspace.Region(GradientSlotA, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(InputSlot, InputSize, batch), dBlocks_0_attn_norm, dBlocks_0_attn_in, batch * 4, 8, _parameters.Values.Slice(blocks_0_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_0_attn_normMeanSlot, 4, batch), workspace.Region(blocks_0_attn_normRstdSlot, 4, batch), _parameters.Gradients.Slice(blocks_0_attn_normKernels.WeightOffset, 8), _parameters.Gradients.Slice(blocks_0_attn_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(InputSlot, InputSize, batch), dBlocks_0_attn_norm, dBlocks_0_attn_in, batch * 4, 8, _parameters.Values.Slice(blocks_0_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_0_attn_normMeanSlot, 4, batch), workspace.Region(blocks_0_attn_normRstdSlot, 4, batch), gradients.Slice(blocks_0_attn_normKernels.WeightOffset, 8), gradients.Slice(blocks_0_attn_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_attn_in, "blocks.0.attn_norm", gradient: true);
 
         // blocks.0.attn: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.

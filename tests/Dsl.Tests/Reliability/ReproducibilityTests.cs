@@ -61,7 +61,7 @@ public sealed class ReproducibilityTests
     }
 
     /// <summary>Uniform inputs, each labelled by the arg-max of a fixed random linear map: learnable, and the same for every run.</summary>
-    private static Dataset SyntheticData(int inputSize, int classes, int count, int seed)
+    internal static Dataset SyntheticData(int inputSize, int classes, int count, int seed)
     {
         var rng = new Rng(seed);
         var map = new float[classes * inputSize];

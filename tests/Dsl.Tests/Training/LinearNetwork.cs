@@ -59,8 +59,9 @@ internal sealed class LinearNetwork : INetwork
     {
         workspace.BeginForward(batch);
         input.CopyTo(workspace.Region(0, InputSize, batch));
-        TrainBatchSizes.Add(batch);
-        for (int s = 0; s < batch; s++) TrainFirstFeatures.Add(input[s * InputSize]);
+        lock (TrainBatchSizes) TrainBatchSizes.Add(batch);
+        lock (TrainFirstFeatures)
+            for (int s = 0; s < batch; s++) TrainFirstFeatures.Add(input[s * InputSize]);
         Forward(input, output, batch);
     }
 
@@ -69,8 +70,9 @@ internal sealed class LinearNetwork : INetwork
         workspace.BeginBackward(batch);
         ReadOnlySpan<float> inputs = workspace.Region(0, InputSize, batch);
         ReadOnlySpan<float> w = Parameters.Value(_weight);
-        Span<float> dw = Parameters.Gradient(_weight);
-        Span<float> db = Parameters.Gradient(_bias);
+        Span<float> gradients = workspace.Gradients(Parameters);
+        Span<float> dw = gradients.Slice(_weight.Offset, _weight.Length);
+        Span<float> db = gradients.Slice(_bias.Offset, _bias.Length);
         for (int s = 0; s < batch; s++)
         {
             ReadOnlySpan<float> x = inputs.Slice(s * InputSize, InputSize);

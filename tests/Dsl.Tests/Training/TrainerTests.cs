@@ -109,7 +109,7 @@ public class TrainerTests
         var net = new LinearNetwork(1, 2, seed: 0);
         var observer = new RecordingObserver();
 
-        new Trainer(net, new Sgd(0.01f), Loss.SoftmaxCrossEntropy).Fit(data, epochs: 2, batchSize: 4, observer: observer);
+        new Trainer(net, new Sgd(0.01f), Loss.SoftmaxCrossEntropy) { Threads = 1 }.Fit(data, epochs: 2, batchSize: 4, observer: observer);
 
         Assert.Equal(new[] { 4, 4, 2, 4, 4, 2 }, net.TrainBatchSizes);
         Assert.Equal(new[] { (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2) }, observer.Batches.Select(b => (b.Epoch, b.BatchIndex)));
@@ -126,7 +126,7 @@ public class TrainerTests
         var data = new Dataset(features, 1, new int[count], 2);
         var net = new LinearNetwork(1, 2, seed: 0);
 
-        new Trainer(net, new Sgd(0f), Loss.SoftmaxCrossEntropy).Fit(data, epochs: 3, batchSize: 5, seed: seed);
+        new Trainer(net, new Sgd(0f), Loss.SoftmaxCrossEntropy) { Threads = 1 }.Fit(data, epochs: 3, batchSize: 5, seed: seed);
 
         for (int e = 0; e < 3; e++)
         {
