@@ -35,7 +35,13 @@ public abstract class Optimizer
 
     /// <summary>Applies one update using the gradients currently in <paramref name="parameters"/>.</summary>
     /// <exception cref="InvalidOperationException"><paramref name="parameters"/> is not the instance this optimiser's state belongs to.</exception>
-    public void Step(Parameters parameters)
+    public void Step(Parameters parameters) => Update(parameters.Values, parameters.Gradients, 0, BeginStep(parameters));
+
+    /// <summary>
+    /// The checks and the step count of <see cref="Step"/>; the update itself then runs in slices, one per thread
+    /// (<see cref="UpdateSlice"/>), each after its slice of the gradients is complete. Returns the step number.
+    /// </summary>
+    internal long BeginStep(Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (_parameters is null)
@@ -48,15 +54,22 @@ public abstract class Optimizer
             throw new InvalidOperationException(
                 "This optimiser's state belongs to another Parameters instance; create one optimiser per network.");
         }
-        StepCount++;
-        Update(parameters.Values, parameters.Gradients, StepCount);
+        return ++StepCount;
     }
+
+    /// <summary>Updates elements <c>[start, start + length)</c> for step <paramref name="step"/> of <see cref="BeginStep"/>.</summary>
+    internal void UpdateSlice(Parameters parameters, int start, int length, long step) =>
+        Update(parameters.Values.Slice(start, length), parameters.Gradients.Slice(start, length), start, step);
 
     /// <summary>Allocates per-element state for <paramref name="size"/> floats (<see cref="Parameters.Size"/>); called once, before the first <see cref="Update"/>.</summary>
     protected abstract void CreateState(int size);
 
-    /// <summary>Updates <paramref name="values"/> in place; <paramref name="step"/> is 1 on the first call.</summary>
-    protected abstract void Update(Span<float> values, ReadOnlySpan<float> gradients, long step);
+    /// <summary>
+    /// Updates <paramref name="values"/> in place, elements <paramref name="offset"/>.. of the parameters (so the
+    /// slice of per-element state to use); <paramref name="step"/> is 1 on the first step. Every element's update
+    /// depends on that element alone: a data-parallel <see cref="Trainer"/> updates slices on different threads.
+    /// </summary>
+    protected abstract void Update(Span<float> values, ReadOnlySpan<float> gradients, int offset, long step);
 
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless <paramref name="value"/> is finite and not negative.</summary>
     protected static void CheckNonNegative(float value, string name)
@@ -107,8 +120,8 @@ public sealed class Sgd : Optimizer
     }
 
     /// <inheritdoc/>
-    protected override void Update(Span<float> values, ReadOnlySpan<float> gradients, long step) =>
-        OptimizerKernels.Sgd(values, gradients, _momentumBuffer, LearningRate, Momentum, WeightDecay, Nesterov);
+    protected override void Update(Span<float> values, ReadOnlySpan<float> gradients, int offset, long step) =>
+        OptimizerKernels.Sgd(values, gradients, Momentum != 0f ? _momentumBuffer.AsSpan(offset, values.Length) : default, LearningRate, Momentum, WeightDecay, Nesterov);
 }
 
 /// <summary>
@@ -157,7 +170,7 @@ public sealed class AdamW : Optimizer
     }
 
     /// <inheritdoc/>
-    protected override void Update(Span<float> values, ReadOnlySpan<float> gradients, long step)
+    protected override void Update(Span<float> values, ReadOnlySpan<float> gradients, int offset, long step)
     {
         // Scalars in double as PyTorch does (Python floats); only the per-element work is float.
         double biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
@@ -165,7 +178,7 @@ public sealed class AdamW : Optimizer
         float stepSize = (float)(LearningRate / biasCorrection1);
         float biasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2);
         float decay = (float)(1.0 - (double)LearningRate * WeightDecay);
-        OptimizerKernels.AdamW(values, gradients, _m, _v, decay, Beta1, Beta2, Epsilon, stepSize, biasCorrection2Sqrt);
+        OptimizerKernels.AdamW(values, gradients, _m.AsSpan(offset, values.Length), _v.AsSpan(offset, values.Length), decay, Beta1, Beta2, Epsilon, stepSize, biasCorrection2Sqrt);
     }
 
     private static void CheckBeta(float beta, string name)

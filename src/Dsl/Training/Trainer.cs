@@ -105,7 +105,6 @@ public sealed class Trainer
                 int first = b * maxBatch;
                 int batch = Math.Min(maxBatch, count - first);
                 (double loss, int right) = step.Run(first, batch, (long)e * batchCount + b);
-                Optimizer.Step(Network.Parameters);
 
                 lossSum += loss;
                 correct += right;
@@ -164,9 +163,9 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// One training batch, split across threads: each gathers its rows, zeroes its gradients, runs ForwardTrain,
-    /// the loss and Backward; then the threads add the helper threads' gradients into the parameters' own, each a
-    /// slice, in thread order. The optimiser step follows on the caller.
+    /// One training batch and its optimiser step, split across threads: each gathers its rows, zeroes its
+    /// gradients, runs ForwardTrain, the loss and Backward; then each thread adds a slice of the helper threads'
+    /// gradients into the parameters' own, in thread order, and updates that slice of the parameters.
     /// </summary>
     private sealed class TrainingStep : WorkerCrew.IJob, IDisposable
     {
@@ -180,6 +179,7 @@ public sealed class Trainer
         private readonly int[] _correct;
         private readonly BatchGroup? _group;
         private int _first, _batch, _active;
+        private long _optimizerStep;
 
         public TrainingStep(Trainer trainer, Dataset data, int[] order, int maxBatch, ulong seed)
         {
@@ -221,9 +221,14 @@ public sealed class Trainer
             _batch = batch;
             _active = Math.Min(_workspaces.Length, batch);
             foreach (Workspace workspace in _workspaces) workspace.Step = step;
-            if (_active == 1) Run(0);
+            if (_active == 1)
+            {
+                Run(0);
+                _trainer.Optimizer.Step(_trainer.Network.Parameters);
+            }
             else
             {
+                _optimizerStep = _trainer.Optimizer.BeginStep(_trainer.Network.Parameters);
                 _group!.Begin(_active, batch);
                 Crew!.Run(this, _active, _group);
             }
@@ -257,11 +262,12 @@ public sealed class Trainer
             _losses[thread] = (double)loss * rows;
             _correct[thread] = _data.IsClassification ? Metrics.CountCorrect(y, _data, indices) : 0;
             network.Backward(dy, Span<float>.Empty, rows, workspace);
-            if (_active > 1) AddGradients(thread);
+            if (_active > 1) AddGradientsAndUpdate(thread);
         }
 
-        // After every thread's Backward, thread t adds slice t of the helper threads' buffers into the parameters'.
-        private void AddGradients(int thread)
+        // After every thread's Backward, thread t adds slice t of the helper threads' buffers into the parameters',
+        // then runs the optimiser on that slice while it is in cache.
+        private void AddGradientsAndUpdate(int thread)
         {
             _group!.Wait();
             Span<float> total = _trainer.Network.Parameters.Gradients;
@@ -270,6 +276,7 @@ public sealed class Trainer
             Span<float> mine = total.Slice(start, length);
             for (int t = 1; t < _active; t++)
                 Kernels.SpanMath.Add(mine, _gradients[t].AsSpan(start, length));
+            _trainer.Optimizer.UpdateSlice(_trainer.Network.Parameters, start, length, _optimizerStep);
         }
 
         public void Dispose() => Crew?.Dispose();
