@@ -35,6 +35,9 @@ public abstract class ForwardCase
     /// <summary>The Dsl call.</summary>
     protected abstract void RunDsl();
 
+    /// <summary>Threads each implementation may use (ONNX Runtime's intra-op threads); 1 unless the case says otherwise.</summary>
+    protected virtual int Threads => 1;
+
     /// <summary>Builds peers other than ONNX Runtime; the network's weights and <see cref="Input"/> are set.</summary>
     protected virtual void CreatePeers()
     {
@@ -52,7 +55,7 @@ public abstract class ForwardCase
         Input = Weights.Inputs(Batch * network.InputSize, Seed + 2000);
         CaseCounts.Check(GetType(), network, Batch);
         CreatePeers();
-        _onnx = new OnnxPeer(network, Batch);
+        _onnx = new OnnxPeer(network, Batch, Threads);
         Input.CopyTo(_onnx.Input, 0);
 
         Array.Fill(Output, float.NaN);
@@ -63,15 +66,21 @@ public abstract class ForwardCase
         VerificationReport = $"{GetType().Name}: peers agree with Dsl (largest scaled error: ONNX Runtime {ort:E1}{VerifyPeers(Output)})";
     }
 
-    /// <summary>Releases the ONNX Runtime session.</summary>
+    /// <summary>Releases the ONNX Runtime session and what <see cref="ReleasePeers"/> holds.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
         _onnx?.Dispose();
         _onnx = null;
+        ReleasePeers();
     }
 
-    /// <summary>ONNX Runtime on the network's own export: CPU, 1 thread, pre-bound buffers.</summary>
+    /// <summary>Releases what a subclass holds (worker threads).</summary>
+    protected virtual void ReleasePeers()
+    {
+    }
+
+    /// <summary>ONNX Runtime on the network's own export: CPU, <see cref="Threads"/> intra-op threads, pre-bound buffers.</summary>
     [Benchmark]
     public void OnnxRuntime() => _onnx!.Run();
 }
@@ -281,6 +290,54 @@ public class CaseC_Mlp784x512x512x10Batch64 : MlpForwardCase
     /// <summary>The generated batched forward.</summary>
     [Benchmark(Baseline = true), MustNotAllocate]
     public void Dsl() => _net.Forward(_input, _output, BatchSize);
+}
+
+/// <summary>
+/// Case C on both cores: the batch of 64 split across 2 threads by <see cref="ParallelForward"/>, against ONNX
+/// Runtime with 2 intra-op threads.
+/// </summary>
+[Case("C2", "MLP 784-512-512-10 (ReLU), batch 64, 2 threads",
+    Flops = 64 * 2L * (784 * 512 + 512 * 512 + 512 * 10),
+    WeightBytes = 4L * (784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10),
+    WeightsIn = WeightLevel.L3, Target = TargetKind.FasterThanOnnxRuntime, TargetValue = 1.0)]
+public class CaseC2_Mlp784x512x512x10Batch64TwoThreads : ForwardCase
+{
+    private const int BatchSize = 64;
+
+    private readonly MlpB _net = new();
+    private readonly float[] _output = new float[BatchSize * MlpB.OutputSize];
+    private ParallelForward? _parallel;
+    private float[] _input = [];
+
+    /// <inheritdoc/>
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override int Batch => BatchSize;
+    /// <inheritdoc/>
+    protected override int Seed => 7;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
+    /// <inheritdoc/>
+    protected override int Threads => 2;
+
+    /// <inheritdoc/>
+    protected override void RunDsl()
+    {
+        _input = Input;
+        _parallel ??= new ParallelForward(_net, Threads);
+        Dsl();
+    }
+
+    /// <summary>The generated batched forward, rows split across 2 threads.</summary>
+    [Benchmark(Baseline = true), MustNotAllocate]
+    public void Dsl() => _parallel!.Forward(_input, _output, BatchSize);
+
+    /// <inheritdoc/>
+    protected override void ReleasePeers()
+    {
+        _parallel?.Dispose();
+        _parallel = null;
+    }
 }
 
 /// <summary>Marks a benchmark that must allocate nothing per call; <c>--smoke</c> fails if it does, and the report checks it.</summary>

@@ -144,6 +144,13 @@ internal sealed class WorkerCrew : IDisposable
 
     public int Threads { get; }
 
+    /// <summary>The first row and the row count of thread <paramref name="thread"/>'s share of <paramref name="batch"/> rows split across <paramref name="active"/> threads.</summary>
+    public static (int Start, int Rows) Share(int batch, int active, int thread)
+    {
+        int start = (int)((long)batch * thread / active), end = (int)((long)batch * (thread + 1) / active);
+        return (start, end - start);
+    }
+
     /// <summary>
     /// Runs <paramref name="job"/> on threads 0..<paramref name="active"/>−1 (0 on the caller) and returns when all
     /// have finished. A thread that fails breaks <paramref name="group"/> at once, releasing the others waiting in it,

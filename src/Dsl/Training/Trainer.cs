@@ -155,13 +155,6 @@ public sealed class Trainer
         return new EvaluationResult((float)(lossSum / data.Count), data.IsClassification ? (float)((double)correct / data.Count) : null);
     }
 
-    /// <summary>Rows <c>[start, end)</c> of a batch of <paramref name="batch"/> rows for thread <paramref name="thread"/> of <paramref name="active"/>.</summary>
-    private static (int Start, int Rows) Share(int batch, int active, int thread)
-    {
-        int start = (int)((long)batch * thread / active), end = (int)((long)batch * (thread + 1) / active);
-        return (start, end - start);
-    }
-
     /// <summary>
     /// One training batch and its optimiser step, split across threads: each gathers its rows, zeroes its
     /// gradients, runs ForwardTrain, the loss and Backward; then each thread adds a slice of the helper threads'
@@ -245,7 +238,7 @@ public sealed class Trainer
         public void Run(int thread)
         {
             INetwork network = _trainer.Network;
-            (int start, int rows) = Share(_batch, _active, thread);
+            (int start, int rows) = WorkerCrew.Share(_batch, _active, thread);
             ReadOnlySpan<int> indices = _order.AsSpan(_first + start, rows);
             Span<float> x = _inputs[thread].AsSpan(0, rows * network.InputSize);
             Span<float> y = _outputs[thread].AsSpan(0, rows * network.OutputSize);
@@ -337,7 +330,7 @@ public sealed class Trainer
         public void Run(int thread)
         {
             INetwork network = _trainer.Network;
-            (int start, int rows) = Share(_batch, _active, thread);
+            (int start, int rows) = WorkerCrew.Share(_batch, _active, thread);
             Span<int> indices = _indices[thread].AsSpan(0, rows);
             for (int i = 0; i < rows; i++) indices[i] = _first + start + i;
             Span<float> x = _inputs[thread].AsSpan(0, rows * network.InputSize);

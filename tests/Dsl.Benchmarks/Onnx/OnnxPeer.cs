@@ -19,10 +19,10 @@ public sealed class OnnxPeer : IDisposable
     private readonly OrtValue _outputValue;
     private readonly OrtIoBinding _binding;
 
-    /// <summary>Exports <paramref name="network"/> and binds buffers for <paramref name="batch"/> samples.</summary>
-    public OnnxPeer(INetwork network, int batch)
+    /// <summary>Exports <paramref name="network"/> and binds buffers for <paramref name="batch"/> samples; <paramref name="threads"/> intra-op threads.</summary>
+    public OnnxPeer(INetwork network, int batch, int threads = 1)
     {
-        _session = CreateSession(network.ToOnnx());
+        _session = CreateSession(network.ToOnnx(), threads);
         _runOptions = new RunOptions();
 
         Input = new float[batch * network.InputSize];
@@ -45,12 +45,12 @@ public sealed class OnnxPeer : IDisposable
     /// <summary>Runs the model on <see cref="Input"/> into <see cref="Output"/>.</summary>
     public void Run() => _session.RunWithBinding(_runOptions, _binding);
 
-    /// <summary>A session on <paramref name="model"/>: CPU provider, one intra-op and one inter-op thread, sequential, every graph optimisation.</summary>
-    public static InferenceSession CreateSession(byte[] model)
+    /// <summary>A session on <paramref name="model"/>: CPU provider, <paramref name="threads"/> intra-op threads (default one) and one inter-op thread, sequential, every graph optimisation.</summary>
+    public static InferenceSession CreateSession(byte[] model, int threads = 1)
     {
         using var options = new SessionOptions
         {
-            IntraOpNumThreads = 1,
+            IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
