@@ -155,6 +155,19 @@ public sealed class Trainer
         return new EvaluationResult((float)(lossSum / data.Count), data.IsClassification ? (float)((double)correct / data.Count) : null);
     }
 
+    /// <summary>The threads' summed losses and correct counts, added in thread order.</summary>
+    private static (double Loss, int Correct) SumShares(double[] losses, int[] correct, int active)
+    {
+        double loss = 0;
+        int right = 0;
+        for (int t = 0; t < active; t++)
+        {
+            loss += losses[t];
+            right += correct[t];
+        }
+        return (loss, right);
+    }
+
     /// <summary>
     /// One training batch and its optimiser step, split across threads: each gathers its rows, zeroes its
     /// gradients, runs ForwardTrain, the loss and Backward; then each thread adds a slice of the helper threads'
@@ -225,14 +238,7 @@ public sealed class Trainer
                 _group!.Begin(_active, batch);
                 Crew!.Run(this, _active, _group);
             }
-            double loss = 0;
-            int correct = 0;
-            for (int t = 0; t < _active; t++)
-            {
-                loss += _losses[t];
-                correct += _correct[t];
-            }
-            return (loss, correct);
+            return SumShares(_losses, _correct, _active);
         }
 
         public void Run(int thread)
@@ -317,14 +323,7 @@ public sealed class Trainer
             _active = Math.Min(_indices.Length, batch);
             if (_active == 1) Run(0);
             else _crew!.Run(this, _active);
-            double loss = 0;
-            int correct = 0;
-            for (int t = 0; t < _active; t++)
-            {
-                loss += _losses[t];
-                correct += _correct[t];
-            }
-            return (loss, correct);
+            return SumShares(_losses, _correct, _active);
         }
 
         public void Run(int thread)

@@ -7,6 +7,7 @@ namespace Dsl.Tests.Reliability;
 /// <see cref="ParallelForward"/>: a batch split across threads gives every row the output of a single-threaded
 /// batched call, bit for bit, and a call allocates nothing.
 /// </summary>
+[Collection(AllocationCollection.Name)]
 public sealed class ParallelForwardTests
 {
     [Theory]

@@ -10,6 +10,7 @@ namespace Dsl.Tests.Training;
 /// rounding (the weight gradients are summed per thread, then added), and a given thread count repeats bit for
 /// bit. Batch normalisation uses the whole batch's statistics, so a per-thread normalisation would fail these.
 /// </summary>
+[Collection(AllocationCollection.Name)]
 public sealed class DataParallelTests
 {
     // The tolerance of one-thread against two-thread weights after 7 steps: the per-step rounding (~1e-7 relative)
