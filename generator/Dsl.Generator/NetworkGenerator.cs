@@ -41,11 +41,21 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnknownInstructionSet, Location.None, unknown, value));
         });
 
+        // AllowUnsafeBlocks: [SkipLocalsInit] needs it (CS0227), so only then does the generated code skip zeroing its
+        // stack scratch. Only the flag leaves the compilation, so the spec stays equal across unrelated edits.
+        IncrementalValueProvider<bool> allowUnsafe = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.Options is Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions { AllowUnsafe: true });
+
         IncrementalValuesProvider<Model.NetworkSpec> specs = parsed
             .Select(static (r, _) => r.Spec!)
             .Where(static spec => spec is not null)
             .Combine(instructionSets)
-            .Select(static (pair, ct) => pair.Left with { InstructionSets = Isa.Select(pair.Right, out _) is null ? "" : pair.Right })
+            .Combine(allowUnsafe)
+            .Select(static (pair, ct) => pair.Left.Left with
+            {
+                InstructionSets = Isa.Select(pair.Left.Right, out _) is null ? "" : pair.Left.Right,
+                SkipLocalsInit = pair.Right,
+            })
             .WithTrackingName(SpecStep);
 
         context.RegisterSourceOutput(specs, static (spc, spec) =>

@@ -16,6 +16,12 @@ internal sealed record NetworkSpec(
     /// <summary>The MSBuild property <c>DslInstructionSets</c> (e.g. "avx512,avx2"); empty for every rung.</summary>
     public string InstructionSets { get; init; } = "";
 
+    /// <summary>
+    /// True when the compilation allows unsafe code: the inference entry points and kernel classes then carry
+    /// <c>[SkipLocalsInit]</c>, so a call does not zero its stack scratch (every step writes its scratch before reading it).
+    /// </summary>
+    public bool SkipLocalsInit { get; init; }
+
     /// <summary>The outermost [Repeat] members, whose copies are the same steps with other names and offsets.</summary>
     public EquatableArray<RepeatSpan> Repeats { get; init; } = EquatableArray<RepeatSpan>.Empty;
 
