@@ -13,7 +13,7 @@ public sealed partial class NetworkGenerator
         /// in: the input projection [L, D] x [D, 3D]; per head the scores Q_h K_h^T ([L, dh] x [dh, L]) and the
         /// mix P V_h ([L, L] x [L, dh]); the output projection [L, D] x [D, D]. A head's Q (pre-scaled by
         /// 1/sqrt(dh)), K^T and V are first copied out of the projected rows so each product reads contiguous
-        /// rows. The backward reuses the same two per-head shapes: dP = dO V^T is a scores product, and
+        /// rows (the runtime's AttentionKernels.GatherHead and ScatterHead in the forward). The backward reuses the same two per-head shapes: dP = dO V^T is a scores product, and
         /// dV = P^T dO, dQ = dS K, dK = dS^T Q are mix products.
         /// </summary>
         internal static class AttentionEmitter
@@ -58,31 +58,14 @@ public sealed partial class NetworkGenerator
                 w.Line("InProjection.ForwardRows<global::Dsl.Kernels.Identity>(ref x, ref inWeight, ref inBias, ref qkv, Length);");
                 w.OpenBlock("for (nuint h = 0; h < Heads; h++)");
                 w.Line("ref float p = ref Unsafe.Add(ref probabilities, h * probabilityStride);");
-                w.Line("GatherHead(ref qkv, h, ref q, ref kT, ref v);");
+                w.Line("global::Dsl.Kernels.AttentionKernels.GatherHead(MemoryMarshal.CreateReadOnlySpan(ref qkv, Length * 3 * ModelDim), Length, ModelDim, HeadDim, (int)h, Scale, " +
+                       "MemoryMarshal.CreateSpan(ref q, HeadFloats), MemoryMarshal.CreateSpan(ref kT, HeadFloats), MemoryMarshal.CreateSpan(ref v, HeadFloats));");
                 w.Line("Scores.ForwardRows<global::Dsl.Kernels.Identity>(ref q, ref kT, ref kT, ref p, Length);");
                 w.Line($"global::Dsl.Kernels.AttentionKernels.SoftmaxRows(MemoryMarshal.CreateSpan(ref p, ScoreFloats), Length, causal: {(layer.Causal ? "true" : "false")});");
                 w.Line("Mix.ForwardRows<global::Dsl.Kernels.Identity>(ref p, ref v, ref v, ref o, Length);");
-                w.Line("ScatterHead(ref o, h, ref mixed);");
+                w.Line("global::Dsl.Kernels.AttentionKernels.ScatterHead(MemoryMarshal.CreateReadOnlySpan(ref o, HeadFloats), Length, ModelDim, HeadDim, (int)h, MemoryMarshal.CreateSpan(ref mixed, Length * ModelDim));");
                 w.CloseBlock();
                 w.Line("OutProjection.ForwardRows<global::Dsl.Kernels.Identity>(ref mixed, ref outWeight, ref outBias, ref y, Length);");
-                w.CloseBlock();
-                w.Line();
-
-                w.Line($"/// <summary>Head h's Q / sqrt({dh}) as [{l}, {dh}], K^T as [{dh}, {l}] and V as [{l}, {dh}], out of the projected rows [{l}, {3 * d}].</summary>");
-                w.OpenBlock("private static void GatherHead(ref float qkv, nuint h, ref float q, ref float kT, ref float v)");
-                EmitHeadLoop(w, d, l, dh,
-                    "Unsafe.Add(ref q, t * HeadDim + i) = Unsafe.Add(ref row, i) * Scale;",
-                    "Unsafe.Add(ref kT, i * Length + t) = Unsafe.Add(ref row, ModelDim + i);",
-                    "Unsafe.Add(ref v, t * HeadDim + i) = Unsafe.Add(ref row, 2 * ModelDim + i);");
-                w.CloseBlock();
-                w.Line();
-                w.Line($"/// <summary>Head h's output [{l}, {dh}] into its columns of the concatenation [{l}, {d}].</summary>");
-                w.OpenBlock("private static void ScatterHead(ref float o, nuint h, ref float mixed)");
-                w.OpenBlock("for (nuint t = 0; t < Length; t++)");
-                w.Line("ref float row = ref Unsafe.Add(ref mixed, t * ModelDim + h * HeadDim);");
-                w.Line("for (nuint i = 0; i < HeadDim; i++)");
-                w.Line("    Unsafe.Add(ref row, i) = Unsafe.Add(ref o, t * HeadDim + i);");
-                w.CloseBlock();
                 w.CloseBlock();
             }
 

@@ -22,18 +22,31 @@ public static class AttentionKernels
     public static void SoftmaxRows(Span<float> scores, int length, bool causal)
     {
         CheckSquare(scores.Length, length, nameof(scores));
-        for (int i = 0; i < length; i++)
+        // A row's steps form one chain (maximum, exponentials, their sum, its reciprocal), about 80 cycles for a
+        // 16-key row, while the next row waits in the out-of-order window. So each step runs over a group of rows
+        // before the next step starts: a group's chains overlap, and a 16 x 16 score matrix takes about half the time.
+        Span<float> maxima = stackalloc float[RowGroup], sums = stackalloc float[RowGroup];
+        ref float sr = ref SpanMath.Ref(scores);
+        for (int first = 0; first < length; first += RowGroup)
         {
-            Span<float> row = scores.Slice(i * length, length);
-            int keys = causal ? i + 1 : length;
-            ref float r = ref SpanMath.Ref(row);
-            nuint n = (nuint)keys;
-            float max = Max(ref r, n);
-            float sum = ExpShiftedSum(ref r, n, max);
-            SequenceKernels.Scale(ref r, n, 1f / sum);
-            row.Slice(keys).Clear();
+            int rows = Math.Min(RowGroup, length - first);
+            for (int r = 0; r < rows; r++)
+                maxima[r] = Max(ref Unsafe.Add(ref sr, (nuint)((first + r) * length)), (nuint)Keys(first + r, length, causal));
+            for (int r = 0; r < rows; r++)
+                sums[r] = ExpShiftedSum(ref Unsafe.Add(ref sr, (nuint)((first + r) * length)), (nuint)Keys(first + r, length, causal), maxima[r]);
+            for (int r = 0; r < rows; r++)
+            {
+                int i = first + r, keys = Keys(i, length, causal);
+                SequenceKernels.Scale(ref Unsafe.Add(ref sr, (nuint)(i * length)), (nuint)keys, 1f / sums[r]);
+                if (keys < length) scores.Slice(i * length + keys, length - keys).Clear();
+            }
         }
     }
+
+    // Rows whose softmax steps run together (see SoftmaxRows).
+    private const int RowGroup = 16;
+
+    private static int Keys(int row, int length, bool causal) => causal ? row + 1 : length;
 
     /// <summary>
     /// In place, the gradient through <see cref="SoftmaxRows"/> given its output <paramref name="probabilities"/>:
@@ -59,6 +72,90 @@ public static class AttentionKernels
         }
     }
 
+    /// <summary>
+    /// Head <paramref name="head"/>'s operands out of the projected rows <paramref name="qkv"/> [length, 3·modelDim]
+    /// (each token's Q, K and V side by side, head h in columns h·headDim .. of each): <c>Q·scale</c> as
+    /// [length, headDim], <c>Kᵀ</c> as [headDim, length] and V as [length, headDim], so the score and mix products
+    /// read contiguous rows. Q and V rows move as vectors; Kᵀ is a transpose, one float at a time.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size is not positive, <paramref name="head"/> lies outside the model width, or a span has the wrong length.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GatherHead(ReadOnlySpan<float> qkv, int length, int modelDim, int headDim, int head, float scale,
+        Span<float> q, Span<float> kT, Span<float> v)
+    {
+        CheckHead(qkv.Length, 3, length, modelDim, headDim, head, nameof(qkv));
+        CheckHeadOperand(q.Length, length, headDim, nameof(q));
+        CheckHeadOperand(kT.Length, length, headDim, nameof(kT));
+        CheckHeadOperand(v.Length, length, headDim, nameof(v));
+        ref float source = ref Unsafe.Add(ref SpanMath.Ref(qkv), (nuint)(head * headDim));
+        ref float qr = ref SpanMath.Ref(q);
+        ref float kr = ref SpanMath.Ref(kT);
+        ref float vr = ref SpanMath.Ref(v);
+        nuint n = (nuint)headDim, l = (nuint)length, d = (nuint)modelDim;
+        for (nuint t = 0; t < l; t++)
+        {
+            ref float row = ref Unsafe.Add(ref source, t * 3 * d);
+            CopyScaled(ref row, ref Unsafe.Add(ref qr, t * n), n, scale);
+            CopyScaled(ref Unsafe.Add(ref row, 2 * d), ref Unsafe.Add(ref vr, t * n), n, 1f);
+            ref float k = ref Unsafe.Add(ref row, d);
+            for (nuint i = 0; i < n; i++) Unsafe.Add(ref kr, i * l + t) = Unsafe.Add(ref k, i);
+        }
+    }
+
+    /// <summary>
+    /// Head <paramref name="head"/>'s output <paramref name="o"/> [length, headDim] into its columns
+    /// (head·headDim ..) of the concatenated head outputs <paramref name="mixed"/> [length, modelDim].
+    /// </summary>
+    /// <exception cref="ArgumentException">A size is not positive, <paramref name="head"/> lies outside the model width, or a span has the wrong length.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScatterHead(ReadOnlySpan<float> o, int length, int modelDim, int headDim, int head, Span<float> mixed)
+    {
+        CheckHead(mixed.Length, 1, length, modelDim, headDim, head, nameof(mixed));
+        CheckHeadOperand(o.Length, length, headDim, nameof(o));
+        ref float target = ref Unsafe.Add(ref SpanMath.Ref(mixed), (nuint)(head * headDim));
+        ref float or = ref SpanMath.Ref(o);
+        nuint n = (nuint)headDim, d = (nuint)modelDim;
+        for (nuint t = 0; t < (nuint)length; t++)
+            CopyScaled(ref Unsafe.Add(ref or, t * n), ref Unsafe.Add(ref target, t * d), n, 1f);
+    }
+
+    /// <summary><c>y = x·scale</c> over n floats (a multiply by 1 is exact, so this copies too).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyScaled(ref float x, ref float y, nuint n, float scale)
+    {
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (var s = Vector512.Create(scale); i + 16 <= n; i += 16) (Vector512.LoadUnsafe(ref x, i) * s).StoreUnsafe(ref y, i);
+        if (Vector256.IsHardwareAccelerated)
+            for (var s = Vector256.Create(scale); i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref x, i) * s).StoreUnsafe(ref y, i);
+        if (Vector128.IsHardwareAccelerated)
+            for (var s = Vector128.Create(scale); i + 4 <= n; i += 4) (Vector128.LoadUnsafe(ref x, i) * s).StoreUnsafe(ref y, i);
+        for (; i < n; i++) Unsafe.Add(ref y, i) = Unsafe.Add(ref x, i) * scale;
+    }
+
+    private static void CheckHead(int actual, int blocks, int length, int modelDim, int headDim, int head, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(modelDim);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(headDim);
+        ArgumentOutOfRangeException.ThrowIfNegative(head);
+        if ((long)(head + 1) * headDim > modelDim)
+            throw new ArgumentOutOfRangeException(nameof(head), $"Head {head} of {headDim} columns lies outside the {modelDim} model columns.");
+        long total = (long)length * blocks * modelDim;
+        if (actual != total)
+            throw new ArgumentException($"{name} must hold {length} × {blocks * modelDim} = {total} floats, but holds {actual}.", name);
+    }
+
+    private static void CheckHeadOperand(int actual, int length, int headDim, string name)
+    {
+        long total = (long)length * headDim;
+        if (actual != total)
+            throw new ArgumentException($"{name} must hold {length} × {headDim} = {total} floats, but holds {actual}.", name);
+    }
+
+    // The row's maximum only shifts the exponents: a NaN score makes the row NaN whichever lane the native max
+    // returns, and a shift by any finite score or +∞ gives the same result as by the IEEE maximum.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Max(ref float x, nuint n)
     {
         nuint i = 0;
@@ -66,30 +163,27 @@ public static class AttentionKernels
         if (Vector512.IsHardwareAccelerated && n >= 16)
         {
             var m = Vector512.Create(float.NegativeInfinity);
-            for (; i + 16 <= n; i += 16) m = Vector512.Max(m, Vector512.LoadUnsafe(ref x, i));
-            max = MathF.Max(max, Max(Vector256.Max(m.GetLower(), m.GetUpper())));
+            for (; i + 16 <= n; i += 16) m = Vector512.MaxNative(m, Vector512.LoadUnsafe(ref x, i));
+            max = MathF.Max(max, SpanMath.HorizontalMaxNative(m));
         }
         if (Vector256.IsHardwareAccelerated && n - i >= 8)
         {
             var m = Vector256.Create(float.NegativeInfinity);
-            for (; i + 8 <= n; i += 8) m = Vector256.Max(m, Vector256.LoadUnsafe(ref x, i));
-            max = MathF.Max(max, Max(m));
+            for (; i + 8 <= n; i += 8) m = Vector256.MaxNative(m, Vector256.LoadUnsafe(ref x, i));
+            max = MathF.Max(max, SpanMath.HorizontalMaxNative(m));
         }
         if (Vector128.IsHardwareAccelerated && n - i >= 4)
         {
             var m = Vector128.Create(float.NegativeInfinity);
-            for (; i + 4 <= n; i += 4) m = Vector128.Max(m, Vector128.LoadUnsafe(ref x, i));
-            max = MathF.Max(max, Max(m));
+            for (; i + 4 <= n; i += 4) m = Vector128.MaxNative(m, Vector128.LoadUnsafe(ref x, i));
+            max = MathF.Max(max, SpanMath.HorizontalMaxNative(m));
         }
         for (; i < n; i++) max = MathF.Max(max, Unsafe.Add(ref x, i));
         return max;
     }
 
-    private static float Max(Vector256<float> m) => Max(Vector128.Max(m.GetLower(), m.GetUpper()));
-
-    private static float Max(Vector128<float> m) => MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3]));
-
     /// <summary>In place <c>x = e^(x − shift)</c>; returns the sum of the results.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float ExpShiftedSum(ref float x, nuint n, float shift)
     {
         nuint i = 0;
@@ -103,7 +197,7 @@ public static class AttentionKernels
                 total += e;
                 e.StoreUnsafe(ref x, i);
             }
-            sum += Vector512.Sum(total);
+            sum += SpanMath.HorizontalSum(total);
         }
         if (Vector256.IsHardwareAccelerated && n - i >= 8)
         {
@@ -114,7 +208,7 @@ public static class AttentionKernels
                 total += e;
                 e.StoreUnsafe(ref x, i);
             }
-            sum += Vector256.Sum(total);
+            sum += SpanMath.HorizontalSum(total);
         }
         if (Vector128.IsHardwareAccelerated && n - i >= 4)
         {
@@ -125,7 +219,7 @@ public static class AttentionKernels
                 total += e;
                 e.StoreUnsafe(ref x, i);
             }
-            sum += Vector128.Sum(total);
+            sum += SpanMath.HorizontalSum(total);
         }
         for (; i < n; i++)
         {

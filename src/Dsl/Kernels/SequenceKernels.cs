@@ -98,6 +98,7 @@ public static class SequenceKernels
     }
 
     /// <summary>In place <c>x *= factor</c> over <paramref name="n"/> floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Scale(ref float x, nuint n, float factor)
     {
         nuint i = 0;

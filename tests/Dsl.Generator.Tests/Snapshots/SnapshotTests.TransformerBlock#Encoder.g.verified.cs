@@ -1172,39 +1172,13 @@ total                                                                       1,22
             for (nuint h = 0; h < Heads; h++)
             {
                 ref float p = ref Unsafe.Add(ref probabilities, h * probabilityStride);
-                GatherHead(ref qkv, h, ref q, ref kT, ref v);
+                global::Dsl.Kernels.AttentionKernels.GatherHead(MemoryMarshal.CreateReadOnlySpan(ref qkv, Length * 3 * ModelDim), Length, ModelDim, HeadDim, (int)h, Scale, MemoryMarshal.CreateSpan(ref q, HeadFloats), MemoryMarshal.CreateSpan(ref kT, HeadFloats), MemoryMarshal.CreateSpan(ref v, HeadFloats));
                 Scores.ForwardRows<global::Dsl.Kernels.Identity>(ref q, ref kT, ref kT, ref p, Length);
                 global::Dsl.Kernels.AttentionKernels.SoftmaxRows(MemoryMarshal.CreateSpan(ref p, ScoreFloats), Length, causal: true);
                 Mix.ForwardRows<global::Dsl.Kernels.Identity>(ref p, ref v, ref v, ref o, Length);
-                ScatterHead(ref o, h, ref mixed);
+                global::Dsl.Kernels.AttentionKernels.ScatterHead(MemoryMarshal.CreateReadOnlySpan(ref o, HeadFloats), Length, ModelDim, HeadDim, (int)h, MemoryMarshal.CreateSpan(ref mixed, Length * ModelDim));
             }
             OutProjection.ForwardRows<global::Dsl.Kernels.Identity>(ref mixed, ref outWeight, ref outBias, ref y, Length);
-        }
-
-        /// <summary>Head h's Q / sqrt(4) as [4, 4], K^T as [4, 4] and V as [4, 4], out of the projected rows [4, 24].</summary>
-        private static void GatherHead(ref float qkv, nuint h, ref float q, ref float kT, ref float v)
-        {
-            for (nuint t = 0; t < Length; t++)
-            {
-                ref float row = ref Unsafe.Add(ref qkv, t * 3 * ModelDim + h * HeadDim);
-                for (nuint i = 0; i < HeadDim; i++)
-                {
-                    Unsafe.Add(ref q, t * HeadDim + i) = Unsafe.Add(ref row, i) * Scale;
-                    Unsafe.Add(ref kT, i * Length + t) = Unsafe.Add(ref row, ModelDim + i);
-                    Unsafe.Add(ref v, t * HeadDim + i) = Unsafe.Add(ref row, 2 * ModelDim + i);
-                }
-            }
-        }
-
-        /// <summary>Head h's output [4, 4] into its columns of the concatenation [4, 8].</summary>
-        private static void ScatterHead(ref float o, nuint h, ref float mixed)
-        {
-            for (nuint t = 0; t < Length; t++)
-            {
-                ref float row = ref Unsafe.Add(ref mixed, t * ModelDim + h * HeadDim);
-                for (nuint i = 0; i < HeadDim; i++)
-                    Unsafe.Add(ref row, i) = Unsafe.Add(ref o, t * HeadDim + i);
-            }
         }
     }
 

@@ -5,7 +5,8 @@ namespace Dsl.Tests.Kernels;
 
 /// <summary>
 /// AttentionKernels' row softmax against a double-precision reference, with and without the causal mask, at
-/// lengths covering every vector tail (1, 3, 7, 16, 17, 33, 64, 100). Tolerances: probabilities within
+/// lengths covering every vector tail and group of rows (1, 3, 7, 16, 17, 33, 64, 100); the head gather and
+/// scatter against element loops. Tolerances: probabilities within
 /// 1e-6 + 1e-5·p (float e^ is a few ulps, the row sum a few more); gradients within 1e-5·(1 + |reference|).
 /// </summary>
 public sealed class AttentionKernelsTests
@@ -114,6 +115,55 @@ public sealed class AttentionKernelsTests
         Assert.Throws<ArgumentException>("gradient", () => AttentionKernels.SoftmaxRowsBackward(new float[9], new float[10], 3));
         float[] shared = new float[9];
         Assert.Throws<ArgumentException>("gradient", () => AttentionKernels.SoftmaxRowsBackward(shared, shared, 3));
+    }
+
+    [Theory]
+    [InlineData(3, 8, 4)]    // head rows shorter than every vector
+    [InlineData(5, 21, 7)]   // 7 floats: one 4-wide vector and a scalar tail
+    [InlineData(16, 64, 16)] // case E: one 512-bit vector per row
+    [InlineData(4, 120, 40)] // 512, 256 and 128-bit steps per row
+    public void GatherAndScatterHead_MatchElementLoops(int length, int modelDim, int headDim)
+    {
+        float[] qkv = NormKernelsTests.Uniform(new Random(length * modelDim), length * 3 * modelDim, -2, 2);
+        const float scale = 0.37f;
+        for (int head = 0; head < modelDim / headDim; head++)
+        {
+            var q = new float[length * headDim];
+            var kT = new float[length * headDim];
+            var v = new float[length * headDim];
+            AttentionKernels.GatherHead(qkv, length, modelDim, headDim, head, scale, q, kT, v);
+            float[] mixed = NormKernelsTests.Uniform(new Random(head), length * modelDim, -1, 1), before = (float[])mixed.Clone();
+            AttentionKernels.ScatterHead(v, length, modelDim, headDim, head, mixed);
+            for (int t = 0; t < length; t++)
+            {
+                for (int i = 0; i < headDim; i++)
+                {
+                    int at = t * 3 * modelDim + head * headDim + i;
+                    Assert.Equal(qkv[at] * scale, q[t * headDim + i]);
+                    Assert.Equal(qkv[at + modelDim], kT[i * length + t]);
+                    Assert.Equal(qkv[at + 2 * modelDim], v[t * headDim + i]);
+                }
+                // The head's columns take its output; every other column is left as it was.
+                for (int c = 0; c < modelDim; c++)
+                {
+                    bool inHead = c >= head * headDim && c < (head + 1) * headDim;
+                    Assert.Equal(inHead ? v[t * headDim + c - head * headDim] : before[t * modelDim + c], mixed[t * modelDim + c]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void GatherAndScatterHead_BadArguments_Throw()
+    {
+        float[] qkv = new float[2 * 3 * 8], head = new float[2 * 4], mixed = new float[2 * 8];
+        Assert.Throws<ArgumentException>("qkv", () => AttentionKernels.GatherHead(new float[47], 2, 8, 4, 0, 1f, head, head, head));
+        Assert.Throws<ArgumentException>("kT", () => AttentionKernels.GatherHead(qkv, 2, 8, 4, 0, 1f, new float[8], new float[9], new float[8]));
+        Assert.Throws<ArgumentOutOfRangeException>("head", () => AttentionKernels.GatherHead(qkv, 2, 8, 4, 2, 1f, head, head, head));
+        Assert.Throws<ArgumentOutOfRangeException>("headDim", () => AttentionKernels.GatherHead(qkv, 2, 8, 0, 0, 1f, head, head, head));
+        Assert.Throws<ArgumentException>("mixed", () => AttentionKernels.ScatterHead(head, 2, 8, 4, 1, new float[15]));
+        Assert.Throws<ArgumentException>("o", () => AttentionKernels.ScatterHead(new float[7], 2, 8, 4, 1, mixed));
+        Assert.Throws<ArgumentOutOfRangeException>("head", () => AttentionKernels.ScatterHead(head, 2, 8, 4, -1, mixed));
     }
 
     private static double[] Reference(float[] scores, int row, int length, bool causal) =>
