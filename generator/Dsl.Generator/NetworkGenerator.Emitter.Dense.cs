@@ -119,15 +119,14 @@ public sealed partial class NetworkGenerator
                 bool wide = IsBlocked(layer, isa);
                 int rows = wide ? BlockedRows(columns) : Rows;
                 int vectors = wide ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * chains)));
-                var tiles = new List<int> { rows };
-                if (rows / 2 >= 2) tiles.Add(rows / 2);
-                tiles.Add(1);
+                // Whole tiles, then the rows left over (1 .. rows-1) as one tile of their own.
+                var tiles = Enumerable.Range(1, rows).Reverse().ToList();
                 // A wide layer's panel rows lie Outputs floats apart: a power-of-two stride maps them to a few L1 sets
                 // (784 rows of a 512-wide layer into 2 of 64), so every weight load went to L2. Wide layers copy each
                 // panel, a chunk of inputs at a time, into a contiguous buffer that stays in L1. Narrow layers
                 // (partial sums) have short rows and read W in place.
                 bool packed = wide && chains == 1;
-                int chunk = Math.Min(layer.Inputs, PackedFloats / (vectors * isa.Width));
+                int chunk = PackedChunk(layer, isa, vectors);
                 bool chunked = packed && chunk < layer.Inputs;
                 // Panels of `vectors` vectors; the last, of the vectors left over, ends at the last output, overlapping the one
                 // before it where the width is not a whole number of vectors (its columns are recomputed to the same values).
@@ -135,10 +134,10 @@ public sealed partial class NetworkGenerator
                 int regular = columns.Full / vectors, left = columns.Vectors - regular * vectors, panel = vectors * isa.Width;
                 var widths = new List<int>();
                 KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
-                w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the rows left over run in tiles of {string.Join(", then ", tiles.Skip(1))}.");
+                w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the 1-{rows - 1} rows left over run as one smaller tile.");
                 if (packed)
                 {
-                    w.Line($"// The panel is copied {(chunked ? $"{chunk} inputs at a time" : "whole")} into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident).");
+                    w.Line($"// The first tile of each panel{(chunked ? $" chunk ({chunk} inputs)" : "")} copies it, as it reads it, into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident) the later tiles read.");
                     w.Line($"global::System.Span<float> panelBuffer = stackalloc float[{chunk * vectors * isa.Width}];");
                     w.Line("ref float panel = ref MemoryMarshal.GetReference(panelBuffer);");
                 }
@@ -179,7 +178,9 @@ public sealed partial class NetworkGenerator
                 void Panel(int count)
                 {
                     if (!widths.Contains(count)) widths.Add(count);
-                    string arguments = $"{(packed ? "ref panel" : "ref w")}, ref x, ref b, ref y, s, rows, o{(chunked ? ", k0, n" : "")}";
+                    string Call(int tileRows, string pass, string first, string end) =>
+                        $"{TileMethodName(isa, count)}<TActivation, global::Dsl.Kernels.Rows{tileRows}{(packed ? $", global::Dsl.Kernels.{pass}" : "")}>" +
+                        $"({(packed ? "ref w, ref panel" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : "")})";
                     if (chunked)
                     {
                         w.OpenBlock($"for (nuint k0 = 0; k0 < {layer.Inputs}; k0 += {chunk})");
@@ -187,18 +188,21 @@ public sealed partial class NetworkGenerator
                     }
                     if (packed)
                     {
-                        w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
-                        w.Line($"ref float wi = ref Unsafe.Add(ref w, ({(chunked ? "k0 + i" : "i")}) * {layer.Outputs});");
-                        w.Line($"ref float pi = ref Unsafe.Add(ref panel, i * {count * isa.Width});");
-                        for (int k = 0; k < count; k++) w.Line(isa.Store(isa.Load("wi", new Offset("o", k * isa.Width).ToString()), "pi", SourceWriter.Int(k * isa.Width)));
-                        w.CloseBlock();
+                        // The first tile (a single row when the batch is smaller than a tile) reads W and packs the panel; later tiles read the packed copy.
+                        w.Line($"nuint s = rows >= {rows} ? {Call(rows, "PackPanel", "0", SourceWriter.Int(rows))} : {Call(1, "PackPanel", "0", "1")};");
+                        w.Line($"s = {Call(rows, "ReadPanel", "s", "rows")};");
                     }
-                    w.Line("nuint s = 0;");
-                    foreach (int tileRows in tiles)
-                        w.Line($"{(tileRows == 1 ? "" : "s = ")}{TileMethodName(isa, count)}<TActivation, global::Dsl.Kernels.Rows{tileRows}>({arguments});");
+                    else w.Line($"nuint s = {Call(rows, "ReadPanel", "0", "rows")};");
+                    w.OpenBlock("switch (rows - s)");
+                    for (int left = 1; left < rows; left++)
+                        w.Line($"case {left}: {Call(left, "ReadPanel", "s", "rows")}; break;");
+                    w.CloseBlock();
                     if (chunked) w.CloseBlock();
                 }
             }
+
+            // Inputs per chunk of a packed panel of `vectors` vectors.
+            private static int PackedChunk(Gemm layer, Isa isa, int vectors) => Math.Min(layer.Inputs, PackedFloats / (vectors * isa.Width));
 
             private static string TileMethodName(Isa isa, int vectors) => $"Tiles_{isa.Suffix}x{vectors}";
 
@@ -207,9 +211,10 @@ public sealed partial class NetworkGenerator
             {
                 var tile = new List<Segment>();
                 for (int k = 0; k < vectors; k++) tile.Add(new Segment(new Offset("o", k * isa.Width), masked: false));
-                w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> ({string.Join(", ", tiles)}) at a time; returns the first row left over.</summary>");
-                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows>({(packed ? "ref float panel" : "ref float w")}, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o{(chunked ? ", nuint k0, nuint n" : "")}) " +
-                    "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows");
+                w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> at a time ({tiles[0]}, or the fewer left over); returns the first row left over.</summary>");
+                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows{(packed ? ", TPass" : "")}>({(packed ? "ref float w, ref float panel" : "ref float w")}, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o{(chunked ? ", nuint k0, nuint n" : "")}) " +
+                    "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows" +
+                    (packed ? " where TPass : struct, global::Dsl.Kernels.IPanelPass" : ""));
                 if (layer.ForwardBias)
                     for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {isa.Load("b", tile[k].Offset.ToString())};");
                 if (chunked)
@@ -313,7 +318,7 @@ public sealed partial class NetworkGenerator
                     w.CloseBlock();
                 }
                 w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
-                EmitMicroTileInput(w, layer, isa, tile, rows, "i", Acc, scoped: false, packedStride: stride);
+                EmitMicroTileInput(w, layer, isa, tile, rows, "i", Acc, scoped: false, packedStride: stride, chunk: chunked ? PackedChunk(layer, isa, BlockedVectors(isa)) : 0);
                 w.CloseBlock();
                 EmitEpilogue(w, layer, isa, tile, rows, Acc, "ys", onlyIf: chunked ? "last" : null);
             }
@@ -321,14 +326,30 @@ public sealed partial class NetworkGenerator
             // One input of a micro-tile: its weight vectors once, then each row's broadcast (one live at a time: with all of
             // them the tile would need more than 32 registers) into that row's accumulators.
             // With a packed panel (packedStride > 0) the input's weight vectors are panel[input, :], one after another.
-            private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, string input, Func<int, int, string> acc, bool scoped, int packedStride = 0)
+            // With a packed panel, the PackPanel pass reads the input's weights from W and stores them into the panel (and
+            // asks for the next chunk's row, `chunk` inputs on, to come into L2); the ReadPanel pass reads the panel.
+            private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, string input, Func<int, int, string> acc, bool scoped, int packedStride = 0, int chunk = 0)
             {
                 if (scoped) w.OpenBlock("");
-                w.Line(packedStride > 0
-                    ? $"ref float wi = ref Unsafe.Add(ref panel, {input} * {packedStride});"
-                    : $"ref float wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
-                for (int k = 0; k < tile.Count; k++)
-                    w.Line($"var w{k} = {isa.Load("wi", packedStride > 0 ? SourceWriter.Int(k * isa.Width) : tile[k].Offset.ToString())};");
+                if (packedStride > 0)
+                {
+                    w.Line($"ref float wi = ref Unsafe.Add(ref panel, {input} * {packedStride});");
+                    w.Line($"ref float wr = ref Unsafe.Add(ref w, ({(chunk > 0 ? "k0 + " : "")}{input}) * {layer.Outputs});");
+                    for (int k = 0; k < tile.Count; k++)
+                        w.Line($"var w{k} = TPass.Packs ? {isa.Load("wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
+                    w.OpenBlock("if (TPass.Packs)");
+                    for (int k = 0; k < tile.Count; k++) w.Line(isa.Store($"w{k}", "wi", SourceWriter.Int(k * isa.Width)));
+                    if (chunk > 0)
+                        for (int line = 0; line < packedStride; line += 16)
+                            w.Line($"global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, {chunk * layer.Outputs} + {new Offset("o", line)}));");
+                    w.CloseBlock();
+                }
+                else
+                {
+                    w.Line($"ref float wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                    for (int k = 0; k < tile.Count; k++)
+                        w.Line($"var w{k} = {isa.Load("wi", tile[k].Offset.ToString())};");
+                }
                 rows.Each(w, r =>
                 {
                     w.Line($"var x{r} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref xs, {input})" : $"Unsafe.Add(ref xs, {r * layer.Inputs} + {input})")};");

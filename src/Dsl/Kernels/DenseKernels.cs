@@ -10,6 +10,18 @@ namespace Dsl.Kernels;
 public static class DenseKernels
 {
     /// <summary>
+    /// Asks for the cache line holding <paramref name="value"/> to be brought into L2 ahead of use (x86's
+    /// <c>prefetcht1</c>; nothing elsewhere). A packed kernel prefetches the next chunk of its weight panel while it
+    /// copies this one, so the copy reads L2, not L3, and the memory traffic overlaps the arithmetic. The address
+    /// may lie past the data: a prefetch never faults.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchToL2(ref float value)
+    {
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch1(Unsafe.AsPointer(ref value));
+    }
+
+    /// <summary>
     /// <c>gb[o] += Σ_s g[s·columns + o]</c> for <paramref name="rows"/> rows of <paramref name="columns"/>: dL/db. Each
     /// column adds its rows in order at any vector width, so the result is the same on every machine.
     /// </summary>

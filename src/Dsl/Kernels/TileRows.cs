@@ -66,3 +66,28 @@ public readonly struct Rows8 : ITileRows
     /// <inheritdoc/>
     public static int Count => 8;
 }
+
+/// <summary>
+/// Whether a packed micro-tile of a batched dense kernel also packs its weight panel: the first tile of a chunk
+/// reads the panel from W in place and writes the packed copy as it goes (the copy's stores ride along the
+/// arithmetic instead of a pass of their own), the other tiles read the copy. The JIT keeps one path per pass.
+/// </summary>
+public interface IPanelPass
+{
+    /// <summary>True for the tile that packs the panel.</summary>
+    static abstract bool Packs { get; }
+}
+
+/// <summary>The first tile of a chunk: reads W, writes the packed panel.</summary>
+public readonly struct PackPanel : IPanelPass
+{
+    /// <inheritdoc/>
+    public static bool Packs => true;
+}
+
+/// <summary>The other tiles: read the packed panel.</summary>
+public readonly struct ReadPanel : IPanelPass
+{
+    /// <inheritdoc/>
+    public static bool Packs => false;
+}

@@ -167,46 +167,42 @@ total                                   7,560  14,720
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // Micro-tiles of 6 rows x up to 4 vectors; the rows left over run in tiles of 3, then 1.
-            // The panel is copied whole into a contiguous buffer (1,536 bytes, L1-resident).
+            // Micro-tiles of 6 rows x up to 4 vectors; the 1-5 rows left over run as one smaller tile.
+            // The first tile of each panel copies it, as it reads it, into a contiguous buffer (1,536 bytes, L1-resident) the later tiles read.
             global::System.Span<float> panelBuffer = stackalloc float[384];
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
             for (nuint o = 0; o < 128; o += 64) // outputs o..o+63
             {
-                for (nuint i = 0; i < 6; i++)
+                nuint s = rows >= 6 ? Tiles_512x4<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o) : Tiles_512x4<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o);
+                s = Tiles_512x4<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o);
+                switch (rows - s)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, (i) * 160);
-                    ref float pi = ref Unsafe.Add(ref panel, i * 64);
-                    Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref wi, o), ref pi, 0);
-                    Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref wi, o + 16), ref pi, 16);
-                    Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref wi, o + 32), ref pi, 32);
-                    Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref wi, o + 48), ref pi, 48);
+                    case 1: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 3: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 4: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 5: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
                 }
-                nuint s = 0;
-                s = Tiles_512x4<TActivation, global::Dsl.Kernels.Rows6>(ref panel, ref x, ref b, ref y, s, rows, o);
-                s = Tiles_512x4<TActivation, global::Dsl.Kernels.Rows3>(ref panel, ref x, ref b, ref y, s, rows, o);
-                Tiles_512x4<TActivation, global::Dsl.Kernels.Rows1>(ref panel, ref x, ref b, ref y, s, rows, o);
             }
             // outputs 128..159
             {
                 const nuint o = 128;
-                for (nuint i = 0; i < 6; i++)
+                nuint s = rows >= 6 ? Tiles_512x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o) : Tiles_512x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o);
+                s = Tiles_512x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o);
+                switch (rows - s)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, (i) * 160);
-                    ref float pi = ref Unsafe.Add(ref panel, i * 32);
-                    Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref wi, o), ref pi, 0);
-                    Vector512.StoreUnsafe(Vector512.LoadUnsafe(ref wi, o + 16), ref pi, 16);
+                    case 1: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 3: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 4: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 5: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
                 }
-                nuint s = 0;
-                s = Tiles_512x2<TActivation, global::Dsl.Kernels.Rows6>(ref panel, ref x, ref b, ref y, s, rows, o);
-                s = Tiles_512x2<TActivation, global::Dsl.Kernels.Rows3>(ref panel, ref x, ref b, ref y, s, rows, o);
-                Tiles_512x2<TActivation, global::Dsl.Kernels.Rows1>(ref panel, ref x, ref b, ref y, s, rows, o);
             }
         }
 
-        /// <summary>Rows s.. of outputs o..o+63, <typeparamref name="TRows"/> (6, 3, 1) at a time; returns the first row left over.</summary>
+        /// <summary>Rows s.. of outputs o..o+63, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static nuint Tiles_512x4<TActivation, TRows>(ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+        private static nuint Tiles_512x4<TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
         {
             var bias0 = Vector512.LoadUnsafe(ref b, o);
             var bias1 = Vector512.LoadUnsafe(ref b, o + 16);
@@ -243,10 +239,18 @@ total                                   7,560  14,720
                 for (nuint i = 0; i < 6; i++)
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 64);
-                    var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector512.LoadUnsafe(ref wi, 16);
-                    var w2 = Vector512.LoadUnsafe(ref wi, 32);
-                    var w3 = Vector512.LoadUnsafe(ref wi, 48);
+                    ref float wr = ref Unsafe.Add(ref w, (i) * 160);
+                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
+                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
+                    var w2 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 32) : Vector512.LoadUnsafe(ref wi, 32);
+                    var w3 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 48) : Vector512.LoadUnsafe(ref wi, 48);
+                    if (TPass.Packs)
+                    {
+                        Vector512.StoreUnsafe(w0, ref wi, 0);
+                        Vector512.StoreUnsafe(w1, ref wi, 16);
+                        Vector512.StoreUnsafe(w2, ref wi, 32);
+                        Vector512.StoreUnsafe(w3, ref wi, 48);
+                    }
                     var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
                     acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
                     acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
@@ -347,9 +351,9 @@ total                                   7,560  14,720
             return s;
         }
 
-        /// <summary>Rows s.. of outputs o..o+31, <typeparamref name="TRows"/> (6, 3, 1) at a time; returns the first row left over.</summary>
+        /// <summary>Rows s.. of outputs o..o+31, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static nuint Tiles_512x2<TActivation, TRows>(ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+        private static nuint Tiles_512x2<TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
         {
             var bias0 = Vector512.LoadUnsafe(ref b, o);
             var bias1 = Vector512.LoadUnsafe(ref b, o + 16);
@@ -372,8 +376,14 @@ total                                   7,560  14,720
                 for (nuint i = 0; i < 6; i++)
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 32);
-                    var w0 = Vector512.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector512.LoadUnsafe(ref wi, 16);
+                    ref float wr = ref Unsafe.Add(ref w, (i) * 160);
+                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
+                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
+                    if (TPass.Packs)
+                    {
+                        Vector512.StoreUnsafe(w0, ref wi, 0);
+                        Vector512.StoreUnsafe(w1, ref wi, 16);
+                    }
                     var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
                     acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
                     acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
@@ -451,29 +461,28 @@ total                                   7,560  14,720
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // Micro-tiles of 6 rows x up to 2 vectors; the rows left over run in tiles of 3, then 1.
-            // The panel is copied whole into a contiguous buffer (384 bytes, L1-resident).
+            // Micro-tiles of 6 rows x up to 2 vectors; the 1-5 rows left over run as one smaller tile.
+            // The first tile of each panel copies it, as it reads it, into a contiguous buffer (384 bytes, L1-resident) the later tiles read.
             global::System.Span<float> panelBuffer = stackalloc float[96];
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
             for (nuint o = 0; o < 160; o += 16) // outputs o..o+15
             {
-                for (nuint i = 0; i < 6; i++)
+                nuint s = rows >= 6 ? Tiles_256x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o) : Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o);
+                s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o);
+                switch (rows - s)
                 {
-                    ref float wi = ref Unsafe.Add(ref w, (i) * 160);
-                    ref float pi = ref Unsafe.Add(ref panel, i * 16);
-                    Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref wi, o), ref pi, 0);
-                    Vector256.StoreUnsafe(Vector256.LoadUnsafe(ref wi, o + 8), ref pi, 8);
+                    case 1: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 3: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 4: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 5: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
                 }
-                nuint s = 0;
-                s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows6>(ref panel, ref x, ref b, ref y, s, rows, o);
-                s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref panel, ref x, ref b, ref y, s, rows, o);
-                Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref panel, ref x, ref b, ref y, s, rows, o);
             }
         }
 
-        /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> (6, 3, 1) at a time; returns the first row left over.</summary>
+        /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static nuint Tiles_256x2<TActivation, TRows>(ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
+        private static nuint Tiles_256x2<TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
         {
             var bias0 = Vector256.LoadUnsafe(ref b, o);
             var bias1 = Vector256.LoadUnsafe(ref b, o + 8);
@@ -496,8 +505,14 @@ total                                   7,560  14,720
                 for (nuint i = 0; i < 6; i++)
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 16);
-                    var w0 = Vector256.LoadUnsafe(ref wi, 0);
-                    var w1 = Vector256.LoadUnsafe(ref wi, 8);
+                    ref float wr = ref Unsafe.Add(ref w, (i) * 160);
+                    var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
+                    var w1 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o + 8) : Vector256.LoadUnsafe(ref wi, 8);
+                    if (TPass.Packs)
+                    {
+                        Vector256.StoreUnsafe(w0, ref wi, 0);
+                        Vector256.StoreUnsafe(w1, ref wi, 8);
+                    }
                     var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
                     acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
                     acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
@@ -829,6 +844,6 @@ total                                   7,560  14,720
         public const int WeightOffset = 1120;
         public const int BiasOffset = 7520;
 
-        // (kernels elided from this snapshot: 575 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 591 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

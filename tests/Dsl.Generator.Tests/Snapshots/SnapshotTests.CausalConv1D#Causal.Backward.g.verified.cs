@@ -141,6 +141,6 @@ partial class Causal
 
     private static partial class HeadKernels
     {
-        // (kernels elided from this snapshot: 166 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 169 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -183,18 +183,21 @@ total                                          119  2,640
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardBlocked_128<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the rows left over run in tiles of 2, then 1.
+            // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the 1-3 rows left over run as one smaller tile.
             // outputs 0..3
             {
                 const nuint o = 0;
-                nuint s = 0;
-                s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
-                s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
-                Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
+                switch (rows - s)
+                {
+                    case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                }
             }
         }
 
-        /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
+        /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> at a time (4, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static nuint Tiles_128x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
         {
@@ -719,6 +722,6 @@ total                                          119  2,640
         public const int WeightOffset = 80;
         public const int BiasOffset = 160;
 
-        // (kernels elided from this snapshot: 144 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 147 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

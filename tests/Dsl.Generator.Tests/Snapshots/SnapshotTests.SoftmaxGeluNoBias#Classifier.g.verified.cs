@@ -169,24 +169,30 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the rows left over run in tiles of 1.
+            // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
             // outputs 0..15
             {
                 const nuint o = 0;
-                nuint s = 0;
-                s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                switch (rows - s)
+                {
+                    case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                }
             }
             // outputs 1..16
             {
                 const nuint o = 1;
-                nuint s = 0;
-                s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                switch (rows - s)
+                {
+                    case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                }
             }
         }
 
-        /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+        /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static nuint Tiles_512x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
         {
@@ -324,24 +330,30 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the rows left over run in tiles of 1.
+            // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the 1-2 rows left over run as one smaller tile.
             // outputs 0..15
             {
                 const nuint o = 0;
-                nuint s = 0;
-                s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                nuint s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                switch (rows - s)
+                {
+                    case 1: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                }
             }
             // outputs 9..16
             {
                 const nuint o = 9;
-                nuint s = 0;
-                s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                switch (rows - s)
+                {
+                    case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                }
             }
         }
 
-        /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+        /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static nuint Tiles_256x2<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
         {
@@ -464,7 +476,7 @@ total                                       204    374
             return s;
         }
 
-        /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+        /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
         {
@@ -662,6 +674,6 @@ total                                       204    374
         public const int Outputs = 6;
         public const int WeightOffset = 128;
 
-        // (kernels elided from this snapshot: 298 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 304 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

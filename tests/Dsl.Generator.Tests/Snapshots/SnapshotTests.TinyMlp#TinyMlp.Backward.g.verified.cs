@@ -274,17 +274,20 @@ partial class TinyMlp
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the rows left over run in tiles of 1.
+                // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
                 // outputs 0..7
                 {
                     const nuint o = 0;
-                    nuint s = 0;
-                    s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
             }
 
-            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {

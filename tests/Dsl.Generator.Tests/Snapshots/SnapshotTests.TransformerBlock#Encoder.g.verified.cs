@@ -286,24 +286,30 @@ total                                                                       1,22
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the rows left over run in tiles of 1.
+                // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
                 // outputs 0..15
                 {
                     const nuint o = 0;
-                    nuint s = 0;
-                    s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
                 // outputs 8..23
                 {
                     const nuint o = 8;
-                    nuint s = 0;
-                    s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
             }
 
-            /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static nuint Tiles_512x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
@@ -424,24 +430,30 @@ total                                                                       1,22
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the rows left over run in tiles of 1.
+                // Micro-tiles of 3 rows x up to 2 vectors x 2 partial sums; the 1-2 rows left over run as one smaller tile.
                 // outputs 0..15
                 {
                     const nuint o = 0;
-                    nuint s = 0;
-                    s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
                 // outputs 16..23
                 {
                     const nuint o = 16;
-                    nuint s = 0;
-                    s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
             }
 
-            /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static nuint Tiles_256x2<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
@@ -543,7 +555,7 @@ total                                                                       1,22
                 return s;
             }
 
-            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
@@ -651,18 +663,21 @@ total                                                                       1,22
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_128<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the rows left over run in tiles of 2, then 1.
+                // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the 1-3 rows left over run as one smaller tile.
                 // outputs 0..3
                 {
                     const nuint o = 0;
-                    nuint s = 0;
-                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
-                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
             }
 
-            /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
+            /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> at a time (4, or the fewer left over); returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static nuint Tiles_128x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
@@ -839,18 +854,21 @@ total                                                                       1,22
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_128<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the rows left over run in tiles of 2, then 1.
+                // Micro-tiles of 4 rows x up to 1 vectors x 4 partial sums; the 1-3 rows left over run as one smaller tile.
                 // outputs 0..3
                 {
                     const nuint o = 0;
-                    nuint s = 0;
-                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
-                    s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
             }
 
-            /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> (4, 2, 1) at a time; returns the first row left over.</summary>
+            /// <summary>Rows s.. of outputs o..o+3, <typeparamref name="TRows"/> at a time (4, or the fewer left over); returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static nuint Tiles_128x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
@@ -1027,17 +1045,20 @@ total                                                                       1,22
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the rows left over run in tiles of 1.
+                // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
                 // outputs 0..7
                 {
                     const nuint o = 0;
-                    nuint s = 0;
-                    s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o);
-                    Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
+                    nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
+                    switch (rows - s)
+                    {
+                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
+                    }
                 }
             }
 
-            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> (3, 1) at a time; returns the first row left over.</summary>
+            /// <summary>Rows s.. of outputs o..o+7, <typeparamref name="TRows"/> at a time (3, or the fewer left over); returns the first row left over.</summary>
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static nuint Tiles_256x1<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows
             {
@@ -1199,7 +1220,7 @@ total                                                                       1,22
         public const int WeightOffset = 368;
         public const int BiasOffset = 496;
 
-        // (kernels elided from this snapshot: 410 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 418 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // blocks.0.mlp.fc2: Dense 16 -> 8 on each of 4 tokens. y = x W + b.
@@ -1211,7 +1232,7 @@ total                                                                       1,22
         public const int WeightOffset = 512;
         public const int BiasOffset = 640;
 
-        // (kernels elided from this snapshot: 148 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 151 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // blocks.1.attn_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta.
@@ -1277,6 +1298,6 @@ total                                                                       1,22
         public const int WeightOffset = 1312;
         public const int BiasOffset = 1344;
 
-        // (kernels elided from this snapshot: 169 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 172 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -14,9 +14,10 @@ namespace Dsl.Tests.Training;
 public sealed class DataParallelTests
 {
     // The tolerance of one-thread against two-thread weights after 7 steps: the per-step rounding (~1e-7 relative)
-    // grows through the optimiser's steps; a thread normalising with its own half's statistics, a loss scaled by the
-    // half batch or a lost half's gradient is off by 1e-2 or more.
-    private const float Tolerance = 2e-4f;
+    // grows through the optimiser's steps, most where a ReLU sits near zero (on the Vector128 and scalar paths 2 of
+    // the CNN's 126,720 values reach 2.5e-4); a thread normalising with its own half's statistics, a loss scaled by
+    // the half batch or a lost half's gradient is off by 1e-2 or more.
+    private const float Tolerance = 1e-3f;
 
     [Theory]
     [InlineData("dense")]
