@@ -36,6 +36,13 @@ public sealed partial class NetworkGenerator
                         : "/// <summary>Adds each window's gradient, shared equally, to its positions; dx starts zeroed.</summary>");
                     w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock(max ? "public static void Backward(ref float x, ref float dy, ref float dx)" : "public static void Backward(ref float dy, ref float dx)");
+                    if (max && pool.Image && pool.Kernel == 2 && pool.Stride == 2)
+                    {
+                        // The common 2x2 / stride 2 window: the runtime's vectorised kernel, the same choices without a branch per tap.
+                        w.Line($"global::Dsl.Kernels.PoolingKernels.MaxPool2x2Backward(ref x, ref dy, ref dx, {i.Channels}, {i.Height}, {i.Width});");
+                        w.CloseBlock();
+                        return;
+                    }
                 }
                 else
                 {

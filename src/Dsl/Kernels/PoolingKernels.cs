@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
 
@@ -57,6 +58,121 @@ public static class PoolingKernels
                     dc[ArgMax2D(xc, height, width, kernel, i * stride - padding, j * stride - padding)] += gc[i * outWidth + j];
         }
     }
+
+    /// <summary>
+    /// Max-pool backward for 2×2 windows with stride 2 and no padding over <paramref name="planes"/> planes of
+    /// <paramref name="height"/> × <paramref name="width"/> (outputs <c>height/2 × width/2</c>): each window's
+    /// gradient goes to its first maximum in row-major order, a NaN counting as maximal (the first NaN wins), as
+    /// generated pools choose it in the forward. Every position of every window is written (the gradient or 0);
+    /// a last odd row or column, in no window, is left alone. Vectorised: a vector of 2k columns of the two rows
+    /// holds k windows, each lane pair comparing its window's four values in order, without a branch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaxPool2x2Backward(ref float x, ref float dy, ref float dx, nuint planes, nuint height, nuint width)
+    {
+        nuint outHeight = height / 2, outWidth = width / 2, columns = outWidth * 2;
+        for (nuint c = 0; c < planes; c++)
+        {
+            for (nuint r = 0; r < outHeight; r++)
+            {
+                nuint top = c * height * width + 2 * r * width;
+                ref float xTop = ref Unsafe.Add(ref x, top);
+                ref float dxTop = ref Unsafe.Add(ref dx, top);
+                ref float g = ref Unsafe.Add(ref dy, (c * outHeight + r) * outWidth);
+                nuint j = 0;
+                if (Vector512.IsHardwareAccelerated)
+                    for (; j + 16 <= columns; j += 16)
+                    {
+                        Vector256<float> g8 = Vector256.LoadUnsafe(ref g, j / 2);
+                        Windows(Vector512.LoadUnsafe(ref xTop, j), Vector512.LoadUnsafe(ref xTop, j + width),
+                            Vector512.Shuffle(Vector512.Create(g8, g8), Pairs512), Swap512, Even512, out Vector512<float> up, out Vector512<float> down);
+                        up.StoreUnsafe(ref dxTop, j);
+                        down.StoreUnsafe(ref dxTop, j + width);
+                    }
+                if (Vector256.IsHardwareAccelerated)
+                    for (; j + 8 <= columns; j += 8)
+                    {
+                        Vector128<float> g4 = Vector128.LoadUnsafe(ref g, j / 2);
+                        Windows(Vector256.LoadUnsafe(ref xTop, j), Vector256.LoadUnsafe(ref xTop, j + width),
+                            Vector256.Shuffle(Vector256.Create(g4, g4), Pairs256), Swap256, Even256, out Vector256<float> up, out Vector256<float> down);
+                        up.StoreUnsafe(ref dxTop, j);
+                        down.StoreUnsafe(ref dxTop, j + width);
+                    }
+                for (; j < columns; j += 2)
+                {
+                    // One window: the same comparisons as the vectors, one lane.
+                    float a = Unsafe.Add(ref xTop, j), b = Unsafe.Add(ref xTop, j + 1), d0 = Unsafe.Add(ref xTop, j + width), d1 = Unsafe.Add(ref xTop, j + width + 1);
+                    float best = a;
+                    nuint at = 0;
+                    if (b > best || float.IsNaN(b) && !float.IsNaN(best)) { best = b; at = 1; }
+                    if (d0 > best || float.IsNaN(d0) && !float.IsNaN(best)) { best = d0; at = width; }
+                    if (d1 > best || float.IsNaN(d1) && !float.IsNaN(best)) at = width + 1;
+                    Unsafe.Add(ref dxTop, j) = 0;
+                    Unsafe.Add(ref dxTop, j + 1) = 0;
+                    Unsafe.Add(ref dxTop, j + width) = 0;
+                    Unsafe.Add(ref dxTop, j + width + 1) = 0;
+                    Unsafe.Add(ref dxTop, j + at) = Unsafe.Add(ref g, j / 2);
+                }
+            }
+        }
+    }
+
+    // Lane pairs (2k, 2k+1) hold one window: Swap exchanges a pair's lanes, Pairs spreads k gradients over k pairs,
+    // Even marks the left lane of each pair.
+    private static readonly Vector512<int> Swap512 = Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+    private static readonly Vector512<int> Pairs512 = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    private static readonly Vector512<float> Even512 = Vector512.Create(-1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0, -1, 0).AsSingle();
+    private static readonly Vector256<int> Swap256 = Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6);
+    private static readonly Vector256<int> Pairs256 = Vector256.Create(0, 0, 1, 1, 2, 2, 3, 3);
+    private static readonly Vector256<float> Even256 = Vector256.Create(-1, 0, -1, 0, -1, 0, -1, 0).AsSingle();
+
+    // The windows of one vector of top-row and bottom-row columns: each lane gets its window's four values in order
+    // (a b / c d), keeps the first maximum (NaN maximal, the first NaN winning), and takes the gradient if it is that one.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Windows(Vector512<float> top, Vector512<float> bottom, Vector512<float> g, Vector512<int> swap, Vector512<float> even,
+        out Vector512<float> up, out Vector512<float> down)
+    {
+        Vector512<float> topSwapped = Vector512.Shuffle(top, swap), bottomSwapped = Vector512.Shuffle(bottom, swap);
+        Vector512<float> a = Vector512.ConditionalSelect(even, top, topSwapped), b = Vector512.ConditionalSelect(even, topSwapped, top);
+        Vector512<float> c = Vector512.ConditionalSelect(even, bottom, bottomSwapped), d = Vector512.ConditionalSelect(even, bottomSwapped, bottom);
+        Vector512<float> best = a;
+        Vector512<float> takeB = Wins(b, best);
+        best = Vector512.ConditionalSelect(takeB, b, best);
+        Vector512<float> takeC = Wins(c, best);
+        best = Vector512.ConditionalSelect(takeC, c, best);
+        Vector512<float> takeD = Wins(d, best);
+        Vector512<float> selectC = Vector512.AndNot(takeC, takeD), selectB = Vector512.AndNot(Vector512.AndNot(takeB, takeC), takeD);
+        Vector512<float> selectA = ~(takeB | takeC | takeD);
+        up = g & Vector512.ConditionalSelect(even, selectA, selectB);
+        down = g & Vector512.ConditionalSelect(even, selectC, takeD);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Wins(Vector512<float> v, Vector512<float> best) =>
+        Vector512.GreaterThan(v, best) | Vector512.AndNot(~Vector512.Equals(v, v), ~Vector512.Equals(best, best));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Windows(Vector256<float> top, Vector256<float> bottom, Vector256<float> g, Vector256<int> swap, Vector256<float> even,
+        out Vector256<float> up, out Vector256<float> down)
+    {
+        Vector256<float> topSwapped = Vector256.Shuffle(top, swap), bottomSwapped = Vector256.Shuffle(bottom, swap);
+        Vector256<float> a = Vector256.ConditionalSelect(even, top, topSwapped), b = Vector256.ConditionalSelect(even, topSwapped, top);
+        Vector256<float> c = Vector256.ConditionalSelect(even, bottom, bottomSwapped), d = Vector256.ConditionalSelect(even, bottomSwapped, bottom);
+        Vector256<float> best = a;
+        Vector256<float> takeB = Wins(b, best);
+        best = Vector256.ConditionalSelect(takeB, b, best);
+        Vector256<float> takeC = Wins(c, best);
+        best = Vector256.ConditionalSelect(takeC, c, best);
+        Vector256<float> takeD = Wins(d, best);
+        Vector256<float> selectC = Vector256.AndNot(takeC, takeD), selectB = Vector256.AndNot(Vector256.AndNot(takeB, takeC), takeD);
+        Vector256<float> selectA = ~(takeB | takeC | takeD);
+        up = g & Vector256.ConditionalSelect(even, selectA, selectB);
+        down = g & Vector256.ConditionalSelect(even, selectC, takeD);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Wins(Vector256<float> v, Vector256<float> best) =>
+        Vector256.GreaterThan(v, best) | Vector256.AndNot(~Vector256.Equals(v, v), ~Vector256.Equals(best, best));
 
     /// <summary><c>y[c, i, j] = (sum of x over the window's in-bounds part) / kernel²</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
