@@ -105,7 +105,7 @@ internal sealed class BatchGroup
 
 /// <summary>
 /// Dedicated worker threads for data-parallel work: <see cref="Run"/> hands one job to threads 1..n−1 and runs
-/// share 0 on the caller, then waits for all. Workers sleep between jobs; a job allocates nothing.
+/// share 0 on the caller, then spins until all are done. Workers sleep between jobs; a job allocates nothing.
 /// </summary>
 internal sealed class WorkerCrew : IDisposable
 {
@@ -117,7 +117,7 @@ internal sealed class WorkerCrew : IDisposable
 
     private readonly Thread[] _workers;
     private readonly ManualResetEventSlim[] _start;
-    private readonly ManualResetEventSlim[] _done;
+    private int _pending; // workers still running the current job
     private readonly Exception?[] _errors;
     private IJob? _job;
     private BatchGroup? _group;
@@ -129,13 +129,11 @@ internal sealed class WorkerCrew : IDisposable
         Threads = threads;
         _workers = new Thread[threads - 1];
         _start = new ManualResetEventSlim[threads - 1];
-        _done = new ManualResetEventSlim[threads - 1];
         _errors = new Exception?[threads];
         for (int w = 0; w < _workers.Length; w++)
         {
             // Spin a while before blocking: the next job usually follows within a batch's time.
             _start[w] = new ManualResetEventSlim(false, spinCount: 2000);
-            _done[w] = new ManualResetEventSlim(false, spinCount: 2000);
             int index = w + 1;
             _workers[w] = new Thread(() => Work(index)) { IsBackground = true, Name = $"Dsl worker {index}" };
             _workers[w].Start();
@@ -162,13 +160,12 @@ internal sealed class WorkerCrew : IDisposable
         _job = job;
         _group = group;
         Array.Clear(_errors);
+        Volatile.Write(ref _pending, active - 1);
         for (int w = 0; w < active - 1; w++) _start[w].Set();
         RunShare(0);
-        for (int w = 0; w < active - 1; w++)
-        {
-            _done[w].Wait();
-            _done[w].Reset();
-        }
+        // The workers finish about when the caller does: spin and yield (a blocking wait would allocate on the caller).
+        SpinWait spin = default;
+        while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
         _job = null;
         _group = null;
         Exception? first = Array.Find(_errors, e => e is not null and not OperationCanceledException)
@@ -191,14 +188,14 @@ internal sealed class WorkerCrew : IDisposable
 
     private void Work(int thread)
     {
-        ManualResetEventSlim start = _start[thread - 1], done = _done[thread - 1];
+        ManualResetEventSlim start = _start[thread - 1];
         while (true)
         {
             start.Wait();
             start.Reset();
             if (_stopping) return;
             RunShare(thread);
-            done.Set();
+            Interlocked.Decrement(ref _pending);
         }
     }
 
@@ -208,6 +205,5 @@ internal sealed class WorkerCrew : IDisposable
         foreach (ManualResetEventSlim start in _start) start.Set();
         foreach (Thread worker in _workers) worker.Join();
         foreach (ManualResetEventSlim e in _start) e.Dispose();
-        foreach (ManualResetEventSlim e in _done) e.Dispose();
     }
 }
