@@ -119,8 +119,6 @@ public sealed partial class NetworkGenerator
                 bool wide = IsBlocked(layer, isa);
                 int rows = wide ? BlockedRows(columns) : Rows;
                 int vectors = wide ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * chains)));
-                // Whole tiles, then the rows left over (1 .. rows-1) as one tile of their own.
-                var tiles = Enumerable.Range(1, rows).Reverse().ToList();
                 // A wide layer's panel rows lie Outputs floats apart: a power-of-two stride maps them to a few L1 sets
                 // (784 rows of a 512-wide layer into 2 of 64), so every weight load went to L2. Wide layers copy each
                 // panel, a chunk of inputs at a time, into a contiguous buffer that stays in L1. Narrow layers
@@ -164,7 +162,7 @@ public sealed partial class NetworkGenerator
                 foreach (int width in widths)
                 {
                     w.Line();
-                    EmitTileMethod(w, layer, isa, width, new TileRows(rows, guarded: true), tiles, chains, packed, chunked);
+                    EmitTileMethod(w, layer, isa, width, new TileRows(rows, guarded: true), chains, packed, chunked);
                 }
 
                 void Group(int start, int count)
@@ -207,11 +205,11 @@ public sealed partial class NetworkGenerator
             private static string TileMethodName(Isa isa, int vectors) => $"Tiles_{isa.Suffix}x{vectors}";
 
             // Rows s.. of one panel of `vectors` vectors from output o, in micro-tiles of TRows rows; returns the first row left over.
-            private static void EmitTileMethod(SourceWriter w, Gemm layer, Isa isa, int vectors, TileRows rows, List<int> tiles, int chains, bool packed, bool chunked)
+            private static void EmitTileMethod(SourceWriter w, Gemm layer, Isa isa, int vectors, TileRows rows, int chains, bool packed, bool chunked)
             {
                 var tile = new List<Segment>();
                 for (int k = 0; k < vectors; k++) tile.Add(new Segment(new Offset("o", k * isa.Width), masked: false));
-                w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> at a time ({tiles[0]}, or the fewer left over); returns the first row left over.</summary>");
+                w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
                 KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows{(packed ? ", TPass" : "")}>({(packed ? "ref float w, ref float panel" : "ref float w")}, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o{(chunked ? ", nuint k0, nuint n" : "")}) " +
                     "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows" +
                     (packed ? " where TPass : struct, global::Dsl.Kernels.IPanelPass" : ""));

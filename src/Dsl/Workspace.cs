@@ -149,6 +149,9 @@ public sealed class Workspace
     /// <summary>The threads sharing this workspace's batch, or null when one thread runs it whole.</summary>
     internal BatchGroup? Group { get; private set; }
 
+    /// <summary><see cref="Group"/> when the current batch is split across two or more threads, else null.</summary>
+    internal BatchGroup? SplitGroup => Group is { Active: > 1 } group ? group : null;
+
     /// <summary>This workspace's thread within <see cref="Group"/> (0 without one).</summary>
     internal int GroupIndex { get; private set; }
 

@@ -38,7 +38,7 @@ public static class BatchNormKernels
         CheckLength(runningVar.Length, channels, nameof(runningVar));
         CheckLength(mean.Length, channels, nameof(mean));
         CheckLength(inverseStd.Length, channels, nameof(inverseStd));
-        BatchGroup? group = workspace?.Group is { Active: > 1 } g ? g : null;
+        BatchGroup? group = workspace?.SplitGroup;
         long n = (long)(group?.TotalRows ?? batch) * spatial;
         if (n < 2)
             throw new ArgumentException($"Batch normalisation in training needs more than one value per channel, got batch {batch} × spatial {spatial}.", nameof(batch));
@@ -105,7 +105,7 @@ public static class BatchNormKernels
         CheckLength(inverseStd.Length, channels, nameof(inverseStd));
         CheckLength(gammaGradient.Length, channels, nameof(gammaGradient));
         CheckLength(betaGradient.Length, channels, nameof(betaGradient));
-        BatchGroup? group = workspace?.Group is { Active: > 1 } g ? g : null;
+        BatchGroup? group = workspace?.SplitGroup;
         double n = (double)(group?.TotalRows ?? batch) * spatial;
 
         ref float xr = ref SpanMath.Ref(x);

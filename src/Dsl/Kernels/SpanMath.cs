@@ -219,31 +219,6 @@ internal static class SpanMath
         for (; i < n; i++) Unsafe.Add(ref dx, i) = a * Unsafe.Add(ref dy, i) - k * (Unsafe.Add(ref x, i) - center) - b;
     }
 
-    /// <summary><c>y += x</c>, element by element.</summary>
-    public static void Add(Span<float> y, ReadOnlySpan<float> x)
-    {
-        if (x.Length != y.Length) throw new ArgumentException("The spans differ in length.", nameof(x));
-        ref float yr = ref Ref(y), xr = ref Ref(x);
-        nuint i = 0, n = (nuint)y.Length;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i + 16 <= n; i += 16) (Vector512.LoadUnsafe(ref yr, i) + Vector512.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref yr, i) + Vector256.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
-        if (Vector128.IsHardwareAccelerated)
-            for (; i + 4 <= n; i += 4) (Vector128.LoadUnsafe(ref yr, i) + Vector128.LoadUnsafe(ref xr, i)).StoreUnsafe(ref yr, i);
-        for (; i < n; i++) Unsafe.Add(ref yr, i) += Unsafe.Add(ref xr, i);
-    }
-
-    /// <summary><c>y *= scale</c>, element by element.</summary>
-    public static void Scale(Span<float> y, float scale)
-    {
-        ref float yr = ref Ref(y);
-        nuint i = 0, n = (nuint)y.Length;
-        if (Vector256.IsHardwareAccelerated)
-            for (; i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref yr, i) * scale).StoreUnsafe(ref yr, i);
-        for (; i < n; i++) Unsafe.Add(ref yr, i) *= scale;
-    }
-
     // Horizontal reductions as a tree of halvings, ending in two in-register shuffles. VectorNNN.Sum adds its 128-bit
     // quarters one after another through scalars (27 instructions for a Vector512<float>, against 8 here); a
     // 16-float softmax row or a 64-float norm row pays that latency once per row. The order of the additions

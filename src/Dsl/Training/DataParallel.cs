@@ -43,6 +43,7 @@ internal sealed class BatchGroup
     /// <summary>Starts a batch of <paramref name="rows"/> rows on <paramref name="active"/> threads; call while no thread is in the group.</summary>
     public void Begin(int active, int rows)
     {
+        if (active < 1 || active > Threads) throw new ArgumentOutOfRangeException(nameof(active));
         Active = active;
         TotalRows = rows;
         _remaining = active;

@@ -35,7 +35,11 @@ public abstract class Optimizer
 
     /// <summary>Applies one update using the gradients currently in <paramref name="parameters"/>.</summary>
     /// <exception cref="InvalidOperationException"><paramref name="parameters"/> is not the instance this optimiser's state belongs to.</exception>
-    public void Step(Parameters parameters) => Update(parameters.Values, parameters.Gradients, 0, BeginStep(parameters));
+    public void Step(Parameters parameters)
+    {
+        long step = BeginStep(parameters);
+        UpdateSlice(parameters, 0, parameters.Size, step);
+    }
 
     /// <summary>
     /// The checks and the step count of <see cref="Step"/>; the update itself then runs in slices, one per thread

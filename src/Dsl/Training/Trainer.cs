@@ -257,7 +257,7 @@ public sealed class Trainer
             network.ForwardTrain(x, y, rows, workspace);
             float loss = _trainer.Loss.Compute(y, _data, indices, dy);
             // The loss is the mean over this thread's rows; the gradient must be that of the whole batch's mean.
-            if (rows != _batch) Kernels.SpanMath.Scale(dy, (float)rows / _batch);
+            if (rows != _batch) Kernels.SequenceKernels.Scale(ref Kernels.SpanMath.Ref(dy), (nuint)dy.Length, (float)rows / _batch);
             _losses[thread] = (double)loss * rows;
             _correct[thread] = _data.IsClassification ? Metrics.CountCorrect(y, _data, indices) : 0;
             network.Backward(dy, Span<float>.Empty, rows, workspace);
@@ -274,7 +274,7 @@ public sealed class Trainer
             int start = Math.Min(thread * slice, total.Length), length = Math.Min(slice, total.Length - start);
             Span<float> mine = total.Slice(start, length);
             for (int t = 1; t < _active; t++)
-                Kernels.SpanMath.Add(mine, _gradients[t].AsSpan(start, length));
+                Kernels.SequenceKernels.AddInPlace(mine, _gradients[t].AsSpan(start, length));
             _trainer.Optimizer.UpdateSlice(_trainer.Network.Parameters, start, length, _optimizerStep);
         }
 
