@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Xunit.Abstractions;
 
 namespace Dsl.Tests.Reliability;
 
@@ -8,7 +9,7 @@ namespace Dsl.Tests.Reliability;
 /// batched call, bit for bit, and a call allocates nothing.
 /// </summary>
 [Collection(AllocationCollection.Name)]
-public sealed class ParallelForwardTests
+public sealed class ParallelForwardTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("dense", 2, 64)]
@@ -40,11 +41,18 @@ public sealed class ParallelForwardTests
         using var parallel = new ParallelForward(net, 2);
         for (int i = 0; i < 20; i++) parallel.Forward(x, y, 16); // JIT, the workers' first calls
 
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 100; i++) parallel.Forward(x, y, 16);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        // Every thread's bytes count (the worker's too), so the test runner's own threads can add some to a window: as
+        // in ConcurrencyTests, an allocation per call shows in every window of 25 calls, so the quietest must be 0.
+        long[] windows = new long[4];
+        for (int w = 0; w < windows.Length; w++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 25; i++) parallel.Forward(x, y, 16);
+            windows[w] = GC.GetTotalAllocatedBytes(precise: true) - before;
+        }
+        output.WriteLine($"bytes allocated in each window of 25 calls: {string.Join(" ", windows)}");
 
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, windows.Min());
         Assert.Throws<ArgumentException>(() => parallel.Forward(x, y, 17));
         parallel.Dispose();
         Assert.Throws<ObjectDisposedException>(() => parallel.Forward(x, y, 16));
