@@ -32,16 +32,16 @@ public sealed partial class NetworkGenerator
                 w.Line($"public const int ScoreFloats = {l * l}; // one head's scores: [Length, Length]");
             }
 
-            public static void EmitForward(SourceWriter w, Attention layer, IReadOnlyList<Isa> ladder)
+            public static void EmitForward(SourceWriter w, Attention layer, Plan plan)
             {
                 int l = layer.Input.Width, d = layer.Input.Channels, dh = layer.HeadDim;
                 string scale = SourceWriter.Float((float)(1.0 / System.Math.Sqrt(dh)));
                 w.Line($"private const float Scale = {scale}; // 1/sqrt(HeadDim), folded into Q");
                 w.Line();
-                EmitProduct(w, "InProjection", $"[Q K V] = x W_in + b_in: [{l}, {d}] x [{d}, {3 * d}]", new Gemm(d, 3 * d, layer.HasBias, layer.HasBias), ladder, backward: false);
-                EmitProduct(w, "Scores", $"S = Q_h K_h^T (and dP = dO V_h^T): [{l}, {dh}] x [{dh}, {l}]", new Gemm(dh, l, false, false), ladder, backward: false);
-                EmitProduct(w, "Mix", $"O_h = P V_h (and dV = P^T dO, dQ = dS K, dK = dS^T Q): [{l}, {l}] x [{l}, {dh}]", new Gemm(l, dh, false, false), ladder, backward: false);
-                EmitProduct(w, "OutProjection", $"y = O W_out + b_out: [{l}, {d}] x [{d}, {d}]", new Gemm(d, d, layer.HasBias, layer.HasBias), ladder, backward: false);
+                EmitProduct(w, "InProjection", $"[Q K V] = x W_in + b_in: [{l}, {d}] x [{d}, {3 * d}]", new Gemm(d, 3 * d, layer.HasBias, layer.HasBias), plan, backward: false);
+                EmitProduct(w, "Scores", $"S = Q_h K_h^T (and dP = dO V_h^T): [{l}, {dh}] x [{dh}, {l}]", new Gemm(dh, l, false, false), plan, backward: false);
+                EmitProduct(w, "Mix", $"O_h = P V_h (and dV = P^T dO, dQ = dS K, dK = dS^T Q): [{l}, {l}] x [{l}, {dh}]", new Gemm(l, dh, false, false), plan, backward: false);
+                EmitProduct(w, "OutProjection", $"y = O W_out + b_out: [{l}, {d}] x [{d}, {d}]", new Gemm(d, d, layer.HasBias, layer.HasBias), plan, backward: false);
 
                 w.Line("/// <summary>");
                 w.Line($"/// One sample: y = softmax(Q_h K_h^T / sqrt({dh}){(layer.Causal ? " + causal mask" : "")}) V_h per head, concatenated, then projected.");
@@ -69,11 +69,11 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
-            public static void EmitBackward(SourceWriter w, Attention layer, IReadOnlyList<Isa> ladder)
+            public static void EmitBackward(SourceWriter w, Attention layer, Plan plan)
             {
                 int l = layer.Input.Width, d = layer.Input.Channels, dh = layer.HeadDim;
-                EmitProduct(w, "InProjection", null, new Gemm(d, 3 * d, layer.HasBias, layer.HasBias), ladder, backward: true);
-                EmitProduct(w, "OutProjection", null, new Gemm(d, d, layer.HasBias, layer.HasBias), ladder, backward: true);
+                EmitProduct(w, "InProjection", null, new Gemm(d, 3 * d, layer.HasBias, layer.HasBias), plan, backward: true);
+                EmitProduct(w, "OutProjection", null, new Gemm(d, d, layer.HasBias, layer.HasBias), plan, backward: true);
 
                 w.Line("/// <summary>");
                 w.Line("/// One sample, every head: from dL/d(concatenated outputs) and what the forward kept, dL/d(projected rows).");
@@ -146,7 +146,7 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
-            private static void EmitProduct(SourceWriter w, string name, string? comment, Gemm gemm, IReadOnlyList<Isa> ladder, bool backward)
+            private static void EmitProduct(SourceWriter w, string name, string? comment, Gemm gemm, Plan plan, bool backward)
             {
                 if (comment is not null) w.Line($"// {comment}");
                 w.OpenBlock($"public static partial class {name}");
@@ -155,11 +155,11 @@ public sealed partial class NetworkGenerator
                     w.Line($"public const int Inputs = {gemm.Inputs};");
                     w.Line($"public const int Outputs = {gemm.Outputs};");
                     w.Line();
-                    DenseEmitter.EmitForward(w, gemm, ladder);
+                    DenseEmitter.EmitForward(w, gemm, plan);
                 }
                 else
                 {
-                    DenseEmitter.EmitBackward(w, gemm, ladder);
+                    DenseEmitter.EmitBackward(w, gemm, plan);
                 }
                 w.CloseBlock();
                 w.Line();

@@ -37,16 +37,17 @@ public sealed partial class NetworkGenerator
             /// the register-blocked kernel. The AVX-512 and AVX2 kernels are written out; machines without AVX2 run the
             /// runtime's <c>FallbackKernels</c> on this product's <c>Shape</c>.
             /// </summary>
-            public static void EmitForward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder, bool writeKernels = true)
+            public static void EmitForward(SourceWriter w, Gemm layer, Plan plan, bool writeKernels = true)
             {
-                var written = Isa.Written(ladder, layer.Outputs, out bool fallback);
+                var written = Isa.Written(plan.Ladder, layer.Outputs, out bool fallback);
                 if (!writeKernels)
                 {
                     written.Clear();
                     fallback = true;
                 }
                 string Fallback(string rows) => $"global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
-                if (fallback) EmitShape(w, "Shape", layer);
+                bool packed = written.Any(r => IsPacked(layer, r.Target));
+                if (fallback || packed) EmitShape(w, "Shape", layer, packed, fallback);
                 const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
                 if (layer.BatchOne)
                 {
@@ -60,7 +61,7 @@ public sealed partial class NetworkGenerator
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
-                    EmitBlockedKernel(w, layer, target);
+                    EmitBlockedKernel(w, layer, target, plan.Tiles);
                 }
                 if (!layer.BatchOne) return;
                 foreach ((Isa target, _) in written)
@@ -70,10 +71,12 @@ public sealed partial class NetworkGenerator
                 }
             }
 
-            // The constants the runtime's fallback kernels are specialised on.
-            private static void EmitShape(SourceWriter w, string name, Gemm layer)
+            // The constants the network's shared micro-tiles (GemmTiles) and the runtime's fallback kernels are specialised on.
+            private static void EmitShape(SourceWriter w, string name, Gemm layer, bool tiles, bool fallback)
             {
-                w.Line("/// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>");
+                string users = tiles && fallback ? "the network's shared micro-tiles and the runtime's kernels on machines without AVX2"
+                    : tiles ? "the network's shared micro-tiles" : "the runtime's kernels on machines without AVX2";
+                w.Line($"/// <summary>This product's constants, for {users}.</summary>");
                 w.OpenBlock($"private readonly struct {name} : global::Dsl.Kernels.IGemmShape");
                 w.Line($"public static int Inputs => {layer.Inputs};");
                 w.Line($"public static int Outputs => {layer.Outputs};");
@@ -112,7 +115,7 @@ public sealed partial class NetworkGenerator
             // A panel's micro-tile is written once, as a method generic over its row count (TRows): the full tile and
             // the smaller ones for the rows left over are the same code, the JIT keeping the rows below TRows.Count.
             // Layers too narrow for the wide tile (IsBlocked) take 4 rows and as many vectors as keep 16 accumulators.
-            private static void EmitBlockedKernel(SourceWriter w, Gemm layer, Isa isa)
+            private static void EmitBlockedKernel(SourceWriter w, Gemm layer, Isa isa, GemmTiles tiles)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int chains = Chains(columns);
@@ -121,10 +124,11 @@ public sealed partial class NetworkGenerator
                 int vectors = wide ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * chains)));
                 // A wide layer's panel rows lie Outputs floats apart: a power-of-two stride maps them to a few L1 sets
                 // (784 rows of a 512-wide layer into 2 of 64), so every weight load went to L2. Wide layers copy each
-                // panel, a chunk of inputs at a time, into a contiguous buffer that stays in L1. Narrow layers
-                // (partial sums) have short rows and read W in place.
-                bool packed = wide && chains == 1;
-                int chunk = PackedChunk(layer, isa, vectors);
+                // panel, a chunk of inputs at a time, into a contiguous buffer that stays in L1, in micro-tiles the
+                // network writes once (GemmTiles) for all its products. Narrow layers (partial sums) have short rows,
+                // read W in place, and keep micro-tiles of their own.
+                bool packed = IsPacked(layer, isa);
+                int chunk = PackedChunk(layer, isa);
                 bool chunked = packed && chunk < layer.Inputs;
                 // Panels of `vectors` vectors; the last, of the vectors left over, ends at the last output, overlapping the one
                 // before it where the width is not a whole number of vectors (its columns are recomputed to the same values).
@@ -159,10 +163,11 @@ public sealed partial class NetworkGenerator
                     }
                 }
                 w.CloseBlock();
+                if (packed) return;
                 foreach (int width in widths)
                 {
                     w.Line();
-                    EmitTileMethod(w, layer, isa, width, new TileRows(rows, guarded: true), chains, packed, chunked);
+                    EmitTileMethod(w, layer, isa, width, new TileRows(rows, guarded: true), chains);
                 }
 
                 void Group(int start, int count)
@@ -176,9 +181,10 @@ public sealed partial class NetworkGenerator
                 void Panel(int count)
                 {
                     if (!widths.Contains(count)) widths.Add(count);
+                    string method = packed ? "GemmTiles." + tiles.Request(isa, count, rows) : TileMethodName(isa, count);
                     string Call(int tileRows, string pass, string first, string end) =>
-                        $"{TileMethodName(isa, count)}<TActivation, global::Dsl.Kernels.Rows{tileRows}{(packed ? $", global::Dsl.Kernels.{pass}" : "")}>" +
-                        $"({(packed ? "ref w, ref panel" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : "")})";
+                        $"{method}<{(packed ? "Shape, " : "")}TActivation, global::Dsl.Kernels.Rows{tileRows}{(packed ? $", global::Dsl.Kernels.{pass}" : "")}>" +
+                        $"({(packed ? "ref w, ref panel" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : packed ? $", 0, {layer.Inputs}" : "")})";
                     if (chunked)
                     {
                         w.OpenBlock($"for (nuint k0 = 0; k0 < {layer.Inputs}; k0 += {chunk})");
@@ -199,34 +205,128 @@ public sealed partial class NetworkGenerator
                 }
             }
 
-            // Inputs per chunk of a packed panel of `vectors` vectors.
-            private static int PackedChunk(Gemm layer, Isa isa, int vectors) => Math.Min(layer.Inputs, PackedFloats / (vectors * isa.Width));
+            /// <summary>True when the rung's blocked kernel packs W's panels (wide tiles, one partial sum), in the shared micro-tiles.</summary>
+            private static bool IsPacked(Gemm layer, Isa isa) => IsBlocked(layer, isa) && Chains(Columns.Of(layer.Outputs, isa)) == 1;
+
+            // Inputs per chunk of a packed panel: as many as fill PackedFloats with a wide tile's vectors.
+            private static int ChunkInputs(Isa isa) => PackedFloats / (BlockedVectors(isa) * isa.Width);
+
+            private static int PackedChunk(Gemm layer, Isa isa) => Math.Min(layer.Inputs, ChunkInputs(isa));
 
             private static string TileMethodName(Isa isa, int vectors) => $"Tiles_{isa.Suffix}x{vectors}";
 
             // Rows s.. of one panel of `vectors` vectors from output o, in micro-tiles of TRows rows; returns the first row left over.
-            private static void EmitTileMethod(SourceWriter w, Gemm layer, Isa isa, int vectors, TileRows rows, int chains, bool packed, bool chunked)
+            private static void EmitTileMethod(SourceWriter w, Gemm layer, Isa isa, int vectors, TileRows rows, int chains)
             {
-                var tile = new List<Segment>();
-                for (int k = 0; k < vectors; k++) tile.Add(new Segment(new Offset("o", k * isa.Width), masked: false));
+                var tile = Panel(isa, vectors);
                 w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
-                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows{(packed ? ", TPass" : "")}>({(packed ? "ref float w, ref float panel" : "ref float w")}, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o{(chunked ? ", nuint k0, nuint n" : "")}) " +
-                    "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows" +
-                    (packed ? " where TPass : struct, global::Dsl.Kernels.IPanelPass" : ""));
+                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) " +
+                    "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows");
                 if (layer.ForwardBias)
                     for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {isa.Load("b", tile[k].Offset.ToString())};");
-                if (chunked)
-                {
-                    w.Line("// The first chunk starts from the bias, later ones from the partial sums in y; the last applies the activation.");
-                    w.Line($"bool first = k0 == 0, last = k0 + n == {layer.Inputs}, activate = last && TActivation.Inline;");
-                }
                 w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
-                if (packed) EmitPackedMicroTile(w, layer, isa, tile, rows, chunked);
-                else EmitMicroTile(w, layer, isa, tile, rows, chains);
+                EmitMicroTile(w, layer, isa, tile, rows, chains);
                 w.CloseBlock();
                 w.Line("return s;");
                 w.CloseBlock();
             }
+
+            // The vectors of a panel from output o.
+            private static List<Segment> Panel(Isa isa, int vectors)
+            {
+                var tile = new List<Segment>();
+                for (int k = 0; k < vectors; k++) tile.Add(new Segment(new Offset("o", k * isa.Width), masked: false));
+                return tile;
+            }
+
+            /// <summary>
+            /// The packed micro-tiles a network's products call, each written once per network in <c>GemmTiles</c> and
+            /// generic over the product's <c>Shape</c>: the JIT specialises a method per shape struct, so its sizes are
+            /// constants in the machine code as if written per product, and the source holds one copy.
+            /// </summary>
+            internal sealed class GemmTiles
+            {
+                private readonly SortedDictionary<string, (Isa Isa, int Vectors, int Rows)> _requested = new(StringComparer.Ordinal);
+
+                /// <summary>The name of the tile of <paramref name="rows"/> rows x <paramref name="vectors"/> vectors on the rung, recorded for <see cref="Emit"/>.</summary>
+                public string Request(Isa isa, int vectors, int rows)
+                {
+                    string name = $"Tiles{rows}x{vectors}_{isa.Suffix}";
+                    _requested[name] = (isa, vectors, rows);
+                    return name;
+                }
+
+                /// <summary>The class of every requested tile, or nothing when no product asked for one.</summary>
+                public void Emit(SourceWriter w)
+                {
+                    if (_requested.Count == 0) return;
+                    w.Line();
+                    w.Line("// Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.");
+                    w.OpenBlock("private static partial class GemmTiles");
+                    bool firstMethod = true;
+                    foreach (KeyValuePair<string, (Isa Isa, int Vectors, int Rows)> tile in _requested)
+                    {
+                        if (!firstMethod) w.Line();
+                        firstMethod = false;
+                        EmitSharedTile(w, tile.Key, tile.Value.Isa, tile.Value.Vectors, new TileRows(tile.Value.Rows, guarded: true));
+                    }
+                    w.CloseBlock();
+                }
+            }
+
+            // Rows s.. of one panel of `vectors` vectors from output o of the product TShape, over its inputs k0..k0+n-1 (one
+            // chunk of the panel), in micro-tiles of TRows rows; TPass says whether this tile packs the chunk or reads it.
+            private static void EmitSharedTile(SourceWriter w, string name, Isa isa, int vectors, TileRows rows)
+            {
+                var tile = Panel(isa, vectors);
+                int chunk = ChunkInputs(isa), stride = vectors * isa.Width;
+                string Acc(int r, int k) => $"acc{r}_{k}";
+                w.Line($"/// <summary>Rows s.. of outputs o..o+{stride - 1} of the product <typeparamref name=\"TShape\"/>, over its inputs k0..k0+n-1, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
+                KernelHeader(w, $"public static nuint {name}<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) " +
+                    "where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation " +
+                    "where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass");
+                w.Line("// The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.");
+                w.Line("nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;");
+                for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = TShape.Bias ? {isa.Load("b", tile[k].Offset.ToString())} : {isa.Zero};");
+                w.Line($"// Over {chunk} inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.");
+                w.Line($"bool chunked = inputs > {chunk}, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;");
+                w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
+                w.Line("ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);");
+                w.Line("ref float ys = ref Unsafe.Add(ref y, s * outputs);");
+                EmitAccumulators(w, tile, rows, 1, (r, k, _) => Acc(r, k), (k, _) => $"bias{k}");
+                w.OpenBlock("if (!first)");
+                rows.Each(w, r =>
+                {
+                    for (int k = 0; k < tile.Count; k++) w.Line($"{Acc(r, k)} = {isa.Load("ys", RowStride.Variable("outputs").At(tile[k].Offset, r))};");
+                });
+                w.CloseBlock();
+                w.OpenBlock("for (nuint i = 0; i < n; i++)");
+                // The input's weight vectors: the PackPanel pass reads them from W and stores them into the panel (and asks for
+                // the next chunk's row, a chunk of inputs on, to come into L2); the ReadPanel pass reads the panel.
+                w.Line($"ref float wi = ref Unsafe.Add(ref panel, i * {stride});");
+                w.Line("ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);");
+                for (int k = 0; k < tile.Count; k++)
+                    w.Line($"var w{k} = TPass.Packs ? {isa.Load("wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
+                w.OpenBlock("if (TPass.Packs)");
+                for (int k = 0; k < tile.Count; k++) w.Line(isa.Store($"w{k}", "wi", SourceWriter.Int(k * isa.Width)));
+                w.OpenBlock("if (chunked)");
+                for (int line = 0; line < stride; line += 16)
+                    w.Line($"global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, {chunk} * outputs + {new Offset("o", line)}));");
+                w.CloseBlock();
+                w.CloseBlock();
+                rows.Each(w, r =>
+                {
+                    w.Line($"var x{r} = {isa.Broadcast(r == 0 ? "Unsafe.Add(ref xs, i)" : $"Unsafe.Add(ref xs, {RowStride.Variable("inputs").At(new Offset("i", 0), r)})")};");
+                    for (int k = 0; k < tile.Count; k++) w.Line($"{Acc(r, k)} = {isa.MultiplyAdd($"w{k}", $"x{r}", Acc(r, k))};");
+                });
+                w.CloseBlock();
+                EmitEpilogue(w, isa, tile, rows, Acc, RowStride.Variable("outputs"), "ys", onlyIf: "last");
+                w.CloseBlock();
+                w.Line("return s;");
+                w.CloseBlock();
+            }
+
+
 
             /// <summary>
             /// The rows of a micro-tile. Guarded, it is the largest tile of a method generic over TRows: row 0 always, row
@@ -285,7 +385,7 @@ public sealed partial class NetworkGenerator
                     w.CloseBlock();
                 }
                 EmitSumPartialSums(w, rows, tile.Count, chains, Acc);
-                EmitEpilogue(w, layer, isa, tile, rows, (r, k) => Acc(r, k, 0), "ys");
+                EmitEpilogue(w, isa, tile, rows, (r, k) => Acc(r, k, 0), RowStride.Of(layer.Outputs), "ys");
             }
 
             // The accumulators of every row from their starting values (registers only, so a row the tile does not have
@@ -298,56 +398,14 @@ public sealed partial class NetworkGenerator
                             w.Line($"var {acc(r, k, j)} = {start(k, j)};");
             }
 
-            // A micro-tile over the packed panel: input i of the chunk is x[k0 + i], its weight vectors panel[i, :].
-            private static void EmitPackedMicroTile(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, bool chunked)
-            {
-                string Acc(int r, int k) => $"acc{r}_{k}";
-                int stride = tile.Count * isa.Width;
-                w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs}{(chunked ? " + k0" : "")});");
-                w.Line($"ref float ys = ref Unsafe.Add(ref y, s * {layer.Outputs});");
-                EmitAccumulators(w, tile, rows, 1, (r, k, _) => Acc(r, k), (k, _) => layer.ForwardBias ? $"bias{k}" : isa.Zero);
-                if (chunked)
-                {
-                    w.OpenBlock("if (!first)");
-                    rows.Each(w, r =>
-                    {
-                        for (int k = 0; k < tile.Count; k++) w.Line($"{Acc(r, k)} = {isa.Load("ys", tile[k].Offset.Plus(r * layer.Outputs).ToString())};");
-                    });
-                    w.CloseBlock();
-                }
-                w.OpenBlock($"for (nuint i = 0; i < {(chunked ? "n" : SourceWriter.Int(layer.Inputs))}; i++)");
-                EmitMicroTileInput(w, layer, isa, tile, rows, "i", Acc, scoped: false, packedStride: stride, chunk: chunked ? PackedChunk(layer, isa, BlockedVectors(isa)) : 0);
-                w.CloseBlock();
-                EmitEpilogue(w, layer, isa, tile, rows, Acc, "ys", onlyIf: chunked ? "last" : null);
-            }
-
             // One input of a micro-tile: its weight vectors once, then each row's broadcast (one live at a time: with all of
             // them the tile would need more than 32 registers) into that row's accumulators.
-            // With a packed panel (packedStride > 0) the input's weight vectors are panel[input, :], one after another.
-            // With a packed panel, the PackPanel pass reads the input's weights from W and stores them into the panel (and
-            // asks for the next chunk's row, `chunk` inputs on, to come into L2); the ReadPanel pass reads the panel.
-            private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, string input, Func<int, int, string> acc, bool scoped, int packedStride = 0, int chunk = 0)
+            private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, string input, Func<int, int, string> acc, bool scoped)
             {
                 if (scoped) w.OpenBlock("");
-                if (packedStride > 0)
-                {
-                    w.Line($"ref float wi = ref Unsafe.Add(ref panel, {input} * {packedStride});");
-                    w.Line($"ref float wr = ref Unsafe.Add(ref w, ({(chunk > 0 ? "k0 + " : "")}{input}) * {layer.Outputs});");
-                    for (int k = 0; k < tile.Count; k++)
-                        w.Line($"var w{k} = TPass.Packs ? {isa.Load("wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
-                    w.OpenBlock("if (TPass.Packs)");
-                    for (int k = 0; k < tile.Count; k++) w.Line(isa.Store($"w{k}", "wi", SourceWriter.Int(k * isa.Width)));
-                    if (chunk > 0)
-                        for (int line = 0; line < packedStride; line += 16)
-                            w.Line($"global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, {chunk * layer.Outputs} + {new Offset("o", line)}));");
-                    w.CloseBlock();
-                }
-                else
-                {
-                    w.Line($"ref float wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
-                    for (int k = 0; k < tile.Count; k++)
-                        w.Line($"var w{k} = {isa.Load("wi", tile[k].Offset.ToString())};");
-                }
+                w.Line($"ref float wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                for (int k = 0; k < tile.Count; k++)
+                    w.Line($"var w{k} = {isa.Load("wi", tile[k].Offset.ToString())};");
                 rows.Each(w, r =>
                 {
                     w.Line($"var x{r} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref xs, {input})" : $"Unsafe.Add(ref xs, {r * layer.Inputs} + {input})")};");
@@ -365,10 +423,10 @@ public sealed partial class NetworkGenerator
             /// When <paramref name="writeTransposed"/> is false the product over W^T serves only the caller's input
             /// gradient (the network's first step), which training never asks for: it runs the runtime's generic kernel.
             /// </remarks>
-            public static void EmitBackward(SourceWriter w, Gemm layer, IReadOnlyList<Isa> ladder, bool writeTransposed = true)
+            public static void EmitBackward(SourceWriter w, Gemm layer, Plan plan, bool writeTransposed = true)
             {
-                var written = Isa.Written(ladder, layer.Outputs, out bool fallback);
-                if (fallback) EmitShape(w, "GradientShape", layer);
+                var written = Isa.Written(plan.Ladder, layer.Outputs, out bool fallback);
+                if (fallback) EmitShape(w, "GradientShape", layer, tiles: false, fallback: true);
                 w.Line($"/// <summary>dL/dW += x^T dL/dz{(layer.BackwardBias ? " and dL/db += the column sums of dL/dz" : "")}, over <paramref name=\"rows\"/> rows.</summary>");
                 EmitDispatcher(w, "public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float gw, ref float gb)",
                     Calls(written, rung => $"WeightGradient_{rung.Suffix}(ref x, ref g, rows, ref gw);",
@@ -390,7 +448,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"public const int Inputs = {layer.Outputs};");
                 w.Line($"public const int Outputs = {layer.Inputs};");
                 w.Line();
-                EmitForward(w, new Gemm(layer.Outputs, layer.Inputs, ForwardBias: false, BackwardBias: false), ladder, writeTransposed);
+                EmitForward(w, new Gemm(layer.Outputs, layer.Inputs, ForwardBias: false, BackwardBias: false), plan, writeTransposed);
                 w.CloseBlock();
             }
 
@@ -480,7 +538,7 @@ public sealed partial class NetworkGenerator
                     }
                     var one = new TileRows(1, guarded: false);
                     EmitSumPartialSums(w, one, tile.Count, chains, (_, k, j) => Acc(k, j));
-                    EmitEpilogue(w, layer, isa, tile, one, (_, k) => Acc(k, 0));
+                    EmitEpilogue(w, isa, tile, one, (_, k) => Acc(k, 0), RowStride.Of(layer.Outputs));
                 });
                 w.CloseBlock();
             }
@@ -516,21 +574,21 @@ public sealed partial class NetworkGenerator
             // then apply the activation to y, so no accumulator is live across a call (the JIT would spill them
             // inside the hot loop). An overlapping tail vector is read before its neighbour is activated in place.
             // With onlyIf (a chunked kernel's "last"), earlier chunks store their partial sums unactivated.
-            private static void EmitEpilogue(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, Func<int, int, string> acc, string y = "y", string? onlyIf = null)
+            private static void EmitEpilogue(SourceWriter w, Isa isa, List<Segment> tile, TileRows rows, Func<int, int, string> acc, RowStride outputs, string y = "y", string? onlyIf = null)
             {
                 string when = onlyIf is null ? "" : onlyIf + " && ";
                 string activate = onlyIf is null ? "TActivation.Inline" : "activate";
                 rows.Each(w, r =>
                 {
                     for (int k = 0; k < tile.Count; k++)
-                        w.Line(isa.Store($"{activate} ? TActivation.Invoke({acc(r, k)}) : {acc(r, k)}", y, tile[k].Offset.Plus(r * layer.Outputs).ToString()));
+                        w.Line(isa.Store($"{activate} ? TActivation.Invoke({acc(r, k)}) : {acc(r, k)}", y, outputs.At(tile[k].Offset, r)));
                 });
                 w.OpenBlock($"if ({when}!TActivation.Inline)");
                 string row = y;
                 if (rows.Count > 1)
                 {
                     w.OpenBlock($"for (nuint row = 0; row < {rows.Bound}; row++)");
-                    w.Line($"ref float yRow = ref Unsafe.Add(ref {y}, row * {layer.Outputs});");
+                    w.Line($"ref float yRow = ref Unsafe.Add(ref {y}, row * {outputs});");
                     row = "yRow";
                 }
                 bool sharedTail = tile.Count > 1 && tile[tile.Count - 1].Masked;
@@ -653,6 +711,35 @@ public sealed partial class NetworkGenerator
                 Variable is null ? SourceWriter.Int(Constant)
                 : Constant == 0 ? Variable
                 : $"{Variable} + {SourceWriter.Int(Constant)}";
+        }
+
+        /// <summary>The distance between rows of a tile: a constant folded into each offset, or a variable written out.</summary>
+        private readonly struct RowStride
+        {
+            private RowStride(int constant, string? variable)
+            {
+                Constant = constant;
+                Text = variable ?? SourceWriter.Int(constant);
+                IsVariable = variable is not null;
+            }
+
+            private int Constant { get; }
+
+            private bool IsVariable { get; }
+
+            private string Text { get; }
+
+            public static RowStride Of(int constant) => new(constant, null);
+
+            public static RowStride Variable(string name) => new(0, name);
+
+            /// <summary>Row <paramref name="r"/>'s element at <paramref name="offset"/>.</summary>
+            public string At(Offset offset, int r) =>
+                !IsVariable ? offset.Plus(r * Constant).ToString()
+                : r == 0 ? offset.ToString()
+                : $"{offset} + {(r == 1 ? Text : $"{r} * {Text}")}";
+
+            public override string ToString() => Text;
         }
 
         private readonly struct Segment

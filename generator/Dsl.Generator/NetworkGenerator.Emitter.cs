@@ -92,6 +92,7 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
+            plan.Tiles.Emit(w);
             CloseFile(w, spec);
             return w.ToString();
         }

@@ -93,7 +93,9 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
         try
         {
             var plan = new Plan(spec);
-            return new GeneratedNetwork(Emitter.EmitNetwork(plan), Emitter.EmitBackward(plan), null);
+            // The training file first: the inference file ends with the micro-tiles both files' kernels call.
+            string training = Emitter.EmitBackward(plan);
+            return new GeneratedNetwork(Emitter.EmitNetwork(plan), training, null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

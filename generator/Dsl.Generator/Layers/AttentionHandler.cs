@@ -108,9 +108,9 @@ internal sealed class AttentionHandler : LayerHandler
 
     public override void EmitConstants(SourceWriter w, StepPlan step, Plan plan) => AttentionEmitter.EmitConstants(w, new Attention(step.Layer));
 
-    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => AttentionEmitter.EmitForward(w, new Attention(step.Layer), plan.Ladder);
+    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => AttentionEmitter.EmitForward(w, new Attention(step.Layer), plan);
 
-    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => AttentionEmitter.EmitBackward(w, new Attention(step.Layer), plan.Ladder);
+    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => AttentionEmitter.EmitBackward(w, new Attention(step.Layer), plan);
 
     private static string Weights(CallSite c, string root)
     {

@@ -156,7 +156,7 @@ internal sealed class ConvolutionHandler : LayerHandler
         LayerSpec layer = step.Layer;
         var v = new Convolution(layer);
         bool folded = step.FoldsNext;
-        DenseEmitter.EmitForward(w, new Gemm(v.PatchSize, v.GroupOutputs, layer.HasBias || folded, layer.HasBias), plan.Ladder);
+        DenseEmitter.EmitForward(w, new Gemm(v.PatchSize, v.GroupOutputs, layer.HasBias || folded, layer.HasBias), plan);
         w.Line();
         ConvEmitter.EmitForwardHelpers(w, v, folded, zeroBias: folded && !layer.HasBias);
         if (step.Strategy == KernelStrategy.DirectConvolution)
@@ -169,7 +169,7 @@ internal sealed class ConvolutionHandler : LayerHandler
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan)
     {
         var v = new Convolution(step.Layer);
-        DenseEmitter.EmitBackward(w, new Gemm(v.PatchSize, v.GroupOutputs, step.Layer.HasBias, step.Layer.HasBias, v.Groups), plan.Ladder, writeTransposed: !plan.InputGradientOnly(step));
+        DenseEmitter.EmitBackward(w, new Gemm(v.PatchSize, v.GroupOutputs, step.Layer.HasBias, step.Layer.HasBias, v.Groups), plan, writeTransposed: !plan.InputGradientOnly(step));
         w.Line();
         ConvEmitter.EmitBackwardHelpers(w, v);
     }

@@ -89,10 +89,10 @@ internal sealed class DenseHandler : LayerHandler
         w.Line($"public const int Outputs = {layer.Output.Features};");
     }
 
-    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Product(step.Layer), plan.Ladder);
+    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Product(step.Layer), plan);
 
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) =>
-        DenseEmitter.EmitBackward(w, Product(step.Layer), plan.Ladder, writeTransposed: !plan.InputGradientOnly(step));
+        DenseEmitter.EmitBackward(w, Product(step.Layer), plan, writeTransposed: !plan.InputGradientOnly(step));
 
     private static Gemm Product(LayerSpec layer) => new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias, BatchOne: layer.Input.Rows == 1);
 

@@ -136,9 +136,9 @@ internal sealed class ResidualEndHandler : LayerHandler
         w.Line($"public const int Outputs = {gemm.Outputs};");
     }
 
-    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Shortcut(plan, step.Layer), plan.Ladder);
+    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Shortcut(plan, step.Layer), plan);
 
-    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Shortcut(plan, step.Layer), plan.Ladder);
+    public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Shortcut(plan, step.Layer), plan);
 
     protected override void EmitInference(CallSite c, string x, string y)
     {

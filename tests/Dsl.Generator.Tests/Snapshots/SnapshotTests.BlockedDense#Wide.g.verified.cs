@@ -133,7 +133,7 @@ total                                   7,560  14,720
         public const int WeightOffset = 0;
         public const int BiasOffset = 960;
 
-        /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+        /// <summary>This product's constants, for the network's shared micro-tiles and the runtime's kernels on machines without AVX2.</summary>
         private readonly struct Shape : global::Dsl.Kernels.IGemmShape
         {
             public static int Inputs => 6;
@@ -173,289 +173,31 @@ total                                   7,560  14,720
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
             for (nuint o = 0; o < 128; o += 64) // outputs o..o+63
             {
-                nuint s = rows >= 6 ? Tiles_512x4<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o) : Tiles_512x4<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o);
-                s = Tiles_512x4<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o);
+                nuint s = rows >= 6 ? GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
                 switch (rows - s)
                 {
-                    case 1: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 3: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 4: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 5: Tiles_512x4<TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 1: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 2: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 3: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 4: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 5: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
                 }
             }
             // outputs 128..159
             {
                 const nuint o = 128;
-                nuint s = rows >= 6 ? Tiles_512x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o) : Tiles_512x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o);
-                s = Tiles_512x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o);
+                nuint s = rows >= 6 ? GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
                 switch (rows - s)
                 {
-                    case 1: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 3: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 4: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 5: Tiles_512x2<TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 1: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 2: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 3: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 4: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 5: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
                 }
             }
-        }
-
-        /// <summary>Rows s.. of outputs o..o+63, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static nuint Tiles_512x4<TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
-        {
-            var bias0 = Vector512.LoadUnsafe(ref b, o);
-            var bias1 = Vector512.LoadUnsafe(ref b, o + 16);
-            var bias2 = Vector512.LoadUnsafe(ref b, o + 32);
-            var bias3 = Vector512.LoadUnsafe(ref b, o + 48);
-            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
-            {
-                ref float xs = ref Unsafe.Add(ref x, s * 6);
-                ref float ys = ref Unsafe.Add(ref y, s * 160);
-                var acc0_0 = bias0;
-                var acc0_1 = bias1;
-                var acc0_2 = bias2;
-                var acc0_3 = bias3;
-                var acc1_0 = bias0;
-                var acc1_1 = bias1;
-                var acc1_2 = bias2;
-                var acc1_3 = bias3;
-                var acc2_0 = bias0;
-                var acc2_1 = bias1;
-                var acc2_2 = bias2;
-                var acc2_3 = bias3;
-                var acc3_0 = bias0;
-                var acc3_1 = bias1;
-                var acc3_2 = bias2;
-                var acc3_3 = bias3;
-                var acc4_0 = bias0;
-                var acc4_1 = bias1;
-                var acc4_2 = bias2;
-                var acc4_3 = bias3;
-                var acc5_0 = bias0;
-                var acc5_1 = bias1;
-                var acc5_2 = bias2;
-                var acc5_3 = bias3;
-                for (nuint i = 0; i < 6; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref panel, i * 64);
-                    ref float wr = ref Unsafe.Add(ref w, (i) * 160);
-                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
-                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
-                    var w2 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 32) : Vector512.LoadUnsafe(ref wi, 32);
-                    var w3 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 48) : Vector512.LoadUnsafe(ref wi, 48);
-                    if (TPass.Packs)
-                    {
-                        Vector512.StoreUnsafe(w0, ref wi, 0);
-                        Vector512.StoreUnsafe(w1, ref wi, 16);
-                        Vector512.StoreUnsafe(w2, ref wi, 32);
-                        Vector512.StoreUnsafe(w3, ref wi, 48);
-                    }
-                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
-                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc0_2 = Vector512.MultiplyAddEstimate(w2, x0, acc0_2);
-                    acc0_3 = Vector512.MultiplyAddEstimate(w3, x0, acc0_3);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + i));
-                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc1_2 = Vector512.MultiplyAddEstimate(w2, x1, acc1_2);
-                        acc1_3 = Vector512.MultiplyAddEstimate(w3, x1, acc1_3);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + i));
-                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc2_2 = Vector512.MultiplyAddEstimate(w2, x2, acc2_2);
-                        acc2_3 = Vector512.MultiplyAddEstimate(w3, x2, acc2_3);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector512.Create(Unsafe.Add(ref xs, 18 + i));
-                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
-                        acc3_2 = Vector512.MultiplyAddEstimate(w2, x3, acc3_2);
-                        acc3_3 = Vector512.MultiplyAddEstimate(w3, x3, acc3_3);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector512.Create(Unsafe.Add(ref xs, 24 + i));
-                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
-                        acc4_1 = Vector512.MultiplyAddEstimate(w1, x4, acc4_1);
-                        acc4_2 = Vector512.MultiplyAddEstimate(w2, x4, acc4_2);
-                        acc4_3 = Vector512.MultiplyAddEstimate(w3, x4, acc4_3);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector512.Create(Unsafe.Add(ref xs, 30 + i));
-                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
-                        acc5_1 = Vector512.MultiplyAddEstimate(w1, x5, acc5_1);
-                        acc5_2 = Vector512.MultiplyAddEstimate(w2, x5, acc5_2);
-                        acc5_3 = Vector512.MultiplyAddEstimate(w3, x5, acc5_3);
-                    }
-                }
-                Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
-                Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 16);
-                Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_2) : acc0_2, ref ys, o + 32);
-                Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_3) : acc0_3, ref ys, o + 48);
-                if (TRows.Count > 1)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + 160);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 176);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_2) : acc1_2, ref ys, o + 192);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_3) : acc1_3, ref ys, o + 208);
-                }
-                if (TRows.Count > 2)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 320);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 336);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_2) : acc2_2, ref ys, o + 352);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_3) : acc2_3, ref ys, o + 368);
-                }
-                if (TRows.Count > 3)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 480);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 496);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_2) : acc3_2, ref ys, o + 512);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_3) : acc3_3, ref ys, o + 528);
-                }
-                if (TRows.Count > 4)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 640);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 656);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_2) : acc4_2, ref ys, o + 672);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_3) : acc4_3, ref ys, o + 688);
-                }
-                if (TRows.Count > 5)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 800);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 816);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_2) : acc5_2, ref ys, o + 832);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_3) : acc5_3, ref ys, o + 848);
-                }
-                if (!TActivation.Inline)
-                {
-                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
-                    {
-                        ref float yRow = ref Unsafe.Add(ref ys, row * 160);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 16)), ref yRow, o + 16);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 32)), ref yRow, o + 32);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 48)), ref yRow, o + 48);
-                    }
-                }
-            }
-            return s;
-        }
-
-        /// <summary>Rows s.. of outputs o..o+31, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static nuint Tiles_512x2<TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
-        {
-            var bias0 = Vector512.LoadUnsafe(ref b, o);
-            var bias1 = Vector512.LoadUnsafe(ref b, o + 16);
-            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
-            {
-                ref float xs = ref Unsafe.Add(ref x, s * 6);
-                ref float ys = ref Unsafe.Add(ref y, s * 160);
-                var acc0_0 = bias0;
-                var acc0_1 = bias1;
-                var acc1_0 = bias0;
-                var acc1_1 = bias1;
-                var acc2_0 = bias0;
-                var acc2_1 = bias1;
-                var acc3_0 = bias0;
-                var acc3_1 = bias1;
-                var acc4_0 = bias0;
-                var acc4_1 = bias1;
-                var acc5_0 = bias0;
-                var acc5_1 = bias1;
-                for (nuint i = 0; i < 6; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref panel, i * 32);
-                    ref float wr = ref Unsafe.Add(ref w, (i) * 160);
-                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
-                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
-                    if (TPass.Packs)
-                    {
-                        Vector512.StoreUnsafe(w0, ref wi, 0);
-                        Vector512.StoreUnsafe(w1, ref wi, 16);
-                    }
-                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
-                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector512.Create(Unsafe.Add(ref xs, 6 + i));
-                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector512.Create(Unsafe.Add(ref xs, 12 + i));
-                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector512.Create(Unsafe.Add(ref xs, 18 + i));
-                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector512.Create(Unsafe.Add(ref xs, 24 + i));
-                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
-                        acc4_1 = Vector512.MultiplyAddEstimate(w1, x4, acc4_1);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector512.Create(Unsafe.Add(ref xs, 30 + i));
-                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
-                        acc5_1 = Vector512.MultiplyAddEstimate(w1, x5, acc5_1);
-                    }
-                }
-                Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
-                Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 16);
-                if (TRows.Count > 1)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + 160);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 176);
-                }
-                if (TRows.Count > 2)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 320);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 336);
-                }
-                if (TRows.Count > 3)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 480);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 496);
-                }
-                if (TRows.Count > 4)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 640);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 656);
-                }
-                if (TRows.Count > 5)
-                {
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 800);
-                    Vector512.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 816);
-                }
-                if (!TActivation.Inline)
-                {
-                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
-                    {
-                        ref float yRow = ref Unsafe.Add(ref ys, row * 160);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 16)), ref yRow, o + 16);
-                    }
-                }
-            }
-            return s;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -467,124 +209,17 @@ total                                   7,560  14,720
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
             for (nuint o = 0; o < 160; o += 16) // outputs o..o+15
             {
-                nuint s = rows >= 6 ? Tiles_256x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o) : Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o);
-                s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o);
+                nuint s = rows >= 6 ? GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
                 switch (rows - s)
                 {
-                    case 1: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 3: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 4: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
-                    case 5: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o); break;
+                    case 1: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 2: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 3: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 4: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 5: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
                 }
             }
-        }
-
-        /// <summary>Rows s.. of outputs o..o+15, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static nuint Tiles_256x2<TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
-        {
-            var bias0 = Vector256.LoadUnsafe(ref b, o);
-            var bias1 = Vector256.LoadUnsafe(ref b, o + 8);
-            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
-            {
-                ref float xs = ref Unsafe.Add(ref x, s * 6);
-                ref float ys = ref Unsafe.Add(ref y, s * 160);
-                var acc0_0 = bias0;
-                var acc0_1 = bias1;
-                var acc1_0 = bias0;
-                var acc1_1 = bias1;
-                var acc2_0 = bias0;
-                var acc2_1 = bias1;
-                var acc3_0 = bias0;
-                var acc3_1 = bias1;
-                var acc4_0 = bias0;
-                var acc4_1 = bias1;
-                var acc5_0 = bias0;
-                var acc5_1 = bias1;
-                for (nuint i = 0; i < 6; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref panel, i * 16);
-                    ref float wr = ref Unsafe.Add(ref w, (i) * 160);
-                    var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
-                    var w1 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o + 8) : Vector256.LoadUnsafe(ref wi, 8);
-                    if (TPass.Packs)
-                    {
-                        Vector256.StoreUnsafe(w0, ref wi, 0);
-                        Vector256.StoreUnsafe(w1, ref wi, 8);
-                    }
-                    var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector256.Create(Unsafe.Add(ref xs, 6 + i));
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector256.Create(Unsafe.Add(ref xs, 12 + i));
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector256.Create(Unsafe.Add(ref xs, 18 + i));
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector256.Create(Unsafe.Add(ref xs, 24 + i));
-                        acc4_0 = Vector256.MultiplyAddEstimate(w0, x4, acc4_0);
-                        acc4_1 = Vector256.MultiplyAddEstimate(w1, x4, acc4_1);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector256.Create(Unsafe.Add(ref xs, 30 + i));
-                        acc5_0 = Vector256.MultiplyAddEstimate(w0, x5, acc5_0);
-                        acc5_1 = Vector256.MultiplyAddEstimate(w1, x5, acc5_1);
-                    }
-                }
-                Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
-                Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 8);
-                if (TRows.Count > 1)
-                {
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + 160);
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 168);
-                }
-                if (TRows.Count > 2)
-                {
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 320);
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 328);
-                }
-                if (TRows.Count > 3)
-                {
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 480);
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 488);
-                }
-                if (TRows.Count > 4)
-                {
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 640);
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 648);
-                }
-                if (TRows.Count > 5)
-                {
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 800);
-                    Vector256.StoreUnsafe(TActivation.Inline ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 808);
-                }
-                if (!TActivation.Inline)
-                {
-                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
-                    {
-                        ref float yRow = ref Unsafe.Add(ref ys, row * 160);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o + 8)), ref yRow, o + 8);
-                    }
-                }
-            }
-            return s;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -844,6 +479,622 @@ total                                   7,560  14,720
         public const int WeightOffset = 1120;
         public const int BiasOffset = 7520;
 
-        // (kernels elided from this snapshot: 591 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 399 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+    }
+
+    // Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.
+    private static partial class GemmTiles
+    {
+        /// <summary>Rows s.. of outputs o..o+7 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static nuint Tiles6x1_256<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
+        {
+            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
+            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+            var bias0 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o) : Vector256.Create(0f);
+            // Over 256 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            bool chunked = inputs > 256, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
+                ref float ys = ref Unsafe.Add(ref y, s * outputs);
+                var acc0_0 = bias0;
+                var acc1_0 = bias0;
+                var acc2_0 = bias0;
+                var acc3_0 = bias0;
+                var acc4_0 = bias0;
+                var acc5_0 = bias0;
+                if (!first)
+                {
+                    acc0_0 = Vector256.LoadUnsafe(ref ys, o);
+                    if (TRows.Count > 1)
+                    {
+                        acc1_0 = Vector256.LoadUnsafe(ref ys, o + outputs);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        acc2_0 = Vector256.LoadUnsafe(ref ys, o + 2 * outputs);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        acc3_0 = Vector256.LoadUnsafe(ref ys, o + 3 * outputs);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        acc4_0 = Vector256.LoadUnsafe(ref ys, o + 4 * outputs);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        acc5_0 = Vector256.LoadUnsafe(ref ys, o + 5 * outputs);
+                    }
+                }
+                for (nuint i = 0; i < n; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref panel, i * 8);
+                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
+                    if (TPass.Packs)
+                    {
+                        Vector256.StoreUnsafe(w0, ref wi, 0);
+                        if (chunked)
+                        {
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 256 * outputs + o));
+                        }
+                    }
+                    var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Vector256.Create(Unsafe.Add(ref xs, i + inputs));
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Vector256.Create(Unsafe.Add(ref xs, i + 2 * inputs));
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Vector256.Create(Unsafe.Add(ref xs, i + 3 * inputs));
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        var x4 = Vector256.Create(Unsafe.Add(ref xs, i + 4 * inputs));
+                        acc4_0 = Vector256.MultiplyAddEstimate(w0, x4, acc4_0);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        var x5 = Vector256.Create(Unsafe.Add(ref xs, i + 5 * inputs));
+                        acc5_0 = Vector256.MultiplyAddEstimate(w0, x5, acc5_0);
+                    }
+                }
+                Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
+                if (TRows.Count > 1)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
+                }
+                if (TRows.Count > 3)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
+                }
+                if (TRows.Count > 4)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
+                }
+                if (TRows.Count > 5)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
+                }
+                if (last && !TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                    }
+                }
+            }
+            return s;
+        }
+
+        /// <summary>Rows s.. of outputs o..o+15 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static nuint Tiles6x2_256<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
+        {
+            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
+            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+            var bias0 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o) : Vector256.Create(0f);
+            var bias1 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o + 8) : Vector256.Create(0f);
+            // Over 256 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            bool chunked = inputs > 256, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
+                ref float ys = ref Unsafe.Add(ref y, s * outputs);
+                var acc0_0 = bias0;
+                var acc0_1 = bias1;
+                var acc1_0 = bias0;
+                var acc1_1 = bias1;
+                var acc2_0 = bias0;
+                var acc2_1 = bias1;
+                var acc3_0 = bias0;
+                var acc3_1 = bias1;
+                var acc4_0 = bias0;
+                var acc4_1 = bias1;
+                var acc5_0 = bias0;
+                var acc5_1 = bias1;
+                if (!first)
+                {
+                    acc0_0 = Vector256.LoadUnsafe(ref ys, o);
+                    acc0_1 = Vector256.LoadUnsafe(ref ys, o + 8);
+                    if (TRows.Count > 1)
+                    {
+                        acc1_0 = Vector256.LoadUnsafe(ref ys, o + outputs);
+                        acc1_1 = Vector256.LoadUnsafe(ref ys, o + 8 + outputs);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        acc2_0 = Vector256.LoadUnsafe(ref ys, o + 2 * outputs);
+                        acc2_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 2 * outputs);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        acc3_0 = Vector256.LoadUnsafe(ref ys, o + 3 * outputs);
+                        acc3_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 3 * outputs);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        acc4_0 = Vector256.LoadUnsafe(ref ys, o + 4 * outputs);
+                        acc4_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 4 * outputs);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        acc5_0 = Vector256.LoadUnsafe(ref ys, o + 5 * outputs);
+                        acc5_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 5 * outputs);
+                    }
+                }
+                for (nuint i = 0; i < n; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref panel, i * 16);
+                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
+                    var w1 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o + 8) : Vector256.LoadUnsafe(ref wi, 8);
+                    if (TPass.Packs)
+                    {
+                        Vector256.StoreUnsafe(w0, ref wi, 0);
+                        Vector256.StoreUnsafe(w1, ref wi, 8);
+                        if (chunked)
+                        {
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 256 * outputs + o));
+                        }
+                    }
+                    var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
+                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
+                    acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Vector256.Create(Unsafe.Add(ref xs, i + inputs));
+                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Vector256.Create(Unsafe.Add(ref xs, i + 2 * inputs));
+                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Vector256.Create(Unsafe.Add(ref xs, i + 3 * inputs));
+                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        var x4 = Vector256.Create(Unsafe.Add(ref xs, i + 4 * inputs));
+                        acc4_0 = Vector256.MultiplyAddEstimate(w0, x4, acc4_0);
+                        acc4_1 = Vector256.MultiplyAddEstimate(w1, x4, acc4_1);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        var x5 = Vector256.Create(Unsafe.Add(ref xs, i + 5 * inputs));
+                        acc5_0 = Vector256.MultiplyAddEstimate(w0, x5, acc5_0);
+                        acc5_1 = Vector256.MultiplyAddEstimate(w1, x5, acc5_1);
+                    }
+                }
+                Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
+                Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 8);
+                if (TRows.Count > 1)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 8 + outputs);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 8 + 2 * outputs);
+                }
+                if (TRows.Count > 3)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 8 + 3 * outputs);
+                }
+                if (TRows.Count > 4)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 8 + 4 * outputs);
+                }
+                if (TRows.Count > 5)
+                {
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
+                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 8 + 5 * outputs);
+                }
+                if (last && !TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o + 8)), ref yRow, o + 8);
+                    }
+                }
+            }
+            return s;
+        }
+
+        /// <summary>Rows s.. of outputs o..o+31 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static nuint Tiles6x2_512<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
+        {
+            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
+            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+            var bias0 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o) : Vector512.Create(0f);
+            var bias1 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 16) : Vector512.Create(0f);
+            // Over 64 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            bool chunked = inputs > 64, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
+                ref float ys = ref Unsafe.Add(ref y, s * outputs);
+                var acc0_0 = bias0;
+                var acc0_1 = bias1;
+                var acc1_0 = bias0;
+                var acc1_1 = bias1;
+                var acc2_0 = bias0;
+                var acc2_1 = bias1;
+                var acc3_0 = bias0;
+                var acc3_1 = bias1;
+                var acc4_0 = bias0;
+                var acc4_1 = bias1;
+                var acc5_0 = bias0;
+                var acc5_1 = bias1;
+                if (!first)
+                {
+                    acc0_0 = Vector512.LoadUnsafe(ref ys, o);
+                    acc0_1 = Vector512.LoadUnsafe(ref ys, o + 16);
+                    if (TRows.Count > 1)
+                    {
+                        acc1_0 = Vector512.LoadUnsafe(ref ys, o + outputs);
+                        acc1_1 = Vector512.LoadUnsafe(ref ys, o + 16 + outputs);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        acc2_0 = Vector512.LoadUnsafe(ref ys, o + 2 * outputs);
+                        acc2_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 2 * outputs);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        acc3_0 = Vector512.LoadUnsafe(ref ys, o + 3 * outputs);
+                        acc3_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 3 * outputs);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        acc4_0 = Vector512.LoadUnsafe(ref ys, o + 4 * outputs);
+                        acc4_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 4 * outputs);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        acc5_0 = Vector512.LoadUnsafe(ref ys, o + 5 * outputs);
+                        acc5_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 5 * outputs);
+                    }
+                }
+                for (nuint i = 0; i < n; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref panel, i * 32);
+                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
+                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
+                    if (TPass.Packs)
+                    {
+                        Vector512.StoreUnsafe(w0, ref wi, 0);
+                        Vector512.StoreUnsafe(w1, ref wi, 16);
+                        if (chunked)
+                        {
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o));
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o + 16));
+                        }
+                    }
+                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
+                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Vector512.Create(Unsafe.Add(ref xs, i + inputs));
+                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Vector512.Create(Unsafe.Add(ref xs, i + 2 * inputs));
+                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Vector512.Create(Unsafe.Add(ref xs, i + 3 * inputs));
+                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        var x4 = Vector512.Create(Unsafe.Add(ref xs, i + 4 * inputs));
+                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
+                        acc4_1 = Vector512.MultiplyAddEstimate(w1, x4, acc4_1);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        var x5 = Vector512.Create(Unsafe.Add(ref xs, i + 5 * inputs));
+                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
+                        acc5_1 = Vector512.MultiplyAddEstimate(w1, x5, acc5_1);
+                    }
+                }
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 16);
+                if (TRows.Count > 1)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 16 + outputs);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 16 + 2 * outputs);
+                }
+                if (TRows.Count > 3)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 16 + 3 * outputs);
+                }
+                if (TRows.Count > 4)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 16 + 4 * outputs);
+                }
+                if (TRows.Count > 5)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 16 + 5 * outputs);
+                }
+                if (last && !TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 16)), ref yRow, o + 16);
+                    }
+                }
+            }
+            return s;
+        }
+
+        /// <summary>Rows s.. of outputs o..o+63 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static nuint Tiles6x4_512<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
+        {
+            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
+            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+            var bias0 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o) : Vector512.Create(0f);
+            var bias1 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 16) : Vector512.Create(0f);
+            var bias2 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 32) : Vector512.Create(0f);
+            var bias3 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 48) : Vector512.Create(0f);
+            // Over 64 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            bool chunked = inputs > 64, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
+                ref float ys = ref Unsafe.Add(ref y, s * outputs);
+                var acc0_0 = bias0;
+                var acc0_1 = bias1;
+                var acc0_2 = bias2;
+                var acc0_3 = bias3;
+                var acc1_0 = bias0;
+                var acc1_1 = bias1;
+                var acc1_2 = bias2;
+                var acc1_3 = bias3;
+                var acc2_0 = bias0;
+                var acc2_1 = bias1;
+                var acc2_2 = bias2;
+                var acc2_3 = bias3;
+                var acc3_0 = bias0;
+                var acc3_1 = bias1;
+                var acc3_2 = bias2;
+                var acc3_3 = bias3;
+                var acc4_0 = bias0;
+                var acc4_1 = bias1;
+                var acc4_2 = bias2;
+                var acc4_3 = bias3;
+                var acc5_0 = bias0;
+                var acc5_1 = bias1;
+                var acc5_2 = bias2;
+                var acc5_3 = bias3;
+                if (!first)
+                {
+                    acc0_0 = Vector512.LoadUnsafe(ref ys, o);
+                    acc0_1 = Vector512.LoadUnsafe(ref ys, o + 16);
+                    acc0_2 = Vector512.LoadUnsafe(ref ys, o + 32);
+                    acc0_3 = Vector512.LoadUnsafe(ref ys, o + 48);
+                    if (TRows.Count > 1)
+                    {
+                        acc1_0 = Vector512.LoadUnsafe(ref ys, o + outputs);
+                        acc1_1 = Vector512.LoadUnsafe(ref ys, o + 16 + outputs);
+                        acc1_2 = Vector512.LoadUnsafe(ref ys, o + 32 + outputs);
+                        acc1_3 = Vector512.LoadUnsafe(ref ys, o + 48 + outputs);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        acc2_0 = Vector512.LoadUnsafe(ref ys, o + 2 * outputs);
+                        acc2_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 2 * outputs);
+                        acc2_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 2 * outputs);
+                        acc2_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 2 * outputs);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        acc3_0 = Vector512.LoadUnsafe(ref ys, o + 3 * outputs);
+                        acc3_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 3 * outputs);
+                        acc3_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 3 * outputs);
+                        acc3_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 3 * outputs);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        acc4_0 = Vector512.LoadUnsafe(ref ys, o + 4 * outputs);
+                        acc4_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 4 * outputs);
+                        acc4_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 4 * outputs);
+                        acc4_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 4 * outputs);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        acc5_0 = Vector512.LoadUnsafe(ref ys, o + 5 * outputs);
+                        acc5_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 5 * outputs);
+                        acc5_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 5 * outputs);
+                        acc5_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 5 * outputs);
+                    }
+                }
+                for (nuint i = 0; i < n; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref panel, i * 64);
+                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
+                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
+                    var w2 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 32) : Vector512.LoadUnsafe(ref wi, 32);
+                    var w3 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 48) : Vector512.LoadUnsafe(ref wi, 48);
+                    if (TPass.Packs)
+                    {
+                        Vector512.StoreUnsafe(w0, ref wi, 0);
+                        Vector512.StoreUnsafe(w1, ref wi, 16);
+                        Vector512.StoreUnsafe(w2, ref wi, 32);
+                        Vector512.StoreUnsafe(w3, ref wi, 48);
+                        if (chunked)
+                        {
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o));
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o + 16));
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o + 32));
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o + 48));
+                        }
+                    }
+                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
+                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
+                    acc0_2 = Vector512.MultiplyAddEstimate(w2, x0, acc0_2);
+                    acc0_3 = Vector512.MultiplyAddEstimate(w3, x0, acc0_3);
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Vector512.Create(Unsafe.Add(ref xs, i + inputs));
+                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
+                        acc1_2 = Vector512.MultiplyAddEstimate(w2, x1, acc1_2);
+                        acc1_3 = Vector512.MultiplyAddEstimate(w3, x1, acc1_3);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Vector512.Create(Unsafe.Add(ref xs, i + 2 * inputs));
+                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
+                        acc2_2 = Vector512.MultiplyAddEstimate(w2, x2, acc2_2);
+                        acc2_3 = Vector512.MultiplyAddEstimate(w3, x2, acc2_3);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Vector512.Create(Unsafe.Add(ref xs, i + 3 * inputs));
+                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                        acc3_2 = Vector512.MultiplyAddEstimate(w2, x3, acc3_2);
+                        acc3_3 = Vector512.MultiplyAddEstimate(w3, x3, acc3_3);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        var x4 = Vector512.Create(Unsafe.Add(ref xs, i + 4 * inputs));
+                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
+                        acc4_1 = Vector512.MultiplyAddEstimate(w1, x4, acc4_1);
+                        acc4_2 = Vector512.MultiplyAddEstimate(w2, x4, acc4_2);
+                        acc4_3 = Vector512.MultiplyAddEstimate(w3, x4, acc4_3);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        var x5 = Vector512.Create(Unsafe.Add(ref xs, i + 5 * inputs));
+                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
+                        acc5_1 = Vector512.MultiplyAddEstimate(w1, x5, acc5_1);
+                        acc5_2 = Vector512.MultiplyAddEstimate(w2, x5, acc5_2);
+                        acc5_3 = Vector512.MultiplyAddEstimate(w3, x5, acc5_3);
+                    }
+                }
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 16);
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_2) : acc0_2, ref ys, o + 32);
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_3) : acc0_3, ref ys, o + 48);
+                if (TRows.Count > 1)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 16 + outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_2) : acc1_2, ref ys, o + 32 + outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_3) : acc1_3, ref ys, o + 48 + outputs);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 16 + 2 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_2) : acc2_2, ref ys, o + 32 + 2 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_3) : acc2_3, ref ys, o + 48 + 2 * outputs);
+                }
+                if (TRows.Count > 3)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 16 + 3 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_2) : acc3_2, ref ys, o + 32 + 3 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_3) : acc3_3, ref ys, o + 48 + 3 * outputs);
+                }
+                if (TRows.Count > 4)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 16 + 4 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_2) : acc4_2, ref ys, o + 32 + 4 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_3) : acc4_3, ref ys, o + 48 + 4 * outputs);
+                }
+                if (TRows.Count > 5)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 16 + 5 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_2) : acc5_2, ref ys, o + 32 + 5 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_3) : acc5_3, ref ys, o + 48 + 5 * outputs);
+                }
+                if (last && !TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 16)), ref yRow, o + 16);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 32)), ref yRow, o + 32);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 48)), ref yRow, o + 48);
+                    }
+                }
+            }
+            return s;
+        }
     }
 }
