@@ -116,6 +116,28 @@ internal sealed class Isa
 
     public string Zero => IsScalar ? "0f" : $"{Vector}.Create(0f)";
 
+    /// <summary>The lanes of <paramref name="value"/> that the int vector <paramref name="indices"/> picks, across the whole vector (AVX-512 and AVX2 rungs).</summary>
+    public string Permute(string value, string indices) =>
+        this == V512 ? $"global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32({value}, {indices})"
+        : this == V256 ? $"global::System.Runtime.Intrinsics.X86.Avx2.PermuteVar8x32({value}, {indices})"
+        : throw new System.InvalidOperationException($"No cross-lane permute is written for the {Suffix} rung.");
+
+    /// <summary>An int vector of <paramref name="lanes"/>, e.g. permute indices.</summary>
+    public string Ints(int[] lanes) => $"{Vector}.Create({string.Join(", ", System.Array.ConvertAll(lanes, l => l.ToString(System.Globalization.CultureInfo.InvariantCulture)))})";
+
+    /// <summary>
+    /// <paramref name="floats"/> consecutive floats (a power of two from 4 to <see cref="Width"/>) in the low lanes of a
+    /// vector of this rung, reading no further; the lanes above are undefined.
+    /// </summary>
+    public string LoadLow(string reference, string offset, int floats)
+    {
+        if (floats == Width) return Load(reference, offset);
+        if (floats == 8 && this == V512) return $"Vector256.ToVector512Unsafe(Vector256.LoadUnsafe(ref {reference}, {offset}))";
+        if (floats == 4 && this == V512) return $"Vector256.ToVector512Unsafe(Vector128.ToVector256Unsafe(Vector128.LoadUnsafe(ref {reference}, {offset})))";
+        if (floats == 4 && this == V256) return $"Vector128.ToVector256Unsafe(Vector128.LoadUnsafe(ref {reference}, {offset}))";
+        throw new System.ArgumentOutOfRangeException(nameof(floats), $"{floats} floats into a {Suffix} vector");
+    }
+
     /// <summary>A vector of all-ones bits in lanes <paramref name="firstKept"/>.. and zero bits before, as floats, for AND-masking an overlapping tail vector.</summary>
     public string TailMask(int firstKept)
     {

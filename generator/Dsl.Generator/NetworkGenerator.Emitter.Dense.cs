@@ -49,10 +49,22 @@ public sealed partial class NetworkGenerator
                 bool packed = written.Any(r => IsPacked(layer, r.Target));
                 if (fallback || packed) EmitShape(w, "Shape", layer, packed, fallback);
                 const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
+                // Batch 1: a product a few vectors wide, not a whole number of them, takes the interleaved kernel on AVX-512
+                // and AVX2 where it fits, the ladder's kernels elsewhere.
+                var single = new List<(Isa Target, string Condition)>();
                 if (layer.BatchOne)
                 {
+                    // Reading W is the bound, so where AVX2's kernel fits, AVX-512 machines run it too (as fast, measured on
+                    // Zen 4: a 12544 -> 10 head 4.8 us either way, from 7.0) and no AVX-512 copy is written.
+                    bool avx2Interleaves = plan.Ladder.Contains(Isa.V256) && Interleaved.Fits(layer, Isa.V256);
+                    foreach (Isa rung in plan.Ladder)
+                        if (written.Count > 0 && Interleaved.Fits(layer, rung) && !(rung == Isa.V512 && avx2Interleaves))
+                            single.Add((rung, rung.IsAccelerated));
+                    // The ladder's kernels for the rungs below (one for AVX2 stays when only AVX-512 interleaves).
+                    foreach ((Isa Target, string Condition) entry in written)
+                        if (!single.Any(s => s.Target == entry.Target)) single.Add(entry);
                     EmitDispatcher(w, $"public static void Forward1<TActivation>({ForwardParameters}){Constraint}",
-                        Calls(written, rung => $"Forward1_{rung.Suffix}<TActivation>({ForwardArguments});", fallback ? Fallback("1") : null));
+                        Calls(single, rung => $"Forward1_{rung.Suffix}<TActivation>({ForwardArguments});", fallback ? Fallback("1") : null));
                     w.Line();
                 }
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
@@ -64,10 +76,11 @@ public sealed partial class NetworkGenerator
                     EmitBlockedKernel(w, layer, target, plan.Tiles);
                 }
                 if (!layer.BatchOne) return;
-                foreach ((Isa target, _) in written)
+                foreach ((Isa target, _) in single)
                 {
                     w.Line();
-                    EmitForwardKernel(w, layer, target);
+                    if (Interleaved.Fits(layer, target)) EmitInterleavedKernel(w, layer, target);
+                    else EmitForwardKernel(w, layer, target);
                 }
             }
 
@@ -540,6 +553,119 @@ public sealed partial class NetworkGenerator
                     EmitSumPartialSums(w, one, tile.Count, chains, (_, k, j) => Acc(k, j));
                     EmitEpilogue(w, isa, tile, one, (_, k) => Acc(k, 0), RowStride.Of(layer.Outputs));
                 });
+                w.CloseBlock();
+            }
+
+            /// <summary>
+            /// The batch-1 layout of a product whose width is not a multiple of its rung's vector and is at most a few
+            /// vectors (a 10-output head: 16 lanes with AVX-512, 8 with AVX2): W's rows are consecutive, so
+            /// <see cref="Rows"/> rows of it are <see cref="Vectors"/> whole vectors, each multiplied by the inputs its
+            /// lanes belong to (one load of x, permuted per vector). The ladder's kernels instead narrow the vector or
+            /// overlap a tail vector, reading part of every load, with two loads per row that straddle cache lines.
+            /// </summary>
+            private sealed class Interleaved
+            {
+                private Interleaved(Isa isa, int outputs)
+                {
+                    int gcd = Gcd(outputs, isa.Width);
+                    Rows = isa.Width / gcd;
+                    Vectors = outputs / gcd;
+                    // Partial sums to keep two FMA pipes of 4-cycle latency busy, as far as the registers go: AVX-512's 32
+                    // hold two sets of up to 7 vectors beside their permute indices, AVX2's 16 one set of up to 5.
+                    Chains = isa == Isa.V512 ? (Vectors >= 4 ? 2 : 4) : (Vectors >= 4 ? 1 : 2);
+                    MaxVectors = isa == Isa.V512 ? 7 : 5;
+                }
+
+                /// <summary>Rows of W (inputs) per step: the fewest whose outputs fill whole vectors.</summary>
+                public int Rows { get; }
+
+                /// <summary>Vectors those rows fill.</summary>
+                public int Vectors { get; }
+
+                /// <summary>Independent sets of partial sums, each taking every <see cref="Chains"/>-th step.</summary>
+                public int Chains { get; }
+
+                private int MaxVectors { get; }
+
+                // Below this many inputs a narrow layer's kernel is the ladder's, written out whole for latency.
+                private const int MinInputs = 256;
+
+                /// <summary>
+                /// True when the rung is AVX-512 or AVX2, the product's width is not a whole number of its vectors, a step's
+                /// inputs are a vector of 4 or more floats, and the accumulators and permute indices fit the register file.
+                /// </summary>
+                public static bool Fits(Gemm layer, Isa isa)
+                {
+                    if ((isa != Isa.V512 && isa != Isa.V256) || layer.Outputs % isa.Width == 0 || layer.Inputs < MinInputs) return false;
+                    var shape = new Interleaved(isa, layer.Outputs);
+                    return shape.Rows >= 4 && shape.Vectors <= shape.MaxVectors;
+                }
+
+                public static Interleaved Of(Gemm layer, Isa isa) => new(isa, layer.Outputs);
+
+                private static int Gcd(int a, int b) => b == 0 ? a : Gcd(b, a % b);
+            }
+
+            // y = act(b + sum_i x[i] W[i, :]) for one sample of a narrow product: Forward1 on the rung's full vectors.
+            private static void EmitInterleavedKernel(SourceWriter w, Gemm layer, Isa isa)
+            {
+                var shape = Interleaved.Of(layer, isa);
+                int n = layer.Outputs, g = shape.Rows, vectors = shape.Vectors, chains = shape.Chains, step = g * chains;
+                int whole = layer.Inputs / step * step, groups = (layer.Inputs - whole) / g, tail = whole + groups * g;
+                string Acc(int v, int c) => $"acc{v}_{c}";
+                KernelHeader(w, $"private static void Forward1_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                w.Line($"// {n} outputs, not a whole number of vectors: {g} rows of W ({g * n} consecutive floats) {(vectors == 1 ? "are a vector, times" : $"are {vectors} vectors, each times")} x[i..i+{g - 1}]");
+                w.Line($"// permuted to the row of each lane; lane l of vector v sums output ({isa.Width} v + l) % {n}.{(chains > 1 ? $" {chains} sets of partial sums take turns." : "")}");
+                for (int v = 0; v < vectors; v++)
+                {
+                    var lanes = new int[isa.Width];
+                    for (int l = 0; l < isa.Width; l++) lanes[l] = (isa.Width * v + l) / n;
+                    w.Line($"var index{v} = {isa.Ints(lanes)};");
+                }
+                for (int v = 0; v < vectors; v++)
+                    for (int c = 0; c < chains; c++)
+                        w.Line($"var {Acc(v, c)} = {isa.Zero};");
+                void Step(string i, int c)
+                {
+                    w.Line($"var x{c} = {isa.LoadLow("x", i, g)};");
+                    for (int v = 0; v < vectors; v++)
+                        w.Line($"{Acc(v, c)} = {isa.MultiplyAdd(isa.Load("wi", SourceWriter.Int(c * g * n + v * isa.Width)), isa.Permute($"x{c}", $"index{v}"), Acc(v, c))};");
+                }
+                if (whole > 0)
+                {
+                    w.OpenBlock($"for (nuint i = 0; i < {whole}; i += {step})");
+                    w.Line($"ref float wi = ref Unsafe.Add(ref w, i * {n});");
+                    for (int c = 0; c < chains; c++) Step(c == 0 ? "i" : $"i + {c * g}", c);
+                    w.CloseBlock();
+                }
+                for (int q = 0; q < groups; q++)
+                {
+                    int i = whole + q * g;
+                    w.OpenBlock($"// inputs {i}..{i + g - 1}, into the first set");
+                    w.Line($"ref float wi = ref Unsafe.Add(ref w, {i * n});");
+                    Step(SourceWriter.Int(i), 0);
+                    w.CloseBlock();
+                }
+                w.Line($"// Each output: its lanes, {g} rows' worth{(tail < layer.Inputs ? $", then inputs {tail}..{layer.Inputs - 1} one by one" : "")}.");
+                w.Line($"global::System.Span<float> lanes = stackalloc float[{g * n}];");
+                w.Line("ref float t = ref MemoryMarshal.GetReference(lanes);");
+                for (int v = 0; v < vectors; v++)
+                {
+                    string sum = Acc(v, 0);
+                    for (int c = 1; c < chains; c++) sum = $"{sum} + {Acc(v, c)}";
+                    w.Line(isa.Store(chains > 1 ? $"({sum})" : sum, "t", SourceWriter.Int(v * isa.Width)));
+                }
+                w.OpenBlock($"for (nuint j = 0; j < {n}; j++)");
+                w.Line($"float sum = {(layer.ForwardBias ? "Unsafe.Add(ref b, j)" : "0f")};");
+                w.Line($"for (nuint r = 0; r < {g}; r++) sum += Unsafe.Add(ref t, r * {n} + j);");
+                if (tail < layer.Inputs)
+                    w.Line($"for (nuint i = {tail}; i < {layer.Inputs}; i++) sum += Unsafe.Add(ref x, i) * Unsafe.Add(ref w, i * {n} + j);");
+                w.Line("Unsafe.Add(ref t, j) = sum; // lane j is read only by output j, before this");
+                w.CloseBlock();
+                w.Line("// The activation on a whole vector, as every other kernel applies it; then the outputs.");
+                for (int k = 0; k * isa.Width < n; k++)
+                    w.Line(isa.Store($"TActivation.Invoke({isa.Load("t", SourceWriter.Int(k * isa.Width))})", "t", SourceWriter.Int(k * isa.Width)));
+                w.Line($"for (nuint j = 0; j < {n}; j++) Unsafe.Add(ref y, j) = Unsafe.Add(ref t, j);");
                 w.CloseBlock();
             }
 

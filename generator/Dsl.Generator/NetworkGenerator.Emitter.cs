@@ -272,6 +272,11 @@ public sealed partial class NetworkGenerator
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             if (spec.RunsInBlocks)
             {
+                w.Line("// One sample takes the batch-1 kernels, which are written for it.");
+                w.OpenBlock("if (batch == 1)");
+                w.Line("ForwardOne(ref x, ref y);");
+                w.Line("return;");
+                w.CloseBlock();
                 w.Line($"// Blocks of up to {BlockRows} samples go layer by layer, so a block reads each weight once from memory and");
                 w.Line("// every further sample of the block finds it in cache.");
                 w.Line($"for (nuint s = 0; s < (nuint)batch; s += {BlockRows})");

@@ -14,7 +14,7 @@ namespace Dsl.Tests;
 /// </summary>
 public class DenseNumericTests
 {
-    public static TheoryData<string> Networks => new() { nameof(FashionMlp), nameof(TailNet), nameof(WideNet), nameof(OddNet), nameof(TinyMlp), nameof(ChunkNet) };
+    public static TheoryData<string> Networks => new() { nameof(FashionMlp), nameof(TailNet), nameof(WideNet), nameof(OddNet), nameof(TinyMlp), nameof(ChunkNet), nameof(NarrowNet), nameof(DotNet) };
 
     internal static (INetwork Net, Dense[] Layers) Create(string name, int seed)
     {
@@ -26,6 +26,8 @@ public class DenseNumericTests
             nameof(OddNet) => Pair(new OddNet(seed), n => new[] { n.Hidden, n.Narrow, n.Out }),
             nameof(TinyMlp) => Pair(new TinyMlp(seed), n => new[] { n.Fc1, n.Fc2, n.Out }),
             nameof(ChunkNet) => Pair(new ChunkNet(seed), n => new[] { n.Wide, n.Narrow, n.Out }),
+            nameof(NarrowNet) => Pair(new NarrowNet(seed), n => new[] { n.Ten, n.Up1, n.Three, n.Up2, n.Fourteen, n.Up3, n.Four }),
+            nameof(DotNet) => Pair(new DotNet(seed), n => new[] { n.Dot }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         // Initialisation leaves biases at zero; random biases make the bias paths matter.
@@ -82,14 +84,26 @@ public class DenseNumericTests
         (INetwork net, _) = Create(name, seed: 2);
         // Batches 1..9 cover the four-sample kernels, the blocked kernel's 6- and 3-row micro-tiles and every remainder;
         // 64, 65 and 131 fill one 64-sample block, spill one sample into a second, and end in a partial third.
-        foreach (int batch in Enumerable.Range(1, 9).Concat([13, 64, 65, 131])) AssertBatchedEqualsBatchOne(net, batch, seed: 20 + batch);
+        foreach (int batch in Enumerable.Range(1, 9).Concat([13, 64, 65, 131]))
+            AssertBatchedEqualsBatchOne(net, batch, seed: 20 + batch, exact: !ReorderedAtBatchOne.Contains(name));
     }
 
     /// <summary>
-    /// Each output lane sums the same products in the same order whichever kernel runs it (one sample or four),
-    /// so batched inference must equal batch-1 inference exactly.
+    /// Networks with a layer of 256 or more inputs and fewer outputs than an AVX-512 (or AVX2) vector: its batch-1
+    /// kernel reads whole vectors across W's rows (docs/architecture.md, "Kernels") and so adds in another order
+    /// than the batched kernel; the two agree to float rounding (<see cref="ReorderedTolerance"/>).
     /// </summary>
-    internal static void AssertBatchedEqualsBatchOne(INetwork net, int batch, int seed)
+    private static readonly HashSet<string> ReorderedAtBatchOne = [nameof(WideNet), nameof(NarrowNet), nameof(DotNet)];
+
+    /// <summary>Relative to the output's scale: a sum of up to 1000 products of magnitude up to 1, added in another order.</summary>
+    private const double ReorderedTolerance = 1e-5;
+
+    /// <summary>
+    /// Each output lane sums the same products in the same order whichever kernel runs it (one sample or a tile of
+    /// rows), so batched inference equals batch-1 inference exactly; or, where the batch-1 kernel adds in another
+    /// order (<paramref name="exact"/> false), to float rounding.
+    /// </summary>
+    internal static void AssertBatchedEqualsBatchOne(INetwork net, int batch, int seed, bool exact = true)
     {
         float[] input = RandomInputs(batch * net.InputSize, seed);
         var batched = new float[batch * net.OutputSize];
@@ -98,7 +112,9 @@ public class DenseNumericTests
         for (int s = 0; s < batch; s++)
         {
             net.Forward(input.AsSpan(s * net.InputSize, net.InputSize), single);
-            Assert.Equal(single, batched.AsSpan(s * net.OutputSize, net.OutputSize).ToArray());
+            float[] row = batched.AsSpan(s * net.OutputSize, net.OutputSize).ToArray();
+            if (exact) Assert.Equal(single, row);
+            else AssertClose(Array.ConvertAll(row, v => (double)v), single, ReorderedTolerance, $"batch {batch}, sample {s}");
         }
     }
 

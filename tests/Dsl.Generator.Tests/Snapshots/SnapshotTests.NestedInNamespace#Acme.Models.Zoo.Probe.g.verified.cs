@@ -82,6 +82,12 @@ total                                      8     12
             global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // One sample takes the batch-1 kernels, which are written for it.
+            if (batch == 1)
+            {
+                ForwardOne(ref x, ref y);
+                return;
+            }
             // Blocks of up to 64 samples go layer by layer, so a block reads each weight once from memory and
             // every further sample of the block finds it in cache.
             for (nuint s = 0; s < (nuint)batch; s += 64)

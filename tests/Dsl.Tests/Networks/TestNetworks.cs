@@ -63,3 +63,27 @@ public partial class TinyMlp
     [Dense(64, Activation.Tanh)] public partial Dense Fc2 { get; }
     [Dense(4)] public partial Dense Out { get; }
 }
+
+/// <summary>
+/// Layers of 256 or more inputs and fewer outputs than a vector, whose batch-1 kernel reads whole vectors across W's
+/// rows: 10 outputs (8 rows a step with AVX-512; 300 inputs end in a lone group and 4 left over), 3 (16 rows; 520
+/// inputs end in 8 left over; AVX2 takes it too), 14 (257 inputs: 1 left over), 4 (1000 inputs: two lone groups).
+/// </summary>
+[Network(Input = 300)]
+public partial class NarrowNet
+{
+    [Dense(10, Activation.Tanh)] public partial Dense Ten { get; }
+    [Dense(520, Activation.Relu)] public partial Dense Up1 { get; }
+    [Dense(3, Activation.Sigmoid)] public partial Dense Three { get; }
+    [Dense(257, Activation.Silu)] public partial Dense Up2 { get; }
+    [Dense(14, Activation.Gelu)] public partial Dense Fourteen { get; }
+    [Dense(1000, Activation.Relu)] public partial Dense Up3 { get; }
+    [Dense(4)] public partial Dense Four { get; }
+}
+
+/// <summary>One output from 1000 inputs: a dot product (16 rows a step with AVX-512, 8 with AVX2), without bias.</summary>
+[Network(Input = 1000)]
+public partial class DotNet
+{
+    [Dense(1, Bias = false)] public partial Dense Dot { get; }
+}
