@@ -8,14 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-data=/usr/share/datasets/fashion-mnist
-if [ ! -e "$data/train-images-idx3-ubyte.gz" ] && command -v apt-get >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; else sudo=none; fi
-  if [ "$sudo" != none ]; then
-    echo "Installing Debian package dataset-fashion-mnist ..."
-    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist
-  fi
-fi
+bash scripts/install-data.sh
 
 [ $# -gt 0 ] || set -- epochs
 # Build first (its AfterBuild step patches libLibTorchSharp.so, see README.md), then run without rebuilding,
