@@ -95,8 +95,8 @@ public static class AttentionKernels
         for (nuint t = 0; t < l; t++)
         {
             ref float row = ref Unsafe.Add(ref source, t * 3 * d);
-            CopyScaled(ref row, ref Unsafe.Add(ref qr, t * n), n, scale);
-            CopyScaled(ref Unsafe.Add(ref row, 2 * d), ref Unsafe.Add(ref vr, t * n), n, 1f);
+            SequenceKernels.Scale(ref row, ref Unsafe.Add(ref qr, t * n), n, scale);
+            SequenceKernels.Scale(ref Unsafe.Add(ref row, 2 * d), ref Unsafe.Add(ref vr, t * n), n, 1f);
             ref float k = ref Unsafe.Add(ref row, d);
             for (nuint i = 0; i < n; i++) Unsafe.Add(ref kr, i * l + t) = Unsafe.Add(ref k, i);
         }
@@ -116,21 +116,7 @@ public static class AttentionKernels
         ref float or = ref SpanMath.Ref(o);
         nuint n = (nuint)headDim, d = (nuint)modelDim;
         for (nuint t = 0; t < (nuint)length; t++)
-            CopyScaled(ref Unsafe.Add(ref or, t * n), ref Unsafe.Add(ref target, t * d), n, 1f);
-    }
-
-    /// <summary><c>y = x·scale</c> over n floats (a multiply by 1 is exact, so this copies too).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void CopyScaled(ref float x, ref float y, nuint n, float scale)
-    {
-        nuint i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (var s = Vector512.Create(scale); i + 16 <= n; i += 16) (Vector512.LoadUnsafe(ref x, i) * s).StoreUnsafe(ref y, i);
-        if (Vector256.IsHardwareAccelerated)
-            for (var s = Vector256.Create(scale); i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref x, i) * s).StoreUnsafe(ref y, i);
-        if (Vector128.IsHardwareAccelerated)
-            for (var s = Vector128.Create(scale); i + 4 <= n; i += 4) (Vector128.LoadUnsafe(ref x, i) * s).StoreUnsafe(ref y, i);
-        for (; i < n; i++) Unsafe.Add(ref y, i) = Unsafe.Add(ref x, i) * scale;
+            SequenceKernels.Scale(ref Unsafe.Add(ref or, t * n), ref Unsafe.Add(ref target, t * d), n, 1f);
     }
 
     private static void CheckHead(int actual, int blocks, int length, int modelDim, int headDim, int head, string name)

@@ -99,16 +99,23 @@ public static class SequenceKernels
 
     /// <summary>In place <c>x *= factor</c> over <paramref name="n"/> floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Scale(ref float x, nuint n, float factor)
+    internal static void Scale(ref float x, nuint n, float factor) => Scale(ref x, ref x, n, factor);
+
+    /// <summary>
+    /// <c>y = x·factor</c> over <paramref name="n"/> floats; in place when <paramref name="y"/> is <paramref name="x"/>,
+    /// and a copy with factor 1 (a multiply by 1 is exact).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Scale(ref float x, ref float y, nuint n, float factor)
     {
         nuint i = 0;
         if (Vector512.IsHardwareAccelerated)
-            for (var f = Vector512.Create(factor); i + 16 <= n; i += 16) (Vector512.LoadUnsafe(ref x, i) * f).StoreUnsafe(ref x, i);
+            for (var f = Vector512.Create(factor); i + 16 <= n; i += 16) (Vector512.LoadUnsafe(ref x, i) * f).StoreUnsafe(ref y, i);
         if (Vector256.IsHardwareAccelerated)
-            for (var f = Vector256.Create(factor); i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref x, i) * f).StoreUnsafe(ref x, i);
+            for (var f = Vector256.Create(factor); i + 8 <= n; i += 8) (Vector256.LoadUnsafe(ref x, i) * f).StoreUnsafe(ref y, i);
         if (Vector128.IsHardwareAccelerated)
-            for (var f = Vector128.Create(factor); i + 4 <= n; i += 4) (Vector128.LoadUnsafe(ref x, i) * f).StoreUnsafe(ref x, i);
-        for (; i < n; i++) Unsafe.Add(ref x, i) *= factor;
+            for (var f = Vector128.Create(factor); i + 4 <= n; i += 4) (Vector128.LoadUnsafe(ref x, i) * f).StoreUnsafe(ref y, i);
+        for (; i < n; i++) Unsafe.Add(ref y, i) = Unsafe.Add(ref x, i) * factor;
     }
 
     private static void Check(int expected, int actual, string name)
