@@ -64,7 +64,7 @@ internal static class Names
     {
         "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "g", "grads", "gradients", "scratch",
         "scratchArray", "buffers", "cols", "pixels", "columnGradient", "padded", "transposed", "xs", "ys", "dys", "dxs", "attention",
-        "copy",
+        "copy", "products", "productScale", "updateWeights", "learningRate",
     };
 
     /// <summary>The locals of the <paramref name="loop"/>-th loop over a repeat's copies: copy0Input, copy0Gradient, ...</summary>

@@ -537,8 +537,17 @@ public sealed partial class NetworkGenerator
         private static void EmitBackwardPass(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             w.Line("/// <inheritdoc/>");
+            w.Line($"public void Backward({ReadOnlySpan} outputGradient, {Span} inputGradient, int batch, global::Dsl.Workspace workspace) =>");
+            w.Line("    Backward(outputGradient, inputGradient, batch, workspace, false, 0f);");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.OpenBlock($"public void BackwardUpdatingWeights({ReadOnlySpan} outputGradient, int batch, global::Dsl.Workspace workspace, float learningRate)");
+            w.Line("global::Dsl.Guard.WeightUpdate(workspace, learningRate);");
+            w.Line("Backward(outputGradient, default, batch, workspace, true, learningRate);");
+            w.CloseBlock();
+            w.Line();
             EmitOptimisedFromFirstCall(w);
-            w.OpenBlock($"public void Backward({ReadOnlySpan} outputGradient, {Span} inputGradient, int batch, global::Dsl.Workspace workspace)");
+            w.OpenBlock($"private void Backward({ReadOnlySpan} outputGradient, {Span} inputGradient, int batch, global::Dsl.Workspace workspace, bool updateWeights, float learningRate)");
             w.Line("CheckWorkspace(workspace);");
             w.Line("global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));");
             w.Line("if (!inputGradient.IsEmpty)");
@@ -548,6 +557,9 @@ public sealed partial class NetworkGenerator
             // Helper threads of a data-parallel batch accumulate into buffers of their own (Trainer.Threads).
             w.Line($"{Span} gradients = workspace.Gradients(_parameters);");
             w.Line("ref float grads = ref MemoryMarshal.GetReference(gradients);");
+            w.Line("// Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.");
+            w.Line("ref float products = ref updateWeights ? ref p : ref grads;");
+            w.Line("float productScale = updateWeights ? -learningRate : 1f;");
             EmitSharedScratch(w, plan, backward: true);
             LayerSpec lastLayer = spec.Layers[spec.Layers.Count - 1];
             string gradient = Names.GradientLocal(lastLayer.MemberName);
@@ -786,6 +798,13 @@ public sealed partial class NetworkGenerator
         internal static string OperatorName(ActivationKind activation) => activation == ActivationKind.None ? "Identity" : activation.ToString();
 
         // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
+        /// <summary>
+        /// The last arguments of a product's AccumulateGradients: where its weight gradient goes and how it is scaled (the
+        /// gradient, or in a fused SGD step the weight itself: see the Backward core), and its bias gradient.
+        /// </summary>
+        internal static string GradientRefs(LayerSpec layer) =>
+            $"ref Unsafe.Add(ref products, {Names.KernelClass(layer)}.WeightOffset), productScale, ref Unsafe.Add(ref grads, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
+
         internal static string WeightRefs(LayerSpec layer, string root) =>
             $"ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.WeightOffset), ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
 

@@ -20,4 +20,19 @@ public static class Guard
         if (span.Length != (long)perSample * batch)
             throw new ArgumentException($"{name} must hold {batch} × {perSample} = {(long)perSample * batch} floats, but holds {span.Length}.", name);
     }
+
+    /// <summary>
+    /// Throws unless <paramref name="workspace"/> may update the weights in a fused SGD step
+    /// (<see cref="INetwork.BackwardUpdatingWeights"/>): it must not be a thread's share of a data-parallel batch,
+    /// whose gradients are only complete once every thread has added its own; and the learning rate must be finite
+    /// and not negative.
+    /// </summary>
+    public static void WeightUpdate(Workspace workspace, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (workspace.SplitGroup is not null)
+            throw new InvalidOperationException("A fused SGD step cannot run on a data-parallel thread's workspace: the batch's gradient is complete only after every thread's share is added.");
+        if (!(learningRate >= 0f) || float.IsPositiveInfinity(learningRate))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "Must be finite and not negative.");
+    }
 }

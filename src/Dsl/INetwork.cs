@@ -43,4 +43,15 @@ public interface INetwork
     /// empty (then the input gradient is not computed, which saves a pass over the first layer's weights).
     /// </summary>
     void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Workspace workspace);
+
+    /// <summary>
+    /// The backward half of a fused plain-SGD step; call <see cref="NetworkExtensions.BackwardAndStep"/>, which
+    /// finishes it. Like <see cref="Backward"/> without an input gradient, except that each matrix product's weight
+    /// (the tensors stored input-major, <see cref="TensorInfo.StoredTransposed"/>: dense, convolution, attention
+    /// projection and residual shortcut weights) takes <c>W −= learningRate · dL/dW</c> as that gradient is formed,
+    /// so its gradient is never written; every other gradient is added to <see cref="Parameters.Gradients"/> as in
+    /// <see cref="Backward"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="workspace"/> is a thread's share of a data-parallel batch.</exception>
+    void BackwardUpdatingWeights(ReadOnlySpan<float> outputGradient, int batch, Workspace workspace, float learningRate);
 }

@@ -56,10 +56,33 @@ public sealed class Parameters
         }
         Size = checked((int)size);
         BufferSize = checked((int)bufferSize);
+        NonProductRuns = FindNonProductRuns(tensors);
         Tensors = tensors;
         (_values, _valuesStart) = AllocateAligned(Size);
         (_gradients, _gradientsStart) = AllocateAligned(Size);
         (_buffers, _buffersStart) = AllocateAligned(BufferSize);
+    }
+
+    /// <summary>
+    /// The stretches of <see cref="Values"/> a fused SGD step updates through the gradient buffer
+    /// (<see cref="NetworkExtensions.BackwardAndStep"/>): every parameter but the matrix products' weights (those
+    /// stored input-major), which take their update inside the backward pass. Pairs of start and length, padding
+    /// included (it stays zero), neighbours merged.
+    /// </summary>
+    internal int[] NonProductRuns { get; }
+
+    private static int[] FindNonProductRuns(IReadOnlyList<TensorInfo> tensors)
+    {
+        var runs = new List<int>();
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            TensorInfo t = tensors[i];
+            if (t.Kind == TensorKind.Buffer || t.StoredTransposed) continue;
+            int start = t.Offset, end = (t.Offset + t.Length + AlignFloats - 1) / AlignFloats * AlignFloats;
+            if (runs.Count > 0 && runs[^2] + runs[^1] == start) runs[^1] += end - start;
+            else runs.AddRange([start, end - start]);
+        }
+        return runs.ToArray();
     }
 
     /// <summary>The tensors, parameters and buffers, in declaration order.</summary>

@@ -6,8 +6,8 @@ using Dsl.Benchmarks.Onnx;
 namespace Dsl.Benchmarks;
 
 /// <summary>
-/// Case F: one SGD training step of <see cref="MlpA"/> on a batch of 32: zero gradients, ForwardTrain, softmax
-/// cross-entropy, Backward (no input gradient), <see cref="Sgd.Step"/> (lr 0.01); against the same step as a
+/// Case F: one SGD training step of <see cref="MlpA"/> on a batch of 32: ForwardTrain, softmax cross-entropy,
+/// BackwardAndStep with plain <see cref="Sgd"/> (lr 0.01, fused into the backward pass); against the same step as a
 /// hand-derived ONNX Runtime training graph (<see cref="OnnxTrainingStep"/>) and written by hand with
 /// TensorPrimitives. All start from the same weights; each benchmark keeps training its own copy.
 /// FLOPs: forward and weight-gradient products (2 x 2 x B x (784 x 128 + 128 x 10)) and the head's input
@@ -79,15 +79,16 @@ public class CaseF_MlpATrainingStep
         _onnx = null;
     }
 
-    /// <summary>The Dsl step, as <see cref="Trainer"/> runs it for one batch.</summary>
+    /// <summary>
+    /// The Dsl step, as <see cref="Trainer"/> runs a batch on one thread: the gradients stay zero between steps and
+    /// <see cref="NetworkExtensions.BackwardAndStep"/> fuses the SGD update into the weight-gradient products.
+    /// </summary>
     [Benchmark(Baseline = true), MustNotAllocate]
     public float Dsl()
     {
-        _parameters.ZeroGradients();
         _net.ForwardTrain(_input, _output, Batch, _workspace);
         float loss = Loss.SoftmaxCrossEntropy.Compute(_output, _data, _indices, _outputGradient);
-        _net.Backward(_outputGradient, Span<float>.Empty, Batch, _workspace);
-        _sgd.Step(_parameters);
+        _net.BackwardAndStep(_outputGradient, Batch, _workspace, _sgd);
         return loss;
     }
 
@@ -123,12 +124,22 @@ public class CaseF_MlpATrainingStep
         var peer = new TensorPrimitivesTrainer(Copy(start), Batch) { LearningRate = LearningRate };
         using var onnx = new OnnxTrainingStep(start, Batch, LearningRate, _input, _oneHot);
 
+        // The gradients from Backward and an unfused Step, to compare with TensorPrimitives'; the benchmark's fused
+        // step (BackwardAndStep) runs on a second copy, whose updated weights must agree with both peers'.
         Workspace workspace = net.CreateWorkspace(Batch);
         net.Parameters.ZeroGradients();
         net.ForwardTrain(_input, _output, Batch, workspace);
         float dslLoss = Loss.SoftmaxCrossEntropy.Compute(_output, _data, _indices, _outputGradient);
         net.Backward(_outputGradient, Span<float>.Empty, Batch, workspace);
         new Sgd(LearningRate).Step(net.Parameters);
+        (MlpA fused, _) = CreateNetwork();
+        Workspace fusedWorkspace = fused.CreateWorkspace(Batch);
+        var fusedOutput = new float[_output.Length];
+        var fusedGradient = new float[_outputGradient.Length];
+        fused.ForwardTrain(_input, fusedOutput, Batch, fusedWorkspace);
+        Loss.SoftmaxCrossEntropy.Compute(fusedOutput, _data, _indices, fusedGradient);
+        fused.BackwardAndStep(fusedGradient, Batch, fusedWorkspace, new Sgd(LearningRate));
+        MlpLayer[] fusedUpdated = Weights.Export([fused.Fc1, fused.Head]);
 
         float peerLoss = peer.Step(_input, _labels);
         float onnxLoss = onnx.Step();
@@ -148,6 +159,11 @@ public class CaseF_MlpATrainingStep
             tp = MathF.Max(tp, Agreement.CheckScaled($"Case F: TensorPrimitives {d.Name}.bias gradient", d.BiasGradient, peer.BiasGradient(l)));
             tp = MathF.Max(tp, Agreement.Check($"Case F: TensorPrimitives updated {d.Name}.weight", updated[l].Weight, peer.Weights(l)));
 
+            tp = MathF.Max(tp, Agreement.Check($"Case F: TensorPrimitives updated {d.Name}.weight (fused step)", fusedUpdated[l].Weight, peer.Weights(l)));
+            ort = MathF.Max(ort, Agreement.Check($"Case F: ONNX Runtime updated {d.Name}.weight (fused step)", fusedUpdated[l].Weight, onnx.Weight(l)));
+            ort = MathF.Max(ort, Agreement.Check($"Case F: ONNX Runtime updated {d.Name}.bias (fused step)", fusedUpdated[l].Bias, onnx.Bias(l)));
+            ort = MathF.Max(ort, Agreement.CheckScaled($"Case F: ONNX Runtime {d.Name}.weight update (fused step)",
+                Difference(start[l].Weight, fusedUpdated[l].Weight), Difference(start[l].Weight, onnx.Weight(l))));
             ort = MathF.Max(ort, Agreement.Check($"Case F: ONNX Runtime updated {d.Name}.weight", updated[l].Weight, onnx.Weight(l)));
             ort = MathF.Max(ort, Agreement.Check($"Case F: ONNX Runtime updated {d.Name}.bias", updated[l].Bias, onnx.Bias(l)));
             ort = MathF.Max(ort, Agreement.CheckScaled($"Case F: ONNX Runtime {d.Name}.weight update",
@@ -226,6 +242,10 @@ public class Extra_TrainingStepPhases
     /// <summary><see cref="INetwork.Backward"/> without input gradient, batch 32: 6.5 MFLOP.</summary>
     [Benchmark, MustNotAllocate]
     public void Backward() => _net.Backward(_outputGradient, Span<float>.Empty, Batch, _workspace);
+
+    /// <summary><see cref="NetworkExtensions.BackwardAndStep"/> with plain SGD: Backward with the update fused into the weight-gradient products, the case's step.</summary>
+    [Benchmark, MustNotAllocate]
+    public void BackwardAndStep() => _net.BackwardAndStep(_outputGradient, Batch, _workspace, _sgd);
 
     /// <summary><see cref="Sgd.Step"/> over 101,776 floats.</summary>
     [Benchmark, MustNotAllocate]

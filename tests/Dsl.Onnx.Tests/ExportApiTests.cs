@@ -152,5 +152,6 @@ public sealed class ExportApiTests : IDisposable
         public Workspace CreateWorkspace(int maxBatch) => inner.CreateWorkspace(maxBatch);
         public void ForwardTrain(ReadOnlySpan<float> input, Span<float> output, int batch, Workspace workspace) => inner.ForwardTrain(input, output, batch, workspace);
         public void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Workspace workspace) => inner.Backward(outputGradient, inputGradient, batch, workspace);
+        public void BackwardUpdatingWeights(ReadOnlySpan<float> outputGradient, int batch, Workspace workspace, float learningRate) => inner.BackwardUpdatingWeights(outputGradient, batch, workspace, learningRate);
     }
 }

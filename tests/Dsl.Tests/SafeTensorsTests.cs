@@ -628,5 +628,6 @@ public sealed class SafeTensorsTests : IDisposable
         public Workspace CreateWorkspace(int maxBatch) => throw new NotSupportedException();
         public void ForwardTrain(ReadOnlySpan<float> input, Span<float> output, int batch, Workspace workspace) => throw new NotSupportedException();
         public void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Workspace workspace) => throw new NotSupportedException();
+        public void BackwardUpdatingWeights(ReadOnlySpan<float> outputGradient, int batch, Workspace workspace, float learningRate) => throw new NotSupportedException();
     }
 }

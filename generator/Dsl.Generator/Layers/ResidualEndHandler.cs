@@ -219,9 +219,9 @@ internal sealed class ResidualEndHandler : LayerHandler
             w.Line($"{Span} {source} = {SlotRegion(c.Plan, layer, Slot.GateGradient)};");
             w.Line($"{Kernels}SequenceKernels.HighwayGateGradient({skip}, {input}, {SlotRegion(c.Plan, layer, Slot.Gate)}, {gradient}, {source});");
         }
-        w.Line($"{c.Code}.AccumulateGradients({Ref(skip)}, {Ref(source)}, {Native(rows)}, {WeightRefs(layer, "grads")});");
         w.Line($"{c.Code}.TransposeWeights(ref Unsafe.Add(ref p, {c.Offsets}.WeightOffset), ref transposed);");
         w.Line($"{c.Code}.Transposed.ForwardRows<{Kernels}Identity>({Ref(source)}, ref transposed, ref transposed, {Ref(skipGradient)}, {rows});");
+        w.Line($"{c.Code}.AccumulateGradients({Ref(skip)}, {Ref(source)}, {Native(rows)}, {GradientRefs(layer)}); // after dx: a fused SGD step changes W");
         if (o.Gated)
             w.Line($"{Kernels}SequenceKernels.HighwayCarry({SlotRegion(c.Plan, layer, Slot.Gate)}, {gradient}, {skipGradient}); // shortcut += (1 - T) dy, then dF = T dy");
     }

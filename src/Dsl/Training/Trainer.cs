@@ -171,7 +171,8 @@ public sealed class Trainer
     /// <summary>
     /// One training batch and its optimiser step, split across threads: each gathers its rows, zeroes its
     /// gradients, runs ForwardTrain, the loss and Backward; then each thread adds a slice of the helper threads'
-    /// gradients into the parameters' own, in thread order, and updates that slice of the parameters.
+    /// gradients into the parameters' own, in thread order, and updates that slice of the parameters. A batch on
+    /// one thread runs BackwardAndStep instead, which fuses plain SGD into the backward pass.
     /// </summary>
     private sealed class TrainingStep : WorkerCrew.IJob, IDisposable
     {
@@ -186,6 +187,7 @@ public sealed class Trainer
         private readonly BatchGroup? _group;
         private int _first, _batch, _active;
         private long _optimizerStep;
+        private bool _gradientsZero;
 
         public TrainingStep(Trainer trainer, Dataset data, int[] order, int maxBatch, ulong seed)
         {
@@ -229,8 +231,10 @@ public sealed class Trainer
             foreach (Workspace workspace in _workspaces) workspace.Step = step;
             if (_active == 1)
             {
+                // One thread: Run(0) takes the optimiser step itself (BackwardAndStep). The group, if any, must not
+                // keep the last batch's thread count: batch norm would wait for a thread that is not coming.
+                _group?.Begin(1, batch);
                 Run(0);
-                _trainer.Optimizer.Step(_trainer.Network.Parameters);
             }
             else
             {
@@ -253,15 +257,25 @@ public sealed class Trainer
             workspace.SampleOffset = start;
             Gather(_data, indices, x);
 
-            workspace.Gradients(network.Parameters).Clear();
+            // BackwardAndStep leaves the gradients zero; after a split batch they hold its sum.
+            if (_active > 1 || !_gradientsZero) workspace.Gradients(network.Parameters).Clear();
             network.ForwardTrain(x, y, rows, workspace);
             float loss = _trainer.Loss.Compute(y, _data, indices, dy);
             // The loss is the mean over this thread's rows; the gradient must be that of the whole batch's mean.
             if (rows != _batch) Kernels.SequenceKernels.Scale(ref Kernels.SpanMath.Ref(dy), (nuint)dy.Length, (float)rows / _batch);
             _losses[thread] = (double)loss * rows;
             _correct[thread] = _data.IsClassification ? Metrics.CountCorrect(y, _data, indices) : 0;
-            network.Backward(dy, Span<float>.Empty, rows, workspace);
-            if (_active > 1) AddGradientsAndUpdate(thread);
+            if (_active == 1)
+            {
+                network.BackwardAndStep(dy, rows, workspace, _trainer.Optimizer);
+                _gradientsZero = true;
+            }
+            else
+            {
+                network.Backward(dy, Span<float>.Empty, rows, workspace);
+                AddGradientsAndUpdate(thread);
+                _gradientsZero = false;
+            }
         }
 
         // After every thread's Backward, thread t adds slice t of the helper threads' buffers into the parameters',

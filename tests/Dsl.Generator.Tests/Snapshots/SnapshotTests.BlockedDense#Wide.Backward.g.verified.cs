@@ -60,8 +60,18 @@ partial class Wide
     }
 
     /// <inheritdoc/>
+    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace) =>
+        Backward(outputGradient, inputGradient, batch, workspace, false, 0f);
+
+    /// <inheritdoc/>
+    public void BackwardUpdatingWeights(global::System.ReadOnlySpan<float> outputGradient, int batch, global::Dsl.Workspace workspace, float learningRate)
+    {
+        global::Dsl.Guard.WeightUpdate(workspace, learningRate);
+        Backward(outputGradient, default, batch, workspace, true, learningRate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
+    private void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace, bool updateWeights, float learningRate)
     {
         CheckWorkspace(workspace);
         global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));
@@ -71,6 +81,9 @@ partial class Wide
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        ref float products = ref updateWeights ? ref p : ref grads;
+        float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 6400));
         global::System.Span<float> dOut = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dOut);
@@ -78,28 +91,28 @@ partial class Wide
         // out: Dense 160 -> 40 backward. dz = dy tanh'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Tanh>(workspace.Region(OutOutputSlot, 40, batch), dOut);
         global::System.Span<float> dHidden = workspace.Region(GradientSlotB, 160, batch);
-        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 160, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref grads, OutKernels.WeightOffset), ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
         OutKernels.TransposeWeights(ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref transposed);
         OutKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dOut), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dHidden), batch);
+        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 160, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref products, OutKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dHidden, "out", gradient: true);
 
         // hidden: Dense 6 -> 160 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(HiddenOutputSlot, 160, batch), dHidden);
-        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref grads, HiddenKernels.WeightOffset), ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
         {
             HiddenKernels.TransposeWeights(ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref transposed);
             HiddenKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHidden), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
         }
+        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref products, HiddenKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset));
     }
 
     private static partial class HiddenKernels
     {
-        // (kernels elided from this snapshot: 299 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 301 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class OutKernels
     {
-        // (kernels elided from this snapshot: 245 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 247 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

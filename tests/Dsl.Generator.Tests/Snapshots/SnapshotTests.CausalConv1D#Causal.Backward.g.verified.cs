@@ -81,8 +81,18 @@ partial class Causal
     }
 
     /// <inheritdoc/>
+    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace) =>
+        Backward(outputGradient, inputGradient, batch, workspace, false, 0f);
+
+    /// <inheritdoc/>
+    public void BackwardUpdatingWeights(global::System.ReadOnlySpan<float> outputGradient, int batch, global::Dsl.Workspace workspace, float learningRate)
+    {
+        global::Dsl.Guard.WeightUpdate(workspace, learningRate);
+        Backward(outputGradient, default, batch, workspace, true, learningRate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
+    private void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace, bool updateWeights, float learningRate)
     {
         CheckWorkspace(workspace);
         global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));
@@ -92,6 +102,9 @@ partial class Causal
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        ref float products = ref updateWeights ? ref p : ref grads;
+        float productScale = updateWeights ? -learningRate : 1f;
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 24));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 18));
         ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 24));
@@ -102,9 +115,9 @@ partial class Causal
 
         // head: Dense 3 -> 2 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dPool = workspace.Region(GradientSlotB, 3, batch);
-        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 3, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref grads, HeadKernels.WeightOffset), ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
         HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
         HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dPool), batch);
+        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 3, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dPool, "head", gradient: true);
 
         // pool: GlobalAvgPool 3x6 -> 3 backward. Each window's gradient is shared equally by its positions.
@@ -125,7 +138,7 @@ partial class Causal
             ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 12, 12));
             ConvKernels.ToPixels(ref dys, ref pixels);
             ConvKernels.Im2Col(ref xs, ref padded, ref cols);
-            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset), ref Unsafe.Add(ref grads, ConvKernels.BiasOffset));
+            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref products, ConvKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ConvKernels.BiasOffset));
             if (!inputGradient.IsEmpty)
             {
                 ConvKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref pixels, ref transposed, ref transposed, ref columnGradient, ConvKernels.Pixels);
@@ -136,11 +149,11 @@ partial class Causal
 
     private static partial class ConvKernels
     {
-        // (kernels elided from this snapshot: 131 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 132 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class HeadKernels
     {
-        // (kernels elided from this snapshot: 169 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 170 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -96,8 +96,18 @@ partial class SmallCnn
     }
 
     /// <inheritdoc/>
+    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace) =>
+        Backward(outputGradient, inputGradient, batch, workspace, false, 0f);
+
+    /// <inheritdoc/>
+    public void BackwardUpdatingWeights(global::System.ReadOnlySpan<float> outputGradient, int batch, global::Dsl.Workspace workspace, float learningRate)
+    {
+        global::Dsl.Guard.WeightUpdate(workspace, learningRate);
+        Backward(outputGradient, default, batch, workspace, true, learningRate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
+    private void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace, bool updateWeights, float learningRate)
     {
         CheckWorkspace(workspace);
         global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));
@@ -107,6 +117,9 @@ partial class SmallCnn
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        ref float products = ref updateWeights ? ref p : ref grads;
+        float productScale = updateWeights ? -learningRate : 1f;
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 270));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 120));
         ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 270));
@@ -117,9 +130,9 @@ partial class SmallCnn
 
         // head: Dense 24 -> 3 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dFlat = workspace.Region(GradientSlotB, 24, batch);
-        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 24, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref grads, HeadKernels.WeightOffset), ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
         HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
         HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFlat), batch);
+        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 24, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFlat, "head", gradient: true);
 
         // flat: Flatten 4x3x2 -> 24 backward. The gradient is the same memory with the input's shape.
@@ -148,7 +161,7 @@ partial class SmallCnn
             ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 30, 30));
             ConvKernels.ToPixels(ref dys, ref pixels);
             ConvKernels.Im2Col(ref xs, ref padded, ref cols);
-            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset), ref Unsafe.Add(ref grads, ConvKernels.WeightOffset));
+            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref products, ConvKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset));
             if (!inputGradient.IsEmpty)
             {
                 ConvKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref pixels, ref transposed, ref transposed, ref columnGradient, ConvKernels.Pixels);
@@ -159,7 +172,7 @@ partial class SmallCnn
 
     private static partial class ConvKernels
     {
-        // (kernels elided from this snapshot: 139 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 140 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class PoolKernels
@@ -169,6 +182,6 @@ partial class SmallCnn
 
     private static partial class HeadKernels
     {
-        // (kernels elided from this snapshot: 468 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 469 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -66,8 +66,18 @@ partial class Classifier
     }
 
     /// <inheritdoc/>
+    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace) =>
+        Backward(outputGradient, inputGradient, batch, workspace, false, 0f);
+
+    /// <inheritdoc/>
+    public void BackwardUpdatingWeights(global::System.ReadOnlySpan<float> outputGradient, int batch, global::Dsl.Workspace workspace, float learningRate)
+    {
+        global::Dsl.Guard.WeightUpdate(workspace, learningRate);
+        Backward(outputGradient, default, batch, workspace, true, learningRate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
+    private void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace, bool updateWeights, float learningRate)
     {
         CheckWorkspace(workspace);
         global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));
@@ -77,6 +87,9 @@ partial class Classifier
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        ref float products = ref updateWeights ? ref p : ref grads;
+        float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 102));
         global::System.Span<float> dClasses = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dClasses);
@@ -86,28 +99,28 @@ partial class Classifier
         for (int s = 0; s < batch; s++)
             global::Dsl.Kernels.Softmax.Backward(classes.Slice(s * 6, 6), dClasses.Slice(s * 6, 6));
         global::System.Span<float> dFeatures = workspace.Region(GradientSlotB, 17, batch);
-        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset), ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
         ClassesKernels.TransposeWeights(ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref transposed);
         ClassesKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dClasses), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFeatures), batch);
+        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref products, ClassesKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFeatures, "classes", gradient: true);
 
         // features: Dense 5 -> 17 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(FeaturesPreActivationSlot, 17, batch), dFeatures);
-        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref Unsafe.Add(ref grads, FeaturesKernels.WeightOffset), ref Unsafe.Add(ref grads, FeaturesKernels.BiasOffset));
         if (!inputGradient.IsEmpty)
         {
             FeaturesKernels.TransposeWeights(ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref transposed);
             FeaturesKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dFeatures), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
         }
+        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref Unsafe.Add(ref products, FeaturesKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, FeaturesKernels.BiasOffset));
     }
 
     private static partial class FeaturesKernels
     {
-        // (kernels elided from this snapshot: 227 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 229 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class ClassesKernels
     {
-        // (kernels elided from this snapshot: 501 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 502 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -205,8 +205,18 @@ partial class Encoder
     }
 
     /// <inheritdoc/>
+    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace) =>
+        Backward(outputGradient, inputGradient, batch, workspace, false, 0f);
+
+    /// <inheritdoc/>
+    public void BackwardUpdatingWeights(global::System.ReadOnlySpan<float> outputGradient, int batch, global::Dsl.Workspace workspace, float learningRate)
+    {
+        global::Dsl.Guard.WeightUpdate(workspace, learningRate);
+        Backward(outputGradient, default, batch, workspace, true, learningRate);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace)
+    private void Backward(global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, int batch, global::Dsl.Workspace workspace, bool updateWeights, float learningRate)
     {
         CheckWorkspace(workspace);
         global::Dsl.Guard.BatchLength(outputGradient, OutputSize, batch, nameof(outputGradient));
@@ -216,6 +226,9 @@ partial class Encoder
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        ref float products = ref updateWeights ? ref p : ref grads;
+        float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 192));
         ref float attention = ref MemoryMarshal.GetReference(workspace.Shared(AttentionSlot, 176));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
@@ -223,9 +236,9 @@ partial class Encoder
 
         // head: Dense 8 -> 3 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dPool = workspace.Region(GradientSlotB, 8, batch);
-        headKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(poolOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref grads, headKernels.WeightOffset), ref Unsafe.Add(ref grads, headKernels.BiasOffset));
         headKernels.TransposeWeights(ref Unsafe.Add(ref p, headKernels.WeightOffset), ref transposed);
         headKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dPool), batch);
+        headKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(poolOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, headKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, headKernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dPool, "head", gradient: true);
 
         // pool: GlobalAvgPool 4 tokens x 8 -> 8 backward. Each token's gradient is dy / 4.
@@ -240,17 +253,17 @@ partial class Encoder
 
         // blocks.1.mlp.fc2: Dense 4 tokens x 16 -> 4 tokens x 8 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dBlocks_1_mlp_fc1 = workspace.Region(GradientSlotB, 64, batch);
-        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_1_mlp_fc2Kernels.WeightOffset), ref Unsafe.Add(ref grads, blocks_1_mlp_fc2Kernels.BiasOffset));
         blocks_0_mlp_fc2Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_mlp_fc2Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc2Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc2), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), batch * 4);
+        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_mlp_fc2Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_mlp_fc2Kernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_mlp_fc1, "blocks.1.mlp.fc2", gradient: true);
 
         // blocks.1.mlp.fc1: Dense 4 tokens x 8 -> 4 tokens x 16 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(blocks_1_mlp_fc1PreActivationSlot, 64, batch), dBlocks_1_mlp_fc1);
         global::System.Span<float> dBlocks_1_mlp_norm = workspace.Region(GradientSlotA, 32, batch);
-        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_1_mlp_fc1Kernels.WeightOffset), ref Unsafe.Add(ref grads, blocks_1_mlp_fc1Kernels.BiasOffset));
         blocks_0_mlp_fc1Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_mlp_fc1Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc1Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_1_mlp_norm), batch * 4);
+        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_mlp_fc1Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_mlp_fc1Kernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_mlp_norm, "blocks.1.mlp.fc1", gradient: true);
 
         // blocks.1.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -270,14 +283,14 @@ partial class Encoder
         global::System.Span<float> dBlocks_1_attn_norm = workspace.Region(GradientSlotA, 32, batch);
         global::System.Span<float> blocks_1_attnMixedGradient = workspace.Region(blocks_1_attnMixedGradientSlot, 32, batch);
         global::System.Span<float> blocks_1_attnQkvGradient = workspace.Region(blocks_1_attnQkvGradientSlot, 96, batch);
-        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_attn), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_1_attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref grads, blocks_1_attnKernels.OutProjBiasOffset));
         blocks_0_attnKernels.OutProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_attnKernels.OutProjWeightOffset), ref transposed);
         blocks_0_attnKernels.OutProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_1_attn), ref transposed, ref transposed, ref MemoryMarshal.GetReference(blocks_1_attnMixedGradient), batch * 4);
+        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_attn), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_attnKernels.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_attnKernels.OutProjBiasOffset));
         for (int s = 0; s < batch; s++)
             blocks_0_attnKernels.BackwardSample(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnQkvSlot, 96, batch).Slice(s * 96, 96)), ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnProbabilitiesSlot, 32, batch).Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_1_attnMixedGradient.Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient.Slice(s * 96, 96)), ref attention, ref Unsafe.Add(ref attention, 128));
-        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_1_attnKernels.InProjWeightOffset), ref Unsafe.Add(ref grads, blocks_1_attnKernels.InProjBiasOffset));
         blocks_0_attnKernels.InProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_attnKernels.InProjWeightOffset), ref transposed);
         blocks_0_attnKernels.InProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_1_attn_norm), batch * 4);
+        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_attnKernels.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_attnKernels.InProjBiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_attn_norm, "blocks.1.attn", gradient: true);
 
         // blocks.1.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -295,17 +308,17 @@ partial class Encoder
 
         // blocks.0.mlp.fc2: Dense 4 tokens x 16 -> 4 tokens x 8 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::System.Span<float> dBlocks_0_mlp_fc1 = workspace.Region(GradientSlotA, 64, batch);
-        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_0_mlp_fc2Kernels.WeightOffset), ref Unsafe.Add(ref grads, blocks_0_mlp_fc2Kernels.BiasOffset));
         blocks_0_mlp_fc2Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_mlp_fc2Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc2Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc2), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), batch * 4);
+        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_mlp_fc2Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_mlp_fc2Kernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_mlp_fc1, "blocks.0.mlp.fc2", gradient: true);
 
         // blocks.0.mlp.fc1: Dense 4 tokens x 8 -> 4 tokens x 16 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Gelu>(workspace.Region(blocks_0_mlp_fc1PreActivationSlot, 64, batch), dBlocks_0_mlp_fc1);
         global::System.Span<float> dBlocks_0_mlp_norm = workspace.Region(GradientSlotB, 32, batch);
-        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_0_mlp_fc1Kernels.WeightOffset), ref Unsafe.Add(ref grads, blocks_0_mlp_fc1Kernels.BiasOffset));
         blocks_0_mlp_fc1Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_mlp_fc1Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc1Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_0_mlp_norm), batch * 4);
+        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_mlp_fc1Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_mlp_fc1Kernels.BiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_mlp_norm, "blocks.0.mlp.fc1", gradient: true);
 
         // blocks.0.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -325,14 +338,14 @@ partial class Encoder
         global::System.Span<float> dBlocks_0_attn_norm = workspace.Region(GradientSlotB, 32, batch);
         global::System.Span<float> blocks_0_attnMixedGradient = workspace.Region(blocks_0_attnMixedGradientSlot, 32, batch);
         global::System.Span<float> blocks_0_attnQkvGradient = workspace.Region(blocks_0_attnQkvGradientSlot, 96, batch);
-        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_attn), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_0_attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref grads, blocks_0_attnKernels.OutProjBiasOffset));
         blocks_0_attnKernels.OutProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_attnKernels.OutProjWeightOffset), ref transposed);
         blocks_0_attnKernels.OutProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_0_attn), ref transposed, ref transposed, ref MemoryMarshal.GetReference(blocks_0_attnMixedGradient), batch * 4);
+        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_attn), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_attnKernels.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_attnKernels.OutProjBiasOffset));
         for (int s = 0; s < batch; s++)
             blocks_0_attnKernels.BackwardSample(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnQkvSlot, 96, batch).Slice(s * 96, 96)), ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnProbabilitiesSlot, 32, batch).Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_0_attnMixedGradient.Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient.Slice(s * 96, 96)), ref attention, ref Unsafe.Add(ref attention, 128));
-        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref grads, blocks_0_attnKernels.InProjWeightOffset), ref Unsafe.Add(ref grads, blocks_0_attnKernels.InProjBiasOffset));
         blocks_0_attnKernels.InProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_attnKernels.InProjWeightOffset), ref transposed);
         blocks_0_attnKernels.InProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_0_attn_norm), batch * 4);
+        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_attnKernels.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_attnKernels.InProjBiasOffset));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_attn_norm, "blocks.0.attn", gradient: true);
 
         // blocks.0.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -389,21 +402,21 @@ partial class Encoder
 
     private static partial class blocks_0_attnKernels
     {
-        // (kernels elided from this snapshot: 598 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 601 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class blocks_0_mlp_fc1Kernels
     {
-        // (kernels elided from this snapshot: 264 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 266 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class blocks_0_mlp_fc2Kernels
     {
-        // (kernels elided from this snapshot: 480 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 481 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class headKernels
     {
-        // (kernels elided from this snapshot: 213 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 214 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

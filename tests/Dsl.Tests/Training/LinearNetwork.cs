@@ -65,6 +65,10 @@ internal sealed class LinearNetwork : INetwork
         Forward(input, output, batch);
     }
 
+    // No tensor is stored input-major, so no weight is a product's: a fused step's backward is the plain one.
+    public void BackwardUpdatingWeights(ReadOnlySpan<float> outputGradient, int batch, Workspace workspace, float learningRate) =>
+        Backward(outputGradient, Span<float>.Empty, batch, workspace);
+
     public void Backward(ReadOnlySpan<float> outputGradient, Span<float> inputGradient, int batch, Workspace workspace)
     {
         workspace.BeginBackward(batch);
