@@ -440,11 +440,13 @@ public sealed partial class NetworkGenerator
             {
                 var written = Isa.Written(plan.Ladder, layer.Outputs, out bool fallback);
                 if (fallback) EmitShape(w, "GradientShape", layer, tiles: false, fallback: true);
-                w.Line($"/// <summary>target += scale x^T dL/dz (dL/dW, or W at scale -lr: a fused SGD step){(layer.BackwardBias ? ", dL/db += column sums of dL/dz" : "")}.</summary>");
-                EmitDispatcher(w, "public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb)",
-                    Calls(written, rung => $"WeightGradient_{rung.Suffix}(ref x, ref g, rows, ref target, scale);",
-                        fallback ? "global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref target, scale);" : null),
-                    prologue: layer.BackwardBias ? $"global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, {layer.Outputs}, ref gb);" : null);
+                w.Line($"/// <summary>target += x^T (scale dL/dz){(layer.BackwardBias ? ", dL/db += column sums of dL/dz" : "")}: dL/dW, or at scale -lr a fused SGD step on W (dL/dz scaled into <paramref name=\"scaled\"/>).</summary>");
+                EmitDispatcher(w, "public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb, ref float scaled)",
+                    Calls(written, rung => $"WeightGradient_{rung.Suffix}(ref x, ref g, rows, ref target);",
+                        fallback ? "global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref target);" : null),
+                    layer.BackwardBias
+                        ? new[] { $"global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, {layer.Outputs}, ref gb);", Scale(layer) }
+                        : new[] { Scale(layer) });
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
@@ -465,15 +467,17 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
+            private static string Scale(Gemm layer) => $"if (scale != 1f) g = ref global::Dsl.Kernels.DenseKernels.Scale(ref g, rows * {layer.Outputs}, scale, ref scaled);";
+
             /// <summary>
             /// A dispatcher method: <paramref name="prologue"/>, then the first of <paramref name="calls"/> whose rung the
             /// machine accelerates (<see cref="EmitChain"/>).
             /// </summary>
-            private static void EmitDispatcher(SourceWriter w, string signature, IReadOnlyList<(string Condition, string Call)> calls, string? prologue = null)
+            private static void EmitDispatcher(SourceWriter w, string signature, IReadOnlyList<(string Condition, string Call)> calls, params string[] prologue)
             {
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
                 w.OpenBlock(signature);
-                if (prologue is not null) w.Line(prologue);
+                foreach (string line in prologue) w.Line(line);
                 EmitChain(w, calls);
                 w.CloseBlock();
             }
@@ -744,15 +748,12 @@ public sealed partial class NetworkGenerator
                 return columns.Vectors <= 2 ? 4 : columns.Vectors <= 4 ? 2 : 1;
             }
 
-            // target[i, :] += scale sum_s x[s, i] g[s, :], four input rows at a time: the sums start from zero in
-            // registers and are scaled into the target once, so the same kernel adds a gradient (scale 1, exact) or
-            // takes a fused SGD step on the weight (scale -lr).
+            // dL/dW[i, :] += sum_s x[s, i] g[s, :], four input rows at a time.
             private static void EmitWeightGradient(SourceWriter w, Gemm layer, Isa isa)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int perTile = RowTile(isa);
-                KernelHeader(w, $"private static void WeightGradient_{isa.Suffix}(ref float x, ref float g, nuint rows, ref float target, float scale)");
-                w.Line($"var scales = {isa.Broadcast("scale")};");
+                KernelHeader(w, $"private static void WeightGradient_{isa.Suffix}(ref float x, ref float g, nuint rows, ref float gw)");
                 if (columns.HasTail && !isa.IsScalar)
                 {
                     w.Line("// The last vector overlaps the one before it: its repeated lanes add zero, and it is stored first so");
@@ -788,12 +789,12 @@ public sealed partial class NetworkGenerator
 
             private static void EmitWeightGradientRows(SourceWriter w, Gemm layer, Isa isa, Columns columns, int perTile, int rows, string i, Func<Segment, string> g)
             {
-                w.Line($"ref float ti = ref Unsafe.Add(ref target, {i} * {layer.Outputs});");
+                w.Line($"ref float gwi = ref Unsafe.Add(ref gw, {i} * {layer.Outputs});");
                 columns.EmitTiles(w, perTile, tile =>
                 {
                     for (int r = 0; r < rows; r++)
                         for (int k = 0; k < tile.Count; k++)
-                            w.Line($"var acc{r}_{k} = {isa.Zero};");
+                            w.Line($"var acc{r}_{k} = {isa.Load("gwi", tile[k].Offset.Plus(r * layer.Outputs).ToString())};");
                     w.OpenBlock("for (nuint s = 0; s < rows; s++)");
                     w.Line($"ref float gs = ref Unsafe.Add(ref g, s * {layer.Outputs});");
                     w.Line($"ref float xs = ref Unsafe.Add(ref x, s * {layer.Inputs} + {i});");
@@ -805,7 +806,7 @@ public sealed partial class NetworkGenerator
                     w.CloseBlock();
                     for (int r = 0; r < rows; r++)
                         for (int k = tile.Count - 1; k >= 0; k--)
-                            w.Line($"global::Dsl.Kernels.Tile.AddScaled(acc{r}_{k}, scales, ref ti, {tile[k].Offset.Plus(r * layer.Outputs)});");
+                            w.Line(isa.Store($"acc{r}_{k}", "gwi", tile[k].Offset.Plus(r * layer.Outputs).ToString()));
                 });
             }
 

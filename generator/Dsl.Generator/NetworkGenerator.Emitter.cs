@@ -557,7 +557,7 @@ public sealed partial class NetworkGenerator
             // Helper threads of a data-parallel batch accumulate into buffers of their own (Trainer.Threads).
             w.Line($"{Span} gradients = workspace.Gradients(_parameters);");
             w.Line("ref float grads = ref MemoryMarshal.GetReference(gradients);");
-            w.Line("// Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.");
+            w.Line("// Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).");
             w.Line("ref float products = ref updateWeights ? ref p : ref grads;");
             w.Line("float productScale = updateWeights ? -learningRate : 1f;");
             EmitSharedScratch(w, plan, backward: true);
@@ -799,11 +799,12 @@ public sealed partial class NetworkGenerator
 
         // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
         /// <summary>
-        /// The last arguments of a product's AccumulateGradients: where its weight gradient goes and how it is scaled (the
-        /// gradient, or in a fused SGD step the weight itself: see the Backward core), and its bias gradient.
+        /// The last arguments of a product's AccumulateGradients: where its weight gradient goes and its scale (the
+        /// gradient, or in a fused SGD step the weight itself: see the Backward core), its bias gradient, and where a
+        /// fused step scales dL/dz (<paramref name="scaled"/>: dL/dz itself when nothing reads it afterwards).
         /// </summary>
-        internal static string GradientRefs(LayerSpec layer) =>
-            $"ref Unsafe.Add(ref products, {Names.KernelClass(layer)}.WeightOffset), productScale, ref Unsafe.Add(ref grads, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
+        internal static string GradientRefs(LayerSpec layer, string scaled) =>
+            $"ref Unsafe.Add(ref products, {Names.KernelClass(layer)}.WeightOffset), productScale, ref Unsafe.Add(ref grads, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")}), {scaled}";
 
         internal static string WeightRefs(LayerSpec layer, string root) =>
             $"ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.WeightOffset), ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";

@@ -43,6 +43,7 @@ internal enum Slot
     SkipGradient,
     Gate,
     GateGradient,
+    ScaledGradient,
 }
 
 /// <summary>A step's own regions of the batch-1 inference scratch.</summary>

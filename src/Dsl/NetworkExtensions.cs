@@ -31,7 +31,7 @@ public static class NetworkExtensions
     /// Gemm of beta 1), so its gradient is never written, read back or zeroed, and only the other parameters go
     /// through the gradient buffer. Otherwise it runs <see cref="INetwork.Backward"/>, <see cref="Optimizer.Step"/> and
     /// zeroes the gradients. Both give the same parameters up to float rounding (the fused update adds
-    /// <c>−lr · Σ x·dz</c> in one multiply-add per weight instead of rounding the gradient first).
+    /// <c>Σ x·(−lr·dz)</c> to W instead of forming the gradient first).
     /// </summary>
     /// <exception cref="InvalidOperationException"><paramref name="workspace"/> is a thread's share of a data-parallel batch, or the optimiser belongs to another network's parameters.</exception>
     public static void BackwardAndStep(this INetwork network, ReadOnlySpan<float> outputGradient, int batch, Workspace workspace, Optimizer optimizer)

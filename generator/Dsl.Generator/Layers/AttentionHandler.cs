@@ -155,10 +155,10 @@ internal sealed class AttentionHandler : LayerHandler
         string identity = Kernels + "Identity";
         w.Line($"{Span} {local}MixedGradient = {SlotRegion(c.Plan, layer, Slot.MixedGradient)};");
         w.Line($"{Span} {local}QkvGradient = {SlotRegion(c.Plan, layer, Slot.QkvGradient)};");
-        // Each projection's dx before its dW: a fused SGD step changes W as its gradient is formed.
+        // Each projection's dx before its dW: a fused SGD step changes W, and scales dL/dz in place, as the weight gradient is formed.
         w.Line($"{code}.OutProjection.TransposeWeights(ref Unsafe.Add(ref p, {offsets}.OutProjWeightOffset), ref transposed);");
         w.Line($"{code}.OutProjection.Transposed.ForwardRows<{identity}>({Ref(b.Gradient)}, ref transposed, ref transposed, {Ref(local + "MixedGradient")}, {rows});");
-        w.Line($"{code}.OutProjection.AccumulateGradients({Ref(SlotRegion(c.Plan, layer, Slot.Mixed))}, {Ref(b.Gradient)}, {Native(rows)}, ref Unsafe.Add(ref products, {offsets}.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, {offsets}.{outBias}));");
+        w.Line($"{code}.OutProjection.AccumulateGradients({Ref(SlotRegion(c.Plan, layer, Slot.Mixed))}, {Ref(b.Gradient)}, {Native(rows)}, ref Unsafe.Add(ref products, {offsets}.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, {offsets}.{outBias}), {Ref(b.Gradient)});");
         w.Line("for (int s = 0; s < batch; s++)");
         w.Line($"    {code}.BackwardSample({Sample(SlotRegion(c.Plan, layer, Slot.Qkv), 3 * l * d)}, {Sample(SlotRegion(c.Plan, layer, Slot.Probabilities), layer.Get<AttentionOptions>().Heads * l * l)}, " +
                $"{Sample(local + "MixedGradient", l * d)}, {Sample(local + "QkvGradient", 3 * l * d)}, ref attention, ref Unsafe.Add(ref attention, {AttentionEmitter.HeadScratchFloats(new Attention(layer))}));");
@@ -166,7 +166,7 @@ internal sealed class AttentionHandler : LayerHandler
         w.Line($"{code}.InProjection.TransposeWeights(ref Unsafe.Add(ref p, {offsets}.InProjWeightOffset), ref transposed);");
         w.Line($"{code}.InProjection.Transposed.ForwardRows<{identity}>({Ref(local + "QkvGradient")}, ref transposed, ref transposed, {Ref(b.Next)}, {rows});");
         if (b.First) w.CloseBlock();
-        w.Line($"{code}.InProjection.AccumulateGradients({Ref(b.Input)}, {Ref(local + "QkvGradient")}, {Native(rows)}, ref Unsafe.Add(ref products, {offsets}.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, {offsets}.{inBias}));");
+        w.Line($"{code}.InProjection.AccumulateGradients({Ref(b.Input)}, {Ref(local + "QkvGradient")}, {Native(rows)}, ref Unsafe.Add(ref products, {offsets}.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, {offsets}.{inBias}), {Ref(local + "QkvGradient")});");
     }
 }
 

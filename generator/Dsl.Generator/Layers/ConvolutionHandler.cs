@@ -241,7 +241,7 @@ internal sealed class ConvolutionHandler : LayerHandler
     }
 
     // Per sample and group: dz to pixel-major, im2col again, dW += cols^T dz, db += sum dz, and dx = col2im(dz W^T).
-    // W^T is copied before the samples, so a fused SGD step may change W sample by sample.
+    // dx before dW: a fused SGD step scales the pixels' dz in place, and changes W sample by sample (W^T is copied before).
     public override void EmitBackward(CallSite c, BackwardSite b)
     {
         LayerSpec layer = c.Layer;
@@ -266,11 +266,11 @@ internal sealed class ConvolutionHandler : LayerHandler
         if (grouped) w.OpenBlock($"for (int g = 0; g < {kernels}.Groups; g++)");
         w.Line($"{kernels}.ToPixels({Group("dys", "GroupOutputFloats")}, ref pixels);");
         w.Line($"{kernels}.Im2Col({Group("xs", "GroupInputFloats")}, {padded}ref cols);");
-        w.Line($"{kernels}.AccumulateGradients(ref cols, ref pixels, {kernels}.Pixels, ref Unsafe.Add(ref products, {offsets}.WeightOffset{Offset("GroupWeights")}), productScale, {gradientBias});");
         if (first) w.OpenBlock($"if ({wantDx})");
         w.Line($"{kernels}.Transposed.ForwardRows<{Kernels}Identity>(ref pixels, {Group("transposed", "GroupWeights")}, ref transposed, ref columnGradient, {kernels}.Pixels);");
         w.Line($"{kernels}.Col2Im(ref columnGradient, {padded}{Group("dxs", "GroupInputFloats")});");
         if (first) w.CloseBlock();
+        w.Line($"{kernels}.AccumulateGradients(ref cols, ref pixels, {kernels}.Pixels, ref Unsafe.Add(ref products, {offsets}.WeightOffset{Offset("GroupWeights")}), productScale, {gradientBias}, ref pixels);");
         if (grouped) w.CloseBlock();
         w.CloseBlock();
     }

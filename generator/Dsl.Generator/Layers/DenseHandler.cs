@@ -140,11 +140,11 @@ internal sealed class DenseHandler : LayerHandler
     {
         LayerSpec layer = c.Layer;
         SourceWriter w = c.W;
-        // dx before dW: a fused SGD step changes W as its gradient is formed.
+        // dx before dW: a fused SGD step changes W, and scales dL/dz in place, as the weight gradient is formed.
         if (b.First) w.OpenBlock("if (!inputGradient.IsEmpty)");
         w.Line($"{c.Code}.TransposeWeights(ref Unsafe.Add(ref p, {c.Offsets}.WeightOffset), ref transposed);");
         w.Line($"{c.Code}.Transposed.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({b.Gradient}), ref transposed, ref transposed, ref MemoryMarshal.GetReference({b.Next}), {RowCount(layer)});");
         if (b.First) w.CloseBlock();
-        w.Line($"{c.Code}.AccumulateGradients(ref MemoryMarshal.GetReference({b.Input}), ref MemoryMarshal.GetReference({b.Gradient}), {Native(RowCount(layer))}, {GradientRefs(layer)});");
+        w.Line($"{c.Code}.AccumulateGradients(ref MemoryMarshal.GetReference({b.Input}), ref MemoryMarshal.GetReference({b.Gradient}), {Native(RowCount(layer))}, {GradientRefs(layer, $"ref MemoryMarshal.GetReference({b.Gradient})")});");
     }
 }

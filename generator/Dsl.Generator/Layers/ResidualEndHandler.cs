@@ -51,6 +51,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         // dL/d(x + F(x)), kept after Backward: the identity shortcut's gradient, and what ResidualOutputGradient shows.
         slot(Slot.OutputGradient, layer.Outputs);
         if (o.HasShortcutWeights) slot(Slot.SkipGradient, plan.Begin(layer).Inputs);
+        if (o.Projection) slot(Slot.ScaledGradient, layer.Outputs); // -lr dL/dy for a fused SGD step: the branch reads dL/dy after
         if (o.Gated)
         {
             slot(Slot.Gate, layer.Outputs);
@@ -221,7 +222,9 @@ internal sealed class ResidualEndHandler : LayerHandler
         }
         w.Line($"{c.Code}.TransposeWeights(ref Unsafe.Add(ref p, {c.Offsets}.WeightOffset), ref transposed);");
         w.Line($"{c.Code}.Transposed.ForwardRows<{Kernels}Identity>({Ref(source)}, ref transposed, ref transposed, {Ref(skipGradient)}, {rows});");
-        w.Line($"{c.Code}.AccumulateGradients({Ref(skip)}, {Ref(source)}, {Native(rows)}, {GradientRefs(layer)}); // after dx: a fused SGD step changes W");
+        // After dx: a fused SGD step changes W, and scales dL/dz, which the branch still reads: into a slot of its own unless it is the gate's.
+        string scaled = o.Gated ? Ref(source) : Ref(SlotRegion(c.Plan, layer, Slot.ScaledGradient));
+        w.Line($"{c.Code}.AccumulateGradients({Ref(skip)}, {Ref(source)}, {Native(rows)}, {GradientRefs(layer, scaled)});");
         if (o.Gated)
             w.Line($"{Kernels}SequenceKernels.HighwayCarry({SlotRegion(c.Plan, layer, Slot.Gate)}, {gradient}, {skipGradient}); // shortcut += (1 - T) dy, then dF = T dy");
     }

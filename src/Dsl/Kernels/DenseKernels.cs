@@ -5,7 +5,7 @@ namespace Dsl.Kernels;
 
 /// <summary>
 /// The parts of a generated matrix product that gain nothing from being written per shape, so every product calls
-/// these: the bias gradient and the weight transpose for the input gradient.
+/// these: the bias gradient, the weight transpose for the input gradient, and dL/dz's scaling for a fused SGD step.
 /// </summary>
 public static class DenseKernels
 {
@@ -19,6 +19,16 @@ public static class DenseKernels
     public static unsafe void PrefetchToL2(ref float value)
     {
         if (System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch1(Unsafe.AsPointer(ref value));
+    }
+
+    /// <summary>
+    /// <c>scaled[i] = scale · g[i]</c> for <paramref name="n"/> floats (in place when both are the same): dL/dz times
+    /// −lr, so a weight-gradient product adds a fused SGD step to the weight itself. Returns <paramref name="scaled"/>.
+    /// </summary>
+    public static ref float Scale(ref float g, nuint n, float scale, ref float scaled)
+    {
+        SequenceKernels.Scale(ref g, ref scaled, n, scale);
+        return ref scaled;
     }
 
     /// <summary>

@@ -196,12 +196,9 @@ public static class FallbackKernels
         Unsafe.Add(ref ys, o + 3) = TActivation.Invoke(acc3);
     }
 
-    /// <summary>
-    /// <c>target[i, :] += scale · Σ_s x[s, i] g[s, :]</c> over <paramref name="rows"/> rows: the weight gradient (scale 1) or a
-    /// fused SGD step on the weight (scale −lr). Each x is scaled before it is broadcast, which is exact at scale 1.
-    /// </summary>
+    /// <summary><c>dL/dW[i, :] += Σ_s x[s, i] g[s, :]</c> over <paramref name="rows"/> rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WeightGradient<TShape>(ref float x, ref float g, nuint rows, ref float gw, float scale)
+    public static void WeightGradient<TShape>(ref float x, ref float g, nuint rows, ref float gw)
         where TShape : struct, IGemmShape
     {
         nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
@@ -210,14 +207,14 @@ public static class FallbackKernels
             for (; i + 4 <= inputs; i += 4)
             {
                 nuint o = 0;
-                for (; o + 8 <= outputs; o += 8) WeightGradientFourInputs<TShape>(ref x, ref g, rows, ref gw, scale, i, o);
-                for (nuint r = 0; r < 4; r++) WeightGradientInput<TShape>(ref x, ref g, rows, ref gw, scale, i + r, o);
+                for (; o + 8 <= outputs; o += 8) WeightGradientFourInputs<TShape>(ref x, ref g, rows, ref gw, i, o);
+                for (nuint r = 0; r < 4; r++) WeightGradientInput<TShape>(ref x, ref g, rows, ref gw, i + r, o);
             }
-        for (; i < inputs; i++) WeightGradientInput<TShape>(ref x, ref g, rows, ref gw, scale, i, 0);
+        for (; i < inputs; i++) WeightGradientInput<TShape>(ref x, ref g, rows, ref gw, i, 0);
     }
 
     // Row i of dL/dW from output `from` on, each element adding its rows in order.
-    private static void WeightGradientInput<TShape>(ref float x, ref float g, nuint rows, ref float gw, float scale, nuint i, nuint from)
+    private static void WeightGradientInput<TShape>(ref float x, ref float g, nuint rows, ref float gw, nuint i, nuint from)
         where TShape : struct, IGemmShape
     {
         nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
@@ -226,7 +223,7 @@ public static class FallbackKernels
         for (nuint s = 0; s < rows; s++)
         {
             ref float gs = ref Unsafe.Add(ref g, s * outputs);
-            float xsi = Unsafe.Add(ref x, s * inputs + i) * scale;
+            float xsi = Unsafe.Add(ref x, s * inputs + i);
             nuint o = from;
             if (Vector128.IsHardwareAccelerated)
             {
@@ -239,7 +236,7 @@ public static class FallbackKernels
     }
 
     // Rows i..i+3 of dL/dW at outputs o..o+7, held in registers over all the rows: each load of dL/dz serves four inputs.
-    private static void WeightGradientFourInputs<TShape>(ref float x, ref float g, nuint rows, ref float gw, float scale, nuint i, nuint o)
+    private static void WeightGradientFourInputs<TShape>(ref float x, ref float g, nuint rows, ref float gw, nuint i, nuint o)
         where TShape : struct, IGemmShape
     {
         nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
@@ -253,16 +250,16 @@ public static class FallbackKernels
             ref float gs = ref Unsafe.Add(ref g, s * outputs + o);
             ref float xs = ref Unsafe.Add(ref x, s * inputs + i);
             Vector128<float> g0 = Vector128.LoadUnsafe(ref gs), g1 = Vector128.LoadUnsafe(ref gs, 4);
-            var x0 = Vector128.Create(xs * scale);
+            var x0 = Vector128.Create(xs);
             a00 = Vector128.MultiplyAddEstimate(g0, x0, a00);
             a01 = Vector128.MultiplyAddEstimate(g1, x0, a01);
-            var x1 = Vector128.Create(Unsafe.Add(ref xs, 1) * scale);
+            var x1 = Vector128.Create(Unsafe.Add(ref xs, 1));
             a10 = Vector128.MultiplyAddEstimate(g0, x1, a10);
             a11 = Vector128.MultiplyAddEstimate(g1, x1, a11);
-            var x2 = Vector128.Create(Unsafe.Add(ref xs, 2) * scale);
+            var x2 = Vector128.Create(Unsafe.Add(ref xs, 2));
             a20 = Vector128.MultiplyAddEstimate(g0, x2, a20);
             a21 = Vector128.MultiplyAddEstimate(g1, x2, a21);
-            var x3 = Vector128.Create(Unsafe.Add(ref xs, 3) * scale);
+            var x3 = Vector128.Create(Unsafe.Add(ref xs, 3));
             a30 = Vector128.MultiplyAddEstimate(g0, x3, a30);
             a31 = Vector128.MultiplyAddEstimate(g1, x3, a31);
         }

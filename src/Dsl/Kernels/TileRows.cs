@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-
 namespace Dsl.Kernels;
 
 /// <summary>
@@ -93,31 +90,4 @@ public readonly struct ReadPanel : IPanelPass
 {
     /// <inheritdoc/>
     public static bool Packs => false;
-}
-
-/// <summary>What the generated micro-tiles share, written once here (a short name: generated code calls it in every tile).</summary>
-public static class Tile
-{
-    /// <summary>
-    /// <c>target[offset..] += scale · sums</c> for one vector: the end of a generated weight-gradient tile, which adds
-    /// its sums to the gradient (scale 1, exact) or takes a fused SGD step on the weight (scale −lr).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddScaled(Vector512<float> sums, Vector512<float> scale, ref float target, nuint offset) =>
-        Vector512.StoreUnsafe(Vector512.MultiplyAddEstimate(sums, scale, Vector512.LoadUnsafe(ref target, offset)), ref target, offset);
-
-    /// <inheritdoc cref="AddScaled(Vector512{float}, Vector512{float}, ref float, nuint)"/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddScaled(Vector256<float> sums, Vector256<float> scale, ref float target, nuint offset) =>
-        Vector256.StoreUnsafe(Vector256.MultiplyAddEstimate(sums, scale, Vector256.LoadUnsafe(ref target, offset)), ref target, offset);
-
-    /// <inheritdoc cref="AddScaled(Vector512{float}, Vector512{float}, ref float, nuint)"/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddScaled(Vector128<float> sums, Vector128<float> scale, ref float target, nuint offset) =>
-        Vector128.StoreUnsafe(Vector128.MultiplyAddEstimate(sums, scale, Vector128.LoadUnsafe(ref target, offset)), ref target, offset);
-
-    /// <inheritdoc cref="AddScaled(Vector512{float}, Vector512{float}, ref float, nuint)"/>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AddScaled(float sums, float scale, ref float target, nuint offset) =>
-        Unsafe.Add(ref target, offset) = sums * scale + Unsafe.Add(ref target, offset);
 }

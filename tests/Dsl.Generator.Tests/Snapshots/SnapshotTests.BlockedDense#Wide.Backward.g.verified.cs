@@ -81,7 +81,7 @@ partial class Wide
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
-        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 6400));
@@ -93,7 +93,7 @@ partial class Wide
         global::System.Span<float> dHidden = workspace.Region(GradientSlotB, 160, batch);
         OutKernels.TransposeWeights(ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref transposed);
         OutKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dOut), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dHidden), batch);
-        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 160, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref products, OutKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
+        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 160, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref products, OutKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, OutKernels.BiasOffset), ref MemoryMarshal.GetReference(dOut));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dHidden, "out", gradient: true);
 
         // hidden: Dense 6 -> 160 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
@@ -103,16 +103,16 @@ partial class Wide
             HiddenKernels.TransposeWeights(ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref transposed);
             HiddenKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHidden), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
         }
-        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref products, HiddenKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset));
+        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref products, HiddenKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(dHidden));
     }
 
     private static partial class HiddenKernels
     {
-        // (kernels elided from this snapshot: 301 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 300 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class OutKernels
     {
-        // (kernels elided from this snapshot: 247 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 246 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

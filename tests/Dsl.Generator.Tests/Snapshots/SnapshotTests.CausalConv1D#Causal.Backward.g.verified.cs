@@ -102,7 +102,7 @@ partial class Causal
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
-        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 24));
@@ -117,7 +117,7 @@ partial class Causal
         global::System.Span<float> dPool = workspace.Region(GradientSlotB, 3, batch);
         HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
         HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dPool), batch);
-        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 3, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
+        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 3, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset), ref MemoryMarshal.GetReference(dHead));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dPool, "head", gradient: true);
 
         // pool: GlobalAvgPool 3x6 -> 3 backward. Each window's gradient is shared equally by its positions.
@@ -138,12 +138,12 @@ partial class Causal
             ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 12, 12));
             ConvKernels.ToPixels(ref dys, ref pixels);
             ConvKernels.Im2Col(ref xs, ref padded, ref cols);
-            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref products, ConvKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ConvKernels.BiasOffset));
             if (!inputGradient.IsEmpty)
             {
                 ConvKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref pixels, ref transposed, ref transposed, ref columnGradient, ConvKernels.Pixels);
                 ConvKernels.Col2Im(ref columnGradient, ref padded, ref dxs);
             }
+            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref products, ConvKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ConvKernels.BiasOffset), ref pixels);
         }
     }
 

@@ -103,7 +103,7 @@ partial class Dropped
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
-        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 24));
@@ -118,7 +118,7 @@ partial class Dropped
         global::System.Span<float> dFlat = workspace.Region(GradientSlotB, 8, batch);
         OutKernels.TransposeWeights(ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref transposed);
         OutKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dOut), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFlat), batch);
-        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(OnTokensOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref products, OutKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
+        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(OnTokensOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref products, OutKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, OutKernels.BiasOffset), ref MemoryMarshal.GetReference(dOut));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFlat, "out", gradient: true);
 
         // flat: Flatten 4 tokens x 2 -> 8 backward. The gradient is the same memory with the input's shape.
@@ -153,36 +153,36 @@ partial class Dropped
 
     private static partial class OutKernels
     {
-        /// <summary>target += scale x^T dL/dz (dL/dW, or W at scale -lr: a fused SGD step), dL/db += column sums of dL/dz.</summary>
+        /// <summary>target += x^T (scale dL/dz), dL/db += column sums of dL/dz: dL/dW, or at scale -lr a fused SGD step on W (dL/dz scaled into <paramref name="scaled"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb)
+        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb, ref float scaled)
         {
             global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, 3, ref gb);
-            WeightGradient_Scalar(ref x, ref g, rows, ref target, scale);
+            if (scale != 1f) g = ref global::Dsl.Kernels.DenseKernels.Scale(ref g, rows * 3, scale, ref scaled);
+            WeightGradient_Scalar(ref x, ref g, rows, ref target);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float target, float scale)
+        private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float gw)
         {
-            var scales = scale;
             // rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
             for (nuint i = 0; i < 8; i += 4)
             {
-                ref float ti = ref Unsafe.Add(ref target, i * 3);
+                ref float gwi = ref Unsafe.Add(ref gw, i * 3);
                 // outputs 0..2
                 {
-                    var acc0_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc0_2 = 0f;
-                    var acc1_0 = 0f;
-                    var acc1_1 = 0f;
-                    var acc1_2 = 0f;
-                    var acc2_0 = 0f;
-                    var acc2_1 = 0f;
-                    var acc2_2 = 0f;
-                    var acc3_0 = 0f;
-                    var acc3_1 = 0f;
-                    var acc3_2 = 0f;
+                    var acc0_0 = Unsafe.Add(ref gwi, 0);
+                    var acc0_1 = Unsafe.Add(ref gwi, 1);
+                    var acc0_2 = Unsafe.Add(ref gwi, 2);
+                    var acc1_0 = Unsafe.Add(ref gwi, 3);
+                    var acc1_1 = Unsafe.Add(ref gwi, 4);
+                    var acc1_2 = Unsafe.Add(ref gwi, 5);
+                    var acc2_0 = Unsafe.Add(ref gwi, 6);
+                    var acc2_1 = Unsafe.Add(ref gwi, 7);
+                    var acc2_2 = Unsafe.Add(ref gwi, 8);
+                    var acc3_0 = Unsafe.Add(ref gwi, 9);
+                    var acc3_1 = Unsafe.Add(ref gwi, 10);
+                    var acc3_2 = Unsafe.Add(ref gwi, 11);
                     for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 3);
@@ -207,18 +207,18 @@ partial class Dropped
                         acc3_1 = g1 * x3 + acc3_1;
                         acc3_2 = g2 * x3 + acc3_2;
                     }
-                    global::Dsl.Kernels.Tile.AddScaled(acc0_2, scales, ref ti, 2);
-                    global::Dsl.Kernels.Tile.AddScaled(acc0_1, scales, ref ti, 1);
-                    global::Dsl.Kernels.Tile.AddScaled(acc0_0, scales, ref ti, 0);
-                    global::Dsl.Kernels.Tile.AddScaled(acc1_2, scales, ref ti, 5);
-                    global::Dsl.Kernels.Tile.AddScaled(acc1_1, scales, ref ti, 4);
-                    global::Dsl.Kernels.Tile.AddScaled(acc1_0, scales, ref ti, 3);
-                    global::Dsl.Kernels.Tile.AddScaled(acc2_2, scales, ref ti, 8);
-                    global::Dsl.Kernels.Tile.AddScaled(acc2_1, scales, ref ti, 7);
-                    global::Dsl.Kernels.Tile.AddScaled(acc2_0, scales, ref ti, 6);
-                    global::Dsl.Kernels.Tile.AddScaled(acc3_2, scales, ref ti, 11);
-                    global::Dsl.Kernels.Tile.AddScaled(acc3_1, scales, ref ti, 10);
-                    global::Dsl.Kernels.Tile.AddScaled(acc3_0, scales, ref ti, 9);
+                    Unsafe.Add(ref gwi, 2) = acc0_2;
+                    Unsafe.Add(ref gwi, 1) = acc0_1;
+                    Unsafe.Add(ref gwi, 0) = acc0_0;
+                    Unsafe.Add(ref gwi, 5) = acc1_2;
+                    Unsafe.Add(ref gwi, 4) = acc1_1;
+                    Unsafe.Add(ref gwi, 3) = acc1_0;
+                    Unsafe.Add(ref gwi, 8) = acc2_2;
+                    Unsafe.Add(ref gwi, 7) = acc2_1;
+                    Unsafe.Add(ref gwi, 6) = acc2_0;
+                    Unsafe.Add(ref gwi, 11) = acc3_2;
+                    Unsafe.Add(ref gwi, 10) = acc3_1;
+                    Unsafe.Add(ref gwi, 9) = acc3_0;
                 }
             }
         }

@@ -78,7 +78,7 @@ partial class Zoo
             ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
             global::System.Span<float> gradients = workspace.Gradients(_parameters);
             ref float grads = ref MemoryMarshal.GetReference(gradients);
-            // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+            // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
             ref float products = ref updateWeights ? ref p : ref grads;
             float productScale = updateWeights ? -learningRate : 1f;
             ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 6));
@@ -92,35 +92,35 @@ partial class Zoo
                 ScoreKernels.TransposeWeights(ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref transposed);
                 ScoreKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dScore), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
             }
-            ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref Unsafe.Add(ref products, ScoreKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ScoreKernels.BiasOffset));
+            ScoreKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dScore), (nuint)batch, ref Unsafe.Add(ref products, ScoreKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ScoreKernels.BiasOffset), ref MemoryMarshal.GetReference(dScore));
         }
 
         private static partial class ScoreKernels
         {
-            /// <summary>target += scale x^T dL/dz (dL/dW, or W at scale -lr: a fused SGD step), dL/db += column sums of dL/dz.</summary>
+            /// <summary>target += x^T (scale dL/dz), dL/db += column sums of dL/dz: dL/dW, or at scale -lr a fused SGD step on W (dL/dz scaled into <paramref name="scaled"/>).</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb)
+            public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb, ref float scaled)
             {
                 global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, 2, ref gb);
-                WeightGradient_Scalar(ref x, ref g, rows, ref target, scale);
+                if (scale != 1f) g = ref global::Dsl.Kernels.DenseKernels.Scale(ref g, rows * 2, scale, ref scaled);
+                WeightGradient_Scalar(ref x, ref g, rows, ref target);
             }
 
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-            private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float target, float scale)
+            private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float gw)
             {
-                var scales = scale;
                 // rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
                 {
                     const nuint i = 0;
-                    ref float ti = ref Unsafe.Add(ref target, i * 2);
+                    ref float gwi = ref Unsafe.Add(ref gw, i * 2);
                     // outputs 0..1
                     {
-                        var acc0_0 = 0f;
-                        var acc0_1 = 0f;
-                        var acc1_0 = 0f;
-                        var acc1_1 = 0f;
-                        var acc2_0 = 0f;
-                        var acc2_1 = 0f;
+                        var acc0_0 = Unsafe.Add(ref gwi, 0);
+                        var acc0_1 = Unsafe.Add(ref gwi, 1);
+                        var acc1_0 = Unsafe.Add(ref gwi, 2);
+                        var acc1_1 = Unsafe.Add(ref gwi, 3);
+                        var acc2_0 = Unsafe.Add(ref gwi, 4);
+                        var acc2_1 = Unsafe.Add(ref gwi, 5);
                         for (nuint s = 0; s < rows; s++)
                         {
                             ref float gs = ref Unsafe.Add(ref g, s * 2);
@@ -137,12 +137,12 @@ partial class Zoo
                             acc2_0 = g0 * x2 + acc2_0;
                             acc2_1 = g1 * x2 + acc2_1;
                         }
-                        global::Dsl.Kernels.Tile.AddScaled(acc0_1, scales, ref ti, 1);
-                        global::Dsl.Kernels.Tile.AddScaled(acc0_0, scales, ref ti, 0);
-                        global::Dsl.Kernels.Tile.AddScaled(acc1_1, scales, ref ti, 3);
-                        global::Dsl.Kernels.Tile.AddScaled(acc1_0, scales, ref ti, 2);
-                        global::Dsl.Kernels.Tile.AddScaled(acc2_1, scales, ref ti, 5);
-                        global::Dsl.Kernels.Tile.AddScaled(acc2_0, scales, ref ti, 4);
+                        Unsafe.Add(ref gwi, 1) = acc0_1;
+                        Unsafe.Add(ref gwi, 0) = acc0_0;
+                        Unsafe.Add(ref gwi, 3) = acc1_1;
+                        Unsafe.Add(ref gwi, 2) = acc1_0;
+                        Unsafe.Add(ref gwi, 5) = acc2_1;
+                        Unsafe.Add(ref gwi, 4) = acc2_0;
                     }
                 }
             }

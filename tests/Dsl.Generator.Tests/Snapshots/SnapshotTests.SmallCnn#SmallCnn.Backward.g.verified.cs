@@ -117,7 +117,7 @@ partial class SmallCnn
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
-        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 270));
@@ -132,7 +132,7 @@ partial class SmallCnn
         global::System.Span<float> dFlat = workspace.Region(GradientSlotB, 24, batch);
         HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
         HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFlat), batch);
-        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 24, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset));
+        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 24, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset), ref MemoryMarshal.GetReference(dHead));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFlat, "head", gradient: true);
 
         // flat: Flatten 4x3x2 -> 24 backward. The gradient is the same memory with the input's shape.
@@ -161,12 +161,12 @@ partial class SmallCnn
             ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 30, 30));
             ConvKernels.ToPixels(ref dys, ref pixels);
             ConvKernels.Im2Col(ref xs, ref padded, ref cols);
-            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref products, ConvKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset));
             if (!inputGradient.IsEmpty)
             {
                 ConvKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref pixels, ref transposed, ref transposed, ref columnGradient, ConvKernels.Pixels);
                 ConvKernels.Col2Im(ref columnGradient, ref padded, ref dxs);
             }
+            ConvKernels.AccumulateGradients(ref cols, ref pixels, ConvKernels.Pixels, ref Unsafe.Add(ref products, ConvKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ConvKernels.WeightOffset), ref pixels);
         }
     }
 

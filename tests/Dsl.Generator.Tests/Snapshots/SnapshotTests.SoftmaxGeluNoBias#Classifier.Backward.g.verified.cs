@@ -87,7 +87,7 @@ partial class Classifier
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
-        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 102));
@@ -101,7 +101,7 @@ partial class Classifier
         global::System.Span<float> dFeatures = workspace.Region(GradientSlotB, 17, batch);
         ClassesKernels.TransposeWeights(ref Unsafe.Add(ref p, ClassesKernels.WeightOffset), ref transposed);
         ClassesKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dClasses), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFeatures), batch);
-        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref products, ClassesKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset));
+        ClassesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(FeaturesOutputSlot, 17, batch)), ref MemoryMarshal.GetReference(dClasses), (nuint)batch, ref Unsafe.Add(ref products, ClassesKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, ClassesKernels.WeightOffset), ref MemoryMarshal.GetReference(dClasses));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFeatures, "classes", gradient: true);
 
         // features: Dense 5 -> 17 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
@@ -111,12 +111,12 @@ partial class Classifier
             FeaturesKernels.TransposeWeights(ref Unsafe.Add(ref p, FeaturesKernels.WeightOffset), ref transposed);
             FeaturesKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dFeatures), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
         }
-        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref Unsafe.Add(ref products, FeaturesKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, FeaturesKernels.BiasOffset));
+        FeaturesKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dFeatures), (nuint)batch, ref Unsafe.Add(ref products, FeaturesKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, FeaturesKernels.BiasOffset), ref MemoryMarshal.GetReference(dFeatures));
     }
 
     private static partial class FeaturesKernels
     {
-        // (kernels elided from this snapshot: 229 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 228 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class ClassesKernels

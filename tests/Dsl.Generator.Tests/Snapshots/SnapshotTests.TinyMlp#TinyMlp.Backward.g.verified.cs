@@ -80,7 +80,7 @@ partial class TinyMlp
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
-        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 32));
@@ -91,7 +91,7 @@ partial class TinyMlp
         global::System.Span<float> dHidden = workspace.Region(GradientSlotB, 8, batch);
         OutKernels.TransposeWeights(ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref transposed);
         OutKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dOut), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dHidden), batch);
-        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref products, OutKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, OutKernels.BiasOffset));
+        OutKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(HiddenOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dOut), (nuint)batch, ref Unsafe.Add(ref products, OutKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, OutKernels.BiasOffset), ref MemoryMarshal.GetReference(dOut));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dHidden, "out", gradient: true);
 
         // hidden: Dense 4 -> 8 backward. dz = dy relu'(y); dW += x^T dz; db += sum over samples of dz; dx = dz W^T when asked for.
@@ -101,7 +101,7 @@ partial class TinyMlp
             HiddenKernels.TransposeWeights(ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref transposed);
             HiddenKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHidden), ref transposed, ref transposed, ref MemoryMarshal.GetReference(inputGradient), batch);
         }
-        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref products, HiddenKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset));
+        HiddenKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch)), ref MemoryMarshal.GetReference(dHidden), (nuint)batch, ref Unsafe.Add(ref products, HiddenKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HiddenKernels.BiasOffset), ref MemoryMarshal.GetReference(dHidden));
     }
 
     private static partial class HiddenKernels
@@ -114,31 +114,31 @@ partial class TinyMlp
             public static bool Bias => true;
         }
 
-        /// <summary>target += scale x^T dL/dz (dL/dW, or W at scale -lr: a fused SGD step), dL/db += column sums of dL/dz.</summary>
+        /// <summary>target += x^T (scale dL/dz), dL/db += column sums of dL/dz: dL/dW, or at scale -lr a fused SGD step on W (dL/dz scaled into <paramref name="scaled"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb)
+        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb, ref float scaled)
         {
             global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, 8, ref gb);
+            if (scale != 1f) g = ref global::Dsl.Kernels.DenseKernels.Scale(ref g, rows * 8, scale, ref scaled);
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector256.IsHardwareAccelerated)
-                WeightGradient_256(ref x, ref g, rows, ref target, scale);
-            else global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref target, scale);
+                WeightGradient_256(ref x, ref g, rows, ref target);
+            else global::Dsl.Kernels.FallbackKernels.WeightGradient<GradientShape>(ref x, ref g, rows, ref target);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightGradient_256(ref float x, ref float g, nuint rows, ref float target, float scale)
+        private static void WeightGradient_256(ref float x, ref float g, nuint rows, ref float gw)
         {
-            var scales = Vector256.Create(scale);
             // rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
             {
                 const nuint i = 0;
-                ref float ti = ref Unsafe.Add(ref target, i * 8);
+                ref float gwi = ref Unsafe.Add(ref gw, i * 8);
                 // outputs 0..7
                 {
-                    var acc0_0 = Vector256.Create(0f);
-                    var acc1_0 = Vector256.Create(0f);
-                    var acc2_0 = Vector256.Create(0f);
-                    var acc3_0 = Vector256.Create(0f);
+                    var acc0_0 = Vector256.LoadUnsafe(ref gwi, 0);
+                    var acc1_0 = Vector256.LoadUnsafe(ref gwi, 8);
+                    var acc2_0 = Vector256.LoadUnsafe(ref gwi, 16);
+                    var acc3_0 = Vector256.LoadUnsafe(ref gwi, 24);
                     for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 8);
@@ -153,10 +153,10 @@ partial class TinyMlp
                         acc2_0 = Vector256.MultiplyAddEstimate(g0, x2, acc2_0);
                         acc3_0 = Vector256.MultiplyAddEstimate(g0, x3, acc3_0);
                     }
-                    global::Dsl.Kernels.Tile.AddScaled(acc0_0, scales, ref ti, 0);
-                    global::Dsl.Kernels.Tile.AddScaled(acc1_0, scales, ref ti, 8);
-                    global::Dsl.Kernels.Tile.AddScaled(acc2_0, scales, ref ti, 16);
-                    global::Dsl.Kernels.Tile.AddScaled(acc3_0, scales, ref ti, 24);
+                    Vector256.StoreUnsafe(acc0_0, ref gwi, 0);
+                    Vector256.StoreUnsafe(acc1_0, ref gwi, 8);
+                    Vector256.StoreUnsafe(acc2_0, ref gwi, 16);
+                    Vector256.StoreUnsafe(acc3_0, ref gwi, 24);
                 }
             }
         }
@@ -189,36 +189,36 @@ partial class TinyMlp
 
     private static partial class OutKernels
     {
-        /// <summary>target += scale x^T dL/dz (dL/dW, or W at scale -lr: a fused SGD step), dL/db += column sums of dL/dz.</summary>
+        /// <summary>target += x^T (scale dL/dz), dL/db += column sums of dL/dz: dL/dW, or at scale -lr a fused SGD step on W (dL/dz scaled into <paramref name="scaled"/>).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb)
+        public static void AccumulateGradients(ref float x, ref float g, nuint rows, ref float target, float scale, ref float gb, ref float scaled)
         {
             global::Dsl.Kernels.DenseKernels.AccumulateBiasGradient(ref g, rows, 3, ref gb);
-            WeightGradient_Scalar(ref x, ref g, rows, ref target, scale);
+            if (scale != 1f) g = ref global::Dsl.Kernels.DenseKernels.Scale(ref g, rows * 3, scale, ref scaled);
+            WeightGradient_Scalar(ref x, ref g, rows, ref target);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float target, float scale)
+        private static void WeightGradient_Scalar(ref float x, ref float g, nuint rows, ref float gw)
         {
-            var scales = scale;
             // rows of x^T dL/dz, 4 inputs by a tile of outputs at a time
             for (nuint i = 0; i < 8; i += 4)
             {
-                ref float ti = ref Unsafe.Add(ref target, i * 3);
+                ref float gwi = ref Unsafe.Add(ref gw, i * 3);
                 // outputs 0..2
                 {
-                    var acc0_0 = 0f;
-                    var acc0_1 = 0f;
-                    var acc0_2 = 0f;
-                    var acc1_0 = 0f;
-                    var acc1_1 = 0f;
-                    var acc1_2 = 0f;
-                    var acc2_0 = 0f;
-                    var acc2_1 = 0f;
-                    var acc2_2 = 0f;
-                    var acc3_0 = 0f;
-                    var acc3_1 = 0f;
-                    var acc3_2 = 0f;
+                    var acc0_0 = Unsafe.Add(ref gwi, 0);
+                    var acc0_1 = Unsafe.Add(ref gwi, 1);
+                    var acc0_2 = Unsafe.Add(ref gwi, 2);
+                    var acc1_0 = Unsafe.Add(ref gwi, 3);
+                    var acc1_1 = Unsafe.Add(ref gwi, 4);
+                    var acc1_2 = Unsafe.Add(ref gwi, 5);
+                    var acc2_0 = Unsafe.Add(ref gwi, 6);
+                    var acc2_1 = Unsafe.Add(ref gwi, 7);
+                    var acc2_2 = Unsafe.Add(ref gwi, 8);
+                    var acc3_0 = Unsafe.Add(ref gwi, 9);
+                    var acc3_1 = Unsafe.Add(ref gwi, 10);
+                    var acc3_2 = Unsafe.Add(ref gwi, 11);
                     for (nuint s = 0; s < rows; s++)
                     {
                         ref float gs = ref Unsafe.Add(ref g, s * 3);
@@ -243,18 +243,18 @@ partial class TinyMlp
                         acc3_1 = g1 * x3 + acc3_1;
                         acc3_2 = g2 * x3 + acc3_2;
                     }
-                    global::Dsl.Kernels.Tile.AddScaled(acc0_2, scales, ref ti, 2);
-                    global::Dsl.Kernels.Tile.AddScaled(acc0_1, scales, ref ti, 1);
-                    global::Dsl.Kernels.Tile.AddScaled(acc0_0, scales, ref ti, 0);
-                    global::Dsl.Kernels.Tile.AddScaled(acc1_2, scales, ref ti, 5);
-                    global::Dsl.Kernels.Tile.AddScaled(acc1_1, scales, ref ti, 4);
-                    global::Dsl.Kernels.Tile.AddScaled(acc1_0, scales, ref ti, 3);
-                    global::Dsl.Kernels.Tile.AddScaled(acc2_2, scales, ref ti, 8);
-                    global::Dsl.Kernels.Tile.AddScaled(acc2_1, scales, ref ti, 7);
-                    global::Dsl.Kernels.Tile.AddScaled(acc2_0, scales, ref ti, 6);
-                    global::Dsl.Kernels.Tile.AddScaled(acc3_2, scales, ref ti, 11);
-                    global::Dsl.Kernels.Tile.AddScaled(acc3_1, scales, ref ti, 10);
-                    global::Dsl.Kernels.Tile.AddScaled(acc3_0, scales, ref ti, 9);
+                    Unsafe.Add(ref gwi, 2) = acc0_2;
+                    Unsafe.Add(ref gwi, 1) = acc0_1;
+                    Unsafe.Add(ref gwi, 0) = acc0_0;
+                    Unsafe.Add(ref gwi, 5) = acc1_2;
+                    Unsafe.Add(ref gwi, 4) = acc1_1;
+                    Unsafe.Add(ref gwi, 3) = acc1_0;
+                    Unsafe.Add(ref gwi, 8) = acc2_2;
+                    Unsafe.Add(ref gwi, 7) = acc2_1;
+                    Unsafe.Add(ref gwi, 6) = acc2_0;
+                    Unsafe.Add(ref gwi, 11) = acc3_2;
+                    Unsafe.Add(ref gwi, 10) = acc3_1;
+                    Unsafe.Add(ref gwi, 9) = acc3_0;
                 }
             }
         }

@@ -226,7 +226,7 @@ partial class Encoder
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         global::System.Span<float> gradients = workspace.Gradients(_parameters);
         ref float grads = ref MemoryMarshal.GetReference(gradients);
-        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW.
+        // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 192));
@@ -238,7 +238,7 @@ partial class Encoder
         global::System.Span<float> dPool = workspace.Region(GradientSlotB, 8, batch);
         headKernels.TransposeWeights(ref Unsafe.Add(ref p, headKernels.WeightOffset), ref transposed);
         headKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dPool), batch);
-        headKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(poolOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, headKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, headKernels.BiasOffset));
+        headKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(poolOutputSlot, 8, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, headKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, headKernels.BiasOffset), ref MemoryMarshal.GetReference(dHead));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dPool, "head", gradient: true);
 
         // pool: GlobalAvgPool 4 tokens x 8 -> 8 backward. Each token's gradient is dy / 4.
@@ -255,7 +255,7 @@ partial class Encoder
         global::System.Span<float> dBlocks_1_mlp_fc1 = workspace.Region(GradientSlotB, 64, batch);
         blocks_0_mlp_fc2Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_mlp_fc2Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc2Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc2), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), batch * 4);
-        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_mlp_fc2Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_mlp_fc2Kernels.BiasOffset));
+        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_mlp_fc2Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_mlp_fc2Kernels.BiasOffset), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc2));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_mlp_fc1, "blocks.1.mlp.fc2", gradient: true);
 
         // blocks.1.mlp.fc1: Dense 4 tokens x 8 -> 4 tokens x 16 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
@@ -263,7 +263,7 @@ partial class Encoder
         global::System.Span<float> dBlocks_1_mlp_norm = workspace.Region(GradientSlotA, 32, batch);
         blocks_0_mlp_fc1Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_mlp_fc1Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc1Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_1_mlp_norm), batch * 4);
-        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_mlp_fc1Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_mlp_fc1Kernels.BiasOffset));
+        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_mlp_fc1Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_mlp_fc1Kernels.BiasOffset), ref MemoryMarshal.GetReference(dBlocks_1_mlp_fc1));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_mlp_norm, "blocks.1.mlp.fc1", gradient: true);
 
         // blocks.1.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -285,12 +285,12 @@ partial class Encoder
         global::System.Span<float> blocks_1_attnQkvGradient = workspace.Region(blocks_1_attnQkvGradientSlot, 96, batch);
         blocks_0_attnKernels.OutProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_attnKernels.OutProjWeightOffset), ref transposed);
         blocks_0_attnKernels.OutProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_1_attn), ref transposed, ref transposed, ref MemoryMarshal.GetReference(blocks_1_attnMixedGradient), batch * 4);
-        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_attn), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_attnKernels.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_attnKernels.OutProjBiasOffset));
+        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_1_attn), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_attnKernels.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_attnKernels.OutProjBiasOffset), ref MemoryMarshal.GetReference(dBlocks_1_attn));
         for (int s = 0; s < batch; s++)
             blocks_0_attnKernels.BackwardSample(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnQkvSlot, 96, batch).Slice(s * 96, 96)), ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attnProbabilitiesSlot, 32, batch).Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_1_attnMixedGradient.Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient.Slice(s * 96, 96)), ref attention, ref Unsafe.Add(ref attention, 128));
         blocks_0_attnKernels.InProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_1_attnKernels.InProjWeightOffset), ref transposed);
         blocks_0_attnKernels.InProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_1_attn_norm), batch * 4);
-        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_attnKernels.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_attnKernels.InProjBiasOffset));
+        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_1_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_1_attnKernels.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_1_attnKernels.InProjBiasOffset), ref MemoryMarshal.GetReference(blocks_1_attnQkvGradient));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_attn_norm, "blocks.1.attn", gradient: true);
 
         // blocks.1.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -310,7 +310,7 @@ partial class Encoder
         global::System.Span<float> dBlocks_0_mlp_fc1 = workspace.Region(GradientSlotA, 64, batch);
         blocks_0_mlp_fc2Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_mlp_fc2Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc2Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc2), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), batch * 4);
-        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_mlp_fc2Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_mlp_fc2Kernels.BiasOffset));
+        blocks_0_mlp_fc2Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_fc1OutputSlot, 64, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc2), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_mlp_fc2Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_mlp_fc2Kernels.BiasOffset), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc2));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_mlp_fc1, "blocks.0.mlp.fc2", gradient: true);
 
         // blocks.0.mlp.fc1: Dense 4 tokens x 8 -> 4 tokens x 16 backward. dz = dy gelu'(z); dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
@@ -318,7 +318,7 @@ partial class Encoder
         global::System.Span<float> dBlocks_0_mlp_norm = workspace.Region(GradientSlotB, 32, batch);
         blocks_0_mlp_fc1Kernels.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_mlp_fc1Kernels.WeightOffset), ref transposed);
         blocks_0_mlp_fc1Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_0_mlp_norm), batch * 4);
-        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_mlp_fc1Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_mlp_fc1Kernels.BiasOffset));
+        blocks_0_mlp_fc1Kernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_mlp_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_mlp_fc1Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_mlp_fc1Kernels.BiasOffset), ref MemoryMarshal.GetReference(dBlocks_0_mlp_fc1));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_mlp_norm, "blocks.0.mlp.fc1", gradient: true);
 
         // blocks.0.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -340,12 +340,12 @@ partial class Encoder
         global::System.Span<float> blocks_0_attnQkvGradient = workspace.Region(blocks_0_attnQkvGradientSlot, 96, batch);
         blocks_0_attnKernels.OutProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_attnKernels.OutProjWeightOffset), ref transposed);
         blocks_0_attnKernels.OutProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dBlocks_0_attn), ref transposed, ref transposed, ref MemoryMarshal.GetReference(blocks_0_attnMixedGradient), batch * 4);
-        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_attn), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_attnKernels.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_attnKernels.OutProjBiasOffset));
+        blocks_0_attnKernels.OutProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnMixedSlot, 32, batch)), ref MemoryMarshal.GetReference(dBlocks_0_attn), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_attnKernels.OutProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_attnKernels.OutProjBiasOffset), ref MemoryMarshal.GetReference(dBlocks_0_attn));
         for (int s = 0; s < batch; s++)
             blocks_0_attnKernels.BackwardSample(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnQkvSlot, 96, batch).Slice(s * 96, 96)), ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attnProbabilitiesSlot, 32, batch).Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_0_attnMixedGradient.Slice(s * 32, 32)), ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient.Slice(s * 96, 96)), ref attention, ref Unsafe.Add(ref attention, 128));
         blocks_0_attnKernels.InProjection.TransposeWeights(ref Unsafe.Add(ref p, blocks_0_attnKernels.InProjWeightOffset), ref transposed);
         blocks_0_attnKernels.InProjection.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dBlocks_0_attn_norm), batch * 4);
-        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_attnKernels.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_attnKernels.InProjBiasOffset));
+        blocks_0_attnKernels.InProjection.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(blocks_0_attn_normOutputSlot, 32, batch)), ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient), (nuint)(batch * 4), ref Unsafe.Add(ref products, blocks_0_attnKernels.InProjWeightOffset), productScale, ref Unsafe.Add(ref grads, blocks_0_attnKernels.InProjBiasOffset), ref MemoryMarshal.GetReference(blocks_0_attnQkvGradient));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_attn_norm, "blocks.0.attn", gradient: true);
 
         // blocks.0.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
@@ -372,7 +372,7 @@ partial class Encoder
         _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "There are " + ResidualCount + " residual connections."),
     };
 
-    /// <summary>The sum h = x + F(x) of residual connection <paramref name="index"/> (before any post-norm) for every sample of the last <c>ForwardTrain</c> with <paramref name="workspace"/>.</summary>
+    /// <summary>The sum h = x + F(x) of residual connection <paramref name="index"/> (before any post-norm, after its activation if it has one) for every sample of the last <c>ForwardTrain</c> with <paramref name="workspace"/>.</summary>
     public global::System.ReadOnlySpan<float> ResidualOutput(global::Dsl.Workspace workspace, int index)
     {
         CheckWorkspace(workspace);
@@ -386,7 +386,7 @@ partial class Encoder
         };
     }
 
-    /// <summary>dL/dh of residual connection <paramref name="index"/> (h = x + F(x), before any post-norm) for every sample of the last <c>Backward</c> with <paramref name="workspace"/>.</summary>
+    /// <summary>dL/dh of residual connection <paramref name="index"/> (h = x + F(x), before any post-norm; with an activation after the sum, dL at the sum, through its derivative) for every sample of the last <c>Backward</c> with <paramref name="workspace"/>.</summary>
     public global::System.ReadOnlySpan<float> ResidualOutputGradient(global::Dsl.Workspace workspace, int index)
     {
         CheckWorkspace(workspace);
@@ -402,12 +402,12 @@ partial class Encoder
 
     private static partial class blocks_0_attnKernels
     {
-        // (kernels elided from this snapshot: 601 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 600 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class blocks_0_mlp_fc1Kernels
     {
-        // (kernels elided from this snapshot: 266 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 265 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class blocks_0_mlp_fc2Kernels

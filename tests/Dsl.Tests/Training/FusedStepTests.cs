@@ -20,8 +20,8 @@ public sealed class FusedStepTests
     public static TheoryData<string> Networks => new(["TinyMlp", "WideNet", "ConvNet", "SequenceNet", "SmallCnn", "TinyVit",
         "ProjectionResidualNet", "GatedResidualNet", "ResidualRepeat", "ConvRepeat"]);
 
-    // The fused update adds −lr·Σ x·dz to W in one multiply-add per sum instead of rounding the gradient and then
-    // the update: the weights differ by about an ulp of W. Reading W after its update for dx (or missing an update,
+    // The fused update adds Σ x·(−lr·dz) to W instead of rounding the gradient and then the update: the weights
+    // differ by about an ulp of W. Reading W after its update for dx (or missing an update,
     // or applying one twice) is off by a share of the update itself, so the difference is measured against the
     // tensor's largest update: 1e-3 of it, plus 4 ulps of the largest weight.
     private const float UpdateTolerance = 1e-3f;
