@@ -629,7 +629,9 @@ public sealed partial class NetworkGenerator
             w.Line($"// {layer.WeightName}: {layer.Kind} {layer.Input} -> {layer.Output} backward. {handler.BackwardMaths(layer, first)}");
             if (handler.BackwardInPlace)
             {
-                // The gradient of a view is the same memory seen with the input's shape; the others update it in place.
+                // The gradient of a view is the same memory seen with the input's shape; the others update it in place
+                // (after their activation's derivative, when they have one: a residual's end).
+                EmitActivationBackward(w, layer, gradient);
                 handler.EmitBackwardInPlace(site, input, gradient);
                 if (first)
                 {
@@ -797,7 +799,6 @@ public sealed partial class NetworkGenerator
 
         internal static string OperatorName(ActivationKind activation) => activation == ActivationKind.None ? "Identity" : activation.ToString();
 
-        // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
         /// <summary>
         /// The last arguments of a product's AccumulateGradients: where its weight gradient goes and its scale (the
         /// gradient, or in a fused SGD step the weight itself: see the Backward core), its bias gradient, and where a
@@ -806,6 +807,7 @@ public sealed partial class NetworkGenerator
         internal static string GradientRefs(LayerSpec layer, string scaled) =>
             $"ref Unsafe.Add(ref products, {Names.KernelClass(layer)}.WeightOffset), productScale, ref Unsafe.Add(ref grads, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")}), {scaled}";
 
+        // Arguments for a layer's weight and bias in buffer `root` (values or gradients); a layer without bias passes its weight, unread.
         internal static string WeightRefs(LayerSpec layer, string root) =>
             $"ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.WeightOffset), ref Unsafe.Add(ref {root}, {Names.KernelClass(layer)}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")})";
 
@@ -856,8 +858,8 @@ public sealed partial class NetworkGenerator
             {
                 w.Line();
                 w.Line(gradient
-                    ? "/// <summary>dL/dh of residual connection <paramref name=\"index\"/> (h = x + F(x), before any post-norm) for every sample of the last <c>Backward</c> with <paramref name=\"workspace\"/>.</summary>"
-                    : "/// <summary>The sum h = x + F(x) of residual connection <paramref name=\"index\"/> (before any post-norm) for every sample of the last <c>ForwardTrain</c> with <paramref name=\"workspace\"/>.</summary>");
+                    ? "/// <summary>dL/dh of residual connection <paramref name=\"index\"/> (h = x + F(x), before any post-norm; with an activation after the sum, dL at the sum, through its derivative) for every sample of the last <c>Backward</c> with <paramref name=\"workspace\"/>.</summary>"
+                    : "/// <summary>The sum h = x + F(x) of residual connection <paramref name=\"index\"/> (before any post-norm, after its activation if it has one) for every sample of the last <c>ForwardTrain</c> with <paramref name=\"workspace\"/>.</summary>");
                 w.OpenBlock($"public global::System.ReadOnlySpan<float> ResidualOutput{(gradient ? "Gradient" : "")}(global::Dsl.Workspace workspace, int index)");
                 w.Line("CheckWorkspace(workspace);");
                 w.OpenBlock("return index switch");

@@ -217,9 +217,17 @@ public sealed partial class NetworkGenerator
             LayerKind normKind = (Parser.NamedInt(residual, "NormKind") ?? 0) == 1 ? LayerKind.RMSNorm : LayerKind.LayerNorm;
             int shortcut = Parser.NamedInt(residual, "Shortcut") ?? 0; // Auto, Identity, Projection
             bool gated = Parser.NamedBool(residual, "Gated") ?? false;
+            int activation = Parser.NamedInt(residual, "Activation") ?? 0;
             LocationInfo? residualLocation = Parser.LocationOf(residual) ?? location;
             if (norm is < ResidualNorm.None or > ResidualNorm.Post || shortcut is < 0 or > 2)
                 return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "Norm or Shortcut is not a member of its enum");
+            if (activation is < (int)ActivationKind.None or > (int)ActivationKind.GeluTanh)
+                return Report(DiagnosticDescriptors.UnsupportedActivation, residualLocation, display, activation.ToString(System.Globalization.CultureInfo.InvariantCulture), "it is not a member of Dsl.Activation");
+            if ((ActivationKind)activation == ActivationKind.Softmax)
+                return Report(DiagnosticDescriptors.UnsupportedActivation, residualLocation, display, "Softmax", "a residual's activation applies to the sum element by element");
+            if (activation != 0 && norm == ResidualNorm.Post)
+                return Report(DiagnosticDescriptors.InvalidOption, residualLocation, display,
+                    "an activation after the sum and a post-norm would leave their order to guess: put the activation in the branch, or use Norm = Pre");
             if (gated && shortcut == 2)
                 return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "a gated (highway) residual carries x itself: it takes no projection shortcut");
 
@@ -247,7 +255,7 @@ public sealed partial class NetworkGenerator
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(),
                     "and a projection shortcut maps features only: both ends must be flat, or token sequences of the same length");
             string extra = projection ? weightName + "_shortcut" + suffix : gated ? weightName + "_gate" + suffix : "";
-            LayerSpec end = ResidualEndHandler.Create(id + "_out", path, y, new ResidualEndOptions(begin.MemberName, x, projection, gated, extra, path));
+            LayerSpec end = ResidualEndHandler.Create(id + "_out", path, y, (ActivationKind)activation, new ResidualEndOptions(begin.MemberName, x, projection, gated, extra, path));
             if (!Add(end, residualLocation, display)) return null;
             if (norm == ResidualNorm.Post && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
             return node;

@@ -181,7 +181,7 @@ internal sealed class StepTranslator
                 return (x, layout);
 
             case StepKind.ResidualEnd:
-                return (ResidualEnd(step, x), layout);
+                return (Activation(step, ResidualEnd(step, x)), layout);
 
             case StepKind.Dropout:
                 // Inference semantics: the identity. No node, as for a flat Flatten: the next step reads x, and

@@ -519,8 +519,9 @@ public enum Shortcut
 /// <see cref="Shortcut"/> for a projection <c>x W_s + F(x)</c> when F changes the shape
 /// (<c>{member}_shortcut.weight</c>); <see cref="Gated"/> for the highway form
 /// <c>T(x)·F(x) + (1 − T(x))·x</c> with <c>T(x) = sigmoid(x W_T + b_T)</c> (<c>{member}_gate.*</c>, the bias
-/// starting at −1 so the block first carries x through). The identity shortcut works on any shape; norms,
-/// projections and gates on flat activations and token sequences.
+/// starting at −1 so the block first carries x through); <see cref="Activation"/> for <c>act(x + F(x))</c>. The
+/// identity shortcut and the activation work on any shape; norms, projections and gates on flat activations and
+/// token sequences.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
 public sealed class ResidualAttribute : Attribute
@@ -536,4 +537,10 @@ public sealed class ResidualAttribute : Attribute
 
     /// <summary>Use the gated highway form.</summary>
     public bool Gated { get; set; }
+
+    /// <summary>
+    /// An activation after the sum, <c>y = act(x + F(x))</c>: ResNet v1's <c>relu(F(x) + x)</c> (default none).
+    /// Element by element, so not <see cref="Dsl.Activation.Softmax"/>; not with <see cref="ResidualNorm.Post"/>.
+    /// </summary>
+    public Activation Activation { get; set; }
 }

@@ -640,6 +640,38 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void ResidualSoftmaxAfterTheSum_ReportsDSL0103OnTheResidualAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0103", """
+            using Dsl;
+
+            [Network(Input = 8)]
+            public partial class Net
+            {
+                [Residual(Activation = Activation.Softmax)] [Dense(8)] public partial Dense Fc { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Fc': activation Softmax is not supported here: a residual's activation applies to the sum element by element", GeneratorRun.Message(d));
+        Assert.Equal("Residual(Activation = Activation.Softmax)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void ResidualActivationWithPostNorm_ReportsDSL0108OnTheResidualAttribute()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0108", """
+            using Dsl;
+
+            [Network(Input = 8)]
+            public partial class Net
+            {
+                [Residual(Norm = ResidualNorm.Post, Activation = Activation.Relu)] [Dense(8)] public partial Dense Fc { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Fc': an activation after the sum and a post-norm would leave their order to guess: put the activation in the branch, or use Norm = Pre", GeneratorRun.Message(d));
+        Assert.Equal("Residual(Norm = ResidualNorm.Post, Activation = Activation.Relu)", run.SpanText(d));
+    }
+
+    [Fact]
     public void ResidualProjectionAcrossLayouts_ReportsDSL0112()
     {
         Diagnostic d = SingleDiagnostic("DSL0112", """

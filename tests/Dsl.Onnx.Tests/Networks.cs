@@ -322,6 +322,36 @@ public partial class GatedResidual
     [Dense(3)] public partial Dense head { get; }
 }
 
+/// <summary>Activations after the sum: ReLU on an identity connection, tanh after a projection, GELU after a highway mix, SiLU on repeated pre-norm copies.</summary>
+[Network(Input = 8)]
+public partial class ActivatedResidual
+{
+    [Residual(Activation = Activation.Relu)][Dense(8, Activation.Tanh)] public partial Dense fc { get; }
+    [Residual(Activation = Activation.Tanh)][Dense(12, Activation.Relu)] public partial Dense widen { get; }
+    [Residual(Gated = true, Activation = Activation.Gelu)][Dense(12, Activation.Tanh)] public partial Dense highway { get; }
+    [Repeat(2)][Residual(Norm = ResidualNorm.Pre, Activation = Activation.Silu)][Dense(12, Activation.Tanh)] public partial IReadOnlyList<Dense> stack { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>ResNet v1's basic block on an image, identity shortcut: <c>relu(x + bn2(conv2(relu(bn1(conv1(x))))))</c>, batch norms folded on export.</summary>
+[Network(Channels = 4, Height = 6, Width = 6)]
+public partial class BasicBlockNet
+{
+    [Residual(Activation = Activation.Relu)] public partial BasicBlock layer1 { get; }
+    [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+    [Dense(3)] public partial Dense fc { get; }
+}
+
+/// <summary>torchvision's BasicBlock branch for a block that keeps the shape.</summary>
+[Block]
+public partial class BasicBlock
+{
+    [Conv2D(4, 3, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D bn1 { get; }
+    [Conv2D(4, 3, Padding = 1, Bias = false)] public partial Conv2D conv2 { get; }
+    [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
+}
+
 /// <summary>Three repeated identity residual layers.</summary>
 [Network(Input = 8)]
 public partial class RepeatedResidual

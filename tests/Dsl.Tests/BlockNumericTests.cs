@@ -21,7 +21,7 @@ public class BlockNumericTests
         nameof(TokenNormNet), nameof(TokenHeadNet), nameof(FlatLayerNormNet),
         nameof(IdentityResidualNet), nameof(PreNormResidualNet), nameof(PostNormResidualNet), nameof(ProjectionResidualNet),
         nameof(GatedResidualNet), nameof(DeepResidualNet), nameof(NestedBlockNet), nameof(SequenceResidualNet),
-        nameof(TinyVit), nameof(PostNormEncoderNet),
+        nameof(ActivatedResidualNet), nameof(ImageResidualNet), nameof(TinyVit), nameof(PostNormEncoderNet),
     };
 
     /// <summary>Every network of BlockNetworks.cs but <see cref="EmbeddingNet"/>, whose inputs are token ids (its own tests below).</summary>
@@ -55,6 +55,8 @@ public class BlockNumericTests
             nameof(DeepResidualNet) => new DeepResidualNet(seed),
             nameof(NestedBlockNet) => new NestedBlockNet(seed),
             nameof(SequenceResidualNet) => new SequenceResidualNet(seed),
+            nameof(ActivatedResidualNet) => new ActivatedResidualNet(seed),
+            nameof(ImageResidualNet) => new ImageResidualNet(seed),
             nameof(TinyVit) => new TinyVit(seed),
             nameof(PostNormEncoderNet) => new PostNormEncoderNet(seed),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
@@ -74,8 +76,9 @@ public class BlockNumericTests
         nameof(FlatLayerNormNet) => (10, 4),
         nameof(EmbeddingNet) => (6, 3),
         nameof(IdentityResidualNet) or nameof(PreNormResidualNet) or nameof(PostNormResidualNet) or nameof(ProjectionResidualNet)
-            or nameof(GatedResidualNet) or nameof(NestedBlockNet) => (8, 3),
+            or nameof(GatedResidualNet) or nameof(NestedBlockNet) or nameof(ActivatedResidualNet) => (8, 3),
         nameof(DeepResidualNet) => (8, 2),
+        nameof(ImageResidualNet) => (2 * 5 * 4, 3),
         nameof(SequenceResidualNet) => (3 * 6, 3 * 10),
         nameof(TinyVit) => (64, 10),
         nameof(PostNormEncoderNet) => (4 * 8, 4 * 8),
@@ -155,6 +158,25 @@ public class BlockNumericTests
             double[] h = Residual(w, "widen", null, x, 6, 10, v => Linear(w, "widen", v, 6, 10, Activation.Tanh));
             h = Residual(w, "mix", null, h, 10, 10, v => Linear(w, "mix", v, 10, 10, Activation.Silu), gated: true);
             return Residual(w, "attn", null, h, 10, 10, v => Attn(w, "attn", v, 10, 2, causal: false), norm: ResidualNorm.Pre, kind: NormKind.RMSNorm);
+        },
+        nameof(ActivatedResidualNet) => (w, x) =>
+        {
+            double[] h = RefOps.Activate(Activation.Relu, Residual(w, "fc", null, x, 8, 8, v => Linear(w, "fc", v, 8, 8, Activation.Tanh)));
+            h = RefOps.Activate(Activation.Tanh, Residual(w, "widen", null, h, 8, 12, v => Linear(w, "widen", v, 8, 12, Activation.Relu)));
+            h = RefOps.Activate(Activation.Gelu, Residual(w, "highway", null, h, 12, 12, v => Linear(w, "highway", v, 12, 12, Activation.Tanh), gated: true));
+            for (int i = 0; i < 2; i++)
+            {
+                string copy = $"stack.{i}";
+                h = RefOps.Activate(Activation.Silu, Residual(w, "stack", i, h, 12, 12, v => Linear(w, copy, v, 12, 12, Activation.Tanh), norm: ResidualNorm.Pre));
+            }
+            return Linear(w, "head", h, 12, 3);
+        },
+        nameof(ImageResidualNet) => (w, x) =>
+        {
+            double[] Conv(string name, double[] v) => RefOps.Conv2D(v, w[name + ".weight"], w[name + ".bias"], 2, 5, 4, 2, kernel: 3, padding: 1);
+            double[] Block(string path, double[] v) => RefOps.Activate(Activation.Relu, RefOps.Add(v, Conv(path + ".conv2", RefOps.Activate(Activation.Relu, Conv(path + ".conv1", v)))));
+            // Flatten of a channel-major image is the identity on the stored order.
+            return Linear(w, "head", Block("more.0", Block("block", x)), 40, 3);
         },
         nameof(TinyVit) => Staged(TinyVitStages()),
         nameof(PostNormEncoderNet) => Staged(PostNormEncoderStages()),
@@ -390,6 +412,15 @@ public class BlockNumericTests
                 return s.Linear("widen", 10, 6).Linear("widen_shortcut", 10, 6, bias: false)
                     .Linear("mix", 10, 10).Linear("mix_gate", 10, 10)
                     .Norm("attn_norm", 10, bias: false).Attention("attn", 10);
+            case nameof(ActivatedResidualNet):
+                s.Linear("fc", 8, 8).Linear("widen", 12, 8).Linear("widen_shortcut", 12, 8, bias: false).Linear("highway", 12, 12).Linear("highway_gate", 12, 12);
+                for (int i = 0; i < 2; i++)
+                    s.Linear($"stack.{i}", 12, 12).Norm($"stack_norm.{i}", 12);
+                return s.Linear("head", 3, 12);
+            case nameof(ImageResidualNet):
+                foreach (string block in new[] { "block", "more.0" })
+                    s.Tensor(block + ".conv1.weight", 2, 2, 3, 3).Tensor(block + ".conv1.bias", 2).Tensor(block + ".conv2.weight", 2, 2, 3, 3).Tensor(block + ".conv2.bias", 2);
+                return s.Linear("head", 3, 40);
             case nameof(TinyVit):
                 s.Tensor("patch.weight", 16, 1, 4, 4).Tensor("patch.bias", 16).Tensor("pos.weight", 4, 16);
                 for (int b = 0; b < 2; b++)
@@ -543,9 +574,10 @@ public class BlockNumericTests
     public void Backward_MatchesFiniteDifferencesOfTheGeneratedForward(string name)
     {
         (INetwork net, _) = Create(name, seed: 4);
-        // ReLU kinks (the post-norm encoder's feed-forward) need the small step; the smooth networks keep 1e-2.
-        // 32 stacked layers curve enough that one-sided slopes at 1e-2 differ like a kink: 1e-3 there as well.
-        float h = name is nameof(PostNormEncoderNet) or nameof(DeepResidualNet) ? 1e-3f : 1e-2f;
+        // ReLU kinks (the post-norm encoder's feed-forward, the image blocks' ReLU after the sum) need the small step;
+        // the smooth networks keep 1e-2. 32 stacked layers curve enough that one-sided slopes at 1e-2 differ like a
+        // kink: 1e-3 there as well.
+        float h = name is nameof(PostNormEncoderNet) or nameof(DeepResidualNet) or nameof(ImageResidualNet) ? 1e-3f : 1e-2f;
         GradientCheck.Run(net, name, batch: 2, seed: 40, useTrainingForward: true, h);
     }
 

@@ -7,8 +7,9 @@ namespace Dsl.Generator.Layers;
 
 /// <summary>
 /// The end of a residual connection: y = x + F(x), with a projection shortcut y = x W_s + F(x), or the highway
-/// mix y = T F(x) + (1 − T) x with T = sigmoid(x W_T + b_T). Projection and gate are a Gemm on the rows of x.
-/// Its backward keeps dL/dy (the identity shortcut's gradient, and the residual stream's observation).
+/// mix y = T F(x) + (1 − T) x with T = sigmoid(x W_T + b_T), then its activation if it has one. Projection and
+/// gate are a Gemm on the rows of x. Its backward keeps dL/d(sum) (the identity shortcut's gradient, and the
+/// residual stream's observation).
 /// </summary>
 internal sealed class ResidualEndHandler : LayerHandler
 {
@@ -25,8 +26,10 @@ internal sealed class ResidualEndHandler : LayerHandler
     public override LayerSpec? Parse(LayerDeclaration d) => throw new InvalidOperationException("A residual connection's end is made by the flattener, not declared.");
 
     /// <summary>The end step of the residual member at <paramref name="path"/>, whose branch maps x to <paramref name="y"/>.</summary>
-    public static LayerSpec Create(string id, string path, Shape y, ResidualEndOptions options) =>
-        new(id, "private", path, LayerKind.ResidualEnd, y, y, ActivationKind.None, HasBias: options.Gated, options);
+    public static LayerSpec Create(string id, string path, Shape y, ActivationKind activation, ResidualEndOptions options) =>
+        new(id, "private", path, LayerKind.ResidualEnd, y, y, activation, HasBias: options.Gated, options);
+
+    public override bool TakesActivation => true;
 
     public override KernelStrategy Strategy(LayerSpec layer) =>
         layer.Get<ResidualEndOptions>().HasShortcutWeights ? KernelStrategy.Gemm : KernelStrategy.Library;
@@ -77,17 +80,19 @@ internal sealed class ResidualEndHandler : LayerHandler
     public override string Describe(LayerSpec layer)
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
-        return $"{layer.WeightName}: residual connection ends, {layer.Output}. " + (o.Gated
-            ? "y = T F(x) + (1 - T) x, T = sigmoid(x W_T + b_T)"
-            : o.Projection ? "y = x W_s + F(x)" : "y = x + F(x)");
+        string sum = o.Gated ? "T F(x) + (1 - T) x" : o.Projection ? "x W_s + F(x)" : "x + F(x)";
+        return $"{layer.WeightName}: residual connection ends, {layer.Output}. " +
+            (layer.Activation == ActivationKind.None ? "y = " + sum : $"y = {OperatorName(layer.Activation).ToLowerInvariant()}({sum})") +
+            (o.Gated ? ", T = sigmoid(x W_T + b_T)" : "");
     }
 
     public override string BackwardMaths(LayerSpec layer, bool first)
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
-        return o.Gated
+        string maths = o.Gated
             ? "dF = T dy; dT = dy (F - x), dA = dT T (1 - T); dW_T += x^T dA; the shortcut's gradient is (1 - T) dy + dA W_T^T."
             : o.Projection ? "dF = dy; dW_s += x^T dy; the shortcut's gradient is dy W_s^T." : "dF = dy, and the shortcut's gradient is dy too (kept).";
+        return layer.Activation == ActivationKind.None ? maths : $"dy = dy {OperatorName(layer.Activation).ToLowerInvariant()}'(sum) first; then {maths}";
     }
 
     public override long Flops(LayerSpec layer, Plan plan) =>
@@ -112,7 +117,8 @@ internal sealed class ResidualEndHandler : LayerHandler
     public override string SummaryKind(LayerSpec layer)
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
-        return o.Gated ? "+ highway" : o.Projection ? "+ projection" : "+ x";
+        string kind = o.Gated ? "+ highway" : o.Projection ? "+ projection" : "+ x";
+        return layer.Activation == ActivationKind.None ? kind : $"{kind}, {OperatorName(layer.Activation).ToLowerInvariant()}";
     }
 
     public override bool HasKernelClass(StepPlan step) => step.Layer.Get<ResidualEndOptions>().HasShortcutWeights;
@@ -171,6 +177,8 @@ internal sealed class ResidualEndHandler : LayerHandler
         {
             w.Line($"{Kernels}SequenceKernels.Add({ReadOnly(skip, n)}, {ReadOnly(x, n)}, {Writable(y, n)});");
         }
+        if (layer.Activation != ActivationKind.None)
+            w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({ReadOnly(y, n)}, {Writable(y, n)});");
     }
 
     public override void EmitTrain(CallSite c, string input, string output, string? pre)
@@ -180,22 +188,26 @@ internal sealed class ResidualEndHandler : LayerHandler
         SourceWriter w = c.W;
         string skip = Names.Local(c.Plan.Begin(layer));
         string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
+        // The sum goes where the activation reads it: z's own slot when its derivative needs z (the caller then applies it).
+        string sum = pre ?? output;
         if (o.Projection)
         {
-            w.Line($"{c.Code}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({skip}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({output}), {rows});");
-            w.Line($"{Kernels}SequenceKernels.AddInPlace({output}, {input});");
+            w.Line($"{c.Code}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({skip}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({sum}), {rows});");
+            w.Line($"{Kernels}SequenceKernels.AddInPlace({sum}, {input});");
         }
         else if (o.Gated)
         {
             string gate = Names.Local(layer) + "Gate";
             w.Line($"{Span} {gate} = {SlotRegion(c.Plan, layer, Slot.Gate)};");
             w.Line($"{c.Code}.ForwardRows<{Kernels}Sigmoid>(ref MemoryMarshal.GetReference({skip}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({gate}), {rows});");
-            w.Line($"{Kernels}SequenceKernels.Highway({skip}, {input}, {gate}, {output});");
+            w.Line($"{Kernels}SequenceKernels.Highway({skip}, {input}, {gate}, {sum});");
         }
         else
         {
-            w.Line($"{Kernels}SequenceKernels.Add({skip}, {input}, {output});");
+            w.Line($"{Kernels}SequenceKernels.Add({skip}, {input}, {sum});");
         }
+        if (pre is null && layer.Activation != ActivationKind.None)
+            w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({output}, {output});");
     }
 
     public override bool BackwardInPlace => true;

@@ -88,18 +88,18 @@ partial class Encoder : global::Dsl.INetwork
 layer               kind                    output         activation  parameters   FLOPs
 blocks.0.attn_norm  LayerNorm               4 tokens x 8                       16     160
 blocks.0.attn       MultiHeadSelfAttention  4 tokens x 8                      288   2,560
-blocks.0.attn       + x                     4 tokens x 8                        0      32
+blocks.0.attn       + x                     4 tokens x 8   None                 0      32
 blocks.0.mlp_norm   LayerNorm               4 tokens x 8                       16     160
 blocks.0.mlp.fc1    Dense                   4 tokens x 16  Gelu               144   1,024
 blocks.0.mlp.fc2    Dense                   4 tokens x 8   None               136   1,024
-blocks.0.mlp        + x                     4 tokens x 8                        0      32
+blocks.0.mlp        + x                     4 tokens x 8   None                 0      32
 blocks.1.attn_norm  LayerNorm               4 tokens x 8                       16     160
 blocks.1.attn       MultiHeadSelfAttention  4 tokens x 8                      288   2,560
-blocks.1.attn       + x                     4 tokens x 8                        0      32
+blocks.1.attn       + x                     4 tokens x 8   None                 0      32
 blocks.1.mlp_norm   LayerNorm               4 tokens x 8                       16     160
 blocks.1.mlp.fc1    Dense                   4 tokens x 16  Gelu               144   1,024
 blocks.1.mlp.fc2    Dense                   4 tokens x 8   None               136   1,024
-blocks.1.mlp        + x                     4 tokens x 8                        0      32
+blocks.1.mlp        + x                     4 tokens x 8   None                 0      32
 pool                GlobalAvgPool           8                                   0      32
 head                Dense                   3              None                27      48
 total                                                                       1,227  10,064

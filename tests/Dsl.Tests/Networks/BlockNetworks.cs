@@ -129,6 +129,42 @@ public partial class GatedResidualNet
     [Dense(3)] public partial Dense head { get; }
 }
 
+/// <summary>
+/// Activations after the sum, <c>act(x + F(x))</c>: ReLU on an identity connection (ResNet v1), tanh after a
+/// projection (8 → 12), GELU after a highway mix (its derivative reads the sum, kept in a slot of its own), and
+/// SiLU on two repeated pre-norm copies.
+/// </summary>
+[Network(Input = 8)]
+public partial class ActivatedResidualNet
+{
+    [Residual(Activation = Activation.Relu)][Dense(8, Activation.Tanh)] public partial Dense fc { get; }
+    [Residual(Activation = Activation.Tanh)][Dense(12, Activation.Relu)] public partial Dense widen { get; }
+    [Residual(Gated = true, Activation = Activation.Gelu)][Dense(12, Activation.Tanh)] public partial Dense highway { get; }
+    [Repeat(2)][Residual(Norm = ResidualNorm.Pre, Activation = Activation.Silu)][Dense(12, Activation.Tanh)] public partial IReadOnlyList<Dense> stack { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>
+/// ResNet v1's basic block on a channel-major image, identity shortcut: <c>relu(x + conv2(relu(conv1(x))))</c>,
+/// twice (the second as a repeat of one copy), then a head on the flattened image.
+/// </summary>
+[Network(Channels = 2, Height = 5, Width = 4)]
+public partial class ImageResidualNet
+{
+    [Residual(Activation = Activation.Relu)] public partial ConvPair block { get; }
+    [Repeat(1)][Residual(Activation = Activation.Relu)] public partial IReadOnlyList<ConvPair> more { get; }
+    [Flatten] public partial Flatten flat { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>Two 3×3 convolutions keeping a 2-channel image's shape, ReLU between: a basic block's branch without its norms.</summary>
+[Block]
+public partial class ConvPair
+{
+    [Conv2D(2, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D conv1 { get; }
+    [Conv2D(2, 3, Padding = 1)] public partial Conv2D conv2 { get; }
+}
+
 /// <summary>32 residual tanh layers, each its own residual connection: <c>hidden.{i}.weight</c>.</summary>
 [Network(Input = 8)]
 public partial class DeepResidualNet
