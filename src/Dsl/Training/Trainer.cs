@@ -61,6 +61,12 @@ public sealed class Trainer
     private int _threads = Environment.ProcessorCount;
 
     /// <summary>
+    /// Random crops and flips applied to each training sample <see cref="Fit"/> gathers (never to evaluation), or
+    /// null for none (the default). Its image size must be the network's input size.
+    /// </summary>
+    public ImageAugmentation? Augmentation { get; set; }
+
+    /// <summary>
     /// Trains for <paramref name="epochs"/> passes over <paramref name="train"/>. Epoch <c>e</c> (0-based) visits
     /// the samples in the order of <c>new Rng(seed + e).Shuffle</c> applied to <c>0 .. Count−1</c>, so a run is
     /// reproducible from the seed, the initial parameters and <see cref="Threads"/>. Dropout masks are keyed on the
@@ -80,6 +86,9 @@ public sealed class Trainer
     {
         CheckData(train, nameof(train));
         if (validation is not null) CheckData(validation, nameof(validation));
+        if (Augmentation is { } augmentation && augmentation.Size != Network.InputSize)
+            throw new InvalidOperationException(
+                $"The augmentation's images are {augmentation.Channels}x{augmentation.Height}x{augmentation.Width} = {augmentation.Size} floats, but the network takes {Network.InputSize}.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
 
@@ -256,6 +265,10 @@ public sealed class Trainer
             Workspace workspace = _workspaces[thread];
             workspace.SampleOffset = start;
             Gather(_data, indices, x);
+            // Keyed as dropout is (seed, batch number, row in the batch): the same draws for any thread count.
+            if (_trainer.Augmentation is { } augmentation)
+                for (int r = 0; r < rows; r++)
+                    augmentation.Apply(x.Slice(r * network.InputSize, network.InputSize), workspace.Seed, workspace.Step, start + r);
 
             // BackwardAndStep leaves the gradients zero; after a split batch they hold its sum.
             if (_active > 1 || !_gradientsZero) workspace.Gradients(network.Parameters).Clear();
