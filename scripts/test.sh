@@ -2,12 +2,15 @@
 # The test command: builds everything, runs the generator and ONNX export tests once and the numeric/runtime
 # tests on every SIMD path (AVX-512, AVX2, Vector128, scalar), then the benchmarks' smoke checks, and prints the
 # totals as one line "N passed, N failed".
-# Needs only the .NET 10 SDK; NuGet packages restore on first use.
+# Needs the .NET 10 SDK; NuGet packages restore on first use, and Debian's python3-torch is installed when missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
+
+# PyTorch (Debian's python3-torch, for /usr/bin/python3) is the reference of the PyTorch twin tests.
+bash scripts/install-pytorch.sh || echo "could not install python3-torch: the PyTorch twin tests will fail"
 
 dotnet build Dsl.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -26,7 +29,7 @@ run generator tests/Dsl.Generator.Tests/Dsl.Generator.Tests.csproj
 # Networks built for named instruction sets (DslInstructionSets) are loaded and run: once more without AVX-512, so a
 # machine that has it also checks that an AVX-512-only network refuses to construct.
 run generator-avx2 tests/Dsl.Generator.Tests/Dsl.Generator.Tests.csproj DOTNET_EnableAVX512=0 -- --filter "FullyQualifiedName~InstructionSetTests"
-# ONNX export checked against ONNX Runtime: once (a few seconds); the exporter has no SIMD paths of its own.
+# ONNX export checked against ONNX Runtime, and the PyTorch twins against PyTorch: once (a few seconds).
 run onnx      tests/Dsl.Onnx.Tests/Dsl.Onnx.Tests.csproj
 # The default run uses the widest path the machine has; the others switch paths off one by one and the
 # test IsaSetting_IsTheOneThisRunAskedFor checks the switch took effect.

@@ -1,0 +1,174 @@
+"""PyTorch twins of Dsl declarations, run by tests/Dsl.Onnx.Tests/PyTorchTwinTests.cs with Debian's python3.
+
+  python3 twins.py export DIR   each twin, seeded, batch norms given non-trivial statistics, in eval mode:
+                                DIR/<Name>.torch.safetensors (its state_dict), DIR/<Name>.input.f32 (a batch of
+                                inputs) and DIR/<Name>.torch-output.f32 (its outputs)
+  python3 twins.py check DIR NAME   twin NAME loads DIR/NAME.dsl.safetensors (written by Dsl) with strict=True
+                                    and runs DIR/NAME.dsl-input.f32: DIR/NAME.dsl-torch-output.f32
+
+Weights travel as safetensors, written and read here with the standard library (the safetensors package is not
+in Debian); inputs and outputs as raw little-endian float32 in the shapes of SHAPES. The classes are the ones
+docs/pytorch.md shows; a new layer kind adds its twin here and to the C# test's list.
+"""
+import json
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class FashionMlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 128)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.head(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class FashionCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        return self.head(F.relu(self.fc1(torch.flatten(x, 1))))
+
+
+class FeedForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 128)
+        self.drop1 = nn.Dropout(0.1)
+        self.fc2 = nn.Linear(128, 64)
+        self.drop2 = nn.Dropout(0.1)
+
+    def forward(self, x):
+        return self.drop2(self.fc2(self.drop1(F.gelu(self.fc1(x)))))
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn_norm = nn.LayerNorm(64)
+        self.attn = nn.MultiheadAttention(64, 4, batch_first=True)
+        self.mlp_norm = nn.LayerNorm(64)
+        self.mlp = FeedForward()
+
+    def forward(self, x):
+        h = self.attn_norm(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(1, 64, 7, stride=7)
+        self.pos_embed = nn.Embedding(16, 64)
+        self.blocks = nn.ModuleList(EncoderBlock() for _ in range(4))
+        self.norm = nn.LayerNorm(64)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)
+        x = x + self.pos_embed.weight
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x).mean(dim=1))
+
+
+TWINS = {"FashionMlp": FashionMlp, "FashionCnn": FashionCnn, "VisionTransformer": VisionTransformer}
+SHAPES = {"FashionMlp": (784,), "FashionCnn": (1, 28, 28), "VisionTransformer": (1, 28, 28)}
+BATCH = 3
+DTYPES = {"F32": torch.float32, "I64": torch.int64}
+
+
+def save_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, tensor in tensors.items():
+        data = tensor.detach().contiguous().cpu().numpy().tobytes()
+        dtype = next(k for k, v in DTYPES.items() if v == tensor.dtype)
+        header[name] = {"dtype": dtype, "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(size))
+        data = f.read()
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        tensors[name] = torch.frombuffer(bytearray(data[start:end]), dtype=DTYPES[info["dtype"]]).reshape(info["shape"]).clone()
+    return tensors
+
+
+def read_f32(path, shape):
+    with open(path, "rb") as f:
+        return torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(BATCH, *shape).clone()
+
+
+def write_f32(path, tensor):
+    with open(path, "wb") as f:
+        f.write(tensor.detach().contiguous().numpy().astype("<f4").tobytes())
+
+
+def export(directory):
+    for index, (name, twin) in enumerate(TWINS.items()):
+        torch.manual_seed(1000 + index)
+        model = twin()
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.weight.uniform_(0.5, 1.5)
+                    module.bias.uniform_(-0.5, 0.5)
+                    module.running_mean.uniform_(-0.5, 0.5)
+                    module.running_var.uniform_(0.5, 1.5)
+                    module.num_batches_tracked.fill_(7)
+                if isinstance(module, nn.MultiheadAttention):
+                    module.in_proj_bias.uniform_(-0.2, 0.2)  # PyTorch starts them at zero
+                    module.out_proj.bias.uniform_(-0.2, 0.2)
+        model.eval()
+        x = torch.randn(BATCH, *SHAPES[name])
+        with torch.no_grad():
+            y = model(x)
+        save_safetensors(f"{directory}/{name}.torch.safetensors", model.state_dict())
+        write_f32(f"{directory}/{name}.input.f32", x)
+        write_f32(f"{directory}/{name}.torch-output.f32", y)
+
+
+def check(directory, name):
+    model = TWINS[name]()
+    model.load_state_dict(load_safetensors(f"{directory}/{name}.dsl.safetensors"), strict=True)
+    model.eval()
+    with torch.no_grad():
+        y = model(read_f32(f"{directory}/{name}.dsl-input.f32", SHAPES[name]))
+    write_f32(f"{directory}/{name}.dsl-torch-output.f32", y)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    {"export": export, "check": check}[sys.argv[1]](*sys.argv[2:])
