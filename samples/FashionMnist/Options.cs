@@ -25,6 +25,7 @@ internal sealed record Options
           --lr X         initial AdamW learning rate, decayed towards 0 on a cosine over the epochs (default 0.001)
           --seed N       seeds the initial weights and the shuffles (default 42)
           --threads N    threads each batch is split across (default: the machine's processors)
+          --augment      shift each training image by up to 2 pixels (black border) and mirror half of them
           --out PATH     where to save the trained weights as safetensors (default fashion-mlp.safetensors
                          or fashion-cnn.safetensors, after the model)
           --summary      print the network's layer table and exit
@@ -42,6 +43,7 @@ internal sealed record Options
     /// <summary>Where to save the weights; null until given, then <see cref="EffectiveOutputPath"/> names the file after the model.</summary>
     public string? OutputPath { get; init; }
     public bool SummaryOnly { get; init; }
+    public bool Augment { get; init; }
     public bool Help { get; init; }
 
     /// <summary><see cref="Epochs"/>, or the default for <see cref="Model"/>.</summary>
@@ -68,6 +70,7 @@ internal sealed record Options
                 "--model" => options with { Model = ModelName(args, ref i) },
                 "--out" => options with { OutputPath = Value(args, ref i) },
                 "--summary" => options with { SummaryOnly = true },
+                "--augment" => options with { Augment = true },
                 "--help" or "-h" => options with { Help = true },
                 _ => throw new UsageException($"unknown option '{name}'"),
             };

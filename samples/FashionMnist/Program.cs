@@ -42,8 +42,13 @@ Console.WriteLine($"data: {train.Count} training and {test.Count} test images fr
 
 const float weightDecay = 1e-4f;
 var optimizer = new AdamW(options.LearningRate, weightDecay: weightDecay);
-var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy) { Threads = options.Threads };
-Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {options.Threads} thread(s) of {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}");
+var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy)
+{
+    Threads = options.Threads,
+    // RandomCrop(28, padding=2) and RandomHorizontalFlip(); the border is black in the standardised units.
+    Augmentation = options.Augment ? new ImageAugmentation(1, 28, 28, padding: 2, horizontalFlip: true, fill: -FashionData.PixelMean / FashionData.PixelStd) : null,
+};
+Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.BatchSize}, AdamW lr {options.LearningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {options.Seed}, {options.Threads} thread(s) of {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}{(options.Augment ? ", augmented (shifts up to 2 px, flips)" : "")}");
 
 var fitClock = Stopwatch.StartNew();
 TrainingHistory history = trainer.Fit(train, epochs, options.BatchSize, options.Seed, validation: test,
