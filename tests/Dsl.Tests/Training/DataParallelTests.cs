@@ -120,18 +120,7 @@ public sealed class DataParallelTests
         INetwork net = ReliabilityNetworks.Create("dense", 21);
         Dataset data = ReproducibilityTests.SyntheticData(net.InputSize, net.OutputSize, count: 400, seed: 8);
         var trainer = new Trainer(net, new Sgd(0.01f), Loss.SoftmaxCrossEntropy) { Threads = 2 };
-        trainer.Fit(data, epochs: 1, batchSize: 4); // warm-up: JIT, the groups' reduction buffers
-        long Bytes(int epochs)
-        {
-            long before = GC.GetTotalAllocatedBytes(precise: true);
-            trainer.Fit(data, epochs, batchSize: 4);
-            return GC.GetTotalAllocatedBytes(precise: true) - before;
-        }
-
-        long one = Bytes(1), three = Bytes(3);
-
-        // Two more epochs of 100 batches each: a per-epoch report and shuffle only, not 8 bytes per batch.
-        Assert.True(three - one < 2 * 800, $"1 epoch {one} B, 3 epochs {three} B");
+        Allocations.AssertFitAllocatesNothingPerBatch(trainer, data);
     }
 
     private static Parameters Train(string network, int threads)

@@ -40,17 +40,13 @@ public sealed class FusedStepTests
         fused.Parameters.ZeroGradients();
         for (int step = 0; step < 3; step++)
         {
-            for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle(-1f, 1f);
-            for (int i = 0; i < dy.Length; i++) dy[i] = rng.NextSingle(-1f, 1f);
+            Fill(rng, x, dy);
             // Each step starts both from the fused network's state, so the forward passes agree bit for bit.
             fused.Parameters.Values.CopyTo(unfused.Parameters.Values);
             fused.Parameters.Buffers.CopyTo(unfused.Parameters.Buffers);
             float[] before = unfused.Parameters.Values.ToArray();
 
-            unfused.Parameters.ZeroGradients();
-            unfused.ForwardTrain(x, y, Batch, unfusedWorkspace);
-            unfused.Backward(dy, Span<float>.Empty, Batch, unfusedWorkspace);
-            unfusedSgd.Step(unfused.Parameters);
+            BackwardThenStep(unfused, unfusedWorkspace, unfusedSgd, x, y, dy);
 
             fused.ForwardTrain(x, fusedY, Batch, fusedWorkspace);
             fused.BackwardAndStep(dy, Batch, fusedWorkspace, fusedSgd);
@@ -73,12 +69,8 @@ public sealed class FusedStepTests
         float[] x = new float[Batch * reference.InputSize], dy = new float[Batch * reference.OutputSize], y = new float[dy.Length];
         for (int step = 0; step < 2; step++)
         {
-            for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle(-1f, 1f);
-            for (int i = 0; i < dy.Length; i++) dy[i] = rng.NextSingle(-1f, 1f);
-            reference.Parameters.ZeroGradients();
-            reference.ForwardTrain(x, y, Batch, referenceWorkspace);
-            reference.Backward(dy, Span<float>.Empty, Batch, referenceWorkspace);
-            referenceSgd.Step(reference.Parameters);
+            Fill(rng, x, dy);
+            BackwardThenStep(reference, referenceWorkspace, referenceSgd, x, y, dy);
 
             network.ForwardTrain(x, y, Batch, workspace);
             network.BackwardAndStep(dy, Batch, workspace, sgd);
@@ -157,6 +149,21 @@ public sealed class FusedStepTests
         "ConvRepeat" => new ConvRepeat(3),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown network."),
     };
+
+    private static void Fill(Rng rng, float[] x, float[] dy)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle(-1f, 1f);
+        for (int i = 0; i < dy.Length; i++) dy[i] = rng.NextSingle(-1f, 1f);
+    }
+
+    // The unfused step the fused one must match: zero, forward, Backward, the optimiser's Step.
+    private static void BackwardThenStep(INetwork network, Workspace workspace, Sgd sgd, float[] x, float[] y, float[] dy)
+    {
+        network.Parameters.ZeroGradients();
+        network.ForwardTrain(x, y, Batch, workspace);
+        network.Backward(dy, Span<float>.Empty, Batch, workspace);
+        sgd.Step(network.Parameters);
+    }
 
     // Every parameter tensor must have moved, and by the same amount in both networks up to rounding.
     private static void AssertSameUpdate(float[] before, Parameters unfused, Parameters fused, string what)
