@@ -69,11 +69,14 @@ public sealed partial class NetworkGenerator
         private List<(IPropertySymbol, ViewNode)> Members(INamedTypeSymbol type, string weightPrefix, string idPrefix, bool nested)
         {
             var result = new List<(IPropertySymbol, ViewNode)>();
+            // [Block(Indexed = true)] names its members by position, as nn.Sequential does; a repeat takes one per copy.
+            int? position = Attribute(type, "Dsl.BlockAttribute") is { } block && Parser.NamedBool(block, "Indexed") == true ? 0 : null;
             foreach (ISymbol member in type.GetMembers())
             {
                 _cancellationToken.ThrowIfCancellationRequested();
                 if (!IsStepMember(member)) continue;
-                ViewNode? node = Member(type, member, weightPrefix, idPrefix, nested);
+                ViewNode? node = Member(type, member, weightPrefix, idPrefix, nested, position);
+                if (position is int taken) position = taken + (node?.IsList == true ? node.Children.Count : 1);
                 if (node is null)
                 {
                     Failed = true;
@@ -85,7 +88,8 @@ public sealed partial class NetworkGenerator
             return result;
         }
 
-        private ViewNode? Member(INamedTypeSymbol owner, ISymbol member, string weightPrefix, string idPrefix, bool nested)
+        /// <summary>One member; <paramref name="position"/> is its index in an indexed block, which names it instead of its member name.</summary>
+        private ViewNode? Member(INamedTypeSymbol owner, ISymbol member, string weightPrefix, string idPrefix, bool nested, int? position)
         {
             List<(AttributeData Attribute, LayerKind Kind)> layerAttributes = Parser.LayerAttributes(member);
             AttributeData? residual = Attribute(member, "Dsl.ResidualAttribute");
@@ -93,7 +97,7 @@ public sealed partial class NetworkGenerator
             AttributeData? first = layerAttributes.Count > 0 ? layerAttributes[0].Attribute : residual ?? repeat;
             // A block member may carry no attribute at all: then the member's name is where to point.
             LocationInfo? location = (first is null ? null : Parser.LocationOf(first)) ?? LocationInfo.From(member.Locations.Length > 0 ? member.Locations[0] : null);
-            string weightName = weightPrefix + Parser.WeightName(member.Name);
+            string weightName = weightPrefix + (position is int index ? SourceWriter.Int(index) : Parser.WeightName(member.Name));
             string display = nested ? weightName : member.Name;
 
             if (layerAttributes.Count > 1)
@@ -162,12 +166,16 @@ public sealed partial class NetworkGenerator
                 copyStarts.Add(Layers.Count);
                 string suffix = repeat is null ? "" : "." + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 string idSuffix = repeat is null ? "" : "_" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                string path = weightName + suffix;
+                // In an indexed block a repeat's copies are positions of their own: prefix.(position + i), not member.i.
+                bool positioned = repeat is not null && position is not null;
+                string copyName = positioned ? weightPrefix + SourceWriter.Int(position!.Value + i) : weightName;
+                if (positioned) suffix = "";
+                string path = copyName + suffix;
                 string id = idPrefix + member.Name + idSuffix;
-                string copyDisplay = display + suffix;
+                string copyDisplay = (nested ? copyName : display) + suffix;
                 ViewNode? copy = residual is null
                     ? Branch(block, layerAttribute, kind, property, path, id, copyDisplay, location)
-                    : Residual(residual, block, layerAttribute, kind, property, weightName, suffix, path, id, copyDisplay, location);
+                    : Residual(residual, block, layerAttribute, kind, property, copyName, suffix, path, id, copyDisplay, location);
                 if (copy is null)
                 {
                     if (repeat is not null) _repeatDepth--;
@@ -181,7 +189,8 @@ public sealed partial class NetworkGenerator
             int stepsPerCopy = (Layers.Count - firstStep) / count;
             bool even = stepsPerCopy > 0;
             for (int i = 0; i < count; i++) even &= copyStarts[i] == firstStep + i * stepsPerCopy;
-            if (_repeatDepth == 0 && even)
+            // Copies named by position (an indexed block) are written out: a loop names its copies member.i.
+            if (_repeatDepth == 0 && even && position is null)
                 Repeats.Add(new RepeatSpan(firstStep, stepsPerCopy, count, weightName));
             string elementTypeName = elementType.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
             return new ViewNode("", elementTypeName, IsList: true, new EquatableArray<ViewNode>(copies));

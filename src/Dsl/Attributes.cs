@@ -462,6 +462,13 @@ public sealed class DropoutAttribute : Attribute
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class BlockAttribute : Attribute
 {
+    /// <summary>
+    /// Names the members by their position, 0, 1, …, as <c>nn.Sequential</c> does, instead of by member name: a
+    /// torchvision stage <c>layer2</c> whose first block differs from the rest is a block with a member for the
+    /// first and a <c>[Repeat]</c> for the rest, named <c>layer2.0.…</c>, <c>layer2.1.…</c>. A repeated member's
+    /// copies take one position each (and are written out, not run as a loop).
+    /// </summary>
+    public bool Indexed { get; set; }
 }
 
 /// <summary>

@@ -21,7 +21,7 @@ public class BlockNumericTests
         nameof(TokenNormNet), nameof(TokenHeadNet), nameof(FlatLayerNormNet),
         nameof(IdentityResidualNet), nameof(PreNormResidualNet), nameof(PostNormResidualNet), nameof(ProjectionResidualNet),
         nameof(GatedResidualNet), nameof(DeepResidualNet), nameof(NestedBlockNet), nameof(SequenceResidualNet),
-        nameof(ActivatedResidualNet), nameof(ImageResidualNet), nameof(TinyVit), nameof(PostNormEncoderNet),
+        nameof(ActivatedResidualNet), nameof(ImageResidualNet), nameof(IndexedStageNet), nameof(TinyVit), nameof(PostNormEncoderNet),
     };
 
     /// <summary>Every network of BlockNetworks.cs but <see cref="EmbeddingNet"/>, whose inputs are token ids (its own tests below).</summary>
@@ -57,6 +57,7 @@ public class BlockNumericTests
             nameof(SequenceResidualNet) => new SequenceResidualNet(seed),
             nameof(ActivatedResidualNet) => new ActivatedResidualNet(seed),
             nameof(ImageResidualNet) => new ImageResidualNet(seed),
+            nameof(IndexedStageNet) => new IndexedStageNet(seed),
             nameof(TinyVit) => new TinyVit(seed),
             nameof(PostNormEncoderNet) => new PostNormEncoderNet(seed),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
@@ -76,7 +77,7 @@ public class BlockNumericTests
         nameof(FlatLayerNormNet) => (10, 4),
         nameof(EmbeddingNet) => (6, 3),
         nameof(IdentityResidualNet) or nameof(PreNormResidualNet) or nameof(PostNormResidualNet) or nameof(ProjectionResidualNet)
-            or nameof(GatedResidualNet) or nameof(NestedBlockNet) or nameof(ActivatedResidualNet) => (8, 3),
+            or nameof(GatedResidualNet) or nameof(NestedBlockNet) or nameof(ActivatedResidualNet) or nameof(IndexedStageNet) => (8, 3),
         nameof(DeepResidualNet) => (8, 2),
         nameof(ImageResidualNet) => (2 * 5 * 4, 3),
         nameof(SequenceResidualNet) => (3 * 6, 3 * 10),
@@ -177,6 +178,18 @@ public class BlockNumericTests
             double[] Block(string path, double[] v) => RefOps.Activate(Activation.Relu, RefOps.Add(v, Conv(path + ".conv2", RefOps.Activate(Activation.Relu, Conv(path + ".conv1", v)))));
             // Flatten of a channel-major image is the identity on the stored order.
             return Linear(w, "head", Block("more.0", Block("block", x)), 40, 3);
+        },
+        nameof(IndexedStageNet) => (w, x) =>
+        {
+            double[] Pair(string path, double[] v) => Linear(w, path + ".fc2", Linear(w, path + ".fc1", v, 8, 8, Activation.Tanh), 8, 8);
+            double[] h = Linear(w, "stem", x, 8, 8, Activation.Tanh);
+            h = RefOps.Activate(Activation.Relu, Residual(w, "layer1.0", null, h, 8, 8, v => Pair("layer1.0", v), projection: true));
+            for (int i = 1; i <= 2; i++)
+            {
+                string path = $"layer1.{i}";
+                h = RefOps.Activate(Activation.Relu, Residual(w, path, null, h, 8, 8, v => Pair(path, v)));
+            }
+            return Linear(w, "fc", h, 8, 3);
         },
         nameof(TinyVit) => Staged(TinyVitStages()),
         nameof(PostNormEncoderNet) => Staged(PostNormEncoderStages()),
@@ -421,6 +434,11 @@ public class BlockNumericTests
                 foreach (string block in new[] { "block", "more.0" })
                     s.Tensor(block + ".conv1.weight", 2, 2, 3, 3).Tensor(block + ".conv1.bias", 2).Tensor(block + ".conv2.weight", 2, 2, 3, 3).Tensor(block + ".conv2.bias", 2);
                 return s.Linear("head", 3, 40);
+            case nameof(IndexedStageNet):
+                s.Linear("stem", 8, 8).Linear("layer1.0_shortcut", 8, 8, bias: false).Linear("fc", 3, 8);
+                for (int i = 0; i < 3; i++)
+                    s.Linear($"layer1.{i}.fc1", 8, 8).Linear($"layer1.{i}.fc2", 8, 8);
+                return s;
             case nameof(TinyVit):
                 s.Tensor("patch.weight", 16, 1, 4, 4).Tensor("patch.bias", 16).Tensor("pos.weight", 4, 16);
                 for (int b = 0; b < 2; b++)

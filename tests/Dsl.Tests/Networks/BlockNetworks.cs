@@ -165,6 +165,35 @@ public partial class ConvPair
     [Conv2D(2, 3, Padding = 1)] public partial Conv2D conv2 { get; }
 }
 
+/// <summary>
+/// A torchvision-style stage: an indexed block (<c>nn.Sequential</c> naming) whose first residual block differs from
+/// the two repeated ones: <c>layer1.0.fc1.weight</c>, <c>layer1.0_shortcut.weight</c>, <c>layer1.1.fc1.weight</c>,
+/// <c>layer1.2.fc2.bias</c>.
+/// </summary>
+[Network(Input = 8)]
+public partial class IndexedStageNet
+{
+    [Dense(8, Activation.Tanh)] public partial Dense stem { get; }
+    public partial Stage layer1 { get; }
+    [Dense(3)] public partial Dense fc { get; }
+}
+
+/// <summary>Members named 0, 1, 2 by position; the repeat's copies take a position each.</summary>
+[Block(Indexed = true)]
+public partial class Stage
+{
+    [Residual(Shortcut = Shortcut.Projection, Activation = Activation.Relu)] public partial DensePair first { get; }
+    [Repeat(2)][Residual(Activation = Activation.Relu)] public partial IReadOnlyList<DensePair> rest { get; }
+}
+
+/// <summary>Two dense layers, tanh between.</summary>
+[Block]
+public partial class DensePair
+{
+    [Dense(8, Activation.Tanh)] public partial Dense fc1 { get; }
+    [Dense(8)] public partial Dense fc2 { get; }
+}
+
 /// <summary>32 residual tanh layers, each its own residual connection: <c>hidden.{i}.weight</c>.</summary>
 [Network(Input = 8)]
 public partial class DeepResidualNet
