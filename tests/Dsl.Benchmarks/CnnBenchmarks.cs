@@ -34,3 +34,65 @@ public class CaseD_SmallCnnForward : ForwardCase
     [Benchmark(Baseline = true), MustNotAllocate]
     public void Dsl() => _net.Forward(_input, _output);
 }
+
+/// <summary>
+/// Not a case (issue #14 asks for a report, no target yet): batch-1 forward of ResNet v1's basic block,
+/// <see cref="BasicBlock16"/> (16x28x28, 7.2 MFLOP), against ONNX Runtime on its export.
+/// </summary>
+public class Extra_BasicBlock16Forward : ForwardCase
+{
+    private readonly BasicBlock16 _net = new();
+    private readonly float[] _output = new float[BasicBlock16.OutputSize];
+    private float[] _input = [];
+
+    /// <inheritdoc/>
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override int Batch => 1;
+    /// <inheritdoc/>
+    protected override int Seed => 14;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
+
+    /// <inheritdoc/>
+    protected override void RunDsl()
+    {
+        _input = Input;
+        Dsl();
+    }
+
+    /// <summary>The generated batch-1 forward, one 16x28x28 activation.</summary>
+    [Benchmark(Baseline = true), MustNotAllocate]
+    public void Dsl() => _net.Forward(_input, _output);
+}
+
+/// <summary>
+/// Not a case: the same block as ResNet-18's <c>layer1.0</c>, <see cref="BasicBlock64"/> (64x56x56, 462 MFLOP),
+/// against ONNX Runtime on its export.
+/// </summary>
+public class Extra_BasicBlock64Forward : ForwardCase
+{
+    private readonly BasicBlock64 _net = new();
+    private readonly float[] _output = new float[BasicBlock64.OutputSize];
+    private float[] _input = [];
+
+    /// <inheritdoc/>
+    protected override INetwork Network => _net;
+    /// <inheritdoc/>
+    protected override int Batch => 1;
+    /// <inheritdoc/>
+    protected override int Seed => 15;
+    /// <inheritdoc/>
+    protected override float[] Output => _output;
+
+    /// <inheritdoc/>
+    protected override void RunDsl()
+    {
+        _input = Input;
+        Dsl();
+    }
+
+    /// <summary>The generated batch-1 forward, one 64x56x56 activation.</summary>
+    [Benchmark(Baseline = true), MustNotAllocate]
+    public void Dsl() => _net.Forward(_input, _output);
+}

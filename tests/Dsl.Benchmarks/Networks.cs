@@ -91,3 +91,40 @@ public partial class FashionCnn
     [Dense(128, Activation.Relu)] public partial Dense Fc1 { get; }
     [Dense(10)] public partial Dense Head { get; }
 }
+
+/// <summary>
+/// ResNet v1's basic block at the first stage of the planned ResNet sample: 16 channels of 28x28,
+/// <c>relu(x + bn2(conv2(relu(bn1(conv1(x))))))</c>, batch norms folded for inference.
+/// </summary>
+[Network(Channels = 16, Height = 28, Width = 28)]
+public partial class BasicBlock16
+{
+    [Residual(Activation = Activation.Relu)] public partial BasicBlockBranch16 block { get; }
+}
+
+/// <summary>The branch of <see cref="BasicBlock16"/>: torchvision's BasicBlock without a downsample.</summary>
+[Block]
+public partial class BasicBlockBranch16
+{
+    [Conv2D(16, 3, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D bn1 { get; }
+    [Conv2D(16, 3, Padding = 1, Bias = false)] public partial Conv2D conv2 { get; }
+    [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
+}
+
+/// <summary>ResNet-18's <c>layer1.0</c>: the same block at 64 channels of 56x56.</summary>
+[Network(Channels = 64, Height = 56, Width = 56)]
+public partial class BasicBlock64
+{
+    [Residual(Activation = Activation.Relu)] public partial BasicBlockBranch64 block { get; }
+}
+
+/// <summary>The branch of <see cref="BasicBlock64"/>.</summary>
+[Block]
+public partial class BasicBlockBranch64
+{
+    [Conv2D(64, 3, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D bn1 { get; }
+    [Conv2D(64, 3, Padding = 1, Bias = false)] public partial Conv2D conv2 { get; }
+    [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
+}
