@@ -5,9 +5,10 @@ using System.Diagnostics;
 namespace Dsl;
 
 /// <summary>
-/// Minibatch training of one network with one optimiser and loss. Each step zeroes the gradients, runs
+/// Minibatch training of one network with one optimiser and loss. Each step runs
 /// <see cref="INetwork.ForwardTrain"/>, the loss, <see cref="INetwork.Backward"/> (without input gradient) and
-/// <see cref="Optimizer.Step"/>. It does not initialise the parameters: call
+/// <see cref="Optimizer.Step"/> on gradients that start at zero; a batch on one thread runs
+/// <see cref="NetworkExtensions.BackwardAndStep"/> instead, which fuses plain SGD into the backward pass. It does not initialise the parameters: call
 /// <see cref="Parameters.Initialize"/> (or load weights) first. Splits each batch across <see cref="Threads"/> threads. Not thread-safe: call it from one thread at a time.
 /// </summary>
 public sealed class Trainer
