@@ -230,10 +230,8 @@ public sealed partial class NetworkGenerator
             LocationInfo? residualLocation = Parser.LocationOf(residual) ?? location;
             if (norm is < ResidualNorm.None or > ResidualNorm.Post || shortcut is < 0 or > 2)
                 return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "Norm or Shortcut is not a member of its enum");
-            if (activation is < (int)ActivationKind.None or > (int)ActivationKind.GeluTanh)
-                return Report(DiagnosticDescriptors.UnsupportedActivation, residualLocation, display, activation.ToString(System.Globalization.CultureInfo.InvariantCulture), "it is not a member of Dsl.Activation");
-            if ((ActivationKind)activation == ActivationKind.Softmax)
-                return Report(DiagnosticDescriptors.UnsupportedActivation, residualLocation, display, "Softmax", "a residual's activation applies to the sum element by element");
+            if (Parser.ActivationProblem((ActivationKind)activation, LayerHandlers.For(LayerKind.ResidualEnd)) is (string value, string why))
+                return Report(DiagnosticDescriptors.UnsupportedActivation, residualLocation, display, value, why);
             if (activation != 0 && norm == ResidualNorm.Post)
                 return Report(DiagnosticDescriptors.InvalidOption, residualLocation, display,
                     "an activation after the sum and a post-norm would leave their order to guess: put the activation in the branch, or use Norm = Pre");

@@ -175,17 +175,23 @@ public sealed partial class NetworkGenerator
         internal const long MaxActivationValues = 1L << 26;
         private const long MaxTensorValues = 1L << 28;
 
+        /// <summary>Why <paramref name="handler"/>'s kind cannot take <paramref name="activation"/> (the value as written, the reason), or null when it can.</summary>
+        internal static (string Value, string Why)? ActivationProblem(ActivationKind activation, Layers.LayerHandler handler)
+        {
+            if (activation < ActivationKind.None || activation > ActivationKind.GeluTanh)
+                return (((int)activation).ToString(System.Globalization.CultureInfo.InvariantCulture), "it is not a member of Dsl.Activation");
+            if (activation != ActivationKind.None && !handler.TakesActivation)
+                return (activation.ToString(), $"{handler.Kind} has no activation");
+            if (activation == ActivationKind.Softmax && !handler.AllowsSoftmax)
+                return ("Softmax", "softmax runs over a flat vector: put it on a Dense layer");
+            return null;
+        }
+
         /// <summary>Checks the activation, then infers the output shape when the input shape is known and the options are valid.</summary>
         internal static LayerSpec? Finish(LayerSpec spec, Shape? input, Layers.LayerChecks check, System.Func<Shape, Shape?> infer)
         {
             Layers.LayerHandler handler = spec.Handler;
-            int activation = (int)spec.Activation;
-            if (activation < (int)ActivationKind.None || activation > (int)ActivationKind.GeluTanh)
-                check.Activation(activation.ToString(System.Globalization.CultureInfo.InvariantCulture), "it is not a member of Dsl.Activation");
-            else if (spec.Activation != ActivationKind.None && !handler.TakesActivation)
-                check.Activation(spec.Activation.ToString(), $"{spec.Kind} has no activation");
-            else if (spec.Activation == ActivationKind.Softmax && !handler.AllowsSoftmax)
-                check.Activation("Softmax", "softmax runs over a flat vector: put it on a Dense layer");
+            if (ActivationProblem(spec.Activation, handler) is (string value, string why)) check.Activation(value, why);
             if (check.Failed || input is null) return null;
             Shape? output = infer(input);
             if (output is null || check.Failed) return null;

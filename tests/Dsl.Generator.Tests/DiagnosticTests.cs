@@ -651,7 +651,7 @@ public class DiagnosticTests
                 [Residual(Activation = Activation.Softmax)] [Dense(8)] public partial Dense Fc { get; }
             }
             """, out GeneratorRun run);
-        Assert.Equal("Layer 'Fc': activation Softmax is not supported here: a residual's activation applies to the sum element by element", GeneratorRun.Message(d));
+        Assert.Equal("Layer 'Fc': activation Softmax is not supported here: softmax runs over a flat vector: put it on a Dense layer", GeneratorRun.Message(d));
         Assert.Equal("Residual(Activation = Activation.Softmax)", run.SpanText(d));
     }
 

@@ -81,8 +81,7 @@ internal sealed class ResidualEndHandler : LayerHandler
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
         string sum = o.Gated ? "T F(x) + (1 - T) x" : o.Projection ? "x W_s + F(x)" : "x + F(x)";
-        return $"{layer.WeightName}: residual connection ends, {layer.Output}. " +
-            (layer.Activation == ActivationKind.None ? "y = " + sum : $"y = {OperatorName(layer.Activation).ToLowerInvariant()}({sum})") +
+        return $"{layer.WeightName}: residual connection ends, {layer.Output}. " + Maths.Apply(layer.Activation, sum) +
             (o.Gated ? ", T = sigmoid(x W_T + b_T)" : "");
     }
 
@@ -92,7 +91,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         string maths = o.Gated
             ? "dF = T dy; dT = dy (F - x), dA = dT T (1 - T); dW_T += x^T dA; the shortcut's gradient is (1 - T) dy + dA W_T^T."
             : o.Projection ? "dF = dy; dW_s += x^T dy; the shortcut's gradient is dy W_s^T." : "dF = dy, and the shortcut's gradient is dy too (kept).";
-        return layer.Activation == ActivationKind.None ? maths : $"dy = dy {OperatorName(layer.Activation).ToLowerInvariant()}'(sum) first; then {maths}";
+        return layer.Activation == ActivationKind.None ? maths : $"{Maths.ActivationGradient(layer.Activation)} first (z the sum); then, dz for dy, {maths}";
     }
 
     public override long Flops(LayerSpec layer, Plan plan) =>
@@ -117,8 +116,7 @@ internal sealed class ResidualEndHandler : LayerHandler
     public override string SummaryKind(LayerSpec layer)
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
-        string kind = o.Gated ? "+ highway" : o.Projection ? "+ projection" : "+ x";
-        return layer.Activation == ActivationKind.None ? kind : $"{kind}, {OperatorName(layer.Activation).ToLowerInvariant()}";
+        return (o.Gated ? "+ highway" : o.Projection ? "+ projection" : "+ x") + Maths.Named(layer.Activation);
     }
 
     public override bool HasKernelClass(StepPlan step) => step.Layer.Get<ResidualEndOptions>().HasShortcutWeights;
