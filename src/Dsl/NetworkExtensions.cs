@@ -37,11 +37,10 @@ public static class NetworkExtensions
     public static void BackwardAndStep(this INetwork network, ReadOnlySpan<float> outputGradient, int batch, Workspace workspace, Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(network);
-        ArgumentNullException.ThrowIfNull(workspace);
         ArgumentNullException.ThrowIfNull(optimizer);
         Parameters parameters = network.Parameters;
-        if (workspace.SplitGroup is not null)
-            throw new InvalidOperationException("BackwardAndStep cannot run on a data-parallel thread's workspace: the batch's gradient is complete only after every thread's share is added.");
+        // Both branches step the whole batch's gradient, which a data-parallel thread's share is not.
+        Guard.WeightUpdate(workspace, optimizer.LearningRate);
         if (optimizer is Sgd { Momentum: 0f, WeightDecay: 0f } && !workspace.CheckFinite)
         {
             long step = optimizer.BeginStep(parameters);
