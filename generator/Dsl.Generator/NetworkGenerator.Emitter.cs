@@ -493,12 +493,7 @@ public sealed partial class NetworkGenerator
             string output = Names.Local(layer);
             w.Line();
             w.Line($"// {handler.Describe(layer)}");
-            if (handler.IsView)
-            {
-                w.Line(handler.ViewComment);
-                w.Line($"{Span} {output} = {input};");
-                return output;
-            }
+            if (handler.IsView) return handler.EmitTrainView(new CallSite(w, plan, index, loop), input);
             w.Line($"{Span} {output} = workspace.Region({Names.OutputSlot(layer)}, {layer.Outputs}, batch);");
             string? pre = null;
             if (Plan.NeedsPreActivation(layer))
@@ -693,7 +688,9 @@ public sealed partial class NetworkGenerator
             {
                 // Inside a loop, what precedes the copy is the copy's input (declared at the top of the loop body).
                 if (loop is not null && l < loop.First) return Names.LoopLocal(loop.Number, "Input");
-                if (!spec.Layers[l].Handler.IsView)
+                // A shortcut path reads x again: go on from the step whose input it passes on.
+                if (spec.Layers[l].Handler.PassesInputOf(spec.Layers[l], plan) is { } source) l = plan.Step(source).Index;
+                else if (!spec.Layers[l].Handler.IsView)
                     return $"workspace.Region({OutputSlotOf(plan, spec.Layers[l])}, {spec.Layers[index].Inputs}, batch)";
             }
             return "workspace.Region(InputSlot, InputSize, batch)";

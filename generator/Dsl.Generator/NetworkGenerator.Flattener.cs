@@ -227,6 +227,7 @@ public sealed partial class NetworkGenerator
             int shortcut = Parser.NamedInt(residual, "Shortcut") ?? 0; // Auto, Identity, Projection
             bool gated = Parser.NamedBool(residual, "Gated") ?? false;
             int activation = Parser.NamedInt(residual, "Activation") ?? 0;
+            bool shortcutBatchNorm = Parser.NamedBool(residual, "ShortcutBatchNorm") ?? false;
             LocationInfo? residualLocation = Parser.LocationOf(residual) ?? location;
             if (norm is < ResidualNorm.None or > ResidualNorm.Post || shortcut is < 0 or > 2)
                 return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "Norm or Shortcut is not a member of its enum");
@@ -239,9 +240,12 @@ public sealed partial class NetworkGenerator
                 return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "a gated (highway) residual carries x itself: it takes no projection shortcut");
 
             Shape? x = _shape;
-            if (x is not null && (norm != ResidualNorm.None || gated || shortcut == 2) && !x.IsRowMajor)
+            if (x is not null && (norm != ResidualNorm.None || gated) && !x.IsRowMajor)
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), x.ToString(),
-                    "but norms, projections and gates need a flat or token input (the identity shortcut works on any shape)");
+                    "but norms and gates need a flat or token input (the identity shortcut and the projection work on any shape)");
+            if (x is not null && shortcutBatchNorm && (x.IsRowMajor || shortcut == 1 || gated))
+                return Report(DiagnosticDescriptors.InvalidOption, residualLocation, display,
+                    "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut on images or channel-major sequences; this residual has none");
             LayerSpec begin = ResidualBeginHandler.Create(id + "_in", path, x ?? Shape.Flat(1));
             if (!Add(begin, residualLocation, display)) return null;
             string normName = weightName + "_norm" + suffix;
@@ -258,14 +262,44 @@ public sealed partial class NetworkGenerator
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(), "but the shortcut is the identity; use Shortcut = Shortcut.Projection (or Auto)");
             if (gated && !same)
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(), "but a gated residual mixes x and F(x) element by element: F must keep the shape");
-            if (projection && !(x.IsRowMajor && y.IsRowMajor && x.Rows == y.Rows))
+            if (projection && !x.IsRowMajor)
+                return Shortcut(x, y, shortcutBatchNorm, begin, (ActivationKind)activation, node, weightName, path, id, display, residualLocation);
+            if (shortcutBatchNorm)
+                return Report(DiagnosticDescriptors.InvalidOption, residualLocation, display,
+                    "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut, and this branch keeps the shape: use Shortcut = Shortcut.Projection");
+            if (projection && !(y.IsRowMajor && x.Rows == y.Rows))
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(),
-                    "and a projection shortcut maps features only: both ends must be flat, or token sequences of the same length");
+                    "and a projection shortcut on flat or token activations maps features only: both ends must be flat, or token sequences of the same length");
             string extra = projection ? weightName + "_shortcut" + suffix : gated ? weightName + "_gate" + suffix : "";
             LayerSpec end = ResidualEndHandler.Create(id + "_out", path, y, (ActivationKind)activation, new ResidualEndOptions(begin.MemberName, x, projection, gated, extra, path));
             if (!Add(end, residualLocation, display)) return null;
             if (norm == ResidualNorm.Post && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
             return node;
+        }
+
+        /// <summary>
+        /// A projection shortcut on channel-major activations, as torchvision's <c>downsample</c>: after the branch, a
+        /// path of its own reading x (a 1×1 convolution with the stride that maps x's extent to F's, then maybe a
+        /// batch norm), named <c>{path}.downsample.0</c> and <c>.1</c>; the end adds it to F(x).
+        /// </summary>
+        private ViewNode? Shortcut(Shape x, Shape y, bool batchNorm, LayerSpec begin, ActivationKind activation, ViewNode node,
+            string weightName, string path, string id, string display, LocationInfo? location)
+        {
+            int stride = ConvolutionHandler.ProjectionStride(x.Width, y.Width);
+            if (x.Rank != y.Rank || y.IsTokens || stride == 0 || (x.Rank == 3 && ConvolutionHandler.ProjectionStride(x.Height, y.Height) != stride))
+                return Report(DiagnosticDescriptors.ResidualShapeMismatch, location, display, x.ToString(), y.ToString(),
+                    "and no 1x1 convolution with one stride maps the one to the other: a projection shortcut on channel-major activations keeps the rank and scales every extent by the same stride");
+            bool image = x.Rank == 3;
+            var conv = (ConvolutionHandler)LayerHandlers.For(image ? LayerKind.Conv2D : LayerKind.Conv1D);
+            if (!Add(ResidualShortcutHandler.Create(id + "_shortcut", path, begin.MemberName, y, x), location, display)) return null;
+            if (!Add(conv.Projection(id + "_downsample0", path + ".downsample.0", x, y, stride), location, display)) return null;
+            if (batchNorm)
+            {
+                var norm = (BatchNormHandler)LayerHandlers.For(image ? LayerKind.BatchNorm2D : LayerKind.BatchNorm1D);
+                if (!Add(norm.Create(id + "_downsample1", path + ".downsample.1", y), location, display)) return null;
+            }
+            var options = new ResidualEndOptions(begin.MemberName, x, Projection: false, Gated: false, "", path, ShortcutPath: true);
+            return Add(ResidualEndHandler.Create(id + "_out", path, y, activation, options), location, display) ? node : null;
         }
 
         private bool AddNorm(LayerKind kind, string id, string weightName, string display, LocationInfo? location)

@@ -158,6 +158,7 @@ internal sealed class Plan
     private readonly StepPlan[] _steps;
     private readonly Dictionary<string, StepPlan> _byMember = new();
     private readonly Dictionary<string, StepPlan> _endOf = new();
+    private readonly Dictionary<string, StepPlan> _shortcutOf = new();
 
     public Plan(NetworkSpec spec)
     {
@@ -170,6 +171,7 @@ internal sealed class Plan
             _steps[l] = new StepPlan(layer, l, layer.Handler.Strategy(layer));
             _byMember[layer.MemberName] = _steps[l];
             if (layer.Options is ResidualEndOptions end) _endOf[end.Skip] = _steps[l];
+            if (layer.Options is ResidualShortcutOptions shortcut) _shortcutOf[shortcut.Skip] = _steps[l];
         }
 
         // Parameters and buffers, step by step.
@@ -213,11 +215,14 @@ internal sealed class Plan
             widest = System.Math.Max(widest, layer.Outputs);
             if (layer.Handler.IsView)
             {
+                if (layer.Handler.PassesInputOf(layer, this) is { } source) previous = Step(source).OutputSlot;
                 step.OutputSlot = previous;
-                continue;
             }
-            step.OutputSlot = previous = slot;
-            slot += layer.Outputs;
+            else
+            {
+                step.OutputSlot = previous = slot;
+                slot += layer.Outputs;
+            }
             if (NeedsPreActivation(layer))
             {
                 step.PreActivationSlot = slot;
@@ -395,11 +400,15 @@ internal sealed class Plan
     /// <summary>The kernel class holding the code a step runs.</summary>
     public string Code(LayerSpec layer) => Step(layer).CodeOwner;
 
-    /// <summary>The begin step of a residual end.</summary>
-    public LayerSpec Begin(LayerSpec end) => _byMember[end.Get<ResidualEndOptions>().Skip].Layer;
+    /// <summary>The begin step of a residual end or shortcut path.</summary>
+    public LayerSpec Begin(LayerSpec step) =>
+        _byMember[step.Options is ResidualShortcutOptions shortcut ? shortcut.Skip : step.Get<ResidualEndOptions>().Skip].Layer;
 
     /// <summary>The end step of a residual begin.</summary>
     public LayerSpec End(LayerSpec begin) => _endOf[begin.MemberName].Layer;
+
+    /// <summary>The start of a residual begin's shortcut path (a projection on channel-major activations), or null.</summary>
+    public LayerSpec? ShortcutPath(LayerSpec begin) => _shortcutOf.TryGetValue(begin.MemberName, out StepPlan? step) ? step.Layer : null;
 
     public List<TensorPlan> Tensors { get; } = new();
 

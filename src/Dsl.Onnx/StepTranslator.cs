@@ -27,6 +27,7 @@ internal sealed class StepTranslator
     private readonly IReadOnlyList<NetworkStep> _steps;
     private readonly GraphBuilder _g;
     private readonly Dictionary<int, string> _skips = new();
+    private readonly Dictionary<int, string> _branches = new(); // F(x) of residuals whose shortcut is a path of steps
 
     private StepTranslator(IReadOnlyList<NetworkStep> steps, GraphBuilder graph)
     {
@@ -183,6 +184,11 @@ internal sealed class StepTranslator
             case StepKind.ResidualEnd:
                 return (Activation(step, ResidualEnd(step, x)), layout);
 
+            case StepKind.ResidualShortcut:
+                // F(x) waits for the end; the shortcut's steps read x.
+                _branches[step.Skip] = x;
+                return (Skipped(step), layout);
+
             case StepKind.Dropout:
                 // Inference semantics: the identity. No node, as for a flat Flatten: the next step reads x, and
                 // NameOutput adds an Identity if x would otherwise be the graph output.
@@ -303,11 +309,18 @@ internal sealed class StepTranslator
         return _g.FloatConstant($"const.causal_mask[{length}]", mask, length, length);
     }
 
+    /// <summary>The x a residual step reads: the input of the residual begin at its <see cref="NetworkStep.Skip"/>.</summary>
+    private string Skipped(NetworkStep step) =>
+        step.Skip >= 0 && _skips.TryGetValue(step.Skip, out string? x)
+            ? x
+            : throw new InvalidOperationException($"Step '{step.Name}': a residual connection's {step.Kind}, but step {step.Skip} is not a residual begin seen before it.");
+
     private string ResidualEnd(NetworkStep step, string f)
     {
         string n = step.Name;
-        if (step.Skip < 0 || !_skips.TryGetValue(step.Skip, out string? x))
-            throw new InvalidOperationException($"Step '{n}': the residual connection ends, but step {step.Skip} is not a residual begin seen before it.");
+        string x = Skipped(step);
+        // After a shortcut path, f is its output S(x), and F(x) is what the path's start kept: y = F(x) + S(x).
+        if (_branches.TryGetValue(step.Skip, out string? branch)) return _g.Node("Add", $"{n}/Add", [branch, f]);
         if (step.Projection)
         {
             // y = x W_sᵀ + F(x)

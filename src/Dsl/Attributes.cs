@@ -515,7 +515,11 @@ public enum Shortcut
     Auto,
     /// <summary>Always the identity <c>x</c>; a branch that changes the shape is a build error.</summary>
     Identity,
-    /// <summary>Always a learned projection <c>x W_s</c> (a dense layer without bias, per token for sequences).</summary>
+    /// <summary>
+    /// Always a learned projection: <c>x W_s</c> on flat activations and token sequences (a dense layer without bias,
+    /// per token); on images <c>[C, H, W]</c> and sequences <c>[C, L]</c> a 1×1 convolution without bias, with the
+    /// branch's stride (ResNet's option B), followed by a batch norm with <see cref="ResidualAttribute.ShortcutBatchNorm"/>.
+    /// </summary>
     Projection,
 }
 
@@ -524,10 +528,12 @@ public enum Shortcut
 /// gradient reaches x directly as well as through F. Options: <see cref="Norm"/> for pre-norm
 /// <c>x + F(Norm(x))</c> or post-norm <c>Norm(x + F(x))</c> (the norm's tensors are <c>{member}_norm.*</c>);
 /// <see cref="Shortcut"/> for a projection <c>x W_s + F(x)</c> when F changes the shape
-/// (<c>{member}_shortcut.weight</c>); <see cref="Gated"/> for the highway form
+/// (<c>{member}_shortcut.weight</c>; on channel-major activations a strided 1×1 convolution and, with
+/// <see cref="ShortcutBatchNorm"/>, a batch norm: <c>{member}.downsample.0.*</c> and <c>{member}.downsample.1.*</c>,
+/// torchvision's names); <see cref="Gated"/> for the highway form
 /// <c>T(x)·F(x) + (1 − T(x))·x</c> with <c>T(x) = sigmoid(x W_T + b_T)</c> (<c>{member}_gate.*</c>, the bias
 /// starting at −1 so the block first carries x through); <see cref="Activation"/> for <c>act(x + F(x))</c>. The
-/// identity shortcut and the activation work on any shape; norms, projections and gates on flat activations and
+/// identity shortcut, the projection and the activation work on any shape; norms and gates on flat activations and
 /// token sequences.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
@@ -550,4 +556,10 @@ public sealed class ResidualAttribute : Attribute
     /// Element by element, so not <see cref="Dsl.Activation.Softmax"/>; not with <see cref="ResidualNorm.Post"/>.
     /// </summary>
     public Activation Activation { get; set; }
+
+    /// <summary>
+    /// A batch norm after the projection shortcut's 1×1 convolution, as torchvision's <c>downsample</c> (default
+    /// false). Only for a projection on images or channel-major sequences; it folds into the convolution at inference.
+    /// </summary>
+    public bool ShortcutBatchNorm { get; set; }
 }

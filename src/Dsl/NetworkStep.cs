@@ -42,15 +42,22 @@ public enum StepKind
     ResidualBegin,
     /// <summary>A residual connection ends: <c>x + F(x)</c>, <c>x W_s + F(x)</c> or the highway mix (see <see cref="NetworkStep.Projection"/> and <see cref="NetworkStep.Gated"/>).</summary>
     ResidualEnd,
-    /// <summary><see cref="DropoutAttribute"/>: <see cref="NetworkStep.Probability"/> in training, the identity at inference. Last, so the earlier kinds keep their values.</summary>
+    /// <summary><see cref="DropoutAttribute"/>: <see cref="NetworkStep.Probability"/> in training, the identity at inference. After the residual kinds, so the earlier kinds keep their values.</summary>
     Dropout,
+    /// <summary>
+    /// A residual connection's shortcut path begins after its branch: the branch's output F(x) is kept for the end,
+    /// and the steps that follow (a 1×1 convolution, maybe a batch norm) read x, the input of the
+    /// <see cref="StepKind.ResidualBegin"/> at <see cref="NetworkStep.Skip"/>. After <see cref="Dropout"/>, so the earlier kinds keep their values.
+    /// </summary>
+    ResidualShortcut,
 }
 
 /// <summary>
 /// One step of a network as its generated code runs it, in order: what it computes, on which shapes, with which
 /// options and tensors. Each step reads the previous step's output, except that a
 /// <see cref="StepKind.ResidualEnd"/> also reads the input of the <see cref="StepKind.ResidualBegin"/> at
-/// <see cref="Skip"/>. Shapes are per sample, PyTorch-style: <c>[n]</c> flat, <c>[C, L]</c> channel-major
+/// <see cref="Skip"/> (or, after a shortcut path, the branch output its <see cref="StepKind.ResidualShortcut"/> kept),
+/// and a <see cref="StepKind.ResidualShortcut"/> passes that input on instead of its own. Shapes are per sample, PyTorch-style: <c>[n]</c> flat, <c>[C, L]</c> channel-major
 /// sequence, <c>[C, H, W]</c> image, <c>[L, D]</c> token sequence. This is what exporters (ONNX) and tools read.
 /// </summary>
 public sealed class NetworkStep
@@ -123,7 +130,7 @@ public sealed class NetworkStep
     /// <summary>Attention heads.</summary>
     public int Heads { get; init; } = 1;
 
-    /// <summary>For a <see cref="StepKind.ResidualEnd"/>, the index of its <see cref="StepKind.ResidualBegin"/>; −1 otherwise.</summary>
+    /// <summary>For a <see cref="StepKind.ResidualEnd"/> or <see cref="StepKind.ResidualShortcut"/>, the index of its <see cref="StepKind.ResidualBegin"/>; −1 otherwise.</summary>
     public int Skip { get; init; } = -1;
 
     /// <summary>A residual end with a projection shortcut (its tensor is <c>{member}_shortcut.weight</c>).</summary>

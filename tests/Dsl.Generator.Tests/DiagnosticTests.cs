@@ -672,6 +672,48 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void ImageProjectionWithoutOneStride_ReportsDSL0112OnTheResidualAttribute()
+    {
+        // The first block's 1x1 projection (2 -> 4 channels, stride 1) is fine; the second branch grows 4x4 to 6x6,
+        // which no strided 1x1 convolution does.
+        Diagnostic d = SingleDiagnostic("DSL0112", """
+            using Dsl;
+
+            [Network(Channels = 2, Height = 4, Width = 4)]
+            public partial class Net
+            {
+                [Residual] [Conv2D(4, 1)] public partial Conv2D Same { get; }
+                [Residual(Activation = Activation.Relu)] [Conv2D(4, 3, Padding = 2)] public partial Conv2D Grown { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Residual 'Grown': the branch maps 4x4x4 to 4x6x6, and no 1x1 convolution with one stride maps the one to the other: " +
+                     "a projection shortcut on channel-major activations keeps the rank and scales every extent by the same stride", GeneratorRun.Message(d));
+        Assert.Equal("Residual(Activation = Activation.Relu)", run.SpanText(d));
+    }
+
+    [Theory]
+    [InlineData("[Network(Input = 8)]", "[Residual(ShortcutBatchNorm = true)] [Dense(12)] public partial Dense Fc { get; }",
+        "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut on images or channel-major sequences; this residual has none")]
+    [InlineData("[Network(Channels = 2, Height = 4, Width = 4)]", "[Residual(ShortcutBatchNorm = true)] [Conv2D(2, 3, Padding = 1)] public partial Conv2D Fc { get; }",
+        "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut, and this branch keeps the shape: use Shortcut = Shortcut.Projection")]
+    [InlineData("[Network(Channels = 2, Height = 4, Width = 4)]", "[Residual(Shortcut = Shortcut.Identity, ShortcutBatchNorm = true)] [Conv2D(4, 3, Padding = 1)] public partial Conv2D Fc { get; }",
+        "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut on images or channel-major sequences; this residual has none")]
+    public void ShortcutBatchNormWithoutAConvolutionShortcut_ReportsDSL0108OnTheResidualAttribute(string network, string member, string why)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0108", $$"""
+            using Dsl;
+
+            {{network}}
+            public partial class Net
+            {
+                {{member}}
+            }
+            """, out GeneratorRun run);
+        Assert.Equal($"Layer 'Fc': {why}", GeneratorRun.Message(d));
+        Assert.StartsWith("Residual(", run.SpanText(d));
+    }
+
+    [Fact]
     public void ResidualProjectionAcrossLayouts_ReportsDSL0112()
     {
         Diagnostic d = SingleDiagnostic("DSL0112", """
@@ -689,7 +731,7 @@ public class DiagnosticTests
                 }
             }
             """, out GeneratorRun run);
-        Assert.Equal("Residual 'Pooled': the branch maps 4 tokens x 8 to 8, and a projection shortcut maps features only: both ends must be flat, or token sequences of the same length", GeneratorRun.Message(d));
+        Assert.Equal("Residual 'Pooled': the branch maps 4 tokens x 8 to 8, and a projection shortcut on flat or token activations maps features only: both ends must be flat, or token sequences of the same length", GeneratorRun.Message(d));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public class LayerHandlerTests
         foreach (LayerKind kind in Enum.GetValues<LayerKind>())
         {
             string? attribute = LayerHandlers.For(kind).AttributeName;
-            if (kind is LayerKind.ResidualBegin or LayerKind.ResidualEnd)
+            if (kind is LayerKind.ResidualBegin or LayerKind.ResidualEnd or LayerKind.ResidualShortcut)
             {
                 Assert.Null(attribute);
                 continue;

@@ -21,7 +21,7 @@ public class BlockNumericTests
         nameof(TokenNormNet), nameof(TokenHeadNet), nameof(FlatLayerNormNet),
         nameof(IdentityResidualNet), nameof(PreNormResidualNet), nameof(PostNormResidualNet), nameof(ProjectionResidualNet),
         nameof(GatedResidualNet), nameof(DeepResidualNet), nameof(NestedBlockNet), nameof(SequenceResidualNet),
-        nameof(ActivatedResidualNet), nameof(ImageResidualNet), nameof(IndexedStageNet), nameof(TinyVit), nameof(PostNormEncoderNet),
+        nameof(ActivatedResidualNet), nameof(ImageResidualNet), nameof(DownsampleResidualNet), nameof(IndexedStageNet), nameof(TinyVit), nameof(PostNormEncoderNet),
     };
 
     /// <summary>Every network of BlockNetworks.cs but <see cref="EmbeddingNet"/>, whose inputs are token ids (its own tests below).</summary>
@@ -57,6 +57,7 @@ public class BlockNumericTests
             nameof(SequenceResidualNet) => new SequenceResidualNet(seed),
             nameof(ActivatedResidualNet) => new ActivatedResidualNet(seed),
             nameof(ImageResidualNet) => new ImageResidualNet(seed),
+            nameof(DownsampleResidualNet) => new DownsampleResidualNet(seed),
             nameof(IndexedStageNet) => new IndexedStageNet(seed),
             nameof(TinyVit) => new TinyVit(seed),
             nameof(PostNormEncoderNet) => new PostNormEncoderNet(seed),
@@ -80,6 +81,7 @@ public class BlockNumericTests
             or nameof(GatedResidualNet) or nameof(NestedBlockNet) or nameof(ActivatedResidualNet) or nameof(IndexedStageNet) => (8, 3),
         nameof(DeepResidualNet) => (8, 2),
         nameof(ImageResidualNet) => (2 * 5 * 4, 3),
+        nameof(DownsampleResidualNet) => (2 * 6 * 5, 3),
         nameof(SequenceResidualNet) => (3 * 6, 3 * 10),
         nameof(TinyVit) => (64, 10),
         nameof(PostNormEncoderNet) => (4 * 8, 4 * 8),
@@ -178,6 +180,18 @@ public class BlockNumericTests
             double[] Block(string path, double[] v) => RefOps.Activate(Activation.Relu, RefOps.Add(v, Conv(path + ".conv2", RefOps.Activate(Activation.Relu, Conv(path + ".conv1", v)))));
             // Flatten of a channel-major image is the identity on the stored order.
             return Linear(w, "head", Block("more.0", Block("block", x)), 40, 3);
+        },
+        nameof(DownsampleResidualNet) => (w, x) =>
+        {
+            double[] Conv(string name, double[] v, int channels, int height, int width, int kernel, int stride) =>
+                RefOps.Conv2D(v, w[name + ".weight"], kernel == 1 ? null : w[name + ".bias"], channels, height, width, 4, kernel, stride, padding: kernel / 2);
+            double[] Pair(string path, double[] v, int channels, int height, int width, int stride) =>
+                Conv(path + ".conv2", RefOps.Activate(Activation.Relu, Conv(path + ".conv1", v, channels, height, width, 3, stride)), 4, 3, 3, 3, 1);
+            // relu(conv1x1 stride 2 (x) + F(x)): 2x6x5 -> 4x3x3, the shortcut's tensor named as torchvision's downsample.0.
+            double[] h = RefOps.Activate(Activation.Relu, RefOps.Add(Conv("down.downsample.0", x, 2, 6, 5, 1, 2), Pair("down", x, 2, 6, 5, 2)));
+            for (int i = 0; i < 2; i++)
+                h = RefOps.Activate(Activation.Tanh, RefOps.Add(Conv($"more.{i}.downsample.0", h, 4, 3, 3, 1, 1), Pair($"more.{i}", h, 4, 3, 3, 1)));
+            return Linear(w, "head", h, 36, 3);
         },
         nameof(IndexedStageNet) => (w, x) =>
         {
@@ -434,6 +448,13 @@ public class BlockNumericTests
                 foreach (string block in new[] { "block", "more.0" })
                     s.Tensor(block + ".conv1.weight", 2, 2, 3, 3).Tensor(block + ".conv1.bias", 2).Tensor(block + ".conv2.weight", 2, 2, 3, 3).Tensor(block + ".conv2.bias", 2);
                 return s.Linear("head", 3, 40);
+            case nameof(DownsampleResidualNet):
+                s.Tensor("down.conv1.weight", 4, 2, 3, 3).Tensor("down.conv1.bias", 4).Tensor("down.conv2.weight", 4, 4, 3, 3).Tensor("down.conv2.bias", 4)
+                    .Tensor("down.downsample.0.weight", 4, 2, 1, 1);
+                for (int i = 0; i < 2; i++)
+                    s.Tensor($"more.{i}.conv1.weight", 4, 4, 3, 3).Tensor($"more.{i}.conv1.bias", 4).Tensor($"more.{i}.conv2.weight", 4, 4, 3, 3)
+                        .Tensor($"more.{i}.conv2.bias", 4).Tensor($"more.{i}.downsample.0.weight", 4, 4, 1, 1);
+                return s.Linear("head", 3, 36);
             case nameof(IndexedStageNet):
                 s.Linear("stem", 8, 8).Linear("layer1.0_shortcut", 8, 8, bias: false).Linear("fc", 3, 8);
                 for (int i = 0; i < 3; i++)
@@ -595,8 +616,27 @@ public class BlockNumericTests
         // ReLU kinks (the post-norm encoder's feed-forward, the image blocks' ReLU after the sum) need the small step;
         // the smooth networks keep 1e-2. 32 stacked layers curve enough that one-sided slopes at 1e-2 differ like a
         // kink: 1e-3 there as well.
-        float h = name is nameof(PostNormEncoderNet) or nameof(DeepResidualNet) or nameof(ImageResidualNet) ? 1e-3f : 1e-2f;
+        float h = name is nameof(PostNormEncoderNet) or nameof(DeepResidualNet) or nameof(ImageResidualNet) or nameof(DownsampleResidualNet) ? 1e-3f : 1e-2f;
         GradientCheck.Run(net, name, batch: 2, seed: 40, useTrainingForward: true, h);
+    }
+
+    /// <summary>
+    /// Projection shortcuts that end in a batch norm: its batch statistics make a sample's output depend on the
+    /// batch, which the per-sample references cannot express; finite differences of the training forward check the
+    /// backward through both paths, and PyTorch (ResNet-18) and ONNX Runtime check the forward (Dsl.Onnx.Tests).
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(DownsampleNormNet))]
+    [InlineData(nameof(DownsampleNormSequenceNet))]
+    public void ShortcutBatchNorm_BackwardMatchesFiniteDifferences_AndNothingAllocates(string name)
+    {
+        INetwork net = name == nameof(DownsampleNormNet) ? new DownsampleNormNet(seed: 5) : new DownsampleNormSequenceNet(seed: 5);
+        Randomize(name, net, seed: 5);
+        // ReLU kinks: the small step, as for the other image blocks.
+        GradientCheck.Run(net, name, batch: 3, seed: 50, useTrainingForward: true, h: 1e-3f);
+        DenseNumericTests.AssertBatchedEqualsBatchOne(net, batch: 3, seed: 51);
+        const int batch = 3;
+        AssertAllocatesNothing(net, DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 52), batch, new float[batch * net.InputSize]);
     }
 
     [Theory]

@@ -29,6 +29,10 @@ internal sealed class BatchNormHandler : LayerHandler
                 : (s.Rank <= 2 && !s.IsTokens ? s : LayerDeclaration.Fail(d.Check.WrongRank(d.KindName, -2, s))));
     }
 
+    /// <summary>A batch norm with PyTorch's defaults made by the flattener (after a residual's projection shortcut).</summary>
+    public LayerSpec Create(string id, string weightName, Shape x) =>
+        new(id, "private", weightName, Kind, x, x, ActivationKind.None, HasBias: true, new BatchNormOptions(Momentum: 0.1f, Epsilon: 1e-5f));
+
     public override void AddTensors(LayerSpec layer, LayerSpec? next, Plan plan, Action<TensorRequest> add)
     {
         int channels = layer.Input.Channels;

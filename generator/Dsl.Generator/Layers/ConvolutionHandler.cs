@@ -58,6 +58,22 @@ internal sealed class ConvolutionHandler : LayerHandler
         });
     }
 
+    /// <summary>
+    /// A residual's projection shortcut on channel-major activations (ResNet's option B): a 1×1 convolution without
+    /// bias from <paramref name="x"/> to <paramref name="y"/> with <paramref name="stride"/>, made by the flattener.
+    /// </summary>
+    public LayerSpec Projection(string id, string weightName, Shape x, Shape y, int stride) =>
+        new(id, "private", weightName, Kind, x, y, ActivationKind.None, HasBias: false,
+            new ConvolutionOptions(Kernel: 1, Stride: stride, Padding: 0, Dilation: 1, Groups: 1, Causal: false, Image: Image));
+
+    /// <summary>The stride of a 1×1 convolution mapping extent <paramref name="from"/> to <paramref name="to"/> without padding, or 0 when none does.</summary>
+    public static int ProjectionStride(int from, int to)
+    {
+        for (int stride = 1; stride <= from; stride++)
+            if ((from - 1) / stride + 1 == to) return stride;
+        return 0;
+    }
+
     public override long WeightValues(LayerSpec layer, Shape input, Shape output)
     {
         ConvolutionOptions o = layer.Get<ConvolutionOptions>();

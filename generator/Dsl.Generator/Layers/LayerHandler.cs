@@ -72,6 +72,12 @@ internal abstract class LayerHandler
     /// <summary>The step's output is its input's memory in training too (Flatten, the start of a residual connection).</summary>
     public virtual bool IsView => false;
 
+    /// <summary>
+    /// For a view that passes on another step's input instead of the previous step's output (a residual's shortcut
+    /// path reads x again), that step; otherwise null.
+    /// </summary>
+    public virtual LayerSpec? PassesInputOf(LayerSpec layer, Plan plan) => null;
+
     /// <summary>Batch-1 inference writes nothing for it: a view, or a step that is the identity there.</summary>
     public virtual bool IsAliasInInference(LayerSpec layer) => IsView;
 
@@ -192,6 +198,15 @@ internal abstract class LayerHandler
 
     /// <summary>The training forward's comment for a view.</summary>
     public virtual string ViewComment => "// a view of the previous output: no data moves";
+
+    /// <summary>The training forward of a view reading span <paramref name="input"/>; returns the span it passes on.</summary>
+    public virtual string EmitTrainView(CallSite c, string input)
+    {
+        string output = Names.Local(c.Layer);
+        c.W.Line(ViewComment);
+        c.W.Line($"{Span} {output} = {input};");
+        return output;
+    }
 
     /// <summary>
     /// The training forward over the batch, from span <paramref name="input"/> into span <paramref name="output"/>;

@@ -29,6 +29,7 @@ internal static class LayerHandlers
     private static readonly DropoutHandler s_dropout = new();
     private static readonly ResidualBeginHandler s_residualBegin = new();
     private static readonly ResidualEndHandler s_residualEnd = new();
+    private static readonly ResidualShortcutHandler s_residualShortcut = new();
 
     public static LayerHandler For(LayerKind kind) => kind switch
     {
@@ -51,6 +52,7 @@ internal static class LayerHandlers
         LayerKind.Dropout => s_dropout,
         LayerKind.ResidualBegin => s_residualBegin,
         LayerKind.ResidualEnd => s_residualEnd,
+        LayerKind.ResidualShortcut => s_residualShortcut,
         _ => throw new UnknownLayerKindException(kind),
     };
 

@@ -48,6 +48,12 @@ internal sealed class ResidualBeginHandler : LayerHandler
 
     public override void EmitBackwardInPlace(CallSite c, string input, string gradient)
     {
+        // The shortcut's gradient: kept by its path's start, or by the end (the identity's dy, or a projection's or gate's dx).
+        if (c.Plan.ShortcutPath(c.Layer) is { } path)
+        {
+            c.W.Line($"{Kernels}SequenceKernels.AddInPlace({gradient}, {SlotRegion(c.Plan, path, Slot.SkipGradient)});");
+            return;
+        }
         LayerSpec end = c.Plan.End(c.Layer);
         Slot shortcut = end.Get<ResidualEndOptions>().HasShortcutWeights ? Slot.SkipGradient : Slot.OutputGradient;
         c.W.Line($"{Kernels}SequenceKernels.AddInPlace({gradient}, {SlotRegion(c.Plan, end, shortcut, c.Layer.Inputs)});");

@@ -8,8 +8,9 @@ namespace Dsl.Generator.Layers;
 /// <summary>
 /// The end of a residual connection: y = x + F(x), with a projection shortcut y = x W_s + F(x), or the highway
 /// mix y = T F(x) + (1 − T) x with T = sigmoid(x W_T + b_T), then its activation if it has one. Projection and
-/// gate are a Gemm on the rows of x. Its backward keeps dL/d(sum) (the identity shortcut's gradient, and the
-/// residual stream's observation).
+/// gate are a Gemm on the rows of x; a projection on channel-major activations is a shortcut path of steps of
+/// their own (<see cref="ResidualShortcutHandler"/>), whose output the end adds to the F(x) it kept. Its backward
+/// keeps dL/d(sum) (the identity shortcut's gradient, F's under a shortcut path, and the residual stream's observation).
 /// </summary>
 internal sealed class ResidualEndHandler : LayerHandler
 {
@@ -80,9 +81,9 @@ internal sealed class ResidualEndHandler : LayerHandler
     public override string Describe(LayerSpec layer)
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
-        string sum = o.Gated ? "T F(x) + (1 - T) x" : o.Projection ? "x W_s + F(x)" : "x + F(x)";
+        string sum = o.Gated ? "T F(x) + (1 - T) x" : o.Projection ? "x W_s + F(x)" : o.ShortcutPath ? "S(x) + F(x)" : "x + F(x)";
         return $"{layer.WeightName}: residual connection ends, {layer.Output}. " + Maths.Apply(layer.Activation, sum) +
-            (o.Gated ? ", T = sigmoid(x W_T + b_T)" : "");
+            (o.Gated ? ", T = sigmoid(x W_T + b_T)" : o.ShortcutPath ? ", S(x) the shortcut path's output" : "");
     }
 
     public override string BackwardMaths(LayerSpec layer, bool first)
@@ -90,7 +91,8 @@ internal sealed class ResidualEndHandler : LayerHandler
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
         string maths = o.Gated
             ? "dF = T dy; dT = dy (F - x), dA = dT T (1 - T); dW_T += x^T dA; the shortcut's gradient is (1 - T) dy + dA W_T^T."
-            : o.Projection ? "dF = dy; dW_s += x^T dy; the shortcut's gradient is dy W_s^T." : "dF = dy, and the shortcut's gradient is dy too (kept).";
+            : o.Projection ? "dF = dy; dW_s += x^T dy; the shortcut's gradient is dy W_s^T."
+            : o.ShortcutPath ? "dS = dy, and dF = dy too (kept for the branch)." : "dF = dy, and the shortcut's gradient is dy too (kept).";
         return layer.Activation == ActivationKind.None ? maths : $"{Maths.ActivationGradient(layer.Activation)} first (z the sum); then, dz for dy, {maths}";
     }
 
@@ -116,7 +118,7 @@ internal sealed class ResidualEndHandler : LayerHandler
     public override string SummaryKind(LayerSpec layer)
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
-        return (o.Gated ? "+ highway" : o.Projection ? "+ projection" : "+ x") + Maths.Named(layer.Activation);
+        return (o.Gated ? "+ highway" : o.Projection || o.ShortcutPath ? "+ projection" : "+ x") + Maths.Named(layer.Activation);
     }
 
     public override bool HasKernelClass(StepPlan step) => step.Layer.Get<ResidualEndOptions>().HasShortcutWeights;
@@ -153,6 +155,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         LayerSpec begin = c.Plan.Begin(layer);
         string skip = Names.Local(begin);
         int n = layer.Outputs, rows = layer.Output.Rows;
+        string other = Names.Local(c.Plan.ShortcutPath(begin) ?? begin); // after a shortcut path, the F(x) it kept
         string ReadOnly(string reference, int length) => $"MemoryMarshal.CreateReadOnlySpan(ref {reference}, {length})";
         string Writable(string reference, int length) => $"MemoryMarshal.CreateSpan(ref {reference}, {length})";
         if (o.Projection)
@@ -173,7 +176,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         }
         else
         {
-            w.Line($"{Kernels}SequenceKernels.Add({ReadOnly(skip, n)}, {ReadOnly(x, n)}, {Writable(y, n)});");
+            w.Line($"{Kernels}SequenceKernels.Add({ReadOnly(other, n)}, {ReadOnly(x, n)}, {Writable(y, n)});");
         }
         if (layer.Activation != ActivationKind.None)
             w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({ReadOnly(y, n)}, {Writable(y, n)});");
@@ -184,7 +187,8 @@ internal sealed class ResidualEndHandler : LayerHandler
         LayerSpec layer = c.Layer;
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
         SourceWriter w = c.W;
-        string skip = Names.Local(c.Plan.Begin(layer));
+        LayerSpec begin = c.Plan.Begin(layer);
+        string skip = Names.Local(begin);
         string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
         // The sum goes where the activation reads it: z's own slot when its derivative needs z (the caller then applies it).
         string sum = pre ?? output;
@@ -202,7 +206,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         }
         else
         {
-            w.Line($"{Kernels}SequenceKernels.Add({skip}, {input}, {sum});");
+            w.Line($"{Kernels}SequenceKernels.Add({Names.Local(c.Plan.ShortcutPath(begin) ?? begin)}, {input}, {sum});"); // after a shortcut path, the F(x) it kept
         }
         if (pre is null && layer.Activation != ActivationKind.None)
             w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({output}, {output});");
@@ -243,9 +247,10 @@ internal sealed class ResidualEndHandler : LayerHandler
 /// <summary>
 /// The end of a residual connection: <paramref name="Skip"/> is the member name of its begin step, <paramref name="X"/>
 /// the shape it kept, <paramref name="ShortcutName"/> the weight name of its projection or gate tensors (empty for
-/// the identity).
+/// the identity). <paramref name="ShortcutPath"/>: the shortcut is the steps after its <see cref="ResidualShortcutHandler"/> step
+/// (a projection on channel-major activations), and the end adds their output to the F(x) that step kept.
 /// </summary>
-internal sealed record ResidualEndOptions(string Skip, Shape X, bool Projection, bool Gated, string ShortcutName, string Residual) : LayerOptions
+internal sealed record ResidualEndOptions(string Skip, Shape X, bool Projection, bool Gated, string ShortcutName, string Residual, bool ShortcutPath = false) : LayerOptions
 {
     /// <summary>A projection or a highway gate: a dense layer on the rows of x.</summary>
     public bool HasShortcutWeights => Projection || Gated;

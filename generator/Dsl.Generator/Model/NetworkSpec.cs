@@ -79,9 +79,11 @@ internal enum LayerKind
     PositionalEmbedding,
     Dropout,
 
-    // Not attributes: the two ends of a residual connection, with the layers of the branch between them.
+    // Not attributes: the two ends of a residual connection, with the layers of the branch between them, and the
+    // start of its shortcut path (a strided 1x1 convolution, maybe a batch norm) after the branch.
     ResidualBegin,
     ResidualEnd,
+    ResidualShortcut,
 }
 
 /// <summary>

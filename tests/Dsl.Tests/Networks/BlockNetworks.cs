@@ -166,6 +166,67 @@ public partial class ConvPair
 }
 
 /// <summary>
+/// Projection shortcuts on a channel-major image, each a path of steps after its branch: a block that halves the
+/// resolution and doubles the channels, <c>relu(conv1x1_s2(x) + F(x))</c> (2x6x5 -> 4x3x3), then a forced 1×1
+/// projection on a block that keeps the shape, twice (a loop over the repeat's copies), then a head.
+/// </summary>
+[Network(Channels = 2, Height = 6, Width = 5)]
+public partial class DownsampleResidualNet
+{
+    [Residual(Activation = Activation.Relu)] public partial DownPair down { get; }
+    [Repeat(2)][Residual(Shortcut = Shortcut.Projection, Activation = Activation.Tanh)] public partial IReadOnlyList<WidePair> more { get; }
+    [Flatten] public partial Flatten flat { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>
+/// ResNet's downsampling block with its batch norms, the shortcut's among them (torchvision's <c>downsample.1</c>):
+/// <c>relu(bn(conv1x1_s2(x)) + bn2(conv2(relu(bn1(conv1(x))))))</c>, 2x6x6 to 4x3x3, then a head.
+/// </summary>
+[Network(Channels = 2, Height = 6, Width = 6)]
+public partial class DownsampleNormNet
+{
+    [Residual(Activation = Activation.Relu, ShortcutBatchNorm = true)] public partial DownNormBlock layer { get; }
+    [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>A downsampling basic block's branch, 2 to 4 channels, stride 2.</summary>
+[Block]
+public partial class DownNormBlock
+{
+    [Conv2D(4, 3, Stride = 2, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D bn1 { get; }
+    [Conv2D(4, 3, Padding = 1, Bias = false)] public partial Conv2D conv2 { get; }
+    [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
+}
+
+/// <summary>The 1-D form on a channel-major sequence, 3x8 to 5x4: a strided 1×1 convolution and a batch norm as shortcut, tanh after the sum.</summary>
+[Network(Channels = 3, Length = 8)]
+public partial class DownsampleNormSequenceNet
+{
+    [Residual(Activation = Activation.Tanh, ShortcutBatchNorm = true)][Conv1D(5, 3, Stride = 2, Padding = 1)] public partial Conv1D down { get; }
+    [Flatten] public partial Flatten flat { get; }
+    [Dense(2)] public partial Dense head { get; }
+}
+
+/// <summary>A basic block's branch without its norms that halves the resolution and doubles the channels: 2xHxW -> 4x(H/2)x(W/2).</summary>
+[Block]
+public partial class DownPair
+{
+    [Conv2D(4, 3, Stride = 2, Padding = 1, Activation = Activation.Relu)] public partial Conv2D conv1 { get; }
+    [Conv2D(4, 3, Padding = 1)] public partial Conv2D conv2 { get; }
+}
+
+/// <summary>Two 3×3 convolutions keeping a 4-channel image's shape.</summary>
+[Block]
+public partial class WidePair
+{
+    [Conv2D(4, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D conv1 { get; }
+    [Conv2D(4, 3, Padding = 1)] public partial Conv2D conv2 { get; }
+}
+
+/// <summary>
 /// A torchvision-style stage: an indexed block (<c>nn.Sequential</c> naming) whose first residual block differs from
 /// the two repeated ones: <c>layer1.0.fc1.weight</c>, <c>layer1.0_shortcut.weight</c>, <c>layer1.1.fc1.weight</c>,
 /// <c>layer1.2.fc2.bias</c>.
