@@ -2,15 +2,15 @@
 # The test command: builds everything, runs the generator and ONNX export tests once and the numeric/runtime
 # tests on every SIMD path (AVX-512, AVX2, Vector128, scalar), then the benchmarks' smoke checks, and prints the
 # totals as one line "N passed, N failed".
-# Needs the .NET 10 SDK; NuGet packages restore on first use, and Debian's python3-torch is installed when missing.
+# Needs the .NET 10 SDK; NuGet packages restore on first use, and Debian's python3-torch and python3-torchvision are installed when missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
-# PyTorch (Debian's python3-torch, for /usr/bin/python3) is the reference of the PyTorch twin tests.
-bash scripts/install-pytorch.sh || echo "could not install python3-torch: the PyTorch twin tests will fail"
+# PyTorch and torchvision (Debian's python3-torch and python3-torchvision, for /usr/bin/python3) are the reference of the PyTorch tests.
+bash scripts/install-pytorch.sh || echo "could not install python3-torch and python3-torchvision: the PyTorch tests will fail"
 
 dotnet build Dsl.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 

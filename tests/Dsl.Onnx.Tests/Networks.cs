@@ -352,6 +352,57 @@ public partial class BasicBlock
     [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
 }
 
+/// <summary>
+/// ResNet's downsampling block: <c>relu(bn(conv1x1_s2(x)) + bn2(conv2(relu(bn1(conv1_s2(x))))))</c>, 4x7x7 to 8x4x4
+/// (torchvision's <c>downsample</c> shortcut, both batch norms folded on export), then an identity block.
+/// </summary>
+[Network(Channels = 4, Height = 7, Width = 7)]
+public partial class DownsampleBlockNet
+{
+    [Residual(Activation = Activation.Relu, ShortcutBatchNorm = true)] public partial DownBlock layer1 { get; }
+    [Residual(Activation = Activation.Relu)] public partial WideBlock layer2 { get; }
+    [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+    [Dense(3)] public partial Dense fc { get; }
+
+    /// <summary>Stride 2, 4 to 8 channels.</summary>
+    [Block]
+    public partial class DownBlock
+    {
+        [Conv2D(8, 3, Stride = 2, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+        [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D bn1 { get; }
+        [Conv2D(8, 3, Padding = 1, Bias = false)] public partial Conv2D conv2 { get; }
+        [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
+    }
+
+    /// <summary>Keeps 8 channels.</summary>
+    [Block]
+    public partial class WideBlock
+    {
+        [Conv2D(8, 3, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+        [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D bn1 { get; }
+        [Conv2D(8, 3, Padding = 1, Bias = false)] public partial Conv2D conv2 { get; }
+        [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
+    }
+}
+
+/// <summary>The 1-D form: a channel-major sequence 3x9 to 6x5 with a strided 1×1 convolution and a batch norm as shortcut, tanh after the sum.</summary>
+[Network(Channels = 3, Length = 9)]
+public partial class DownsampleSequenceNet
+{
+    [Residual(Activation = Activation.Tanh, ShortcutBatchNorm = true)] public partial DownSequence down { get; }
+    [Flatten] public partial Flatten flat { get; }
+    [Dense(2)] public partial Dense fc { get; }
+
+    /// <summary>Stride 2, 3 to 6 channels.</summary>
+    [Block]
+    public partial class DownSequence
+    {
+        [Conv1D(6, 3, Stride = 2, Padding = 1)] public partial Conv1D conv1 { get; }
+        [BatchNorm1D(Activation = Activation.Relu)] public partial BatchNorm1D bn1 { get; }
+        [Conv1D(6, 3, Padding = 1)] public partial Conv1D conv2 { get; }
+    }
+}
+
 /// <summary>Three repeated identity residual layers.</summary>
 [Network(Input = 8)]
 public partial class RepeatedResidual

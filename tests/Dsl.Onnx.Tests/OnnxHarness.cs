@@ -33,7 +33,7 @@ public static class OnnxHarness
 
     /// <summary>Every network of the test assembly that exports, by class name.</summary>
     public static IReadOnlyList<string> NetworkNames { get; } = typeof(OnnxHarness).Assembly.GetTypes()
-        .Where(t => t.IsDefined(typeof(NetworkAttribute), inherit: false))
+        .Where(t => t.IsDefined(typeof(NetworkAttribute), inherit: false) && t.Namespace == typeof(OnnxHarness).Namespace) // not the linked samples'
         .Select(t => t.Name)
         .OrderBy(n => n, StringComparer.Ordinal)
         .ToArray();
@@ -166,6 +166,7 @@ public static class OnnxHarness
             yield return s.Kind switch
             {
                 StepKind.ResidualBegin => "",
+                StepKind.ResidualShortcut => "Residual, convolution shortcut",
                 StepKind.ResidualEnd => s.Gated ? "Residual, gated (highway)" : s.Projection ? "Residual, projection" : "Residual, identity",
                 StepKind.Dense => $"Dense{(s.InputShape.Count == 2 ? " per token" : "")}{activation}",
                 StepKind.Conv1D or StepKind.Conv2D => $"{s.Kind}{(s.Causal ? " causal" : "")}{(s.Groups > 1 ? " grouped" : "")}{(s.Dilation > 1 ? " dilated" : "")}{activation}",

@@ -91,17 +91,22 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         Assert.True(error <= Tolerance * largest, $"{what}: max |Δ| {error:E2} is {error / largest:E2} of max |y| {largest:F4} (tolerance {Tolerance:E0})");
     }
 
-    /// <summary>Runs <c>twins.py export</c> once into a temporary directory the tests share.</summary>
+    /// <summary>Runs <c>twins.py export</c> (or another command) once into a temporary directory the tests share.</summary>
     public sealed class Exported : IDisposable
     {
         private readonly string _script;
 
-        public Exported()
+        public Exported() : this("export")
+        {
+        }
+
+        /// <summary>Runs twins.py's <paramref name="command"/> (export, or resnet18) into a new temporary directory.</summary>
+        internal Exported(string command)
         {
             _script = Path.Combine(RepositoryRoot(), "tests", "pytorch", "twins.py");
             Directory = Path.Combine(Path.GetTempPath(), "dsl-pytorch-" + Guid.NewGuid().ToString("N"));
             System.IO.Directory.CreateDirectory(Directory);
-            Run("export");
+            Run(command);
         }
 
         public string Directory { get; }
@@ -122,7 +127,7 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
             if (process.ExitCode != 0)
                 throw new InvalidOperationException(
                     $"twins.py {command}{(twin is null ? "" : " " + twin)} failed with exit code {process.ExitCode}" +
-                    (stderr.Contains("No module named 'torch'", StringComparison.Ordinal) ? ": PyTorch is not installed for /usr/bin/python3 (bash scripts/install-pytorch.sh, Debian's python3-torch)" : "") +
+                    (stderr.Contains("No module named 'torch", StringComparison.Ordinal) ? ": PyTorch or torchvision is not installed for /usr/bin/python3 (bash scripts/install-pytorch.sh, Debian's python3-torch and python3-torchvision)" : "") +
                     $"\n{stdout}{stderr}");
         }
 

@@ -5,10 +5,20 @@
                                 inputs) and DIR/<Name>.torch-output.f32 (its outputs)
   python3 twins.py check DIR NAME   twin NAME loads DIR/NAME.dsl.safetensors (written by Dsl) with strict=True
                                     and runs DIR/NAME.dsl-input.f32: DIR/NAME.dsl-torch-output.f32
+  python3 twins.py resnet18 DIR   torchvision's resnet18(), seeded, batch norms given non-trivial statistics:
+                                  DIR/ResNet18.torch.safetensors, .input.f32 and .torch-output.f32 in eval mode as
+                                  export writes them; then one SGD step (lr 0.1) of cross-entropy in train mode on
+                                  DIR/ResNet18.train-input.f32 and .train-target.f32 (class indices as float32):
+                                  DIR/ResNet18.train-output.f32 (its logits before the step), .train-loss.f32 and
+                                  .torch-after-step.safetensors (the state_dict after the step), and the same step
+                                  in float64: .torch64-after-step.safetensors (rounded to float32)
+  python3 twins.py resnet18-check DIR   resnet18() loads DIR/ResNet18.dsl.safetensors with strict=True and runs
+                                        DIR/ResNet18.dsl-input.f32 in eval mode: DIR/ResNet18.dsl-torch-output.f32
 
 Weights travel as safetensors, written and read here with the standard library (the safetensors package is not
 in Debian); inputs and outputs as raw little-endian float32 in the shapes of SHAPES. The classes are the ones
-docs/pytorch.md shows; a new layer kind adds its twin here and to the C# test's list.
+docs/pytorch.md shows; a new layer kind adds its twin here and to the C# test's list. ResNet-18 takes batches of
+RESNET18_BATCH inputs of RESNET18_SHAPE and needs torchvision (Debian's python3-torchvision).
 """
 import json
 import struct
@@ -92,6 +102,8 @@ class VisionTransformer(nn.Module):
 TWINS = {"FashionMlp": FashionMlp, "FashionCnn": FashionCnn, "VisionTransformer": VisionTransformer}
 SHAPES = {"FashionMlp": (784,), "FashionCnn": (1, 28, 28), "VisionTransformer": (1, 28, 28)}
 BATCH = 3
+RESNET18_SHAPE = (3, 224, 224)
+RESNET18_BATCH = 2
 DTYPES = {"F32": torch.float32, "I64": torch.int64}
 
 
@@ -126,9 +138,9 @@ def load_safetensors(path):
     return tensors
 
 
-def read_f32(path, shape):
+def read_f32(path, shape, batch=BATCH):
     with open(path, "rb") as f:
-        return torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(BATCH, *shape).clone()
+        return torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(batch, *shape).clone()
 
 
 def write_f32(path, tensor):
@@ -169,6 +181,72 @@ def check(directory, name):
     write_f32(f"{directory}/{name}.dsl-torch-output.f32", y)
 
 
+def resnet18(directory):
+    """torchvision's resnet18() in eval mode, then one SGD step in train mode; see the module docstring."""
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18()
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.normal_().mul_(0.1)
+                module.running_mean.normal_().mul_(0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    save_safetensors(f"{directory}/ResNet18.torch.safetensors", model.state_dict())
+
+    model.eval()
+    x = torch.randn(RESNET18_BATCH, *RESNET18_SHAPE, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        y = model(x)
+    write_f32(f"{directory}/ResNet18.input.f32", x)
+    write_f32(f"{directory}/ResNet18.torch-output.f32", y)
+
+    x = torch.randn(RESNET18_BATCH, *RESNET18_SHAPE, generator=torch.Generator().manual_seed(2))
+    target = torch.randint(0, 1000, (RESNET18_BATCH,), generator=torch.Generator().manual_seed(3))
+    write_f32(f"{directory}/ResNet18.train-input.f32", x)
+    write_f32(f"{directory}/ResNet18.train-target.f32", target.float())
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    y, loss = sgd_step(model, x, target)
+    write_f32(f"{directory}/ResNet18.train-output.f32", y)
+    write_f32(f"{directory}/ResNet18.train-loss.f32", loss)
+    save_safetensors(f"{directory}/ResNet18.torch-after-step.safetensors", model.state_dict())
+
+    # The same step in float64: where a batch norm over two samples sums gradients that nearly cancel, float32
+    # (PyTorch's or Dsl's) is off by up to a few percent of the step; the tests measure both against this.
+    model.load_state_dict(start)
+    model.double()
+    sgd_step(model, x.double(), target)
+    save_safetensors(f"{directory}/ResNet18.torch64-after-step.safetensors",
+                     {k: v.float() if v.dtype == torch.float64 else v for k, v in model.state_dict().items()})
+
+
+def sgd_step(model, x, target):
+    """One SGD step (lr 0.1, no momentum) of the mean cross-entropy in train mode; returns the logits before it and the loss."""
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer.zero_grad()
+    y = model(x)
+    loss = F.cross_entropy(y, target)
+    loss.backward()
+    optimizer.step()
+    return y.detach().float(), loss.detach().float()
+
+
+def resnet18_check(directory):
+    """resnet18() loads DIR/ResNet18.dsl.safetensors and runs DIR/ResNet18.dsl-input.f32 in eval mode."""
+    import torchvision
+
+    model = torchvision.models.resnet18()
+    model.load_state_dict(load_safetensors(f"{directory}/ResNet18.dsl.safetensors"), strict=True)
+    model.eval()
+    with torch.no_grad():
+        y = model(read_f32(f"{directory}/ResNet18.dsl-input.f32", RESNET18_SHAPE, RESNET18_BATCH))
+    write_f32(f"{directory}/ResNet18.dsl-torch-output.f32", y)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    {"export": export, "check": check}[sys.argv[1]](*sys.argv[2:])
+    commands = {"export": export, "check": check, "resnet18": resnet18, "resnet18-check": resnet18_check}
+    commands[sys.argv[1]](*sys.argv[2:])
