@@ -83,6 +83,31 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void DownsamplingBlock()
+    {
+        // ResNet's downsampling block: the shortcut path (a strided 1x1 convolution and its batch norm, folded at
+        // inference) runs after the branch, reads x again and is added to the F(x) it kept; backward in reverse.
+        const string source = """
+            using Dsl;
+
+            [Network(Channels = 2, Height = 4, Width = 4)]
+            public partial class Down
+            {
+                [Residual(Activation = Activation.Relu, ShortcutBatchNorm = true)] public partial Branch layer1 { get; }
+                [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+
+                [Block]
+                public partial class Branch
+                {
+                    [Conv2D(4, 3, Stride = 2, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+                    [BatchNorm2D] public partial BatchNorm2D bn1 { get; }
+                }
+            }
+            """;
+        VerifyGenerated(Baseline.Partial, source, nameof(DownsamplingBlock), "Down", "Down.Branch.Block.g.cs");
+    }
+
+    [Fact]
     public void NestedInNamespace()
     {
         const string source = """
