@@ -240,9 +240,9 @@ public sealed partial class NetworkGenerator
                 return Report(DiagnosticDescriptors.InvalidMember, residualLocation, display, "a gated (highway) residual carries x itself: it takes no projection shortcut");
 
             Shape? x = _shape;
-            if (x is not null && (norm != ResidualNorm.None || gated) && !x.IsRowMajor)
+            if (x is not null && norm != ResidualNorm.None && !x.IsRowMajor)
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), x.ToString(),
-                    "but norms and gates need a flat or token input (the identity shortcut and the projection work on any shape)");
+                    "but norms need a flat or token input (the identity shortcut, the projection and the gate work on any shape)");
             if (x is not null && shortcutBatchNorm && (x.IsRowMajor || shortcut == 1 || gated))
                 return Report(DiagnosticDescriptors.InvalidOption, residualLocation, display,
                     "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut on images or channel-major sequences; this residual has none");
@@ -264,6 +264,8 @@ public sealed partial class NetworkGenerator
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(), "but a gated residual mixes x and F(x) element by element: F must keep the shape");
             if (projection && !x.IsRowMajor)
                 return Shortcut(x, y, shortcutBatchNorm, begin, (ActivationKind)activation, node, weightName, path, id, display, residualLocation);
+            if (gated && !x.IsRowMajor)
+                return GatePath(x, begin, (ActivationKind)activation, node, weightName + "_gate" + suffix, path, id, display, residualLocation);
             if (shortcutBatchNorm)
                 return Report(DiagnosticDescriptors.InvalidOption, residualLocation, display,
                     "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut, and this branch keeps the shape: use Shortcut = Shortcut.Projection");
@@ -300,6 +302,20 @@ public sealed partial class NetworkGenerator
             }
             var options = new ResidualEndOptions(begin.MemberName, x, Projection: false, Gated: false, "", path, ShortcutPath: true);
             return Add(ResidualEndHandler.Create(id + "_out", path, y, activation, options), location, display) ? node : null;
+        }
+
+        /// <summary>
+        /// The highway form on channel-major activations: after the branch, a path reading x whose one step is the gate
+        /// T = sigmoid(W_T * x + b_T), a 1×1 convolution named <c>{member}_gate</c> as the flat form's tensors; the end
+        /// mixes T F(x) + (1 − T) x.
+        /// </summary>
+        private ViewNode? GatePath(Shape x, LayerSpec begin, ActivationKind activation, ViewNode node, string gateName, string path, string id, string display, LocationInfo? location)
+        {
+            var conv = (ConvolutionHandler)LayerHandlers.For(x.Rank == 3 ? LayerKind.Conv2D : LayerKind.Conv1D);
+            if (!Add(ResidualShortcutHandler.Create(id + "_shortcut", path, begin.MemberName, x, x), location, display)) return null;
+            if (!Add(conv.Gate(id + "_gate", gateName, x), location, display)) return null;
+            var options = new ResidualEndOptions(begin.MemberName, x, Projection: false, Gated: true, "", path, ShortcutPath: true);
+            return Add(ResidualEndHandler.Create(id + "_out", path, x, activation, options), location, display) ? node : null;
         }
 
         private bool AddNorm(LayerKind kind, string id, string weightName, string display, LocationInfo? location)

@@ -319,8 +319,10 @@ internal sealed class StepTranslator
     {
         string n = step.Name;
         string x = Skipped(step);
-        // After a shortcut path, f is its output S(x), and F(x) is what the path's start kept: y = F(x) + S(x).
-        if (_branches.TryGetValue(step.Skip, out string? branch)) return _g.Node("Add", $"{n}/Add", [branch, f]);
+        // After a shortcut path, f is its output and F(x) is what the path's start kept: y = F(x) + S(x), or behind a
+        // gate path (f = T) the highway mix y = T F(x) + (1 − T) x.
+        if (_branches.TryGetValue(step.Skip, out string? branch))
+            return step.Gated ? Highway(n, f, branch, x) : _g.Node("Add", $"{n}/Add", [branch, f]);
         if (step.Projection)
         {
             // y = x W_sᵀ + F(x)
@@ -331,13 +333,18 @@ internal sealed class StepTranslator
         {
             // y = T F(x) + (1 − T) x with T = sigmoid(x W_Tᵀ + b_T)
             string z = _g.Node("Add", $"{n}/gate/Add", [MatMulTransposed($"{n}/gate", x, Tensor(step, "weight")), Tensor(step, "bias")]);
-            string t = _g.Node("Sigmoid", $"{n}/gate/Sigmoid", [z]);
-            string carry = _g.Node("Sub", $"{n}/gate/OneMinus", [_g.Scalar(1f), t]);
-            string transformed = _g.Node("Mul", $"{n}/gate/Transform", [t, f]);
-            string carried = _g.Node("Mul", $"{n}/gate/Carry", [carry, x]);
-            return _g.Node("Add", $"{n}/Add", [transformed, carried]);
+            return Highway(n, _g.Node("Sigmoid", $"{n}/gate/Sigmoid", [z]), f, x);
         }
         return _g.Node("Add", $"{n}/Add", [x, f]);
+    }
+
+    /// <summary><c>T F + (1 − T) x</c>.</summary>
+    private string Highway(string n, string t, string f, string x)
+    {
+        string carry = _g.Node("Sub", $"{n}/gate/OneMinus", [_g.Scalar(1f), t]);
+        string transformed = _g.Node("Mul", $"{n}/gate/Transform", [t, f]);
+        string carried = _g.Node("Mul", $"{n}/gate/Carry", [carry, x]);
+        return _g.Node("Add", $"{n}/Add", [transformed, carried]);
     }
 
     private string Activation(NetworkStep step, string z)

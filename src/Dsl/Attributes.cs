@@ -532,9 +532,10 @@ public enum Shortcut
 /// <see cref="ShortcutBatchNorm"/>, a batch norm: <c>{member}.downsample.0.*</c> and <c>{member}.downsample.1.*</c>,
 /// torchvision's names); <see cref="Gated"/> for the highway form
 /// <c>T(x)·F(x) + (1 − T(x))·x</c> with <c>T(x) = sigmoid(x W_T + b_T)</c> (<c>{member}_gate.*</c>, the bias
-/// starting at −1 so the block first carries x through); <see cref="Activation"/> for <c>act(x + F(x))</c>. The
-/// identity shortcut, the projection and the activation work on any shape; norms and gates on flat activations and
-/// token sequences.
+/// starting at −1 so the block first carries x through; on channel-major activations <c>T(x)</c> is a 1×1
+/// convolution with a sigmoid, <c>{member}_gate.weight</c> of shape [C, C, 1, 1]); <see cref="Activation"/> for
+/// <c>act(x + F(x))</c>. Shortcuts, gates and the activation work on any shape; norms on flat activations and token
+/// sequences.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
 public sealed class ResidualAttribute : Attribute

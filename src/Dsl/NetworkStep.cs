@@ -46,7 +46,8 @@ public enum StepKind
     Dropout,
     /// <summary>
     /// A residual connection's shortcut path begins after its branch: the branch's output F(x) is kept for the end,
-    /// and the steps that follow (a 1×1 convolution, maybe a batch norm) read x, the input of the
+    /// and the steps that follow (a 1×1 convolution, maybe a batch norm; or a highway's gate, a 1×1 convolution with a
+    /// sigmoid, when the end is <see cref="NetworkStep.Gated"/>) read x, the input of the
     /// <see cref="StepKind.ResidualBegin"/> at <see cref="NetworkStep.Skip"/>. After <see cref="Dropout"/>, so the earlier kinds keep their values.
     /// </summary>
     ResidualShortcut,

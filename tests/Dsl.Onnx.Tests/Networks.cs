@@ -403,6 +403,25 @@ public partial class DownsampleSequenceNet
     }
 }
 
+/// <summary>Highway blocks on an image, the gate a 1×1 convolution with a sigmoid, ReLU after the mix.</summary>
+[Network(Channels = 3, Height = 6, Width = 5)]
+public partial class GatedImageBlockNet
+{
+    [Residual(Gated = true, Activation = Activation.Relu)] public partial ConvBranch layer1 { get; }
+    [Residual(Gated = true)] public partial ConvBranch layer2 { get; }
+    [GlobalAvgPool] public partial GlobalAvgPool pool { get; }
+    [Dense(3)] public partial Dense fc { get; }
+
+    /// <summary>Two 3x3 convolutions keeping 3 channels, a batch norm between.</summary>
+    [Block]
+    public partial class ConvBranch
+    {
+        [Conv2D(3, 3, Padding = 1, Bias = false)] public partial Conv2D conv1 { get; }
+        [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D bn1 { get; }
+        [Conv2D(3, 3, Padding = 1)] public partial Conv2D conv2 { get; }
+    }
+}
+
 /// <summary>Three repeated identity residual layers.</summary>
 [Network(Input = 8)]
 public partial class RepeatedResidual

@@ -21,7 +21,7 @@ public class BlockNumericTests
         nameof(TokenNormNet), nameof(TokenHeadNet), nameof(FlatLayerNormNet),
         nameof(IdentityResidualNet), nameof(PreNormResidualNet), nameof(PostNormResidualNet), nameof(ProjectionResidualNet),
         nameof(GatedResidualNet), nameof(DeepResidualNet), nameof(NestedBlockNet), nameof(SequenceResidualNet),
-        nameof(ActivatedResidualNet), nameof(ImageResidualNet), nameof(DownsampleResidualNet), nameof(IndexedStageNet), nameof(TinyVit), nameof(PostNormEncoderNet),
+        nameof(ActivatedResidualNet), nameof(ImageResidualNet), nameof(DownsampleResidualNet), nameof(GatedImageNet), nameof(IndexedStageNet), nameof(TinyVit), nameof(PostNormEncoderNet),
     };
 
     /// <summary>Every network of BlockNetworks.cs but <see cref="EmbeddingNet"/>, whose inputs are token ids (its own tests below).</summary>
@@ -58,6 +58,7 @@ public class BlockNumericTests
             nameof(ActivatedResidualNet) => new ActivatedResidualNet(seed),
             nameof(ImageResidualNet) => new ImageResidualNet(seed),
             nameof(DownsampleResidualNet) => new DownsampleResidualNet(seed),
+            nameof(GatedImageNet) => new GatedImageNet(seed),
             nameof(IndexedStageNet) => new IndexedStageNet(seed),
             nameof(TinyVit) => new TinyVit(seed),
             nameof(PostNormEncoderNet) => new PostNormEncoderNet(seed),
@@ -82,6 +83,7 @@ public class BlockNumericTests
         nameof(DeepResidualNet) => (8, 2),
         nameof(ImageResidualNet) => (2 * 5 * 4, 3),
         nameof(DownsampleResidualNet) => (2 * 6 * 5, 3),
+        nameof(GatedImageNet) => (2 * 5 * 4, 3),
         nameof(SequenceResidualNet) => (3 * 6, 3 * 10),
         nameof(TinyVit) => (64, 10),
         nameof(PostNormEncoderNet) => (4 * 8, 4 * 8),
@@ -192,6 +194,19 @@ public class BlockNumericTests
             for (int i = 0; i < 2; i++)
                 h = RefOps.Activate(Activation.Tanh, RefOps.Add(Conv($"more.{i}.downsample.0", h, 4, 3, 3, 1, 1), Pair($"more.{i}", h, 4, 3, 3, 1)));
             return Linear(w, "head", h, 36, 3);
+        },
+        nameof(GatedImageNet) => (w, x) =>
+        {
+            double[] Conv(string name, double[] v, int kernel) => RefOps.Conv2D(v, w[name + ".weight"], w[name + ".bias"], 2, 5, 4, 2, kernel, padding: kernel / 2);
+            double[] Block(string path, string gate, double[] v)
+            {
+                double[] f = Conv(path + ".conv2", RefOps.Activate(Activation.Relu, Conv(path + ".conv1", v, 3)), 3);
+                // T = sigmoid(W_T * x + b_T): a 1x1 convolution named as the flat form's gate.
+                return RefOps.Highway(RefOps.Activate(Activation.Sigmoid, Conv(gate, v, 1)), f, v);
+            }
+            double[] h = Block("block", "block_gate", x);
+            for (int i = 0; i < 2; i++) h = RefOps.Activate(Activation.Gelu, Block($"more.{i}", $"more_gate.{i}", h));
+            return Linear(w, "head", h, 40, 3);
         },
         nameof(IndexedStageNet) => (w, x) =>
         {
@@ -455,6 +470,11 @@ public class BlockNumericTests
                     s.Tensor($"more.{i}.conv1.weight", 4, 4, 3, 3).Tensor($"more.{i}.conv1.bias", 4).Tensor($"more.{i}.conv2.weight", 4, 4, 3, 3)
                         .Tensor($"more.{i}.conv2.bias", 4).Tensor($"more.{i}.downsample.0.weight", 4, 4, 1, 1);
                 return s.Linear("head", 3, 36);
+            case nameof(GatedImageNet):
+                foreach ((string block, string gate) in new[] { ("block", "block_gate"), ("more.0", "more_gate.0"), ("more.1", "more_gate.1") })
+                    s.Tensor(block + ".conv1.weight", 2, 2, 3, 3).Tensor(block + ".conv1.bias", 2).Tensor(block + ".conv2.weight", 2, 2, 3, 3).Tensor(block + ".conv2.bias", 2)
+                        .Tensor(gate + ".weight", 2, 2, 1, 1).Tensor(gate + ".bias", 2);
+                return s.Linear("head", 3, 40);
             case nameof(IndexedStageNet):
                 s.Linear("stem", 8, 8).Linear("layer1.0_shortcut", 8, 8, bias: false).Linear("fc", 3, 8);
                 for (int i = 0; i < 3; i++)
@@ -616,7 +636,7 @@ public class BlockNumericTests
         // ReLU kinks (the post-norm encoder's feed-forward, the image blocks' ReLU after the sum) need the small step;
         // the smooth networks keep 1e-2. 32 stacked layers curve enough that one-sided slopes at 1e-2 differ like a
         // kink: 1e-3 there as well.
-        float h = name is nameof(PostNormEncoderNet) or nameof(DeepResidualNet) or nameof(ImageResidualNet) or nameof(DownsampleResidualNet) ? 1e-3f : 1e-2f;
+        float h = name is nameof(PostNormEncoderNet) or nameof(DeepResidualNet) or nameof(ImageResidualNet) or nameof(DownsampleResidualNet) or nameof(GatedImageNet) ? 1e-3f : 1e-2f;
         GradientCheck.Run(net, name, batch: 2, seed: 40, useTrainingForward: true, h);
     }
 

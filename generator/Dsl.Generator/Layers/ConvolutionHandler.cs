@@ -66,6 +66,14 @@ internal sealed class ConvolutionHandler : LayerHandler
         new(id, "private", weightName, Kind, x, y, ActivationKind.None, HasBias: false,
             new ConvolutionOptions(Kernel: 1, Stride: stride, Padding: 0, Dilation: 1, Groups: 1, Causal: false, Image: Image));
 
+    /// <summary>
+    /// A highway residual's gate on channel-major activations: T = sigmoid(W_T * x + b_T), a 1×1 convolution keeping
+    /// <paramref name="x"/>'s shape, its bias starting at −1 so the block first carries x through.
+    /// </summary>
+    public LayerSpec Gate(string id, string weightName, Shape x) =>
+        new(id, "private", weightName, Kind, x, x, ActivationKind.Sigmoid, HasBias: true,
+            new ConvolutionOptions(Kernel: 1, Stride: 1, Padding: 0, Dilation: 1, Groups: 1, Causal: false, Image: Image) { Gate = true });
+
     /// <summary>The stride of a 1×1 convolution mapping extent <paramref name="from"/> to <paramref name="to"/> without padding, or 0 when none does.</summary>
     public static int ProjectionStride(int from, int to)
     {
@@ -92,7 +100,7 @@ internal sealed class ConvolutionHandler : LayerHandler
             : new[] { layer.Output.Channels, layer.Input.Channels / v.Groups, v.Kernel };
         // PyTorch's fans for a convolution: in = (C_in / groups) * kernel area, out = C_out * kernel area.
         add(new TensorRequest("weight", shape, Init.For(layer, next), v.PatchSize, layer.Output.Channels * receptive, TransposeGroups: v.Groups));
-        if (layer.HasBias) add(new TensorRequest("bias", new[] { layer.Output.Channels }, "Zeros"));
+        if (layer.HasBias) add(new TensorRequest("bias", new[] { layer.Output.Channels }, layer.Get<ConvolutionOptions>().Gate ? "MinusOnes" : "Zeros"));
     }
 
     /// <summary>A batch norm right after a convolution with no activation folds into it: W' = W s, b' = b s + t.</summary>
@@ -353,4 +361,8 @@ internal sealed class Convolution
 }
 
 /// <summary>A 2-D (<paramref name="Image"/>) or 1-D convolution; a 1-D one is a 2-D one of height 1. Causal padding is all on the left.</summary>
-internal sealed record ConvolutionOptions(int Kernel, int Stride, int Padding, int Dilation, int Groups, bool Causal, bool Image) : LayerOptions;
+internal sealed record ConvolutionOptions(int Kernel, int Stride, int Padding, int Dilation, int Groups, bool Causal, bool Image) : LayerOptions
+{
+    /// <summary>A highway residual's gate (made by the flattener): its bias starts at −1.</summary>
+    public bool Gate { get; init; }
+}

@@ -28,7 +28,7 @@ internal sealed class ResidualEndHandler : LayerHandler
 
     /// <summary>The end step of the residual member at <paramref name="path"/>, whose branch maps x to <paramref name="y"/>.</summary>
     public static LayerSpec Create(string id, string path, Shape y, ActivationKind activation, ResidualEndOptions options) =>
-        new(id, "private", path, LayerKind.ResidualEnd, y, y, activation, HasBias: options.Gated, options);
+        new(id, "private", path, LayerKind.ResidualEnd, y, y, activation, HasBias: options.RowGate, options);
 
     public override bool TakesActivation => true;
 
@@ -41,7 +41,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         int inputs = plan.Begin(layer).Input.Features, outputs = layer.Output.Features;
         if (o.Projection)
             add(new TensorRequest("weight", new[] { outputs, inputs }, "XavierUniform", inputs, outputs, TransposeGroups: 1, Prefix: o.ShortcutName));
-        if (o.Gated)
+        if (o.RowGate)
         {
             add(new TensorRequest("weight", new[] { outputs, inputs }, "XavierUniform", inputs, outputs, TransposeGroups: 1, Prefix: o.ShortcutName));
             // A negative gate bias starts the block close to carrying x through, as highway networks do.
@@ -56,10 +56,15 @@ internal sealed class ResidualEndHandler : LayerHandler
         slot(Slot.OutputGradient, layer.Outputs);
         if (o.HasShortcutWeights) slot(Slot.SkipGradient, plan.Begin(layer).Inputs);
         if (o.Projection) slot(Slot.ScaledGradient, layer.Outputs); // -lr dL/dy for a fused SGD step: the branch reads dL/dy after
-        if (o.Gated)
+        if (o.RowGate)
         {
             slot(Slot.Gate, layer.Outputs);
             slot(Slot.GateGradient, layer.Outputs);
+        }
+        if (o.PathGate)
+        {
+            slot(Slot.SkipGradient, layer.Outputs); // the carry's (1 - T) dy, for the begin
+            slot(Slot.GateGradient, layer.Outputs); // dF = T dy, for the branch
         }
     }
 
@@ -71,7 +76,7 @@ internal sealed class ResidualEndHandler : LayerHandler
 
     public override void AddInferenceScratch(LayerSpec layer, Action<ScratchRole, int> scratch)
     {
-        if (layer.Get<ResidualEndOptions>().Gated) scratch(ScratchRole.Gate, layer.Outputs);
+        if (layer.Get<ResidualEndOptions>().RowGate) scratch(ScratchRole.Gate, layer.Outputs);
     }
 
     // The kernels depend on x's width as well as y's (X stays in the key): only ends alike in both share them.
@@ -83,13 +88,15 @@ internal sealed class ResidualEndHandler : LayerHandler
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
         string sum = o.Gated ? "T F(x) + (1 - T) x" : o.Projection ? "x W_s + F(x)" : o.ShortcutPath ? "S(x) + F(x)" : "x + F(x)";
         return $"{layer.WeightName}: residual connection ends, {layer.Output}. " + Maths.Apply(layer.Activation, sum) +
-            (o.Gated ? ", T = sigmoid(x W_T + b_T)" : o.ShortcutPath ? ", S(x) the shortcut path's output" : "");
+            (o.PathGate ? ", T = sigmoid(W_T * x + b_T) the gate path's output" : o.Gated ? ", T = sigmoid(x W_T + b_T)" : o.ShortcutPath ? ", S(x) the shortcut path's output" : "");
     }
 
     public override string BackwardMaths(LayerSpec layer, bool first)
     {
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
-        string maths = o.Gated
+        string maths = o.PathGate
+            ? "dF = T dy and the carry's (1 - T) dy are kept; dT = dy (F - x) goes to the gate path."
+            : o.Gated
             ? "dF = T dy; dT = dy (F - x), dA = dT T (1 - T); dW_T += x^T dA; the shortcut's gradient is (1 - T) dy + dA W_T^T."
             : o.Projection ? "dF = dy; dW_s += x^T dy; the shortcut's gradient is dy W_s^T."
             : o.ShortcutPath ? "dS = dy, and dF = dy too (kept for the branch)." : "dF = dy, and the shortcut's gradient is dy too (kept).";
@@ -130,13 +137,13 @@ internal sealed class ResidualEndHandler : LayerHandler
     private static Gemm Shortcut(Plan plan, LayerSpec end)
     {
         ResidualEndOptions o = end.Get<ResidualEndOptions>();
-        return new Gemm(o.X.Features, end.Output.Features, o.Gated, o.Gated, BatchOne: end.Output.Rows == 1);
+        return new Gemm(o.X.Features, end.Output.Features, o.RowGate, o.RowGate, BatchOne: end.Output.Rows == 1);
     }
 
     public override void EmitConstants(SourceWriter w, StepPlan step, Plan plan)
     {
         Gemm gemm = Shortcut(plan, step.Layer);
-        w.Line(step.Layer.Get<ResidualEndOptions>().Gated
+        w.Line(step.Layer.Get<ResidualEndOptions>().RowGate
             ? $"// The gate T = sigmoid(x W_T + b_T), W_T stored input-major [{gemm.Inputs}, {gemm.Outputs}]."
             : $"// The projection shortcut x W_s, W_s stored input-major [{gemm.Inputs}, {gemm.Outputs}].");
         w.Line($"public const int Inputs = {gemm.Inputs};");
@@ -164,6 +171,10 @@ internal sealed class ResidualEndHandler : LayerHandler
                 ? $"{c.Code}.Forward1<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y});"
                 : $"{c.Code}.ForwardRows<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
             w.Line($"{Kernels}SequenceKernels.AddInPlace({Writable(y, n)}, {ReadOnly(x, n)});");
+        }
+        else if (o.PathGate)
+        {
+            w.Line($"{Kernels}SequenceKernels.Highway({ReadOnly(skip, n)}, {ReadOnly(other, n)}, {ReadOnly(x, n)}, {Writable(y, n)}); // x is T, the gate path's output");
         }
         else if (o.Gated)
         {
@@ -197,6 +208,10 @@ internal sealed class ResidualEndHandler : LayerHandler
             w.Line($"{c.Code}.ForwardRows<{Kernels}Identity>(ref MemoryMarshal.GetReference({skip}), {WeightRefs(layer, "p")}, ref MemoryMarshal.GetReference({sum}), {rows});");
             w.Line($"{Kernels}SequenceKernels.AddInPlace({sum}, {input});");
         }
+        else if (o.PathGate)
+        {
+            w.Line($"{Kernels}SequenceKernels.Highway({skip}, {Names.Local(c.Plan.ShortcutPath(begin)!)}, {input}, {sum}); // the input is T, the gate path's output");
+        }
         else if (o.Gated)
         {
             string gate = Names.Local(layer) + "Gate";
@@ -223,12 +238,19 @@ internal sealed class ResidualEndHandler : LayerHandler
         LayerSpec begin = c.Plan.Begin(layer);
         string skip = c.InputRegion(c.Plan.Step(begin).Index);
         string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
-        w.Line($"{gradient}.CopyTo({SlotRegion(c.Plan, layer, Slot.OutputGradient)}); // kept: ResidualOutputGradient{(o.HasShortcutWeights ? "" : ", and the shortcut's gradient")}");
+        w.Line($"{gradient}.CopyTo({SlotRegion(c.Plan, layer, Slot.OutputGradient)}); // kept: ResidualOutputGradient{(o.HasShortcutWeights || o.PathGate ? "" : ", and the shortcut's gradient")}");
+        if (o.PathGate)
+        {
+            // F(x) is the output of the step before the gate path's start; x what the begin read; the input is T.
+            string f = c.InputRegion(c.Plan.Step(c.Plan.ShortcutPath(begin)!).Index);
+            w.Line($"{Kernels}SequenceKernels.HighwaySplit({skip}, {f}, {input}, {gradient}, {SlotRegion(c.Plan, layer, Slot.GateGradient)}, {SlotRegion(c.Plan, layer, Slot.SkipGradient)}); // dF, the carry's dx, then dT in place");
+            return;
+        }
         if (!o.HasShortcutWeights) return;
         string skipGradient = Names.Local(layer) + "SkipGradient";
         w.Line($"{Span} {skipGradient} = {SlotRegion(c.Plan, layer, Slot.SkipGradient, begin.Inputs)};");
         string source = gradient;
-        if (o.Gated)
+        if (o.RowGate)
         {
             source = Names.Local(layer) + "GateGradient";
             w.Line($"{Span} {source} = {SlotRegion(c.Plan, layer, Slot.GateGradient)};");
@@ -237,9 +259,9 @@ internal sealed class ResidualEndHandler : LayerHandler
         w.Line($"{c.Code}.TransposeWeights(ref Unsafe.Add(ref p, {c.Offsets}.WeightOffset), ref transposed);");
         w.Line($"{c.Code}.Transposed.ForwardRows<{Kernels}Identity>({Ref(source)}, ref transposed, ref transposed, {Ref(skipGradient)}, {rows});");
         // After dx: a fused SGD step changes W, and scales dL/dz, which the branch still reads: into a slot of its own unless it is the gate's.
-        string scaled = o.Gated ? Ref(source) : Ref(SlotRegion(c.Plan, layer, Slot.ScaledGradient));
+        string scaled = o.RowGate ? Ref(source) : Ref(SlotRegion(c.Plan, layer, Slot.ScaledGradient));
         w.Line($"{c.Code}.AccumulateGradients({Ref(skip)}, {Ref(source)}, {Native(rows)}, {GradientRefs(layer, scaled)});");
-        if (o.Gated)
+        if (o.RowGate)
             w.Line($"{Kernels}SequenceKernels.HighwayCarry({SlotRegion(c.Plan, layer, Slot.Gate)}, {gradient}, {skipGradient}); // shortcut += (1 - T) dy, then dF = T dy");
     }
 }
@@ -248,10 +270,17 @@ internal sealed class ResidualEndHandler : LayerHandler
 /// The end of a residual connection: <paramref name="Skip"/> is the member name of its begin step, <paramref name="X"/>
 /// the shape it kept, <paramref name="ShortcutName"/> the weight name of its projection or gate tensors (empty for
 /// the identity). <paramref name="ShortcutPath"/>: the shortcut is the steps after its <see cref="ResidualShortcutHandler"/> step
-/// (a projection on channel-major activations), and the end adds their output to the F(x) that step kept.
+/// (on channel-major activations, a projection or a highway gate), and the end adds their output to the F(x) that
+/// step kept, or with <paramref name="Gated"/> mixes F(x) and x by it.
 /// </summary>
 internal sealed record ResidualEndOptions(string Skip, Shape X, bool Projection, bool Gated, string ShortcutName, string Residual, bool ShortcutPath = false) : LayerOptions
 {
     /// <summary>A projection or a highway gate: a dense layer on the rows of x.</summary>
-    public bool HasShortcutWeights => Projection || Gated;
+    public bool HasShortcutWeights => Projection || RowGate;
+
+    /// <summary>A highway gate computed here, on the rows of x (flat and token activations).</summary>
+    public bool RowGate => Gated && !ShortcutPath;
+
+    /// <summary>A highway gate that is a path of steps (a 1×1 convolution with a sigmoid, on channel-major activations).</summary>
+    public bool PathGate => Gated && ShortcutPath;
 }

@@ -8,8 +8,9 @@ namespace Dsl.Generator.Layers;
 /// <summary>
 /// Where a residual connection's shortcut path starts, made by the flattener for a projection on channel-major
 /// activations: after the branch, F(x) is kept for the end's sum, and the steps that follow (a 1×1 convolution
-/// with the branch's stride, maybe a batch norm: ordinary steps of their kinds) read x again. In the backward the
-/// shortcut's dL/dx is kept for the begin, and the branch takes dL/dy, which the end kept.
+/// with the branch's stride, maybe a batch norm; or a highway's gate, a 1×1 convolution with a sigmoid: ordinary
+/// steps of their kinds) read x again. In the backward the path's dL/dx is kept for the begin, and the branch
+/// takes dL/dF, which the end kept (dL/dy, or T dL/dy behind a gate).
 /// </summary>
 internal sealed class ResidualShortcutHandler : LayerHandler
 {
@@ -44,7 +45,7 @@ internal sealed class ResidualShortcutHandler : LayerHandler
 
     public override string Describe(LayerSpec layer) => $"{layer.WeightName}: the shortcut path starts: F(x) {layer.Input} is kept for the sum, the next steps read x {layer.Output}";
 
-    public override string BackwardMaths(LayerSpec layer, bool first) => "the shortcut's dx is kept for the begin; the branch takes dL/dy, kept by the end.";
+    public override string BackwardMaths(LayerSpec layer, bool first) => "the path's dx is kept for the begin; the branch takes dF, kept by the end.";
 
     public override void AddStepOptions(LayerSpec layer, Plan plan, List<string> options) =>
         options.Add($"Skip = {plan.Step(plan.Begin(layer)).Index}");
@@ -69,7 +70,9 @@ internal sealed class ResidualShortcutHandler : LayerHandler
     {
         LayerSpec end = c.Plan.End(c.Plan.Begin(c.Layer));
         c.W.Line($"{b.Gradient}.CopyTo({SlotRegion(c.Plan, c.Layer, Slot.SkipGradient)}); // the shortcut's dx, added where the residual begins");
-        c.W.Line($"{SlotRegion(c.Plan, end, Slot.OutputGradient)}.CopyTo({b.Next}); // dF = dy");
+        c.W.Line(end.Get<ResidualEndOptions>().PathGate
+            ? $"{SlotRegion(c.Plan, end, Slot.GateGradient)}.CopyTo({b.Next}); // dF = T dy"
+            : $"{SlotRegion(c.Plan, end, Slot.OutputGradient)}.CopyTo({b.Next}); // dF = dy");
     }
 }
 

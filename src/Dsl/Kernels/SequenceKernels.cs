@@ -84,6 +84,27 @@ public static class SequenceKernels
         }
     }
 
+    /// <summary>
+    /// The highway mix's backward when its gate <paramref name="gate"/> = T is a step of its own (a 1×1 convolution
+    /// with a sigmoid, whose backward applies the sigmoid's derivative): <c>dF = T dy</c>, the carry
+    /// <c>dx = (1 − T) dy</c>, then <c>dy = dy (F − x)</c> (dL/dT) in place.
+    /// </summary>
+    public static void HighwaySplit(ReadOnlySpan<float> x, ReadOnlySpan<float> f, ReadOnlySpan<float> gate, Span<float> dy, Span<float> branchGradient, Span<float> carryGradient)
+    {
+        Check(x.Length, f.Length, nameof(f));
+        Check(x.Length, gate.Length, nameof(gate));
+        Check(x.Length, dy.Length, nameof(dy));
+        Check(x.Length, branchGradient.Length, nameof(branchGradient));
+        Check(x.Length, carryGradient.Length, nameof(carryGradient));
+        for (int i = 0; i < x.Length; i++)
+        {
+            float g = dy[i];
+            branchGradient[i] = gate[i] * g;
+            carryGradient[i] = (1f - gate[i]) * g;
+            dy[i] = g * (f[i] - x[i]);
+        }
+    }
+
     /// <summary><c>y = a + b</c> over <paramref name="n"/> floats; <paramref name="y"/> may be either input.</summary>
     internal static void Add(ref float a, ref float b, ref float y, nuint n)
     {

@@ -189,7 +189,7 @@ partial class Down
         }
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dLayer1_shortcut, "layer1.downsample.0", gradient: true);
 
-        // layer1: ResidualShortcut 4x2x2 -> 2x4x4 backward. the shortcut's dx is kept for the begin; the branch takes dL/dy, kept by the end.
+        // layer1: ResidualShortcut 4x2x2 -> 2x4x4 backward. the path's dx is kept for the begin; the branch takes dF, kept by the end.
         global::System.Span<float> dLayer1_bn1 = workspace.Region(GradientSlotA, 16, batch);
         dLayer1_shortcut.CopyTo(workspace.Region(layer1_shortcutSkipGradientSlot, 32, batch)); // the shortcut's dx, added where the residual begins
         workspace.Region(layer1_outOutputGradientSlot, 16, batch).CopyTo(dLayer1_bn1); // dF = dy

@@ -210,6 +210,19 @@ public partial class DownsampleNormSequenceNet
     [Dense(2)] public partial Dense head { get; }
 }
 
+/// <summary>
+/// Highway blocks on channel-major activations, the gate a 1×1 convolution with a sigmoid: T F(x) + (1 − T) x on a
+/// 2x5x4 image, then GELU after the mix on a repeat of two copies (a loop), then a head.
+/// </summary>
+[Network(Channels = 2, Height = 5, Width = 4)]
+public partial class GatedImageNet
+{
+    [Residual(Gated = true)] public partial ConvPair block { get; }
+    [Repeat(2)][Residual(Gated = true, Activation = Activation.Gelu)] public partial IReadOnlyList<ConvPair> more { get; }
+    [Flatten] public partial Flatten flat { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
 /// <summary>A basic block's branch without its norms that halves the resolution and doubles the channels: 2xHxW -> 4x(H/2)x(W/2).</summary>
 [Block]
 public partial class DownPair
