@@ -84,3 +84,17 @@ public class Extra_BasicBlock64Forward() : BatchOneForward(new BasicBlock64())
     /// <inheritdoc/>
     protected override int Seed => 15;
 }
+
+/// <summary>The ResNet sample's network, <see cref="ResNet.FashionResNet"/> (1x28x28, 14 convolutions, 40.6 MFLOP), against ONNX Runtime on its export.</summary>
+public class Extra_FashionResNetForward() : BatchOneForward(new ResNet.FashionResNet())
+{
+    /// <inheritdoc/>
+    protected override int Seed => 16;
+}
+
+/// <summary>torchvision's ResNet-18, <see cref="ResNet.ResNet18"/> (3x224x224, 3.6 GFLOP), against ONNX Runtime on its export.</summary>
+public class Extra_ResNet18Forward() : BatchOneForward(new ResNet.ResNet18())
+{
+    /// <inheritdoc/>
+    protected override int Seed => 17;
+}
