@@ -6,7 +6,7 @@ using static Dsl.Generator.NetworkGenerator.Emitter;
 namespace Dsl.Generator.Layers;
 
 /// <summary>
-/// Where a residual connection's shortcut path starts, made by the flattener for a projection on channel-major
+/// Where a residual connection's shortcut path starts, made by the flattener for a projection or a gate on channel-major
 /// activations: after the branch, F(x) is kept for the end's sum, and the steps that follow (a 1×1 convolution
 /// with the branch's stride, maybe a batch norm; or a highway's gate, a 1×1 convolution with a sigmoid: ordinary
 /// steps of their kinds) read x again. In the backward the path's dL/dx is kept for the begin, and the branch

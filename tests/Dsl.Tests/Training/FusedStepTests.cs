@@ -18,7 +18,7 @@ public sealed class FusedStepTests
     private const float LearningRate = 0.1f;
 
     public static TheoryData<string> Networks => new(["TinyMlp", "WideNet", "ConvNet", "SequenceNet", "SmallCnn", "TinyVit",
-        "ProjectionResidualNet", "GatedResidualNet", "ResidualRepeat", "ConvRepeat"]);
+        "ProjectionResidualNet", "GatedResidualNet", "ResidualRepeat", "ConvRepeat", "DownsampleNormNet", "GatedImageNet"]);
 
     // The fused update adds Σ x·(−lr·dz) to W instead of rounding the gradient and then the update: the weights
     // differ by about an ulp of W. Reading W after its update for dx (or missing an update,
@@ -147,6 +147,8 @@ public sealed class FusedStepTests
         "GatedResidualNet" => new GatedResidualNet(3),
         "ResidualRepeat" => new ResidualRepeat(3),
         "ConvRepeat" => new ConvRepeat(3),
+        "DownsampleNormNet" => new DownsampleNormNet(3),
+        "GatedImageNet" => new GatedImageNet(3),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown network."),
     };
 
