@@ -35,7 +35,7 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         _output = output;
     }
 
-    public static TheoryData<string> Twins => new(["FashionMlp", "FashionCnn", "VisionTransformer"]);
+    public static TheoryData<string> Twins => new(["FashionMlp", "FashionCnn", "VisionTransformer", "FashionResNet"]);
 
     [Theory]
     [MemberData(nameof(Twins))]
@@ -76,6 +76,7 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         "FashionMlp" => new SampleFashionMlp(),
         "FashionCnn" => new SampleFashionCnn(),
         "VisionTransformer" => new SampleVisionTransformer(),
+        "FashionResNet" => new ResNet.FashionResNet(),
         _ => throw new ArgumentOutOfRangeException(nameof(twin), twin, "no such twin"),
     };
 

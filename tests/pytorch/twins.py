@@ -99,8 +99,33 @@ class VisionTransformer(nn.Module):
         return self.head(self.norm(x).mean(dim=1))
 
 
-TWINS = {"FashionMlp": FashionMlp, "FashionCnn": FashionCnn, "VisionTransformer": VisionTransformer}
-SHAPES = {"FashionMlp": (784,), "FashionCnn": (1, 28, 28), "VisionTransformer": (1, 28, 28)}
+class FashionResNet(nn.Module):
+    """samples/ResNet's network from torchvision's BasicBlock: three stages of two blocks at 16, 32, 64 channels."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.resnet import BasicBlock
+
+        def stage(inputs, outputs, stride):
+            downsample = None if stride == 1 else nn.Sequential(
+                nn.Conv2d(inputs, outputs, 1, stride=stride, bias=False), nn.BatchNorm2d(outputs))
+            return nn.Sequential(BasicBlock(inputs, outputs, stride, downsample), BasicBlock(outputs, outputs))
+
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = stage(16, 16, 1)
+        self.layer2 = stage(16, 32, 2)
+        self.layer3 = stage(32, 64, 2)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+TWINS = {"FashionMlp": FashionMlp, "FashionCnn": FashionCnn, "VisionTransformer": VisionTransformer, "FashionResNet": FashionResNet}
+SHAPES = {"FashionMlp": (784,), "FashionCnn": (1, 28, 28), "VisionTransformer": (1, 28, 28), "FashionResNet": (1, 28, 28)}
 BATCH = 3
 RESNET18_SHAPE = (3, 224, 224)
 RESNET18_BATCH = 2
