@@ -17,19 +17,21 @@ const string usage = """
     usage: dotnet run -c Release --project samples/ResNet -- [options]
       --epochs N      training epochs (default 15)
       --batch N       batch size (default 128)
-      --lr F          AdamW learning rate, decayed by a cosine over the epochs (default 0.002)
+      --lr F          learning rate, decayed by a cosine over the epochs (default 0.1 for SGD, 0.002 for AdamW)
+      --adamw         AdamW (weight decay 1e-4) instead of SGD with Nesterov momentum 0.9 and weight decay 5e-4
       --seed N        initialisation and shuffling seed (default 42)
       --threads N     training threads (default: every core)
       --train N       train on the first N images only (default: all 60,000)
+      --shift N       shift the images by up to N pixels: random crops of the image padded by N (default 2; 0 flips only)
       --no-augment    train on the images as they are
       --data DIR      the four Fashion-MNIST IDX .gz files (default /usr/share/datasets/fashion-mnist)
       --out FILE      where to save the weights (default fashion-resnet.safetensors)
       --summary       print the networks and stop
     """;
 
-int epochs = 15, batchSize = 128, seed = 42, threads = Environment.ProcessorCount, trainLimit = 0;
-float learningRate = 2e-3f;
-bool augment = true, summaryOnly = false;
+int epochs = 15, batchSize = 128, seed = 42, threads = Environment.ProcessorCount, trainLimit = 0, shift = 2;
+float? chosenRate = null;
+bool augment = true, summaryOnly = false, adamW = false;
 string dataDirectory = FashionData.DefaultDirectory, outputPath = "fashion-resnet.safetensors";
 try
 {
@@ -41,10 +43,12 @@ try
         {
             case "--epochs": epochs = Positive(); break;
             case "--batch": batchSize = Positive(); break;
-            case "--lr": learningRate = float.TryParse(Value(), out float lr) && lr > 0 ? lr : throw new FormatException($"--lr needs a positive number, not '{args[i]}'"); break;
+            case "--lr": chosenRate = float.TryParse(Value(), out float lr) && lr > 0 ? lr : throw new FormatException($"--lr needs a positive number, not '{args[i]}'"); break;
+            case "--adamw": adamW = true; break;
             case "--seed": seed = int.TryParse(Value(), out int s) ? s : throw new FormatException($"--seed needs an integer, not '{args[i]}'"); break;
             case "--threads": threads = Positive(); break;
             case "--train": trainLimit = Positive(); break;
+            case "--shift": shift = int.TryParse(Value(), out int n) && n >= 0 ? n : throw new FormatException($"--shift needs a whole number of pixels, not '{args[i]}'"); break;
             case "--no-augment": augment = false; break;
             case "--data": dataDirectory = Value(); break;
             case "--out": outputPath = Value(); break;
@@ -75,15 +79,17 @@ if (loadFailure != 0) return loadFailure;
 if (trainLimit > 0 && trainLimit < train.Count)
     train = new Dataset(train.Features[..(trainLimit * train.InputSize)].ToArray(), train.InputSize, train.Labels[..trainLimit].ToArray(), train.ClassCount);
 
-var optimizer = new AdamW(learningRate, weightDecay: 1e-4f);
+float learningRate = chosenRate ?? (adamW ? 2e-3f : 0.1f);
+Optimizer optimizer = adamW ? new AdamW(learningRate, weightDecay: 1e-4f) : new Sgd(learningRate, momentum: 0.9f, weightDecay: 5e-4f, nesterov: true);
 var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy)
 {
     Threads = threads,
-    // RandomCrop(28, padding=2) and RandomHorizontalFlip(); the border is black in the standardised units.
-    Augmentation = augment ? new ImageAugmentation(1, 28, 28, padding: 2, horizontalFlip: true, fill: -FashionData.PixelMean / FashionData.PixelStd) : null,
+    // RandomHorizontalFlip(), after RandomCrop(28, padding=shift) when shifting; the border is black in the standardised units.
+    Augmentation = augment ? new ImageAugmentation(1, 28, 28, padding: shift, horizontalFlip: true, fill: -FashionData.PixelMean / FashionData.PixelStd) : null,
 };
-Console.WriteLine($"training: {train.Count} images, {epochs} epochs, batch {batchSize}, AdamW lr {learningRate:G3} with cosine decay, weight decay 1e-4, " +
-                  $"seed {seed}, {threads} thread(s) of {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}{(augment ? ", augmented (shifts up to 2 px, flips)" : "")}");
+string optimizerText = adamW ? $"AdamW lr {learningRate:G3}, weight decay 1e-4" : $"SGD lr {learningRate:G3}, Nesterov momentum 0.9, weight decay 5e-4";
+Console.WriteLine($"training: {train.Count} images, {epochs} epochs, batch {batchSize}, {optimizerText}, cosine decay, " +
+                  $"seed {seed}, {threads} thread(s) of {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}{(augment ? $", augmented (flips{(shift > 0 ? $", shifts up to {shift} px" : "")})" : "")}");
 
 var clock = Stopwatch.StartNew();
 TrainingHistory history = trainer.Fit(train, epochs, batchSize, seed, validation: test,
