@@ -6,7 +6,7 @@ namespace ResidualDepth;
 
 /// <summary>Gradient norms of a freshly initialised network, each averaged over the probe batches.</summary>
 /// <param name="Stem">‖dL/dW‖ of the stem, the first layer.</param>
-/// <param name="Blocks">‖dL/dW‖ of each block's first dense layer (blocks.i.fc1.weight), first block first.</param>
+/// <param name="Blocks">‖dL/dW‖ of each block's first layer (blocks.i.fc1.weight, blocks.i.conv1.weight), first block first.</param>
 /// <param name="ResidualStream">‖dL/dh‖ at each residual connection's output, first block first; empty for a plain network.</param>
 internal sealed record GradientProbe(double Stem, double[] Blocks, double[] ResidualStream);
 
@@ -21,7 +21,7 @@ internal sealed record GradientProbe(double Stem, double[] Blocks, double[] Resi
 internal sealed record RunResult(int Depth, bool Residual, GradientProbe AtInit, float TrainLoss, float TestAccuracy, int? DivergedAtStep, TimeSpan Elapsed);
 
 /// <summary>Trains and measures one network; every network sees the same batches in the same order for a seed.</summary>
-internal sealed class Experiment(Dataset train, Dataset test, int steps, int batchSize, float learningRate, float momentum, int seed)
+internal sealed class Experiment(Family family, Dataset train, Dataset test, int steps, int batchSize, float learningRate, float momentum, int seed)
 {
     /// <summary>Batches the gradient probe averages over (the first batches of the first epoch).</summary>
     public const int ProbeBatches = 8;
@@ -31,7 +31,7 @@ internal sealed class Experiment(Dataset train, Dataset test, int steps, int bat
     public RunResult Run(int depth, bool residual)
     {
         long start = Stopwatch.GetTimestamp();
-        INetwork net = Networks.Create(depth, residual, seed);
+        INetwork net = Create(family, depth, residual, seed);
         GradientProbe probe = Probe(net, depth, residual);
 
         var optimizer = new Sgd(learningRate, momentum);
@@ -48,10 +48,10 @@ internal sealed class Experiment(Dataset train, Dataset test, int steps, int bat
     /// the same tensors in the same order (names aside: the residual norm is <c>blocks_norm.i</c>, the plain
     /// one <c>blocks.i.norm</c>) with the same shapes and values.
     /// </summary>
-    public static bool SameInitialParameters(int depth, int seed)
+    public static bool SameInitialParameters(Family family, int depth, int seed)
     {
-        Parameters plain = Networks.Create(depth, residual: false, seed).Parameters;
-        Parameters residual = Networks.Create(depth, residual: true, seed).Parameters;
+        Parameters plain = Create(family, depth, false, seed).Parameters;
+        Parameters residual = Create(family, depth, true, seed).Parameters;
         if (plain.Tensors.Count != residual.Tensors.Count || plain.ParameterCount != residual.ParameterCount) return false;
         for (int i = 0; i < plain.Tensors.Count; i++)
         {
@@ -59,6 +59,23 @@ internal sealed class Experiment(Dataset train, Dataset test, int steps, int bat
             if (!p.Shape.AsSpan().SequenceEqual(r.Shape) || !plain.Value(p).SequenceEqual(residual.Value(r))) return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// The network the experiment trains: the residual one starts from the plain one's values (the same tensors in
+    /// the same order). The initialiser picks Kaiming for a convolution whose batch norm feeds a ReLU and Xavier
+    /// otherwise, so a residual block's second convolution, whose ReLU comes after the sum, would start differently.
+    /// </summary>
+    private static INetwork Create(Family family, int depth, bool residual, int seed)
+    {
+        INetwork net = family.Create(depth, residual, seed);
+        if (!residual) return net;
+        Parameters from = family.Create(depth, false, seed).Parameters, to = net.Parameters;
+        if (from.Tensors.Count != to.Tensors.Count) return net; // SameInitialParameters reports it
+        for (int i = 0; i < from.Tensors.Count; i++)
+            if (from.Tensors[i].Shape.AsSpan().SequenceEqual(to.Tensors[i].Shape))
+                from.Value(from.Tensors[i]).CopyTo(to.Value(to.Tensors[i]));
+        return net;
     }
 
     /// <summary>
@@ -70,7 +87,7 @@ internal sealed class Experiment(Dataset train, Dataset test, int steps, int bat
         Parameters parameters = net.Parameters;
         TensorInfo stem = Tensor(parameters, "stem.weight");
         var blocks = new TensorInfo[depth];
-        for (int i = 0; i < depth; i++) blocks[i] = Tensor(parameters, $"blocks.{i}.fc1.weight");
+        for (int i = 0; i < depth; i++) blocks[i] = Tensor(parameters, $"blocks.{i}.{family.FirstLayer}.weight");
 
         int[] order = Order(epoch: 0);
         Workspace workspace = net.CreateWorkspace(batchSize);
@@ -95,7 +112,7 @@ internal sealed class Experiment(Dataset train, Dataset test, int steps, int bat
             if (residual)
             {
                 streamSums ??= new double[depth];
-                for (int i = 0; i < depth; i++) streamSums[i] += Norm(Networks.ResidualStreamGradient(net, workspace, i));
+                for (int i = 0; i < depth; i++) streamSums[i] += Norm(family.StreamGradient(net, workspace, i));
             }
         }
         parameters.ZeroGradients();

@@ -12,16 +12,16 @@ internal static class Figure
     private static readonly Color ResidualColor = Colors.RoyalBlue;
 
     /// <summary>Writes both panels side by side into one PNG at <paramref name="path"/>.</summary>
-    public static void Save(string path, IReadOnlyList<RunResult> results, int steps)
+    public static void Save(string path, Family family, IReadOnlyList<RunResult> results, int steps)
     {
-        var multiplot = new Multiplot(LossPanel(results, steps)); // a parameterless Multiplot starts with an empty plot
-        multiplot.AddPlot(GradientPanel(results));
+        var multiplot = new Multiplot(LossPanel(family, results, steps)); // a parameterless Multiplot starts with an empty plot
+        multiplot.AddPlot(GradientPanel(family, results));
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
         multiplot.SavePng(path, 1400, 560);
     }
 
     // Depth on a log2 axis (2, 8, 32, 64 are evenly spread that way), loss on a linear one; a diverged run has no point.
-    private static Plot LossPanel(IReadOnlyList<RunResult> results, int steps)
+    private static Plot LossPanel(Family family, IReadOnlyList<RunResult> results, int steps)
     {
         var plot = new Plot();
         foreach (bool residual in new[] { false, true })
@@ -36,15 +36,15 @@ internal static class Figure
         var ticks = new ScottPlot.TickGenerators.NumericManual();
         foreach (int depth in results.Select(r => r.Depth).Distinct().Order()) ticks.AddMajor(Math.Log2(depth), depth.ToString());
         plot.Axes.Bottom.TickGenerator = ticks;
-        plot.Axes.Bottom.Label.Text = "blocks (2 dense layers each)";
+        plot.Axes.Bottom.Label.Text = $"blocks (2 {family.Layers} each)";
         plot.Axes.Left.Label.Text = "final training loss (all 60,000 images)";
-        plot.Axes.Title.Label.Text = $"Training loss after {steps} SGD steps";
+        plot.Axes.Title.Label.Text = $"Training loss after {steps} SGD steps, {family.Name} networks";
         plot.ShowLegend(Alignment.UpperLeft);
         return plot;
     }
 
     // ScottPlot has no log axis: plot log10 of the norms and label the ticks as powers of ten.
-    private static Plot GradientPanel(IReadOnlyList<RunResult> results)
+    private static Plot GradientPanel(Family family, IReadOnlyList<RunResult> results)
     {
         var plot = new Plot();
         int deepest = results.Max(r => r.Depth);
@@ -66,7 +66,7 @@ internal static class Figure
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
         };
         plot.Axes.Bottom.Label.Text = "block index (0 = next to the stem)";
-        plot.Axes.Left.Label.Text = "‖dL/dW‖ of the block's fc1 at initialisation";
+        plot.Axes.Left.Label.Text = $"‖dL/dW‖ of the block's {family.FirstLayer} at initialisation";
         plot.Axes.Title.Label.Text = $"Gradient norms per block, depth {deepest}, log scale";
         plot.ShowLegend(Alignment.UpperRight);
         return plot;

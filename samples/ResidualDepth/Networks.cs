@@ -131,42 +131,49 @@ public partial class Residual128
     [Dense(10)] public partial Dense head { get; }
 }
 
-/// <summary>The declared depths and a way to build either network of each.</summary>
+/// <summary>dL/dh of residual connection <paramref name="index"/> after the last Backward with <paramref name="workspace"/>; empty for a plain network.</summary>
+internal delegate ReadOnlySpan<float> StreamGradient(INetwork network, Workspace workspace, int index);
+
+/// <summary>
+/// One kind of network the experiment compares at several depths: its declared depths (the generator needs every
+/// size at build time), how to build the plain or the residual network of a depth, the name of a block's first
+/// layer (whose gradient norm is probed), and the defaults of its run.
+/// </summary>
+internal sealed record Family(string Name, string Layers, string FirstLayer, int[] Depths, int DefaultSteps, float DefaultLearningRate,
+    string FigureFile, Func<int, bool, int, INetwork> Create, StreamGradient StreamGradient);
+
+/// <summary>The multilayer perceptrons declared above.</summary>
 internal static class Networks
 {
-    /// <summary>Every depth declared above.</summary>
-    public static readonly int[] Depths = [2, 8, 32, 64, 128];
-
-    /// <summary>The depths trained when --depths is not given.</summary>
-    public static readonly int[] DefaultDepths = [2, 8, 32, 64, 128];
-
-    /// <summary>The network of <paramref name="depth"/> blocks, with skips or without, initialised from <paramref name="seed"/>.</summary>
-    public static INetwork Create(int depth, bool residual, int seed) => (depth, residual) switch
-    {
-        (2, false) => new Plain2(seed),
-        (8, false) => new Plain8(seed),
-        (32, false) => new Plain32(seed),
-        (64, false) => new Plain64(seed),
-        (128, false) => new Plain128(seed),
-        (2, true) => new Residual2(seed),
-        (8, true) => new Residual8(seed),
-        (32, true) => new Residual32(seed),
-        (64, true) => new Residual64(seed),
-        (128, true) => new Residual128(seed),
-        _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "not a declared depth"),
-    };
-
-    /// <summary>
-    /// dL/dh of residual connection <paramref name="index"/> (h = x + F(x)) after the last Backward with
-    /// <paramref name="workspace"/>; empty for a plain network, which has no residual stream.
-    /// </summary>
-    public static ReadOnlySpan<float> ResidualStreamGradient(INetwork network, Workspace workspace, int index) => network switch
-    {
-        Residual2 n => n.ResidualOutputGradient(workspace, index),
-        Residual8 n => n.ResidualOutputGradient(workspace, index),
-        Residual32 n => n.ResidualOutputGradient(workspace, index),
-        Residual64 n => n.ResidualOutputGradient(workspace, index),
-        Residual128 n => n.ResidualOutputGradient(workspace, index),
-        _ => ReadOnlySpan<float>.Empty,
-    };
+    public static readonly Family Family = new(
+        Name: "multilayer perceptron",
+        Layers: "dense layers",
+        FirstLayer: "fc1",
+        Depths: [2, 8, 32, 64, 128],
+        DefaultSteps: 936, // two epochs of full batches of 128 (60,000 / 128 = 468 per epoch)
+        DefaultLearningRate: 0.01f,
+        FigureFile: "residual-depth.png",
+        Create: (depth, residual, seed) => (depth, residual) switch
+        {
+            (2, false) => new Plain2(seed),
+            (8, false) => new Plain8(seed),
+            (32, false) => new Plain32(seed),
+            (64, false) => new Plain64(seed),
+            (128, false) => new Plain128(seed),
+            (2, true) => new Residual2(seed),
+            (8, true) => new Residual8(seed),
+            (32, true) => new Residual32(seed),
+            (64, true) => new Residual64(seed),
+            (128, true) => new Residual128(seed),
+            _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "not a declared depth"),
+        },
+        StreamGradient: (network, workspace, index) => network switch
+        {
+            Residual2 n => n.ResidualOutputGradient(workspace, index),
+            Residual8 n => n.ResidualOutputGradient(workspace, index),
+            Residual32 n => n.ResidualOutputGradient(workspace, index),
+            Residual64 n => n.ResidualOutputGradient(workspace, index),
+            Residual128 n => n.ResidualOutputGradient(workspace, index),
+            _ => ReadOnlySpan<float>.Empty,
+        });
 }

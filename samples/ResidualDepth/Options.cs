@@ -12,33 +12,35 @@ internal sealed class UsageException(string message) : Exception(message);
 /// <summary>The experiment's command line.</summary>
 internal sealed record Options
 {
-    /// <summary>Two epochs of full batches of 128 (60,000 / 128 = 468 per epoch).</summary>
-    public const int DefaultSteps = 936;
-
     public static readonly string Usage = $"""
         usage: ResidualDepth [options]
-          --depths LIST  comma-separated block counts to train, from {string.Join(",", Networks.Depths)} (default {string.Join(",", Networks.DefaultDepths)})
-          --steps N      SGD steps per network, the same for every depth (default {DefaultSteps}, two epochs of batch 128)
-          --lr X         SGD learning rate, constant, momentum 0.9 (default {DefaultLearningRate.ToString(CultureInfo.InvariantCulture)})
+          --conv         the convolutional networks (3x3 convolutions with batch norms, ResNet v1 blocks) instead of
+                         the multilayer perceptrons
+          --depths LIST  comma-separated block counts to train, from {string.Join(",", Networks.Family.Depths)} (--conv: {string.Join(",", ConvNetworks.Family.Depths)}; default all)
+          --steps N      SGD steps per network, the same for every depth (default {Networks.Family.DefaultSteps}, two epochs of batch 128; --conv: {ConvNetworks.Family.DefaultSteps})
+          --lr X         SGD learning rate, constant, momentum 0.9 (default {Networks.Family.DefaultLearningRate.ToString(CultureInfo.InvariantCulture)}; --conv: {ConvNetworks.Family.DefaultLearningRate.ToString(CultureInfo.InvariantCulture)})
           --seed N       seeds the initial weights, the batch order and the gradient probe (default 42)
           --data DIR     directory with the four Fashion-MNIST .gz files (default /usr/share/datasets/fashion-mnist)
-          --output PATH  where to write the figure (default docs/residual-depth.png under the repository root when
-                         run inside the repository, else residual-depth.png in the current directory)
+          --output PATH  where to write the figure (default docs/{Networks.Family.FigureFile}, --conv: docs/{ConvNetworks.Family.FigureFile},
+                         under the repository root when run inside the repository, else in the current directory)
           --help         print this text and exit
         """;
 
-    public const float DefaultLearningRate = 0.01f;
-
-    public int[] Depths { get; init; } = Networks.DefaultDepths;
-    public int Steps { get; init; } = DefaultSteps;
-    public float LearningRate { get; init; } = DefaultLearningRate;
+    /// <summary>The networks compared: the multilayer perceptrons, or with --conv the convolutional networks.</summary>
+    public Family Family { get; init; } = Networks.Family;
+    private int[]? ChosenDepths { get; init; }
+    private int? ChosenSteps { get; init; }
+    private float? ChosenLearningRate { get; init; }
+    public int[] Depths => ChosenDepths ?? Family.Depths;
+    public int Steps => ChosenSteps ?? Family.DefaultSteps;
+    public float LearningRate => ChosenLearningRate ?? Family.DefaultLearningRate;
     public int Seed { get; init; } = 42;
     public string DataDirectory { get; init; } = FashionData.DefaultDirectory;
     /// <summary>Where to write the figure; null until given, then <see cref="EffectiveOutputPath"/> picks the default.</summary>
     public string? OutputPath { get; init; }
     public bool Help { get; init; }
 
-    /// <summary><see cref="OutputPath"/>, or docs/residual-depth.png in the enclosing repository (found by its Dsl.sln), or ./residual-depth.png.</summary>
+    /// <summary><see cref="OutputPath"/>, or the family's figure under docs/ in the enclosing repository (found by its Dsl.sln), or in the current directory.</summary>
     public string EffectiveOutputPath
     {
         get
@@ -46,9 +48,9 @@ internal sealed record Options
             if (OutputPath is not null) return OutputPath;
             for (DirectoryInfo? dir = new(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
             {
-                if (File.Exists(Path.Combine(dir.FullName, "Dsl.sln"))) return Path.Combine(dir.FullName, "docs", "residual-depth.png");
+                if (File.Exists(Path.Combine(dir.FullName, "Dsl.sln"))) return Path.Combine(dir.FullName, "docs", Family.FigureFile);
             }
-            return "residual-depth.png";
+            return Family.FigureFile;
         }
     }
 
@@ -56,22 +58,26 @@ internal sealed record Options
     public static Options Parse(string[] args)
     {
         var options = new Options();
+        string? depths = null;
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
             options = name switch
             {
-                "--depths" => options with { Depths = DepthList(args, ref i) },
-                "--steps" => options with { Steps = PositiveInt(args, ref i) },
-                "--lr" => options with { LearningRate = PositiveFloat(args, ref i) },
+                "--conv" => options with { Family = ConvNetworks.Family },
+                "--depths" => options with { ChosenDepths = [] },
+                "--steps" => options with { ChosenSteps = PositiveInt(args, ref i) },
+                "--lr" => options with { ChosenLearningRate = PositiveFloat(args, ref i) },
                 "--seed" => options with { Seed = Int(args, ref i) },
                 "--data" => options with { DataDirectory = Value(args, ref i) },
                 "--output" => options with { OutputPath = Value(args, ref i) },
                 "--help" or "-h" => options with { Help = true },
                 _ => throw new UsageException($"unknown option '{name}'"),
             };
+            if (name == "--depths") depths = Value(args, ref i);
         }
-        return options;
+        // Checked once the family is known: --conv may follow --depths.
+        return depths is null ? options : options with { ChosenDepths = DepthList(depths, options.Family) };
     }
 
     private static string Value(string[] args, ref int i)
@@ -105,18 +111,17 @@ internal sealed record Options
             : throw new UsageException($"{name} expects a positive number such as 0.01, got '{text}'");
     }
 
-    // Depths must be ones declared in Networks.cs: the generator needs every size at build time.
-    private static int[] DepthList(string[] args, ref int i)
+    // Depths must be ones declared in Networks.cs or ConvNetworks.cs: the generator needs every size at build time.
+    private static int[] DepthList(string text, Family family)
     {
-        string name = args[i], text = Value(args, ref i);
         var depths = new System.Collections.Generic.List<int>();
         foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int depth) || !Networks.Depths.Contains(depth))
-                throw new UsageException($"{name}: '{part}' is not one of the declared depths {string.Join(", ", Networks.Depths)}");
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int depth) || !family.Depths.Contains(depth))
+                throw new UsageException($"--depths: '{part}' is not one of the declared depths of the {family.Name} networks, {string.Join(", ", family.Depths)}");
             if (!depths.Contains(depth)) depths.Add(depth);
         }
-        if (depths.Count == 0) throw new UsageException($"{name} needs at least one depth");
+        if (depths.Count == 0) throw new UsageException("--depths needs at least one depth");
         depths.Sort();
         return depths.ToArray();
     }

@@ -8,8 +8,8 @@ using Dsl;
 using FashionMnist;
 using ResidualDepth;
 
-// The degradation experiment (issue #4): plain and residual networks of 2 to 64 blocks, trained with the same
-// number of SGD steps on Fashion-MNIST. Prints a Markdown table of final training loss, test accuracy and
+// The degradation experiment (issues #4 and #14): plain and residual networks of several depths, multilayer
+// perceptrons or (--conv) convolutional networks, trained with the same number of SGD steps on Fashion-MNIST. Prints a Markdown table of final training loss, test accuracy and
 // first-layer gradient norms, and writes a figure. Exit codes: 0 success, 1 failure, 2 bad command line or
 // data set not installed.
 
@@ -39,13 +39,14 @@ var clock = Stopwatch.StartNew();
 int loadFailure = SampleSupport.TryLoad(options.DataDirectory, "ResidualDepth", out Dataset train, out Dataset test);
 if (loadFailure != 0) return loadFailure;
 Console.WriteLine($"data: {train.Count} training and {test.Count} test images from {options.DataDirectory}");
-Console.WriteLine($"depths {string.Join(", ", options.Depths)}; each network: {options.Steps} steps of SGD (lr {options.LearningRate:G3}, momentum {momentum}, batch {batchSize}), seed {options.Seed}, {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}");
+Family family = options.Family;
+Console.WriteLine($"{family.Name} networks, depths {string.Join(", ", options.Depths)} blocks; each network: {options.Steps} steps of SGD (lr {options.LearningRate:G3}, momentum {momentum}, batch {batchSize}), seed {options.Seed}, {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}");
 Console.WriteLine($"gradient norms: at initialisation, mean over the first {Experiment.ProbeBatches} batches");
 Console.WriteLine();
 
 foreach (int depth in options.Depths)
 {
-    if (!Experiment.SameInitialParameters(depth, options.Seed))
+    if (!Experiment.SameInitialParameters(family, depth, options.Seed))
     {
         Console.Error.WriteLine($"error: the plain and residual networks of depth {depth} do not start from the same parameters.");
         return 1;
@@ -53,7 +54,7 @@ foreach (int depth in options.Depths)
 }
 Console.WriteLine("plain and residual networks of each depth start from identical parameters (checked)");
 
-var experiment = new Experiment(train, test, options.Steps, batchSize, options.LearningRate, momentum, options.Seed);
+var experiment = new Experiment(family, train, test, options.Steps, batchSize, options.LearningRate, momentum, options.Seed);
 var results = new List<RunResult>();
 foreach (int depth in options.Depths)
 {
@@ -62,12 +63,12 @@ foreach (int depth in options.Depths)
         RunResult r = experiment.Run(depth, residual);
         results.Add(r);
         string diverged = r.DivergedAtStep is int s ? $", diverged at step {s}" : "";
-        Console.WriteLine($"{Name(r),-12} train loss {r.TrainLoss:F4}, test accuracy {r.TestAccuracy:F4}, ‖dL/dW‖ stem {r.AtInit.Stem:E2}, block 0 fc1 {r.AtInit.Blocks[0]:E2}, last block fc1 {r.AtInit.Blocks[^1]:E2}{diverged} ({r.Elapsed.TotalSeconds:F1} s)");
+        Console.WriteLine($"{Name(r),-12} train loss {r.TrainLoss:F4}, test accuracy {r.TestAccuracy:F4}, ‖dL/dW‖ stem {r.AtInit.Stem:E2}, block 0 {family.FirstLayer} {r.AtInit.Blocks[0]:E2}, last block {family.FirstLayer} {r.AtInit.Blocks[^1]:E2}{diverged} ({r.Elapsed.TotalSeconds:F1} s)");
     }
 }
 
 Console.WriteLine();
-Console.WriteLine("| blocks | dense layers | plain: train loss | plain: test acc. | residual: train loss | residual: test acc. | plain: ‖dL/dW‖ stem | residual: ‖dL/dW‖ stem |");
+Console.WriteLine($"| blocks | layers ({family.Layers}, stem, head) | plain: train loss | plain: test acc. | residual: train loss | residual: test acc. | plain: ‖dL/dW‖ stem | residual: ‖dL/dW‖ stem |");
 Console.WriteLine("|-------:|-------------:|------------------:|-----------------:|---------------------:|--------------------:|--------------------:|-----------------------:|");
 foreach (int depth in options.Depths)
 {
@@ -79,7 +80,7 @@ foreach (int depth in options.Depths)
 int deepest = options.Depths.Max();
 RunResult plainDeep = results.Single(r => r.Depth == deepest && !r.Residual), residualDeep = results.Single(r => r.Depth == deepest && r.Residual);
 Console.WriteLine();
-Console.WriteLine($"| block (depth {deepest}) | plain: ‖dL/dW‖ fc1 | residual: ‖dL/dW‖ fc1 | residual: ‖dL/dh‖ |");
+Console.WriteLine($"| block (depth {deepest}) | plain: ‖dL/dW‖ {family.FirstLayer} | residual: ‖dL/dW‖ {family.FirstLayer} | residual: ‖dL/dh‖ |");
 Console.WriteLine("|------:|------:|------:|------:|");
 foreach (int i in new[] { 0, deepest / 4, deepest / 2, 3 * deepest / 4, deepest - 1 }.Distinct())
     Console.WriteLine($"| {i} | {plainDeep.AtInit.Blocks[i]:E2} | {residualDeep.AtInit.Blocks[i]:E2} | {residualDeep.AtInit.ResidualStream[i]:E2} |");
@@ -89,7 +90,7 @@ try
 {
     string? directory = Path.GetDirectoryName(Path.GetFullPath(figure));
     if (directory is not null) Directory.CreateDirectory(directory);
-    Figure.Save(figure, results, options.Steps);
+    Figure.Save(figure, family, results, options.Steps);
 }
 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 {
