@@ -62,29 +62,7 @@ Console.WriteLine($"total training time: {fitClock.Elapsed.TotalSeconds:F1} s");
 double accuracy = SampleSupport.Accuracy(net, test);
 Console.WriteLine($"test accuracy: {accuracy:F4}");
 
-try
-{
-    net.Save(outputPath);
-    // Batch norm's running statistics are buffers: saved and loaded, but not trained by the optimiser.
-    int bufferValues = net.Parameters.Tensors.Where(t => t.Kind == TensorKind.Buffer).Sum(t => t.Length);
-    string buffers = bufferValues > 0 ? $" and {bufferValues:N0} buffer values (batch-norm statistics)" : "";
-    Console.WriteLine($"saved {net.Parameters.ParameterCount:N0} parameters{buffers} to {Path.GetFullPath(outputPath)}");
-    INetwork reloaded = Create(options.Model, seed: 0);
-    reloaded.Load(outputPath);
-    double reloadedAccuracy = SampleSupport.Accuracy(reloaded, test);
-    Console.WriteLine($"reloaded test accuracy: {reloadedAccuracy:F4}");
-    if (reloadedAccuracy != accuracy)
-    {
-        Console.Error.WriteLine($"error: the network loaded from {outputPath} scores {reloadedAccuracy:F4}, the trained one {accuracy:F4}.");
-        return 1;
-    }
-}
-catch (Exception e) when (e is IOException or UnauthorizedAccessException or SafeTensorsException)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-return 0;
+return SampleSupport.SaveAndCheckReload(net, Create(options.Model, seed: 0), outputPath, test, accuracy);
 
 // The network --model names, its weights initialised from the seed.
 static INetwork Create(string model, int seed) => model switch

@@ -5,7 +5,7 @@ using Dsl;
 
 namespace FashionMnist;
 
-/// <summary>What every Fashion-MNIST sample does the same way: load both splits, score a network, name the SIMD path.</summary>
+/// <summary>What every Fashion-MNIST sample does the same way: load both splits, score a network, save it and check the file, name the SIMD path.</summary>
 internal static class SampleSupport
 {
     /// <summary>
@@ -47,6 +47,34 @@ internal static class SampleSupport
         for (int i = 0; i < data.Count; i++)
             if (Metrics.ArgMax(logits.AsSpan(i * network.OutputSize, network.OutputSize)) == data.Label(i)) correct++;
         return (double)correct / data.Count;
+    }
+
+    /// <summary>
+    /// Saves <paramref name="network"/> to <paramref name="path"/>, loads the file into <paramref name="fresh"/> and checks
+    /// that it scores the trained network's <paramref name="accuracy"/> on <paramref name="test"/>. Says what it saved
+    /// and the reloaded accuracy, or on standard error what failed; returns the exit code: 0 success, 1 failure.
+    /// </summary>
+    public static int SaveAndCheckReload(INetwork network, INetwork fresh, string path, Dataset test, double accuracy)
+    {
+        try
+        {
+            network.Save(path);
+            // Batch norm's running statistics are buffers: saved and loaded, but not trained by the optimiser.
+            int bufferValues = network.Parameters.Tensors.Where(t => t.Kind == TensorKind.Buffer).Sum(t => t.Length);
+            string buffers = bufferValues > 0 ? $" and {bufferValues:N0} buffer values (batch-norm statistics)" : "";
+            Console.WriteLine($"saved {network.Parameters.ParameterCount:N0} parameters{buffers} to {Path.GetFullPath(path)}");
+            fresh.Load(path);
+            double reloadedAccuracy = Accuracy(fresh, test);
+            Console.WriteLine($"reloaded test accuracy: {reloadedAccuracy:F4}");
+            if (reloadedAccuracy == accuracy) return 0;
+            Console.Error.WriteLine($"error: the network loaded from {path} scores {reloadedAccuracy:F4}, the trained one {accuracy:F4}.");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SafeTensorsException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
     }
 
     /// <summary>The widest vector path the generated kernels take on this machine (the JIT picks the same one).</summary>

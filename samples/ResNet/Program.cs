@@ -102,23 +102,4 @@ Console.WriteLine($"total training time: {clock.Elapsed.TotalSeconds:F0} s");
 
 double accuracy = SampleSupport.Accuracy(net, test);
 Console.WriteLine($"test accuracy: {accuracy:F4}");
-try
-{
-    net.Save(outputPath);
-    Console.WriteLine($"saved {net.Parameters.ParameterCount:N0} parameters and the batch-norm statistics to {Path.GetFullPath(outputPath)}");
-    var reloaded = new FashionResNet();
-    reloaded.Load(outputPath);
-    double reloadedAccuracy = SampleSupport.Accuracy(reloaded, test);
-    Console.WriteLine($"reloaded test accuracy: {reloadedAccuracy:F4}");
-    if (reloadedAccuracy != accuracy)
-    {
-        Console.Error.WriteLine($"error: the network loaded from {outputPath} scores {reloadedAccuracy:F4}, the trained one {accuracy:F4}.");
-        return 1;
-    }
-}
-catch (Exception e) when (e is IOException or UnauthorizedAccessException or SafeTensorsException)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-return 0;
+return SampleSupport.SaveAndCheckReload(net, new FashionResNet(), outputPath, test, accuracy);

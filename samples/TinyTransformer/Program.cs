@@ -76,24 +76,6 @@ Console.WriteLine($"total training time: {clock.Elapsed.TotalSeconds:F1} s");
 
 double accuracy = SampleSupport.Accuracy(net, test);
 Console.WriteLine($"test accuracy: {accuracy:F4}");
-try
-{
-    net.Save(output);
-    var reloaded = new VisionTransformer(seed: 0);
-    reloaded.Load(output);
-    double reloadedAccuracy = SampleSupport.Accuracy(reloaded, test);
-    Console.WriteLine($"saved to {Path.GetFullPath(output)}; reloaded test accuracy: {reloadedAccuracy:F4}");
-    if (reloadedAccuracy != accuracy)
-    {
-        Console.Error.WriteLine($"error: the reloaded network scores {reloadedAccuracy:F4}, the trained one {accuracy:F4}.");
-        return 1;
-    }
-}
-catch (Exception e) when (e is IOException or UnauthorizedAccessException or SafeTensorsException)
-{
-    Console.Error.WriteLine($"error: {e.Message}");
-    return 1;
-}
-return 0;
+return SampleSupport.SaveAndCheckReload(net, new VisionTransformer(seed: 0), output, test, accuracy);
 
 static int Positive(int value, string option) => value > 0 ? value : throw new FormatException($"{option} must be positive");

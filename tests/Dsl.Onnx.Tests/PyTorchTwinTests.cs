@@ -80,16 +80,21 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         _ => throw new ArgumentOutOfRangeException(nameof(twin), twin, "no such twin"),
     };
 
-    private static float[] ReadF32(string path) => MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
+    internal static float[] ReadF32(string path) => MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
 
-    private void AssertClose(float[] expected, float[] actual, string what)
+    private void AssertClose(float[] expected, float[] actual, string what) => AssertClose(_output, expected, actual, Tolerance, what);
+
+    /// <summary>
+    /// <c>max |Δ| / max |y| ≤ tolerance</c>, written to <paramref name="output"/>; outputs too small to show a mismatch fail.
+    /// </summary>
+    internal static void AssertClose(Xunit.Abstractions.ITestOutputHelper output, float[] expected, float[] actual, double tolerance, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         double largest = expected.Max(v => Math.Abs((double)v));
         double error = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max();
-        _output.WriteLine($"{what}: max |Δ| / max |y| = {error / largest:E2} (max |y| {largest:F4})");
+        output.WriteLine($"{what}: max |Δ| / max |y| = {error / largest:E2} (max |y| {largest:F4})");
         Assert.True(largest > 0.1, $"{what}: outputs of at most {largest} would hide a mismatch");
-        Assert.True(error <= Tolerance * largest, $"{what}: max |Δ| {error:E2} is {error / largest:E2} of max |y| {largest:F4} (tolerance {Tolerance:E0})");
+        Assert.True(error <= tolerance * largest, $"{what}: max |Δ| {error:E2} is {error / largest:E2} of max |y| {largest:F4} (tolerance {tolerance:E0})");
     }
 
     /// <summary>Runs <c>twins.py export</c> (or another command) once into a temporary directory the tests share.</summary>

@@ -141,17 +141,10 @@ public sealed class ResNet18Tests : IClassFixture<ResNet18Tests.Reference>
 
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
 
-    private static float[] ReadF32(string path) => MemoryMarshal.Cast<byte, float>(System.IO.File.ReadAllBytes(path)).ToArray();
+    private static float[] ReadF32(string path) => PyTorchTwinTests.ReadF32(path);
 
-    private void AssertClose(float[] expected, float[] actual, double tolerance, string what)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double largest = expected.Max(v => Math.Abs((double)v));
-        double error = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max();
-        _output.WriteLine($"{what}: max |Δ| / max |y| = {error / largest:E2} (max |y| {largest:F4})");
-        Assert.True(largest > 0.1, $"{what}: outputs of at most {largest} would hide a mismatch");
-        Assert.True(error <= tolerance * largest, $"{what}: max |Δ| {error:E2} is {error / largest:E2} of max |y| {largest:F4} (tolerance {tolerance:E0})");
-    }
+    private void AssertClose(float[] expected, float[] actual, double tolerance, string what) =>
+        PyTorchTwinTests.AssertClose(_output, expected, actual, tolerance, what);
 
     /// <summary>Runs <c>twins.py resnet18</c> once into a temporary directory the tests share.</summary>
     public sealed class Reference : IDisposable
