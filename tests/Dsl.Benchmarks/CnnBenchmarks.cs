@@ -85,7 +85,7 @@ public class Extra_BasicBlock64Forward() : BatchOneForward(new BasicBlock64())
     protected override int Seed => 15;
 }
 
-/// <summary>The ResNet sample's network, <see cref="ResNet.FashionResNet"/> (1x28x28, 14 convolutions, 40.6 MFLOP), against ONNX Runtime on its export.</summary>
+/// <summary>The ResNet sample's network, <see cref="ResNet.FashionResNet"/> (1x28x28, 15 convolutions, 40.6 MFLOP), against ONNX Runtime on its export.</summary>
 public class Extra_FashionResNetForward() : BatchOneForward(new ResNet.FashionResNet())
 {
     /// <inheritdoc/>
