@@ -64,11 +64,12 @@ public sealed class DropoutTests
     }
 
     [Fact]
-    public void StepKind_Dropout_IsLast_SoEarlierKindsKeepTheirValues()
+    public void StepKind_NewKindsComeLast_SoEarlierKindsKeepTheirValues()
     {
         Assert.Equal(17, (int)StepKind.ResidualEnd);
         Assert.Equal(18, (int)StepKind.Dropout);
-        Assert.Equal(StepKind.Dropout, Enum.GetValues<StepKind>().Max());
+        Assert.Equal(19, (int)StepKind.ResidualShortcut);
+        Assert.Equal(StepKind.ResidualShortcut, Enum.GetValues<StepKind>().Max());
     }
 
     [Fact]
