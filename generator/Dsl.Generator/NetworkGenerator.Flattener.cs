@@ -263,9 +263,12 @@ public sealed partial class NetworkGenerator
             if (gated && !same)
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, residualLocation, display, x.ToString(), y.ToString(), "but a gated residual mixes x and F(x) element by element: F must keep the shape");
             if (projection && !x.IsRowMajor)
-                return Shortcut(x, y, shortcutBatchNorm, begin, (ActivationKind)activation, node, weightName, path, id, display, residualLocation);
+                return Shortcut(x, y, shortcutBatchNorm, begin, (ActivationKind)activation, node, path, id, display, residualLocation);
+            // The highway form on channel-major activations: its gate T = sigmoid(W_T * x + b_T) is a 1×1 convolution on
+            // the path, named as the flat form's gate.
             if (gated && !x.IsRowMajor)
-                return GatePath(x, begin, (ActivationKind)activation, node, weightName + "_gate" + suffix, path, id, display, residualLocation);
+                return ShortcutPath(begin, x, x, gated: true, (ActivationKind)activation, node, path, id, display, residualLocation,
+                    ConvolutionHandler.For(x).Gate(id + "_gate", weightName + "_gate" + suffix, x));
             if (shortcutBatchNorm)
                 return Report(DiagnosticDescriptors.InvalidOption, residualLocation, display,
                     "ShortcutBatchNorm follows the 1x1 convolution of a projection shortcut, and this branch keeps the shape: use Shortcut = Shortcut.Projection");
@@ -280,42 +283,33 @@ public sealed partial class NetworkGenerator
         }
 
         /// <summary>
-        /// A projection shortcut on channel-major activations, as torchvision's <c>downsample</c>: after the branch, a
-        /// path of its own reading x (a 1×1 convolution with the stride that maps x's extent to F's, then maybe a
-        /// batch norm), named <c>{path}.downsample.0</c> and <c>.1</c>; the end adds it to F(x).
+        /// A projection shortcut on channel-major activations, as torchvision's <c>downsample</c>: a 1×1 convolution with
+        /// the stride that maps x's extent to F's, then maybe a batch norm, named <c>{path}.downsample.0</c> and <c>.1</c>.
         /// </summary>
         private ViewNode? Shortcut(Shape x, Shape y, bool batchNorm, LayerSpec begin, ActivationKind activation, ViewNode node,
-            string weightName, string path, string id, string display, LocationInfo? location)
+            string path, string id, string display, LocationInfo? location)
         {
             int stride = ConvolutionHandler.ProjectionStride(x.Width, y.Width);
             if (x.Rank != y.Rank || y.IsTokens || stride == 0 || (x.Rank == 3 && ConvolutionHandler.ProjectionStride(x.Height, y.Height) != stride))
                 return Report(DiagnosticDescriptors.ResidualShapeMismatch, location, display, x.ToString(), y.ToString(),
                     "and no 1x1 convolution with one stride maps the one to the other: a projection shortcut on channel-major activations keeps the rank and scales every extent by the same stride");
-            bool image = x.Rank == 3;
-            var conv = (ConvolutionHandler)LayerHandlers.For(image ? LayerKind.Conv2D : LayerKind.Conv1D);
-            if (!Add(ResidualShortcutHandler.Create(id + "_shortcut", path, begin.MemberName, y, x), location, display)) return null;
-            if (!Add(conv.Projection(id + "_downsample0", path + ".downsample.0", x, y, stride), location, display)) return null;
-            if (batchNorm)
-            {
-                var norm = (BatchNormHandler)LayerHandlers.For(image ? LayerKind.BatchNorm2D : LayerKind.BatchNorm1D);
-                if (!Add(norm.Create(id + "_downsample1", path + ".downsample.1", y), location, display)) return null;
-            }
-            var options = new ResidualEndOptions(begin.MemberName, x, Projection: false, Gated: false, "", path, ShortcutPath: true);
-            return Add(ResidualEndHandler.Create(id + "_out", path, y, activation, options), location, display) ? node : null;
+            LayerSpec conv = ConvolutionHandler.For(x).Projection(id + "_downsample0", path + ".downsample.0", x, y, stride);
+            LayerSpec[] steps = batchNorm ? new[] { conv, BatchNormHandler.For(y).Create(id + "_downsample1", path + ".downsample.1", y) } : new[] { conv };
+            return ShortcutPath(begin, x, y, gated: false, activation, node, path, id, display, location, steps);
         }
 
         /// <summary>
-        /// The highway form on channel-major activations: after the branch, a path reading x whose one step is the gate
-        /// T = sigmoid(W_T * x + b_T), a 1×1 convolution named <c>{member}_gate</c> as the flat form's tensors; the end
-        /// mixes T F(x) + (1 − T) x.
+        /// After the branch, a path of <paramref name="steps"/> reading x again (a projection, or with <paramref name="gated"/>
+        /// a highway's gate), then the end, which adds the path's output to F(x) or mixes F(x) and x by it.
         /// </summary>
-        private ViewNode? GatePath(Shape x, LayerSpec begin, ActivationKind activation, ViewNode node, string gateName, string path, string id, string display, LocationInfo? location)
+        private ViewNode? ShortcutPath(LayerSpec begin, Shape x, Shape y, bool gated, ActivationKind activation, ViewNode node,
+            string path, string id, string display, LocationInfo? location, params LayerSpec[] steps)
         {
-            var conv = (ConvolutionHandler)LayerHandlers.For(x.Rank == 3 ? LayerKind.Conv2D : LayerKind.Conv1D);
-            if (!Add(ResidualShortcutHandler.Create(id + "_shortcut", path, begin.MemberName, x, x), location, display)) return null;
-            if (!Add(conv.Gate(id + "_gate", gateName, x), location, display)) return null;
-            var options = new ResidualEndOptions(begin.MemberName, x, Projection: false, Gated: true, "", path, ShortcutPath: true);
-            return Add(ResidualEndHandler.Create(id + "_out", path, x, activation, options), location, display) ? node : null;
+            if (!Add(ResidualShortcutHandler.Create(id + "_shortcut", path, begin.MemberName, y, x), location, display)) return null;
+            foreach (LayerSpec step in steps)
+                if (!Add(step, location, display)) return null;
+            var options = new ResidualEndOptions(begin.MemberName, x, Projection: false, gated, "", path, ShortcutPath: true);
+            return Add(ResidualEndHandler.Create(id + "_out", path, y, activation, options), location, display) ? node : null;
         }
 
         private bool AddNorm(LayerKind kind, string id, string weightName, string display, LocationInfo? location)

@@ -401,8 +401,7 @@ internal sealed class Plan
     public string Code(LayerSpec layer) => Step(layer).CodeOwner;
 
     /// <summary>The begin step of a residual end or shortcut path.</summary>
-    public LayerSpec Begin(LayerSpec step) =>
-        _byMember[step.Options is ResidualShortcutOptions shortcut ? shortcut.Skip : step.Get<ResidualEndOptions>().Skip].Layer;
+    public LayerSpec Begin(LayerSpec step) => _byMember[step.Get<IResidualPart>().Skip].Layer;
 
     /// <summary>The end step of a residual begin.</summary>
     public LayerSpec End(LayerSpec begin) => _endOf[begin.MemberName].Layer;

@@ -29,6 +29,9 @@ internal sealed class BatchNormHandler : LayerHandler
                 : (s.Rank <= 2 && !s.IsTokens ? s : LayerDeclaration.Fail(d.Check.WrongRank(d.KindName, -2, s))));
     }
 
+    /// <summary>The batch norm kind of a channel-major shape: BatchNorm2D on an image, BatchNorm1D on a sequence.</summary>
+    public static BatchNormHandler For(Shape x) => (BatchNormHandler)LayerHandlers.For(x.Rank == 3 ? LayerKind.BatchNorm2D : LayerKind.BatchNorm1D);
+
     /// <summary>A batch norm with PyTorch's defaults made by the flattener (after a residual's projection shortcut).</summary>
     public LayerSpec Create(string id, string weightName, Shape x) =>
         new(id, "private", weightName, Kind, x, x, ActivationKind.None, HasBias: true, new BatchNormOptions(Momentum: 0.1f, Epsilon: 1e-5f));

@@ -58,6 +58,9 @@ internal sealed class ConvolutionHandler : LayerHandler
         });
     }
 
+    /// <summary>The convolution kind of a channel-major shape: Conv2D on an image, Conv1D on a sequence.</summary>
+    public static ConvolutionHandler For(Shape x) => (ConvolutionHandler)LayerHandlers.For(x.Rank == 3 ? LayerKind.Conv2D : LayerKind.Conv1D);
+
     /// <summary>
     /// A residual's projection shortcut on channel-major activations (ResNet's option B): a 1×1 convolution without
     /// bias from <paramref name="x"/> to <paramref name="y"/> with <paramref name="stride"/>, made by the flattener.

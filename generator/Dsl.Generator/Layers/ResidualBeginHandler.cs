@@ -48,16 +48,13 @@ internal sealed class ResidualBeginHandler : LayerHandler
 
     public override void EmitBackwardInPlace(CallSite c, string input, string gradient)
     {
-        // The shortcut's gradient: kept by its path's start (and a gate's carry by the end), or by the end (the
-        // identity's dy, or a projection's or gate's dx).
-        LayerSpec end = c.Plan.End(c.Layer);
+        // The shortcut's gradient: kept by its path's start, or by the end (the identity's dy, or a projection's or gate's dx).
         if (c.Plan.ShortcutPath(c.Layer) is { } path)
         {
             c.W.Line($"{Kernels}SequenceKernels.AddInPlace({gradient}, {SlotRegion(c.Plan, path, Slot.SkipGradient)});");
-            if (end.Get<ResidualEndOptions>().PathGate)
-                c.W.Line($"{Kernels}SequenceKernels.AddInPlace({gradient}, {SlotRegion(c.Plan, end, Slot.SkipGradient)}); // the carry's (1 - T) dy");
             return;
         }
+        LayerSpec end = c.Plan.End(c.Layer);
         Slot shortcut = end.Get<ResidualEndOptions>().HasShortcutWeights ? Slot.SkipGradient : Slot.OutputGradient;
         c.W.Line($"{Kernels}SequenceKernels.AddInPlace({gradient}, {SlotRegion(c.Plan, end, shortcut, c.Layer.Inputs)});");
     }

@@ -200,6 +200,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         SourceWriter w = c.W;
         LayerSpec begin = c.Plan.Begin(layer);
         string skip = Names.Local(begin);
+        string other = Names.Local(c.Plan.ShortcutPath(begin) ?? begin); // after a shortcut path, the F(x) it kept
         string rows = layer.Output.Rows == 1 ? "batch" : $"batch * {layer.Output.Rows}";
         // The sum goes where the activation reads it: z's own slot when its derivative needs z (the caller then applies it).
         string sum = pre ?? output;
@@ -210,7 +211,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         }
         else if (o.PathGate)
         {
-            w.Line($"{Kernels}SequenceKernels.Highway({skip}, {Names.Local(c.Plan.ShortcutPath(begin)!)}, {input}, {sum}); // the input is T, the gate path's output");
+            w.Line($"{Kernels}SequenceKernels.Highway({skip}, {other}, {input}, {sum}); // the input is T, the gate path's output");
         }
         else if (o.Gated)
         {
@@ -221,7 +222,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         }
         else
         {
-            w.Line($"{Kernels}SequenceKernels.Add({Names.Local(c.Plan.ShortcutPath(begin) ?? begin)}, {input}, {sum});"); // after a shortcut path, the F(x) it kept
+            w.Line($"{Kernels}SequenceKernels.Add({other}, {input}, {sum});");
         }
         if (pre is null && layer.Activation != ActivationKind.None)
             w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({output}, {output});");
@@ -273,7 +274,7 @@ internal sealed class ResidualEndHandler : LayerHandler
 /// (on channel-major activations, a projection or a highway gate), and the end adds their output to the F(x) that
 /// step kept, or with <paramref name="Gated"/> mixes F(x) and x by it.
 /// </summary>
-internal sealed record ResidualEndOptions(string Skip, Shape X, bool Projection, bool Gated, string ShortcutName, string Residual, bool ShortcutPath = false) : LayerOptions
+internal sealed record ResidualEndOptions(string Skip, Shape X, bool Projection, bool Gated, string ShortcutName, string Residual, bool ShortcutPath = false) : LayerOptions, IResidualPart
 {
     /// <summary>A projection or a highway gate: a dense layer on the rows of x.</summary>
     public bool HasShortcutWeights => Projection || RowGate;

@@ -38,7 +38,7 @@ internal sealed class ResidualShortcutHandler : LayerHandler
 
     public override bool InSummary => false;
 
-    // dL/dx through the shortcut path, kept for the begin step to add.
+    // dL/dx through the shortcut path (and a gate's carry), kept for the begin step to add.
     public override void AddSlots(LayerSpec layer, Plan plan, Action<Slot, int> slot) => slot(Slot.SkipGradient, layer.Outputs);
 
     public override LayerOptions SharingKey(LayerOptions options) => new ResidualShortcutOptions("");
@@ -69,12 +69,23 @@ internal sealed class ResidualShortcutHandler : LayerHandler
     public override void EmitBackward(CallSite c, BackwardSite b)
     {
         LayerSpec end = c.Plan.End(c.Plan.Begin(c.Layer));
-        c.W.Line($"{b.Gradient}.CopyTo({SlotRegion(c.Plan, c.Layer, Slot.SkipGradient)}); // the shortcut's dx, added where the residual begins");
-        c.W.Line(end.Get<ResidualEndOptions>().PathGate
-            ? $"{SlotRegion(c.Plan, end, Slot.GateGradient)}.CopyTo({b.Next}); // dF = T dy"
-            : $"{SlotRegion(c.Plan, end, Slot.OutputGradient)}.CopyTo({b.Next}); // dF = dy");
+        string kept = SlotRegion(c.Plan, c.Layer, Slot.SkipGradient);
+        if (end.Get<ResidualEndOptions>().PathGate)
+        {
+            c.W.Line($"{Kernels}SequenceKernels.Add({b.Gradient}, {SlotRegion(c.Plan, end, Slot.SkipGradient)}, {kept}); // the gate's dx and the carry's (1 - T) dy, added where the residual begins");
+            c.W.Line($"{SlotRegion(c.Plan, end, Slot.GateGradient)}.CopyTo({b.Next}); // dF = T dy");
+            return;
+        }
+        c.W.Line($"{b.Gradient}.CopyTo({kept}); // the shortcut's dx, added where the residual begins");
+        c.W.Line($"{SlotRegion(c.Plan, end, Slot.OutputGradient)}.CopyTo({b.Next}); // dF = dy");
     }
 }
 
 /// <summary>The start of a residual connection's shortcut path: <paramref name="Skip"/> is the member name of its begin step.</summary>
-internal sealed record ResidualShortcutOptions(string Skip) : LayerOptions;
+internal sealed record ResidualShortcutOptions(string Skip) : LayerOptions, IResidualPart;
+
+/// <summary>A step of a residual connection after its begin (its shortcut path's start, its end): <see cref="Skip"/> names the begin step.</summary>
+internal interface IResidualPart
+{
+    string Skip { get; }
+}

@@ -167,7 +167,7 @@ internal sealed record LayerSpec(
     public global::Dsl.Generator.Layers.LayerHandler Handler => global::Dsl.Generator.Layers.LayerHandlers.For(Kind);
 
     /// <summary>The kind's own options; asking for another kind's is a generator bug and throws.</summary>
-    public T Get<T>() where T : LayerOptions =>
+    public T Get<T>() where T : class =>
         Options as T ?? throw new System.InvalidOperationException($"{Kind} step '{MemberName}' has {Options.GetType().Name}, not {typeof(T).Name}.");
 }
 
