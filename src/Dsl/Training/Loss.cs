@@ -10,7 +10,19 @@ namespace Dsl;
 public abstract class Loss
 {
     /// <summary>Softmax followed by cross-entropy, fused: see <see cref="SoftmaxCrossEntropy"/>.</summary>
-    public static Loss SoftmaxCrossEntropy { get; } = new SoftmaxCrossEntropyLoss();
+    public static Loss SoftmaxCrossEntropy { get; } = new SoftmaxCrossEntropyLoss(0f);
+
+    /// <summary>
+    /// Softmax cross-entropy against targets that put <c>1 − ε</c> on the label and spread <c>ε</c> evenly over all
+    /// classes, as PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>: <c>L = (1 − ε)·CE(label) + ε·mean_j(−log p_j)</c>.
+    /// It keeps the logits from growing without bound on labels the network already gets right.
+    /// </summary>
+    /// <param name="labelSmoothing">ε in [0, 1); 0 is <see cref="SoftmaxCrossEntropy"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is outside [0, 1) or not a number.</exception>
+    public static Loss SoftmaxCrossEntropyWithLabelSmoothing(float labelSmoothing) =>
+        labelSmoothing is >= 0f and < 1f
+            ? new SoftmaxCrossEntropyLoss(labelSmoothing)
+            : throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must be in [0, 1).");
 
     /// <summary>Mean squared error: see <see cref="MeanSquaredError"/>.</summary>
     public static Loss MeanSquaredError { get; } = new MeanSquaredErrorLoss();
@@ -56,13 +68,14 @@ public abstract class Loss
     public override string ToString() => Name;
 
     /// <summary>
-    /// <c>L = mean_b [ log Σ_j exp(z_bj) − z_b,label ]</c>, computed as <c>(max − z_label) + log Σ exp(z − max)</c>
-    /// so large logits neither overflow nor cancel; <c>dL/dz = (softmax(z) − onehot(label)) / batch</c>.
+    /// <c>L = mean_b [ lse(z_b) − (1 − ε)·z_b,label − ε·mean_j z_bj ]</c> with <c>lse = log Σ_j exp(z_j)</c>, computed as
+    /// <c>max + log Σ exp(z − max)</c> so large logits neither overflow nor cancel;
+    /// <c>dL/dz = (softmax(z) − (1 − ε)·onehot(label) − ε/K) / batch</c> for K classes. ε = 0 is plain cross-entropy.
     /// Outputs are logits (no softmax layer before it). Needs a classification <see cref="Dataset"/>.
     /// </summary>
-    private sealed class SoftmaxCrossEntropyLoss : Loss
+    private sealed class SoftmaxCrossEntropyLoss(float smoothing) : Loss
     {
-        public override string Name => "softmax_cross_entropy";
+        public override string Name => smoothing == 0f ? "softmax_cross_entropy" : $"softmax_cross_entropy(label_smoothing={smoothing:G3})";
 
         protected override float ComputeCore(ReadOnlySpan<float> outputs, int width, Dataset data, ReadOnlySpan<int> sampleIndices, Span<float> outputGradient)
         {
@@ -70,6 +83,7 @@ public abstract class Loss
                 throw new ArgumentException("Softmax cross-entropy needs a data set with class labels, this one has regression targets.", nameof(data));
             int batch = sampleIndices.Length;
             float invBatch = 1f / batch;
+            float labelWeight = 1f - smoothing, spread = smoothing / width;
             bool withGradient = !outputGradient.IsEmpty;
             double total = 0;
             for (int b = 0; b < batch; b++)
@@ -82,23 +96,29 @@ public abstract class Loss
 
                 // Read before the gradient is written, so outputGradient may be the outputs buffer itself.
                 float zLabel = z[label];
-                float max = z[0];
-                for (int j = 1; j < width; j++) max = MathF.Max(max, z[j]);
+                float max = z[0], mean = 0f;
+                for (int j = 0; j < width; j++)
+                {
+                    max = MathF.Max(max, z[j]);
+                    mean += z[j];
+                }
+                mean /= width;
                 float sum = 0f;
                 if (withGradient)
                 {
                     // The exponentials are the unnormalised softmax: keep them in the gradient row, scale after.
                     Span<float> g = outputGradient.Slice(b * width, width);
                     for (int j = 0; j < width; j++) sum += g[j] = MathF.Exp(z[j] - max);
-                    float scale = invBatch / sum;
-                    for (int j = 0; j < width; j++) g[j] *= scale;
-                    g[label] -= invBatch;
+                    float scale = invBatch / sum, shift = spread * invBatch;
+                    for (int j = 0; j < width; j++) g[j] = g[j] * scale - shift;
+                    g[label] -= labelWeight * invBatch;
                 }
                 else
                 {
                     for (int j = 0; j < width; j++) sum += MathF.Exp(z[j] - max);
                 }
-                total += (max - zLabel) + MathF.Log(sum);
+                // Both terms subtract from the same log-sum-exp: (max − z_label) and (max − mean) stay small.
+                total += labelWeight * (max - zLabel) + smoothing * (max - mean) + MathF.Log(sum);
             }
             return (float)(total / batch);
         }

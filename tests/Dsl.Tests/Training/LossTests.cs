@@ -172,6 +172,93 @@ public class LossTests
         return total / (indices.Length * TargetSize); // PyTorch MSELoss(reduction='mean'): over every element
     }
 
+    /// <summary>PyTorch's label-smoothed cross-entropy in double: (1 − ε)·CE(label) + ε·mean_j(−log p_j).</summary>
+    private static double ReferenceSmoothedCrossEntropy(double[] logits, int[] labels, int width, double smoothing)
+    {
+        int batch = labels.Length;
+        double total = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            double sumExp = 0;
+            for (int j = 0; j < width; j++) sumExp += Math.Exp(logits[b * width + j]);
+            double logSum = Math.Log(sumExp), uniform = 0;
+            for (int j = 0; j < width; j++) uniform += (logSum - logits[b * width + j]) / width;
+            total += (1 - smoothing) * (logSum - logits[b * width + labels[b]]) + smoothing * uniform;
+        }
+        return total / batch;
+    }
+
+    [Theory]
+    [InlineData(0.1f)]
+    [InlineData(0.5f)]
+    public void LabelSmoothing_LossAndGradientMatchDoubleReferenceAndFiniteDifferences(float smoothing)
+    {
+        float[] logits = RandomValues(BatchIndices.Length * Classes, seed: 13, scale: 3f);
+        var gradient = new float[logits.Length];
+        Loss loss = Loss.SoftmaxCrossEntropyWithLabelSmoothing(smoothing);
+
+        float value = loss.Compute(logits, ClassificationData(), BatchIndices, gradient);
+
+        double[] z = Array.ConvertAll(logits, v => (double)v);
+        int[] labels = BatchLabels();
+        // Tolerances as for plain cross-entropy above: 1e-5 on an O(1) loss, 1e-6 on gradients of at most 1/batch.
+        Assert.Equal(ReferenceSmoothedCrossEntropy(z, labels, Classes, smoothing), value, 1e-5);
+        const double h = 1e-4;
+        for (int k = 0; k < z.Length; k++)
+        {
+            double saved = z[k];
+            z[k] = saved + h;
+            double plus = ReferenceSmoothedCrossEntropy(z, labels, Classes, smoothing);
+            z[k] = saved - h;
+            double minus = ReferenceSmoothedCrossEntropy(z, labels, Classes, smoothing);
+            z[k] = saved;
+            Assert.Equal((plus - minus) / (2 * h), gradient[k], 1e-6);
+        }
+    }
+
+    [Fact]
+    public void LabelSmoothing_Zero_IsPlainCrossEntropyAndLargeLogitsStayFinite()
+    {
+        float[] logits = RandomValues(BatchIndices.Length * Classes, seed: 14, scale: 3f);
+        logits[0] = 1e4f;
+        logits[7] = -1e4f;
+        var plain = new float[logits.Length];
+        var smoothedByZero = new float[logits.Length];
+        float expected = Loss.SoftmaxCrossEntropy.Compute(logits, ClassificationData(), BatchIndices, plain);
+        Assert.Equal(expected, Loss.SoftmaxCrossEntropyWithLabelSmoothing(0f).Compute(logits, ClassificationData(), BatchIndices, smoothedByZero));
+        Assert.Equal(plain, smoothedByZero);
+
+        var gradient = new float[logits.Length];
+        float smoothed = Loss.SoftmaxCrossEntropyWithLabelSmoothing(0.1f).Compute(logits, ClassificationData(), BatchIndices, gradient);
+        Assert.True(float.IsFinite(smoothed));
+        Assert.All(gradient, g => Assert.True(float.IsFinite(g)));
+        // The smoothing term ε·mean_j(lse − z_j) of the two extreme rows is ~200 each; the reference shifts each row's max
+        // out so double does not overflow. 1e-2 on a loss of ~100 is float rounding.
+        double[] z = Array.ConvertAll(logits, v => (double)v);
+        Assert.Equal(ReferenceSmoothedCrossEntropyStable(z, BatchLabels(), Classes, 0.1), smoothed, 1e-2);
+    }
+
+    /// <summary>The reference with the max shifted out, for logits whose exponentials overflow double.</summary>
+    private static double ReferenceSmoothedCrossEntropyStable(double[] logits, int[] labels, int width, double smoothing)
+    {
+        var shifted = (double[])logits.Clone();
+        for (int b = 0; b < labels.Length; b++)
+        {
+            double max = double.MinValue;
+            for (int j = 0; j < width; j++) max = Math.Max(max, logits[b * width + j]);
+            for (int j = 0; j < width; j++) shifted[b * width + j] -= max;
+        }
+        // Cross-entropy is invariant to a per-row shift of the logits, smoothed or not.
+        return ReferenceSmoothedCrossEntropy(shifted, labels, width, smoothing);
+    }
+
+    [Theory]
+    [InlineData(-0.1f)]
+    [InlineData(1f)]
+    [InlineData(float.NaN)]
+    public void LabelSmoothing_OutsideZeroToOne_Throws(float smoothing) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => Loss.SoftmaxCrossEntropyWithLabelSmoothing(smoothing));
+
     [Fact]
     public void MeanSquaredError_DividesByAllElementsLikePyTorch()
     {
