@@ -112,6 +112,10 @@ internal static class DiagnosticDescriptors
         "Dropout probability out of range",
         "Layer '{0}': dropout probability {1} is not in [0, 1): p is the chance of zeroing a value, and p = 1 would zero everything");
 
+    public static readonly DiagnosticDescriptor PruningOption = Error("DSL0116", Shape,
+        "Invalid pruning declaration",
+        "Layer '{0}': [Pruned] {1}");
+
     public static readonly DiagnosticDescriptor UnknownInstructionSet = Error("DSL0012", Declaration,
         "Unknown instruction set in DslInstructionSets",
         "DslInstructionSets names '{0}', which is not one of avx512, avx2, vector128, scalar (the value was '{1}')");
@@ -123,6 +127,7 @@ internal static class DiagnosticDescriptors
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
         [DropoutProbability.Id] = DropoutProbability,
+        [PruningOption.Id] = PruningOption,
         [UnknownInstructionSet.Id] = UnknownInstructionSet,
         [GeneratorFailure.Id] = GeneratorFailure,
         [BlockCycle.Id] = BlockCycle,

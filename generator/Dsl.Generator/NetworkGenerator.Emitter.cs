@@ -73,6 +73,8 @@ public sealed partial class NetworkGenerator
                 if (!handler.HasKernelClass(step) || plan.IsLoopedCopy(l)) continue;
                 w.Line();
                 w.Line($"// {handler.Describe(layer)}.");
+                if (layer.Pruning is PruneSpec pruning)
+                    w.Line($"// [Pruned]: training removes {SourceWriter.Float(pruning.Sparsity).TrimEnd('f')} of W's connections, {(pruning.Block == 1 ? "weight by weight" : $"in runs of {pruning.Block} outputs of one input")}; the masks are the runtime's (Parameters.Pruning).");
                 EmitSkipLocalsInit(w, spec);
                 w.OpenBlock($"private static partial class {Names.KernelClass(layer)}");
                 handler.EmitConstants(w, step, plan);
@@ -192,6 +194,7 @@ public sealed partial class NetworkGenerator
                 if (t.TransposeGroups > 0) extra += $", transposeGroups: {t.TransposeGroups}";
                 if (t.Buffer) extra += ", kind: global::Dsl.TensorKind.Buffer";
                 if (t.Int64) extra += ", fileDType: global::Dsl.TensorDType.I64";
+                if (t.Pruning is PruneSpec p) extra += $", pruning: new global::Dsl.PruningTarget({SourceWriter.Float(p.Sparsity)}, {SourceWriter.Int(p.Block)})";
                 w.Line($"new global::Dsl.TensorInfo(\"{t.Name}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
             }
             w.CloseBlock(");");

@@ -63,7 +63,7 @@ public sealed partial class NetworkGenerator
 
         /// <summary>The members of a network or block that take part (layers and blocks), in declaration order.</summary>
         internal static bool IsStepMember(ISymbol member) =>
-            Parser.LayerAttributes(member).Count > 0 || HasAttribute(member, "Dsl.ResidualAttribute") || HasAttribute(member, "Dsl.RepeatAttribute") ||
+            Parser.LayerAttributes(member).Count > 0 || HasAttribute(member, "Dsl.ResidualAttribute") || HasAttribute(member, "Dsl.RepeatAttribute") || HasAttribute(member, "Dsl.PrunedAttribute") ||
             (member is IPropertySymbol property && BlockType(ElementType(property.Type)) is not null);
 
         private List<(IPropertySymbol, ViewNode)> Members(INamedTypeSymbol type, string weightPrefix, string idPrefix, bool nested)
@@ -94,7 +94,8 @@ public sealed partial class NetworkGenerator
             List<(AttributeData Attribute, LayerKind Kind)> layerAttributes = Parser.LayerAttributes(member);
             AttributeData? residual = Attribute(member, "Dsl.ResidualAttribute");
             AttributeData? repeat = Attribute(member, "Dsl.RepeatAttribute");
-            AttributeData? first = layerAttributes.Count > 0 ? layerAttributes[0].Attribute : residual ?? repeat;
+            AttributeData? pruned = Attribute(member, "Dsl.PrunedAttribute");
+            AttributeData? first = layerAttributes.Count > 0 ? layerAttributes[0].Attribute : residual ?? repeat ?? pruned;
             // A block member may carry no attribute at all: then the member's name is where to point.
             LocationInfo? location = (first is null ? null : Parser.LocationOf(first)) ?? LocationInfo.From(member.Locations.Length > 0 ? member.Locations[0] : null);
             string weightName = weightPrefix + (position is int index ? SourceWriter.Int(index) : Parser.WeightName(member.Name));
@@ -145,6 +146,9 @@ public sealed partial class NetworkGenerator
             else
             {
                 block = BlockType(elementType);
+                if (block is null && pruned is not null && residual is null && repeat is null)
+                    return Report(DiagnosticDescriptors.PruningOption, Parser.LocationOf(pruned) ?? location, display,
+                        "goes beside the layer's attribute, [Dense], [Conv1D] or [Conv2D], and this member has none");
                 if (block is null)
                     return Report(DiagnosticDescriptors.InvalidMember, location, display, $"[Residual] and [Repeat] go on a layer (with its layer attribute) or on a member whose type is a [Block] class; {elementType.ToDisplayString()} is neither");
                 if (_blockStack.Contains(block) || SymbolEqualityComparer.Default.Equals(block, _network))
@@ -156,6 +160,10 @@ public sealed partial class NetworkGenerator
                 if (!Parser.IsPartialEverywhere(block) || block.Arity > 0 || block.IsStatic)
                     return Report(DiagnosticDescriptors.InvalidMember, location, display, $"block class '{block.Name}' must be a non-generic, non-static partial class");
             }
+
+            if (pruned is not null && block is not null)
+                return Report(DiagnosticDescriptors.PruningOption, Parser.LocationOf(pruned) ?? location, display,
+                    $"goes on a Dense, Conv1D or Conv2D layer, and '{block.Name}' is a block: put it on the block's layers to prune");
 
             var copies = new List<ViewNode>();
             int firstStep = Layers.Count;
@@ -174,8 +182,8 @@ public sealed partial class NetworkGenerator
                 string id = idPrefix + member.Name + idSuffix;
                 string copyDisplay = (nested ? copyName : display) + suffix;
                 ViewNode? copy = residual is null
-                    ? Branch(block, layerAttribute, kind, property, path, id, copyDisplay, location)
-                    : Residual(residual, block, layerAttribute, kind, property, copyName, suffix, path, id, copyDisplay, location);
+                    ? Branch(block, layerAttribute, pruned, kind, property, path, id, copyDisplay, location)
+                    : Residual(residual, block, layerAttribute, pruned, kind, property, copyName, suffix, path, id, copyDisplay, location);
                 if (copy is null)
                 {
                     if (repeat is not null) _repeatDepth--;
@@ -197,13 +205,14 @@ public sealed partial class NetworkGenerator
         }
 
         /// <summary>The member's own computation: one layer, or a block's members in order.</summary>
-        private ViewNode? Branch(INamedTypeSymbol? block, AttributeData? layerAttribute, LayerKind kind, IPropertySymbol property, string path, string id, string display, LocationInfo? location)
+        private ViewNode? Branch(INamedTypeSymbol? block, AttributeData? layerAttribute, AttributeData? pruned, LayerKind kind, IPropertySymbol property, string path, string id, string display, LocationInfo? location)
         {
             if (block is null)
             {
                 if (LayerHandlers.For(kind).MustBeFirst && Layers.Count > 0)
                     return Report(DiagnosticDescriptors.InvalidOption, location, display, $"{kind} must be the first layer: token ids have no gradient to pass back");
                 LayerSpec? layer = Parser.ParseLayer(display, id, path, Parser.AccessibilityText(property.DeclaredAccessibility), layerAttribute!, kind, location, _shape, _diagnostics);
+                if (layer is not null && pruned is not null) layer = Pruned(layer, pruned, display, location);
                 if (layer is null) return null;
                 return Add(layer, location, display) ? new ViewNode(layer.MemberName, "", IsList: false, EquatableArray<ViewNode>.Empty) : null;
             }
@@ -219,7 +228,7 @@ public sealed partial class NetworkGenerator
             return failed ? null : new ViewNode("", block.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), IsList: false, new EquatableArray<ViewNode>(children));
         }
 
-        private ViewNode? Residual(AttributeData residual, INamedTypeSymbol? block, AttributeData? layerAttribute, LayerKind kind, IPropertySymbol property, string weightName, string suffix,
+        private ViewNode? Residual(AttributeData residual, INamedTypeSymbol? block, AttributeData? layerAttribute, AttributeData? pruned, LayerKind kind, IPropertySymbol property, string weightName, string suffix,
             string path, string id, string display, LocationInfo? location)
         {
             var norm = (ResidualNorm)(Parser.NamedInt(residual, "Norm") ?? 0);
@@ -251,7 +260,7 @@ public sealed partial class NetworkGenerator
             string normName = weightName + "_norm" + suffix;
             if (norm == ResidualNorm.Pre && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
 
-            ViewNode? node = Branch(block, layerAttribute, kind, property, path, id, display, location);
+            ViewNode? node = Branch(block, layerAttribute, pruned, kind, property, path, id, display, location);
             if (node is null) return null;
             Shape? y = _shape;
             if (x is null || y is null) return node;
@@ -311,6 +320,40 @@ public sealed partial class NetworkGenerator
             var options = new ResidualEndOptions(begin.MemberName, x, Projection: false, gated, "", path, ShortcutPath: true);
             return Add(ResidualEndHandler.Create(id + "_out", path, y, activation, options), location, display) ? node : null;
         }
+
+        /// <summary>
+        /// <paramref name="layer"/> with its [Pruned] declaration, checked: a sparsity in [0, 1), a block of 1, 4, 8 or 16
+        /// that divides the outputs stored consecutively for one input, a kind that has such a weight.
+        /// </summary>
+        private LayerSpec? Pruned(LayerSpec layer, AttributeData pruned, string display, LocationInfo? location)
+        {
+            // A constructor argument of the wrong type leaves the attribute in error; the compiler reports that.
+            if (pruned.ConstructorArguments.Length < 1 || pruned.ConstructorArguments[0].Value is not double sparsity)
+            {
+                Failed = true;
+                return null;
+            }
+            int block = Parser.NamedInt(pruned, "Block") ?? DefaultPruningBlock;
+            LocationInfo? at = Parser.LocationOf(pruned) ?? location;
+            string? problem = null;
+            if (layer.Handler.PrunableRun(layer) is not int run)
+                problem = $"goes on a Dense, Conv1D or Conv2D layer; {layer.Kind} has no weight to prune";
+            else if (!(sparsity >= 0 && sparsity < 1))
+                problem = $"sparsity {sparsity.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} is not in [0, 1): it is the fraction of connections removed";
+            else if (block is not (1 or 4 or 8 or 16))
+                problem = $"Block = {SourceWriter.Int(block)} is not 1 (single weights), 4, 8 or 16 (runs of outputs a vector holds)";
+            else if (run % block != 0)
+                problem = $"Block = {SourceWriter.Int(block)} does not divide the {SourceWriter.Int(run)} outputs {(layer.Kind == LayerKind.Dense ? "of the layer" : "per group")}: a block is a run of consecutive outputs of one input";
+            if (problem is not null)
+            {
+                Report(DiagnosticDescriptors.PruningOption, at, display, problem);
+                return null;
+            }
+            return layer with { Pruning = new PruneSpec((float)sparsity, block) };
+        }
+
+        /// <summary>PrunedAttribute.Block's default, PruningTarget.DefaultBlock in the runtime.</summary>
+        private const int DefaultPruningBlock = 16;
 
         private bool AddNorm(LayerKind kind, string id, string weightName, string display, LocationInfo? location)
         {

@@ -18,6 +18,9 @@ internal sealed record TensorPlan(
     int Index,
     int Offset)
 {
+    /// <summary>The [Pruned] declaration of a weight, which the runtime's masks follow.</summary>
+    public PruneSpec? Pruning { get; init; }
+
     public int Length
     {
         get
@@ -184,7 +187,7 @@ internal sealed class Plan
             void Add(TensorRequest t)
             {
                 string name = (t.Prefix ?? layer.WeightName) + "." + t.Role;
-                var tensor = new TensorPlan(name, t.Role, t.Shape, t.Init, t.FanIn, t.FanOut, t.TransposeGroups, t.Buffer, t.Int64, Tensors.Count, t.Buffer ? buffers : values);
+                var tensor = new TensorPlan(name, t.Role, t.Shape, t.Init, t.FanIn, t.FanOut, t.TransposeGroups, t.Buffer, t.Int64, Tensors.Count, t.Buffer ? buffers : values) { Pruning = t.Pruning };
                 Tensors.Add(tensor);
                 step.AddTensor(tensor);
                 if (t.Buffer) buffers += Align(tensor.Length);
@@ -457,7 +460,7 @@ internal sealed class Plan
 }
 
 /// <summary>A tensor a handler asks the plan for; <see cref="Prefix"/> overrides the layer's weight name (a residual's shortcut).</summary>
-internal sealed record TensorRequest(string Role, int[] Shape, string Init, int FanIn = 0, int FanOut = 0, int TransposeGroups = 0, bool Buffer = false, bool Int64 = false, string? Prefix = null);
+internal sealed record TensorRequest(string Role, int[] Shape, string Init, int FanIn = 0, int FanOut = 0, int TransposeGroups = 0, bool Buffer = false, bool Int64 = false, string? Prefix = null, PruneSpec? Pruning = null);
 
 /// <summary>
 /// The shared training scratch, sized to the largest user of each region:

@@ -52,7 +52,7 @@ Console.WriteLine($"training {options.Model}: {epochs} epochs, batch {options.Ba
 
 var fitClock = Stopwatch.StartNew();
 TrainingHistory history = trainer.Fit(train, epochs, options.BatchSize, options.Seed, validation: test,
-    observer: new CosineDecay(optimizer, options.LearningRate, epochs, new ConsoleProgress()));
+    observers: [new CosineDecay(optimizer, options.LearningRate, epochs), new ConsoleProgress()]);
 fitClock.Stop();
 
 double meanEpoch = history.Epochs.Average(e => e.Elapsed.TotalSeconds);

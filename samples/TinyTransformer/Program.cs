@@ -69,7 +69,7 @@ var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy);
 Console.WriteLine($"training: {epochs} epochs, batch {batch}, AdamW lr {learningRate:G3} with cosine decay, weight decay {weightDecay:G3}, seed {seed}, SIMD {SampleSupport.Simd()}");
 var clock = Stopwatch.StartNew();
 TrainingHistory history = trainer.Fit(train, epochs, batch, seed, validation: test,
-    observer: new CosineDecay(optimizer, learningRate, epochs, new ConsoleProgress()));
+    observers: [new CosineDecay(optimizer, learningRate, epochs), new ConsoleProgress()]);
 clock.Stop();
 Console.WriteLine($"mean epoch time: {history.Epochs.Average(e => e.Elapsed.TotalSeconds):F1} s (training plus test-set evaluation)");
 Console.WriteLine($"total training time: {clock.Elapsed.TotalSeconds:F1} s");

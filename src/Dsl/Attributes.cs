@@ -564,3 +564,28 @@ public sealed class ResidualAttribute : Attribute
     /// </summary>
     public bool ShortcutBatchNorm { get; set; }
 }
+
+/// <summary>
+/// Declares a <see cref="DenseAttribute"/>, <see cref="Conv1DAttribute"/> or <see cref="Conv2DAttribute"/> layer's
+/// weight prunable: training can remove its smallest connections down to <see cref="Sparsity"/> (the fraction removed)
+/// with a mask the runtime keeps (<see cref="Parameters.Pruning"/>, <see cref="MagnitudePruning"/>). Connections are
+/// removed <see cref="Block"/> at a time: a run of that many consecutive outputs of one input in the stored
+/// input-major layout (output channels of one input channel and kernel tap for a convolution), which is what lets
+/// the inference kernels skip them a SIMD vector at a time; <c>Block = 1</c> removes single weights (unstructured).
+/// Put it on the layer's property beside its layer attribute: <c>[Dense(256, Activation.Relu)] [Pruned(0.9)]</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class PrunedAttribute : Attribute
+{
+    /// <summary>Declares the layer prunable to <paramref name="sparsity"/>, in [0, 1).</summary>
+    public PrunedAttribute(double sparsity) => Sparsity = sparsity;
+
+    /// <summary>The fraction of the weight's connections to remove, in [0, 1) (checked at build time).</summary>
+    public double Sparsity { get; }
+
+    /// <summary>
+    /// Consecutive outputs removed together: 1 (single weights), 4, 8 or 16 (default 16, one 512-bit vector), and it
+    /// must divide the layer's outputs (per group for a grouped convolution).
+    /// </summary>
+    public int Block { get; set; } = PruningTarget.DefaultBlock;
+}

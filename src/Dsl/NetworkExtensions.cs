@@ -52,6 +52,8 @@ public static class NetworkExtensions
                 optimizer.UpdateSlice(parameters, runs[r], runs[r + 1], step);
                 gradients.Slice(runs[r], runs[r + 1]).Clear();
             }
+            // The products' weights took their step inside the backward pass, removed connections too: zero those again.
+            parameters.Pruning?.ClearRemoved(parameters.Values);
         }
         else
         {

@@ -61,7 +61,19 @@ public sealed class Parameters
         (_values, _valuesStart) = AllocateAligned(Size);
         (_gradients, _gradientsStart) = AllocateAligned(Size);
         (_buffers, _buffersStart) = AllocateAligned(BufferSize);
+        var prunable = new List<TensorInfo>();
+        foreach (TensorInfo t in tensors)
+            if (t.Pruning is not null) prunable.Add(t);
+        Pruning = prunable.Count > 0 ? new Pruning(this, prunable.ToArray()) : null;
     }
+
+    /// <summary>The masks of the prunable weights (layers declared <see cref="PrunedAttribute"/>), or null when there are none.</summary>
+    public Pruning? Pruning { get; }
+
+    /// <summary>Connections: the trainable values that are not zero (a pruned model's are its kept weights, biases and norms included).</summary>
+    public long Connections() => CountNonZero(Values);
+
+    internal static long CountNonZero(ReadOnlySpan<float> values) => values.Length - (long)values.Count(0f);
 
     /// <summary>
     /// The stretches of <see cref="Values"/> a fused SGD step updates through the gradient buffer

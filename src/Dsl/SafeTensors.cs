@@ -219,6 +219,8 @@ public static class SafeTensors
             }
             t.FileToStored(fileOrder, parameters.Value(t));
         }
+        // A pruned model's file is dense with zeros: its all-zero blocks are its masks.
+        parameters.Pruning?.MaskFromZeros();
     }
 
     /// <summary>Checks the header against the model and returns the length of the data section; sorts <paramref name="entries"/> by offset.</summary>

@@ -74,9 +74,10 @@ public sealed class TensorInfo
     /// <param name="transposeGroups">G &gt; 0 stores the tensor per group input-major (see remarks of <see cref="TensorInfo"/>); 0 stores it as in the file, unless <paramref name="storedTransposed"/>.</param>
     /// <param name="kind">Trainable parameter or non-trainable buffer.</param>
     /// <param name="fileDType">Element type in safetensors files; <see cref="TensorDType.I64"/> only for buffers.</param>
-    /// <exception cref="ArgumentException">A dimension is not positive, the tensor is too large, a transposed layout is asked of a tensor with fewer than 2 dimensions or whose first dimension <paramref name="transposeGroups"/> does not divide, or a parameter is declared I64.</exception>
+    /// <param name="pruning">For a weight declared <see cref="PrunedAttribute"/>: its target and block; only a parameter stored input-major, whose outputs per group the block divides.</param>
+    /// <exception cref="ArgumentException">A dimension is not positive, the tensor is too large, a transposed layout is asked of a tensor with fewer than 2 dimensions or whose first dimension <paramref name="transposeGroups"/> does not divide, a parameter is declared I64, or <paramref name="pruning"/> does not fit the tensor.</exception>
     public TensorInfo(string name, int[] shape, TensorInit init, int fanIn = 0, int fanOut = 0, bool storedTransposed = false,
-        int transposeGroups = 0, TensorKind kind = TensorKind.Parameter, TensorDType fileDType = TensorDType.F32)
+        int transposeGroups = 0, TensorKind kind = TensorKind.Parameter, TensorDType fileDType = TensorDType.F32, PruningTarget? pruning = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(shape);
@@ -103,6 +104,8 @@ public sealed class TensorInfo
         }
         if (fileDType == TensorDType.I64 && kind != TensorKind.Buffer)
             throw new ArgumentException($"Tensor '{name}': only buffers can be I64; a trainable parameter is F32.", nameof(fileDType));
+        if (pruning is not null && (kind != TensorKind.Parameter || groups == 0 || shape[0] / groups % pruning.Block != 0))
+            throw new ArgumentException($"Tensor '{name}': only a trainable weight stored input-major whose outputs per group ({(groups == 0 ? "none" : (shape[0] / groups).ToString(System.Globalization.CultureInfo.InvariantCulture))}) the block {pruning.Block} divides can be pruned.", nameof(pruning));
         Name = name;
         Shape = (int[])shape.Clone();
         Length = (int)length;
@@ -112,6 +115,7 @@ public sealed class TensorInfo
         TransposeGroups = groups;
         Kind = kind;
         FileDType = fileDType;
+        Pruning = pruning;
     }
 
     /// <summary>PyTorch-style name, e.g. <c>fc1.weight</c>.</summary>
@@ -147,6 +151,9 @@ public sealed class TensorInfo
 
     /// <summary>Element type in safetensors files.</summary>
     public TensorDType FileDType { get; }
+
+    /// <summary>The declared pruning of a <see cref="PrunedAttribute"/> layer's weight, or null; the masks are in <see cref="Parameters.Pruning"/>.</summary>
+    public PruningTarget? Pruning { get; }
 
     /// <summary>
     /// Offset in floats, a multiple of 16 (64 bytes): into <see cref="Parameters.Values"/> and

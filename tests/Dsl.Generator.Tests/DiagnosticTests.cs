@@ -803,6 +803,77 @@ public class DiagnosticTests
         Assert.Equal($"Dropout({p})", run.SpanText(d));
     }
 
+    [Theory]
+    [InlineData("[Dense(16)][Pruned(1.0)]", "Pruned(1.0)", "sparsity 1 is not in [0, 1): it is the fraction of connections removed")]
+    [InlineData("[Dense(16)][Pruned(-0.5)]", "Pruned(-0.5)", "sparsity -0.5 is not in [0, 1): it is the fraction of connections removed")]
+    [InlineData("[Dense(16)][Pruned(double.NaN)]", "Pruned(double.NaN)", "sparsity NaN is not in [0, 1): it is the fraction of connections removed")]
+    [InlineData("[Dense(16)][Pruned(0.9, Block = 3)]", "Pruned(0.9, Block = 3)", "Block = 3 is not 1 (single weights), 4, 8 or 16 (runs of outputs a vector holds)")]
+    [InlineData("[Dense(12)][Pruned(0.9)]", "Pruned(0.9)", "Block = 16 does not divide the 12 outputs of the layer: a block is a run of consecutive outputs of one input")]
+    [InlineData("[Dense(12)][Pruned(0.9, Block = 8)]", "Pruned(0.9, Block = 8)", "Block = 8 does not divide the 12 outputs of the layer: a block is a run of consecutive outputs of one input")]
+    public void PruningDeclarationOutOfRange_ReportsDSL0116OnTheAttribute(string layer, string span, string problem)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0116", $$"""
+            using Dsl;
+
+            [Network(Input = 4)]
+            public partial class Net
+            {
+                {{layer}} public partial Dense Hidden { get; }
+                [Dense(3)] public partial Dense Out { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal($"Layer 'Hidden': [Pruned] {problem}", GeneratorRun.Message(d));
+        Assert.Equal(span, run.SpanText(d));
+    }
+
+    [Fact]
+    public void PruningAGroupedConvolution_TheBlockMustDivideTheOutputsPerGroup()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0116", """
+            using Dsl;
+
+            [Network(Channels = 4, Height = 6, Width = 6)]
+            public partial class Net
+            {
+                [Conv2D(32, 3, Groups = 4)][Pruned(0.5)] public partial Conv2D Conv { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(3)] public partial Dense Out { get; }
+            }
+            """, out GeneratorRun run);
+        Assert.Equal("Layer 'Conv': [Pruned] Block = 16 does not divide the 8 outputs per group: a block is a run of consecutive outputs of one input", GeneratorRun.Message(d));
+    }
+
+    [Theory]
+    [InlineData("[BatchNorm2D][Pruned(0.5)] public partial BatchNorm2D Norm { get; }", "Pruned(0.5)", "goes on a Dense, Conv1D or Conv2D layer; BatchNorm2D has no weight to prune")]
+    [InlineData("[Pruned(0.5)] public partial Conv2D Conv2 { get; }", "Pruned(0.5)", "goes beside the layer's attribute, [Dense], [Conv1D] or [Conv2D], and this member has none")]
+    [InlineData("[Pruned(0.5)] public partial Inner Block { get; }", "Pruned(0.5)", "goes on a Dense, Conv1D or Conv2D layer, and 'Inner' is a block: put it on the block's layers to prune")]
+    public void PruningWhatHasNoPrunableWeight_ReportsDSL0116(string member, string span, string problem)
+    {
+        GeneratorRun run = GeneratorHarness.Run($$"""
+            using Dsl;
+
+            [Network(Channels = 4, Height = 6, Width = 6)]
+            public partial class Net
+            {
+                [Conv2D(16, 3)] public partial Conv2D Conv { get; }
+                {{member}}
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(3)] public partial Dense Out { get; }
+            }
+
+            [Block]
+            public partial class Inner
+            {
+                [Conv2D(16, 1)] public partial Conv2D Mix { get; }
+            }
+            """);
+        run.AssertGeneratorDidNotThrow();
+        Diagnostic d = Assert.Single(run.DslDiagnostics);
+        Assert.Equal("DSL0116", d.Id);
+        Assert.EndsWith($"[Pruned] {problem}", GeneratorRun.Message(d));
+        Assert.Equal(span, run.SpanText(d));
+    }
+
     private static Diagnostic SingleDiagnostic(string id, string source, out GeneratorRun run)
     {
         run = GeneratorHarness.Run(source);

@@ -91,6 +91,9 @@ internal sealed class ConvolutionHandler : LayerHandler
         return (long)output.Channels * (input.Channels / o.Groups) * o.Kernel * (Image ? o.Kernel : 1);
     }
 
+    // Stored per group input-major [patch, out/groups]: a block is a run of one group's output channels for one input tap.
+    public override int? PrunableRun(LayerSpec layer) => layer.Output.Channels / layer.Get<ConvolutionOptions>().Groups;
+
     public override KernelStrategy Strategy(LayerSpec layer) =>
         ConvEmitter.IsDirect(new Convolution(layer)) ? KernelStrategy.DirectConvolution : KernelStrategy.Im2ColConvolution;
 
@@ -102,7 +105,7 @@ internal sealed class ConvolutionHandler : LayerHandler
             ? new[] { layer.Output.Channels, layer.Input.Channels / v.Groups, v.Kernel, v.Kernel }
             : new[] { layer.Output.Channels, layer.Input.Channels / v.Groups, v.Kernel };
         // PyTorch's fans for a convolution: in = (C_in / groups) * kernel area, out = C_out * kernel area.
-        add(new TensorRequest("weight", shape, Init.For(layer, next), v.PatchSize, layer.Output.Channels * receptive, TransposeGroups: v.Groups));
+        add(new TensorRequest("weight", shape, Init.For(layer, next), v.PatchSize, layer.Output.Channels * receptive, TransposeGroups: v.Groups, Pruning: layer.Pruning));
         if (layer.HasBias) add(new TensorRequest("bias", new[] { layer.Output.Channels }, layer.Get<ConvolutionOptions>().Gate ? "MinusOnes" : "Zeros"));
     }
 

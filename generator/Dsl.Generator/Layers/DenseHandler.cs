@@ -35,6 +35,9 @@ internal sealed class DenseHandler : LayerHandler
 
     public override long WeightValues(LayerSpec layer, Shape input, Shape output) => (long)input.Features * output.Features;
 
+    // Stored input-major [in, out]: a block is a run of outputs of one input.
+    public override int? PrunableRun(LayerSpec layer) => layer.Output.Features;
+
     public override void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
     {
         if (layer.Activation == ActivationKind.Softmax && output.Features == 1)
@@ -46,7 +49,7 @@ internal sealed class DenseHandler : LayerHandler
     public override void AddTensors(LayerSpec layer, LayerSpec? next, Plan plan, Action<TensorRequest> add)
     {
         int inputs = layer.Input.Features, outputs = layer.Output.Features;
-        add(new TensorRequest("weight", new[] { outputs, inputs }, Init.For(layer, next), inputs, outputs, TransposeGroups: 1));
+        add(new TensorRequest("weight", new[] { outputs, inputs }, Init.For(layer, next), inputs, outputs, TransposeGroups: 1, Pruning: layer.Pruning));
         if (layer.HasBias) add(new TensorRequest("bias", new[] { outputs }, "Zeros"));
     }
 

@@ -49,6 +49,12 @@ internal abstract class LayerHandler
     /// <summary>Values of the largest weight, checked against the generator's limit before anything is planned.</summary>
     public virtual long WeightValues(LayerSpec layer, Shape input, Shape output) => 0;
 
+    /// <summary>
+    /// For a kind whose weight can be [Pruned]: the outputs stored consecutively for one input (the run a block must
+    /// divide); null when the kind cannot be pruned.
+    /// </summary>
+    public virtual int? PrunableRun(LayerSpec layer) => null;
+
     /// <summary>A last check with the output shape known (after the size checks).</summary>
     public virtual void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
     {

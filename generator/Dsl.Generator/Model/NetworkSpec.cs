@@ -163,6 +163,9 @@ internal sealed record LayerSpec(
 
     public int Outputs => Output.Size;
 
+    /// <summary>The [Pruned] declaration of a dense or convolution layer's weight, or null.</summary>
+    public PruneSpec? Pruning { get; init; }
+
     /// <summary>Everything the generator knows about this step's kind.</summary>
     public global::Dsl.Generator.Layers.LayerHandler Handler => global::Dsl.Generator.Layers.LayerHandlers.For(Kind);
 
@@ -170,6 +173,9 @@ internal sealed record LayerSpec(
     public T Get<T>() where T : class =>
         Options as T ?? throw new System.InvalidOperationException($"{Kind} step '{MemberName}' has {Options.GetType().Name}, not {typeof(T).Name}.");
 }
+
+/// <summary>[Pruned(Sparsity, Block = ...)]: the fraction of the weight's connections to remove, in runs of <paramref name="Block"/> consecutive stored outputs.</summary>
+internal sealed record PruneSpec(float Sparsity, int Block);
 
 /// <summary>
 /// A [Repeat(Copies)] member: copy i is steps <c>First + i * Steps</c> up to the next copy, its weight names start

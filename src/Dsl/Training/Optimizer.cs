@@ -14,6 +14,7 @@ public abstract class Optimizer
 {
     private Parameters? _parameters;
     private float _learningRate;
+    private int _maskVersion;
 
     /// <summary>Sets the initial <see cref="LearningRate"/>.</summary>
     protected Optimizer(float learningRate) => LearningRate = learningRate;
@@ -58,12 +59,35 @@ public abstract class Optimizer
             throw new InvalidOperationException(
                 "This optimiser's state belongs to another Parameters instance; create one optimiser per network.");
         }
+        // A mask that grew since the last step takes the state of its removed weights with it.
+        if (parameters.Pruning is { } pruning && pruning.Version != _maskVersion)
+        {
+            ClearRemovedState(pruning);
+            _maskVersion = pruning.Version;
+        }
         return ++StepCount;
     }
 
-    /// <summary>Updates elements <c>[start, start + length)</c> for step <paramref name="step"/> of <see cref="BeginStep"/>.</summary>
-    internal void UpdateSlice(Parameters parameters, int start, int length, long step) =>
-        Update(parameters.Values.Slice(start, length), parameters.Gradients.Slice(start, length), start, step);
+    /// <summary>
+    /// Updates elements <c>[start, start + length)</c> for step <paramref name="step"/> of <see cref="BeginStep"/>;
+    /// removed connections (<see cref="Parameters.Pruning"/>) get a zero gradient before the update and a zero value after it.
+    /// </summary>
+    internal void UpdateSlice(Parameters parameters, int start, int length, long step)
+    {
+        Span<float> values = parameters.Values.Slice(start, length), gradients = parameters.Gradients.Slice(start, length);
+        parameters.Pruning?.ClearRemoved(gradients, start);
+        Update(values, gradients, start, step);
+        parameters.Pruning?.ClearRemoved(values, start);
+    }
+
+    /// <summary>
+    /// Zeroes the per-element state of the connections <paramref name="pruning"/> removes (with
+    /// <see cref="Pruning.ClearRemoved(Span{float})"/>), so momentum cannot move a removed weight; called at the
+    /// first step after a mask changes. An optimiser without per-element state does nothing.
+    /// </summary>
+    protected virtual void ClearRemovedState(Pruning pruning)
+    {
+    }
 
     /// <summary>Allocates per-element state for <paramref name="size"/> floats (<see cref="Parameters.Size"/>); called once, before the first <see cref="Update"/>.</summary>
     protected abstract void CreateState(int size);
@@ -124,6 +148,12 @@ public sealed class Sgd : Optimizer
     }
 
     /// <inheritdoc/>
+    protected override void ClearRemovedState(Pruning pruning)
+    {
+        if (Momentum != 0f) pruning.ClearRemoved(_momentumBuffer);
+    }
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> values, ReadOnlySpan<float> gradients, int offset, long step) =>
         OptimizerKernels.Sgd(values, gradients, Momentum != 0f ? _momentumBuffer.AsSpan(offset, values.Length) : default, LearningRate, Momentum, WeightDecay, Nesterov);
 }
@@ -171,6 +201,13 @@ public sealed class AdamW : Optimizer
     {
         _m = new float[size];
         _v = new float[size];
+    }
+
+    /// <inheritdoc/>
+    protected override void ClearRemovedState(Pruning pruning)
+    {
+        pruning.ClearRemoved(_m);
+        pruning.ClearRemoved(_v);
     }
 
     /// <inheritdoc/>

@@ -80,10 +80,10 @@ public sealed class Trainer
     /// <param name="batchSize">Samples per optimiser step.</param>
     /// <param name="seed">Seeds the per-epoch shuffles and, as <see cref="Workspace.Seed"/>, the dropout masks, so different seeds give different masks. The workspaces are new for each call and their <see cref="Workspace.Step"/> counts the batches from 0.</param>
     /// <param name="validation">Evaluated after every epoch when given.</param>
-    /// <param name="observer">Receives progress, e.g. <see cref="ConsoleProgress"/>.</param>
+    /// <param name="observers">Told of every batch and epoch, in the order given: e.g. a learning-rate schedule (<see cref="CosineDecay"/>), pruning (<see cref="MagnitudePruning"/>), then progress (<see cref="ConsoleProgress"/>).</param>
     /// <returns>One report per epoch.</returns>
     /// <exception cref="ArgumentException">A data set is empty or does not match the network's input or output size.</exception>
-    public TrainingHistory Fit(Dataset train, int epochs, int batchSize, int seed = 0, Dataset? validation = null, ITrainingObserver? observer = null)
+    public TrainingHistory Fit(Dataset train, int epochs, int batchSize, int seed = 0, Dataset? validation = null, params ITrainingObserver[] observers)
     {
         CheckData(train, nameof(train));
         if (validation is not null) CheckData(validation, nameof(validation));
@@ -92,6 +92,8 @@ public sealed class Trainer
                 $"The augmentation's images are {augmentation.Channels}x{augmentation.Height}x{augmentation.Width} = {augmentation.Size} floats, but the network takes {Network.InputSize}.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentNullException.ThrowIfNull(observers);
+        foreach (ITrainingObserver o in observers) ArgumentNullException.ThrowIfNull(o, nameof(observers));
 
         int count = train.Count;
         int maxBatch = Math.Min(batchSize, count);
@@ -118,7 +120,7 @@ public sealed class Trainer
 
                 lossSum += loss;
                 correct += right;
-                observer?.OnBatch(e + 1, b, batchCount, (float)(lossSum / (first + batch)));
+                foreach (ITrainingObserver o in observers) o.OnBatch(e + 1, b, batchCount, (float)(lossSum / (first + batch)));
             }
 
             EvaluationResult? validated = validation is null ? null : EvaluateOn(step.Crew, validation, batchSize);
@@ -130,7 +132,7 @@ public sealed class Trainer
                 validated?.Accuracy,
                 Stopwatch.GetElapsedTime(start));
             reports.Add(report);
-            observer?.OnEpoch(report);
+            foreach (ITrainingObserver o in observers) o.OnEpoch(report);
         }
         return new TrainingHistory(reports);
     }

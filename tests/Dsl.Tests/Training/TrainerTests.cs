@@ -109,7 +109,7 @@ public class TrainerTests
         var net = new LinearNetwork(1, 2, seed: 0);
         var observer = new RecordingObserver();
 
-        new Trainer(net, new Sgd(0.01f), Loss.SoftmaxCrossEntropy) { Threads = 1 }.Fit(data, epochs: 2, batchSize: 4, observer: observer);
+        new Trainer(net, new Sgd(0.01f), Loss.SoftmaxCrossEntropy) { Threads = 1 }.Fit(data, epochs: 2, batchSize: 4, observers: observer);
 
         Assert.Equal(new[] { 4, 4, 2, 4, 4, 2 }, net.TrainBatchSizes);
         Assert.Equal(new[] { (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2) }, observer.Batches.Select(b => (b.Epoch, b.BatchIndex)));
@@ -144,7 +144,7 @@ public class TrainerTests
         Dataset train = SeparableTwoClassData(50, seed: 8);
         var observer = new RecordingObserver();
         new Trainer(new LinearNetwork(2, 2, seed: 1), new Sgd(0.1f), Loss.SoftmaxCrossEntropy)
-            .Fit(train, epochs: 2, batchSize: 16, observer: observer);
+            .Fit(train, epochs: 2, batchSize: 16, observers: observer);
 
         Assert.Equal(observer.Epochs[0].TrainLoss, observer.Batches[3].RunningLoss);
         Assert.Equal(observer.Epochs[1].TrainLoss, observer.Batches[7].RunningLoss);

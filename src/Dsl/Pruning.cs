@@ -1,0 +1,316 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+
+namespace Dsl;
+
+/// <summary>
+/// What a <see cref="PrunedAttribute"/> declares for a weight tensor: the fraction of its connections to remove and
+/// how many consecutive stored outputs are removed together (<see cref="Block"/>).
+/// </summary>
+public sealed class PruningTarget
+{
+    /// <summary>The block of <see cref="PrunedAttribute.Block"/> when the declaration does not say: one 512-bit vector of outputs.</summary>
+    public const int DefaultBlock = 16;
+
+    /// <summary>Describes a prunable tensor; generated code creates these.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1) or <paramref name="block"/> is not positive.</exception>
+    public PruningTarget(float sparsity, int block)
+    {
+        if (!(sparsity >= 0f && sparsity < 1f))
+            throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "Sparsity is the fraction of connections removed, in [0, 1).");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(block);
+        Sparsity = sparsity;
+        Block = block;
+    }
+
+    /// <summary>The declared fraction of connections to remove, in [0, 1).</summary>
+    public float Sparsity { get; }
+
+    /// <summary>Consecutive stored elements (outputs of one input) removed together; 1 for single weights.</summary>
+    public int Block { get; }
+}
+
+/// <summary>Whether a pruning step ranks each tensor's blocks on their own or all prunable tensors' blocks together.</summary>
+public enum PruningScope
+{
+    /// <summary>Each tensor reaches its own sparsity (its declared target, or the one asked for).</summary>
+    PerLayer,
+    /// <summary>
+    /// One magnitude threshold over every prunable tensor: the removed connections add up to the asked fraction of all
+    /// prunable connections, and layers with smaller weights lose more.
+    /// </summary>
+    Global,
+}
+
+/// <summary>
+/// The masks of a network's prunable weights (<see cref="PrunedAttribute"/>): which blocks of connections are removed.
+/// Removed weights are zero and stay zero: every optimiser step zeroes their gradients before the update and their
+/// values after it, and the optimiser's state (momentum, moments) for them is cleared when a mask grows, so neither
+/// weight decay nor momentum brings one back. Masks only grow (a removed block stays removed) until
+/// <see cref="Reset"/> or a load (<see cref="MaskFromZeros"/>). Blocks are ranked by the sum of squares of their
+/// weights. Not thread-safe: prune between steps, from the training thread (as <see cref="MagnitudePruning"/> does).
+/// </summary>
+public sealed class Pruning
+{
+    private readonly Parameters _parameters;
+    private readonly TensorInfo[] _tensors;
+    private readonly bool[][] _removed; // per tensor, per block of its stored layout
+    private readonly int[] _removedCount;
+
+    internal Pruning(Parameters parameters, TensorInfo[] tensors)
+    {
+        _parameters = parameters;
+        _tensors = tensors;
+        _removed = new bool[tensors.Length][];
+        _removedCount = new int[tensors.Length];
+        for (int i = 0; i < tensors.Length; i++) _removed[i] = new bool[tensors[i].Length / tensors[i].Pruning!.Block];
+    }
+
+    /// <summary>The prunable tensors, in declaration order.</summary>
+    public IReadOnlyList<TensorInfo> Tensors => _tensors;
+
+    /// <summary>Counts the changes to the masks, so a reader (an optimiser's state, a compact inference form) knows when to catch up.</summary>
+    public int Version { get; private set; }
+
+    /// <summary>The fraction of <paramref name="tensor"/>'s connections its mask removes.</summary>
+    public float Sparsity(TensorInfo tensor)
+    {
+        int i = IndexOf(tensor);
+        return (float)_removedCount[i] / _removed[i].Length;
+    }
+
+    /// <summary>Whether block <paramref name="block"/> of <paramref name="tensor"/> (stored elements <c>block·B ..</c>) is removed.</summary>
+    public bool IsRemoved(TensorInfo tensor, int block) => _removed[IndexOf(tensor)][block];
+
+    /// <summary>The fraction of all prunable connections the masks remove.</summary>
+    public float TotalSparsity
+    {
+        get
+        {
+            long removed = 0, total = 0;
+            for (int i = 0; i < _tensors.Length; i++)
+            {
+                removed += (long)_removedCount[i] * _tensors[i].Pruning!.Block;
+                total += _tensors[i].Length;
+            }
+            return total == 0 ? 0f : (float)removed / total;
+        }
+    }
+
+    /// <summary>
+    /// One-shot magnitude pruning: every prunable tensor to <paramref name="sparsity"/>, or to its declared
+    /// <see cref="PruningTarget.Sparsity"/> when null, removing its smallest blocks (already removed ones stay removed).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1).</exception>
+    public void Prune(float? sparsity = null, PruningScope scope = PruningScope.PerLayer)
+    {
+        if (sparsity is float s) CheckSparsity(s);
+        if (scope == PruningScope.Global)
+        {
+            long goal = 0;
+            foreach (TensorInfo t in _tensors) goal += (long)Math.Round((double)(sparsity ?? t.Pruning!.Sparsity) * t.Length);
+            PruneGlobally(goal);
+            return;
+        }
+        for (int i = 0; i < _tensors.Length; i++) PruneTensor(i, sparsity ?? _tensors[i].Pruning!.Sparsity);
+    }
+
+    /// <summary>Removes <paramref name="tensor"/>'s smallest blocks until <paramref name="sparsity"/> of its connections are removed.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1).</exception>
+    public void Prune(TensorInfo tensor, float sparsity)
+    {
+        CheckSparsity(sparsity);
+        PruneTensor(IndexOf(tensor), sparsity);
+    }
+
+    /// <summary>Keeps every connection again (the values of removed ones stay zero until trained).</summary>
+    public void Reset()
+    {
+        for (int i = 0; i < _tensors.Length; i++)
+        {
+            Array.Clear(_removed[i]);
+            _removedCount[i] = 0;
+        }
+        Version++;
+    }
+
+    /// <summary>
+    /// Sets each mask to the tensor's blocks that are entirely zero: how a pruned model's file (dense, with zeros, as
+    /// PyTorch writes it after <c>prune.remove</c>) brings its pattern back. <see cref="SafeTensors.Load(Parameters, string)"/> calls it.
+    /// </summary>
+    public void MaskFromZeros()
+    {
+        for (int i = 0; i < _tensors.Length; i++)
+        {
+            Span<float> values = _parameters.Value(_tensors[i]);
+            int block = _tensors[i].Pruning!.Block, count = 0;
+            bool[] removed = _removed[i];
+            for (int b = 0; b < removed.Length; b++)
+            {
+                removed[b] = !values.Slice(b * block, block).ContainsAnyExcept(0f);
+                if (removed[b]) count++;
+            }
+            _removedCount[i] = count;
+        }
+        Version++;
+    }
+
+    /// <summary>
+    /// Zeroes the removed connections in <paramref name="laidOutLikeValues"/>, a span laid out like
+    /// <see cref="Parameters.Values"/> (the values, the gradients, an optimiser's per-element state).
+    /// </summary>
+    /// <exception cref="ArgumentException">The span is not <see cref="Parameters.Size"/> long.</exception>
+    public void ClearRemoved(Span<float> laidOutLikeValues)
+    {
+        if (laidOutLikeValues.Length != _parameters.Size)
+            throw new ArgumentException($"The span holds {laidOutLikeValues.Length} floats; one laid out like Parameters.Values holds {_parameters.Size}.", nameof(laidOutLikeValues));
+        ClearRemoved(laidOutLikeValues, 0);
+    }
+
+    /// <summary>Zeroes the removed connections in <paramref name="slice"/>, elements <paramref name="start"/>.. of a span laid out like <see cref="Parameters.Values"/>.</summary>
+    internal void ClearRemoved(Span<float> slice, int start)
+    {
+        int end = start + slice.Length;
+        for (int i = 0; i < _tensors.Length; i++)
+        {
+            if (_removedCount[i] == 0) continue;
+            TensorInfo t = _tensors[i];
+            int block = t.Pruning!.Block;
+            int first = Math.Max(start, t.Offset), last = Math.Min(end, t.Offset + t.Length);
+            if (first >= last) continue;
+            bool[] removed = _removed[i];
+            // A slice edge may cut a block: clear only the part inside the slice.
+            for (int b = (first - t.Offset) / block; b <= (last - 1 - t.Offset) / block; b++)
+            {
+                if (!removed[b]) continue;
+                int from = Math.Max(first, t.Offset + b * block), to = Math.Min(last, t.Offset + (b + 1) * block);
+                slice.Slice(from - start, to - from).Clear();
+            }
+        }
+    }
+
+    /// <summary>Connections (non-zero weights) and parameters per prunable tensor, and in total, as a table.</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"pruned weight",-34} {"block",5} {"parameters",12} {"connections",12} {"sparsity",9}");
+        long parameters = 0, connections = 0;
+        foreach (TensorInfo t in _tensors)
+        {
+            long kept = Connections(t);
+            parameters += t.Length;
+            connections += kept;
+            text.AppendLine(CultureInfo.InvariantCulture, $"{t.Name,-34} {t.Pruning!.Block,5} {t.Length,12:N0} {kept,12:N0} {100 * (1 - (double)kept / t.Length),7:F1} %");
+        }
+        long all = _parameters.Connections();
+        text.Append(CultureInfo.InvariantCulture,
+            $"connections: {all:N0} of {_parameters.ParameterCount:N0} parameters ({100.0 * all / _parameters.ParameterCount:F1} %); prunable weights {connections:N0} of {parameters:N0}");
+        return text.ToString();
+    }
+
+    /// <summary>Non-zero values of <paramref name="tensor"/>: the connections it keeps (a kept weight may also be exactly zero).</summary>
+    public long Connections(TensorInfo tensor) => Parameters.CountNonZero(_parameters.Value(tensor));
+
+    private void PruneTensor(int i, float sparsity)
+    {
+        bool[] removed = _removed[i];
+        int goal = (int)Math.Round((double)sparsity * removed.Length);
+        int more = goal - _removedCount[i];
+        if (more <= 0) return;
+        TensorInfo t = _tensors[i];
+        int block = t.Pruning!.Block;
+        ReadOnlySpan<float> values = _parameters.Value(t);
+        var scores = new float[removed.Length - _removedCount[i]];
+        var blocks = new int[scores.Length];
+        for (int b = 0, k = 0; b < removed.Length; b++)
+        {
+            if (removed[b]) continue;
+            scores[k] = SumOfSquares(values.Slice(b * block, block));
+            blocks[k++] = b;
+        }
+        // Ties (equal scores) go to the lower block index, so pruning is deterministic.
+        Array.Sort(scores, blocks);
+        SortTiesByIndex(scores, blocks, more);
+        for (int k = 0; k < more; k++) removed[blocks[k]] = true;
+        _removedCount[i] = goal;
+        Apply(i);
+        Version++;
+    }
+
+    /// <summary>Removes the smallest blocks across all prunable tensors (mean square per weight) until <paramref name="goalWeights"/> connections are removed.</summary>
+    internal void PruneGlobally(long goalWeights)
+    {
+        long removedWeights = 0;
+        var candidates = new List<(float Score, int Tensor, int Block)>();
+        for (int i = 0; i < _tensors.Length; i++)
+        {
+            TensorInfo t = _tensors[i];
+            int block = t.Pruning!.Block;
+            removedWeights += (long)_removedCount[i] * block;
+            ReadOnlySpan<float> values = _parameters.Value(t);
+            for (int b = 0; b < _removed[i].Length; b++)
+                if (!_removed[i][b]) candidates.Add((SumOfSquares(values.Slice(b * block, block)) / block, i, b));
+        }
+        if (removedWeights >= goalWeights) return;
+        // Mean square per weight, so blocks of different sizes compare; ties by tensor, then block.
+        candidates.Sort((a, b) => a.Score != b.Score ? a.Score.CompareTo(b.Score) : a.Tensor != b.Tensor ? a.Tensor.CompareTo(b.Tensor) : a.Block.CompareTo(b.Block));
+        foreach ((float _, int i, int b) in candidates)
+        {
+            if (removedWeights >= goalWeights) break;
+            _removed[i][b] = true;
+            _removedCount[i]++;
+            removedWeights += _tensors[i].Pruning!.Block;
+        }
+        for (int i = 0; i < _tensors.Length; i++) Apply(i);
+        Version++;
+    }
+
+    /// <summary>Zeroes tensor <paramref name="i"/>'s removed blocks in the values and the gradients.</summary>
+    private void Apply(int i)
+    {
+        TensorInfo t = _tensors[i];
+        int block = t.Pruning!.Block;
+        Span<float> values = _parameters.Value(t), gradients = _parameters.Gradient(t);
+        bool[] removed = _removed[i];
+        for (int b = 0; b < removed.Length; b++)
+        {
+            if (!removed[b]) continue;
+            values.Slice(b * block, block).Clear();
+            gradients.Slice(b * block, block).Clear();
+        }
+    }
+
+    // Array.Sort is not stable: within the run of scores equal to the last removed one, take the lowest indices.
+    private static void SortTiesByIndex(float[] scores, int[] blocks, int count)
+    {
+        if (count >= scores.Length) return;
+        float edge = scores[count - 1];
+        int from = count - 1, to = count;
+        while (from > 0 && scores[from - 1] == edge) from--;
+        while (to < scores.Length && scores[to] == edge) to++;
+        Array.Sort(blocks, from, to - from);
+    }
+
+    private static float SumOfSquares(ReadOnlySpan<float> values)
+    {
+        float sum = 0f;
+        foreach (float v in values) sum += v * v;
+        return sum;
+    }
+
+    private int IndexOf(TensorInfo tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        int i = Array.IndexOf(_tensors, tensor);
+        if (i < 0) throw new ArgumentException($"Tensor '{tensor.Name}' is not prunable here: declare its layer [Pruned].", nameof(tensor));
+        return i;
+    }
+
+    private static void CheckSparsity(float sparsity)
+    {
+        if (!(sparsity >= 0f && sparsity < 1f))
+            throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "Sparsity is the fraction of connections removed, in [0, 1).");
+    }
+}
