@@ -47,7 +47,7 @@ public sealed partial class NetworkGenerator
                 }
                 string Fallback(string rows) => $"global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
                 bool packed = written.Any(r => IsPacked(layer, r.Target));
-                if (fallback || packed) EmitShape(w, "Shape", layer, packed, fallback);
+                if (fallback || packed || layer.Sparse) EmitShape(w, "Shape", layer, packed, fallback, layer.Sparse);
                 const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
                 // Batch 1: a product a few vectors wide, not a whole number of them, takes the interleaved kernel on AVX-512
                 // and AVX2 where it fits, the ladder's kernels elsewhere.
@@ -85,10 +85,13 @@ public sealed partial class NetworkGenerator
             }
 
             // The constants the network's shared micro-tiles (GemmTiles) and the runtime's fallback kernels are specialised on.
-            private static void EmitShape(SourceWriter w, string name, Gemm layer, bool tiles, bool fallback)
+            private static void EmitShape(SourceWriter w, string name, Gemm layer, bool tiles, bool fallback, bool sparse = false)
             {
-                string users = tiles && fallback ? "the network's shared micro-tiles and the runtime's kernels on machines without AVX2"
-                    : tiles ? "the network's shared micro-tiles" : "the runtime's kernels on machines without AVX2";
+                var uses = new List<string>();
+                if (tiles) uses.Add("the network's shared micro-tiles");
+                if (fallback) uses.Add("the runtime's kernels on machines without AVX2");
+                if (sparse) uses.Add("the runtime's sparse kernel");
+                string users = string.Join(" and ", uses);
                 w.Line($"/// <summary>This product's constants, for {users}.</summary>");
                 w.OpenBlock($"private readonly struct {name} : global::Dsl.Kernels.IGemmShape");
                 w.Line($"public static int Inputs => {layer.Inputs};");
@@ -820,7 +823,7 @@ public sealed partial class NetworkGenerator
         /// </summary>
         /// <see cref="BatchOne"/>: a caller runs one row alone (a dense layer on flat activations), so it gets Forward1;
         /// products that always run rows (convolutions, tokens, attention, the input gradient) only ForwardRows.
-        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1, bool BatchOne = false);
+        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1, bool BatchOne = false, bool Sparse = false);
 
         /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
         private readonly struct Offset

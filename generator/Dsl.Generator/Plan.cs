@@ -340,6 +340,8 @@ internal sealed class Plan
         for (int j = 0; j < repeat.Steps; j++)
         {
             StepPlan x = _steps[repeat.First + a * repeat.Steps + j], y = _steps[repeat.First + b * repeat.Steps + j];
+            // A pruned layer asks the runtime for its own compact form by index: its copies are written out.
+            if (x.Layer.Pruning is not null) return null;
             if (!KernelKey(x).Equals(KernelKey(y)) || x.Strategy != y.Strategy || x.FoldsNext != y.FoldsNext || x.FoldedIntoPrevious != y.FoldedIntoPrevious
                 || x.Tensors.Count != y.Tensors.Count || x.CodeOwner != y.CodeOwner)
                 return null;
@@ -356,6 +358,19 @@ internal sealed class Plan
                 if (!y.ScratchByRole.TryGetValue(region.Key, out int other) || !Same(ref stepScratch, region.Value, other)) return null;
         }
         return new LoopPlan(repeat, 0, 0, parameters ?? 0, buffers ?? 0, slots ?? 0, statistics ?? 0, scratch ?? 0, stepScratch ?? 0);
+    }
+
+    /// <summary>Which of the runtime's prunable tensors (<c>Parameters.Pruning.Tensors</c>, in declaration order) is <paramref name="layer"/>'s weight.</summary>
+    public int PrunableIndex(LayerSpec layer)
+    {
+        int index = 0;
+        foreach (TensorPlan t in Tensors)
+        {
+            if (t.Pruning is null) continue;
+            if (Step(layer).Tensors.Contains(t)) return index;
+            index++;
+        }
+        throw new System.InvalidOperationException($"Step '{layer.MemberName}' has no pruned weight.");
     }
 
     /// <summary>Repeats whose copies run as loops, in step order.</summary>

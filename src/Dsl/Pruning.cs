@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using System.Threading;
 
 namespace Dsl;
 
@@ -58,6 +59,7 @@ public sealed class Pruning
     private readonly TensorInfo[] _tensors;
     private readonly bool[][] _removed; // per tensor, per block of its stored layout
     private readonly int[] _removedCount;
+    private readonly SparseWeights?[] _sparse; // published whole: readers take the reference once per call
 
     internal Pruning(Parameters parameters, TensorInfo[] tensors)
     {
@@ -65,7 +67,57 @@ public sealed class Pruning
         _tensors = tensors;
         _removed = new bool[tensors.Length][];
         _removedCount = new int[tensors.Length];
+        _sparse = new SparseWeights?[tensors.Length];
         for (int i = 0; i < tensors.Length; i++) _removed[i] = new bool[tensors[i].Length / tensors[i].Pruning!.Block];
+    }
+
+    /// <summary>
+    /// The compact form the sparse kernel of prunable tensor <paramref name="index"/> (of <see cref="Tensors"/>) runs on,
+    /// or null when the dense kernel runs: before pruning, where the sparse kernel would not be faster, and between an
+    /// optimiser step and the next <see cref="Compact"/>. Generated inference calls this once per layer and call.
+    /// </summary>
+    public SparseWeights? Sparse(int index) => Volatile.Read(ref _sparse[index]);
+
+    /// <summary>
+    /// Builds the compact form of each prunable weight whose sparse kernel is faster than the dense one at its
+    /// sparsity and block (<see cref="SparseKernelPays"/>), from the current values and masks, and publishes each whole.
+    /// Called when the masks change (pruning, a load) and when <see cref="Trainer.Fit"/> returns; an optimiser step
+    /// drops the forms (the values moved), so inference runs dense until the next call. After writing weights by hand,
+    /// call it again.
+    /// </summary>
+    public void Compact()
+    {
+        for (int i = 0; i < _tensors.Length; i++)
+        {
+            TensorInfo t = _tensors[i];
+            int block = t.Pruning!.Block;
+            SparseWeights? form = null;
+            // One group stored input-major [inputs, outputs]: dense weights, and convolutions without groups.
+            if (t.TransposeGroups == 1 && SparseKernelPays(block, 1f - (float)_removedCount[i] / _removed[i].Length))
+                form = new SparseWeights(_parameters.Value(t), t.Length / t.Shape[0], t.Shape[0], block, _removed[i]);
+            Volatile.Write(ref _sparse[i], form);
+        }
+    }
+
+    /// <summary>
+    /// Whether the sparse kernel beats the dense one on weights that keep <paramref name="density"/> of their blocks of
+    /// <paramref name="block"/>: it reads an index per block and walks runs of outputs one at a time, so it wins only
+    /// well below full density, and single weights (block 1) lose a vector's worth of work each. The crossovers are
+    /// measured (docs/pruning.md).
+    /// </summary>
+    public static bool SparseKernelPays(int block, float density) => density <= block switch
+    {
+        16 => 0.75f,
+        8 => 0.6f,
+        4 => 0.35f,
+        _ => 0.1f,
+    };
+
+    /// <summary>Drops the compact forms: the values are about to change.</summary>
+    internal void DropCompact()
+    {
+        for (int i = 0; i < _sparse.Length; i++)
+            if (_sparse[i] is not null) Volatile.Write(ref _sparse[i], null);
     }
 
     /// <summary>The prunable tensors, in declaration order.</summary>
@@ -134,6 +186,7 @@ public sealed class Pruning
             _removedCount[i] = 0;
         }
         Version++;
+        DropCompact();
     }
 
     /// <summary>
@@ -155,6 +208,7 @@ public sealed class Pruning
             _removedCount[i] = count;
         }
         Version++;
+        Compact();
     }
 
     /// <summary>
@@ -237,6 +291,7 @@ public sealed class Pruning
         _removedCount[i] = goal;
         Apply(i);
         Version++;
+        Compact();
     }
 
     /// <summary>Removes the smallest blocks across all prunable tensors (mean square per weight) until <paramref name="goalWeights"/> connections are removed.</summary>
@@ -265,6 +320,7 @@ public sealed class Pruning
         }
         for (int i = 0; i < _tensors.Length; i++) Apply(i);
         Version++;
+        Compact();
     }
 
     /// <summary>Zeroes tensor <paramref name="i"/>'s removed blocks in the values and the gradients.</summary>

@@ -92,12 +92,41 @@ internal sealed class DenseHandler : LayerHandler
         w.Line($"public const int Outputs = {layer.Output.Features};");
     }
 
-    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitForward(w, Product(step.Layer), plan);
+    public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan)
+    {
+        DenseEmitter.EmitForward(w, Product(step.Layer), plan);
+        if (step.Layer.Pruning is null) return;
+        w.Line();
+        w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows over the kept blocks of the pruned W only (its compact form); the loop is the runtime's.</summary>");
+        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        w.Line("public static void ForwardSparse<TActivation>(ref float x, global::Dsl.SparseWeights w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation =>");
+        w.Line("    global::Dsl.Kernels.SparseKernels.Forward<Shape, TActivation>(ref x, w, ref b, ref y, (nuint)rows);");
+    }
 
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) =>
         DenseEmitter.EmitBackward(w, Product(step.Layer), plan, writeTransposed: !plan.InputGradientOnly(step));
 
-    private static Gemm Product(LayerSpec layer) => new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias, BatchOne: layer.Input.Rows == 1);
+    private static Gemm Product(LayerSpec layer) =>
+        new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias, BatchOne: layer.Input.Rows == 1, Sparse: layer.Pruning is not null);
+
+    /// <summary>
+    /// A pruned layer's inference: its sparse kernel while the runtime holds a compact form of W (pruned far enough to
+    /// pay), the dense kernel otherwise. The form is read once per call, so a rebuild on another thread is seen whole or not at all.
+    /// </summary>
+    private static void EmitSparseOrDense(CallSite c, Plan plan, string x, string y, string rows, string dense)
+    {
+        LayerSpec layer = c.Layer;
+        if (layer.Pruning is null)
+        {
+            c.W.Line(dense);
+            return;
+        }
+        string local = Names.Local(layer.MemberName) + "Sparse";
+        c.W.Line($"if (_parameters.Pruning!.Sparse({plan.PrunableIndex(layer)}) is {{ }} {local})");
+        c.W.Line($"    {c.Code}.ForwardSparse<{Kernels}{Fused(layer, false)}>(ref {x}, {local}, ref Unsafe.Add(ref p, {c.Code}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")}), ref {y}, {rows});");
+        c.W.Line("else");
+        c.W.Line("    " + dense);
+    }
 
     // Softmax runs after the product, over each row; every other activation is fused into the kernel.
     private static string Fused(LayerSpec layer, bool keepsZ) =>
@@ -107,7 +136,7 @@ internal sealed class DenseHandler : LayerHandler
     {
         LayerSpec layer = c.Layer;
         int rows = layer.Input.Rows, width = layer.Output.Features;
-        c.W.Line(rows == 1
+        EmitSparseOrDense(c, c.Plan, x, y, SourceWriter.Int(rows), rows == 1
             ? $"{c.Code}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
             : $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
         if (layer.Activation == ActivationKind.Softmax)
@@ -120,7 +149,7 @@ internal sealed class DenseHandler : LayerHandler
     public override void EmitBlockInference(CallSite c, string x, string y)
     {
         LayerSpec layer = c.Layer;
-        c.W.Line($"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
+        EmitSparseOrDense(c, c.Plan, x, y, "rows", $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
         if (layer.Activation == ActivationKind.Softmax)
         {
             c.W.Line("for (int r = 0; r < rows; r++)");

@@ -59,11 +59,16 @@ public abstract class Optimizer
             throw new InvalidOperationException(
                 "This optimiser's state belongs to another Parameters instance; create one optimiser per network.");
         }
-        // A mask that grew since the last step takes the state of its removed weights with it.
-        if (parameters.Pruning is { } pruning && pruning.Version != _maskVersion)
+        if (parameters.Pruning is { } pruning)
         {
-            ClearRemovedState(pruning);
-            _maskVersion = pruning.Version;
+            // The values move: inference runs dense until the compact forms are rebuilt (Pruning.Compact).
+            pruning.DropCompact();
+            // A mask that grew since the last step takes the state of its removed weights with it.
+            if (pruning.Version != _maskVersion)
+            {
+                ClearRemovedState(pruning);
+                _maskVersion = pruning.Version;
+            }
         }
         return ++StepCount;
     }

@@ -134,6 +134,8 @@ public sealed class Trainer
             reports.Add(report);
             foreach (ITrainingObserver o in observers) o.OnEpoch(report);
         }
+        // Training moved the weights: a pruned network's sparse kernels need their compact forms again.
+        Network.Parameters.Pruning?.Compact();
         return new TrainingHistory(reports);
     }
 

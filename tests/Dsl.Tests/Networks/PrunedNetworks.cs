@@ -21,3 +21,18 @@ public partial class PrunedCnn
     [Dense(8, Activation.Relu)][Pruned(0.6, Block = 4)] public partial Dense Fc { get; }
     [Dense(3)] public partial Dense Out { get; }
 }
+
+/// <summary>
+/// Every block size the sparse kernel has (16, 8, 4, single weights), with widths of several runs and one, a layer
+/// without bias, and each kind of activation (inline ReLU, tanh and sigmoid that call exp, none).
+/// </summary>
+[Network(Input = 20)]
+public partial class SparseBlocksNet
+{
+    [Dense(48, Activation.Relu)][Pruned(0.9)] public partial Dense Wide { get; }
+    [Dense(24, Activation.Tanh, Bias = false)][Pruned(0.9, Block = 8)] public partial Dense Eights { get; }
+    [Dense(12, Activation.Sigmoid)][Pruned(0.9, Block = 4)] public partial Dense Fours { get; }
+    [Dense(16)][Pruned(0.9, Block = 16)] public partial Dense One { get; }
+    [Dense(8, Activation.Relu)][Pruned(0.9, Block = 1)] public partial Dense Singles { get; }
+    [Dense(3)] public partial Dense Out { get; }
+}
