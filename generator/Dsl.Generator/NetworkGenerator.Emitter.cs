@@ -194,7 +194,7 @@ public sealed partial class NetworkGenerator
                 if (t.TransposeGroups > 0) extra += $", transposeGroups: {t.TransposeGroups}";
                 if (t.Buffer) extra += ", kind: global::Dsl.TensorKind.Buffer";
                 if (t.Int64) extra += ", fileDType: global::Dsl.TensorDType.I64";
-                if (t.Pruning is PruneSpec p) extra += $", pruning: new global::Dsl.PruningTarget({SourceWriter.Float(p.Sparsity)}, {SourceWriter.Int(p.Block)})";
+                if (t.Pruning is PruneSpec p) extra += $", pruning: new global::Dsl.PruningTarget({SourceWriter.Float(p.Sparsity)}, {SourceWriter.Int(p.Block)}{(p.SparseKernel ? ", sparseKernel: true" : "")})";
                 w.Line($"new global::Dsl.TensorInfo(\"{t.Name}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
             }
             w.CloseBlock(");");

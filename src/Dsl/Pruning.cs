@@ -16,15 +16,22 @@ public sealed class PruningTarget
     public const int DefaultBlock = 16;
 
     /// <summary>Describes a prunable tensor; generated code creates these.</summary>
+    /// <param name="sparsity">The declared fraction of connections to remove, in [0, 1).</param>
+    /// <param name="block">Consecutive stored outputs removed together.</param>
+    /// <param name="sparseKernel">Whether the layer's inference has a sparse kernel (a dense layer's), so the runtime builds the weight's compact form.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1) or <paramref name="block"/> is not positive.</exception>
-    public PruningTarget(float sparsity, int block)
+    public PruningTarget(float sparsity, int block, bool sparseKernel = false)
     {
         if (!(sparsity >= 0f && sparsity < 1f))
             throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "Sparsity is the fraction of connections removed, in [0, 1).");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(block);
         Sparsity = sparsity;
         Block = block;
+        SparseKernel = sparseKernel;
     }
+
+    /// <summary>Whether inference has a sparse kernel for this weight: only then does <see cref="Pruning.Compact()"/> build its compact form.</summary>
+    public bool SparseKernel { get; }
 
     /// <summary>The declared fraction of connections to remove, in [0, 1).</summary>
     public float Sparsity { get; }
@@ -74,7 +81,7 @@ public sealed class Pruning
     /// <summary>
     /// The compact form the sparse kernel of prunable tensor <paramref name="index"/> (of <see cref="Tensors"/>) runs on,
     /// or null when the dense kernel runs: before pruning, where the sparse kernel would not be faster, and between an
-    /// optimiser step and the next <see cref="Compact"/>. Generated inference calls this once per layer and call.
+    /// optimiser step and the next <see cref="Compact()"/>. Generated inference calls this once per layer and call.
     /// </summary>
     public SparseWeights? Sparse(int index) => Volatile.Read(ref _sparse[index]);
 
@@ -85,15 +92,17 @@ public sealed class Pruning
     /// drops the forms (the values moved), so inference runs dense until the next call. After writing weights by hand,
     /// call it again.
     /// </summary>
-    public void Compact()
+    public void Compact() => Compact(always: false);
+
+    /// <summary><see cref="Compact()"/>; with <paramref name="always"/>, whether or not the sparse kernel pays (to measure where it does).</summary>
+    internal void Compact(bool always)
     {
         for (int i = 0; i < _tensors.Length; i++)
         {
             TensorInfo t = _tensors[i];
             int block = t.Pruning!.Block;
             SparseWeights? form = null;
-            // One group stored input-major [inputs, outputs]: dense weights, and convolutions without groups.
-            if (t.TransposeGroups == 1 && SparseKernelPays(block, 1f - (float)_removedCount[i] / _removed[i].Length))
+            if (t.Pruning.SparseKernel && (always || SparseKernelPays(block, 1f - (float)_removedCount[i] / _removed[i].Length)))
                 form = new SparseWeights(_parameters.Value(t), t.Length / t.Shape[0], t.Shape[0], block, _removed[i]);
             Volatile.Write(ref _sparse[i], form);
         }

@@ -104,7 +104,7 @@ public sealed class TensorInfo
         }
         if (fileDType == TensorDType.I64 && kind != TensorKind.Buffer)
             throw new ArgumentException($"Tensor '{name}': only buffers can be I64; a trainable parameter is F32.", nameof(fileDType));
-        if (pruning is not null && (kind != TensorKind.Parameter || groups == 0 || shape[0] / groups % pruning.Block != 0))
+        if (pruning is not null && (kind != TensorKind.Parameter || groups == 0 || shape[0] / groups % pruning.Block != 0 || (pruning.SparseKernel && groups != 1)))
             throw new ArgumentException($"Tensor '{name}': only a trainable weight stored input-major whose outputs per group ({(groups == 0 ? "none" : (shape[0] / groups).ToString(System.Globalization.CultureInfo.InvariantCulture))}) the block {pruning.Block} divides can be pruned.", nameof(pruning));
         Name = name;
         Shape = (int[])shape.Clone();

@@ -128,3 +128,39 @@ public partial class BasicBlockBranch64
     [Conv2D(64, 3, Padding = 1, Bias = false)] public partial Conv2D conv2 { get; }
     [BatchNorm2D] public partial BatchNorm2D bn2 { get; }
 }
+
+/// <summary>Pruning (issue #15): case B's MLP with both hidden layers prunable in blocks of 16 outputs; the names are <see cref="MlpB"/>'s.</summary>
+[Network(Input = 784)]
+public partial class PrunedMlpB16
+{
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 16)] public partial Dense Fc1 { get; }
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 16)] public partial Dense Fc2 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}
+
+/// <summary>Pruning: case B's MLP, blocks of 8 outputs.</summary>
+[Network(Input = 784)]
+public partial class PrunedMlpB8
+{
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 8)] public partial Dense Fc1 { get; }
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 8)] public partial Dense Fc2 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}
+
+/// <summary>Pruning: case B's MLP, blocks of 4 outputs.</summary>
+[Network(Input = 784)]
+public partial class PrunedMlpB4
+{
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 4)] public partial Dense Fc1 { get; }
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 4)] public partial Dense Fc2 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}
+
+/// <summary>Pruning: case B's MLP, single weights (unstructured).</summary>
+[Network(Input = 784)]
+public partial class PrunedMlpB1
+{
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 1)] public partial Dense Fc1 { get; }
+    [Dense(512, Activation.Relu)][Pruned(0.9, Block = 1)] public partial Dense Fc2 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}

@@ -35,7 +35,7 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         _output = output;
     }
 
-    public static TheoryData<string> Twins => new(["FashionMlp", "FashionCnn", "VisionTransformer", "FashionResNet"]);
+    public static TheoryData<string> Twins => new(["FashionMlp", "FashionCnn", "VisionTransformer", "FashionResNet", "PrunedFashionMlp"]);
 
     [Theory]
     [MemberData(nameof(Twins))]
@@ -50,6 +50,14 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         network.Forward(input, output, Batch);
 
         AssertClose(expected, output, $"{twin}: PyTorch's weights in Dsl");
+        if (network.Parameters.Pruning is { } pruning)
+        {
+            // The masks come back from PyTorch's zeros (l1_unstructured's 90 % of each hidden layer), and the compact
+            // forms with them wherever the sparse kernel pays: the outputs above came through it there.
+            Assert.All(pruning.Tensors, t => Assert.Equal(0.9f, pruning.Sparsity(t), 3));
+            Assert.All(Enumerable.Range(0, pruning.Tensors.Count), i =>
+                Assert.Equal(Dsl.Pruning.SparseKernelPays(1, 1 - pruning.Sparsity(pruning.Tensors[i])), pruning.Sparse(i) is not null));
+        }
     }
 
     [Theory]
@@ -59,6 +67,7 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         string directory = _exported.Directory;
         INetwork network = Create(twin);
         OnnxHarness.Randomise(network, seed: 17);
+        network.Parameters.Pruning?.Prune(); // to the declared 90 %: PyTorch gets the zeros, plain tensors
         var rng = new Rng(29);
         float[] input = Enumerable.Range(0, Batch * network.InputSize).Select(_ => rng.NextGaussian()).ToArray();
         var output = new float[Batch * network.OutputSize];
@@ -77,6 +86,8 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         "FashionCnn" => new SampleFashionCnn(),
         "VisionTransformer" => new SampleVisionTransformer(),
         "FashionResNet" => new ResNet.FashionResNet(),
+        // PyTorch's prune.l1_unstructured removes single weights: the sample's unstructured declaration.
+        "PrunedFashionMlp" => new PruningSample.UnstructuredFashionMlp(),
         _ => throw new ArgumentOutOfRangeException(nameof(twin), twin, "no such twin"),
     };
 

@@ -27,6 +27,7 @@ import sys
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.nn.utils.prune
 
 
 class FashionMlp(nn.Module):
@@ -124,8 +125,12 @@ class FashionResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
-TWINS = {"FashionMlp": FashionMlp, "FashionCnn": FashionCnn, "VisionTransformer": VisionTransformer, "FashionResNet": FashionResNet}
-SHAPES = {"FashionMlp": (784,), "FashionCnn": (1, 28, 28), "VisionTransformer": (1, 28, 28), "FashionResNet": (1, 28, 28)}
+TWINS = {"FashionMlp": FashionMlp, "FashionCnn": FashionCnn, "VisionTransformer": VisionTransformer, "FashionResNet": FashionResNet,
+         "PrunedFashionMlp": FashionMlp}
+SHAPES = {"FashionMlp": (784,), "FashionCnn": (1, 28, 28), "VisionTransformer": (1, 28, 28), "FashionResNet": (1, 28, 28),
+          "PrunedFashionMlp": (784,)}
+# Twins pruned by torch.nn.utils.prune before export: L1-unstructured, this fraction of each hidden layer's weights.
+PRUNED = {"PrunedFashionMlp": 0.9}
 BATCH = 3
 RESNET18_SHAPE = (3, 224, 224)
 RESNET18_BATCH = 2
@@ -188,6 +193,14 @@ def export(directory):
                 if isinstance(module, nn.MultiheadAttention):
                     module.in_proj_bias.uniform_(-0.2, 0.2)  # PyTorch starts them at zero
                     module.out_proj.bias.uniform_(-0.2, 0.2)
+        if name in PRUNED:
+            # prune keeps weight_orig and weight_mask, which a strict load (Dsl's, PyTorch's) rejects: prune.remove
+            # leaves the plain weight with its zeros, the form a pruned state_dict is shared in.
+            for layer in (model.fc1, model.fc2):
+                torch.nn.utils.prune.l1_unstructured(layer, "weight", amount=PRUNED[name])
+                torch.nn.utils.prune.remove(layer, "weight")
+                with torch.no_grad():  # the kept weights carry the layer's variance, as fine-tuning leaves them
+                    layer.weight.mul_((1 - PRUNED[name]) ** -0.5)
         model.eval()
         x = torch.randn(BATCH, *SHAPES[name])
         with torch.no_grad():

@@ -38,6 +38,8 @@ internal sealed class DenseHandler : LayerHandler
     // Stored input-major [in, out]: a block is a run of outputs of one input.
     public override int? PrunableRun(LayerSpec layer) => layer.Output.Features;
 
+    public override bool HasSparseKernel => true;
+
     public override void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
     {
         if (layer.Activation == ActivationKind.Softmax && output.Features == 1)

@@ -175,7 +175,11 @@ internal sealed record LayerSpec(
 }
 
 /// <summary>[Pruned(Sparsity, Block = ...)]: the fraction of the weight's connections to remove, in runs of <paramref name="Block"/> consecutive stored outputs.</summary>
-internal sealed record PruneSpec(float Sparsity, int Block);
+internal sealed record PruneSpec(float Sparsity, int Block)
+{
+    /// <summary>Whether the layer's inference calls the sparse kernel (dense layers do, convolutions not yet).</summary>
+    public bool SparseKernel { get; init; }
+}
 
 /// <summary>
 /// A [Repeat(Copies)] member: copy i is steps <c>First + i * Steps</c> up to the next copy, its weight names start
