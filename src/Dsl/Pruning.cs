@@ -86,6 +86,14 @@ public sealed class Pruning
     public SparseWeights? Sparse(int index) => Volatile.Read(ref _sparse[index]);
 
     /// <summary>
+    /// <see cref="Sparse"/> for a call of several rows (batched inference, a token sequence): the sparse kernel runs
+    /// them one by one while the dense one shares each weight read between rows, so it pays only at a lower density
+    /// (<see cref="SparseKernelPaysBatched"/>).
+    /// </summary>
+    public SparseWeights? SparseBatched(int index) =>
+        Volatile.Read(ref _sparse[index]) is { } form && SparseKernelPaysBatched(form.Block, form.Density) ? form : null;
+
+    /// <summary>
     /// Builds the compact form of each prunable weight whose sparse kernel is faster than the dense one at its
     /// sparsity and block (<see cref="SparseKernelPays"/>), from the current values and masks, and publishes each whole.
     /// Called when the masks change (pruning, a load) and when <see cref="Trainer.Fit"/> returns; an optimiser step
@@ -110,16 +118,31 @@ public sealed class Pruning
 
     /// <summary>
     /// Whether the sparse kernel beats the dense one on weights that keep <paramref name="density"/> of their blocks of
-    /// <paramref name="block"/>: it reads an index per block and walks runs of outputs one at a time, so it wins only
-    /// well below full density, and single weights (block 1) lose a vector's worth of work each. The crossovers are
-    /// measured (docs/pruning.md).
+    /// <paramref name="block"/>. Both read the weights at the cache's bandwidth; the sparse kernel adds an index and a
+    /// broadcast per block, which a block of 16 or 8 outputs hides and single weights do not. Measured on case B's
+    /// MLP (Pruning_Crossover, docs/pruning.md): blocks of 16 are 1.45x faster than dense already at density 0.7,
+    /// blocks of 8 1.2x, blocks of 4 break even at 0.5 and single weights at about 0.15; these thresholds keep a margin.
     /// </summary>
     public static bool SparseKernelPays(int block, float density) => density <= block switch
     {
-        16 => 0.75f,
-        8 => 0.6f,
-        4 => 0.35f,
-        _ => 0.1f,
+        16 => 0.7f,
+        8 => 0.7f,
+        4 => 0.4f,
+        _ => 0.12f,
+    };
+
+    /// <summary>
+    /// <see cref="SparseKernelPays"/> for batched calls, where the dense kernel reuses each weight for up to 64 rows.
+    /// Measured for blocks of 16 (Pruning_Forward, docs/pruning.md: at density 0.5 the sparse kernel is 6-11 % slower
+    /// than the dense one on 64 rows, at 0.3 it is 1.6x faster); the other blocks' thresholds are scaled from their
+    /// batch-1 ones by the same factor, not measured.
+    /// </summary>
+    public static bool SparseKernelPaysBatched(int block, float density) => density <= block switch
+    {
+        16 => 0.4f,
+        8 => 0.4f,
+        4 => 0.2f,
+        _ => 0.06f,
     };
 
     /// <summary>Drops the compact forms: the values are about to change.</summary>

@@ -108,6 +108,27 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void PrunedLayers()
+    {
+        // A pruned dense layer's inference asks the runtime for the compact form of its weight and runs the sparse kernel
+        // when there is one, the dense kernel otherwise; its training is the dense kernels'. A pruned convolution only
+        // declares its mask (no sparse kernel yet).
+        const string source = """
+            using Dsl;
+
+            [Network(Channels = 1, Height = 4, Width = 4)]
+            public partial class Sparse
+            {
+                [Conv2D(8, 3, Padding = 1, Activation = Activation.Relu)][Pruned(0.5, Block = 8)] public partial Conv2D conv { get; }
+                [Flatten] public partial Flatten flat { get; }
+                [Dense(16, Activation.Relu)][Pruned(0.9)] public partial Dense fc { get; }
+                [Dense(2)] public partial Dense head { get; }
+            }
+            """;
+        VerifyGenerated(Baseline.Partial, source, nameof(PrunedLayers), "Sparse");
+    }
+
+    [Fact]
     public void NestedInNamespace()
     {
         const string source = """

@@ -31,6 +31,21 @@ public class OnnxExportTests(ITestOutputHelper output)
             $"{name}: ONNX Runtime differs from Dsl by {d.MaxAbs:E3} (outputs up to {d.MaxOutput:E3}), more than {OnnxHarness.Tolerance:E0} (1 + max |y|).");
     }
 
+    [Fact]
+    public void PrunedNetwork_ExportsDenseWeightsWithZeros_AndOnnxRuntimeMatchesItsSparseKernels()
+    {
+        var network = new PruningSample.PrunedFashionMlp(seed: 5);
+        OnnxHarness.Randomise(network, seed: 5);
+        network.Parameters.Pruning!.Prune();
+        Assert.NotNull(network.Parameters.Pruning.Sparse(0)); // Dsl's side runs the sparse kernel
+        float[] input = OnnxHarness.Inputs(network, seed: 1234);
+
+        Deviation d = OnnxHarness.Compare(OnnxHarness.Forward(network, input), OnnxHarness.RunExported(network, input));
+
+        output.WriteLine($"pruned FashionMlp: max |Δ| {d.MaxAbs:E2}, max |y| {d.MaxOutput:E2}");
+        Assert.True(d.Scaled <= OnnxHarness.Tolerance, $"ONNX Runtime differs from the sparse kernels by {d.MaxAbs:E3}");
+    }
+
     /// <summary>The deviation tables: per network, and per block kind the largest over the networks that contain it.</summary>
     [Fact]
     public void DeviationTable()

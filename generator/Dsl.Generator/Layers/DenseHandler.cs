@@ -112,8 +112,8 @@ internal sealed class DenseHandler : LayerHandler
         new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias, BatchOne: layer.Input.Rows == 1, Sparse: layer.Pruning is not null);
 
     /// <summary>
-    /// A pruned layer's inference: its sparse kernel while the runtime holds a compact form of W (pruned far enough to
-    /// pay), the dense kernel otherwise. The form is read once per call, so a rebuild on another thread is seen whole or not at all.
+    /// A pruned layer's inference: its sparse kernel while the runtime holds a compact form of W pruned far enough to
+    /// pay for this many rows (one, or a batch), the dense kernel otherwise. The form is read once per call, so a rebuild on another thread is seen whole or not at all.
     /// </summary>
     private static void EmitSparseOrDense(CallSite c, Plan plan, string x, string y, string rows, string dense)
     {
@@ -124,7 +124,7 @@ internal sealed class DenseHandler : LayerHandler
             return;
         }
         string local = Names.Local(layer.MemberName) + "Sparse";
-        c.W.Line($"if (_parameters.Pruning!.Sparse({plan.PrunableIndex(layer)}) is {{ }} {local})");
+        c.W.Line($"if (_parameters.Pruning!.{(rows == "1" ? "Sparse" : "SparseBatched")}({plan.PrunableIndex(layer)}) is {{ }} {local})");
         c.W.Line($"    {c.Code}.ForwardSparse<{Kernels}{Fused(layer, false)}>(ref {x}, {local}, ref Unsafe.Add(ref p, {c.Code}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")}), ref {y}, {rows});");
         c.W.Line("else");
         c.W.Line("    " + dense);
