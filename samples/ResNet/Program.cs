@@ -18,6 +18,7 @@ const string usage = """
       --epochs N      training epochs (default 15)
       --batch N       batch size (default 128)
       --lr F          learning rate, decayed by a cosine over the epochs (default 0.1 for SGD, 0.002 for AdamW)
+      --smoothing F   label smoothing of the cross-entropy, in [0, 1) (default 0)
       --adamw         AdamW (weight decay 1e-4) instead of SGD with Nesterov momentum 0.9 and weight decay 5e-4
       --seed N        initialisation and shuffling seed (default 42)
       --threads N     training threads (default: every core)
@@ -31,6 +32,7 @@ const string usage = """
 
 int epochs = 15, batchSize = 128, seed = 42, threads = Environment.ProcessorCount, trainLimit = 0, shift = 2;
 float? chosenRate = null;
+float smoothing = 0f;
 bool augment = true, summaryOnly = false, adamW = false;
 string dataDirectory = FashionData.DefaultDirectory, outputPath = "fashion-resnet.safetensors";
 try
@@ -44,6 +46,7 @@ try
             case "--epochs": epochs = Positive(); break;
             case "--batch": batchSize = Positive(); break;
             case "--lr": chosenRate = float.TryParse(Value(), out float lr) && lr > 0 ? lr : throw new FormatException($"--lr needs a positive number, not '{args[i]}'"); break;
+            case "--smoothing": smoothing = float.TryParse(Value(), out float ls) && ls is >= 0f and < 1f ? ls : throw new FormatException($"--smoothing needs a number in [0, 1), not '{args[i]}'"); break;
             case "--adamw": adamW = true; break;
             case "--seed": seed = int.TryParse(Value(), out int s) ? s : throw new FormatException($"--seed needs an integer, not '{args[i]}'"); break;
             case "--threads": threads = Positive(); break;
@@ -81,19 +84,19 @@ if (trainLimit > 0 && trainLimit < train.Count)
 
 float learningRate = chosenRate ?? (adamW ? 2e-3f : 0.1f);
 Optimizer optimizer = adamW ? new AdamW(learningRate, weightDecay: 1e-4f) : new Sgd(learningRate, momentum: 0.9f, weightDecay: 5e-4f, nesterov: true);
-var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropy)
+var trainer = new Trainer(net, optimizer, Loss.SoftmaxCrossEntropyWithLabelSmoothing(smoothing))
 {
     Threads = threads,
     // RandomHorizontalFlip(), after RandomCrop(28, padding=shift) when shifting; the border is black in the standardised units.
     Augmentation = augment ? new ImageAugmentation(1, 28, 28, padding: shift, horizontalFlip: true, fill: -FashionData.PixelMean / FashionData.PixelStd) : null,
 };
 string optimizerText = adamW ? $"AdamW lr {learningRate:G3}, weight decay 1e-4" : $"SGD lr {learningRate:G3}, Nesterov momentum 0.9, weight decay 5e-4";
-Console.WriteLine($"training: {train.Count} images, {epochs} epochs, batch {batchSize}, {optimizerText}, cosine decay, " +
+Console.WriteLine($"training: {train.Count} images, {epochs} epochs, batch {batchSize}, {optimizerText}, cosine decay, label smoothing {smoothing:G3}, " +
                   $"seed {seed}, {threads} thread(s) of {Environment.ProcessorCount} cores, SIMD {SampleSupport.Simd()}{(augment ? $", augmented (flips{(shift > 0 ? $", shifts up to {shift} px" : "")})" : "")}");
 
 var clock = Stopwatch.StartNew();
 TrainingHistory history = trainer.Fit(train, epochs, batchSize, seed, validation: test,
-    observer: new CosineDecay(optimizer, learningRate, epochs, new ConsoleProgress()));
+    observers: [new CosineDecay(optimizer, learningRate, epochs), new ConsoleProgress()]);
 clock.Stop();
 double meanEpoch = 0;
 foreach (EpochReport e in history.Epochs) meanEpoch += e.Elapsed.TotalSeconds / history.Epochs.Count;
