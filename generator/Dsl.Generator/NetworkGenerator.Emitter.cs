@@ -58,7 +58,12 @@ public sealed partial class NetworkGenerator
             w.Line("public global::Dsl.Parameters Parameters => _parameters;");
             w.Line();
             w.Line("/// <inheritdoc/>");
-            w.Line($"public string Summary => {Verbatim(SummaryText(spec, plan))};");
+            if (System.Linq.Enumerable.Any(plan.Tensors, t => t.Pruning is not null))
+            {
+                // The connections a pruned weight keeps are known at run time only: its table follows the layers'.
+                w.Line($"public string Summary => {Verbatim(SummaryText(spec, plan) + "\n\n")} + _parameters.Pruning!.Describe();");
+            }
+            else w.Line($"public string Summary => {Verbatim(SummaryText(spec, plan))};");
             w.Line();
             EmitSteps(w, spec, plan);
 

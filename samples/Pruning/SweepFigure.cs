@@ -29,7 +29,7 @@ internal static class SweepFigure
         kept.LinePattern = LinePattern.Dotted;
         accuracy.Axes.Bottom.Label.Text = "sparsity of the pruned layers (%)";
         accuracy.Axes.Left.Label.Text = "test accuracy";
-        accuracy.Axes.Title.Label.Text = $"Fashion-MNIST {model}: accuracy against sparsity";
+        accuracy.Axes.Title.Label.Text = $"Fashion-MNIST {model.ToUpperInvariant()}: accuracy against sparsity";
         accuracy.ShowLegend(Alignment.LowerLeft);
 
         var speed = new Plot();

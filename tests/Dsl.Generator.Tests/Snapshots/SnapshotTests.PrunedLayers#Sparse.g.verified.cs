@@ -76,7 +76,9 @@ flat   Flatten  128                          0      0
 fc     Dense    16      Relu             2,064  4,096
 head   Dense    2       None                34     64
 total                                    2,178  6,464
-";
+
+
+" + _parameters.Pruning!.Describe();
 
     /// <inheritdoc/>
     public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NetworkStep> Steps => s_steps;

@@ -45,6 +45,10 @@ public class PruningTests
         Assert.Null(net.Parameters.Find("hidden.bias")!.Pruning);
         Assert.Null(new FashionMlp().Parameters.Pruning);
         Assert.All(pruning.Tensors, t => Assert.Equal(0f, pruning.Sparsity(t)));
+        // The summary's layer table is followed by the connections each pruned weight keeps, known at run time.
+        pruning.Prune();
+        Assert.Contains("hidden.weight", net.Summary);
+        Assert.Contains($"connections: {net.Parameters.Connections():N0} of", net.Summary);
     }
 
     [Fact]
