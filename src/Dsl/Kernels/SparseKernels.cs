@@ -40,7 +40,7 @@ public static class SparseKernels
     {
         if (!Vector256.IsHardwareAccelerated)
         {
-            Scalar<TShape, TActivation>(ref x, w, ref b, ref y);
+            Narrow<TShape, TActivation>(ref x, w, ref b, ref y);
             return;
         }
         ref int starts = ref MemoryMarshal.GetArrayDataReference(w.Starts);
@@ -97,7 +97,7 @@ public static class SparseKernels
     {
         if (!Vector256.IsHardwareAccelerated)
         {
-            Scalar<TShape, TActivation>(ref x, w, ref b, ref y);
+            Narrow<TShape, TActivation>(ref x, w, ref b, ref y);
             return;
         }
         ref int starts = ref MemoryMarshal.GetArrayDataReference(w.Starts);
@@ -149,6 +149,42 @@ public static class SparseKernels
             for (; k < end; k++)
                 a0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref values, k * 4), Vector128.Create(Input(ref x, ref indices, k)), a0);
             TActivation.Invoke((a0 + a1) + (a2 + a3)).StoreUnsafe(ref y, c * 4);
+        }
+    }
+
+    /// <summary>
+    /// Blocks of 16 or 8 on machines without AVX2: each block as 128-bit vectors (4 or 2), two blocks in flight; the
+    /// scalar loop without SIMD.
+    /// </summary>
+    private static void Narrow<TShape, TActivation>(ref float x, SparseWeights w, ref float b, ref float y)
+        where TShape : struct, IGemmShape where TActivation : struct, IActivation
+    {
+        if (!Vector128.IsHardwareAccelerated)
+        {
+            Scalar<TShape, TActivation>(ref x, w, ref b, ref y);
+            return;
+        }
+        ref int starts = ref MemoryMarshal.GetArrayDataReference(w.Starts);
+        ref int indices = ref MemoryMarshal.GetArrayDataReference(w.Indices);
+        ref float values = ref MemoryMarshal.GetReference(w.Values);
+        nuint block = (nuint)w.Block, columns = (nuint)TShape.Outputs / block;
+        for (nuint c = 0; c < columns; c++)
+        {
+            nuint first = (nuint)Unsafe.Add(ref starts, c), end = (nuint)Unsafe.Add(ref starts, c + 1);
+            // One quarter or half of the block at a time, so the sums of two blocks fit the 16 registers.
+            for (nuint lane = 0; lane < block; lane += 4)
+            {
+                nuint o = c * block + lane, k = first;
+                Vector128<float> a0 = TShape.Bias ? Vector128.LoadUnsafe(ref b, o) : Vector128<float>.Zero, a1 = Vector128<float>.Zero;
+                for (; k + 2 <= end; k += 2)
+                {
+                    a0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref values, k * block + lane), Vector128.Create(Input(ref x, ref indices, k)), a0);
+                    a1 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref values, (k + 1) * block + lane), Vector128.Create(Input(ref x, ref indices, k + 1)), a1);
+                }
+                if (k < end)
+                    a0 = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref values, k * block + lane), Vector128.Create(Input(ref x, ref indices, k)), a0);
+                TActivation.Invoke(a0 + a1).StoreUnsafe(ref y, o);
+            }
         }
     }
 
