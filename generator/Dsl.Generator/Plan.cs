@@ -363,11 +363,12 @@ internal sealed class Plan
     /// <summary>Which of the runtime's prunable tensors (<c>Parameters.Pruning.Tensors</c>, in declaration order) is <paramref name="layer"/>'s weight.</summary>
     public int PrunableIndex(LayerSpec layer)
     {
+        List<TensorPlan> own = Step(layer).Tensors;
         int index = 0;
         foreach (TensorPlan t in Tensors)
         {
             if (t.Pruning is null) continue;
-            if (Step(layer).Tensors.Contains(t)) return index;
+            if (own.Contains(t)) return index;
             index++;
         }
         throw new System.InvalidOperationException($"Step '{layer.MemberName}' has no pruned weight.");

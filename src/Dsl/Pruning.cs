@@ -22,8 +22,7 @@ public sealed class PruningTarget
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1) or <paramref name="block"/> is not positive.</exception>
     public PruningTarget(float sparsity, int block, bool sparseKernel = false)
     {
-        if (!(sparsity >= 0f && sparsity < 1f))
-            throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "Sparsity is the fraction of connections removed, in [0, 1).");
+        Dsl.Pruning.CheckSparsity(sparsity, nameof(sparsity));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(block);
         Sparsity = sparsity;
         Block = block;
@@ -192,23 +191,36 @@ public sealed class Pruning
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1).</exception>
     public void Prune(float? sparsity = null, PruningScope scope = PruningScope.PerLayer)
     {
-        if (sparsity is float s) CheckSparsity(s);
-        if (scope == PruningScope.Global)
-        {
-            long goal = 0;
-            foreach (TensorInfo t in _tensors) goal += (long)Math.Round((double)(sparsity ?? t.Pruning!.Sparsity) * t.Length);
-            PruneGlobally(goal);
-            return;
-        }
-        for (int i = 0; i < _tensors.Length; i++) PruneTensor(i, sparsity ?? _tensors[i].Pruning!.Sparsity);
+        if (sparsity is float s) CheckSparsity(s, nameof(sparsity));
+        Prune(t => sparsity ?? t.Pruning!.Sparsity, scope);
     }
 
     /// <summary>Removes <paramref name="tensor"/>'s smallest blocks until <paramref name="sparsity"/> of its connections are removed.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1).</exception>
     public void Prune(TensorInfo tensor, float sparsity)
     {
-        CheckSparsity(sparsity);
-        PruneTensor(IndexOf(tensor), sparsity);
+        CheckSparsity(sparsity, nameof(sparsity));
+        if (Grow(IndexOf(tensor), sparsity)) MasksChanged();
+    }
+
+    /// <summary>
+    /// Every prunable tensor to <paramref name="sparsityOf"/> its own: each on its own, or (<see cref="PruningScope.Global"/>)
+    /// with one threshold whose removed connections add up to those sparsities weighted by the tensors' sizes.
+    /// </summary>
+    internal void Prune(Func<TensorInfo, float> sparsityOf, PruningScope scope)
+    {
+        bool changed = false;
+        if (scope == PruningScope.Global)
+        {
+            long goal = 0;
+            foreach (TensorInfo t in _tensors) goal += (long)Math.Round((double)sparsityOf(t) * t.Length);
+            changed = GrowGlobally(goal);
+        }
+        else
+        {
+            for (int i = 0; i < _tensors.Length; i++) changed |= Grow(i, sparsityOf(_tensors[i]));
+        }
+        if (changed) MasksChanged();
     }
 
     /// <summary>Keeps every connection again (the values of removed ones stay zero until trained).</summary>
@@ -301,12 +313,13 @@ public sealed class Pruning
     /// <summary>Non-zero values of <paramref name="tensor"/>: the connections it keeps (a kept weight may also be exactly zero).</summary>
     public long Connections(TensorInfo tensor) => Parameters.CountNonZero(_parameters.Value(tensor));
 
-    private void PruneTensor(int i, float sparsity)
+    /// <summary>Marks tensor <paramref name="i"/>'s smallest kept blocks removed until <paramref name="sparsity"/> of them are; false when none had to be.</summary>
+    private bool Grow(int i, float sparsity)
     {
         bool[] removed = _removed[i];
         int goal = (int)Math.Round((double)sparsity * removed.Length);
         int more = goal - _removedCount[i];
-        if (more <= 0) return;
+        if (more <= 0) return false;
         TensorInfo t = _tensors[i];
         int block = t.Pruning!.Block;
         ReadOnlySpan<float> values = _parameters.Value(t);
@@ -323,13 +336,14 @@ public sealed class Pruning
         SortTiesByIndex(scores, blocks, more);
         for (int k = 0; k < more; k++) removed[blocks[k]] = true;
         _removedCount[i] = goal;
-        Apply(i);
-        Version++;
-        Compact();
+        return true;
     }
 
-    /// <summary>Removes the smallest blocks across all prunable tensors (mean square per weight) until <paramref name="goalWeights"/> connections are removed.</summary>
-    internal void PruneGlobally(long goalWeights)
+    /// <summary>
+    /// Marks the smallest kept blocks across all prunable tensors (mean square per weight) removed until
+    /// <paramref name="goalWeights"/> connections are; false when none had to be.
+    /// </summary>
+    private bool GrowGlobally(long goalWeights)
     {
         long removedWeights = 0;
         var candidates = new List<(float Score, int Tensor, int Block)>();
@@ -342,7 +356,7 @@ public sealed class Pruning
             for (int b = 0; b < _removed[i].Length; b++)
                 if (!_removed[i][b]) candidates.Add((SumOfSquares(values.Slice(b * block, block)) / block, i, b));
         }
-        if (removedWeights >= goalWeights) return;
+        if (removedWeights >= goalWeights) return false;
         // Mean square per weight, so blocks of different sizes compare; ties by tensor, then block.
         candidates.Sort((a, b) => a.Score != b.Score ? a.Score.CompareTo(b.Score) : a.Tensor != b.Tensor ? a.Tensor.CompareTo(b.Tensor) : a.Block.CompareTo(b.Block));
         foreach ((float _, int i, int b) in candidates)
@@ -352,24 +366,16 @@ public sealed class Pruning
             _removedCount[i]++;
             removedWeights += _tensors[i].Pruning!.Block;
         }
-        for (int i = 0; i < _tensors.Length; i++) Apply(i);
-        Version++;
-        Compact();
+        return true;
     }
 
-    /// <summary>Zeroes tensor <paramref name="i"/>'s removed blocks in the values and the gradients.</summary>
-    private void Apply(int i)
+    /// <summary>After masks grew: zeroes the removed weights and their gradients, and rebuilds the compact forms once.</summary>
+    private void MasksChanged()
     {
-        TensorInfo t = _tensors[i];
-        int block = t.Pruning!.Block;
-        Span<float> values = _parameters.Value(t), gradients = _parameters.Gradient(t);
-        bool[] removed = _removed[i];
-        for (int b = 0; b < removed.Length; b++)
-        {
-            if (!removed[b]) continue;
-            values.Slice(b * block, block).Clear();
-            gradients.Slice(b * block, block).Clear();
-        }
+        ClearRemoved(_parameters.Values);
+        ClearRemoved(_parameters.Gradients);
+        Version++;
+        Compact();
     }
 
     // Array.Sort is not stable: within the run of scores equal to the last removed one, take the lowest indices.
@@ -398,9 +404,10 @@ public sealed class Pruning
         return i;
     }
 
-    private static void CheckSparsity(float sparsity)
+    /// <summary>Throws unless <paramref name="sparsity"/>, the argument <paramref name="name"/>, is a fraction of connections removed, in [0, 1).</summary>
+    internal static void CheckSparsity(float sparsity, string name)
     {
         if (!(sparsity >= 0f && sparsity < 1f))
-            throw new ArgumentOutOfRangeException(nameof(sparsity), sparsity, "Sparsity is the fraction of connections removed, in [0, 1).");
+            throw new ArgumentOutOfRangeException(name, sparsity, "Sparsity is the fraction of connections removed, in [0, 1).");
     }
 }

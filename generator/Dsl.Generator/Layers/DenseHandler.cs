@@ -115,7 +115,7 @@ internal sealed class DenseHandler : LayerHandler
     /// A pruned layer's inference: its sparse kernel while the runtime holds a compact form of W pruned far enough to
     /// pay for this many rows (one, or a batch), the dense kernel otherwise. The form is read once per call, so a rebuild on another thread is seen whole or not at all.
     /// </summary>
-    private static void EmitSparseOrDense(CallSite c, Plan plan, string x, string y, string rows, string dense)
+    private static void EmitSparseOrDense(CallSite c, string x, string y, string rows, string dense)
     {
         LayerSpec layer = c.Layer;
         if (layer.Pruning is null)
@@ -124,7 +124,7 @@ internal sealed class DenseHandler : LayerHandler
             return;
         }
         string local = Names.Local(layer.MemberName) + "Sparse";
-        c.W.Line($"if (_parameters.Pruning!.{(rows == "1" ? "Sparse" : "SparseBatched")}({plan.PrunableIndex(layer)}) is {{ }} {local})");
+        c.W.Line($"if (_parameters.Pruning!.{(rows == "1" ? "Sparse" : "SparseBatched")}({c.Plan.PrunableIndex(layer)}) is {{ }} {local})");
         c.W.Line($"    {c.Code}.ForwardSparse<{Kernels}{Fused(layer, false)}>(ref {x}, {local}, ref Unsafe.Add(ref p, {c.Code}.{(layer.HasBias ? "BiasOffset" : "WeightOffset")}), ref {y}, {rows});");
         c.W.Line("else");
         c.W.Line("    " + dense);
@@ -138,7 +138,7 @@ internal sealed class DenseHandler : LayerHandler
     {
         LayerSpec layer = c.Layer;
         int rows = layer.Input.Rows, width = layer.Output.Features;
-        EmitSparseOrDense(c, c.Plan, x, y, SourceWriter.Int(rows), rows == 1
+        EmitSparseOrDense(c, x, y, SourceWriter.Int(rows), rows == 1
             ? $"{c.Code}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
             : $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
         if (layer.Activation == ActivationKind.Softmax)
@@ -151,7 +151,7 @@ internal sealed class DenseHandler : LayerHandler
     public override void EmitBlockInference(CallSite c, string x, string y)
     {
         LayerSpec layer = c.Layer;
-        EmitSparseOrDense(c, c.Plan, x, y, "rows", $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
+        EmitSparseOrDense(c, x, y, "rows", $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
         if (layer.Activation == ActivationKind.Softmax)
         {
             c.W.Line("for (int r = 0; r < rows; r++)");

@@ -32,8 +32,7 @@ public sealed class MagnitudePruning : ITrainingObserver
         ArgumentOutOfRangeException.ThrowIfLessThan(startStep, 1L);
         ArgumentOutOfRangeException.ThrowIfLessThan(endStep, startStep);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(frequency);
-        if (finalSparsity is float f && !(f >= 0f && f < 1f))
-            throw new ArgumentOutOfRangeException(nameof(finalSparsity), f, "Sparsity is the fraction of connections removed, in [0, 1).");
+        if (finalSparsity is float f) Dsl.Pruning.CheckSparsity(f, nameof(finalSparsity));
         float lowestTarget = finalSparsity ?? float.PositiveInfinity;
         if (finalSparsity is null)
             foreach (TensorInfo t in _pruning.Tensors) lowestTarget = Math.Min(lowestTarget, t.Pruning!.Sparsity);
@@ -83,15 +82,7 @@ public sealed class MagnitudePruning : ITrainingObserver
         Step = (long)(epoch - 1) * batchCount + batchIndex + 1;
         if (Step < StartStep || Step > EndStep || ((Step - StartStep) % Frequency != 0 && Step != EndStep)) return;
         double progress = Progress(Step);
-        long goal = 0;
-        foreach (TensorInfo t in _pruning.Tensors)
-        {
-            float sparsity = (float)(InitialSparsity + ((FinalSparsity ?? t.Pruning!.Sparsity) - InitialSparsity) * progress);
-            if (Scope == PruningScope.PerLayer) _pruning.Prune(t, sparsity);
-            else goal += (long)Math.Round((double)sparsity * t.Length);
-        }
-        // One threshold: the connections removed add up to each tensor's share, weighted by its size.
-        if (Scope == PruningScope.Global) _pruning.PruneGlobally(goal);
+        _pruning.Prune(t => (float)(InitialSparsity + ((FinalSparsity ?? t.Pruning!.Sparsity) - InitialSparsity) * progress), Scope);
     }
 
     /// <inheritdoc/>
