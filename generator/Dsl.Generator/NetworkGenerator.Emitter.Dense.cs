@@ -84,6 +84,15 @@ public sealed partial class NetworkGenerator
                 }
             }
 
+            /// <summary>The forward of a pruned product over its compact form (its <c>Shape</c> must be written): the loop is the runtime's.</summary>
+            public static void EmitForwardSparse(SourceWriter w)
+            {
+                w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows over the kept blocks of the pruned W only (its compact form); the loop is the runtime's.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Line("public static void ForwardSparse<TActivation>(ref float x, global::Dsl.SparseWeights w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation =>");
+                w.Line("    global::Dsl.Kernels.SparseKernels.Forward<Shape, TActivation>(ref x, w, ref b, ref y, (nuint)rows);");
+            }
+
             // The constants the network's shared micro-tiles (GemmTiles) and the runtime's fallback kernels are specialised on.
             private static void EmitShape(SourceWriter w, string name, Gemm layer, bool tiles, bool fallback, bool sparse = false)
             {

@@ -349,7 +349,7 @@ public sealed partial class NetworkGenerator
                 Report(DiagnosticDescriptors.PruningOption, at, display, problem);
                 return null;
             }
-            return layer with { Pruning = new PruneSpec((float)sparsity, block) { SparseKernel = layer.Handler.HasSparseKernel } };
+            return layer with { Pruning = new PruneSpec((float)sparsity, block) { SparseKernel = layer.Handler.HasSparseKernel(layer) } };
         }
 
         /// <summary>PrunedAttribute.Block's default, PruningTarget.DefaultBlock in the runtime.</summary>

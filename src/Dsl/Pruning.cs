@@ -18,7 +18,7 @@ public sealed class PruningTarget
     /// <summary>Describes a prunable tensor; generated code creates these.</summary>
     /// <param name="sparsity">The declared fraction of connections to remove, in [0, 1).</param>
     /// <param name="block">Consecutive stored outputs removed together.</param>
-    /// <param name="sparseKernel">Whether the layer's inference has a sparse kernel (a dense layer's), so the runtime builds the weight's compact form.</param>
+    /// <param name="sparseKernel">Whether the layer's inference has a sparse kernel (a dense or one-group convolution layer's), so the runtime builds the weight's compact form.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1) or <paramref name="block"/> is not positive.</exception>
     public PruningTarget(float sparsity, int block, bool sparseKernel = false)
     {

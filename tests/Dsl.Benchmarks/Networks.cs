@@ -164,3 +164,19 @@ public partial class PrunedMlpB1
     [Dense(512, Activation.Relu)][Pruned(0.9, Block = 1)] public partial Dense Fc2 { get; }
     [Dense(10)] public partial Dense Head { get; }
 }
+
+/// <summary>The FashionCnn's second convolution and its batch norm, pruned in blocks of 16 output channels.</summary>
+[Network(Channels = 32, Height = 14, Width = 14)]
+public partial class PrunedConvLayer
+{
+    [Conv2D(64, 3, Padding = 1, Bias = false)][Pruned(0.8)] public partial Conv2D Conv { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Bn { get; }
+}
+
+/// <summary><see cref="PrunedConvLayer"/> without [Pruned].</summary>
+[Network(Channels = 32, Height = 14, Width = 14)]
+public partial class DenseConvLayer
+{
+    [Conv2D(64, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Bn { get; }
+}

@@ -88,6 +88,49 @@ public class SparseInferenceTests
     }
 
     [Fact]
+    public void PrunedConvolutions_RunTheirSparseKernels_AndAgreeWithTheDenseOnes()
+    {
+        // Running statistics and affine parameters away from 0 and 1: the sparse path runs the batch norm that the
+        // dense path folds into W, so a scale or shift applied wrongly on either path shows.
+        var net = Pruned(new SparseConvNet(seed: 31), sparsity: null);
+        var rng = new Rng(32);
+        for (int c = 0; c < net.Bn1.Weight.Length; c++)
+        {
+            net.Bn1.Weight[c] = 1f + 0.3f * rng.NextGaussian();
+            net.Bn1.Bias[c] = 0.2f * rng.NextGaussian();
+            net.Bn1.RunningMean[c] = 0.1f * rng.NextGaussian();
+            net.Bn1.RunningVar[c] = 0.5f + rng.NextSingle();
+        }
+        AgreeSparseAndDense(net, batch: 5, seed: 33);
+        AgreeSparseAndDense(Pruned(new SparseConv1DNet(seed: 34), sparsity: null), batch: 5, seed: 35);
+    }
+
+    // Every pruned layer of net runs sparse (its declared 0.9); batch-1 and batched outputs agree with the dense kernels on the same weights.
+    private static void AgreeSparseAndDense(INetwork net, int batch, int seed)
+    {
+        Pruning pruning = net.Parameters.Pruning!;
+        Assert.All(Enumerable.Range(0, pruning.Tensors.Count), i => Assert.NotNull(pruning.SparseBatched(i)));
+        float[] inputs = DenseNumericTests.RandomInputs(batch * net.InputSize, seed);
+        var sparseBatched = new float[batch * net.OutputSize];
+        var sparseOne = new float[batch * net.OutputSize];
+        net.Forward(inputs, sparseBatched, batch);
+        for (int s = 0; s < batch; s++)
+            net.Forward(inputs.AsSpan(s * net.InputSize, net.InputSize), sparseOne.AsSpan(s * net.OutputSize, net.OutputSize));
+        pruning.DropCompact();
+        var dense = new float[batch * net.OutputSize];
+        net.Forward(inputs, dense, batch);
+        // The same non-zero products summed in another order (and a batch norm applied after the sum rather than
+        // folded into W): a few float roundings.
+        for (int i = 0; i < dense.Length; i++)
+        {
+            float tolerance = 1e-5f * Math.Max(1f, Math.Abs(dense[i]));
+            Assert.Equal(dense[i], sparseBatched[i], tolerance);
+            Assert.Equal(dense[i], sparseOne[i], tolerance);
+        }
+        Assert.Contains(dense, v => v != 0f);
+    }
+
+    [Fact]
     public void MaskedNetwork_BackwardMatchesFiniteDifferencesOfTheTrainingForward()
     {
         // The training forward and backward are the dense kernels on the zero-filled weights: the gradient of a
@@ -127,10 +170,15 @@ public class SparseInferenceTests
         SparseBlocksNet net = PrunedNet(0.9f);
         float[] x = DenseNumericTests.RandomInputs(SparseBlocksNet.InputSize * 4, seed: 30);
         var y = new float[SparseBlocksNet.OutputSize * 4];
+        var conv = Pruned(new SparseConvNet(seed: 36), sparsity: null);
+        float[] image = DenseNumericTests.RandomInputs(SparseConvNet.InputSize * 2, seed: 37);
+        var classes = new float[SparseConvNet.OutputSize * 2];
         long bytes = Allocations.QuietestWindow(() =>
         {
             net.Forward(x.AsSpan(0, SparseBlocksNet.InputSize), y.AsSpan(0, SparseBlocksNet.OutputSize));
             net.Forward(x, y, 4);
+            conv.Forward(image.AsSpan(0, SparseConvNet.InputSize), classes.AsSpan(0, SparseConvNet.OutputSize));
+            conv.Forward(image, classes, 2);
         }, callsPerWindow: 100);
         Assert.Equal(0, bytes);
     }

@@ -80,16 +80,20 @@ internal sealed class BatchNormHandler : LayerHandler
         w.Line($"public const int Spatial = {step.Layer.Input.Spatial}; // positions per channel");
     }
 
-    protected override void EmitInference(CallSite c, string x, string y)
+    protected override void EmitInference(CallSite c, string x, string y) => EmitInference(c.W, c.Layer, c.Offsets, x, y);
+
+    /// <summary>
+    /// y = act(gamma (x - running_mean) / sqrt(running_var + eps) + beta) on one sample; also a pruned convolution's,
+    /// whose sparse path runs the batch norm its dense path folds into W.
+    /// </summary>
+    public static void EmitInference(SourceWriter w, LayerSpec layer, string offsets, string x, string y)
     {
-        LayerSpec layer = c.Layer;
-        string offsets = c.Offsets;
         int channels = layer.Input.Channels;
-        c.W.Line($"{Kernels}BatchNormKernels.Inference(MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), {channels}, {layer.Input.Spatial}, " +
+        w.Line($"{Kernels}BatchNormKernels.Inference(MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), {channels}, {layer.Input.Spatial}, " +
                  $"_parameters.Values.Slice({offsets}.WeightOffset, {channels}), _parameters.Values.Slice({offsets}.BiasOffset, {channels}), " +
                  $"_parameters.Buffers.Slice({offsets}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({offsets}.RunningVarOffset, {channels}), {SourceWriter.Float(layer.Get<BatchNormOptions>().Epsilon)});");
         if (layer.Activation != ActivationKind.None)
-            c.W.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>(MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}));");
+            w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>(MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}));");
     }
 
     public override void EmitTrain(CallSite c, string input, string output, string? pre)

@@ -94,6 +94,11 @@ internal sealed class ConvolutionHandler : LayerHandler
     // Stored per group input-major [patch, out/groups]: a block is a run of one group's output channels for one input tap.
     public override int? PrunableRun(LayerSpec layer) => layer.Output.Channels / layer.Get<ConvolutionOptions>().Groups;
 
+    // One group: the compact form is built over the stored [patch, out] as a dense layer's is over [in, out].
+    public override bool HasSparseKernel(LayerSpec layer) => layer.Get<ConvolutionOptions>().Groups == 1;
+
+    private static bool RunsSparse(LayerSpec layer) => layer.Pruning is { SparseKernel: true };
+
     public override KernelStrategy Strategy(LayerSpec layer) =>
         ConvEmitter.IsDirect(new Convolution(layer)) ? KernelStrategy.DirectConvolution : KernelStrategy.Im2ColConvolution;
 
@@ -124,7 +129,7 @@ internal sealed class ConvolutionHandler : LayerHandler
         var v = new Convolution(layer);
         int pixels = layer.Output.Spatial;
         shared.NeedColumns(pixels * v.PatchSize, pixels * v.GroupOutputs);
-        if (plan.Step(layer).Strategy != KernelStrategy.DirectConvolution)
+        if (plan.Step(layer).Strategy != KernelStrategy.DirectConvolution || RunsSparse(layer))
             shared.NeedInferenceColumns(pixels * v.PatchSize, pixels * v.GroupOutputs);
         shared.NeedPadded(ConvEmitter.PaddedFloats(v));
         shared.NeedTransposed(v.Groups * v.PatchSize * v.GroupOutputs);
@@ -186,7 +191,12 @@ internal sealed class ConvolutionHandler : LayerHandler
         LayerSpec layer = step.Layer;
         var v = new Convolution(layer);
         bool folded = step.FoldsNext;
-        DenseEmitter.EmitForward(w, new Gemm(v.PatchSize, v.GroupOutputs, layer.HasBias || folded, layer.HasBias), plan);
+        DenseEmitter.EmitForward(w, new Gemm(v.PatchSize, v.GroupOutputs, layer.HasBias || folded, layer.HasBias, Sparse: RunsSparse(layer)), plan);
+        if (RunsSparse(layer))
+        {
+            w.Line();
+            DenseEmitter.EmitForwardSparse(w);
+        }
         w.Line();
         ConvEmitter.EmitForwardHelpers(w, v, folded, zeroBias: folded && !layer.HasBias);
         if (step.Strategy == KernelStrategy.DirectConvolution)
@@ -204,7 +214,36 @@ internal sealed class ConvolutionHandler : LayerHandler
         ConvEmitter.EmitBackwardHelpers(w, v);
     }
 
+    /// <summary>
+    /// A pruned convolution's inference: while the runtime holds a compact form of W that pays for the layer's pixels
+    /// (<c>SparseBatched</c>: the pixels are the product's rows), im2col and the sparse product; a batch norm that the
+    /// dense path folds into W runs after it instead, on the output (the compact form holds W unscaled). The form is
+    /// read once per call, so a rebuild on another thread is seen whole or not at all.
+    /// </summary>
     protected override void EmitInference(CallSite c, string x, string y)
+    {
+        if (!RunsSparse(c.Layer))
+        {
+            EmitDenseInference(c, x, y);
+            return;
+        }
+        LayerSpec layer = c.Layer;
+        SourceWriter w = c.W;
+        string local = Names.Local(layer.MemberName) + "Sparse";
+        w.OpenBlock($"if (_parameters.Pruning!.SparseBatched({c.Plan.PrunableIndex(layer)}) is {{ }} {local})");
+        LayerSpec? norm = c.Step.FoldsNext ? c.Plan.Spec.Layers[c.Index + 1] : null;
+        string bias = layer.HasBias ? $"ref Unsafe.Add(ref p, {c.Offsets}.BiasOffset)" : norm is not null ? $"ref {c.Code}.NoBias[0]" : $"ref Unsafe.Add(ref p, {c.Offsets}.WeightOffset)";
+        w.Line($"{c.Code}.Im2Col(ref {x}, {(ConvEmitter.IsPadded(new Convolution(layer)) ? "ref padded, " : "")}ref cols);");
+        w.Line($"{c.Code}.ForwardSparse<{Kernels}{OperatorName(norm is null ? layer.Activation : ActivationKind.None)}>(ref cols, {local}, {bias}, ref pixels, {c.Code}.Pixels);");
+        w.Line($"{c.Code}.ToChannels(ref pixels, ref {y});");
+        if (norm is not null) BatchNormHandler.EmitInference(w, norm, Names.KernelClass(norm), y, y);
+        w.CloseBlock();
+        w.OpenBlock("else");
+        EmitDenseInference(c, x, y);
+        w.CloseBlock();
+    }
+
+    private static void EmitDenseInference(CallSite c, string x, string y)
     {
         LayerSpec layer = c.Layer;
         var v = new Convolution(layer);

@@ -38,7 +38,7 @@ internal sealed class DenseHandler : LayerHandler
     // Stored input-major [in, out]: a block is a run of outputs of one input.
     public override int? PrunableRun(LayerSpec layer) => layer.Output.Features;
 
-    public override bool HasSparseKernel => true;
+    public override bool HasSparseKernel(LayerSpec layer) => true;
 
     public override void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
     {
@@ -99,10 +99,7 @@ internal sealed class DenseHandler : LayerHandler
         DenseEmitter.EmitForward(w, Product(step.Layer), plan);
         if (step.Layer.Pruning is null) return;
         w.Line();
-        w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows over the kept blocks of the pruned W only (its compact form); the loop is the runtime's.</summary>");
-        w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-        w.Line("public static void ForwardSparse<TActivation>(ref float x, global::Dsl.SparseWeights w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation =>");
-        w.Line("    global::Dsl.Kernels.SparseKernels.Forward<Shape, TActivation>(ref x, w, ref b, ref y, (nuint)rows);");
+        DenseEmitter.EmitForwardSparse(w);
     }
 
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) =>

@@ -55,8 +55,8 @@ internal abstract class LayerHandler
     /// </summary>
     public virtual int? PrunableRun(LayerSpec layer) => null;
 
-    /// <summary>Whether a pruned layer of this kind runs the sparse kernel at inference (on the runtime's compact form of its weight).</summary>
-    public virtual bool HasSparseKernel => false;
+    /// <summary>Whether this pruned layer runs the sparse kernel at inference (on the runtime's compact form of its weight).</summary>
+    public virtual bool HasSparseKernel(LayerSpec layer) => false;
 
     /// <summary>A last check with the output shape known (after the size checks).</summary>
     public virtual void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)

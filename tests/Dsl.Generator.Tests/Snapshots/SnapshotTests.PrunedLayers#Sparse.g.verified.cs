@@ -36,7 +36,7 @@ partial class Sparse : global::Dsl.INetwork
     {
         _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
         {
-            new global::Dsl.TensorInfo("conv.weight", new[] { 8, 1, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 9, fanOut: 72, transposeGroups: 1, pruning: new global::Dsl.PruningTarget(0.5f, 8)),
+            new global::Dsl.TensorInfo("conv.weight", new[] { 8, 1, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 9, fanOut: 72, transposeGroups: 1, pruning: new global::Dsl.PruningTarget(0.5f, 8, sparseKernel: true)),
             new global::Dsl.TensorInfo("conv.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
             new global::Dsl.TensorInfo("fc.weight", new[] { 16, 128 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 128, fanOut: 16, transposeGroups: 1, pruning: new global::Dsl.PruningTarget(0.9f, 16, sparseKernel: true)),
             new global::Dsl.TensorInfo("fc.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
@@ -115,12 +115,23 @@ total                                    2,178  6,464
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[180];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(144, 36));
+        global::System.Span<float> scratch = stackalloc float[452];
+        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(144, 144));
+        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(288, 128));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(416, 36));
 
         // conv: Conv2D 1x4x4 -> 8x4x4, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 128));
-        convKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref Unsafe.Add(ref p, convKernels.WeightOffset), ref Unsafe.Add(ref p, convKernels.BiasOffset), ref conv);
+        if (_parameters.Pruning!.SparseBatched(0) is { } convSparse)
+        {
+            convKernels.Im2Col(ref x, ref padded, ref cols);
+            convKernels.ForwardSparse<global::Dsl.Kernels.Relu>(ref cols, convSparse, ref Unsafe.Add(ref p, convKernels.BiasOffset), ref pixels, convKernels.Pixels);
+            convKernels.ToChannels(ref pixels, ref conv);
+        }
+        else
+        {
+            convKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref Unsafe.Add(ref p, convKernels.WeightOffset), ref Unsafe.Add(ref p, convKernels.BiasOffset), ref conv);
+        }
 
         // flat: Flatten 8x4x4 -> 128. The same values seen as a flat vector (channel-major, like torch.flatten)
         // a view of the previous output: no data moves
@@ -152,7 +163,7 @@ total                                    2,178  6,464
         public const int WeightOffset = 0;
         public const int BiasOffset = 80;
 
-        /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
+        /// <summary>This product's constants, for the runtime's kernels on machines without AVX2 and the runtime's sparse kernel.</summary>
         private readonly struct Shape : global::Dsl.Kernels.IGemmShape
         {
             public static int Inputs => 9;
@@ -320,6 +331,11 @@ total                                    2,178  6,464
             }
             return s;
         }
+
+        /// <summary>Forward for <paramref name="rows"/> rows over the kept blocks of the pruned W only (its compact form); the loop is the runtime's.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void ForwardSparse<TActivation>(ref float x, global::Dsl.SparseWeights w, ref float b, ref float y, int rows) where TActivation : struct, global::Dsl.Kernels.IActivation =>
+            global::Dsl.Kernels.SparseKernels.Forward<Shape, TActivation>(ref x, w, ref b, ref y, (nuint)rows);
 
         /// <summary>One row of 9 values per output pixel; positions in the padding are zero.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -36,3 +36,28 @@ public partial class SparseBlocksNet
     [Dense(8, Activation.Relu)][Pruned(0.9, Block = 1)] public partial Dense Singles { get; }
     [Dense(3)] public partial Dense Out { get; }
 }
+
+/// <summary>
+/// Pruned convolutions on each inference path they have: a stride-1 one whose dense path is the direct kernel and
+/// folds the batch norm after it (blocks of 16), a strided one through im2col with its own bias and ReLU (blocks of 8),
+/// and a causal 1-D one that calls exp (blocks of 4) in <see cref="SparseConv1DNet"/>.
+/// </summary>
+[Network(Channels = 3, Height = 16, Width = 16)]
+public partial class SparseConvNet
+{
+    [Conv2D(16, 3, Padding = 1, Bias = false)][Pruned(0.9)] public partial Conv2D Conv1 { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Bn1 { get; }
+    [MaxPool2D(2)] public partial MaxPool2D Pool { get; }
+    [Conv2D(32, 3, Stride = 2, Activation = Activation.Relu)][Pruned(0.9, Block = 8)] public partial Conv2D Conv2 { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(3)] public partial Dense Out { get; }
+}
+
+/// <summary>A causal 1-D convolution pruned in blocks of 4, its activation one that calls exp.</summary>
+[Network(Channels = 4, Length = 12)]
+public partial class SparseConv1DNet
+{
+    [Conv1D(8, 3, Causal = true, Activation = Activation.Tanh)][Pruned(0.9, Block = 4)] public partial Conv1D Causal { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(2)] public partial Dense Out { get; }
+}
