@@ -1,135 +1,127 @@
 using System;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using Dsl;
 
 namespace Dsl.Benchmarks;
 
-/// <summary>A hidden layer after a ReLU, case B's: 512 → 512.</summary>
+/// <summary>Case B's hidden layer (512 → 512) after a ReLU: its batch-1 kernel skips zero inputs.</summary>
 [Network(Input = 512)]
-public partial class Hidden512
+public partial class AfterRelu512
 {
+    [BatchNorm1D(Activation = Activation.Relu)] public partial BatchNorm1D Norm { get; }
     [Dense(512, Activation.Relu)] public partial Dense Fc { get; }
 }
 
-/// <summary>The FashionMlp's second layer: 256 → 128.</summary>
-[Network(Input = 256)]
-public partial class Hidden256x128
+/// <summary><see cref="AfterRelu512"/> without the ReLU before the dense layer: its kernel reads every row.</summary>
+[Network(Input = 512)]
+public partial class AfterLinear512
 {
+    [BatchNorm1D] public partial BatchNorm1D Norm { get; }
+    [Dense(512, Activation.Relu)] public partial Dense Fc { get; }
+}
+
+/// <summary>The batch norm and ReLU of <see cref="AfterRelu512"/> alone: its time is subtracted from both to get the dense layer's.</summary>
+[Network(Input = 512)]
+public partial class Relu512
+{
+    [BatchNorm1D(Activation = Activation.Relu)] public partial BatchNorm1D Norm { get; }
+}
+
+/// <summary>The FashionMlp's second layer (256 → 128) after a ReLU.</summary>
+[Network(Input = 256)]
+public partial class AfterRelu256x128
+{
+    [BatchNorm1D(Activation = Activation.Relu)] public partial BatchNorm1D Norm { get; }
+    [Dense(128, Activation.Relu)] public partial Dense Fc { get; }
+}
+
+/// <summary>The batch norm and ReLU of <see cref="AfterRelu256x128"/> alone.</summary>
+[Network(Input = 256)]
+public partial class Relu256
+{
+    [BatchNorm1D(Activation = Activation.Relu)] public partial BatchNorm1D Norm { get; }
+}
+
+/// <summary><see cref="AfterRelu256x128"/> without the ReLU.</summary>
+[Network(Input = 256)]
+public partial class AfterLinear256x128
+{
+    [BatchNorm1D] public partial BatchNorm1D Norm { get; }
     [Dense(128, Activation.Relu)] public partial Dense Fc { get; }
 }
 
 /// <summary>
-/// Issue #15's question on activation sparsity: after a ReLU about half of a hidden layer's inputs are exactly zero;
-/// does skipping their weight rows pay in the input-major batch-1 kernel? <c>Dense</c> is the generated kernel
-/// (every row); <c>SkipZeroInputs</c> first lists the non-zero inputs without branches, then streams only their
-/// rows, with the generated kernel's register tiling (four vectors of outputs, two interleaved partial sums).
-/// Inputs: ReLU of Gaussians, so <see cref="ZeroFraction"/> of them are zero, at random places.
+/// Issue #15's question on activation sparsity: after a ReLU many of a hidden layer's inputs are exactly zero; does
+/// skipping their weight rows pay in the input-major batch-1 kernel? The generator writes the skipping kernel for a
+/// dense layer whose input comes from a ReLU (<c>SkipZeroInputs</c>: it lists the non-zero inputs without branches,
+/// then streams only their rows) and the full one otherwise (<c>EveryRow</c>, baseline). Both networks put a batch
+/// norm before the dense layer, with and without a ReLU, on inputs that are already ReLU outputs (so the ReLU
+/// changes nothing and both layers see the same inputs). The norm costs the same in both and is not small (it
+/// recomputes its scale per channel on every call): <c>NormOnly</c> times it alone, to subtract.
+/// Inputs: ReLU of Gaussians, <see cref="ZeroFraction"/> of them zero, at random places (0: none, the skip's cost).
 /// </summary>
 public class Pruning_ActivationSparsity
 {
-    private INetwork _net = null!;
+    private INetwork _skips = null!;
+    private INetwork _reads = null!;
+    private INetwork _norm = null!;
     private float[] _input = [];
     private float[] _output = [];
-    private float[] _weights = [];
-    private float[] _bias = [];
+    private float[] _normOutput = [];
 
     /// <summary>Which layer.</summary>
     [Params("512x512", "256x128")]
     public string Layer { get; set; } = "512x512"; // the smoke run's
 
     /// <summary>Fraction of the inputs that are zero.</summary>
-    [Params(0.5f, 0.8f)]
+    [Params(0f, 0.5f, 0.8f)]
     public float ZeroFraction { get; set; } = 0.5f;
 
-    /// <summary>Weights, inputs, and a check that both kernels agree.</summary>
+    /// <summary>Both networks on the same weights and inputs, and a check that they agree.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        _net = Layer == "512x512" ? new Hidden512() : new Hidden256x128();
-        Weights.Prepare(_net, 40);
-        TensorInfo w = _net.Parameters.Find("fc.weight")!, b = _net.Parameters.Find("fc.bias")!;
-        _weights = _net.Parameters.Value(w).ToArray(); // stored input-major [in, out], as the kernels read it
-        _bias = _net.Parameters.Value(b).ToArray();
+        (_skips, _reads, _norm) = Layer == "512x512"
+            ? ((INetwork)new AfterRelu512(), (INetwork)new AfterLinear512(), (INetwork)new Relu512())
+            : (new AfterRelu256x128(), new AfterLinear256x128(), new Relu256());
+        Weights.Prepare(_skips, 40);
+        // The norm scales by 1/sqrt(1 + eps) and shifts nothing, so a zero input stays zero.
+        _skips.Parameters.Value(_skips.Parameters.Find("norm.weight")!).Fill(1f);
+        _skips.Parameters.Value(_skips.Parameters.Find("norm.bias")!).Clear();
+        _skips.Parameters.Values.CopyTo(_reads.Parameters.Values);
         var rng = new Rng(41);
-        _input = new float[_net.InputSize];
+        _input = new float[_skips.InputSize];
         for (int i = 0; i < _input.Length; i++) _input[i] = rng.NextSingle() < ZeroFraction ? 0f : MathF.Abs(rng.NextGaussian());
-        _output = new float[_net.OutputSize];
+        _output = new float[_skips.OutputSize];
+        _normOutput = new float[_skips.InputSize];
         var skipped = new float[_output.Length];
-        Dense();
-        Skip(_input, _weights, _bias, skipped);
+        SkipZeroInputs();
+        _output.CopyTo(skipped, 0);
+        EveryRow();
         Agreement.Check(nameof(Pruning_ActivationSparsity), _output, skipped);
     }
 
-    /// <summary>The generated batch-1 kernel.</summary>
+    /// <summary>The kernel that reads every row of W.</summary>
     [Benchmark(Baseline = true), MustNotAllocate]
-    public float Dense()
+    public float EveryRow()
     {
-        _net.Forward(_input, _output);
+        _reads.Forward(_input, _output);
         return _output[0];
     }
 
-    /// <summary>The rows of the non-zero inputs only.</summary>
+    /// <summary>The kernel that reads the rows of the non-zero inputs only.</summary>
     [Benchmark, MustNotAllocate]
     public float SkipZeroInputs()
     {
-        Skip(_input, _weights, _bias, _output);
+        _skips.Forward(_input, _output);
         return _output[0];
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Skip(float[] xs, float[] ws, float[] bs, float[] ys)
+    /// <summary>The batch norm and ReLU alone.</summary>
+    [Benchmark, MustNotAllocate]
+    public float NormOnly()
     {
-        int inputs = xs.Length, outputs = ys.Length;
-        ref float x = ref MemoryMarshal.GetArrayDataReference(xs);
-        ref float w = ref MemoryMarshal.GetArrayDataReference(ws);
-        ref float b = ref MemoryMarshal.GetArrayDataReference(bs);
-        ref float y = ref MemoryMarshal.GetArrayDataReference(ys);
-        Span<int> kept = stackalloc int[inputs];
-        int n = 0;
-        for (int i = 0; i < inputs; i++)
-        {
-            kept[n] = i;
-            n += Unsafe.Add(ref x, i) != 0f ? 1 : 0;
-        }
-        for (int o = 0; o < outputs; o += 64)
-        {
-            Vector512<float> a0 = Vector512.LoadUnsafe(ref b, (nuint)o), a1 = Vector512.LoadUnsafe(ref b, (nuint)o + 16);
-            Vector512<float> a2 = Vector512.LoadUnsafe(ref b, (nuint)o + 32), a3 = Vector512.LoadUnsafe(ref b, (nuint)o + 48);
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-            int k = 0;
-            for (; k + 2 <= n; k += 2)
-            {
-                int i0 = kept[k], i1 = kept[k + 1];
-                ref float r0 = ref Unsafe.Add(ref w, i0 * outputs + o);
-                ref float r1 = ref Unsafe.Add(ref w, i1 * outputs + o);
-                var x0 = Vector512.Create(Unsafe.Add(ref x, i0));
-                var x1 = Vector512.Create(Unsafe.Add(ref x, i1));
-                a0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0), x0, a0);
-                a1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0, 16), x0, a1);
-                a2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0, 32), x0, a2);
-                a3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0, 48), x0, a3);
-                c0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r1), x1, c0);
-                c1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r1, 16), x1, c1);
-                c2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r1, 32), x1, c2);
-                c3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r1, 48), x1, c3);
-            }
-            for (; k < n; k++)
-            {
-                int i0 = kept[k];
-                ref float r0 = ref Unsafe.Add(ref w, i0 * outputs + o);
-                var x0 = Vector512.Create(Unsafe.Add(ref x, i0));
-                a0 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0), x0, a0);
-                a1 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0, 16), x0, a1);
-                a2 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0, 32), x0, a2);
-                a3 = Vector512.MultiplyAddEstimate(Vector512.LoadUnsafe(ref r0, 48), x0, a3);
-            }
-            Vector512.Max(a0 + c0, Vector512<float>.Zero).StoreUnsafe(ref y, (nuint)o);
-            Vector512.Max(a1 + c1, Vector512<float>.Zero).StoreUnsafe(ref y, (nuint)o + 16);
-            Vector512.Max(a2 + c2, Vector512<float>.Zero).StoreUnsafe(ref y, (nuint)o + 32);
-            Vector512.Max(a3 + c3, Vector512<float>.Zero).StoreUnsafe(ref y, (nuint)o + 48);
-        }
+        _norm.Forward(_input, _normOutput);
+        return _normOutput[0];
     }
 }

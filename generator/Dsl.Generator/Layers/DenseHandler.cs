@@ -96,7 +96,7 @@ internal sealed class DenseHandler : LayerHandler
 
     public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan)
     {
-        DenseEmitter.EmitForward(w, Product(step.Layer), plan);
+        DenseEmitter.EmitForward(w, Product(step.Layer) with { ReluInputs = FollowsRelu(step, plan) }, plan);
         if (step.Layer.Pruning is null) return;
         w.Line();
         DenseEmitter.EmitForwardSparse(w);
@@ -107,6 +107,20 @@ internal sealed class DenseHandler : LayerHandler
 
     private static Gemm Product(LayerSpec layer) =>
         new(layer.Input.Features, layer.Output.Features, layer.HasBias, layer.HasBias, BatchOne: layer.Input.Rows == 1, Sparse: layer.Pruning is not null);
+
+    /// <summary>
+    /// Whether the layer's input is the output of a ReLU (through a flatten), as far as the declaration order shows: a
+    /// hint for the batch-1 kernel to skip zero inputs, which computes the same sums whatever the input.
+    /// </summary>
+    private static bool FollowsRelu(StepPlan step, Plan plan)
+    {
+        for (int i = step.Index - 1; i >= 0; i--)
+        {
+            LayerSpec before = plan.Spec.Layers[i];
+            if (before.Kind != LayerKind.Flatten) return before.Activation == ActivationKind.Relu;
+        }
+        return false;
+    }
 
     /// <summary>
     /// A pruned layer's inference: its sparse kernel while the runtime holds a compact form of W pruned far enough to

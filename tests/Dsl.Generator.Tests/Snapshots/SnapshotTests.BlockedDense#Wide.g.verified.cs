@@ -485,7 +485,7 @@ total                                   7,560  14,720
         public const int WeightOffset = 1120;
         public const int BiasOffset = 7520;
 
-        // (kernels elided from this snapshot: 399 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 410 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.
