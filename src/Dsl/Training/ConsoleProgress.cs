@@ -54,7 +54,7 @@ public sealed class ConsoleProgress : ITrainingObserver
     /// <inheritdoc/>
     public void OnEpoch(EpochReport report)
     {
-        string line = Format(report);
+        string line = FormatLine(report);
         if (_interactive)
         {
             Redraw(line);
@@ -68,13 +68,21 @@ public sealed class ConsoleProgress : ITrainingObserver
         _writer.Flush();
     }
 
+    /// <summary>Whether epoch lines show the validation perplexity (<c>val_ppl</c>) after its loss: for a language model's per-token cross-entropy.</summary>
+    public bool ShowPerplexity { get; init; }
+
     /// <summary>The one-line summary printed per epoch, e.g. <c>epoch 3: loss 0.1234, acc 96.50%, val_loss 0.1500, val_acc 95.80%, 1.25 s</c>.</summary>
-    public static string Format(EpochReport report)
+    public static string Format(EpochReport report) => Format(report, showPerplexity: false);
+
+    private string FormatLine(EpochReport report) => Format(report, ShowPerplexity);
+
+    private static string Format(EpochReport report, bool showPerplexity)
     {
         var line = new StringBuilder(100);
         line.Append(CultureInfo.InvariantCulture, $"epoch {report.Epoch}: loss {report.TrainLoss:F4}");
         if (report.TrainAccuracy is float acc) line.Append(CultureInfo.InvariantCulture, $", acc {acc * 100:F2}%");
         if (report.ValidationLoss is float vloss) line.Append(CultureInfo.InvariantCulture, $", val_loss {vloss:F4}");
+        if (showPerplexity && report.ValidationPerplexity is float ppl) line.Append(CultureInfo.InvariantCulture, $", val_ppl {ppl:F2}");
         if (report.ValidationAccuracy is float vacc) line.Append(CultureInfo.InvariantCulture, $", val_acc {vacc * 100:F2}%");
         line.Append(CultureInfo.InvariantCulture, $", {report.Elapsed.TotalSeconds:F2} s");
         return line.ToString();

@@ -62,6 +62,29 @@ public sealed class Trainer
     private int _threads = Environment.ProcessorCount;
 
     /// <summary>
+    /// Clips the gradient before each optimiser step of <see cref="Fit"/>: when the L2 norm over every parameter's
+    /// gradient exceeds this, all of them are scaled by <c>max / norm</c>, as PyTorch's
+    /// <c>clip_grad_norm_(parameters, max)</c> before <c>optimizer.step()</c>. Null (the default) leaves it alone; with
+    /// it, a batch on one thread runs Backward and the optimiser's step rather than the fused BackwardAndStep.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not positive and finite.</exception>
+    public float? MaxGradientNorm
+    {
+        get => _maxGradientNorm;
+        set
+        {
+            if (value is float v && !(v > 0 && float.IsFinite(v)))
+                throw new ArgumentOutOfRangeException(nameof(value), v, "The largest gradient norm must be positive and finite.");
+            _maxGradientNorm = value;
+        }
+    }
+
+    private float? _maxGradientNorm;
+
+    /// <summary>The L2 norm of the last <see cref="Fit"/> step's gradient before clipping, when <see cref="MaxGradientNorm"/> is set; otherwise 0.</summary>
+    public float GradientNorm { get; private set; }
+
+    /// <summary>
     /// Random crops and flips applied to each training sample <see cref="Fit"/> gathers (never to evaluation), or
     /// null for none (the default). Its image size must be the network's input size.
     /// </summary>
@@ -110,24 +133,20 @@ public sealed class Trainer
             for (int i = 0; i < count; i++) order[i] = i;
             new Rng((long)seed + e).Shuffle(order);
 
-            double lossSum = 0;
-            int correct = 0;
+            var totals = new Shares();
             for (int b = 0; b < batchCount; b++)
             {
                 int first = b * maxBatch;
                 int batch = Math.Min(maxBatch, count - first);
-                (double loss, int right) = step.Run(first, batch, (long)e * batchCount + b);
-
-                lossSum += loss;
-                correct += right;
-                foreach (ITrainingObserver o in observers) o.OnBatch(e + 1, b, batchCount, (float)(lossSum / (first + batch)));
+                totals.Add(step.Run(first, batch, (long)e * batchCount + b));
+                foreach (ITrainingObserver o in observers) o.OnBatch(e + 1, b, batchCount, totals.MeanLoss);
             }
 
             EvaluationResult? validated = validation is null ? null : EvaluateOn(step.Crew, validation, batchSize);
             var report = new EpochReport(
                 e + 1,
-                (float)(lossSum / count),
-                train.IsClassification ? (float)((double)correct / count) : null,
+                totals.MeanLoss,
+                train.IsClassification ? totals.Accuracy : null,
                 validated?.Loss,
                 validated?.Accuracy,
                 Stopwatch.GetElapsedTime(start));
@@ -158,28 +177,51 @@ public sealed class Trainer
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var job = new EvaluationStep(this, data, Math.Min(batchSize, data.Count), crew);
-        double lossSum = 0;
-        int correct = 0;
+        var totals = new Shares();
         for (int first = 0; first < data.Count; first += job.MaxBatch)
-        {
-            (double loss, int right) = job.Run(first, Math.Min(job.MaxBatch, data.Count - first));
-            lossSum += loss;
-            correct += right;
-        }
-        return new EvaluationResult((float)(lossSum / data.Count), data.IsClassification ? (float)((double)correct / data.Count) : null);
+            totals.Add(job.Run(first, Math.Min(job.MaxBatch, data.Count - first)));
+        return new EvaluationResult(totals.MeanLoss, data.IsClassification ? totals.Accuracy : null);
     }
 
-    /// <summary>The threads' summed losses and correct counts, added in thread order.</summary>
-    private static (double Loss, int Correct) SumShares(double[] losses, int[] correct, int active)
+    /// <summary>
+    /// A share of a batch (or the sum of shares): the loss summed over its terms (the loss's mean times
+    /// <see cref="Loss.Count"/>), the terms, and the labels counted for accuracy and those predicted right.
+    /// </summary>
+    private struct Shares
     {
-        double loss = 0;
-        int right = 0;
-        for (int t = 0; t < active; t++)
+        public double Loss;
+        public long Terms;
+        public long Labelled;
+        public long Correct;
+
+        public void Add(in Shares other)
         {
-            loss += losses[t];
-            right += correct[t];
+            Loss += other.Loss;
+            Terms += other.Terms;
+            Labelled += other.Labelled;
+            Correct += other.Correct;
         }
-        return (loss, right);
+
+        public readonly float MeanLoss => Terms == 0 ? 0f : (float)(Loss / Terms);
+
+        public readonly float Accuracy => Labelled == 0 ? 0f : (float)((double)Correct / Labelled);
+
+        /// <summary>The threads' shares added in thread order.</summary>
+        public static Shares Sum(Shares[] shares, int active)
+        {
+            var total = new Shares();
+            for (int t = 0; t < active; t++) total.Add(shares[t]);
+            return total;
+        }
+
+        /// <summary>A thread's share: its rows' mean loss, weighted by its terms.</summary>
+        public static Shares Of(Trainer trainer, Dataset data, ReadOnlySpan<int> indices, float meanLoss, long terms, ReadOnlySpan<float> outputs) => new()
+        {
+            Loss = (double)meanLoss * terms,
+            Terms = terms,
+            Labelled = Metrics.CountLabelled(data, indices),
+            Correct = data.IsClassification ? Metrics.CountCorrect(outputs, data, indices) : 0,
+        };
     }
 
     /// <summary>
@@ -196,10 +238,10 @@ public sealed class Trainer
         private readonly Workspace[] _workspaces;
         private readonly float[][] _inputs, _outputs, _outputGradients;
         private readonly float[]?[] _gradients;
-        private readonly double[] _losses;
-        private readonly int[] _correct;
+        private readonly Shares[] _shares;
         private readonly BatchGroup? _group;
         private int _first, _batch, _active;
+        private long _terms;
         private long _optimizerStep;
         private bool _gradientsZero;
 
@@ -216,8 +258,7 @@ public sealed class Trainer
             _outputs = new float[threads][];
             _outputGradients = new float[threads][];
             _gradients = new float[]?[threads];
-            _losses = new double[threads];
-            _correct = new int[threads];
+            _shares = new Shares[threads];
             _group = threads > 1 ? new BatchGroup(threads) : null;
             for (int t = 0; t < threads; t++)
             {
@@ -236,12 +277,13 @@ public sealed class Trainer
 
         public WorkerCrew? Crew { get; }
 
-        /// <summary>Trains on samples <c>order[first .. first + batch)</c> as batch number <paramref name="step"/>; returns the summed loss and the correct count.</summary>
-        public (double Loss, int Correct) Run(int first, int batch, long step)
+        /// <summary>Trains on samples <c>order[first .. first + batch)</c> as batch number <paramref name="step"/>; returns the batch's loss and counts.</summary>
+        public Shares Run(int first, int batch, long step)
         {
             _first = first;
             _batch = batch;
             _active = Math.Min(_workspaces.Length, batch);
+            _terms = _trainer.Loss.Count(_data, _order.AsSpan(first, batch));
             foreach (Workspace workspace in _workspaces) workspace.Step = step;
             if (_active == 1)
             {
@@ -256,7 +298,7 @@ public sealed class Trainer
                 _group!.Begin(_active, batch);
                 Crew!.Run(this, _active, _group);
             }
-            return SumShares(_losses, _correct, _active);
+            return Shares.Sum(_shares, _active);
         }
 
         public void Run(int thread)
@@ -279,11 +321,19 @@ public sealed class Trainer
             if (_active > 1 || !_gradientsZero) workspace.Gradients(network.Parameters).Clear();
             network.ForwardTrain(x, y, rows, workspace);
             float loss = _trainer.Loss.Compute(y, _data, indices, dy);
-            // The loss is the mean over this thread's rows; the gradient must be that of the whole batch's mean.
-            if (rows != _batch) Kernels.SequenceKernels.Scale(ref Kernels.SpanMath.Ref(dy), (nuint)dy.Length, (float)rows / _batch);
-            _losses[thread] = (double)loss * rows;
-            _correct[thread] = _data.IsClassification ? Metrics.CountCorrect(y, _data, indices) : 0;
-            if (_active == 1)
+            // The loss is the mean over this thread's terms; the gradient must be that of the whole batch's mean.
+            long terms = _active == 1 ? _terms : _trainer.Loss.Count(_data, indices);
+            if (terms != _terms) Kernels.SequenceKernels.Scale(ref Kernels.SpanMath.Ref(dy), (nuint)dy.Length, _terms == 0 ? 0f : (float)terms / _terms);
+            _shares[thread] = Shares.Of(_trainer, _data, indices, loss, terms, y);
+            if (_active == 1 && _trainer.MaxGradientNorm is float max)
+            {
+                network.Backward(dy, Span<float>.Empty, rows, workspace);
+                Span<float> gradients = network.Parameters.Gradients;
+                _trainer.GradientNorm = Clip(gradients, Kernels.SpanMath.SumSquaredDeviations(ref Kernels.SpanMath.Ref(gradients), (nuint)gradients.Length, 0), max);
+                _trainer.Optimizer.Step(network.Parameters);
+                _gradientsZero = false;
+            }
+            else if (_active == 1)
             {
                 network.BackwardAndStep(dy, rows, workspace, _trainer.Optimizer);
                 _gradientsZero = true;
@@ -307,7 +357,22 @@ public sealed class Trainer
             Span<float> mine = total.Slice(start, length);
             for (int t = 1; t < _active; t++)
                 Kernels.SequenceKernels.AddInPlace(mine, _gradients[t].AsSpan(start, length));
+            if (_trainer.MaxGradientNorm is float max)
+            {
+                // The norm is over every slice: each thread's sum of squares, added in thread order on every thread.
+                _group.Partial(thread, 1)[0] = Kernels.SpanMath.SumSquaredDeviations(ref Kernels.SpanMath.Ref(mine), (nuint)mine.Length, 0);
+                float norm = Clip(mine, _group.Sum(thread, 1)[0], max);
+                if (thread == 0) _trainer.GradientNorm = norm;
+            }
             _trainer.Optimizer.UpdateSlice(_trainer.Network.Parameters, start, length, _optimizerStep);
+        }
+
+        // Scales the gradients by max / norm when the norm (the root of sumOfSquares) exceeds max; returns the norm.
+        private static float Clip(Span<float> gradients, double sumOfSquares, float max)
+        {
+            float norm = (float)Math.Sqrt(sumOfSquares);
+            if (norm > max) Kernels.SequenceKernels.Scale(ref Kernels.SpanMath.Ref(gradients), (nuint)gradients.Length, max / (norm + 1e-6f));
+            return norm;
         }
 
         public void Dispose() => Crew?.Dispose();
@@ -321,8 +386,7 @@ public sealed class Trainer
         private readonly WorkerCrew? _crew;
         private readonly int[][] _indices;
         private readonly float[][] _inputs, _outputs;
-        private readonly double[] _losses;
-        private readonly int[] _correct;
+        private readonly Shares[] _shares;
         private int _first, _batch, _active;
 
         public EvaluationStep(Trainer trainer, Dataset data, int maxBatch, WorkerCrew? crew)
@@ -336,8 +400,7 @@ public sealed class Trainer
             _indices = new int[threads][];
             _inputs = new float[threads][];
             _outputs = new float[threads][];
-            _losses = new double[threads];
-            _correct = new int[threads];
+            _shares = new Shares[threads];
             for (int t = 0; t < threads; t++)
             {
                 _indices[t] = new int[rows];
@@ -348,14 +411,14 @@ public sealed class Trainer
 
         public int MaxBatch { get; }
 
-        public (double Loss, int Correct) Run(int first, int batch)
+        public Shares Run(int first, int batch)
         {
             _first = first;
             _batch = batch;
             _active = Math.Min(_indices.Length, batch);
             if (_active == 1) Run(0);
             else _crew!.Run(this, _active);
-            return SumShares(_losses, _correct, _active);
+            return Shares.Sum(_shares, _active);
         }
 
         public void Run(int thread)
@@ -368,15 +431,15 @@ public sealed class Trainer
             Span<float> y = _outputs[thread].AsSpan(0, rows * network.OutputSize);
             Gather(_data, indices, x);
             network.Forward(x, y, rows);
-            _losses[thread] = (double)_trainer.Loss.Compute(y, _data, indices, Span<float>.Empty) * rows;
-            _correct[thread] = _data.IsClassification ? Metrics.CountCorrect(y, _data, indices) : 0;
+            float loss = _trainer.Loss.Compute(y, _data, indices, Span<float>.Empty);
+            _shares[thread] = Shares.Of(_trainer, _data, indices, loss, _trainer.Loss.Count(_data, indices), y);
         }
     }
 
     private static void Gather(Dataset data, ReadOnlySpan<int> indices, Span<float> destination)
     {
         int size = data.InputSize;
-        for (int i = 0; i < indices.Length; i++) data.Input(indices[i]).CopyTo(destination.Slice(i * size, size));
+        for (int i = 0; i < indices.Length; i++) data.CopyInput(indices[i], destination.Slice(i * size, size));
     }
 
     private void CheckData(Dataset data, string name)
@@ -387,7 +450,8 @@ public sealed class Trainer
             throw new ArgumentException($"The data set has {data.InputSize} features per sample but the network takes {Network.InputSize}.", name);
         if (data.OutputSize != Network.OutputSize)
         {
-            string what = data.IsClassification ? $"{data.ClassCount} classes" : $"{data.TargetSize} targets per sample";
+            string what = data.IsTokenSequence ? $"{data.Positions} positions × {data.ClassCount} token classes = {data.OutputSize} logits per sample"
+                : data.IsClassification ? $"{data.ClassCount} classes" : $"{data.TargetSize} targets per sample";
             throw new ArgumentException($"The data set has {what} but the network has {Network.OutputSize} outputs.", name);
         }
     }

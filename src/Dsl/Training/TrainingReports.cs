@@ -6,7 +6,7 @@ namespace Dsl;
 /// <summary>What one training epoch achieved.</summary>
 /// <param name="Epoch">Epoch number, 1-based (the first epoch is 1).</param>
 /// <param name="TrainLoss">Mean loss over the epoch's training samples, each measured when its batch was trained (the weights change during the epoch).</param>
-/// <param name="TrainAccuracy">Fraction of training samples classified correctly, measured like <paramref name="TrainLoss"/>; null for regression.</param>
+/// <param name="TrainAccuracy">Fraction of training samples (positions, for token sequences) classified correctly, measured like <paramref name="TrainLoss"/>; null for regression.</param>
 /// <param name="ValidationLoss">Mean loss on the validation set after the epoch; null without one.</param>
 /// <param name="ValidationAccuracy">Validation accuracy after the epoch; null without a validation set or for regression.</param>
 /// <param name="Elapsed">Wall time of the epoch, validation included.</param>
@@ -16,12 +16,23 @@ public readonly record struct EpochReport(
     float? TrainAccuracy,
     float? ValidationLoss,
     float? ValidationAccuracy,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary><c>exp(TrainLoss)</c>: the training perplexity when the loss is a cross-entropy in nats (a language model's per token).</summary>
+    public float TrainPerplexity => MathF.Exp(TrainLoss);
+
+    /// <summary><c>exp(ValidationLoss)</c>: the validation perplexity when the loss is a cross-entropy in nats; null without a validation set.</summary>
+    public float? ValidationPerplexity => ValidationLoss is float loss ? MathF.Exp(loss) : null;
+}
 
 /// <summary>Loss and accuracy of a network on a data set.</summary>
-/// <param name="Loss">Mean loss over all samples.</param>
-/// <param name="Accuracy">Fraction classified correctly; null for regression.</param>
-public readonly record struct EvaluationResult(float Loss, float? Accuracy);
+/// <param name="Loss">Mean loss over all samples (over all counted positions, for token sequences).</param>
+/// <param name="Accuracy">Fraction classified correctly (of the counted positions, for token sequences); null for regression.</param>
+public readonly record struct EvaluationResult(float Loss, float? Accuracy)
+{
+    /// <summary><c>exp(Loss)</c>: the perplexity when the loss is a cross-entropy in nats (a language model's per token).</summary>
+    public float Perplexity => MathF.Exp(Loss);
+}
 
 /// <summary>The per-epoch reports of one <see cref="Trainer.Fit"/> call.</summary>
 public sealed class TrainingHistory
