@@ -67,6 +67,41 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
                 w.Line("OutProjection.ForwardRows<global::Dsl.Kernels.Identity>(ref mixed, ref outWeight, ref outBias, ref y, Length);");
                 w.CloseBlock();
+                // Only a network with a decode step (a causal language model) calls it.
+                if (!Decodes(plan.Spec)) return;
+                w.Line();
+                EmitDecode(w, layer);
+            }
+
+            /// <summary>A decode step's floats for the layer: the new token's Q, K, V, its scores, the mixed heads, and the cached keys and values.</summary>
+            public static int DecodeFloats(Attention layer)
+            {
+                int l = layer.Input.Width, d = layer.Input.Channels;
+                return 3 * d + l + d + 2 * l * d;
+            }
+
+            // A causal layer's decode step: one row through the projections, attention over the cached positions.
+            private static void EmitDecode(SourceWriter w, Attention layer)
+            {
+                w.Line("/// <summary>");
+                w.Line("/// A decode step: the token row x at <paramref name=\"position\"/> through the layer, its key and value appended to the");
+                w.Line("/// cached rows of the positions before it, each head attending to positions 0..position. region holds the row's Q, K, V,");
+                w.Line("/// the scores, the mixed heads, then the cached keys [Length, ModelDim] and values [Length, ModelDim].");
+                w.Line("/// </summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                w.OpenBlock("public static void Decode(ref float x, ref float inWeight, ref float inBias, ref float outWeight, ref float outBias, ref float y, ref float region, nuint position)");
+                w.Line("ref float qkv = ref region;");
+                w.Line("ref float scores = ref Unsafe.Add(ref region, 3 * ModelDim);");
+                w.Line("ref float mixed = ref Unsafe.Add(ref scores, Length);");
+                w.Line("ref float keys = ref Unsafe.Add(ref mixed, ModelDim);");
+                w.Line("ref float values = ref Unsafe.Add(ref keys, Length * ModelDim);");
+                w.Line("InProjection.ForwardRows<global::Dsl.Kernels.Identity>(ref x, ref inWeight, ref inBias, ref qkv, 1);");
+                w.Line("MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref qkv, ModelDim), ModelDim).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref keys, position * ModelDim), ModelDim));");
+                w.Line("MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref qkv, 2 * ModelDim), ModelDim).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref values, position * ModelDim), ModelDim));");
+                w.Line("for (int h = 0; h < Heads; h++)");
+                w.Line("    global::Dsl.Kernels.AttentionKernels.DecodeHead(ref Unsafe.Add(ref qkv, h * HeadDim), ref keys, ref values, (int)position + 1, ModelDim, HeadDim, h, Scale, ref scores, ref Unsafe.Add(ref mixed, h * HeadDim));");
+                w.Line("OutProjection.ForwardRows<global::Dsl.Kernels.Identity>(ref mixed, ref outWeight, ref outBias, ref y, 1);");
+                w.CloseBlock();
             }
 
             public static void EmitBackward(SourceWriter w, Attention layer, Plan plan)

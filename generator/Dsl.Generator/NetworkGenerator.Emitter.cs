@@ -26,7 +26,8 @@ public sealed partial class NetworkGenerator
         {
             NetworkSpec spec = plan.Spec;
             var w = new SourceWriter();
-            OpenFile(w, spec, $" : global::Dsl.INetwork");
+            bool decodes = Decodes(spec);
+            OpenFile(w, spec, decodes ? " : global::Dsl.INetwork, global::Dsl.IDecoder" : " : global::Dsl.INetwork");
 
             w.Line("/// <summary>Input values per sample" + (spec.Input.Rank > 1 ? $" ({spec.Input}, channel-major)" : "") + ".</summary>");
             w.Line($"public const int InputSize = {spec.InputSize};");
@@ -68,6 +69,11 @@ public sealed partial class NetworkGenerator
             EmitSteps(w, spec, plan);
 
             EmitInference(w, spec, plan);
+            if (decodes)
+            {
+                w.Line();
+                EmitDecoding(w, spec, plan);
+            }
 
             for (int l = 0; l < spec.Layers.Count; l++)
             {

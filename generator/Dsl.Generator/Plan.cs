@@ -360,6 +360,32 @@ internal sealed class Plan
         return new LoopPlan(repeat, 0, 0, parameters ?? 0, buffers ?? 0, slots ?? 0, statistics ?? 0, scratch ?? 0, stepScratch ?? 0);
     }
 
+    /// <summary>
+    /// Per step, where its region of a decode cache starts: regions of <see cref="Layers.LayerHandler.DecodeFloats"/>
+    /// one after the other in step order, so a repeat's copies are equally spaced (<see cref="DecodeStride"/>).
+    /// </summary>
+    public int[] DecodeSlots
+    {
+        get
+        {
+            if (_decodeSlots is null)
+            {
+                _decodeSlots = new int[_steps.Length + 1];
+                for (int i = 0; i < _steps.Length; i++)
+                    _decodeSlots[i + 1] = _decodeSlots[i] + _steps[i].Layer.Handler.DecodeFloats(_steps[i].Layer);
+            }
+            return _decodeSlots;
+        }
+    }
+
+    private int[]? _decodeSlots;
+
+    /// <summary>Floats of a decode cache: every step's region.</summary>
+    public int DecodeFloats => DecodeSlots[_steps.Length];
+
+    /// <summary>The decode-cache floats between a repeat's consecutive copies.</summary>
+    public int DecodeStride(LoopPlan loop) => DecodeSlots[loop.First + loop.Steps] - DecodeSlots[loop.First];
+
     /// <summary>Which of the runtime's prunable tensors (<c>Parameters.Pruning.Tensors</c>, in declaration order) is <paramref name="layer"/>'s weight.</summary>
     public int PrunableIndex(LayerSpec layer)
     {

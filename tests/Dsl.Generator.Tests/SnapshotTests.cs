@@ -222,6 +222,28 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void CharacterLanguageModel()
+    {
+        // A causal language model: embedding and learned positions, one pre-norm block, a per-token head over the
+        // vocabulary. It implements IDecoder: DecodeStep runs one token through every step, attention reading and
+        // appending its cached keys and values.
+        const string source = """
+            using Dsl;
+
+            [Network(Input = 6)]
+            public partial class CharModel
+            {
+                [Embedding(5, 8)] public partial Embedding embed { get; }
+                [PositionalEmbedding] public partial PositionalEmbedding pos { get; }
+                [Residual(Norm = ResidualNorm.Pre, NormKind = NormKind.RMSNorm)] [MultiHeadSelfAttention(2, Causal = true)] public partial MultiHeadSelfAttention attn { get; }
+                [Residual(Norm = ResidualNorm.Pre, NormKind = NormKind.RMSNorm)] [Dense(8, Activation.Gelu)] public partial Dense ff { get; }
+                [Dense(5)] public partial Dense head { get; }
+            }
+            """;
+        VerifyGenerated(Baseline.Partial, source, nameof(CharacterLanguageModel), "CharModel");
+    }
+
+    [Fact]
     public void Dropout()
     {
         // Dropout on channel-major, flat and token activations: identity at inference (no code), a masked copy in

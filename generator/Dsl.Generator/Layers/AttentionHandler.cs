@@ -121,6 +121,15 @@ internal sealed class AttentionHandler : LayerHandler
                $"ref Unsafe.Add(ref {root}, {offsets}.OutProjWeightOffset), ref Unsafe.Add(ref {root}, {offsets}.{outBias})";
     }
 
+    // Causal attention decodes: a new token attends to the positions before it, whose keys and values are cached.
+    public override bool Decodes(LayerSpec layer) => layer.Get<AttentionOptions>().Causal;
+
+    // The output row, then the step's scratch and cache (AttentionEmitter.DecodeFloats).
+    public override int DecodeFloats(LayerSpec layer) => layer.Output.Features + AttentionEmitter.DecodeFloats(new Attention(layer));
+
+    protected override void EmitDecode(CallSite c, string x, string y) =>
+        c.W.Line($"{c.Code}.Decode(ref {x}, {Weights(c, "p")}, ref {y}, ref Unsafe.Add(ref m, {c.DecodeSlot} + {c.Layer.Output.Features}), (nuint)position);");
+
     protected override void EmitInference(CallSite c, string x, string y)
     {
         string Scratch(ScratchRole role) => $"ref scratch[{c.Scratch(role)}]";

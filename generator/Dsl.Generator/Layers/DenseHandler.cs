@@ -159,6 +159,17 @@ internal sealed class DenseHandler : LayerHandler
         }
     }
 
+    public override bool Decodes(LayerSpec layer) => layer.Input.IsTokens;
+
+    // The new token's row: one row of the product (the pruned form's single-row kernel where it pays).
+    protected override void EmitDecode(CallSite c, string x, string y)
+    {
+        LayerSpec layer = c.Layer;
+        EmitSparseOrDense(c, x, y, "1", $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, 1);");
+        if (layer.Activation == ActivationKind.Softmax)
+            c.W.Line($"{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {y}, {layer.Output.Features}));");
+    }
+
     public override void EmitBlockInference(CallSite c, string x, string y)
     {
         LayerSpec layer = c.Layer;

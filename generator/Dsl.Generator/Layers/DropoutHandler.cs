@@ -31,6 +31,8 @@ internal sealed class DropoutHandler : LayerHandler
 
     public override bool IsAliasInInference(LayerSpec layer) => true;
 
+    public override bool Decodes(LayerSpec layer) => true;
+
     protected override string InferenceAliasComment => "// the identity at inference: no data moves";
 
     public override string Describe(LayerSpec layer) =>

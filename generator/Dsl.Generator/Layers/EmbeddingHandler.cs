@@ -45,6 +45,15 @@ internal sealed class EmbeddingHandler : LayerHandler
     protected override void EmitInference(CallSite c, string x, string y) =>
         c.W.Line($"{Kernels}EmbeddingKernels.Gather(MemoryMarshal.CreateReadOnlySpan(ref {x}, {c.Layer.Inputs}), {Table(c)}, MemoryMarshal.CreateSpan(ref {y}, {c.Layer.Outputs}), {c.Layer.Get<EmbeddingOptions>().Vocabulary}, {c.Layer.Output.Channels});");
 
+    public override bool Decodes(LayerSpec layer) => true;
+
+    // The new token's row of the table (the step checked the id).
+    protected override void EmitDecode(CallSite c, string x, string y)
+    {
+        int d = c.Layer.Output.Channels;
+        c.W.Line($"_parameters.Values.Slice({c.Offsets}.WeightOffset + token * {d}, {d}).CopyTo(MemoryMarshal.CreateSpan(ref {y}, {d}));");
+    }
+
     public override void EmitTrain(CallSite c, string input, string output, string? pre) =>
         c.W.Line($"{Kernels}EmbeddingKernels.Gather({input}, {Table(c)}, {output}, {c.Layer.Get<EmbeddingOptions>().Vocabulary}, {c.Layer.Output.Channels});");
 

@@ -194,6 +194,38 @@ internal abstract class LayerHandler
         return output;
     }
 
+    /// <summary>
+    /// Whether a decode step (one new token of a causal language model, <c>IDecoder.DecodeStep</c>) can run this step:
+    /// it acts on each token on its own, or it is causal attention reading the cached keys and values.
+    /// </summary>
+    public virtual bool Decodes(LayerSpec layer) => false;
+
+    /// <summary>Floats of the decode cache the step's decode uses: its output row (none for a view), plus what it caches.</summary>
+    public virtual int DecodeFloats(LayerSpec layer) => IsAliasInInference(layer) ? 0 : layer.Output.Features;
+
+    /// <summary>
+    /// The decode step of this step reading the token row <paramref name="x"/>; returns the local holding its output row.
+    /// The default writes into the step's row of the decode cache (or <c>y</c>, the logits, when <paramref name="last"/>)
+    /// through <see cref="EmitDecode"/>; a view passes its input on.
+    /// </summary>
+    public virtual string EmitDecodeStep(CallSite c, string x, bool last)
+    {
+        if (IsAliasInInference(c.Layer))
+        {
+            c.W.Line(InferenceAliasComment);
+            if (last) c.W.Line($"MemoryMarshal.CreateReadOnlySpan(ref {x}, Vocabulary).CopyTo(MemoryMarshal.CreateSpan(ref y, Vocabulary));");
+            return x;
+        }
+        string output = last ? "y" : Names.Local(c.Layer);
+        if (!last) c.W.Line($"ref float {output} = ref Unsafe.Add(ref m, {c.DecodeSlot});");
+        EmitDecode(c, x, output);
+        return output;
+    }
+
+    /// <summary>The decode of one token row from <paramref name="x"/> into <paramref name="y"/>; <c>token</c> and <c>position</c> are in scope.</summary>
+    protected virtual void EmitDecode(CallSite c, string x, string y) =>
+        throw new InvalidOperationException($"{Kind} has no decode step.");
+
     /// <summary>Why batch-1 inference writes nothing for the step.</summary>
     protected virtual string InferenceAliasComment => "// a view of the previous output: no data moves";
 
@@ -259,6 +291,9 @@ internal sealed class CallSite
 
     /// <summary>Where one of the step's own regions of batch-1 inference scratch starts.</summary>
     public string Scratch(ScratchRole role) => Loop is null ? SourceWriter.Int(Step.Scratch(role)) : $"{Step.Scratch(role)} + copy * {Loop.StepScratchStride}";
+
+    /// <summary>Where the step's region of the decode cache starts (its output row first).</summary>
+    public string DecodeSlot => Loop is null ? SourceWriter.Int(Plan.DecodeSlots[Index]) : $"{Plan.DecodeSlots[Index]} + copy * {Plan.DecodeStride(Loop)}";
 
     /// <summary>The step's index among the network's steps (dropout keys its masks on it).</summary>
     public string StepIndex => Loop is null ? SourceWriter.Int(Index) : $"{Index} + copy * {Loop.Steps}";

@@ -91,6 +91,18 @@ internal sealed class NormHandler : LayerHandler
             : $"{Kernels}NormKernels.RMSNormForward({input}, {output}, {layer.Input.Rows}, {features}, {Values(c, "WeightOffset", features)}, {Epsilon(layer)}, default);");
     }
 
+    public override bool Decodes(LayerSpec layer) => layer.Input.IsTokens;
+
+    protected override void EmitDecode(CallSite c, string x, string y)
+    {
+        LayerSpec layer = c.Layer;
+        int features = layer.Input.Features;
+        string input = $"MemoryMarshal.CreateReadOnlySpan(ref {x}, {features})", output = $"MemoryMarshal.CreateSpan(ref {y}, {features})";
+        c.W.Line(IsLayerNorm
+            ? $"{Kernels}NormKernels.LayerNormForward({input}, {output}, 1, {features}, {Values(c, "WeightOffset", features)}, {Values(c, "BiasOffset", features)}, {Epsilon(layer)}, default, default);"
+            : $"{Kernels}NormKernels.RMSNormForward({input}, {output}, 1, {features}, {Values(c, "WeightOffset", features)}, {Epsilon(layer)}, default);");
+    }
+
     public override void EmitTrain(CallSite c, string input, string output, string? pre)
     {
         LayerSpec layer = c.Layer;

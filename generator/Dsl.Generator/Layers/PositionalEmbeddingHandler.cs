@@ -33,6 +33,15 @@ internal sealed class PositionalEmbeddingHandler : LayerHandler
     protected override void EmitInference(CallSite c, string x, string y) =>
         c.W.Line($"{Kernels}SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref {x}, {c.Layer.Inputs}), {Table(c)}, MemoryMarshal.CreateSpan(ref {y}, {c.Layer.Outputs}));");
 
+    public override bool Decodes(LayerSpec layer) => true;
+
+    // The row of the position being decoded.
+    protected override void EmitDecode(CallSite c, string x, string y)
+    {
+        int d = c.Layer.Output.Features;
+        c.W.Line($"{Kernels}SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref {x}, {d}), _parameters.Values.Slice({c.Offsets}.WeightOffset + position * {d}, {d}), MemoryMarshal.CreateSpan(ref {y}, {d}));");
+    }
+
     public override void EmitTrain(CallSite c, string input, string output, string? pre)
     {
         c.W.Line("for (int s = 0; s < batch; s++)");

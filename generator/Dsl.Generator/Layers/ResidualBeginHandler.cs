@@ -44,6 +44,12 @@ internal sealed class ResidualBeginHandler : LayerHandler
         return x;
     }
 
+    public override bool Decodes(LayerSpec layer) => layer.Input.IsTokens;
+
+    public override int DecodeFloats(LayerSpec layer) => 0;
+
+    public override string EmitDecodeStep(CallSite c, string x, bool last) => EmitInferenceStep(c, x, last);
+
     public override string ViewComment => "// x, read again where the residual ends";
 
     public override void EmitBackwardInPlace(CallSite c, string input, string gradient)

@@ -193,6 +193,34 @@ internal sealed class ResidualEndHandler : LayerHandler
             w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({ReadOnly(y, n)}, {Writable(y, n)});");
     }
 
+    // The identity and projection shortcuts on tokens: per token. The gated forms are not decoded.
+    public override bool Decodes(LayerSpec layer)
+    {
+        ResidualEndOptions o = layer.Get<ResidualEndOptions>();
+        return layer.Output.IsTokens && !o.Gated && !o.PathGate;
+    }
+
+    protected override void EmitDecode(CallSite c, string x, string y)
+    {
+        LayerSpec layer = c.Layer;
+        LayerSpec begin = c.Plan.Begin(layer);
+        string skip = Names.Local(begin);
+        int n = layer.Output.Features;
+        string ReadOnly(string reference, int length) => $"MemoryMarshal.CreateReadOnlySpan(ref {reference}, {length})";
+        string Writable(string reference, int length) => $"MemoryMarshal.CreateSpan(ref {reference}, {length})";
+        if (layer.Get<ResidualEndOptions>().Projection)
+        {
+            c.W.Line($"{c.Code}.ForwardRows<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y}, 1);");
+            c.W.Line($"{Kernels}SequenceKernels.AddInPlace({Writable(y, n)}, {ReadOnly(x, n)});");
+        }
+        else
+        {
+            c.W.Line($"{Kernels}SequenceKernels.Add({ReadOnly(skip, n)}, {ReadOnly(x, n)}, {Writable(y, n)});");
+        }
+        if (layer.Activation != ActivationKind.None)
+            c.W.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({ReadOnly(y, n)}, {Writable(y, n)});");
+    }
+
     public override void EmitTrain(CallSite c, string input, string output, string? pre)
     {
         LayerSpec layer = c.Layer;

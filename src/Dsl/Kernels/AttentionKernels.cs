@@ -43,6 +43,28 @@ public static class AttentionKernels
         }
     }
 
+    /// <summary>
+    /// One head of causal attention for the newest of <paramref name="keys"/> positions, against the cached rows
+    /// (row t of <paramref name="cachedKeys"/> and <paramref name="cachedValues"/> is position t's projected key and
+    /// value, <paramref name="modelDim"/> floats, the head's at <c>head × headDim</c>): scores <c>s_t = scale · q·k_t</c>,
+    /// <c>p = softmax(s)</c> as <see cref="SoftmaxRows"/> computes a causal row, and
+    /// <c>o = Σ_t p_t v_t</c>. A decode step's attention; <paramref name="scores"/> is scratch of at least
+    /// <paramref name="keys"/> floats.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DecodeHead(ref float q, ref float cachedKeys, ref float cachedValues, int keys, int modelDim, int headDim, int head, float scale, ref float scores, ref float o)
+    {
+        nuint stride = (nuint)modelDim, dh = (nuint)headDim, at = (nuint)(head * headDim);
+        for (nuint t = 0; t < (nuint)keys; t++)
+            Unsafe.Add(ref scores, t) = scale * SpanMath.Dot(ref q, ref Unsafe.Add(ref cachedKeys, t * stride + at), dh);
+        float max = Max(ref scores, (nuint)keys);
+        float sum = ExpShiftedSum(ref scores, (nuint)keys, max);
+        SequenceKernels.Scale(ref scores, (nuint)keys, 1f / sum);
+        System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref o, headDim).Clear();
+        for (nuint t = 0; t < (nuint)keys; t++)
+            SpanMath.MultiplyAdd(ref Unsafe.Add(ref cachedValues, t * stride + at), Unsafe.Add(ref scores, t), ref o, dh);
+    }
+
     // Rows whose softmax steps run together (see SoftmaxRows).
     private const int RowGroup = 16;
 

@@ -16,3 +16,41 @@ public partial class TinyGpt
     [RMSNorm] public partial RMSNorm norm { get; }
     [Dense(7)] public partial Dense head { get; }
 }
+
+/// <summary>
+/// A GPT with repeated pre-norm blocks (LayerNorm, causal attention, a two-layer feed-forward block with dropout): 12
+/// token ids (vocabulary 9), 16 features, 2 blocks, 12 × 9 logits. Its decode step loops over the copies.
+/// </summary>
+[Network(Input = 12)]
+public partial class BlocksGpt
+{
+    [Embedding(9, 16)] public partial Embedding embed { get; }
+    [PositionalEmbedding] public partial PositionalEmbedding pos { get; }
+    [Repeat(2)] public partial System.Collections.Generic.IReadOnlyList<GptBlock> blocks { get; }
+    [LayerNorm] public partial LayerNorm norm { get; }
+    [Dense(9)] public partial Dense head { get; }
+
+    [Block]
+    public partial class GptBlock
+    {
+        [Residual(Norm = ResidualNorm.Pre)][MultiHeadSelfAttention(4, Causal = true)] public partial MultiHeadSelfAttention attn { get; }
+        [Residual(Norm = ResidualNorm.Pre)] public partial FeedForward mlp { get; }
+    }
+
+    [Block]
+    public partial class FeedForward
+    {
+        [Dense(32, Activation.Gelu)] public partial Dense fc1 { get; }
+        [Dropout(0.1)] public partial Dropout drop { get; }
+        [Dense(16)] public partial Dense fc2 { get; }
+    }
+}
+
+/// <summary>An embedding network without causal attention (bidirectional): no decode step.</summary>
+[Network(Input = 6)]
+public partial class BidirectionalEncoder
+{
+    [Embedding(5, 8)] public partial Embedding embed { get; }
+    [MultiHeadSelfAttention(2)] public partial MultiHeadSelfAttention attn { get; }
+    [Dense(5)] public partial Dense head { get; }
+}
