@@ -116,6 +116,14 @@ internal static class DiagnosticDescriptors
         "Invalid pruning declaration",
         "Layer '{0}': [Pruned] {1}");
 
+    public static readonly DiagnosticDescriptor AttentionWidth = Error("DSL0117", Shape,
+        "Attention model dimension differs from the input's features",
+        "Layer '{0}': ModelDim = {1}, but the input has {2} features per token; attention keeps the width, so leave ModelDim out or make it {2}");
+
+    public static readonly DiagnosticDescriptor MustBeFirst = Error("DSL0118", Shape,
+        "Layer must be the network's first",
+        "Layer '{0}': {1} must be the first layer: {2}");
+
     public static readonly DiagnosticDescriptor UnknownInstructionSet = Error("DSL0012", Declaration,
         "Unknown instruction set in DslInstructionSets",
         "DslInstructionSets names '{0}', which is not one of avx512, avx2, vector128, scalar (the value was '{1}')");
@@ -128,6 +136,8 @@ internal static class DiagnosticDescriptors
     {
         [DropoutProbability.Id] = DropoutProbability,
         [PruningOption.Id] = PruningOption,
+        [AttentionWidth.Id] = AttentionWidth,
+        [MustBeFirst.Id] = MustBeFirst,
         [UnknownInstructionSet.Id] = UnknownInstructionSet,
         [GeneratorFailure.Id] = GeneratorFailure,
         [BlockCycle.Id] = BlockCycle,

@@ -210,7 +210,7 @@ public sealed partial class NetworkGenerator
             if (block is null)
             {
                 if (LayerHandlers.For(kind).MustBeFirst && Layers.Count > 0)
-                    return Report(DiagnosticDescriptors.InvalidOption, location, display, $"{kind} must be the first layer: token ids have no gradient to pass back");
+                    return Report(DiagnosticDescriptors.MustBeFirst, location, display, kind.ToString(), "it reads the network's input as token ids, which only the input holds");
                 LayerSpec? layer = Parser.ParseLayer(display, id, path, Parser.AccessibilityText(property.DeclaredAccessibility), layerAttribute!, kind, location, _shape, _diagnostics);
                 if (layer is not null && pruned is not null) layer = Pruned(layer, pruned, display, location);
                 if (layer is null) return null;

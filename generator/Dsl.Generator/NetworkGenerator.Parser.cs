@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using Dsl.Generator.Model;
@@ -10,7 +11,21 @@ namespace Dsl.Generator;
 public sealed partial class NetworkGenerator
 {
     /// <summary>What parsing one [Network] class produced: a spec when the declaration is valid, and diagnostics.</summary>
-    internal sealed record ParseResult(NetworkSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+    internal sealed record ParseResult(NetworkSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics)
+    {
+        /// <summary>When the declaration has DSL errors: stubs for its partial members (see <see cref="ErrorStubs"/>).</summary>
+        public ErrorStubs? Stubs { get; init; }
+    }
+
+    /// <summary>
+    /// A network class whose declaration has DSL errors, and its partial properties as
+    /// <c>accessibility partial type name</c>: each gets an implementation that throws, so the compiler reports the
+    /// DSL error alone rather than one CS9248 ("partial property must have an implementation part") per member too.
+    /// </summary>
+    internal sealed record ErrorStubs(string? Namespace, EquatableArray<string> ContainingTypes, string ClassName, EquatableArray<string> Members)
+    {
+        public string HintName => (Namespace is null ? "" : Namespace + ".") + string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Substring(t.LastIndexOf(' ') + 1) + ".")) + ClassName;
+    }
 
     /// <summary>Turns a [Network] class symbol into a <see cref="NetworkSpec"/>, reporting what is wrong instead of throwing.</summary>
     internal static class Parser
@@ -94,7 +109,19 @@ public sealed partial class NetworkGenerator
                 {
                     Repeats = new EquatableArray<RepeatSpan>(flattener.Repeats),
                 };
-            return new ParseResult(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
+            // Stubs only where the class itself is sound: a non-partial or unsupported class gets the compiler's errors.
+            bool classSound = !diagnostics.Exists(d => d.Id == DiagnosticDescriptors.NotPartial.Id || d.Id == DiagnosticDescriptors.UnsupportedNetworkClass.Id);
+            ErrorStubs? stubs = spec is null && classSound
+                ? new ErrorStubs(
+                    type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString(),
+                    new EquatableArray<string>(ContainingTypeDeclarations(type)),
+                    type.Name,
+                    new EquatableArray<string>(type.GetMembers().OfType<IPropertySymbol>()
+                        .Where(p => IsPartialGetOnlyProperty(p, out _) && p.PartialImplementationPart is null)
+                        .Select(p => $"{AccessibilityText(p.DeclaredAccessibility)} partial {p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)} {p.Name}")
+                        .ToArray()))
+                : null;
+            return new ParseResult(spec, new EquatableArray<DiagnosticInfo>(diagnostics)) { Stubs = stubs };
         }
 
         private static Shape? InputShape(string network, AttributeData attribute, LocationInfo? location, List<DiagnosticInfo> diagnostics)

@@ -31,6 +31,11 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(diagnostic.ToDiagnostic());
         });
 
+        context.RegisterSourceOutput(parsed.Select(static (r, _) => r.Stubs), static (spc, stubs) =>
+        {
+            if (stubs is { Members.Count: > 0 }) spc.AddSource(stubs.HintName + ".g.cs", Emitter.EmitErrorStubs(stubs));
+        });
+
         // DslInstructionSets (an MSBuild property, made visible to the compiler by CompilerVisibleProperty): the
         // instruction sets whose kernels are written; unset, every rung. An unknown name is DSL0012, and all rungs.
         IncrementalValueProvider<string> instructionSets = context.AnalyzerConfigOptionsProvider

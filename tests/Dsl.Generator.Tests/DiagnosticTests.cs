@@ -485,7 +485,7 @@ public class DiagnosticTests
     {
         GeneratorRun run = GeneratorHarness.Run(Net("Channels = 2, Height = 3, Width = 3", "[MaxPool2D(4)] public partial MaxPool2D Pool { get; }"));
         run.AssertGeneratorDidNotThrow();
-        Assert.Empty(run.GeneratedSources);
+        Assert.Empty(run.NetworkSources);
         Assert.Collection(run.DslDiagnostics,
             d => Assert.Equal("Layer 'Pool': the kernel spans 4 along the width but the padded input is 3; output would be 0", GeneratorRun.Message(d)),
             d => Assert.Equal("Layer 'Pool': the kernel spans 4 along the height but the padded input is 3; output would be 0", GeneratorRun.Message(d)));
@@ -556,6 +556,49 @@ public class DiagnosticTests
     {
         GeneratorRun run = GeneratorHarness.Run(Net("Input = 36, Channels = 1, Height = 6, Width = 6", "[Flatten] public partial Flatten Flat { get; }", "[Dense(2)] public partial Dense Head { get; }"));
         run.AssertClean();
+    }
+
+    [Fact]
+    public void AttentionModelDimOtherThanTheFeatures_ReportsDSL0117()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0117", Net("Length = 4, Features = 32",
+            "[MultiHeadSelfAttention(2, ModelDim = 30)] public partial MultiHeadSelfAttention Attn { get; }"), out GeneratorRun run);
+        Assert.Equal("Attention model dimension differs from the input's features", d.Descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("Layer 'Attn': ModelDim = 30, but the input has 32 features per token; attention keeps the width, so leave ModelDim out or make it 32", GeneratorRun.Message(d));
+        Assert.Equal("MultiHeadSelfAttention(2, ModelDim = 30)", run.SpanText(d));
+    }
+
+    [Fact]
+    public void EmbeddingAfterAnotherLayer_ReportsDSL0118()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0118", Net("Input = 6",
+            "[Dense(6)] public partial Dense Fc { get; }",
+            "[Embedding(10, 4)] public partial Embedding Embed { get; }"), out GeneratorRun run);
+        Assert.Equal("Layer must be the network's first", d.Descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("Layer 'Embed': Embedding must be the first layer: it reads the network's input as token ids, which only the input holds", GeneratorRun.Message(d));
+    }
+
+    [Fact]
+    public void EmbeddingOnADeclaredSequence_SaysToDeclareTheIdsAsInput()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0105", Net("Channels = 1, Length = 32",
+            "[Embedding(10, 4)] public partial Embedding Embed { get; }"), out _);
+        Assert.Equal("Layer 'Embed': Embedding expects a flat input, but gets shape 1x32; declare [Network(Input = 32)]: an embedding reads 32 token ids", GeneratorRun.Message(d));
+    }
+
+    [Fact]
+    public void ADeclarationWithDslErrors_GetsThrowingStubs_SoTheDslErrorIsTheOnlyError()
+    {
+        // Without the stubs every partial member of the class adds CS9248 ("partial property must have an implementation").
+        GeneratorRun run = GeneratorHarness.Run(Net("Input = 6",
+            "[Dense(0)] public partial Dense Fc { get; }",
+            "[Dense(3)] internal partial Dense Head { get; }"));
+        Assert.Equal("DSL0102", Assert.Single(run.DslDiagnostics).Id);
+        Assert.Empty(run.NetworkSources);
+        string stubs = Assert.Single(run.GeneratedSources).SourceText.ToString();
+        Assert.Contains("public partial global::Dsl.Dense Fc => throw new global::System.InvalidOperationException(\"Net has DSL errors: fix them to generate the network.\");", stubs);
+        Assert.Contains("internal partial global::Dsl.Dense Head => throw", stubs);
+        Assert.Empty(run.OutputProblems);
     }
 
     private static string Net(string network, params string[] members) =>
@@ -883,8 +926,8 @@ public class DiagnosticTests
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.DefaultSeverity);
         Assert.True(diagnostic.Descriptor.IsEnabledByDefault);
-        // A network with an error gets no code; [Block] classes still get their own plumbing.
-        Assert.Empty(run.GeneratedSources.Where(s => !s.HintName.EndsWith(".Block.g.cs", System.StringComparison.Ordinal)));
+        // A network with an error gets no code, only its members' stubs; [Block] classes still get their own plumbing.
+        Assert.Empty(run.NetworkSources);
         return diagnostic;
     }
 }

@@ -96,6 +96,13 @@ internal sealed record GeneratorRun(Compilation Input, Compilation Output, Immut
 
     public IEnumerable<Diagnostic> DslDiagnostics => GeneratorDiagnostics.Where(d => d.Id.StartsWith("DSL", StringComparison.Ordinal));
 
+    /// <summary>
+    /// The generated networks: every source but the [Block] classes' plumbing and the stubs a declaration with DSL
+    /// errors gets instead of a network (its partial members, each throwing, so the compiler adds no CS9248).
+    /// </summary>
+    public IEnumerable<GeneratedSourceResult> NetworkSources => GeneratedSources.Where(s =>
+        !s.HintName.EndsWith(".Block.g.cs", StringComparison.Ordinal) && !s.SourceText.ToString().Contains("has DSL errors (reported on its attributes)", StringComparison.Ordinal));
+
     /// <summary>Errors and warnings of the compilation with the generated sources added (hidden and info diagnostics are ignored).</summary>
     public IReadOnlyList<Diagnostic> OutputProblems =>
         Output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();

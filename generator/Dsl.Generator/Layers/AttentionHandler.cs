@@ -27,7 +27,7 @@ internal sealed class AttentionHandler : LayerHandler
         return d.Finish(d.Spec with { Options = options }, s =>
         {
             if (!s.IsTokens) return LayerDeclaration.Fail(options.Causal ? check.CausalNeedsSequence(s) : check.WrongRank(d.KindName, 4, s));
-            if (modelDim != 0 && modelDim != s.Channels) return LayerDeclaration.Fail(check.NormDimension($"ModelDim = {modelDim}, but the input has {s.Channels} features per token"));
+            if (modelDim != 0 && modelDim != s.Channels) return LayerDeclaration.Fail(check.AttentionWidth(modelDim, s.Channels));
             if (s.Channels % options.Heads != 0) return LayerDeclaration.Fail(check.HeadsDoNotDivide(s.Channels, options.Heads));
             return s;
         });

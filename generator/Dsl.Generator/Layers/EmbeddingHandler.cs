@@ -21,7 +21,7 @@ internal sealed class EmbeddingHandler : LayerHandler
         int dimension = d.Argument(1);
         d.Check.Positive("vocabulary", options.Vocabulary);
         d.Check.Positive("dimension", dimension);
-        return d.Finish(d.Spec with { Options = options, HasBias = false }, s => s.Rank == 1 ? Shape.Tokens(s.Size, dimension) : LayerDeclaration.Fail(d.Check.WrongRank(d.KindName, 1, s)));
+        return d.Finish(d.Spec with { Options = options, HasBias = false }, s => s.Rank == 1 ? Shape.Tokens(s.Size, dimension) : LayerDeclaration.Fail(d.Check.EmbeddingInput(s)));
     }
 
     public override long WeightValues(LayerSpec layer, Shape input, Shape output) => (long)layer.Get<EmbeddingOptions>().Vocabulary * output.Channels;

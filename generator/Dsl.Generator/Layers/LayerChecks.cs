@@ -44,6 +44,12 @@ internal sealed class LayerChecks
 
     public bool NormDimension(string message) => Report(DiagnosticDescriptors.NormDimensionMismatch, message);
 
+    // An embedding reads L token ids: a flat input. [Network(Length = L)] declares L tokens of features instead.
+    public bool EmbeddingInput(Shape input) =>
+        Report(DiagnosticDescriptors.WrongInputRank, "Embedding", "a flat", $"{input}; declare [Network(Input = {Text(input.Size)})]: an embedding reads {Text(input.Size)} token ids");
+
+    public bool AttentionWidth(int modelDim, int features) => Report(DiagnosticDescriptors.AttentionWidth, Text(modelDim), Text(features));
+
     public bool HeadsDoNotDivide(int dimension, int heads) => Report(DiagnosticDescriptors.HeadsDoNotDivide, Text(dimension), Text(heads));
 
     public bool CausalNeedsSequence(Shape input) => Report(DiagnosticDescriptors.CausalNeedsSequence, input.ToString());
