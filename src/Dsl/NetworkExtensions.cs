@@ -5,12 +5,15 @@ namespace Dsl;
 /// <summary>Saving and loading a network's weights as safetensors (see <see cref="SafeTensors"/>), and the training step that fuses the optimiser into Backward.</summary>
 public static class NetworkExtensions
 {
-    /// <summary>Writes the network's parameters to <paramref name="path"/> as safetensors, atomically.</summary>
+    /// <summary>
+    /// Writes the network's parameters to <paramref name="path"/> as safetensors, atomically, with
+    /// <paramref name="metadata"/> in the header when given (read back with <see cref="SafeTensors.ReadMetadata"/>).
+    /// </summary>
     /// <exception cref="System.IO.IOException">The file could not be written; an existing file at <paramref name="path"/> is left as it was.</exception>
-    public static void Save(this INetwork network, string path)
+    public static void Save(this INetwork network, string path, System.Collections.Generic.IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        SafeTensors.Save(network.Parameters, path);
+        SafeTensors.Save(network.Parameters, path, metadata);
     }
 
     /// <summary>Reads the network's parameters from the safetensors file at <paramref name="path"/>.</summary>

@@ -135,11 +135,49 @@ public static class SafeTensors
         Load(parameters, stream, stream is FileStream file ? file.Name : "<stream>");
     }
 
+    /// <summary>
+    /// The strings of the header's <c>__metadata__</c> in the safetensors file at <paramref name="path"/> (empty when
+    /// it has none): what <see cref="Save(Parameters, string, IReadOnlyDictionary{string, string}?)"/> stored beside
+    /// the weights, e.g. a character model's vocabulary. Reads the header only.
+    /// </summary>
+    /// <exception cref="SafeTensorsException">The file is malformed or truncated.</exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        byte[] header = ReadHeader(stream, path, stream.Length);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            var reader = new Utf8JsonReader(header);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                throw Fail(path, "has a header that is not a JSON object.");
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                string name = reader.GetString()!;
+                reader.Read();
+                if (name == MetadataKey) CheckMetadata(ref reader, path, metadata);
+                else reader.Skip();
+            }
+        }
+        catch (JsonException e)
+        {
+            throw Fail(path, $"has a header that is not valid JSON: {e.Message}");
+        }
+        return metadata;
+    }
+
     private static void Load(Parameters parameters, Stream stream, string source)
     {
         // Knowing the size up front lets a lying header length or offsets fail before any large allocation.
         long? size = stream.CanSeek ? stream.Length - stream.Position : null;
+        byte[] header = ReadHeader(stream, source, size);
+        Load(parameters, stream, source, size, header);
+    }
 
+    // The JSON header after the 8-byte length, checked against the size when it is known.
+    private static byte[] ReadHeader(Stream stream, string source, long? size)
+    {
         Span<byte> prefix = stackalloc byte[8];
         int read = stream.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
         if (read < prefix.Length)
@@ -162,7 +200,11 @@ public static class SafeTensors
             if ((ulong)filled == declared) break;
             Array.Resize(ref header, (int)Math.Min(2L * header.Length, (long)declared));
         }
+        return header;
+    }
 
+    private static void Load(Parameters parameters, Stream stream, string source, long? size, byte[] header)
+    {
         List<Entry> entries = ParseHeader(header, source);
         long dataBytes = Validate(parameters, entries, source);
         long expectedSize = 8 + header.Length + dataBytes;
@@ -178,7 +220,7 @@ public static class SafeTensors
         for (int start = 0; start < data.Length; start += ChunkFloats)
         {
             Span<byte> chunk = MemoryMarshal.AsBytes(data.AsSpan(start, Math.Min(ChunkFloats, data.Length - start)));
-            read = stream.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
+            int read = stream.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
             if (read < chunk.Length)
                 throw Truncated(source, entries, header.Length, expectedSize, 8L + header.Length + (long)start * sizeof(float) + read);
         }
@@ -371,7 +413,7 @@ public static class SafeTensors
         return values.ToArray();
     }
 
-    private static void CheckMetadata(ref Utf8JsonReader reader, string source)
+    private static void CheckMetadata(ref Utf8JsonReader reader, string source, Dictionary<string, string>? values = null)
     {
         if (reader.TokenType == JsonTokenType.Null) return;
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -382,6 +424,7 @@ public static class SafeTensors
             reader.Read();
             if (reader.TokenType != JsonTokenType.String)
                 throw Fail(source, $"has a {MetadataKey} value for '{key}' that is not a string.");
+            if (values is not null) values[key] = reader.GetString()!;
         }
     }
 

@@ -8,7 +8,8 @@ namespace Dsl;
 /// <c>CosineAnnealingLR(T_max=E)</c> stepped once per epoch). It sets <see cref="Optimizer.LearningRate"/> after each epoch.
 /// With a warm-up, the first <see cref="WarmupBatches"/> batches of the run instead rise linearly to <c>lr0</c>
 /// (batch <c>k</c> trains with <c>lr0 · (k + 1) / W</c>), as transformers are usually trained, and the cosine takes
-/// over from the batch after.
+/// over from the batch after. With <see cref="PerBatch"/> the cosine runs over batches instead:
+/// <c>lr0 · (1 + cos(π t)) / 2</c> with t the fraction of the run's batches after the warm-up done.
 /// </summary>
 public sealed class CosineDecay : ITrainingObserver
 {
@@ -20,7 +21,8 @@ public sealed class CosineDecay : ITrainingObserver
     /// <param name="epochs">E, the epochs the rate decays over.</param>
     /// <param name="warmupBatches">W, batches of linear warm-up at the start of the run (0: none).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> is not positive, <paramref name="warmupBatches"/> is negative, or the rate is negative or not finite.</exception>
-    public CosineDecay(Optimizer optimizer, float initialRate, int epochs, int warmupBatches = 0)
+    /// <param name="perBatch">Decay smoothly over every batch of the run (after the warm-up) instead of once per epoch: for runs of a few long epochs, a language model's.</param>
+    public CosineDecay(Optimizer optimizer, float initialRate, int epochs, int warmupBatches = 0, bool perBatch = false)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(epochs);
@@ -31,7 +33,11 @@ public sealed class CosineDecay : ITrainingObserver
         InitialRate = initialRate;
         Epochs = epochs;
         WarmupBatches = warmupBatches;
+        PerBatch = perBatch;
     }
+
+    /// <summary>Whether the rate decays after every batch rather than every epoch.</summary>
+    public bool PerBatch { get; }
 
     /// <summary>lr0, the rate of the first epoch.</summary>
     public float InitialRate { get; }
@@ -50,6 +56,13 @@ public sealed class CosineDecay : ITrainingObserver
     {
         long next = ++_batches;
         if (next < WarmupBatches) _optimizer.LearningRate = InitialRate * (next + 1) / WarmupBatches;
+        else if (PerBatch)
+        {
+            // Batch `next` of the run's Epochs x batchCount, counted from the end of the warm-up.
+            double total = Math.Max(1, (long)Epochs * batchCount - WarmupBatches);
+            double t = Math.Min(1.0, (next - WarmupBatches) / total);
+            _optimizer.LearningRate = (float)(InitialRate * (1 + Math.Cos(Math.PI * t)) / 2);
+        }
         else if (next == WarmupBatches) _optimizer.LearningRate = Cosine(epoch - 1);
     }
 
@@ -57,7 +70,7 @@ public sealed class CosineDecay : ITrainingObserver
     /// <inheritdoc/>
     public void OnEpoch(EpochReport report)
     {
-        if (_batches >= WarmupBatches) _optimizer.LearningRate = Cosine(report.Epoch);
+        if (!PerBatch && _batches >= WarmupBatches) _optimizer.LearningRate = Cosine(report.Epoch);
     }
 
     private float Cosine(int epoch) => (float)(InitialRate * (1 + Math.Cos(Math.PI * epoch / Epochs)) / 2);
