@@ -81,26 +81,22 @@ internal sealed class NormHandler : LayerHandler
 
     private static string Values(CallSite c, string offset, int length) => $"_parameters.Values.Slice({c.Offsets}.{offset}, {length})";
 
-    protected override void EmitInference(CallSite c, string x, string y)
-    {
-        LayerSpec layer = c.Layer;
-        int features = layer.Input.Features;
-        string input = $"MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs})", output = $"MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs})";
-        c.W.Line(IsLayerNorm
-            ? $"{Kernels}NormKernels.LayerNormForward({input}, {output}, {layer.Input.Rows}, {features}, {Values(c, "WeightOffset", features)}, {Values(c, "BiasOffset", features)}, {Epsilon(layer)}, default, default);"
-            : $"{Kernels}NormKernels.RMSNormForward({input}, {output}, {layer.Input.Rows}, {features}, {Values(c, "WeightOffset", features)}, {Epsilon(layer)}, default);");
-    }
+    protected override void EmitInference(CallSite c, string x, string y) => EmitRows(c, x, y, c.Layer.Input.Rows);
 
     public override bool Decodes(LayerSpec layer) => layer.Input.IsTokens;
 
-    protected override void EmitDecode(CallSite c, string x, string y)
+    // The new token's row.
+    protected override void EmitDecode(CallSite c, string x, string y) => EmitRows(c, x, y, 1);
+
+    // The norm of `rows` rows of the layer's features, from x into y.
+    private void EmitRows(CallSite c, string x, string y, int rows)
     {
         LayerSpec layer = c.Layer;
         int features = layer.Input.Features;
-        string input = $"MemoryMarshal.CreateReadOnlySpan(ref {x}, {features})", output = $"MemoryMarshal.CreateSpan(ref {y}, {features})";
+        string input = $"MemoryMarshal.CreateReadOnlySpan(ref {x}, {rows * features})", output = $"MemoryMarshal.CreateSpan(ref {y}, {rows * features})";
         c.W.Line(IsLayerNorm
-            ? $"{Kernels}NormKernels.LayerNormForward({input}, {output}, 1, {features}, {Values(c, "WeightOffset", features)}, {Values(c, "BiasOffset", features)}, {Epsilon(layer)}, default, default);"
-            : $"{Kernels}NormKernels.RMSNormForward({input}, {output}, 1, {features}, {Values(c, "WeightOffset", features)}, {Epsilon(layer)}, default);");
+            ? $"{Kernels}NormKernels.LayerNormForward({input}, {output}, {rows}, {features}, {Values(c, "WeightOffset", features)}, {Values(c, "BiasOffset", features)}, {Epsilon(layer)}, default, default);"
+            : $"{Kernels}NormKernels.RMSNormForward({input}, {output}, {rows}, {features}, {Values(c, "WeightOffset", features)}, {Epsilon(layer)}, default);");
     }
 
     public override void EmitTrain(CallSite c, string input, string output, string? pre)
