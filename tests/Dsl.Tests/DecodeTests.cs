@@ -88,6 +88,32 @@ public class DecodeTests
     }
 
     [Fact]
+    public void OneNetwork_DecodesOnSeveralThreadsAtOnce_EachWithItsOwnCache()
+    {
+        // The network holds no decode state: four threads decode four sequences at once, each matching the full forward.
+        IDecoder net = new BlocksGpt(seed: 13);
+        int[][] sequences = Enumerable.Range(0, 4).Select(i => Tokens(net.ContextLength, net.Vocabulary, seed: 14 + i)).ToArray();
+        float[][] expected = sequences.Select(s => FullLogits(net, s)).ToArray();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        System.Threading.Tasks.Parallel.For(0, 4, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            DecodeCache cache = net.CreateDecodeCache();
+            var logits = new float[net.Vocabulary];
+            for (int round = 0; round < 20; round++)
+            {
+                for (int t = 0; t < net.ContextLength; t++)
+                {
+                    net.DecodeStep(sequences[i][t], t, cache, logits);
+                    for (int j = 0; j < logits.Length; j++)
+                        if (Math.Abs(logits[j] - expected[i][t * net.Vocabulary + j]) > 1e-4f * Math.Max(1f, Math.Abs(expected[i][t * net.Vocabulary + j])))
+                            failures.Add($"sequence {i}, round {round}, position {t}");
+                }
+            }
+        });
+        Assert.Empty(failures);
+    }
+
+    [Fact]
     public void NetworksThatAreNotCausalLanguageModels_HaveNoDecodeStep()
     {
         Assert.False(new BidirectionalEncoder() is IDecoder); // attention sees later tokens
