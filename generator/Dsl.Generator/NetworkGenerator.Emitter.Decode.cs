@@ -46,23 +46,7 @@ public sealed partial class NetworkGenerator
             w.Line("ref float m = ref MemoryMarshal.GetReference(cache.Begin(this, token, position, logits));");
             w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
             w.Line("ref float y = ref MemoryMarshal.GetReference(logits);");
-            string current = "m"; // the embedding reads the token, not a row
-            for (int l = 0; l < spec.Layers.Count; l++)
-            {
-                if (plan.LoopAt(l) is { } loop)
-                {
-                    string input = Names.LoopLocal(loop.Number, "Input");
-                    OpenLoop(w, plan, loop, ascending: true, $"scoped ref float {input} = ref {current};");
-                    string inner = input;
-                    for (int j = loop.First; j < loop.First + loop.Steps; j++) inner = EmitDecodeStep(w, plan, j, inner, last: false, loop);
-                    if (inner != input) w.Line($"{input} = ref {inner};");
-                    CloseLoop(w);
-                    current = input;
-                    l = loop.End - 1;
-                    continue;
-                }
-                current = EmitDecodeStep(w, plan, l, current, last: l == spec.Layers.Count - 1, loop: null);
-            }
+            EmitStepsInOrder(w, plan, "m", EmitDecodeStep); // the embedding reads the token, not a row
             w.CloseBlock();
         }
 

@@ -370,24 +370,35 @@ public sealed partial class NetworkGenerator
             }
             if (shared.PaddedFloats > 0)
                 w.Line($"ref float padded = ref MemoryMarshal.GetReference(scratch.Slice({plan.InferencePaddedSlot}, {shared.PaddedFloats}));");
-            string current = "x";
-            for (int l = 0; l < spec.Layers.Count; l++)
+            EmitStepsInOrder(w, plan, "x", EmitInferenceStep);
+            w.CloseBlock();
+        }
+
+        /// <summary>
+        /// A one-sample pass over the steps, each reading the previous step's output (<paramref name="first"/> for the
+        /// first): a repeat's copies as a loop over its first copy's code. <paramref name="step"/> writes one step and
+        /// returns the local holding its output.
+        /// </summary>
+        private static void EmitStepsInOrder(SourceWriter w, Plan plan, string first, System.Func<SourceWriter, Plan, int, string, bool, LoopPlan?, string> step)
+        {
+            int count = plan.Spec.Layers.Count;
+            string current = first;
+            for (int l = 0; l < count; l++)
             {
                 if (plan.LoopAt(l) is { } loop)
                 {
                     string input = Names.LoopLocal(loop.Number, "Input");
                     OpenLoop(w, plan, loop, ascending: true, $"scoped ref float {input} = ref {current};");
                     string inner = input;
-                    for (int j = loop.First; j < loop.First + loop.Steps; j++) inner = EmitInferenceStep(w, plan, j, inner, last: false, loop);
+                    for (int j = loop.First; j < loop.First + loop.Steps; j++) inner = step(w, plan, j, inner, false, loop);
                     if (inner != input) w.Line($"{input} = ref {inner};"); // a copy of views only passes its input on
                     CloseLoop(w);
                     current = input;
                     l = loop.End - 1;
                     continue;
                 }
-                current = EmitInferenceStep(w, plan, l, current, last: l == spec.Layers.Count - 1, loop: null);
+                current = step(w, plan, l, current, l == count - 1, null);
             }
-            w.CloseBlock();
         }
 
         private static string EmitInferenceStep(SourceWriter w, Plan plan, int index, string current, bool last, LoopPlan? loop)

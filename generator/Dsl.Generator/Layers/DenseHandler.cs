@@ -145,11 +145,20 @@ internal sealed class DenseHandler : LayerHandler
     private static string Fused(LayerSpec layer, bool keepsZ) =>
         keepsZ || layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
 
-    protected override void EmitInference(CallSite c, string x, string y)
+    protected override void EmitInference(CallSite c, string x, string y) =>
+        EmitRows(c, x, y, c.Layer.Input.Rows, batchOne: c.Layer.Input.Rows == 1);
+
+    public override bool Decodes(LayerSpec layer) => layer.Input.IsTokens;
+
+    // The new token's row: one row of the product (the pruned form's single-row kernel where it pays).
+    protected override void EmitDecode(CallSite c, string x, string y) => EmitRows(c, x, y, 1, batchOne: false);
+
+    // The product of `rows` rows (Forward1 when it has a batch-1 kernel: flat activations), then a softmax per row.
+    private static void EmitRows(CallSite c, string x, string y, int rows, bool batchOne)
     {
         LayerSpec layer = c.Layer;
-        int rows = layer.Input.Rows, width = layer.Output.Features;
-        EmitSparseOrDense(c, x, y, SourceWriter.Int(rows), rows == 1
+        int width = layer.Output.Features;
+        EmitSparseOrDense(c, x, y, SourceWriter.Int(rows), batchOne
             ? $"{c.Code}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
             : $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
         if (layer.Activation == ActivationKind.Softmax)
@@ -157,17 +166,6 @@ internal sealed class DenseHandler : LayerHandler
             if (rows > 1) c.W.Line($"for (int t = 0; t < {rows}; t++)");
             c.W.Line($"{(rows > 1 ? "    " : "")}{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {(rows > 1 ? $"Unsafe.Add(ref {y}, t * {width})" : y)}, {width}));");
         }
-    }
-
-    public override bool Decodes(LayerSpec layer) => layer.Input.IsTokens;
-
-    // The new token's row: one row of the product (the pruned form's single-row kernel where it pays).
-    protected override void EmitDecode(CallSite c, string x, string y)
-    {
-        LayerSpec layer = c.Layer;
-        EmitSparseOrDense(c, x, y, "1", $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, 1);");
-        if (layer.Activation == ActivationKind.Softmax)
-            c.W.Line($"{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {y}, {layer.Output.Features}));");
     }
 
     public override void EmitBlockInference(CallSite c, string x, string y)

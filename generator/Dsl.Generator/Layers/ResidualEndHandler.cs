@@ -154,20 +154,24 @@ internal sealed class ResidualEndHandler : LayerHandler
 
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan) => DenseEmitter.EmitBackward(w, Shortcut(plan, step.Layer), plan);
 
-    protected override void EmitInference(CallSite c, string x, string y)
+    protected override void EmitInference(CallSite c, string x, string y) =>
+        EmitSum(c, x, y, c.Layer.Outputs, c.Layer.Output.Rows, batchOne: c.Layer.Output.Rows == 1);
+
+    // The sum over `rows` rows, n values in all, from the branch's output x into y; the shortcut's product is one
+    // Forward1 call when it has a batch-1 kernel (flat activations), ForwardRows otherwise.
+    private static void EmitSum(CallSite c, string x, string y, int n, int rows, bool batchOne)
     {
         LayerSpec layer = c.Layer;
         ResidualEndOptions o = layer.Get<ResidualEndOptions>();
         SourceWriter w = c.W;
         LayerSpec begin = c.Plan.Begin(layer);
         string skip = Names.Local(begin);
-        int n = layer.Outputs, rows = layer.Output.Rows;
         string other = Names.Local(c.Plan.ShortcutPath(begin) ?? begin); // after a shortcut path, the F(x) it kept
         string ReadOnly(string reference, int length) => $"MemoryMarshal.CreateReadOnlySpan(ref {reference}, {length})";
         string Writable(string reference, int length) => $"MemoryMarshal.CreateSpan(ref {reference}, {length})";
         if (o.Projection)
         {
-            w.Line(rows == 1
+            w.Line(batchOne
                 ? $"{c.Code}.Forward1<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y});"
                 : $"{c.Code}.ForwardRows<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
             w.Line($"{Kernels}SequenceKernels.AddInPlace({Writable(y, n)}, {ReadOnly(x, n)});");
@@ -180,7 +184,7 @@ internal sealed class ResidualEndHandler : LayerHandler
         {
             string gate = Names.Local(layer) + "Gate";
             w.Line($"ref float {gate} = ref scratch[{c.Scratch(ScratchRole.Gate)}];");
-            w.Line(rows == 1
+            w.Line(batchOne
                 ? $"{c.Code}.Forward1<{Kernels}Sigmoid>(ref {skip}, {WeightRefs(layer, "p")}, ref {gate});"
                 : $"{c.Code}.ForwardRows<{Kernels}Sigmoid>(ref {skip}, {WeightRefs(layer, "p")}, ref {gate}, {rows});");
             w.Line($"{Kernels}SequenceKernels.Highway({ReadOnly(skip, begin.Inputs)}, {ReadOnly(x, n)}, {ReadOnly(gate, n)}, {Writable(y, n)});");
@@ -200,26 +204,8 @@ internal sealed class ResidualEndHandler : LayerHandler
         return layer.Output.IsTokens && !o.Gated && !o.PathGate;
     }
 
-    protected override void EmitDecode(CallSite c, string x, string y)
-    {
-        LayerSpec layer = c.Layer;
-        LayerSpec begin = c.Plan.Begin(layer);
-        string skip = Names.Local(begin);
-        int n = layer.Output.Features;
-        string ReadOnly(string reference, int length) => $"MemoryMarshal.CreateReadOnlySpan(ref {reference}, {length})";
-        string Writable(string reference, int length) => $"MemoryMarshal.CreateSpan(ref {reference}, {length})";
-        if (layer.Get<ResidualEndOptions>().Projection)
-        {
-            c.W.Line($"{c.Code}.ForwardRows<{Kernels}Identity>(ref {skip}, {WeightRefs(layer, "p")}, ref {y}, 1);");
-            c.W.Line($"{Kernels}SequenceKernels.AddInPlace({Writable(y, n)}, {ReadOnly(x, n)});");
-        }
-        else
-        {
-            c.W.Line($"{Kernels}SequenceKernels.Add({ReadOnly(skip, n)}, {ReadOnly(x, n)}, {Writable(y, n)});");
-        }
-        if (layer.Activation != ActivationKind.None)
-            c.W.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>({ReadOnly(y, n)}, {Writable(y, n)});");
-    }
+    // The new token's row: the same sum on one row of the layer's features.
+    protected override void EmitDecode(CallSite c, string x, string y) => EmitSum(c, x, y, c.Layer.Output.Features, 1, batchOne: false);
 
     public override void EmitTrain(CallSite c, string input, string output, string? pre)
     {
