@@ -145,25 +145,8 @@ public static class SafeTensors
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        byte[] header = ReadHeader(stream, path, stream.Length);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            var reader = new Utf8JsonReader(header);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                throw Fail(path, "has a header that is not a JSON object.");
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                string name = reader.GetString()!;
-                reader.Read();
-                if (name == MetadataKey) CheckMetadata(ref reader, path, metadata);
-                else reader.Skip();
-            }
-        }
-        catch (JsonException e)
-        {
-            throw Fail(path, $"has a header that is not valid JSON: {e.Message}");
-        }
+        ParseHeader(ReadHeader(stream, path, stream.Length), path, metadata);
         return metadata;
     }
 
@@ -324,7 +307,8 @@ public static class SafeTensors
         return end;
     }
 
-    private static List<Entry> ParseHeader(byte[] header, string source)
+    // The tensor entries; with `metadata`, also the strings of __metadata__.
+    private static List<Entry> ParseHeader(byte[] header, string source, Dictionary<string, string>? metadata = null)
     {
         try
         {
@@ -341,7 +325,7 @@ public static class SafeTensors
                 reader.Read();
                 if (name == MetadataKey)
                 {
-                    CheckMetadata(ref reader, source);
+                    CheckMetadata(ref reader, source, metadata);
                     continue;
                 }
                 if (entries.Count == MaxTensors)

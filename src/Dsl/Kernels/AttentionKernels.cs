@@ -56,7 +56,7 @@ public static class AttentionKernels
     {
         nuint stride = (nuint)modelDim, dh = (nuint)headDim, at = (nuint)(head * headDim);
         for (nuint t = 0; t < (nuint)keys; t++)
-            Unsafe.Add(ref scores, t) = scale * SpanMath.Dot(ref q, ref Unsafe.Add(ref cachedKeys, t * stride + at), dh);
+            Unsafe.Add(ref scores, t) = scale * Dot(ref q, ref Unsafe.Add(ref cachedKeys, t * stride + at), dh);
         float max = Max(ref scores, (nuint)keys);
         float sum = ExpShiftedSum(ref scores, (nuint)keys, max);
         SequenceKernels.Scale(ref scores, (nuint)keys, 1f / sum);

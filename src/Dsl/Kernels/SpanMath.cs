@@ -11,28 +11,6 @@ namespace Dsl.Kernels;
 // overlapping last vector, so they are safe in place.
 internal static class SpanMath
 {
-    /// <summary><c>Σ_i a_i b_i</c> over <paramref name="n"/> floats, in 256-bit (or 128-bit) lanes then the tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Dot(ref float a, ref float b, nuint n)
-    {
-        nuint i = 0;
-        float sum = 0f;
-        if (Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            Vector256<float> acc = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8) acc = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref a, i), Vector256.LoadUnsafe(ref b, i), acc);
-            sum = HorizontalSum(acc);
-        }
-        else if (Vector128.IsHardwareAccelerated && n >= 4)
-        {
-            Vector128<float> acc = Vector128<float>.Zero;
-            for (; i + 4 <= n; i += 4) acc = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref a, i), Vector128.LoadUnsafe(ref b, i), acc);
-            sum = HorizontalSum(acc);
-        }
-        for (; i < n; i++) sum += Unsafe.Add(ref a, i) * Unsafe.Add(ref b, i);
-        return sum;
-    }
-
     /// <summary><c>y_i += a · x_i</c> over <paramref name="n"/> floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void MultiplyAdd(ref float x, float a, ref float y, nuint n)

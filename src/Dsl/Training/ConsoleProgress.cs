@@ -54,7 +54,7 @@ public sealed class ConsoleProgress : ITrainingObserver
     /// <inheritdoc/>
     public void OnEpoch(EpochReport report)
     {
-        string line = FormatLine(report);
+        string line = Format(report, ShowPerplexity);
         if (_interactive)
         {
             Redraw(line);
@@ -73,8 +73,6 @@ public sealed class ConsoleProgress : ITrainingObserver
 
     /// <summary>The one-line summary printed per epoch, e.g. <c>epoch 3: loss 0.1234, acc 96.50%, val_loss 0.1500, val_acc 95.80%, 1.25 s</c>.</summary>
     public static string Format(EpochReport report) => Format(report, showPerplexity: false);
-
-    private string FormatLine(EpochReport report) => Format(report, ShowPerplexity);
 
     private static string Format(EpochReport report, bool showPerplexity)
     {

@@ -60,18 +60,18 @@ public sealed class CosineDecay : ITrainingObserver
         {
             // Batch `next` of the run's Epochs x batchCount, counted from the end of the warm-up.
             double total = Math.Max(1, (long)Epochs * batchCount - WarmupBatches);
-            double t = Math.Min(1.0, (next - WarmupBatches) / total);
-            _optimizer.LearningRate = (float)(InitialRate * (1 + Math.Cos(Math.PI * t)) / 2);
+            _optimizer.LearningRate = Cosine(Math.PI * Math.Min(1.0, (next - WarmupBatches) / total));
         }
-        else if (next == WarmupBatches) _optimizer.LearningRate = Cosine(epoch - 1);
+        else if (next == WarmupBatches) _optimizer.LearningRate = Cosine(Math.PI * (epoch - 1) / Epochs);
     }
 
     // report.Epoch is 1-based, so it is the 0-based index of the next epoch.
     /// <inheritdoc/>
     public void OnEpoch(EpochReport report)
     {
-        if (!PerBatch && _batches >= WarmupBatches) _optimizer.LearningRate = Cosine(report.Epoch);
+        if (!PerBatch && _batches >= WarmupBatches) _optimizer.LearningRate = Cosine(Math.PI * report.Epoch / Epochs);
     }
 
-    private float Cosine(int epoch) => (float)(InitialRate * (1 + Math.Cos(Math.PI * epoch / Epochs)) / 2);
+    // lr0 (1 + cos(angle)) / 2, the angle pi times the fraction of the decay done.
+    private float Cosine(double angle) => (float)(InitialRate * (1 + Math.Cos(angle)) / 2);
 }

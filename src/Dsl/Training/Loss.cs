@@ -140,8 +140,7 @@ public abstract class Loss
 
         protected override float ComputeLabels(ReadOnlySpan<float> outputs, int classes, ReadOnlySpan<int> labels, Span<float> outputGradient)
         {
-            long count = 0;
-            foreach (int label in labels) count += label == Dataset.IgnoreTarget ? 0 : 1;
+            long count = Metrics.Counted(labels);
             double total = Rows(outputs, classes, labels, outputGradient, count, sample: -1);
             return count == 0 ? 0f : (float)(total / count);
         }
@@ -289,9 +288,15 @@ public static class Metrics
         if (!data.IsClassification) return 0;
         if (!data.IsTokenSequence) return sampleIndices.Length;
         int counted = 0;
-        foreach (int index in sampleIndices)
-            foreach (int label in data.LabelsOf(index))
-                counted += label == Dataset.IgnoreTarget ? 0 : 1;
+        foreach (int index in sampleIndices) counted += Counted(data.LabelsOf(index));
+        return counted;
+    }
+
+    // The labels that are not Dataset.IgnoreTarget.
+    internal static int Counted(ReadOnlySpan<int> labels)
+    {
+        int counted = 0;
+        foreach (int label in labels) counted += label == Dataset.IgnoreTarget ? 0 : 1;
         return counted;
     }
 }

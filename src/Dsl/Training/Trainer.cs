@@ -215,7 +215,7 @@ public sealed class Trainer
         }
 
         /// <summary>A thread's share: its rows' mean loss, weighted by its terms.</summary>
-        public static Shares Of(Trainer trainer, Dataset data, ReadOnlySpan<int> indices, float meanLoss, long terms, ReadOnlySpan<float> outputs) => new()
+        public static Shares Of(Dataset data, ReadOnlySpan<int> indices, float meanLoss, long terms, ReadOnlySpan<float> outputs) => new()
         {
             Loss = (double)meanLoss * terms,
             Terms = terms,
@@ -324,7 +324,7 @@ public sealed class Trainer
             // The loss is the mean over this thread's terms; the gradient must be that of the whole batch's mean.
             long terms = _active == 1 ? _terms : _trainer.Loss.Count(_data, indices);
             if (terms != _terms) Kernels.SequenceKernels.Scale(ref Kernels.SpanMath.Ref(dy), (nuint)dy.Length, _terms == 0 ? 0f : (float)terms / _terms);
-            _shares[thread] = Shares.Of(_trainer, _data, indices, loss, terms, y);
+            _shares[thread] = Shares.Of(_data, indices, loss, terms, y);
             if (_active == 1 && _trainer.MaxGradientNorm is float max)
             {
                 network.Backward(dy, Span<float>.Empty, rows, workspace);
@@ -432,7 +432,7 @@ public sealed class Trainer
             Gather(_data, indices, x);
             network.Forward(x, y, rows);
             float loss = _trainer.Loss.Compute(y, _data, indices, Span<float>.Empty);
-            _shares[thread] = Shares.Of(_trainer, _data, indices, loss, _trainer.Loss.Count(_data, indices), y);
+            _shares[thread] = Shares.Of(_data, indices, loss, _trainer.Loss.Count(_data, indices), y);
         }
     }
 
