@@ -124,6 +124,10 @@ internal static class DiagnosticDescriptors
         "Layer must be the network's first",
         "Layer '{0}': {1} must be the first layer: {2}");
 
+    public static readonly DiagnosticDescriptor MixtureOption = Error("DSL0119", Shape,
+        "Invalid mixture-of-experts declaration",
+        "Mixture '{0}': {1}");
+
     public static readonly DiagnosticDescriptor UnknownInstructionSet = Error("DSL0012", Declaration,
         "Unknown instruction set in DslInstructionSets",
         "DslInstructionSets names '{0}', which is not one of avx512, avx2, vector128, scalar (the value was '{1}')");
@@ -138,6 +142,7 @@ internal static class DiagnosticDescriptors
         [PruningOption.Id] = PruningOption,
         [AttentionWidth.Id] = AttentionWidth,
         [MustBeFirst.Id] = MustBeFirst,
+        [MixtureOption.Id] = MixtureOption,
         [UnknownInstructionSet.Id] = UnknownInstructionSet,
         [GeneratorFailure.Id] = GeneratorFailure,
         [BlockCycle.Id] = BlockCycle,

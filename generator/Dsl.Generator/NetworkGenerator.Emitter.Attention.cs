@@ -181,7 +181,7 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
-            private static void EmitProduct(SourceWriter w, string name, string? comment, Gemm gemm, Plan plan, bool backward)
+            internal static void EmitProduct(SourceWriter w, string name, string? comment, Gemm gemm, Plan plan, bool backward)
             {
                 if (comment is not null) w.Line($"// {comment}");
                 w.OpenBlock($"public static partial class {name}");

@@ -153,7 +153,7 @@ public sealed partial class NetworkGenerator
                 {
                     StepPlan step = plan.Step(l);
                     if (step.StatisticsSlot >= 0 && !plan.IsLoopedCopy(l))
-                        w.Line($"private const int {Names.StatisticsSlot(step.Layer)} = {step.StatisticsSlot}; // batch mean, then 1/sqrt(var + eps), {step.Layer.Input.Channels} each");
+                        w.Line($"private const int {Names.StatisticsSlot(step.Layer)} = {step.StatisticsSlot}; // {step.Layer.Handler.StatisticsComment(step.Layer)}");
                 }
                 w.Line($"private const int WorkspaceSharedFloats = {plan.WorkspaceSharedFloats};");
             }
@@ -177,6 +177,7 @@ public sealed partial class NetworkGenerator
             EmitBackwardPass(w, spec, plan);
 
             EmitResidualObservation(w, spec, plan);
+            EmitMixtureObservation(w, spec, plan);
 
             for (int l = 0; l < spec.Layers.Count; l++)
             {
@@ -861,6 +862,34 @@ public sealed partial class NetworkGenerator
         /// (before a post-norm) after <c>ForwardTrain</c>, and dL/dh after <c>Backward</c>. Both are slots the
         /// passes keep anyway, so observing costs nothing when unused.
         /// </summary>
+        /// <summary>
+        /// The mixture-of-experts layers' routing of the last training batch (INetwork.Mixture), read from the statistics
+        /// their ForwardTrain keeps in the workspace's shared area.
+        /// </summary>
+        private static void EmitMixtureObservation(SourceWriter w, NetworkSpec spec, Plan plan)
+        {
+            var mixtures = new List<StepPlan>();
+            foreach (LayerSpec layer in spec.Layers)
+                if (layer.Kind == LayerKind.MixtureOfExperts) mixtures.Add(plan.Step(layer));
+            if (mixtures.Count == 0) return;
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line($"public int MixtureCount => {mixtures.Count};");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.OpenBlock("public global::Dsl.MixtureStatistics Mixture(global::Dsl.Workspace workspace, int index)");
+            w.Line("CheckWorkspace(workspace);");
+            w.OpenBlock("return index switch");
+            for (int i = 0; i < mixtures.Count; i++)
+            {
+                int experts = mixtures[i].Layer.Get<MixtureOptions>().Experts;
+                w.Line($"{i} => new global::Dsl.MixtureStatistics(\"{mixtures[i].Layer.WeightName}\", workspace.Shared({mixtures[i].StatisticsSlot}, {Mixture.StatisticsFloats(experts)}), {experts}),");
+            }
+            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, \"There are {mixtures.Count} mixture-of-experts layers.\"),");
+            w.CloseBlock(";");
+            w.CloseBlock();
+        }
+
         private static void EmitResidualObservation(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             var ends = new List<LayerSpec>();

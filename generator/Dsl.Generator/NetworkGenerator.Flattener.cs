@@ -64,6 +64,7 @@ public sealed partial class NetworkGenerator
         /// <summary>The members of a network or block that take part (layers and blocks), in declaration order.</summary>
         internal static bool IsStepMember(ISymbol member) =>
             Parser.LayerAttributes(member).Count > 0 || HasAttribute(member, "Dsl.ResidualAttribute") || HasAttribute(member, "Dsl.RepeatAttribute") || HasAttribute(member, "Dsl.PrunedAttribute") ||
+            HasAttribute(member, MixtureHandler.Attribute) ||
             (member is IPropertySymbol property && BlockType(ElementType(property.Type)) is not null);
 
         private List<(IPropertySymbol, ViewNode)> Members(INamedTypeSymbol type, string weightPrefix, string idPrefix, bool nested)
@@ -95,7 +96,8 @@ public sealed partial class NetworkGenerator
             AttributeData? residual = Attribute(member, "Dsl.ResidualAttribute");
             AttributeData? repeat = Attribute(member, "Dsl.RepeatAttribute");
             AttributeData? pruned = Attribute(member, "Dsl.PrunedAttribute");
-            AttributeData? first = layerAttributes.Count > 0 ? layerAttributes[0].Attribute : residual ?? repeat ?? pruned;
+            AttributeData? mixture = Attribute(member, MixtureHandler.Attribute);
+            AttributeData? first = layerAttributes.Count > 0 ? layerAttributes[0].Attribute : residual ?? repeat ?? pruned ?? mixture;
             // A block member may carry no attribute at all: then the member's name is where to point.
             LocationInfo? location = (first is null ? null : Parser.LocationOf(first)) ?? LocationInfo.From(member.Locations.Length > 0 ? member.Locations[0] : null);
             string weightName = weightPrefix + (position is int index ? SourceWriter.Int(index) : Parser.WeightName(member.Name));
@@ -133,6 +135,9 @@ public sealed partial class NetworkGenerator
             INamedTypeSymbol? block = null;
             LayerKind kind = default;
             AttributeData? layerAttribute = null;
+            if (mixture is not null && layerAttributes.Count > 0)
+                return Report(DiagnosticDescriptors.MixtureOption, Parser.LocationOf(mixture) ?? location, display,
+                    $"a mixture's experts are a [Block] class of dense layers; it takes no [{layerAttributes[0].Kind}] of its own");
             if (layerAttributes.Count == 1)
             {
                 (layerAttribute, kind) = layerAttributes[0];
@@ -145,7 +150,19 @@ public sealed partial class NetworkGenerator
             }
             else
             {
-                block = BlockType(elementType);
+                if (mixture is not null)
+                {
+                    block = elementType is INamedTypeSymbol { IsGenericType: true } generic && generic.ConstructedFrom.ToDisplayString() == MixtureHandler.MemberType
+                        ? BlockType(generic.TypeArguments[0])
+                        : null;
+                    if (block is null)
+                        return Report(DiagnosticDescriptors.MixtureOption, Parser.LocationOf(mixture) ?? location, display,
+                            $"its member's type must be MixtureOfExperts<TBlock>, TBlock a [Block] class of dense layers (the expert), not {elementType.ToDisplayString()}");
+                }
+                else
+                {
+                    block = BlockType(elementType);
+                }
                 if (block is null && pruned is not null && residual is null && repeat is null)
                     return Report(DiagnosticDescriptors.PruningOption, Parser.LocationOf(pruned) ?? location, display,
                         "goes beside the layer's attribute, [Dense], [Conv1D] or [Conv2D], and this member has none");
@@ -182,8 +199,8 @@ public sealed partial class NetworkGenerator
                 string id = idPrefix + member.Name + idSuffix;
                 string copyDisplay = (nested ? copyName : display) + suffix;
                 ViewNode? copy = residual is null
-                    ? Branch(block, layerAttribute, pruned, kind, property, path, id, copyDisplay, location)
-                    : Residual(residual, block, layerAttribute, pruned, kind, property, copyName, suffix, path, id, copyDisplay, location);
+                    ? Branch(block, layerAttribute, pruned, mixture, kind, property, path, id, copyDisplay, location)
+                    : Residual(residual, block, layerAttribute, pruned, mixture, kind, property, copyName, suffix, path, id, copyDisplay, location);
                 if (copy is null)
                 {
                     if (repeat is not null) _repeatDepth--;
@@ -205,8 +222,10 @@ public sealed partial class NetworkGenerator
         }
 
         /// <summary>The member's own computation: one layer, or a block's members in order.</summary>
-        private ViewNode? Branch(INamedTypeSymbol? block, AttributeData? layerAttribute, AttributeData? pruned, LayerKind kind, IPropertySymbol property, string path, string id, string display, LocationInfo? location)
+        private ViewNode? Branch(INamedTypeSymbol? block, AttributeData? layerAttribute, AttributeData? pruned, AttributeData? mixture, LayerKind kind, IPropertySymbol property,
+            string path, string id, string display, LocationInfo? location)
         {
+            if (mixture is not null) return Mixture(block!, mixture, property, path, id, display, location);
             if (block is null)
             {
                 if (LayerHandlers.For(kind).MustBeFirst && Layers.Count > 0)
@@ -228,7 +247,38 @@ public sealed partial class NetworkGenerator
             return failed ? null : new ViewNode("", block.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), IsList: false, new EquatableArray<ViewNode>(children));
         }
 
-        private ViewNode? Residual(AttributeData residual, INamedTypeSymbol? block, AttributeData? layerAttribute, AttributeData? pruned, LayerKind kind, IPropertySymbol property, string weightName, string suffix,
+        /// <summary>
+        /// A mixture of experts: the block parsed as expert 0's layers (their shapes and diagnostics as in any block), then
+        /// replaced by the one step that runs the router and every expert (<see cref="MixtureHandler"/>).
+        /// </summary>
+        private ViewNode? Mixture(INamedTypeSymbol block, AttributeData mixture, IPropertySymbol property, string path, string id, string display, LocationInfo? location)
+        {
+            LocationInfo? at = Parser.LocationOf(mixture) ?? location;
+            Shape? x = _shape;
+            int first = Layers.Count;
+            _blockStack.Add(block);
+            List<(IPropertySymbol Member, ViewNode Node)> members = Members(block, path + ".experts.0.", id + "_experts0_", nested: true);
+            _blockStack.RemoveAt(_blockStack.Count - 1);
+            if (Failed) return null;
+            List<LayerSpec> expert = Layers.GetRange(first, Layers.Count - first);
+            Layers.RemoveRange(first, Layers.Count - first);
+            _shape = x;
+            if (members.Count == 0) return Report(DiagnosticDescriptors.InvalidMember, location, display, $"block '{block.Name}' declares no layers");
+            foreach ((IPropertySymbol member, ViewNode node) in members)
+                if (node.Layer.Length == 0)
+                    return Report(DiagnosticDescriptors.MixtureOption, at, display, $"an expert is a chain of Dense layers declared in its block (a feed-forward block), and {block.Name}'s '{member.Name}' is {(node.IsList ? "a repeat" : "a block")}");
+            var check = new LayerChecks(display, at, _diagnostics);
+            LayerSpec? step = LayerHandlers.Mixture.Create(mixture, id, path, Parser.AccessibilityText(property.DeclaredAccessibility), x, expert,
+                block.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), check);
+            if (step is null)
+            {
+                Failed = true;
+                return null;
+            }
+            return Add(step, at, display) ? new ViewNode(step.MemberName, "", IsList: false, EquatableArray<ViewNode>.Empty) : null;
+        }
+
+        private ViewNode? Residual(AttributeData residual, INamedTypeSymbol? block, AttributeData? layerAttribute, AttributeData? pruned, AttributeData? mixture, LayerKind kind, IPropertySymbol property, string weightName, string suffix,
             string path, string id, string display, LocationInfo? location)
         {
             var norm = (ResidualNorm)(Parser.NamedInt(residual, "Norm") ?? 0);
@@ -260,7 +310,7 @@ public sealed partial class NetworkGenerator
             string normName = weightName + "_norm" + suffix;
             if (norm == ResidualNorm.Pre && !AddNorm(normKind, id + "_norm", normName, display, residualLocation)) return null;
 
-            ViewNode? node = Branch(block, layerAttribute, pruned, kind, property, path, id, display, location);
+            ViewNode? node = Branch(block, layerAttribute, pruned, mixture, kind, property, path, id, display, location);
             if (node is null) return null;
             Shape? y = _shape;
             if (x is null || y is null) return node;

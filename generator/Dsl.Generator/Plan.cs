@@ -47,6 +47,8 @@ internal enum Slot
     Gate,
     GateGradient,
     ScaledGradient,
+    Routing,
+    RoutingGradient,
 }
 
 /// <summary>A step's own regions of the batch-1 inference scratch.</summary>
@@ -57,6 +59,7 @@ internal enum ScratchRole
     Probabilities,
     Head,
     Gate,
+    Routing,
 }
 
 /// <summary>How a step's computation runs, decided once when planning.</summary>
@@ -496,7 +499,10 @@ internal sealed class Plan
     }
 
     /// <summary>Activations whose derivative needs the pre-activation z, not only the output.</summary>
-    public static bool NeedsPreActivation(LayerSpec layer) => layer.Activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu;
+    public static bool NeedsPreActivation(LayerSpec layer) => NeedsPreActivation(layer.Activation);
+
+    /// <summary>Whether the activation's derivative needs z (GELU, SiLU) rather than its output.</summary>
+    public static bool NeedsPreActivation(ActivationKind activation) => activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu;
 
     private static int Align(int floats) => (floats + AlignFloats - 1) / AlignFloats * AlignFloats;
 }

@@ -589,3 +589,50 @@ public sealed class PrunedAttribute : Attribute
     /// </summary>
     public int Block { get; set; } = PruningTarget.DefaultBlock;
 }
+
+/// <summary>
+/// A mixture-of-experts layer: a router <c>Dense(d → N)</c> and a softmax pick the top <see cref="TopK"/> of
+/// <see cref="Experts"/> experts for each input (each sample of flat activations, each token of a sequence), only
+/// those experts run, and their outputs are added up weighted by their gates. The expert is a [Block] class of dense
+/// layers (a feed-forward block); declare the member as <c>MixtureOfExperts&lt;TBlock&gt;</c>:
+/// <c>[MixtureOfExperts(Experts = 8, TopK = 2)] public partial MixtureOfExperts&lt;FeedForward&gt; Moe { get; }</c>.
+/// It goes inside <see cref="ResidualAttribute"/> and <see cref="RepeatAttribute"/> like any block. Tensors are named
+/// <c>moe.router.weight</c> and <c>moe.experts.3.fc1.weight</c>. Training adds the balancing loss
+/// weight · N · Σ f_e P_e (f_e the expert's share of the batch's assignments, P_e its mean router probability) to the
+/// loss and its gradient to the router; <see cref="INetwork.Mixture"/> reports the routing of the last training batch.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class MixtureOfExpertsAttribute : Attribute
+{
+    /// <summary>Experts, N: at least 2, at most 256.</summary>
+    public int Experts { get; set; }
+
+    /// <summary>Experts each input runs, k in [1, N] (default 2).</summary>
+    public int TopK { get; set; } = 2;
+
+    /// <summary>How the chosen experts' outputs are weighted (default <see cref="MixtureGate.Softmax"/>, Switch Transformer's).</summary>
+    public MixtureGate Gate { get; set; }
+
+    /// <summary>Whether the router has a bias (default false, as Switch Transformer and Mixtral).</summary>
+    public bool RouterBias { get; set; }
+
+    /// <summary>The balancing loss's weight α (default 0.01); 0 turns it off.</summary>
+    public float BalanceWeight { get; set; } = 0.01f;
+
+    /// <summary>
+    /// Expert capacity in training batches, as Switch Transformer: an expert takes at most ceil(factor · rows · k / N)
+    /// of a batch's assignments, in row order, and drops the rest (they add nothing: the input passes on through the
+    /// residual around the layer, if any). Default 0: no limit. Inference never drops.
+    /// </summary>
+    public float CapacityFactor { get; set; }
+}
+
+/// <summary>How a mixture-of-experts layer weights its chosen experts' outputs.</summary>
+public enum MixtureGate
+{
+    /// <summary>The chosen expert's softmax probability over all N (Switch Transformer); the router learns from the task even with k = 1.</summary>
+    Softmax,
+
+    /// <summary>The softmax over the k chosen logits only, so the gates sum to 1 (Mixtral); with k = 1 the gate is 1 and the router learns only from the balancing loss.</summary>
+    TopKSoftmax,
+}

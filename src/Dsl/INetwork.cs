@@ -54,4 +54,27 @@ public interface INetwork
     /// </summary>
     /// <exception cref="InvalidOperationException"><paramref name="workspace"/> is a thread's share of a data-parallel batch.</exception>
     void BackwardUpdatingWeights(ReadOnlySpan<float> outputGradient, int batch, Workspace workspace, float learningRate);
+
+    /// <summary>Mixture-of-experts layers in the network, in the order they run (0 for most networks).</summary>
+    int MixtureCount => 0;
+
+    /// <summary>
+    /// How mixture layer <paramref name="index"/> routed the batch of the last <see cref="ForwardTrain"/> with
+    /// <paramref name="workspace"/>: each expert's load, the balancing loss, the router's entropy.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not in 0..<see cref="MixtureCount"/> − 1.</exception>
+    MixtureStatistics Mixture(Workspace workspace, int index) =>
+        throw new ArgumentOutOfRangeException(nameof(index), index, "This network has no mixture-of-experts layer.");
+
+    /// <summary>
+    /// The auxiliary losses of the last <see cref="ForwardTrain"/> with <paramref name="workspace"/>, weighted, summed:
+    /// the mixture layers' balancing losses (0 without any). They belong to the loss being minimised, and
+    /// <see cref="Backward"/> adds their gradients itself; <see cref="Trainer"/> reports them beside the task loss.
+    /// </summary>
+    float AuxiliaryLoss(Workspace workspace)
+    {
+        float sum = 0f;
+        for (int i = 0; i < MixtureCount; i++) sum += Mixture(workspace, i).AuxiliaryLoss;
+        return sum;
+    }
 }

@@ -51,6 +51,9 @@ public enum StepKind
     /// <see cref="StepKind.ResidualBegin"/> at <see cref="NetworkStep.Skip"/>. After <see cref="Dropout"/>, so the earlier kinds keep their values.
     /// </summary>
     ResidualShortcut,
+
+    /// <summary>A mixture of experts: <see cref="NetworkStep.Experts"/>, <see cref="NetworkStep.TopK"/>, the router's tensors, then each expert's (<see cref="NetworkStep.Expert"/> lists expert 0's layers).</summary>
+    MixtureOfExperts,
 }
 
 /// <summary>
@@ -139,6 +142,24 @@ public sealed class NetworkStep
 
     /// <summary>A residual end in the highway form (its tensors are <c>{member}_gate.*</c>).</summary>
     public bool Gated { get; init; }
+
+    /// <summary>A mixture's experts, N.</summary>
+    public int Experts { get; init; }
+
+    /// <summary>A mixture's experts per input, k.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>How a mixture weights its chosen experts.</summary>
+    public MixtureGate Gate { get; init; }
+
+    /// <summary>A mixture's balancing-loss weight.</summary>
+    public float BalanceWeight { get; init; }
+
+    /// <summary>A mixture's expert capacity factor in training (0: no limit).</summary>
+    public float CapacityFactor { get; init; }
+
+    /// <summary>A mixture's expert: its dense layers, named as expert 0's (expert e's tensors replace <c>experts.0.</c> by <c>experts.e.</c>); empty for other kinds.</summary>
+    public IReadOnlyList<NetworkStep> Expert { get; init; } = Array.Empty<NetworkStep>();
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name}: {Kind} [{string.Join(", ", InputShape)}] -> [{string.Join(", ", OutputShape)}]";

@@ -49,6 +49,8 @@ internal sealed class BatchNormHandler : LayerHandler
     // Batch mean, then 1/sqrt(var + eps), per channel.
     public override int StatisticsFloats(LayerSpec layer) => 2 * layer.Input.Channels;
 
+    public override string StatisticsComment(LayerSpec layer) => $"batch mean, then 1/sqrt(var + eps), {layer.Input.Channels} each";
+
     public override LayerOptions SharingKey(LayerOptions options) => new BatchNormOptions(0f, 0f);
 
     public override string Describe(LayerSpec layer) =>

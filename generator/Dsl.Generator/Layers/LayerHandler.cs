@@ -109,6 +109,9 @@ internal abstract class LayerHandler
     /// <summary>Floats of per-batch statistics the step keeps in the shared area from forward to backward.</summary>
     public virtual int StatisticsFloats(LayerSpec layer) => 0;
 
+    /// <summary>What those statistics hold, for the comment on their slot constant.</summary>
+    public virtual string StatisticsComment(LayerSpec layer) => "";
+
     /// <summary>The step's own regions of the batch-1 inference scratch.</summary>
     public virtual void AddInferenceScratch(LayerSpec layer, Action<ScratchRole, int> scratch)
     {

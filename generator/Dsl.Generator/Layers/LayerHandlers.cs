@@ -30,6 +30,10 @@ internal static class LayerHandlers
     private static readonly ResidualBeginHandler s_residualBegin = new();
     private static readonly ResidualEndHandler s_residualEnd = new();
     private static readonly ResidualShortcutHandler s_residualShortcut = new();
+    private static readonly MixtureHandler s_mixture = new();
+
+    /// <summary>The mixture handler, whose steps the flattener makes from a block member.</summary>
+    public static MixtureHandler Mixture => s_mixture;
 
     public static LayerHandler For(LayerKind kind) => kind switch
     {
@@ -53,6 +57,7 @@ internal static class LayerHandlers
         LayerKind.ResidualBegin => s_residualBegin,
         LayerKind.ResidualEnd => s_residualEnd,
         LayerKind.ResidualShortcut => s_residualShortcut,
+        LayerKind.MixtureOfExperts => s_mixture,
         _ => throw new UnknownLayerKindException(kind),
     };
 

@@ -84,6 +84,9 @@ internal enum LayerKind
     ResidualBegin,
     ResidualEnd,
     ResidualShortcut,
+
+    // Declared by [MixtureOfExperts] on a block member: the router and the experts, one step.
+    MixtureOfExperts,
 }
 
 /// <summary>
