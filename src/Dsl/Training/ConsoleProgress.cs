@@ -83,6 +83,9 @@ public sealed class ConsoleProgress : ITrainingObserver
         if (showPerplexity && report.ValidationPerplexity is float ppl) line.Append(CultureInfo.InvariantCulture, $", val_ppl {ppl:F2}");
         if (report.ValidationAccuracy is float vacc) line.Append(CultureInfo.InvariantCulture, $", val_acc {vacc * 100:F2}%");
         line.Append(CultureInfo.InvariantCulture, $", {report.Elapsed.TotalSeconds:F2} s");
+        if (report.Mixtures.Count > 0) line.Append(CultureInfo.InvariantCulture, $", aux {report.AuxiliaryLoss:F4}");
+        foreach (MixtureReport m in report.Mixtures)
+            line.Append(CultureInfo.InvariantCulture, $"; {m.Name} load {m.MinLoad:F3}-{m.MaxLoad:F3} of {m.Load.Count}, entropy {m.RouterEntropy:F2}");
         return line.ToString();
     }
 

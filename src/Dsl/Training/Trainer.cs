@@ -126,6 +126,7 @@ public sealed class Trainer
 
         // Allocated once per Fit; the batch loop allocates nothing.
         using var step = new TrainingStep(this, train, order, maxBatch, unchecked((ulong)seed));
+        RoutingTotals? routing = Network.MixtureCount > 0 ? new RoutingTotals(Network) : null;
         for (int e = 0; e < epochs; e++)
         {
             long start = Stopwatch.GetTimestamp();
@@ -134,11 +135,13 @@ public sealed class Trainer
             new Rng((long)seed + e).Shuffle(order);
 
             var totals = new Shares();
+            routing?.Clear();
             for (int b = 0; b < batchCount; b++)
             {
                 int first = b * maxBatch;
                 int batch = Math.Min(maxBatch, count - first);
                 totals.Add(step.Run(first, batch, (long)e * batchCount + b));
+                routing?.Add(step.PrimaryWorkspace);
                 foreach (ITrainingObserver o in observers) o.OnBatch(e + 1, b, batchCount, totals.MeanLoss);
             }
 
@@ -149,7 +152,11 @@ public sealed class Trainer
                 train.IsClassification ? totals.Accuracy : null,
                 validated?.Loss,
                 validated?.Accuracy,
-                Stopwatch.GetElapsedTime(start));
+                Stopwatch.GetElapsedTime(start))
+            {
+                AuxiliaryLoss = routing?.MeanAuxiliaryLoss ?? 0f,
+                Mixtures = routing?.Reports() ?? [],
+            };
             reports.Add(report);
             foreach (ITrainingObserver o in observers) o.OnEpoch(report);
         }
@@ -181,6 +188,70 @@ public sealed class Trainer
         for (int first = 0; first < data.Count; first += job.MaxBatch)
             totals.Add(job.Run(first, Math.Min(job.MaxBatch, data.Count - first)));
         return new EvaluationResult(totals.MeanLoss, data.IsClassification ? totals.Accuracy : null);
+    }
+
+    /// <summary>The mixture layers' routing statistics summed over an epoch's batches (arrays allocated once per Fit).</summary>
+    private sealed class RoutingTotals
+    {
+        private readonly INetwork _network;
+        private readonly double[][] _load;
+        private readonly double[] _balance, _auxiliary, _entropy;
+        private readonly long[] _dropped;
+        private readonly string[] _names;
+        private int _batches;
+
+        public RoutingTotals(INetwork network)
+        {
+            _network = network;
+            int count = network.MixtureCount;
+            _load = new double[count][];
+            _balance = new double[count];
+            _auxiliary = new double[count];
+            _entropy = new double[count];
+            _dropped = new long[count];
+            _names = new string[count];
+        }
+
+        public void Clear()
+        {
+            _batches = 0;
+            foreach (double[] load in _load) load?.AsSpan().Clear();
+            _balance.AsSpan().Clear();
+            _auxiliary.AsSpan().Clear();
+            _entropy.AsSpan().Clear();
+            _dropped.AsSpan().Clear();
+        }
+
+        // The statistics of the batch just trained: the whole batch's, whichever thread's workspace reads them.
+        public void Add(Workspace workspace)
+        {
+            _batches++;
+            for (int i = 0; i < _load.Length; i++)
+            {
+                MixtureStatistics statistics = _network.Mixture(workspace, i);
+                _load[i] ??= new double[statistics.Experts];
+                _names[i] ??= statistics.Name;
+                for (int e = 0; e < statistics.Experts; e++) _load[i][e] += statistics.Load[e];
+                _balance[i] += statistics.Balance;
+                _auxiliary[i] += statistics.AuxiliaryLoss;
+                _entropy[i] += statistics.RouterEntropy;
+                _dropped[i] += statistics.Dropped;
+            }
+        }
+
+        public float MeanAuxiliaryLoss => _batches == 0 ? 0f : (float)(System.Linq.Enumerable.Sum(_auxiliary) / _batches);
+
+        public MixtureReport[] Reports()
+        {
+            var reports = new MixtureReport[_load.Length];
+            for (int i = 0; i < reports.Length; i++)
+            {
+                double n = Math.Max(1, _batches);
+                float[] load = _load[i] is null ? [] : Array.ConvertAll(_load[i], v => (float)(v / n));
+                reports[i] = new MixtureReport(_names[i] ?? "", load, (float)(_balance[i] / n), (float)(_auxiliary[i] / n), (float)(_entropy[i] / n), _dropped[i]);
+            }
+            return reports;
+        }
     }
 
     /// <summary>
@@ -376,6 +447,9 @@ public sealed class Trainer
         }
 
         public void Dispose() => Crew?.Dispose();
+
+        /// <summary>Thread 0's workspace, which holds what the generated code keeps of the whole batch (mixture statistics).</summary>
+        public Workspace PrimaryWorkspace => _workspaces[0];
     }
 
     /// <summary>One evaluation batch split across threads: each gathers its rows and runs batched Forward and the loss.</summary>

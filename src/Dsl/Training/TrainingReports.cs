@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Dsl;
 
@@ -21,8 +22,33 @@ public readonly record struct EpochReport(
     /// <summary><c>exp(TrainLoss)</c>: the training perplexity when the loss is a cross-entropy in nats (a language model's per token).</summary>
     public float TrainPerplexity => MathF.Exp(TrainLoss);
 
+    /// <summary>
+    /// The network's auxiliary losses (<see cref="INetwork.AuxiliaryLoss"/>: mixture-of-experts balancing), averaged over
+    /// the epoch's batches; minimised with <see cref="TrainLoss"/>, reported apart from it. 0 for a network without.
+    /// </summary>
+    public float AuxiliaryLoss { get; init; }
+
+    /// <summary>Each mixture-of-experts layer's routing over the epoch (<see cref="INetwork.Mixture"/>); empty for a network without.</summary>
+    public IReadOnlyList<MixtureReport> Mixtures { get; init; } = [];
+
     /// <summary><c>exp(ValidationLoss)</c>: the validation perplexity when the loss is a cross-entropy in nats; null without a validation set.</summary>
     public float? ValidationPerplexity => ValidationLoss is float loss ? MathF.Exp(loss) : null;
+}
+
+/// <summary>How one mixture-of-experts layer routed an epoch's training batches, averaged over the batches.</summary>
+/// <param name="Name">The layer's member path (its tensors' prefix).</param>
+/// <param name="Load">Each expert's share of the routing assignments (1/N each is balanced).</param>
+/// <param name="Balance">N · Σ load · mean probability: 1 balanced, up to N collapsed.</param>
+/// <param name="AuxiliaryLoss">The layer's weighted balancing loss.</param>
+/// <param name="RouterEntropy">The router's mean entropy in nats.</param>
+/// <param name="Dropped">Assignments dropped over capacity in the epoch.</param>
+public sealed record MixtureReport(string Name, IReadOnlyList<float> Load, float Balance, float AuxiliaryLoss, float RouterEntropy, long Dropped)
+{
+    /// <summary>The least-loaded expert's share.</summary>
+    public float MinLoad => Load.Count == 0 ? 0f : Load.Min();
+
+    /// <summary>The most-loaded expert's share.</summary>
+    public float MaxLoad => Load.Count == 0 ? 0f : Load.Max();
 }
 
 /// <summary>Loss and accuracy of a network on a data set.</summary>

@@ -117,3 +117,23 @@ public partial class RenormalizedTop1Net
 {
     [MixtureOfExperts(Experts = 4, TopK = 1, Gate = MixtureGate.TopKSoftmax, BalanceWeight = 0f)] public partial MixtureOfExperts<Expert12> moe { get; }
 }
+
+/// <summary>A classifier with a mixture in the middle: 16 → 16 ReLU → mixture of 4 (top 2) → 4 classes.</summary>
+[Network(Input = 16)]
+public partial class ClassifierMixtureNet
+{
+    [Dense(16, Activation.Relu)] public partial Dense fc { get; }
+
+    [Residual, MixtureOfExperts(Experts = 4, TopK = 2)] public partial MixtureOfExperts<Expert16> moe { get; }
+
+    [Dense(4)] public partial Dense head { get; }
+}
+
+/// <summary>The classifier's expert: 16 → 24 → 16.</summary>
+[Block]
+public partial class Expert16
+{
+    [Dense(24, Activation.Relu)] public partial Dense fc1 { get; }
+
+    [Dense(16)] public partial Dense fc2 { get; }
+}

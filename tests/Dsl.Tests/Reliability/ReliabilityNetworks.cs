@@ -16,6 +16,7 @@ internal static class ReliabilityNetworks
         "conv" => new ConvNet(seed),
         "transformer" => new TinyVit(seed),
         "cnn" => new SmallCnn(seed),
+        "moe" => new ClassifierMixtureNet(seed),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown network kind."),
     };
 

@@ -24,6 +24,7 @@ public sealed class DataParallelTests
     [InlineData("conv")]
     [InlineData("cnn")]
     [InlineData("transformer")]
+    [InlineData("moe")] // the balancing loss and its gradient from the whole batch's routing, however it is split
     public void TwoAndThreeThreads_MatchOneThreadUpToRounding_AndRepeatBitForBit(string network)
     {
         Parameters one = Train(network, threads: 1), two = Train(network, threads: 2), three = Train(network, threads: 3);
