@@ -255,6 +255,12 @@ public sealed partial class NetworkGenerator
         {
             LocationInfo? at = Parser.LocationOf(mixture) ?? location;
             Shape? x = _shape;
+            var check = new LayerChecks(display, at, _diagnostics);
+            if (!LayerHandlers.Mixture.CheckInput(x, check))
+            {
+                Failed = true;
+                return null;
+            }
             int first = Layers.Count;
             _blockStack.Add(block);
             List<(IPropertySymbol Member, ViewNode Node)> members = Members(block, path + ".experts.0.", id + "_experts0_", nested: true);
@@ -267,7 +273,6 @@ public sealed partial class NetworkGenerator
             foreach ((IPropertySymbol member, ViewNode node) in members)
                 if (node.Layer.Length == 0)
                     return Report(DiagnosticDescriptors.MixtureOption, at, display, $"an expert is a chain of Dense layers declared in its block (a feed-forward block), and {block.Name}'s '{member.Name}' is {(node.IsList ? "a repeat" : "a block")}");
-            var check = new LayerChecks(display, at, _diagnostics);
             LayerSpec? step = LayerHandlers.Mixture.Create(mixture, id, path, Parser.AccessibilityText(property.DeclaredAccessibility), x, expert,
                 block.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat), check);
             if (step is null)

@@ -601,6 +601,61 @@ public class DiagnosticTests
         Assert.Empty(run.OutputProblems);
     }
 
+    // A mixture's expert blocks for the DSL0119 tests: a feed-forward one, one with a LayerNorm, one holding a block.
+    private const string MixtureBlocks = """
+
+        [Block] public partial class Ff { [Dense(16, Activation.Relu)] public partial Dense fc1 { get; } [Dense(8)] public partial Dense fc2 { get; } }
+        [Block] public partial class Normed { [Dense(8)] public partial Dense fc { get; } [LayerNorm] public partial LayerNorm norm { get; } }
+        [Block] public partial class Nested { public partial Ff inner { get; } }
+        """;
+
+    [Theory]
+    [InlineData("[MixtureOfExperts(Experts = 1, TopK = 1)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': Experts = 1: a mixture needs at least 2 experts", "MixtureOfExperts(Experts = 1, TopK = 1)")]
+    [InlineData("[MixtureOfExperts(TopK = 1)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': Experts = 0: a mixture needs at least 2 experts", "MixtureOfExperts(TopK = 1)")]
+    [InlineData("[MixtureOfExperts(Experts = 4, TopK = 5)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': TopK = 5 is not in [1, 4]: each input runs between 1 and all of the experts", "MixtureOfExperts(Experts = 4, TopK = 5)")]
+    [InlineData("[MixtureOfExperts(Experts = 4, TopK = 0)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': TopK = 0 is not in [1, 4]: each input runs between 1 and all of the experts", "MixtureOfExperts(Experts = 4, TopK = 0)")]
+    [InlineData("[MixtureOfExperts(Experts = 300)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': Experts = 300 is more than the 256 the routing kernels take", "MixtureOfExperts(Experts = 300)")]
+    [InlineData("[MixtureOfExperts(Experts = 4, BalanceWeight = -1f)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': BalanceWeight = -1 is not a finite weight of 0 or more", "MixtureOfExperts(Experts = 4, BalanceWeight = -1f)")]
+    [InlineData("[MixtureOfExperts(Experts = 4, CapacityFactor = -0.5f)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': CapacityFactor = -0.5 is not finite and 0 (no limit) or more", "MixtureOfExperts(Experts = 4, CapacityFactor = -0.5f)")]
+    [InlineData("[MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Normed> Moe { get; }",
+        "Mixture 'Moe': an expert is a chain of Dense layers declared in its block (a feed-forward block), and Normed's 'norm' is LayerNorm", "MixtureOfExperts(Experts = 4)")]
+    [InlineData("[MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Nested> Moe { get; }",
+        "Mixture 'Moe': an expert is a chain of Dense layers declared in its block (a feed-forward block), and Nested's 'inner' is a block", "MixtureOfExperts(Experts = 4)")]
+    [InlineData("[MixtureOfExperts(Experts = 4)] public partial Ff Moe { get; }",
+        "Mixture 'Moe': its member's type must be MixtureOfExperts<TBlock>, TBlock a [Block] class of dense layers (the expert), not Ff", "MixtureOfExperts(Experts = 4)")]
+    [InlineData("[MixtureOfExperts(Experts = 4), Dense(8)] public partial MixtureOfExperts<Ff> Moe { get; }",
+        "Mixture 'Moe': a mixture's experts are a [Block] class of dense layers; it takes no [Dense] of its own", "MixtureOfExperts(Experts = 4)")]
+    public void MixtureDeclarationProblems_ReportDSL0119OnTheAttribute(string member, string message, string span)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0119", Net("Input = 8", member) + MixtureBlocks, out GeneratorRun run);
+        Assert.Equal("Invalid mixture-of-experts declaration", d.Descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(message, GeneratorRun.Message(d));
+        Assert.Equal(span, run.SpanText(d));
+    }
+
+    [Fact]
+    public void MixtureOnAnImage_SaysToFlattenFirst()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0119", Net("Channels = 2, Height = 4, Width = 4",
+            "[MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Ff> Moe { get; }") + MixtureBlocks, out _);
+        Assert.StartsWith("Mixture 'Moe': routes flat vectors or tokens, and its input is 2x4x4", GeneratorRun.Message(d));
+    }
+
+    [Fact]
+    public void MixtureWhoseExpertChangesTheWidth_InAnIdentityResidual_ReportsDSL0112()
+    {
+        Diagnostic d = SingleDiagnostic("DSL0112", Net("Input = 6",
+            "[Residual(Shortcut = Shortcut.Identity), MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Ff> Moe { get; }") + MixtureBlocks, out _);
+        Assert.Equal("Residual 'Moe': the branch maps 6 to 8, but the shortcut is the identity; use Shortcut = Shortcut.Projection (or Auto)", GeneratorRun.Message(d));
+    }
+
     private static string Net(string network, params string[] members) =>
         $"using Dsl;\n\n[Network({network})]\npublic partial class Net\n{{\n{string.Join("\n", members.Select(m => "    " + m))}\n}}\n";
 

@@ -222,6 +222,32 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void MixtureOfExperts()
+    {
+        // A flat mixture of 4 feed-forward experts, top-2 (Switch gates), around an identity residual, then a head: the
+        // router's and the two expert layers' products, batch 1 reading only the chosen experts, the grouped training
+        // forward and backward, and the mixture statistics accessor.
+        const string source = """
+            using Dsl;
+
+            [Network(Input = 8)]
+            public partial class Routed
+            {
+                [Residual, MixtureOfExperts(Experts = 4, TopK = 2)] public partial MixtureOfExperts<FeedForward> moe { get; }
+                [Dense(3)] public partial Dense head { get; }
+
+                [Block]
+                public partial class FeedForward
+                {
+                    [Dense(16, Activation.Relu)] public partial Dense fc1 { get; }
+                    [Dense(8)] public partial Dense fc2 { get; }
+                }
+            }
+            """;
+        VerifyGenerated(Baseline.Partial, source, nameof(MixtureOfExperts), "Routed", "Routed.FeedForward.Block.g.cs");
+    }
+
+    [Fact]
     public void CharacterLanguageModel()
     {
         // A causal language model: embedding and learned positions, one pre-norm block, a per-token head over the

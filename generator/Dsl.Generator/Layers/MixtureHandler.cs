@@ -46,6 +46,7 @@ internal sealed class MixtureHandler : LayerHandler
         float capacity = NetworkGenerator.Parser.NamedFloat(attribute, "CapacityFactor") ?? 0f;
         string Text(float value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         void Problem(string message) => check.Report(DiagnosticDescriptors.MixtureOption, message);
+        string expertName = expertType.Replace("global::", "");
 
         if (experts < 2) Problem($"Experts = {SourceWriter.Int(experts)}: a mixture needs at least 2 experts");
         else if (experts > MaxExperts) Problem($"Experts = {SourceWriter.Int(experts)} is more than the {MaxExperts} the routing kernels take");
@@ -53,19 +54,17 @@ internal sealed class MixtureHandler : LayerHandler
         if (gate is < 0 or > 1) Problem($"Gate = {SourceWriter.Int(gate)} is not a member of MixtureGate");
         if (!(balance >= 0f) || float.IsInfinity(balance)) Problem($"BalanceWeight = {Text(balance)} is not a finite weight of 0 or more");
         if (!(capacity >= 0f) || float.IsInfinity(capacity)) Problem($"CapacityFactor = {Text(capacity)} is not finite and 0 (no limit) or more");
-        if (input is not null && !input.IsRowMajor)
-            Problem($"routes flat vectors or tokens, and its input is {input}: flatten it, or make it a token sequence, first");
         var layers = new List<ExpertLayer>();
         foreach (LayerSpec layer in expert)
         {
             if (layer.Kind != LayerKind.Dense)
             {
-                Problem($"an expert is a chain of Dense layers declared in its block (a feed-forward block), and {expertType}'s '{layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1)}' is {layer.Kind}");
+                Problem($"an expert is a chain of Dense layers declared in its block (a feed-forward block), and {expertName}'s '{layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1)}' is {layer.Kind}");
                 break;
             }
             if (layer.Pruning is not null || layer.Activation == ActivationKind.Softmax)
             {
-                Problem($"{expertType}'s '{layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1)}' is {(layer.Pruning is not null ? "[Pruned]" : "a softmax")}, which an expert's layers cannot be");
+                Problem($"{expertName}'s '{layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1)}' is {(layer.Pruning is not null ? "[Pruned]" : "a softmax")}, which an expert's layers cannot be");
                 break;
             }
             layers.Add(new ExpertLayer(layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1), layer.Input.Features, layer.Output.Features, layer.Activation, layer.HasBias));
@@ -74,6 +73,14 @@ internal sealed class MixtureHandler : LayerHandler
         var options = new MixtureOptions(experts, topK, gate == 1, balance, capacity, expertType, new EquatableArray<ExpertLayer>(layers.ToArray()));
         return new LayerSpec(memberName, accessibility, weightName, LayerKind.MixtureOfExperts, input,
             input.WithFeatures(layers[layers.Count - 1].Outputs), ActivationKind.None, routerBias, options);
+    }
+
+    /// <summary>Checked before the expert's layers are parsed on <paramref name="input"/>, so the mixture, not its first layer, says what is wrong.</summary>
+    public bool CheckInput(Shape? input, LayerChecks check)
+    {
+        if (input is null || input.IsRowMajor) return true;
+        check.Report(DiagnosticDescriptors.MixtureOption, $"routes flat vectors or tokens, and its input is {input}: flatten it, or make it a token sequence, first");
+        return false;
     }
 
     public override LayerSpec? Parse(LayerDeclaration d) =>
