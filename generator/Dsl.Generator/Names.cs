@@ -16,8 +16,11 @@ internal static class Names
         "InputSize", "OutputSize", "ParameterCount", "ParameterBufferSize", "Parameters", "Summary", "Forward", "ForwardOne",
         "ForwardBlock", "ForwardTrain", "Backward", "CreateWorkspace", "CheckWorkspace", "WorkspaceFloatsPerSample",
         "WorkspaceSharedFloats", "InputSlot", "GradientSlotA", "GradientSlotB", "ResidualCount", "ResidualName", "ResidualOutput", "Steps",
-        "ResidualOutputGradient",
+        "ResidualOutputGradient", "MixtureCount", "Mixture", "AuxiliaryLoss",
     };
+
+    /// <summary>Whether every generated network has a member called <paramref name="name"/>.</summary>
+    public static bool IsNetworkMember(string name) => s_networkMembers.Contains(name);
 
     /// <summary>Members derived from a top-level layer's name by appending these.</summary>
     private static readonly string[] s_memberSuffixes = { "Kernels", "OutputSlot", "PreActivationSlot", "StatisticsSlot" };

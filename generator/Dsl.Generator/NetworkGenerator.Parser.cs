@@ -62,6 +62,10 @@ public sealed partial class NetworkGenerator
             if (type.Arity > 0 || type.IsStatic || type.IsAbstract)
                 diagnostics.Add(Diagnostic(DiagnosticDescriptors.UnsupportedNetworkClass, classLocation, type.Name,
                     type.Arity > 0 ? "generic classes are not supported" : "the class must be a concrete, non-static class"));
+            // A member may not share its class's name (CS0542), and the generator adds these members to every network.
+            if (Names.IsNetworkMember(type.Name))
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.UnsupportedNetworkClass, classLocation, type.Name,
+                    $"'{type.Name}' is the name of a member the generator adds to every network; rename the class"));
             for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
                 if (!IsPartialEverywhere(outer) || outer.Arity > 0)

@@ -180,3 +180,57 @@ public partial class DenseConvLayer
     [Conv2D(64, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }
     [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Bn { get; }
 }
+
+/// <summary>The mixture benchmarks' expert: a feed-forward block 64 → 256 (ReLU) → 64.</summary>
+[Block]
+public partial class FeedForward256
+{
+    [Dense(256, Activation.Relu)] public partial Dense fc1 { get; }
+    [Dense(64)] public partial Dense fc2 { get; }
+}
+
+/// <summary>A mixture of 8 feed-forward experts (64 → 256 → 64), top-2, on one 64-vector: 264,704 parameters (1.06 MB), 2 experts' 66,112 read per call.</summary>
+[Network(Input = 64)]
+public partial class MixtureFfn
+{
+    [MixtureOfExperts(Experts = 8, TopK = 2)] public partial MixtureOfExperts<FeedForward256> moe { get; }
+}
+
+/// <summary>The dense feed-forward of the mixture's active width (2 × 256): 64 → 512 → 64, 66,112 parameters.</summary>
+[Network(Input = 64)]
+public partial class DenseFfn512
+{
+    [Dense(512, Activation.Relu)] public partial Dense fc1 { get; }
+    [Dense(64)] public partial Dense fc2 { get; }
+}
+
+/// <summary>The dense feed-forward of the mixture's total width (8 × 256): 64 → 2048 → 64, 264,256 parameters.</summary>
+[Network(Input = 64)]
+public partial class DenseFfn2048
+{
+    [Dense(2048, Activation.Relu)] public partial Dense fc1 { get; }
+    [Dense(64)] public partial Dense fc2 { get; }
+}
+
+/// <summary><see cref="MixtureFfn"/> on a sequence of 16 tokens of 64.</summary>
+[Network(Length = 16, Features = 64)]
+public partial class MixtureFfnTokens
+{
+    [MixtureOfExperts(Experts = 8, TopK = 2)] public partial MixtureOfExperts<FeedForward256> moe { get; }
+}
+
+/// <summary><see cref="DenseFfn512"/> on 16 tokens.</summary>
+[Network(Length = 16, Features = 64)]
+public partial class DenseFfn512Tokens
+{
+    [Dense(512, Activation.Relu)] public partial Dense fc1 { get; }
+    [Dense(64)] public partial Dense fc2 { get; }
+}
+
+/// <summary><see cref="DenseFfn2048"/> on 16 tokens.</summary>
+[Network(Length = 16, Features = 64)]
+public partial class DenseFfn2048Tokens
+{
+    [Dense(2048, Activation.Relu)] public partial Dense fc1 { get; }
+    [Dense(64)] public partial Dense fc2 { get; }
+}

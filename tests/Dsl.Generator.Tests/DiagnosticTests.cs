@@ -640,6 +640,15 @@ public class DiagnosticTests
         Assert.Equal(span, run.SpanText(d));
     }
 
+    [Theory]
+    [InlineData("Forward")]
+    [InlineData("Mixture")]
+    public void NetworkNamedLikeAGeneratedMember_ReportsDSL0007(string name)
+    {
+        Diagnostic d = SingleDiagnostic("DSL0007", Net("Input = 4", "[Dense(2)] public partial Dense Head { get; }").Replace("class Net", "class " + name), out _);
+        Assert.Equal($"Network '{name}' cannot be generated: '{name}' is the name of a member the generator adds to every network; rename the class", GeneratorRun.Message(d));
+    }
+
     [Fact]
     public void MixtureOnAnImage_SaysToFlattenFirst()
     {
