@@ -133,6 +133,13 @@ public sealed partial class NetworkGenerator
                     w.Line("public static void ForwardTokens(ref float x, ref float w, ref float y, ref float region) =>");
                     w.Line("    ForwardRows(ref x, ref w, ref y, Rows, ref region, ref Unsafe.As<float, int>(ref Unsafe.Add(ref region, Rows * RoutingFloatsPerRow)), Rows);");
                     w.Line();
+                    if (Decodes(plan.Spec))
+                    {
+                        w.Line("/// <summary>A decode step: one new token's row, routed on its own; region holds one row's routing region, then the starts.</summary>");
+                        w.Line("public static void DecodeRow(ref float x, ref float w, ref float y, ref float region) =>");
+                        w.Line("    ForwardRows(ref x, ref w, ref y, 1, ref region, ref Unsafe.As<float, int>(ref Unsafe.Add(ref region, RoutingFloatsPerRow)), 1);");
+                        w.Line();
+                    }
                 }
                 w.Line("/// <summary>");
                 w.Line("/// rows through the router, sorted by expert (at most capacity rows each, the rest dropped), each expert once over its");

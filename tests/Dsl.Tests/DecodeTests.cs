@@ -24,11 +24,12 @@ public class DecodeTests
         return logits;
     }
 
-    public static TheoryData<string> Decoders => new() { nameof(TinyGpt), nameof(BlocksGpt) };
+    public static TheoryData<string> Decoders => new() { nameof(TinyGpt), nameof(BlocksGpt), nameof(MixtureGpt) };
 
     private static IDecoder Create(string name, int seed) => name switch
     {
         nameof(TinyGpt) => new TinyGpt(seed),
+        nameof(MixtureGpt) => new MixtureGpt(seed),
         _ => new BlocksGpt(seed),
     };
 

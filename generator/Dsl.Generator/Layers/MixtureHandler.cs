@@ -220,6 +220,15 @@ internal sealed class MixtureHandler : LayerHandler
     // The kernels address every tensor from the router's weight: identical steps (a repeated block's) share the code.
     private static string Base(CallSite c, string root) => $"ref Unsafe.Add(ref {root}, {c.Offsets}.RouterWeightOffset)";
 
+    // Each token is routed on its own, so a new token's row runs alone: the rows path over one row.
+    public override bool Decodes(LayerSpec layer) => layer.Input.IsTokens;
+
+    // The output row, then one row's routing region and the starts.
+    public override int DecodeFloats(LayerSpec layer) => layer.Output.Features + new Mixture(layer).DecodeRegionFloats;
+
+    protected override void EmitDecode(CallSite c, string x, string y) =>
+        c.W.Line($"{c.Code}.DecodeRow(ref {x}, {Base(c, "p")}, ref {y}, ref Unsafe.Add(ref m, {c.DecodeSlot} + {c.Layer.Output.Features}));");
+
     protected override void EmitInference(CallSite c, string x, string y)
     {
         string scratch = $"ref scratch[{c.Scratch(ScratchRole.Routing)}]";
@@ -319,6 +328,9 @@ internal sealed class Mixture
 
     /// <summary>Batch-1 scratch: the rows of one sample with the training layout, and the N + 1 starts.</summary>
     public int InferenceFloats => Rows * RoutingFloatsPerRow + Experts + 1;
+
+    /// <summary>A decode step's region: one row's routing region and the N + 1 starts.</summary>
+    public int DecodeRegionFloats => RoutingFloatsPerRow + Experts + 1;
 
     /// <summary>The shared statistics: Dsl.MixtureStatistics.Layout's floats.</summary>
     public static int StatisticsFloats(int experts) => (experts + 1) + 3 * experts + 5;

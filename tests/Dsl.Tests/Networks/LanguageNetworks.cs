@@ -46,6 +46,24 @@ public partial class BlocksGpt
     }
 }
 
+/// <summary>A GPT whose feed-forward blocks are mixtures of 4 experts, top-2 (Mixtral's gates): each new token is routed on its own.</summary>
+[Network(Input = 10)]
+public partial class MixtureGpt
+{
+    [Embedding(7, 12)] public partial Embedding embed { get; }
+    [PositionalEmbedding] public partial PositionalEmbedding pos { get; }
+    [Repeat(2)] public partial System.Collections.Generic.IReadOnlyList<MixtureGptBlock> blocks { get; }
+    [LayerNorm] public partial LayerNorm norm { get; }
+    [Dense(7)] public partial Dense head { get; }
+
+    [Block]
+    public partial class MixtureGptBlock
+    {
+        [Residual(Norm = ResidualNorm.Pre)][MultiHeadSelfAttention(3, Causal = true)] public partial MultiHeadSelfAttention attn { get; }
+        [Residual(Norm = ResidualNorm.Pre), MixtureOfExperts(Experts = 4, TopK = 2, Gate = MixtureGate.TopKSoftmax)] public partial MixtureOfExperts<Networks.Expert12> moe { get; }
+    }
+}
+
 /// <summary>An embedding network without causal attention (bidirectional): no decode step.</summary>
 [Network(Input = 6)]
 public partial class BidirectionalEncoder
