@@ -69,7 +69,8 @@ public sealed class DropoutTests
         Assert.Equal(17, (int)StepKind.ResidualEnd);
         Assert.Equal(18, (int)StepKind.Dropout);
         Assert.Equal(19, (int)StepKind.ResidualShortcut);
-        Assert.Equal(StepKind.ResidualShortcut, Enum.GetValues<StepKind>().Max());
+        Assert.Equal(20, (int)StepKind.MixtureOfExperts);
+        Assert.Equal(StepKind.MixtureOfExperts, Enum.GetValues<StepKind>().Max());
     }
 
     [Fact]
