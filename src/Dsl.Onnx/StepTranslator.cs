@@ -189,6 +189,9 @@ internal sealed class StepTranslator
                 _branches[step.Skip] = x;
                 return (Skipped(step), layout);
 
+            case StepKind.MixtureOfExperts:
+                return (MixtureOfExperts(step, x, layout), layout);
+
             case StepKind.Dropout:
                 // Inference semantics: the identity. No node, as for a flat Flatten: the next step reads x, and
                 // NameOutput adds an Identity if x would otherwise be the graph output.
@@ -211,6 +214,75 @@ internal sealed class StepTranslator
         }
         string y = MatMulTransposed(n, x, w);
         return step.Bias ? _g.Node("Add", $"{n}/Add", [y, Tensor(step, "bias")]) : y;
+    }
+
+    /// <summary>
+    /// A mixture of experts per row (sample or token): <c>logits = x W_rᵀ (+ b_r)</c>, the top-k experts by logit
+    /// (TopK with largest = 1 and sorted = 1 puts the lower index first among equal values, as Dsl's routing), the
+    /// gates from <c>p = Softmax(logits)</c>: the chosen experts' p, divided by their sum for
+    /// <see cref="MixtureGate.TopKSoftmax"/>, scattered into an otherwise zero [.., N] gate matrix, and
+    /// <c>y = Σ_e gate[.., e] · E_e(x)</c>. Static graphs cannot run each expert on its own rows only, so every
+    /// expert runs on every row and the zero gates mask the ones not chosen: N/k times the expert work of Dsl's
+    /// routed kernels, the same function (inference never drops rows).
+    /// </summary>
+    private string MixtureOfExperts(NetworkStep step, string x, Layout layout)
+    {
+        string n = step.Name;
+        if (step.Experts < 2 || step.TopK < 1 || step.TopK > step.Experts || step.Expert.Count == 0)
+            throw new InvalidOperationException($"Step '{n}': a mixture of {step.Experts} experts, top-{step.TopK}, with {step.Expert.Count} expert layers is inconsistent.");
+
+        // The router is a dense layer without activation over the last axis, in the step's layout.
+        int[] logitsShape = [.. step.InputShape.SkipLast(1), step.Experts];
+        string[] routerTensors = step.Bias ? [$"{n}.router.weight", $"{n}.router.bias"] : [$"{n}.router.weight"];
+        var router = new NetworkStep(StepKind.Dense, $"{n}.router", [.. step.InputShape], logitsShape, routerTensors) { Bias = step.Bias };
+        string logits = Dense(router, x, layout);
+
+        string probabilities = _g.Node("Softmax", $"{n}/Softmax", [logits], GraphBuilder.Int("axis", -1));
+        string[] top = _g.Node("TopK", $"{n}/TopK", [logits, _g.Int64s(step.TopK)], 2,
+            GraphBuilder.Int("axis", -1), GraphBuilder.Int("largest", 1), GraphBuilder.Int("sorted", 1));
+        string chosen = top[1]; // [.., k] int64 expert indices
+        string gates = _g.Node("GatherElements", $"{n}/GatherElements", [probabilities, chosen], GraphBuilder.Int("axis", -1));
+        if (step.Gate == MixtureGate.TopKSoftmax)
+        {
+            // softmax over the chosen logits = their probabilities over their sum
+            string sum = _g.Node("ReduceSum", $"{n}/gates/ReduceSum", [gates, _g.Int64s(-1)], GraphBuilder.Int("keepdims", 1));
+            gates = _g.Node("Div", $"{n}/gates/Div", [gates, sum]);
+        }
+        string zeros = _g.Node("ConstantOfShape", $"{n}/gates/Zeros", [_g.Node("Shape", $"{n}/gates/Shape", [probabilities])]);
+        string gateMatrix = _g.Node("ScatterElements", $"{n}/gates/ScatterElements", [zeros, chosen, gates], GraphBuilder.Int("axis", -1));
+        string[] gateColumns = _g.Node("Split", $"{n}/gates/Split", [gateMatrix, _g.Int64s(Enumerable.Repeat(1L, step.Experts).ToArray())],
+            step.Experts, GraphBuilder.Int("axis", -1));
+
+        var weighted = new string[step.Experts];
+        for (int e = 0; e < step.Experts; e++)
+        {
+            string h = x;
+            foreach (NetworkStep layer in step.Expert)
+            {
+                if (layer.Kind != StepKind.Dense)
+                    throw new NotSupportedException($"Step '{layer.Name}': the ONNX exporter knows experts of dense layers, not {layer.Kind}.");
+                NetworkStep expertLayer = ExpertLayer(step, layer, e);
+                h = Activation(expertLayer, Dense(expertLayer, h, layout));
+            }
+            weighted[e] = _g.Node("Mul", $"{n}.experts.{e}/Gate", [h, gateColumns[e]]);
+        }
+        return _g.Node("Sum", $"{n}/Sum", weighted);
+    }
+
+    /// <summary>Expert <paramref name="expert"/>'s copy of a layer that <see cref="NetworkStep.Expert"/> names as expert 0's.</summary>
+    private static NetworkStep ExpertLayer(NetworkStep mixture, NetworkStep layer, int expert)
+    {
+        string first = mixture.Name + ".experts.0.", own = $"{mixture.Name}.experts.{expert}.";
+        string Rename(string name) => name.StartsWith(first, StringComparison.Ordinal)
+            ? own + name[first.Length..]
+            : throw new InvalidOperationException($"Step '{mixture.Name}': the expert layer name '{name}' does not start with '{first}'.");
+        return new NetworkStep(layer.Kind, Rename(layer.Name), [.. layer.InputShape], [.. layer.OutputShape], layer.Tensors.Select(Rename).ToArray())
+        {
+            Activation = layer.Activation,
+            Bias = layer.Bias,
+            InputIsTokens = layer.InputIsTokens,
+            OutputIsTokens = layer.OutputIsTokens,
+        };
     }
 
     /// <summary><c>x Wᵀ</c> for x of any rank: MatMul by a Transpose of the PyTorch-layout weight, which ONNX Runtime folds into a constant.</summary>

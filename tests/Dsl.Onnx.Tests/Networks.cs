@@ -487,6 +487,100 @@ public partial class PostNormEncoder
     }
 }
 
+// ------------------------------------------------------------------ mixtures of experts
+
+/// <summary>A ReLU feed-forward expert 12 → 16 → 12.</summary>
+[Block]
+public partial class MoeReluExpert
+{
+    [Dense(16, Activation.Relu)] public partial Dense fc1 { get; }
+    [Dense(12)] public partial Dense fc2 { get; }
+}
+
+/// <summary>Three layers, GELU then tanh, no bias on the last: 12 → 10 → 7 → 12.</summary>
+[Block]
+public partial class MoeGeluExpert
+{
+    [Dense(10, Activation.Gelu)] public partial Dense fc1 { get; }
+    [Dense(7, Activation.Tanh)] public partial Dense fc2 { get; }
+    [Dense(12, Bias = false)] public partial Dense fc3 { get; }
+}
+
+/// <summary>A SiLU feed-forward expert 12 → 16 → 12.</summary>
+[Block]
+public partial class MoeSiluExpert
+{
+    [Dense(16, Activation.Silu)] public partial Dense fc1 { get; }
+    [Dense(12)] public partial Dense fc2 { get; }
+}
+
+/// <summary>A tanh-GELU feed-forward expert 12 → 16 → 12.</summary>
+[Block]
+public partial class MoeGeluTanhExpert
+{
+    [Dense(16, Activation.GeluTanh)] public partial Dense fc1 { get; }
+    [Dense(12)] public partial Dense fc2 { get; }
+}
+
+/// <summary>One dense layer as the expert, changing the width: 12 → 5.</summary>
+[Block]
+public partial class MoeLinearExpert
+{
+    [Dense(5)] public partial Dense proj { get; }
+}
+
+/// <summary>Flat: 4 ReLU experts, top-2, Switch gates (the chosen probabilities), then a head. A PyTorch twin.</summary>
+[Network(Input = 12)]
+public partial class MixtureOfExpertsSwitch
+{
+    [MixtureOfExperts(Experts = 4, TopK = 2)] public partial MixtureOfExperts<MoeReluExpert> moe { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
+/// <summary>Flat: 6 three-layer GELU experts, top-3, Mixtral's renormalised gates, a router bias.</summary>
+[Network(Input = 12)]
+public partial class MixtureOfExpertsRenormalized
+{
+    [MixtureOfExperts(Experts = 6, TopK = 3, Gate = MixtureGate.TopKSoftmax, RouterBias = true)] public partial MixtureOfExperts<MoeGeluExpert> moe { get; }
+}
+
+/// <summary>Flat: top-1 of 3 single-layer experts 12 → 5, Switch gates (the gate is p, not 1).</summary>
+[Network(Input = 12)]
+public partial class MixtureOfExpertsTop1
+{
+    [MixtureOfExperts(Experts = 3, TopK = 1)] public partial MixtureOfExperts<MoeLinearExpert> moe { get; }
+}
+
+/// <summary>
+/// 6 tokens of 12: a dense layer, then a pre-norm residual around 4 SiLU experts top-2 with renormalised gates and
+/// a router bias (each token routed on its own), then a head per token. A PyTorch twin.
+/// </summary>
+[Network(Length = 6, Features = 12)]
+public partial class MixtureOfExpertsTokens
+{
+    [Dense(12, Activation.Tanh)] public partial Dense embed { get; }
+    [Residual(Norm = ResidualNorm.Pre), MixtureOfExperts(Experts = 4, TopK = 2, Gate = MixtureGate.TopKSoftmax, RouterBias = true)]
+    public partial MixtureOfExperts<MoeSiluExpert> moe { get; }
+    [Dense(2)] public partial Dense head { get; }
+}
+
+/// <summary>A transformer block with a mixture feed-forward: causal attention, then 4 tanh-GELU experts top-2 (Switch), both pre-norm.</summary>
+[Block]
+public partial class MoeTransformerBlock
+{
+    [Residual(Norm = ResidualNorm.Pre), MultiHeadSelfAttention(2, Causal = true)] public partial MultiHeadSelfAttention attn { get; }
+    [Residual(Norm = ResidualNorm.Pre), MixtureOfExperts(Experts = 4, TopK = 2)] public partial MixtureOfExperts<MoeGeluTanhExpert> moe { get; }
+}
+
+/// <summary>Two mixture transformer blocks over 5 tokens of 12 (expert tensors blocks.1.moe.experts.3.fc2.weight).</summary>
+[Network(Length = 5, Features = 12)]
+public partial class MixtureOfExpertsRepeated
+{
+    [Dense(12)] public partial Dense embed { get; }
+    [Repeat(2)] public partial IReadOnlyList<MoeTransformerBlock> blocks { get; }
+    [Dense(3)] public partial Dense head { get; }
+}
+
 // ------------------------------------------------------------------ the samples' networks, copied
 
 /// <summary>samples/FashionMnist's FashionMlp.</summary>

@@ -172,6 +172,7 @@ public static class OnnxHarness
                 StepKind.Conv1D or StepKind.Conv2D => $"{s.Kind}{(s.Causal ? " causal" : "")}{(s.Groups > 1 ? " grouped" : "")}{(s.Dilation > 1 ? " dilated" : "")}{activation}",
                 StepKind.BatchNorm1D or StepKind.BatchNorm2D => $"{s.Kind}{activation}",
                 StepKind.MultiHeadSelfAttention => $"MultiHeadSelfAttention, {s.Heads} head{(s.Heads > 1 ? "s" : "")}{(s.Causal ? ", causal" : "")}{(s.Bias ? "" : ", no bias")}",
+                StepKind.MixtureOfExperts => $"MixtureOfExperts, {(s.Gate == MixtureGate.TopKSoftmax ? "renormalised" : "Switch")} gates{(s.InputShape.Count == 2 ? ", per token" : "")}",
                 StepKind.GlobalAvgPool => s.InputShape.Count == 3 ? "GlobalAvgPool, image" : s.OutputShape[0] == s.InputShape[0] ? "GlobalAvgPool, sequence" : "GlobalAvgPool, tokens",
                 _ => s.Kind.ToString(),
             };

@@ -35,7 +35,8 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         _output = output;
     }
 
-    public static TheoryData<string> Twins => new(["FashionMlp", "FashionCnn", "VisionTransformer", "FashionResNet", "PrunedFashionMlp"]);
+    public static TheoryData<string> Twins => new(["FashionMlp", "FashionCnn", "VisionTransformer", "FashionResNet", "PrunedFashionMlp",
+        "MixtureOfExpertsSwitch", "MixtureOfExpertsTokens"]);
 
     [Theory]
     [MemberData(nameof(Twins))]
@@ -88,6 +89,9 @@ public sealed class PyTorchTwinTests : IClassFixture<PyTorchTwinTests.Exported>
         "FashionResNet" => new ResNet.FashionResNet(),
         // PyTorch's prune.l1_unstructured removes single weights: the sample's unstructured declaration.
         "PrunedFashionMlp" => new PruningSample.UnstructuredFashionMlp(),
+        // Networks.cs's mixtures: twins.py's MixtureOfExperts module, ties to the lower expert on both sides.
+        "MixtureOfExpertsSwitch" => new MixtureOfExpertsSwitch(),
+        "MixtureOfExpertsTokens" => new MixtureOfExpertsTokens(),
         _ => throw new ArgumentOutOfRangeException(nameof(twin), twin, "no such twin"),
     };
 

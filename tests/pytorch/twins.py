@@ -125,10 +125,85 @@ class FashionResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class MixtureOfExperts(nn.Module):
+    """[MixtureOfExperts(Experts = n, TopK = k, Gate = ..., RouterBias = ...)] on a MixtureOfExperts<TBlock> member.
+
+    Per row (a sample, or each token): the top-k experts by router logit, largest first and ties to the lower index
+    (a stable descending sort; torch.topk leaves the order of ties unspecified); p = softmax over all n logits; the
+    gates are the chosen p (Switch, Gate = Softmax) or those divided by their sum (Mixtral, Gate = TopKSoftmax);
+    y = sum of gate * expert(x) over the chosen experts, each expert run only on the rows that chose it.
+    """
+
+    def __init__(self, dim, outputs, experts, top_k, expert, renormalize=False, router_bias=False):
+        super().__init__()
+        self.router = nn.Linear(dim, experts, bias=router_bias)     # moe.router.weight [n, d] (, moe.router.bias)
+        self.experts = nn.ModuleList(expert() for _ in range(experts))  # moe.experts.{e}.fc1.weight, ...
+        self.outputs, self.top_k, self.renormalize = outputs, top_k, renormalize
+
+    def forward(self, x):
+        rows = x.reshape(-1, x.shape[-1])
+        logits = self.router(rows)
+        chosen = torch.sort(logits, dim=-1, descending=True, stable=True).indices[:, :self.top_k]
+        gates = F.softmax(logits, dim=-1).gather(-1, chosen)
+        if self.renormalize:
+            gates = gates / gates.sum(dim=-1, keepdim=True)
+        y = rows.new_zeros(rows.shape[0], self.outputs)
+        for e, expert in enumerate(self.experts):
+            row, slot = (chosen == e).nonzero(as_tuple=True)
+            if row.numel() > 0:
+                y.index_add_(0, row, gates[row, slot].unsqueeze(-1) * expert(rows[row]))
+        return y.reshape(*x.shape[:-1], self.outputs)
+
+
+class MoeReluExpert(nn.Module):                    # [Block] MoeReluExpert
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(12, 16)
+        self.fc2 = nn.Linear(16, 12)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class MoeSiluExpert(nn.Module):                    # [Block] MoeSiluExpert
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(12, 16)
+        self.fc2 = nn.Linear(16, 12)
+
+    def forward(self, x):
+        return self.fc2(F.silu(self.fc1(x)))
+
+
+class MixtureOfExpertsSwitch(nn.Module):          # flat [12]: 4 experts, top-2, Switch gates, then a head
+    def __init__(self):
+        super().__init__()
+        self.moe = MixtureOfExperts(12, 12, 4, 2, MoeReluExpert)
+        self.head = nn.Linear(12, 3)
+
+    def forward(self, x):
+        return self.head(self.moe(x))
+
+
+class MixtureOfExpertsTokens(nn.Module):          # tokens [6, 12]: pre-norm residual around 4 experts top-2, Mixtral gates
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Linear(12, 12)
+        self.moe_norm = nn.LayerNorm(12)
+        self.moe = MixtureOfExperts(12, 12, 4, 2, MoeSiluExpert, renormalize=True, router_bias=True)
+        self.head = nn.Linear(12, 2)
+
+    def forward(self, x):
+        x = torch.tanh(self.embed(x))
+        x = x + self.moe(self.moe_norm(x))
+        return self.head(x)
+
+
 TWINS = {"FashionMlp": FashionMlp, "FashionCnn": FashionCnn, "VisionTransformer": VisionTransformer, "FashionResNet": FashionResNet,
-         "PrunedFashionMlp": FashionMlp}
+         "PrunedFashionMlp": FashionMlp, "MixtureOfExpertsSwitch": MixtureOfExpertsSwitch,
+         "MixtureOfExpertsTokens": MixtureOfExpertsTokens}
 SHAPES = {"FashionMlp": (784,), "FashionCnn": (1, 28, 28), "VisionTransformer": (1, 28, 28), "FashionResNet": (1, 28, 28),
-          "PrunedFashionMlp": (784,)}
+          "PrunedFashionMlp": (784,), "MixtureOfExpertsSwitch": (12,), "MixtureOfExpertsTokens": (6, 12)}
 # Twins pruned by torch.nn.utils.prune before export: L1-unstructured, this fraction of each hidden layer's weights.
 PRUNED = {"PrunedFashionMlp": 0.9}
 BATCH = 3
