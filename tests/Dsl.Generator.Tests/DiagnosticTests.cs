@@ -632,7 +632,7 @@ public class DiagnosticTests
         "Mixture 'Moe': its member's type must be MixtureOfExperts<TBlock>, TBlock a [Block] class of dense layers (the expert), not Ff", "MixtureOfExperts(Experts = 4)")]
     [InlineData("[MixtureOfExperts(Experts = 4), Dense(8)] public partial MixtureOfExperts<Ff> Moe { get; }",
         "Mixture 'Moe': a mixture's experts are a [Block] class of dense layers; it takes no [Dense] of its own", "MixtureOfExperts(Experts = 4)")]
-    public void MixtureDeclarationProblems_ReportDSL0119OnTheAttribute(string member, string message, string span)
+    public void MixtureOfExpertsDeclarationProblems_ReportDSL0119OnTheAttribute(string member, string message, string span)
     {
         Diagnostic d = SingleDiagnostic("DSL0119", Net("Input = 8", member) + MixtureBlocks, out GeneratorRun run);
         Assert.Equal("Invalid mixture-of-experts declaration", d.Descriptor.Title.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -650,7 +650,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void MixtureOnAnImage_SaysToFlattenFirst()
+    public void MixtureOfExpertsOnAnImage_SaysToFlattenFirst()
     {
         Diagnostic d = SingleDiagnostic("DSL0119", Net("Channels = 2, Height = 4, Width = 4",
             "[MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Ff> Moe { get; }") + MixtureBlocks, out _);
@@ -658,7 +658,7 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void MixtureWhoseExpertChangesTheWidth_InAnIdentityResidual_ReportsDSL0112()
+    public void MixtureOfExpertsWhoseExpertChangesTheWidth_InAnIdentityResidual_ReportsDSL0112()
     {
         Diagnostic d = SingleDiagnostic("DSL0112", Net("Input = 6",
             "[Residual(Shortcut = Shortcut.Identity), MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Ff> Moe { get; }") + MixtureBlocks, out _);
