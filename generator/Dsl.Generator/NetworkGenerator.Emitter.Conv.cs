@@ -411,13 +411,9 @@ public sealed partial class NetworkGenerator
                 w.Line("/// <summary>Folds a batch norm's per-channel scale and shift into this convolution's weight and bias.</summary>");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock("public static void Fold(ref float w, ref float b, ref float scale, ref float shift, ref float foldedWeight, ref float foldedBias)");
-                w.OpenBlock($"for (nuint g = 0; g < {layer.Groups}; g++)");
-                w.OpenBlock($"for (nuint k = 0; k < {layer.PatchSize}; k++)");
-                w.Line($"nuint row = (g * {layer.PatchSize} + k) * {layer.GroupOutputs};");
-                w.Line($"for (nuint n = 0; n < {layer.GroupOutputs}; n++)");
-                w.Line($"    Unsafe.Add(ref foldedWeight, row + n) = Unsafe.Add(ref w, row + n) * Unsafe.Add(ref scale, g * {layer.GroupOutputs} + n);");
-                w.CloseBlock();
-                w.CloseBlock();
+                w.Line($"for (nuint g = 0; g < {layer.Groups}; g++)");
+                w.Line($"    global::Dsl.Kernels.BatchNormKernels.ScaleColumns(ref Unsafe.Add(ref w, g * {layer.PatchSize * layer.GroupOutputs}), ref Unsafe.Add(ref scale, g * {layer.GroupOutputs}), " +
+                       $"ref Unsafe.Add(ref foldedWeight, g * {layer.PatchSize * layer.GroupOutputs}), {layer.PatchSize}, {layer.GroupOutputs});");
                 w.Line($"for (nuint c = 0; c < {channels}; c++)");
                 w.Line(layer.HasBias
                     ? "    Unsafe.Add(ref foldedBias, c) = Unsafe.Add(ref b, c) * Unsafe.Add(ref scale, c) + Unsafe.Add(ref shift, c);"

@@ -98,3 +98,10 @@ public class Extra_ResNet18Forward() : BatchOneForward(new ResNet.ResNet18())
     /// <inheritdoc/>
     protected override int Seed => 17;
 }
+
+/// <summary>The Fashion-MNIST sample's CNN, <see cref="FashionCnn"/> (1x28x28, two convolutions with folded batch norms, 8.5 MFLOP), against ONNX Runtime on its export.</summary>
+public class Extra_FashionCnnForward() : BatchOneForward(new FashionCnn())
+{
+    /// <inheritdoc/>
+    protected override int Seed => 18;
+}

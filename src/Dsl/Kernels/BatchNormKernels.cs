@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
 
@@ -279,6 +280,33 @@ public static class BatchNormKernels
             double s = gamma[c] / Math.Sqrt((double)runningVar[c] + epsilon);
             scale[c] = (float)s;
             shift[c] = (float)(beta[c] - runningMean[c] * s);
+        }
+    }
+
+    /// <summary>
+    /// A folded weight: <c>folded[r, c] = w[r, c] · scale[c]</c> over <paramref name="rows"/> rows of
+    /// <paramref name="columns"/> (a convolution's stored [patch, out] weight and its batch norm's per-channel scale),
+    /// a vector at a time. Batch-1 inference refolds every call, so this pass is on its path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScaleColumns(ref float w, ref float scale, ref float folded, nuint rows, nuint columns)
+    {
+        for (nuint r = 0; r < rows; r++)
+        {
+            ref float source = ref Unsafe.Add(ref w, r * columns);
+            ref float target = ref Unsafe.Add(ref folded, r * columns);
+            nuint c = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; c + 16 <= columns; c += 16)
+                    (Vector512.LoadUnsafe(ref source, c) * Vector512.LoadUnsafe(ref scale, c)).StoreUnsafe(ref target, c);
+            if (Vector256.IsHardwareAccelerated)
+                for (; c + 8 <= columns; c += 8)
+                    (Vector256.LoadUnsafe(ref source, c) * Vector256.LoadUnsafe(ref scale, c)).StoreUnsafe(ref target, c);
+            if (Vector128.IsHardwareAccelerated)
+                for (; c + 4 <= columns; c += 4)
+                    (Vector128.LoadUnsafe(ref source, c) * Vector128.LoadUnsafe(ref scale, c)).StoreUnsafe(ref target, c);
+            for (; c < columns; c++)
+                Unsafe.Add(ref target, c) = Unsafe.Add(ref source, c) * Unsafe.Add(ref scale, c);
         }
     }
 

@@ -455,14 +455,7 @@ total                                                                96    736
         public static void Fold(ref float w, ref float b, ref float scale, ref float shift, ref float foldedWeight, ref float foldedBias)
         {
             for (nuint g = 0; g < 1; g++)
-            {
-                for (nuint k = 0; k < 18; k++)
-                {
-                    nuint row = (g * 18 + k) * 4;
-                    for (nuint n = 0; n < 4; n++)
-                        Unsafe.Add(ref foldedWeight, row + n) = Unsafe.Add(ref w, row + n) * Unsafe.Add(ref scale, g * 4 + n);
-                }
-            }
+                global::Dsl.Kernels.BatchNormKernels.ScaleColumns(ref Unsafe.Add(ref w, g * 72), ref Unsafe.Add(ref scale, g * 4), ref Unsafe.Add(ref foldedWeight, g * 72), 18, 4);
             for (nuint c = 0; c < 4; c++)
                 Unsafe.Add(ref foldedBias, c) = Unsafe.Add(ref shift, c);
         }
@@ -497,7 +490,7 @@ total                                                                96    736
         public const int GroupOutputFloats = 16;
         public const int WeightOffset = 112;
 
-        // (kernels elided from this snapshot: 193 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 186 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // layer1.downsample.1: BatchNorm2D 4x2x2, statistics per channel over the batch and positions. y = gamma (x - mean) / sqrt(var + eps) + beta.

@@ -419,14 +419,7 @@ total                                          119  2,640
         public static void Fold(ref float w, ref float b, ref float scale, ref float shift, ref float foldedWeight, ref float foldedBias)
         {
             for (nuint g = 0; g < 1; g++)
-            {
-                for (nuint k = 0; k < 9; k++)
-                {
-                    nuint row = (g * 9 + k) * 4;
-                    for (nuint n = 0; n < 4; n++)
-                        Unsafe.Add(ref foldedWeight, row + n) = Unsafe.Add(ref w, row + n) * Unsafe.Add(ref scale, g * 4 + n);
-                }
-            }
+                global::Dsl.Kernels.BatchNormKernels.ScaleColumns(ref Unsafe.Add(ref w, g * 36), ref Unsafe.Add(ref scale, g * 4), ref Unsafe.Add(ref foldedWeight, g * 36), 9, 4);
             for (nuint c = 0; c < 4; c++)
                 Unsafe.Add(ref foldedBias, c) = Unsafe.Add(ref shift, c);
         }
