@@ -86,6 +86,34 @@ public sealed partial class NetworkGenerator
                 if (padded && !gradient)
                     EmitPaddingCopy(w, layer, toPadded: true);
 
+                // A row of 2 to 4 taps from the bordered buffer is one 4-float copy: each store's spare lanes fall on the taps
+                // written next, and the last pixel's, like the last row's load, on the RowSlack floats past cols and the buffer.
+                // Machines without Vector128 take the runtime's copy (PatchKernels.Copy).
+                bool vectorRows = !gradient && padded && layer.Dilation == 1 && layer.DilationHeight == 1 && kernelWidth is >= 2 and <= 4;
+                if (vectorRows)
+                {
+                    w.Line($"if (!{Isa.V128.IsAccelerated})");
+                    w.Line($"    global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, {outHeight}, {outWidth}, {layer.StrideHeight}, {layer.Stride}, {paddedWidth}, {plane}, {channels}, {kernelHeight}, {kernelWidth});");
+                    w.OpenBlock("else");
+                }
+                EmitPatchLoops(w, layer, source, plane, gradient, vectorRows);
+                if (vectorRows) w.CloseBlock();
+                if (padded && gradient)
+                    EmitPaddingCopy(w, layer, toPadded: false);
+                w.CloseBlock();
+            }
+
+            /// <summary>Floats past the im2col rows and past the bordered input that a vectorised Im2Col may write or read.</summary>
+            public const int RowSlack = 4;
+
+            // The loops over output pixels and channels of Im2Col (or Col2Im, gradient): a tap a float at a time, or with
+            // vectors each row of taps as one Vector128 copy.
+            private static void EmitPatchLoops(SourceWriter w, Convolution layer, string source, int plane, bool gradient, bool vectors)
+            {
+                int channels = layer.Input.Channels / layer.Groups;
+                int outHeight = layer.Output.Height, outWidth = layer.Output.Width;
+                int kernelHeight = layer.KernelHeight, kernelWidth = layer.Kernel;
+                int paddedWidth = PaddedWidth(layer), patch = layer.PatchSize;
                 w.OpenBlock($"for (nuint oh = 0; oh < {outHeight}; oh++)");
                 w.OpenBlock($"for (nuint ow = 0; ow < {outWidth}; ow++)");
                 w.Line($"ref float row = ref Unsafe.Add(ref {(gradient ? "dcols" : "cols")}, (oh * {outWidth} + ow) * {patch});");
@@ -96,6 +124,12 @@ public sealed partial class NetworkGenerator
                 w.Line($"ref float taps = ref Unsafe.Add(ref row, c * {kernelHeight * kernelWidth});");
                 w.Line($"ref float window = ref Unsafe.Add(ref origin, c * {plane});");
                 for (int kh = 0; kh < kernelHeight; kh++)
+                {
+                    if (vectors)
+                    {
+                        w.Line(Isa.V128.Store(Isa.V128.Load("window", SourceWriter.Int(kh * paddedWidth)), "taps", SourceWriter.Int(kh * kernelWidth)));
+                        continue;
+                    }
                     for (int kw = 0; kw < kernelWidth; kw++)
                     {
                         int tap = kh * kernelWidth + kw;
@@ -104,11 +138,9 @@ public sealed partial class NetworkGenerator
                             ? $"Unsafe.Add(ref window, {offset}) += Unsafe.Add(ref taps, {tap});"
                             : $"Unsafe.Add(ref taps, {tap}) = Unsafe.Add(ref window, {offset});");
                     }
+                }
                 w.CloseBlock();
                 w.CloseBlock();
-                w.CloseBlock();
-                if (padded && gradient)
-                    EmitPaddingCopy(w, layer, toPadded: false);
                 w.CloseBlock();
             }
 
@@ -384,10 +416,14 @@ public sealed partial class NetworkGenerator
                     w.Line($"/// <summary>Pixel-major [{pixels}, {channels}] to channel-major [{channels}, {pixels}].</summary>");
                     w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock("public static void ToChannels(ref float pixels, ref float y)");
+                    // 16 pixels' rows at a time stay in L1 while every channel's run of 16 is written.
+                    w.OpenBlock($"for (nuint first = 0; first < {pixels}; first += 16)");
+                    w.Line($"nuint end = first + 16 < {pixels} ? first + 16 : {pixels};");
                     w.OpenBlock($"for (nuint n = 0; n < {channels}; n++)");
                     w.Line($"ref float yn = ref Unsafe.Add(ref y, n * {pixels});");
-                    w.Line($"for (nuint p = 0; p < {pixels}; p++)");
+                    w.Line("for (nuint p = first; p < end; p++)");
                     w.Line($"    Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * {channels} + n);");
+                    w.CloseBlock();
                 }
                 else
                 {

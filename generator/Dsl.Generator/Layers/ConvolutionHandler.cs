@@ -128,10 +128,12 @@ internal sealed class ConvolutionHandler : LayerHandler
     {
         var v = new Convolution(layer);
         int pixels = layer.Output.Spatial;
-        shared.NeedColumns(pixels * v.PatchSize, pixels * v.GroupOutputs);
+        // A vectorised Im2Col may touch a few floats past its rows and past the bordered input.
+        shared.NeedColumns(pixels * v.PatchSize + ConvEmitter.RowSlack, pixels * v.GroupOutputs);
         if (plan.Step(layer).Strategy != KernelStrategy.DirectConvolution || RunsSparse(layer))
-            shared.NeedInferenceColumns(pixels * v.PatchSize, pixels * v.GroupOutputs);
-        shared.NeedPadded(ConvEmitter.PaddedFloats(v));
+            shared.NeedInferenceColumns(pixels * v.PatchSize + ConvEmitter.RowSlack, pixels * v.GroupOutputs);
+        int padded = ConvEmitter.PaddedFloats(v);
+        shared.NeedPadded(padded == 0 ? 0 : padded + ConvEmitter.RowSlack);
         shared.NeedTransposed(v.Groups * v.PatchSize * v.GroupOutputs);
     }
 

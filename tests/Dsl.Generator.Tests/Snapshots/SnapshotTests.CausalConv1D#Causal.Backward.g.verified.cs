@@ -22,12 +22,12 @@ partial class Causal
     private const int WorkspaceFloatsPerSample = 71;
     // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
     // layer at a time, and each batch norm's statistics.
-    private const int ColumnsSlot = 0; // im2col patches, 24 floats
-    private const int PixelsSlot = 24; // pixel-major output or its gradient, 18 floats
-    private const int ColumnGradientSlot = 42; // patch gradients, 24 floats
-    private const int PaddedSlot = 66; // a group's input or its gradient inside a zero border, 16 floats
-    private const int TransposedWeightSlot = 82; // W^T of the layer being differentiated, 12 floats
-    private const int WorkspaceSharedFloats = 94;
+    private const int ColumnsSlot = 0; // im2col patches, 28 floats
+    private const int PixelsSlot = 28; // pixel-major output or its gradient, 18 floats
+    private const int ColumnGradientSlot = 46; // patch gradients, 28 floats
+    private const int PaddedSlot = 74; // a group's input or its gradient inside a zero border, 20 floats
+    private const int TransposedWeightSlot = 94; // W^T of the layer being differentiated, 12 floats
+    private const int WorkspaceSharedFloats = 106;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -48,9 +48,9 @@ partial class Causal
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         workspace.BeginForward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 24));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 28));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 18));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 16));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 20));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
@@ -105,10 +105,10 @@ partial class Causal
         // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 24));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 28));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 18));
-        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 24));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 16));
+        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 28));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 20));
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 12));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dHead);

@@ -104,8 +104,8 @@ total                                             23    174
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[37];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(21, 16));
+        global::System.Span<float> scratch = stackalloc float[41];
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(21, 20));
 
         // conv: Conv1D 2x6 -> 3x6, kernel 2, stride 1, causal pad 2, dilation 2, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 18));
@@ -278,11 +278,15 @@ total                                             23    174
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToChannels(ref float pixels, ref float y)
         {
-            for (nuint n = 0; n < 3; n++)
+            for (nuint first = 0; first < 6; first += 16)
             {
-                ref float yn = ref Unsafe.Add(ref y, n * 6);
-                for (nuint p = 0; p < 6; p++)
-                    Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 3 + n);
+                nuint end = first + 16 < 6 ? first + 16 : 6;
+                for (nuint n = 0; n < 3; n++)
+                {
+                    ref float yn = ref Unsafe.Add(ref y, n * 6);
+                    for (nuint p = first; p < end; p++)
+                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 3 + n);
+                }
             }
         }
 

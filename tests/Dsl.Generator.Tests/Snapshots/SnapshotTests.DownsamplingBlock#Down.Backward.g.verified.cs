@@ -28,14 +28,14 @@ partial class Down
     private const int WorkspaceFloatsPerSample = 228;
     // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
     // layer at a time, and each batch norm's statistics.
-    private const int ColumnsSlot = 0; // im2col patches, 72 floats
-    private const int PixelsSlot = 72; // pixel-major output or its gradient, 16 floats
-    private const int ColumnGradientSlot = 88; // patch gradients, 72 floats
-    private const int PaddedSlot = 160; // a group's input or its gradient inside a zero border, 72 floats
-    private const int TransposedWeightSlot = 232; // W^T of the layer being differentiated, 72 floats
-    private const int layer1_bn1StatisticsSlot = 304; // batch mean, then 1/sqrt(var + eps), 4 each
-    private const int layer1_downsample1StatisticsSlot = 312; // batch mean, then 1/sqrt(var + eps), 4 each
-    private const int WorkspaceSharedFloats = 320;
+    private const int ColumnsSlot = 0; // im2col patches, 76 floats
+    private const int PixelsSlot = 76; // pixel-major output or its gradient, 16 floats
+    private const int ColumnGradientSlot = 92; // patch gradients, 76 floats
+    private const int PaddedSlot = 168; // a group's input or its gradient inside a zero border, 76 floats
+    private const int TransposedWeightSlot = 244; // W^T of the layer being differentiated, 72 floats
+    private const int layer1_bn1StatisticsSlot = 316; // batch mean, then 1/sqrt(var + eps), 4 each
+    private const int layer1_downsample1StatisticsSlot = 324; // batch mean, then 1/sqrt(var + eps), 4 each
+    private const int WorkspaceSharedFloats = 332;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -57,9 +57,9 @@ partial class Down
         workspace.BeginForward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 72));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 76));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 16));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 72));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 76));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
@@ -148,10 +148,10 @@ partial class Down
         // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 72));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 76));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 16));
-        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 72));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 72));
+        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 76));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 76));
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 72));
         global::System.Span<float> dPool = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dPool);

@@ -116,10 +116,10 @@ total                                                                96    736
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[292];
-        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(48, 72));
-        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(120, 16));
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(136, 72));
+        global::System.Span<float> scratch = stackalloc float[300];
+        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(48, 76));
+        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(124, 16));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(140, 76));
 
         // layer1: residual connection begins on 2x4x4: x is kept for the sum
         ref float layer1_in = ref x; // x, read again where the residual ends
@@ -127,7 +127,7 @@ total                                                                96    736
         // layer1.conv1: Conv2D 2x4x4 -> 4x2x2, 3x3, stride 2, pad 1. y = W * x
         ref float layer1_conv1 = ref MemoryMarshal.GetReference(scratch.Slice(0, 16));
         // layer1.bn1 folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> layer1_conv1Folded = scratch.Slice(208, 84);
+        global::System.Span<float> layer1_conv1Folded = scratch.Slice(216, 84);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(layer1_bn1Kernels.WeightOffset, 4), _parameters.Values.Slice(layer1_bn1Kernels.BiasOffset, 4), _parameters.Buffers.Slice(layer1_bn1Kernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(layer1_bn1Kernels.RunningVarOffset, 4), 1E-05f, layer1_conv1Folded.Slice(0, 4), layer1_conv1Folded.Slice(4, 4));
         layer1_conv1Kernels.Fold(ref Unsafe.Add(ref p, layer1_conv1Kernels.WeightOffset), ref Unsafe.Add(ref p, layer1_conv1Kernels.WeightOffset), ref layer1_conv1Folded[0], ref layer1_conv1Folded[4], ref layer1_conv1Folded[12], ref layer1_conv1Folded[8]);
         layer1_conv1Kernels.Im2Col(ref x, ref padded, ref cols);
@@ -143,7 +143,7 @@ total                                                                96    736
         // layer1.downsample.0: Conv2D 2x4x4 -> 4x2x2, 1x1, stride 2, pad 0. y = W * x
         ref float layer1_downsample0 = ref MemoryMarshal.GetReference(scratch.Slice(16, 16));
         // layer1.downsample.1 folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> layer1_downsample0Folded = scratch.Slice(208, 20);
+        global::System.Span<float> layer1_downsample0Folded = scratch.Slice(216, 20);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(layer1_downsample1Kernels.WeightOffset, 4), _parameters.Values.Slice(layer1_downsample1Kernels.BiasOffset, 4), _parameters.Buffers.Slice(layer1_downsample1Kernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(layer1_downsample1Kernels.RunningVarOffset, 4), 1E-05f, layer1_downsample0Folded.Slice(0, 4), layer1_downsample0Folded.Slice(4, 4));
         layer1_downsample0Kernels.Fold(ref Unsafe.Add(ref p, layer1_downsample0Kernels.WeightOffset), ref Unsafe.Add(ref p, layer1_downsample0Kernels.WeightOffset), ref layer1_downsample0Folded[0], ref layer1_downsample0Folded[4], ref layer1_downsample0Folded[12], ref layer1_downsample0Folded[8]);
         layer1_downsample0Kernels.Im2Col(ref layer1_in, ref cols);
@@ -414,25 +414,24 @@ total                                                                96    736
             for (nuint c = 0; c < 2; c++)
                 for (nuint h = 0; h < 4; h++)
                     MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 4 + h) * 4), 4).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 36 + (h + 1) * 6 + 1), 4));
-            for (nuint oh = 0; oh < 2; oh++)
+            if (!Vector128.IsHardwareAccelerated)
+                global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 2, 2, 2, 2, 6, 36, 2, 3, 3);
+            else
             {
-                for (nuint ow = 0; ow < 2; ow++)
+                for (nuint oh = 0; oh < 2; oh++)
                 {
-                    ref float row = ref Unsafe.Add(ref cols, (oh * 2 + ow) * 18);
-                    ref float origin = ref Unsafe.Add(ref padded, oh * 2 * 6 + ow * 2);
-                    for (nuint c = 0; c < 2; c++)
+                    for (nuint ow = 0; ow < 2; ow++)
                     {
-                        ref float taps = ref Unsafe.Add(ref row, c * 9);
-                        ref float window = ref Unsafe.Add(ref origin, c * 36);
-                        Unsafe.Add(ref taps, 0) = Unsafe.Add(ref window, 0);
-                        Unsafe.Add(ref taps, 1) = Unsafe.Add(ref window, 1);
-                        Unsafe.Add(ref taps, 2) = Unsafe.Add(ref window, 2);
-                        Unsafe.Add(ref taps, 3) = Unsafe.Add(ref window, 6);
-                        Unsafe.Add(ref taps, 4) = Unsafe.Add(ref window, 7);
-                        Unsafe.Add(ref taps, 5) = Unsafe.Add(ref window, 8);
-                        Unsafe.Add(ref taps, 6) = Unsafe.Add(ref window, 12);
-                        Unsafe.Add(ref taps, 7) = Unsafe.Add(ref window, 13);
-                        Unsafe.Add(ref taps, 8) = Unsafe.Add(ref window, 14);
+                        ref float row = ref Unsafe.Add(ref cols, (oh * 2 + ow) * 18);
+                        ref float origin = ref Unsafe.Add(ref padded, oh * 2 * 6 + ow * 2);
+                        for (nuint c = 0; c < 2; c++)
+                        {
+                            ref float taps = ref Unsafe.Add(ref row, c * 9);
+                            ref float window = ref Unsafe.Add(ref origin, c * 36);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 0), ref taps, 0);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 6), ref taps, 3);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 12), ref taps, 6);
+                        }
                     }
                 }
             }
@@ -442,11 +441,15 @@ total                                                                96    736
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToChannels(ref float pixels, ref float y)
         {
-            for (nuint n = 0; n < 4; n++)
+            for (nuint first = 0; first < 4; first += 16)
             {
-                ref float yn = ref Unsafe.Add(ref y, n * 4);
-                for (nuint p = 0; p < 4; p++)
-                    Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 4 + n);
+                nuint end = first + 16 < 4 ? first + 16 : 4;
+                for (nuint n = 0; n < 4; n++)
+                {
+                    ref float yn = ref Unsafe.Add(ref y, n * 4);
+                    for (nuint p = first; p < end; p++)
+                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 4 + n);
+                }
             }
         }
 
@@ -490,7 +493,7 @@ total                                                                96    736
         public const int GroupOutputFloats = 16;
         public const int WeightOffset = 112;
 
-        // (kernels elided from this snapshot: 186 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 190 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // layer1.downsample.1: BatchNorm2D 4x2x2, statistics per channel over the batch and positions. y = gamma (x - mean) / sqrt(var + eps) + beta.

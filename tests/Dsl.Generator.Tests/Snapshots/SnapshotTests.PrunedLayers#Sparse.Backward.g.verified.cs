@@ -22,12 +22,12 @@ partial class Sparse
     private const int WorkspaceFloatsPerSample = 418;
     // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
     // layer at a time, and each batch norm's statistics.
-    private const int ColumnsSlot = 0; // im2col patches, 144 floats
-    private const int PixelsSlot = 144; // pixel-major output or its gradient, 128 floats
-    private const int ColumnGradientSlot = 272; // patch gradients, 144 floats
-    private const int PaddedSlot = 416; // a group's input or its gradient inside a zero border, 36 floats
-    private const int TransposedWeightSlot = 452; // W^T of the layer being differentiated, 2048 floats
-    private const int WorkspaceSharedFloats = 2500;
+    private const int ColumnsSlot = 0; // im2col patches, 148 floats
+    private const int PixelsSlot = 148; // pixel-major output or its gradient, 128 floats
+    private const int ColumnGradientSlot = 276; // patch gradients, 148 floats
+    private const int PaddedSlot = 424; // a group's input or its gradient inside a zero border, 40 floats
+    private const int TransposedWeightSlot = 464; // W^T of the layer being differentiated, 2048 floats
+    private const int WorkspaceSharedFloats = 2512;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -48,9 +48,9 @@ partial class Sparse
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         workspace.BeginForward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 144));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 148));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 128));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 36));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 40));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
@@ -108,10 +108,10 @@ partial class Sparse
         // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 144));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 148));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 128));
-        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 144));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 36));
+        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 148));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 40));
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 2048));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dHead);

@@ -115,10 +115,10 @@ total                                    2,178  6,464
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[452];
-        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(144, 144));
-        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(288, 128));
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(416, 36));
+        global::System.Span<float> scratch = stackalloc float[460];
+        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(144, 148));
+        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(292, 128));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(420, 40));
 
         // conv: Conv2D 1x4x4 -> 8x4x4, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 128));
@@ -346,25 +346,24 @@ total                                    2,178  6,464
             for (nuint c = 0; c < 1; c++)
                 for (nuint h = 0; h < 4; h++)
                     MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 4 + h) * 4), 4).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 36 + (h + 1) * 6 + 1), 4));
-            for (nuint oh = 0; oh < 4; oh++)
+            if (!Vector128.IsHardwareAccelerated)
+                global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 4, 4, 1, 1, 6, 36, 1, 3, 3);
+            else
             {
-                for (nuint ow = 0; ow < 4; ow++)
+                for (nuint oh = 0; oh < 4; oh++)
                 {
-                    ref float row = ref Unsafe.Add(ref cols, (oh * 4 + ow) * 9);
-                    ref float origin = ref Unsafe.Add(ref padded, oh * 6 + ow);
-                    for (nuint c = 0; c < 1; c++)
+                    for (nuint ow = 0; ow < 4; ow++)
                     {
-                        ref float taps = ref Unsafe.Add(ref row, c * 9);
-                        ref float window = ref Unsafe.Add(ref origin, c * 36);
-                        Unsafe.Add(ref taps, 0) = Unsafe.Add(ref window, 0);
-                        Unsafe.Add(ref taps, 1) = Unsafe.Add(ref window, 1);
-                        Unsafe.Add(ref taps, 2) = Unsafe.Add(ref window, 2);
-                        Unsafe.Add(ref taps, 3) = Unsafe.Add(ref window, 6);
-                        Unsafe.Add(ref taps, 4) = Unsafe.Add(ref window, 7);
-                        Unsafe.Add(ref taps, 5) = Unsafe.Add(ref window, 8);
-                        Unsafe.Add(ref taps, 6) = Unsafe.Add(ref window, 12);
-                        Unsafe.Add(ref taps, 7) = Unsafe.Add(ref window, 13);
-                        Unsafe.Add(ref taps, 8) = Unsafe.Add(ref window, 14);
+                        ref float row = ref Unsafe.Add(ref cols, (oh * 4 + ow) * 9);
+                        ref float origin = ref Unsafe.Add(ref padded, oh * 6 + ow);
+                        for (nuint c = 0; c < 1; c++)
+                        {
+                            ref float taps = ref Unsafe.Add(ref row, c * 9);
+                            ref float window = ref Unsafe.Add(ref origin, c * 36);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 0), ref taps, 0);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 6), ref taps, 3);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 12), ref taps, 6);
+                        }
                     }
                 }
             }
@@ -374,11 +373,15 @@ total                                    2,178  6,464
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToChannels(ref float pixels, ref float y)
         {
-            for (nuint n = 0; n < 8; n++)
+            for (nuint first = 0; first < 16; first += 16)
             {
-                ref float yn = ref Unsafe.Add(ref y, n * 16);
-                for (nuint p = 0; p < 16; p++)
-                    Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 8 + n);
+                nuint end = first + 16 < 16 ? first + 16 : 16;
+                for (nuint n = 0; n < 8; n++)
+                {
+                    ref float yn = ref Unsafe.Add(ref y, n * 16);
+                    for (nuint p = first; p < end; p++)
+                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 8 + n);
+                }
             }
         }
 

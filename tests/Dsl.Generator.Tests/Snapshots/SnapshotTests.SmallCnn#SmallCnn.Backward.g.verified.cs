@@ -23,13 +23,13 @@ partial class SmallCnn
     private const int WorkspaceFloatsPerSample = 537;
     // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
     // layer at a time, and each batch norm's statistics.
-    private const int ColumnsSlot = 0; // im2col patches, 270 floats
-    private const int PixelsSlot = 270; // pixel-major output or its gradient, 120 floats
-    private const int ColumnGradientSlot = 390; // patch gradients, 270 floats
-    private const int PaddedSlot = 660; // a group's input or its gradient inside a zero border, 56 floats
-    private const int TransposedWeightSlot = 716; // W^T of the layer being differentiated, 72 floats
-    private const int NormStatisticsSlot = 788; // batch mean, then 1/sqrt(var + eps), 4 each
-    private const int WorkspaceSharedFloats = 796;
+    private const int ColumnsSlot = 0; // im2col patches, 274 floats
+    private const int PixelsSlot = 274; // pixel-major output or its gradient, 120 floats
+    private const int ColumnGradientSlot = 394; // patch gradients, 274 floats
+    private const int PaddedSlot = 668; // a group's input or its gradient inside a zero border, 60 floats
+    private const int TransposedWeightSlot = 728; // W^T of the layer being differentiated, 72 floats
+    private const int NormStatisticsSlot = 800; // batch mean, then 1/sqrt(var + eps), 4 each
+    private const int WorkspaceSharedFloats = 808;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -51,9 +51,9 @@ partial class SmallCnn
         workspace.BeginForward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float buffers = ref MemoryMarshal.GetReference(_parameters.Buffers);
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 270));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 274));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 120));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 56));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 60));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
@@ -120,10 +120,10 @@ partial class SmallCnn
         // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 270));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 274));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 120));
-        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 270));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 56));
+        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 274));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 60));
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 72));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dHead);

@@ -123,13 +123,13 @@ total                                          119  2,640
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        global::System.Span<float> scratch = stackalloc float[248];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(144, 56));
+        global::System.Span<float> scratch = stackalloc float[252];
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(144, 60));
 
         // conv: Conv2D 1x6x5 -> 4x6x5, 3x3, stride 1, pad 1. y = W * x
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 120));
         // norm folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> convFolded = scratch.Slice(200, 48);
+        global::System.Span<float> convFolded = scratch.Slice(204, 48);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(NormKernels.WeightOffset, 4), _parameters.Values.Slice(NormKernels.BiasOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningVarOffset, 4), 1E-05f, convFolded.Slice(0, 4), convFolded.Slice(4, 4));
         ConvKernels.Fold(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref convFolded[0], ref convFolded[4], ref convFolded[12], ref convFolded[8]);
         ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref convFolded[12], ref convFolded[8], ref conv);
@@ -378,25 +378,24 @@ total                                          119  2,640
             for (nuint c = 0; c < 1; c++)
                 for (nuint h = 0; h < 6; h++)
                     MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 6 + h) * 5), 5).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 56 + (h + 1) * 7 + 1), 5));
-            for (nuint oh = 0; oh < 6; oh++)
+            if (!Vector128.IsHardwareAccelerated)
+                global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 6, 5, 1, 1, 7, 56, 1, 3, 3);
+            else
             {
-                for (nuint ow = 0; ow < 5; ow++)
+                for (nuint oh = 0; oh < 6; oh++)
                 {
-                    ref float row = ref Unsafe.Add(ref cols, (oh * 5 + ow) * 9);
-                    ref float origin = ref Unsafe.Add(ref padded, oh * 7 + ow);
-                    for (nuint c = 0; c < 1; c++)
+                    for (nuint ow = 0; ow < 5; ow++)
                     {
-                        ref float taps = ref Unsafe.Add(ref row, c * 9);
-                        ref float window = ref Unsafe.Add(ref origin, c * 56);
-                        Unsafe.Add(ref taps, 0) = Unsafe.Add(ref window, 0);
-                        Unsafe.Add(ref taps, 1) = Unsafe.Add(ref window, 1);
-                        Unsafe.Add(ref taps, 2) = Unsafe.Add(ref window, 2);
-                        Unsafe.Add(ref taps, 3) = Unsafe.Add(ref window, 7);
-                        Unsafe.Add(ref taps, 4) = Unsafe.Add(ref window, 8);
-                        Unsafe.Add(ref taps, 5) = Unsafe.Add(ref window, 9);
-                        Unsafe.Add(ref taps, 6) = Unsafe.Add(ref window, 14);
-                        Unsafe.Add(ref taps, 7) = Unsafe.Add(ref window, 15);
-                        Unsafe.Add(ref taps, 8) = Unsafe.Add(ref window, 16);
+                        ref float row = ref Unsafe.Add(ref cols, (oh * 5 + ow) * 9);
+                        ref float origin = ref Unsafe.Add(ref padded, oh * 7 + ow);
+                        for (nuint c = 0; c < 1; c++)
+                        {
+                            ref float taps = ref Unsafe.Add(ref row, c * 9);
+                            ref float window = ref Unsafe.Add(ref origin, c * 56);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 0), ref taps, 0);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 7), ref taps, 3);
+                            Vector128.StoreUnsafe(Vector128.LoadUnsafe(ref window, 14), ref taps, 6);
+                        }
                     }
                 }
             }
@@ -406,11 +405,15 @@ total                                          119  2,640
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ToChannels(ref float pixels, ref float y)
         {
-            for (nuint n = 0; n < 4; n++)
+            for (nuint first = 0; first < 30; first += 16)
             {
-                ref float yn = ref Unsafe.Add(ref y, n * 30);
-                for (nuint p = 0; p < 30; p++)
-                    Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 4 + n);
+                nuint end = first + 16 < 30 ? first + 16 : 30;
+                for (nuint n = 0; n < 4; n++)
+                {
+                    ref float yn = ref Unsafe.Add(ref y, n * 30);
+                    for (nuint p = first; p < end; p++)
+                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 4 + n);
+                }
             }
         }
 
