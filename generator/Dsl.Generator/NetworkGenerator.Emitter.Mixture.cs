@@ -152,9 +152,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"{K}MixtureKernels.Route(ref probabilities, rows, Experts, TopK, Renormalize, ref gates, ref choices);");
                 w.Line($"int dropped = {K}MixtureKernels.Group(ref choices, rows, Experts, TopK, capacity, ref starts, ref assignments, ref positions);");
                 w.Line($"{K}MixtureKernels.Gather(ref x, Features, ref assignments, Unsafe.Add(ref starts, Experts), TopK, ref sorted);");
-                w.OpenBlock("for (int e = 0; e < Experts; e++)");
-                w.Line("int first = Unsafe.Add(ref starts, e), count = Unsafe.Add(ref starts, e + 1) - first;");
-                w.Line("if (count == 0) continue;");
+                OpenExpertLoop(w);
                 w.Line("ref float ew = ref Unsafe.Add(ref w, e * ExpertStride);");
                 for (int j = 0; j < n; j++)
                 {
@@ -169,6 +167,14 @@ public sealed partial class NetworkGenerator
                 w.Line($"{K}MixtureKernels.Combine(ref out{n - 1}, OutputFeatures, ref positions, ref gates, rows, TopK, ref y);");
                 w.Line("return dropped;");
                 w.CloseBlock();
+            }
+
+            // The loop over the experts that have rows: expert e's sorted rows are first .. first + count.
+            private static void OpenExpertLoop(SourceWriter w)
+            {
+                w.OpenBlock("for (int e = 0; e < Experts; e++)");
+                w.Line("int first = Unsafe.Add(ref starts, e), count = Unsafe.Add(ref starts, e + 1) - first;");
+                w.Line("if (count == 0) continue;");
             }
 
             // An expert's rows first .. first + count of a sorted region `name` of `width` floats per row.
@@ -223,9 +229,7 @@ public sealed partial class NetworkGenerator
                     w.Line($"ref float hiddenB = ref Unsafe.Add(ref hiddenA, rows * TopK * {m.HiddenWidth});");
                 }
                 w.Line($"{K}MixtureKernels.CombineBackward(ref dy, ref out{n - 1}, OutputFeatures, ref positions, ref gates, rows, TopK, ref outputGradient, ref gateGradient);");
-                w.OpenBlock("for (int e = 0; e < Experts; e++)");
-                w.Line("int first = Unsafe.Add(ref starts, e), count = Unsafe.Add(ref starts, e + 1) - first;");
-                w.Line("if (count == 0) continue;");
+                OpenExpertLoop(w);
                 w.Line("nint at = e * ExpertStride;");
                 for (int j = n - 1; j >= 0; j--)
                 {

@@ -76,7 +76,7 @@ foreach ((string name, INetwork network) in new (string, INetwork)[]
     Console.WriteLine($"{name}: test accuracy {accuracy:F4} after {clock.Elapsed.TotalSeconds:F0} s");
     if (epochLoads.Count > 0) loads[name] = epochLoads;
     rows.Add(new Row(name, accuracy, network.Parameters.ParameterCount, ActiveParameters(network), epochLoads.LastOrDefault(),
-        Timing.MicrosecondsPerCall(network, test.Features[..784].ToArray()), history.Final.AuxiliaryLoss));
+        SampleSupport.MicrosecondsPerCall(network, test.Features[..784].ToArray()), history.Final.AuxiliaryLoss));
 }
 
 Console.WriteLine();
@@ -123,22 +123,3 @@ internal sealed class Progress(string label, List<float[]> loads) : ITrainingObs
     }
 }
 
-/// <summary>Rough batch-1 timing for the sample's table (BenchmarkDotNet's are in docs/mixture-of-experts.md).</summary>
-internal static class Timing
-{
-    /// <summary>The median of nine rounds of a thousand calls, after warming up, in microseconds per call.</summary>
-    public static double MicrosecondsPerCall(INetwork network, float[] input)
-    {
-        var output = new float[network.OutputSize];
-        for (int i = 0; i < 3000; i++) network.Forward(input, output);
-        var rounds = new double[9];
-        for (int r = 0; r < rounds.Length; r++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < 1000; i++) network.Forward(input, output);
-            rounds[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / 1000;
-        }
-        Array.Sort(rounds);
-        return rounds[rounds.Length / 2];
-    }
-}

@@ -78,32 +78,12 @@ internal sealed class Experiment(string model, Dataset train, Dataset test, int 
     }
 }
 
-/// <summary>Rough batch-1 timing for the sample's table (BenchmarkDotNet's are in docs/pruning.md).</summary>
-internal static class Timing
-{
-    /// <summary>The median of nine rounds of a thousand calls, after warming up, in microseconds per call.</summary>
-    public static double MicrosecondsPerCall(INetwork network, float[] input)
-    {
-        var output = new float[network.OutputSize];
-        for (int i = 0; i < 3000; i++) network.Forward(input, output);
-        var rounds = new double[9];
-        for (int r = 0; r < rounds.Length; r++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < 1000; i++) network.Forward(input, output);
-            rounds[r] = Stopwatch.GetElapsedTime(start).TotalMicroseconds / 1000;
-        }
-        Array.Sort(rounds);
-        return rounds[rounds.Length / 2];
-    }
-}
-
 /// <summary>One network of the sweep.</summary>
 internal sealed record SweepRow(string Method, bool Unstructured, float Target, float Sparsity, double Accuracy, double Kept, long Connections, long Parameters, double SpeedUp)
 {
     public static SweepRow Of(string method, bool unstructured, float target, INetwork network, double accuracy, double denseAccuracy, double denseMicroseconds, float[] probe) =>
         new(method, unstructured, target, network.Parameters.Pruning!.TotalSparsity, accuracy, accuracy / denseAccuracy,
-            network.Parameters.Connections(), network.Parameters.ParameterCount, denseMicroseconds / Timing.MicrosecondsPerCall(network, probe));
+            network.Parameters.Connections(), network.Parameters.ParameterCount, denseMicroseconds / SampleSupport.MicrosecondsPerCall(network, probe));
 
     public string Granularity => Unstructured ? "single weights" : "blocks of 16";
 

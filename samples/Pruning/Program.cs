@@ -75,7 +75,7 @@ Console.WriteLine($"{model}: {epochs} epochs of {batchesPerEpoch} batches of {ba
 INetwork dense = experiment.CreateDense();
 double denseAccuracy = experiment.Train(dense, "dense");
 float[] probe = test.Features[..784].ToArray();
-double denseMicroseconds = Timing.MicrosecondsPerCall(dense, probe);
+double denseMicroseconds = SampleSupport.MicrosecondsPerCall(dense, probe);
 
 if (sweep)
 {
@@ -101,7 +101,7 @@ if (sweep)
 INetwork network = experiment.CreatePruned(unstructured);
 double prunedAccuracy = experiment.Train(network, "pruned", chosenSparsity);
 Console.WriteLine(network.Parameters.Pruning!.Describe());
-Console.WriteLine($"batch-1 inference: dense {denseMicroseconds:F1} us, pruned {Timing.MicrosecondsPerCall(network, probe):F1} us per image (Stopwatch, rough; BenchmarkDotNet's figures are in docs/pruning.md)");
+Console.WriteLine($"batch-1 inference: dense {denseMicroseconds:F1} us, pruned {SampleSupport.MicrosecondsPerCall(network, probe):F1} us per image (Stopwatch, rough; BenchmarkDotNet's figures are in docs/pruning.md)");
 
 // A pruned model saved and loaded into a fresh instance scores the same (its masks come back from the zeros).
 string path = Path.Combine(Path.GetTempPath(), $"pruned-{model}-{Environment.ProcessId}.safetensors");
