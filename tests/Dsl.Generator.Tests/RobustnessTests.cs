@@ -104,7 +104,20 @@ public class RobustnessTests
         ["TokensTwice"] = Net(Image, "[Tokens] public partial Tokens A { get; }", "[Tokens] public partial Tokens B { get; }"),
         ["FeaturesWithChannels"] = Net("[Network(Channels = 2, Length = 4, Features = 8)]", "[Flatten] public partial Flatten Flat { get; }"),
         ["Conv1DOnTokens"] = Net("[Network(Length = 4, Features = 8)]", "[Conv1D(2, 3)] public partial Conv1D Conv { get; }"),
+        ["MixtureOnInt"] = Net("[Network(Input = 4)]", "[MixtureOfExperts(Experts = 4)] public partial int Moe { get; }"),
+        ["MixtureOnField"] = Net("[Network(Input = 4)]", "[MixtureOfExperts(Experts = 4)] public MixtureOfExperts<Ff> Moe = null!;") + MixtureExpert,
+        ["MixtureOfUnknownType"] = Net("[Network(Input = 4)]", "[MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Nope> Moe { get; }"),
+        ["MixtureOfEmptyBlock"] = Net("[Network(Input = 4)]", "[MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Empty> Moe { get; }") +
+            "\n[Block] public partial class Empty { }\n",
+        ["MixtureAfterBrokenLayer"] = Net("[Network(Input = 4)]", "[Dense(0)] public partial Dense Fc { get; }",
+            "[MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Ff> Moe { get; }") + MixtureExpert,
+        ["MixtureRepeatedNotAList"] = Net("[Network(Input = 4)]", "[Repeat(2), MixtureOfExperts(Experts = 4)] public partial MixtureOfExperts<Ff> Moe { get; }") + MixtureExpert,
+        ["MixtureRepeated"] = Net("[Network(Input = 4)]",
+            "[Repeat(2), Residual, MixtureOfExperts(Experts = 4)] public partial System.Collections.Generic.IReadOnlyList<MixtureOfExperts<Ff>> Moe { get; }") + MixtureExpert,
+        ["MixtureExpertsAsDouble"] = Net("[Network(Input = 4)]", "[MixtureOfExperts(Experts = 4.5)] public partial MixtureOfExperts<Ff> Moe { get; }") + MixtureExpert,
     };
+
+    private const string MixtureExpert = "\n[Block] public partial class Ff { [Dense(8, Activation.Relu)] public partial Dense fc1 { get; } [Dense(4)] public partial Dense fc2 { get; } }\n";
 
     private const string Image = "[Network(Channels = 1, Height = 6, Width = 6)]";
 
@@ -198,6 +211,14 @@ public class RobustnessTests
     [InlineData("TokensTwice", "DSL0105")]
     [InlineData("FeaturesWithChannels", "DSL0109")]
     [InlineData("Conv1DOnTokens", "DSL0105")]
+    [InlineData("MixtureOnInt", "DSL0119")]
+    [InlineData("MixtureOnField", "DSL0003")]
+    [InlineData("MixtureOfUnknownType", "DSL0119")]
+    [InlineData("MixtureOfEmptyBlock", "DSL0010")]
+    [InlineData("MixtureAfterBrokenLayer", "DSL0102")]
+    [InlineData("MixtureRepeatedNotAList", "DSL0010")]
+    [InlineData("MixtureRepeated", "")]
+    [InlineData("MixtureExpertsAsDouble", "")]
     public void MalformedDeclaration_ReportsExpectedIds(string name, string expectedIds)
     {
         GeneratorRun run = GeneratorHarness.Run(s_malformed[name]);

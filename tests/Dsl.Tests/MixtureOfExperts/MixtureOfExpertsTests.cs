@@ -146,6 +146,35 @@ public sealed class MixtureOfExpertsNumericTests
         }
     }
 
+    [Theory]
+    [InlineData("token-residual")]
+    [InlineData("repeated")]
+    [InlineData("repeated-member")]
+    public void Inference_EqualsTheTrainingForward_ThroughResidualsAndLoopedCopies(string name)
+    {
+        INetwork net = name switch
+        {
+            "token-residual" => new TokenMixtureNet(15),
+            "repeated" => new RepeatedMixtureNet(15),
+            _ => new RepeatedMemberMixtureNet(15),
+        };
+        Randomize(net, 15);
+        const int batch = 4;
+        float[] input = DenseNumericTests.RandomInputs(batch * net.InputSize, seed: 16);
+        var trained = new float[batch * net.OutputSize];
+        var one = new float[net.OutputSize];
+        net.ForwardTrain(input, trained, batch, net.CreateWorkspace(batch));
+        for (int s = 0; s < batch; s++)
+        {
+            net.Forward(input.AsSpan(s * net.InputSize, net.InputSize), one);
+            for (int i = 0; i < net.OutputSize; i++)
+            {
+                float expected = trained[s * net.OutputSize + i];
+                Assert.True(MathF.Abs(one[i] - expected) <= 1e-4f * (1 + MathF.Abs(expected)), $"{name} sample {s} [{i}]: inference {one[i]}, training {expected}");
+            }
+        }
+    }
+
     [Fact]
     public void BatchOne_ReadsOnlyTheChosenExpertsWeights()
     {
@@ -170,7 +199,7 @@ public sealed class MixtureOfExpertsNumericTests
         Assert.Equal(before, after);
     }
 
-    public static TheoryData<string> GradientNetworks => new() { "flat", "renormalized", "switch", "tokens", "token-residual", "repeated", "capacity" };
+    public static TheoryData<string> GradientNetworks => new() { "flat", "renormalized", "switch", "tokens", "token-residual", "repeated", "repeated-member", "capacity" };
 
     [Theory]
     [MemberData(nameof(GradientNetworks))]
@@ -180,6 +209,7 @@ public sealed class MixtureOfExpertsNumericTests
         {
             "token-residual" => new TokenMixtureNet(7),
             "repeated" => new RepeatedMixtureNet(7),
+            "repeated-member" => new RepeatedMemberMixtureNet(7),
             "capacity" => new CapacityMixtureNet(7),
             _ => Create(name, seed: 7).Net,
         };

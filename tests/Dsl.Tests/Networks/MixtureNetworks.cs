@@ -137,3 +137,12 @@ public partial class Expert16
 
     [Dense(16)] public partial Dense fc2 { get; }
 }
+
+/// <summary>[Repeat] on the mixture member itself: three residual mixtures in a row (moe.0, moe.1, moe.2), the middle copies run as a loop.</summary>
+[Network(Input = 12)]
+public partial class RepeatedMemberMixtureNet
+{
+    [Repeat(3), Residual, MixtureOfExperts(Experts = 3, TopK = 2)] public partial IReadOnlyList<MixtureOfExperts<SmoothExpert12>> moe { get; }
+
+    [Dense(2)] public partial Dense head { get; }
+}
