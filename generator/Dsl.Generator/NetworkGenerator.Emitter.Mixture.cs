@@ -44,34 +44,9 @@ public sealed partial class NetworkGenerator
                     w.Line($"private const int Layer{j}Bias = {(l.HasBias ? Relative(MixtureHandler.ExpertRole(0, l, "bias")) : weight)};");
                 }
                 w.Line("// The routing region, in rows: probabilities [N], gates [k], choices, positions, assignments [k] (ints), the sorted inputs [k, d], each layer's z and output [k, out].");
-                foreach ((string name, int at) in RowOffsets(m)) w.Line($"private const int {name} = {at};");
+                foreach ((string name, int at) in m.RowOffsets()) w.Line($"private const int {name} = {at};");
                 w.Line($"public const int RoutingFloatsPerRow = {m.RoutingFloatsPerRow};");
                 w.Line($"public const int GradientFloatsPerRow = {m.GradientFloatsPerRow}; // dz of the router [N], dg [k], sorted dx [k, d], sorted dy [k, out], two hidden gradients [k, {m.HiddenWidth}]");
-            }
-
-            // Where each part of the routing region starts, in floats per row.
-            private static List<(string Name, int At)> RowOffsets(Mixture m)
-            {
-                var result = new List<(string, int)>
-                {
-                    ("GatesAt", m.Experts),
-                    ("ChoicesAt", m.Experts + m.TopK),
-                    ("PositionsAt", m.Experts + 2 * m.TopK),
-                    ("AssignmentsAt", m.Experts + 3 * m.TopK),
-                    ("SortedAt", m.Experts + 4 * m.TopK),
-                };
-                int at = m.Experts + 4 * m.TopK + m.TopK * m.Features;
-                for (int j = 0; j < m.Layers.Count; j++)
-                {
-                    if (m.KeepsZ(j))
-                    {
-                        result.Add(($"Z{j}At", at));
-                        at += m.TopK * m.Layers[j].Outputs;
-                    }
-                    result.Add(($"Out{j}At", at));
-                    at += m.TopK * m.Layers[j].Outputs;
-                }
-                return result;
             }
 
             private static void EmitProducts(SourceWriter w, Mixture m, Plan plan, bool backward)

@@ -862,6 +862,36 @@ public sealed partial class NetworkGenerator
         /// (before a post-norm) after <c>ForwardTrain</c>, and dL/dh after <c>Backward</c>. Both are slots the
         /// passes keep anyway, so observing costs nothing when unused.
         /// </summary>
+        private static void EmitResidualObservation(SourceWriter w, NetworkSpec spec, Plan plan)
+        {
+            var ends = new List<LayerSpec>();
+            foreach (LayerSpec layer in spec.Layers)
+                if (layer.Options is ResidualEndOptions) ends.Add(layer);
+            if (ends.Count == 0) return;
+            w.Line();
+            w.Line("/// <summary>Residual connections, in the order they run; <see cref=\"ResidualName\"/> names them.</summary>");
+            w.Line($"public const int ResidualCount = {ends.Count};");
+            w.Line();
+            w.Line("/// <summary>The member path of residual connection <paramref name=\"index\"/> (its branch's weight-name prefix).</summary>");
+            w.OpenBlock("public static string ResidualName(int index) => index switch");
+            EmitIndexCases(w, ends.ConvertAll(end => $"\"{end.Get<ResidualEndOptions>().Residual}\""), "ResidualCount", "residual connections");
+            foreach (bool gradient in new[] { false, true })
+            {
+                w.Line();
+                w.Line(gradient
+                    ? "/// <summary>dL/dh of residual connection <paramref name=\"index\"/> (h = x + F(x), before any post-norm; with an activation after the sum, dL at the sum, through its derivative) for every sample of the last <c>Backward</c> with <paramref name=\"workspace\"/>.</summary>"
+                    : "/// <summary>The sum h = x + F(x) of residual connection <paramref name=\"index\"/> (before any post-norm, after its activation if it has one) for every sample of the last <c>ForwardTrain</c> with <paramref name=\"workspace\"/>.</summary>");
+                w.OpenBlock($"public global::System.ReadOnlySpan<float> ResidualOutput{(gradient ? "Gradient" : "")}(global::Dsl.Workspace workspace, int index)");
+                w.Line("CheckWorkspace(workspace);");
+                w.OpenBlock("return index switch");
+                // A looped copy has no constants of its own: its slot is the first copy's plus the copy's strides.
+                EmitIndexCases(w, ends.ConvertAll(end =>
+                    $"workspace.Region({(gradient ? SlotOf(plan, end, e => Names.Slot(e, Slot.OutputGradient)) : OutputSlotOf(plan, end))}, {end.Outputs}, workspace.Batch)"),
+                    "ResidualCount", "residual connections");
+                w.CloseBlock();
+            }
+        }
+
         /// <summary>
         /// The mixture-of-experts layers' routing of the last training batch (INetwork.Mixture), read from the statistics
         /// their ForwardTrain keeps in the workspace's shared area.
@@ -880,50 +910,20 @@ public sealed partial class NetworkGenerator
             w.OpenBlock("public global::Dsl.MixtureStatistics Mixture(global::Dsl.Workspace workspace, int index)");
             w.Line("CheckWorkspace(workspace);");
             w.OpenBlock("return index switch");
-            for (int i = 0; i < mixtures.Count; i++)
+            EmitIndexCases(w, mixtures.ConvertAll(m =>
             {
-                int experts = mixtures[i].Layer.Get<MixtureOptions>().Experts;
-                w.Line($"{i} => new global::Dsl.MixtureStatistics(\"{mixtures[i].Layer.WeightName}\", workspace.Shared({mixtures[i].StatisticsSlot}, {Mixture.StatisticsFloats(experts)}), {experts}),");
-            }
-            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, \"There are {mixtures.Count} mixture-of-experts layers.\"),");
-            w.CloseBlock(";");
+                int experts = m.Layer.Get<MixtureOptions>().Experts;
+                return $"new global::Dsl.MixtureStatistics(\"{m.Layer.WeightName}\", workspace.Shared({m.StatisticsSlot}, {Mixture.StatisticsFloats(experts)}), {experts})";
+            }), "MixtureCount", "mixture-of-experts layers");
             w.CloseBlock();
         }
 
-        private static void EmitResidualObservation(SourceWriter w, NetworkSpec spec, Plan plan)
+        /// <summary>The arms of an <c>index switch</c> (one per case, in order), its out-of-range arm naming <paramref name="count"/>, and its end.</summary>
+        private static void EmitIndexCases(SourceWriter w, List<string> cases, string count, string what)
         {
-            var ends = new List<LayerSpec>();
-            foreach (LayerSpec layer in spec.Layers)
-                if (layer.Options is ResidualEndOptions) ends.Add(layer);
-            if (ends.Count == 0) return;
-            w.Line();
-            w.Line("/// <summary>Residual connections, in the order they run; <see cref=\"ResidualName\"/> names them.</summary>");
-            w.Line($"public const int ResidualCount = {ends.Count};");
-            w.Line();
-            w.Line("/// <summary>The member path of residual connection <paramref name=\"index\"/> (its branch's weight-name prefix).</summary>");
-            w.OpenBlock("public static string ResidualName(int index) => index switch");
-            for (int i = 0; i < ends.Count; i++) w.Line($"{i} => \"{ends[i].Get<ResidualEndOptions>().Residual}\",");
-            w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, \"There are \" + ResidualCount + \" residual connections.\"),");
+            for (int i = 0; i < cases.Count; i++) w.Line($"{i} => {cases[i]},");
+            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, \"There are \" + {count} + \" {what}.\"),");
             w.CloseBlock(";");
-            foreach (bool gradient in new[] { false, true })
-            {
-                w.Line();
-                w.Line(gradient
-                    ? "/// <summary>dL/dh of residual connection <paramref name=\"index\"/> (h = x + F(x), before any post-norm; with an activation after the sum, dL at the sum, through its derivative) for every sample of the last <c>Backward</c> with <paramref name=\"workspace\"/>.</summary>"
-                    : "/// <summary>The sum h = x + F(x) of residual connection <paramref name=\"index\"/> (before any post-norm, after its activation if it has one) for every sample of the last <c>ForwardTrain</c> with <paramref name=\"workspace\"/>.</summary>");
-                w.OpenBlock($"public global::System.ReadOnlySpan<float> ResidualOutput{(gradient ? "Gradient" : "")}(global::Dsl.Workspace workspace, int index)");
-                w.Line("CheckWorkspace(workspace);");
-                w.OpenBlock("return index switch");
-                for (int i = 0; i < ends.Count; i++)
-                {
-                    // A looped copy has no constants of its own: its slot is the first copy's plus the copy's strides.
-                    string slot = gradient ? SlotOf(plan, ends[i], end => Names.Slot(end, Slot.OutputGradient)) : OutputSlotOf(plan, ends[i]);
-                    w.Line($"{i} => workspace.Region({slot}, {ends[i].Outputs}, workspace.Batch),");
-                }
-                w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, \"There are \" + ResidualCount + \" residual connections.\"),");
-                w.CloseBlock(";");
-                w.CloseBlock();
-            }
         }
     }
 }

@@ -38,7 +38,8 @@ internal static class Init
 {
     // Kaiming for layers feeding a ReLU (directly, or through the batch norm after them), Xavier otherwise.
     public static string For(LayerSpec layer, LayerSpec? next) =>
-        layer.Activation == ActivationKind.Relu || (layer.Activation == ActivationKind.None && next is { Options: BatchNormOptions, Activation: ActivationKind.Relu })
-            ? "KaimingUniform"
-            : "XavierUniform";
+        layer.Activation == ActivationKind.None && next is { Options: BatchNormOptions, Activation: ActivationKind.Relu } ? "KaimingUniform" : For(layer.Activation);
+
+    // A layer with nothing after it that matters for its initialisation (an expert's layer).
+    public static string For(ActivationKind activation) => activation == ActivationKind.Relu ? "KaimingUniform" : "XavierUniform";
 }

@@ -57,17 +57,19 @@ internal sealed class MixtureHandler : LayerHandler
         var layers = new List<ExpertLayer>();
         foreach (LayerSpec layer in expert)
         {
+            // The member's own name: what follows {path}.experts.0.
+            string name = layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1);
             if (layer.Kind != LayerKind.Dense)
             {
-                Problem($"an expert is a chain of Dense layers declared in its block (a feed-forward block), and {expertName}'s '{layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1)}' is {layer.Kind}");
+                Problem($"an expert is a chain of Dense layers declared in its block (a feed-forward block), and {expertName}'s '{name}' is {layer.Kind}");
                 break;
             }
             if (layer.Pruning is not null || layer.Activation == ActivationKind.Softmax)
             {
-                Problem($"{expertName}'s '{layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1)}' is {(layer.Pruning is not null ? "[Pruned]" : "a softmax")}, which an expert's layers cannot be");
+                Problem($"{expertName}'s '{name}' is {(layer.Pruning is not null ? "[Pruned]" : "a softmax")}, which an expert's layers cannot be");
                 break;
             }
-            layers.Add(new ExpertLayer(layer.WeightName.Substring(layer.WeightName.LastIndexOf('.') + 1), layer.Input.Features, layer.Output.Features, layer.Activation, layer.HasBias));
+            layers.Add(new ExpertLayer(name, layer.Input.Features, layer.Output.Features, layer.Activation, layer.HasBias));
         }
         if (check.Failed || input is null || layers.Count == 0) return null;
         var options = new MixtureOptions(experts, topK, gate == 1, balance, capacity, expertType, new EquatableArray<ExpertLayer>(layers.ToArray()));
@@ -107,8 +109,7 @@ internal sealed class MixtureHandler : LayerHandler
             for (int j = 0; j < o.Layers.Count; j++)
             {
                 ExpertLayer l = o.Layers[j];
-                string init = l.Activation == ActivationKind.Relu ? "KaimingUniform" : "XavierUniform";
-                add(new TensorRequest(ExpertRole(e, l, "weight"), new[] { l.Outputs, l.Inputs }, init, l.Inputs, l.Outputs, TransposeGroups: 1));
+                add(new TensorRequest(ExpertRole(e, l, "weight"), new[] { l.Outputs, l.Inputs }, Init.For(l.Activation), l.Inputs, l.Outputs, TransposeGroups: 1));
                 if (l.HasBias) add(new TensorRequest(ExpertRole(e, l, "bias"), new[] { l.Outputs }, "Zeros"));
             }
         }
@@ -299,17 +300,45 @@ internal sealed class Mixture
     public bool KeepsZ(int j) => Plan.NeedsPreActivation(Layers[j].Activation);
 
     /// <summary>
-    /// Per row of the training forward: probabilities [N], gates [k], choices, positions and assignments [k] (ints),
-    /// the sorted inputs [k, d], then per expert layer its z [k, out] (when kept) and output [k, out].
+    /// Where each part of a row's routing region starts, in floats per row, after the probabilities [N]: gates [k],
+    /// choices, positions and assignments [k] (ints), the sorted inputs [k, d], and per expert layer its z [k, out]
+    /// (when kept) and output [k, out].
     /// </summary>
+    public List<(string Name, int At)> RowOffsets() => RowLayout(out _);
+
+    /// <summary>A row's floats of the training forward's routing region (<see cref="RowOffsets"/>).</summary>
     public int RoutingFloatsPerRow
     {
         get
         {
-            int floats = Experts + 4 * TopK + TopK * Features;
-            for (int j = 0; j < Layers.Count; j++) floats += TopK * Layers[j].Outputs * (KeepsZ(j) ? 2 : 1);
+            RowLayout(out int floats);
             return floats;
         }
+    }
+
+    private List<(string Name, int At)> RowLayout(out int floats)
+    {
+        var result = new List<(string, int)>
+        {
+            ("GatesAt", Experts),
+            ("ChoicesAt", Experts + TopK),
+            ("PositionsAt", Experts + 2 * TopK),
+            ("AssignmentsAt", Experts + 3 * TopK),
+            ("SortedAt", Experts + 4 * TopK),
+        };
+        int at = Experts + 4 * TopK + TopK * Features;
+        for (int j = 0; j < Layers.Count; j++)
+        {
+            if (KeepsZ(j))
+            {
+                result.Add(($"Z{j}At", at));
+                at += TopK * Layers[j].Outputs;
+            }
+            result.Add(($"Out{j}At", at));
+            at += TopK * Layers[j].Outputs;
+        }
+        floats = at;
+        return result;
     }
 
     /// <summary>The widest hidden layer (an output of a layer but the last), 0 for a one-layer expert.</summary>

@@ -190,67 +190,73 @@ public sealed class Trainer
         return new EvaluationResult(totals.MeanLoss, data.IsClassification ? totals.Accuracy : null);
     }
 
-    /// <summary>The mixture layers' routing statistics summed over an epoch's batches (arrays allocated once per Fit).</summary>
+    /// <summary>The mixture layers' routing statistics summed over an epoch's batches (allocated once per Fit).</summary>
     private sealed class RoutingTotals
     {
         private readonly INetwork _network;
-        private readonly double[][] _load;
-        private readonly double[] _balance, _auxiliary, _entropy;
-        private readonly long[] _dropped;
-        private readonly string[] _names;
+        private readonly LayerTotals[] _layers;
         private int _batches;
 
+        /// <summary>One per mixture layer, in the order they run, as <see cref="INetwork.Mixture"/> numbers them.</summary>
         public RoutingTotals(INetwork network)
         {
             _network = network;
-            int count = network.MixtureCount;
-            _load = new double[count][];
-            _balance = new double[count];
-            _auxiliary = new double[count];
-            _entropy = new double[count];
-            _dropped = new long[count];
-            _names = new string[count];
+            var layers = new List<LayerTotals>();
+            foreach (NetworkStep step in network.Steps)
+                if (step.Kind == StepKind.MixtureOfExperts) layers.Add(new LayerTotals(step.Name, new double[step.Experts]));
+            _layers = [.. layers];
         }
 
         public void Clear()
         {
             _batches = 0;
-            foreach (double[] load in _load) load?.AsSpan().Clear();
-            _balance.AsSpan().Clear();
-            _auxiliary.AsSpan().Clear();
-            _entropy.AsSpan().Clear();
-            _dropped.AsSpan().Clear();
+            foreach (LayerTotals layer in _layers) layer.Clear();
         }
 
         // The statistics of the batch just trained: the whole batch's, whichever thread's workspace reads them.
         public void Add(Workspace workspace)
         {
             _batches++;
-            for (int i = 0; i < _load.Length; i++)
+            for (int i = 0; i < _layers.Length; i++) _layers[i].Add(_network.Mixture(workspace, i));
+        }
+
+        public float MeanAuxiliaryLoss
+        {
+            get
             {
-                MixtureStatistics statistics = _network.Mixture(workspace, i);
-                _load[i] ??= new double[statistics.Experts];
-                _names[i] ??= statistics.Name;
-                for (int e = 0; e < statistics.Experts; e++) _load[i][e] += statistics.Load[e];
-                _balance[i] += statistics.Balance;
-                _auxiliary[i] += statistics.AuxiliaryLoss;
-                _entropy[i] += statistics.RouterEntropy;
-                _dropped[i] += statistics.Dropped;
+                double sum = 0;
+                foreach (LayerTotals layer in _layers) sum += layer.Auxiliary;
+                return _batches == 0 ? 0f : (float)(sum / _batches);
             }
         }
 
-        public float MeanAuxiliaryLoss => _batches == 0 ? 0f : (float)(System.Linq.Enumerable.Sum(_auxiliary) / _batches);
+        public MixtureReport[] Reports() => Array.ConvertAll(_layers, layer => layer.Report(Math.Max(1, _batches)));
 
-        public MixtureReport[] Reports()
+        private sealed class LayerTotals(string name, double[] load)
         {
-            var reports = new MixtureReport[_load.Length];
-            for (int i = 0; i < reports.Length; i++)
+            private double _balance, _entropy;
+            private long _dropped;
+
+            public double Auxiliary { get; private set; }
+
+            public void Clear()
             {
-                double n = Math.Max(1, _batches);
-                float[] load = _load[i] is null ? [] : Array.ConvertAll(_load[i], v => (float)(v / n));
-                reports[i] = new MixtureReport(_names[i] ?? "", load, (float)(_balance[i] / n), (float)(_auxiliary[i] / n), (float)(_entropy[i] / n), _dropped[i]);
+                load.AsSpan().Clear();
+                _balance = Auxiliary = _entropy = 0;
+                _dropped = 0;
             }
-            return reports;
+
+            public void Add(MixtureStatistics statistics)
+            {
+                for (int e = 0; e < load.Length; e++) load[e] += statistics.Load[e];
+                _balance += statistics.Balance;
+                Auxiliary += statistics.AuxiliaryLoss;
+                _entropy += statistics.RouterEntropy;
+                _dropped += statistics.Dropped;
+            }
+
+            public MixtureReport Report(int batches) =>
+                new(name, Array.ConvertAll(load, v => (float)(v / batches)), (float)(_balance / batches), (float)(Auxiliary / batches), (float)(_entropy / batches), _dropped);
         }
     }
 

@@ -167,7 +167,7 @@ partial class Routed
         return index switch
         {
             0 => new global::Dsl.MixtureStatistics("moe", workspace.Shared(128, 22), 4),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "There are 1 mixture-of-experts layers."),
+            _ => throw new global::System.ArgumentOutOfRangeException(nameof(index), index, "There are " + MixtureCount + " mixture-of-experts layers."),
         };
     }
 
