@@ -204,7 +204,7 @@ public sealed partial class NetworkGenerator
         // Limits of what the generator plans for: offsets are ints, and a batch-1 activation must fit in memory
         // many times over. 2^26 values = 256 MB per sample; 2^28 values = 1 GB for one weight.
         internal const long MaxActivationValues = 1L << 26;
-        private const long MaxTensorValues = 1L << 28;
+        internal const long MaxTensorValues = 1L << 28;
 
         /// <summary>Why <paramref name="handler"/>'s kind cannot take <paramref name="activation"/> (the value as written, the reason), or null when it can.</summary>
         internal static (string Value, string Why)? ActivationProblem(ActivationKind activation, Layers.LayerHandler handler)

@@ -650,6 +650,18 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void MixtureOfExpertsTooLargeAsAWhole_ReportsDSL0110OnTheAttribute()
+    {
+        // Each expert layer is within the per-weight limit (4096 x 8192 values), but 256 experts of them are not: the
+        // kernels address every expert from the router's weight with int offsets.
+        Diagnostic d = SingleDiagnostic("DSL0110", Net("Input = 4096",
+            "[MixtureOfExperts(Experts = 256)] public partial MixtureOfExperts<Big> Moe { get; }") +
+            "\n[Block] public partial class Big { [Dense(8192)] public partial Dense fc { get; } }\n", out GeneratorRun run);
+        Assert.Equal("'Moe': the router's and experts' weights has 8,593,080,576 values, more than the 268,435,456 the generator supports", GeneratorRun.Message(d));
+        Assert.Equal("MixtureOfExperts(Experts = 256)", run.SpanText(d));
+    }
+
+    [Fact]
     public void MixtureOfExpertsOnAnImage_SaysToFlattenFirst()
     {
         Diagnostic d = SingleDiagnostic("DSL0119", Net("Channels = 2, Height = 4, Width = 4",

@@ -73,8 +73,11 @@ internal sealed class MixtureHandler : LayerHandler
         }
         if (check.Failed || input is null || layers.Count == 0) return null;
         var options = new MixtureOptions(experts, topK, gate == 1, balance, capacity, expertType, new EquatableArray<ExpertLayer>(layers.ToArray()));
-        return new LayerSpec(memberName, accessibility, weightName, LayerKind.MixtureOfExperts, input,
+        var spec = new LayerSpec(memberName, accessibility, weightName, LayerKind.MixtureOfExperts, input,
             input.WithFeatures(layers[layers.Count - 1].Outputs), ActivationKind.None, routerBias, options);
+        // The kernels address every expert from the router's weight with int offsets (e * ExpertStride).
+        check.Size("the router's and experts' weights", WeightValues(spec, spec.Input, spec.Output), NetworkGenerator.Parser.MaxTensorValues);
+        return check.Failed ? null : spec;
     }
 
     /// <summary>Checked before the expert's layers are parsed on <paramref name="input"/>, so the mixture, not its first layer, says what is wrong.</summary>
@@ -88,11 +91,13 @@ internal sealed class MixtureHandler : LayerHandler
     public override LayerSpec? Parse(LayerDeclaration d) =>
         throw new InvalidOperationException("A mixture is declared on a block member; the flattener calls Create.");
 
+    // The router's and every expert's weights and biases: one block, addressed from the router's weight.
     public override long WeightValues(LayerSpec layer, Shape input, Shape output)
     {
-        long largest = (long)input.Features * layer.Get<MixtureOptions>().Experts;
-        foreach (ExpertLayer e in layer.Get<MixtureOptions>().Layers) largest = Math.Max(largest, (long)e.Inputs * e.Outputs);
-        return largest;
+        MixtureOptions o = layer.Get<MixtureOptions>();
+        long expert = 0;
+        foreach (ExpertLayer e in o.Layers) expert += ((long)e.Inputs + 1) * e.Outputs;
+        return ((long)input.Features + 1) * o.Experts + o.Experts * expert;
     }
 
     public override KernelStrategy Strategy(LayerSpec layer) => KernelStrategy.Generated;
