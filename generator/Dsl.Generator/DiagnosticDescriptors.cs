@@ -132,6 +132,14 @@ internal static class DiagnosticDescriptors
         "Unknown instruction set in DslInstructionSets",
         "DslInstructionSets names '{0}', which is not one of avx512, avx2, vector128, scalar (the value was '{1}')");
 
+    public static readonly DiagnosticDescriptor WeightsFileMissing = Error("DSL0013", Declaration,
+        "Weights file not in the build",
+        "Network '{0}': the weights file '{1}' is not among the project's DslWeights items; add <DslWeights Include=\"{1}\" /> to the project file (the path relative to it), which the Dsl package's build step turns into data the generator reads");
+
+    public static readonly DiagnosticDescriptor WeightsFileInvalid = Error("DSL0014", Declaration,
+        "Weights file does not fit the network",
+        "Network '{0}': weights file '{1}' {2}");
+
     public static readonly DiagnosticDescriptor GeneratorFailure = Error("DSL0011", Declaration,
         "The generator failed on this declaration",
         "The Dsl generator failed on '{0}' ({1}); this is a bug in Dsl.Generator, please report it with the declaration");
@@ -144,6 +152,8 @@ internal static class DiagnosticDescriptors
         [MustBeFirst.Id] = MustBeFirst,
         [MixtureOption.Id] = MixtureOption,
         [UnknownInstructionSet.Id] = UnknownInstructionSet,
+        [WeightsFileMissing.Id] = WeightsFileMissing,
+        [WeightsFileInvalid.Id] = WeightsFileInvalid,
         [GeneratorFailure.Id] = GeneratorFailure,
         [BlockCycle.Id] = BlockCycle,
         [InvalidMember.Id] = InvalidMember,

@@ -16,7 +16,7 @@ internal static class Names
         "InputSize", "OutputSize", "ParameterCount", "ParameterBufferSize", "Parameters", "Summary", "Forward", "ForwardOne",
         "ForwardBlock", "ForwardTrain", "Backward", "CreateWorkspace", "CheckWorkspace", "WorkspaceFloatsPerSample",
         "WorkspaceSharedFloats", "InputSlot", "GradientSlotA", "GradientSlotB", "ResidualCount", "ResidualName", "ResidualOutput", "Steps",
-        "ResidualOutputGradient", "MixtureCount", "Mixture", "AuxiliaryLoss",
+        "ResidualOutputGradient", "MixtureCount", "Mixture", "AuxiliaryLoss", "CreateTensors", "Pretrained", "CompiledValues", "CompiledBuffers",
     };
 
     /// <summary>Whether every generated network has a member called <paramref name="name"/>.</summary>

@@ -44,7 +44,7 @@ public sealed partial class NetworkGenerator
             w.OpenBlock($"public void DecodeStep(int token, int position, global::Dsl.DecodeCache cache, {Span} logits)");
             w.Line("global::System.ArgumentNullException.ThrowIfNull(cache);");
             w.Line("ref float m = ref MemoryMarshal.GetReference(cache.Begin(this, token, position, logits));");
-            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
+            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);");
             w.Line("ref float y = ref MemoryMarshal.GetReference(logits);");
             EmitStepsInOrder(w, plan, "m", EmitDecodeStep); // the embedding reads the token, not a row
             w.CloseBlock();

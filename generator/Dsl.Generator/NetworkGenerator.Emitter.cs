@@ -196,8 +196,11 @@ public sealed partial class NetworkGenerator
         private static void EmitConstructor(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             w.Line($"/// <summary>Creates the network with parameters initialised deterministically from <paramref name=\"seed\"/>.</summary>");
-            w.OpenBlock($"public {spec.ClassName}(int seed = 0)");
-            w.OpenBlock("_parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]");
+            w.OpenBlock($"public {spec.ClassName}(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))");
+            w.Line("_parameters.Initialize(seed);");
+            w.CloseBlock();
+            w.Line();
+            w.OpenBlock("private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]");
             foreach (TensorPlan t in plan.Tensors)
             {
                 string shape = t.Shape.Length == 0 ? "global::System.Array.Empty<int>()" : $"new[] {{ {string.Join(", ", t.Shape)} }}";
@@ -207,9 +210,12 @@ public sealed partial class NetworkGenerator
                 if (t.Buffer) extra += ", kind: global::Dsl.TensorKind.Buffer";
                 if (t.Int64) extra += ", fileDType: global::Dsl.TensorDType.I64";
                 if (t.Pruning is PruneSpec p) extra += $", pruning: new global::Dsl.PruningTarget({SourceWriter.Float(p.Sparsity)}, {SourceWriter.Int(p.Block)}{(p.SparseKernel ? ", sparseKernel: true" : "")})";
-                w.Line($"new global::Dsl.TensorInfo(\"{t.Name}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
+                w.Line($"new(\"{t.Name}\", {shape}, global::Dsl.TensorInit.{t.Init}{extra}),");
             }
-            w.CloseBlock(");");
+            w.CloseBlock(";");
+            w.Line();
+            w.OpenBlock($"private {spec.ClassName}(global::Dsl.Parameters parameters)");
+            w.Line("_parameters = parameters;");
             IReadOnlyList<Isa> ladder = plan.Ladder;
             Isa narrowest = ladder[ladder.Count - 1];
             if (!narrowest.IsScalar)
@@ -228,7 +234,6 @@ public sealed partial class NetworkGenerator
             w.Line("    throw new global::System.InvalidOperationException(\"The Dsl runtime's parameter layout differs from the generator's; use matching versions.\");");
             foreach (MemberView member in spec.Members)
                 w.Line($"{Names.Field(member.Name)} = {MemberConstruction(spec, plan, member.View)};");
-            w.Line("_parameters.Initialize(seed);");
             w.CloseBlock();
             w.Line();
         }
@@ -361,7 +366,7 @@ public sealed partial class NetworkGenerator
             EmitOptimisedFromFirstCall(w);
             if (plan.InferenceScratchFloats is > 0 and <= StackScratchLimitFloats) EmitSkipLocalsInit(w, spec);
             w.OpenBlock("private void ForwardOne(ref float x, ref float y)");
-            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
+            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);");
             EmitScratch(w, "ForwardOne", plan.InferenceScratchFloats);
             SharedScratch shared = plan.Shared;
             if (shared.InferenceColumnsFloats > 0)
@@ -450,7 +455,7 @@ public sealed partial class NetworkGenerator
             EmitOptimisedFromFirstCall(w);
             if (hidden > 0 && onStack) EmitSkipLocalsInit(w, spec);
             w.OpenBlock("private void ForwardBlock(ref float x, ref float y, int rows)");
-            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.Values);");
+            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);");
             if (hidden > 0)
                 w.Line(onStack
                     ? $"{Span} scratch = stackalloc float[rows * {hidden}];"

@@ -13,6 +13,9 @@ public sealed partial class NetworkGenerator
     /// <summary>What parsing one [Network] class produced: a spec when the declaration is valid, and diagnostics.</summary>
     internal sealed record ParseResult(NetworkSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics)
     {
+        /// <summary>Where the attribute's <c>Weights</c> argument is, for the compiled-in weights' diagnostics.</summary>
+        public LocationInfo? WeightsLocation { get; init; }
+
         /// <summary>When the declaration has DSL errors: stubs for its partial members (see <see cref="ErrorStubs"/>).</summary>
         public ErrorStubs? Stubs { get; init; }
     }
@@ -77,6 +80,10 @@ public sealed partial class NetworkGenerator
             }
 
             Shape? input = InputShape(type.Name, networkAttribute, networkLocation, diagnostics);
+            string? weights = NamedString(networkAttribute, "Weights");
+            LocationInfo? weightsLocation = LocationInfo.From(NamedArgumentLocation(networkAttribute, "Weights")) ?? networkLocation;
+            if (weights is not null && weights.Trim().Length == 0)
+                diagnostics.Add(Diagnostic(DiagnosticDescriptors.WeightsFileMissing, weightsLocation, type.Name, weights));
 
             var flattener = new Flattener(type, diagnostics, cancellationToken);
             List<MemberView> members = flattener.Run(input);
@@ -112,6 +119,7 @@ public sealed partial class NetworkGenerator
                     new EquatableArray<MemberView>(members))
                 {
                     Repeats = new EquatableArray<RepeatSpan>(flattener.Repeats),
+                    Weights = weights ?? "",
                 };
             // Stubs only where the class itself is sound: a non-partial or unsupported class gets the compiler's errors.
             bool classSound = !diagnostics.Exists(d => d.Id == DiagnosticDescriptors.NotPartial.Id || d.Id == DiagnosticDescriptors.UnsupportedNetworkClass.Id);
@@ -125,7 +133,7 @@ public sealed partial class NetworkGenerator
                         .Select(p => $"{AccessibilityText(p.DeclaredAccessibility)} partial {p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)} {p.Name}")
                         .ToArray()))
                 : null;
-            return new ParseResult(spec, new EquatableArray<DiagnosticInfo>(diagnostics)) { Stubs = stubs };
+            return new ParseResult(spec, new EquatableArray<DiagnosticInfo>(diagnostics)) { Stubs = stubs, WeightsLocation = weights is null ? null : weightsLocation };
         }
 
         private static Shape? InputShape(string network, AttributeData attribute, LocationInfo? location, List<DiagnosticInfo> diagnostics)
@@ -335,6 +343,22 @@ public sealed partial class NetworkGenerator
         {
             foreach (var pair in attribute.NamedArguments)
                 if (pair.Key == name && pair.Value.Value is int value) return value;
+            return null;
+        }
+
+        internal static string? NamedString(AttributeData attribute, string name)
+        {
+            foreach (var pair in attribute.NamedArguments)
+                if (pair.Key == name && pair.Value.Value is string value) return value;
+            return null;
+        }
+
+        // The location of `name = value` in the attribute's source, or null.
+        private static Location? NamedArgumentLocation(AttributeData attribute, string name)
+        {
+            if (attribute.ApplicationSyntaxReference?.GetSyntax() is not AttributeSyntax { ArgumentList: { } arguments }) return null;
+            foreach (AttributeArgumentSyntax argument in arguments.Arguments)
+                if (argument.NameEquals?.Name.Identifier.ValueText == name) return argument.GetLocation();
             return null;
         }
 

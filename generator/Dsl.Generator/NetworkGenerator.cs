@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Immutable;
+using Dsl.Generator.Weights;
 using Microsoft.CodeAnalysis;
 
 namespace Dsl.Generator;
@@ -15,6 +17,7 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
 {
     internal const string ParseStep = "Parse";
     internal const string SpecStep = "Spec";
+    internal const string WeightsStep = "Weights";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -72,6 +75,35 @@ public sealed partial class NetworkGenerator : IIncrementalGenerator
                 spc.AddSource(spec.HintName + ".g.cs", result.Inference!);
                 spc.AddSource(spec.HintName + ".Backward.g.cs", result.Training!);
             }
+        });
+
+        // Compiled-in weights: the package's build step hands each <DslWeights> file over as an additional file
+        // (WeightsFile); a network naming one gets Pretrained() and the data, or DSL0013/DSL0014 on its Weights argument.
+        // Only a change of the spec or of a weights file recompiles the weights; their diagnostics alone follow the location.
+        IncrementalValueProvider<ImmutableArray<WeightsFile>> weightFiles = context.AdditionalTextsProvider
+            .Where(static text => text.Path.EndsWith(WeightsFile.Extension, StringComparison.OrdinalIgnoreCase))
+            .Select(static (text, ct) => WeightsFile.Read(text.Path, text.GetText(ct)?.ToString()))
+            .Collect();
+        IncrementalValuesProvider<CompiledWeights.Result> compiledWeights = specs
+            .Where(static spec => spec.Weights.Length > 0)
+            .Combine(weightFiles)
+            .Select(static (pair, _) => CompiledWeights.Compile(pair.Left, pair.Right))
+            .WithTrackingName(WeightsStep);
+        context.RegisterSourceOutput(compiledWeights, static (spc, result) =>
+        {
+            if (result.Source is not null) spc.AddSource(result.HintName + ".Weights.g.cs", result.Source);
+        });
+        IncrementalValueProvider<ImmutableArray<(string HintName, Model.LocationInfo? Location)>> weightLocations = parsed
+            .Where(static r => r.Spec is { Weights.Length: > 0 })
+            .Select(static (r, _) => (r.Spec!.HintName, r.WeightsLocation))
+            .Collect();
+        context.RegisterSourceOutput(compiledWeights.Select(static (r, _) => (r.HintName, r.Problem)).Where(static p => p.Problem is not null).Combine(weightLocations), static (spc, pair) =>
+        {
+            Model.DiagnosticInfo problem = pair.Left.Problem!;
+            Model.LocationInfo? location = null;
+            foreach (var l in pair.Right)
+                if (l.HintName == pair.Left.HintName) location = l.Location;
+            spc.ReportDiagnostic((problem with { Location = location }).ToDiagnostic());
         });
 
         // Blocks: their constructor and properties; their layers run inside each network that uses them.

@@ -58,6 +58,15 @@ public sealed class NetworkAttribute : Attribute
 
     /// <summary>Values per token of a <c>Length × Features</c> token sequence, the input of attention and per-token layers; set with <see cref="Length"/>.</summary>
     public int Features { get; set; }
+
+    /// <summary>
+    /// A safetensors file (its path relative to the project) compiled into the assembly: the generator checks its
+    /// tensors' names, dtypes and shapes against the declaration at build time (a mismatch is DSL0014, a file the
+    /// build does not hand over DSL0013) and writes the weights as static data, and the class gets a static
+    /// <c>Pretrained()</c> that returns a network reading them in place, with no file, parsing or copy at run time.
+    /// The project lists the file as <c>&lt;DslWeights Include="…" /&gt;</c>. <c>new</c> still gives a seeded initialisation.
+    /// </summary>
+    public string? Weights { get; set; }
 }
 
 /// <summary>

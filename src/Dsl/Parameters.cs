@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using System.Runtime.InteropServices;
 
 namespace Dsl;
@@ -17,22 +18,58 @@ namespace Dsl;
 /// Layout: parameters are placed in declaration order, each at the next multiple of 16 floats in
 /// <see cref="Values"/>; buffers likewise, in declaration order, in <see cref="Buffers"/>.
 /// <see cref="TensorInfo.Offset"/> gives the place in the tensor's own buffer.
+/// <para>
+/// Compiled-in weights (<see cref="CompiledIn"/>): the values and buffers are read in place from the assembly's
+/// static data, with no copy, until something asks for a writable span (<see cref="Values"/>, <see cref="Buffers"/>,
+/// <see cref="Value"/>: training, <c>Load</c>, <see cref="Initialize"/>), which first copies them into ordinary
+/// buffers; inference reads <see cref="ReadOnlyValues"/> and <see cref="ReadOnlyBuffers"/>, which never copy.
+/// </para>
 /// </remarks>
-public sealed class Parameters
+public sealed unsafe class Parameters
 {
     private const int AlignFloats = 16; // 64 bytes: one cache line, one Vector512.
 
-    private readonly float[] _values;
-    private readonly float[] _gradients;
-    private readonly float[] _buffers;
-    private readonly int _valuesStart;
-    private readonly int _gradientsStart;
-    private readonly int _buffersStart;
+    private float[]? _values;
+    private float[]? _gradients;
+    private float[]? _buffers;
+    private int _valuesStart;
+    private int _gradientsStart;
+    private int _buffersStart;
+    // Compiled-in weights: static data of the assembly (never moves, never freed), read until the first write.
+    private float* _compiledValues;
+    private float* _compiledBuffers;
+    private readonly object _copyLock = new();
     private readonly Dictionary<string, TensorInfo> _byName = new(StringComparer.Ordinal);
 
     /// <summary>Lays out <paramref name="tensors"/> in order and allocates zeroed buffers.</summary>
     /// <exception cref="ArgumentException">Two tensors share a name.</exception>
-    public Parameters(IReadOnlyList<TensorInfo> tensors)
+    public Parameters(IReadOnlyList<TensorInfo> tensors) : this(tensors, allocate: true)
+    {
+    }
+
+    /// <summary>
+    /// Parameters whose values are the compiled-in <paramref name="values"/> and <paramref name="buffers"/>, laid
+    /// out as <see cref="Values"/> and <see cref="Buffers"/> (little-endian floats, padding included), read in place.
+    /// Generated code calls this with the static data the generator wrote from a weights file.
+    /// </summary>
+    /// <param name="tensors">The tensors, as for the other constructor.</param>
+    /// <param name="values"><see cref="Size"/> floats of static data (an RVA field): memory that never moves and is never freed.</param>
+    /// <param name="buffers"><see cref="BufferSize"/> floats of static data likewise.</param>
+    /// <exception cref="ArgumentException">A span's length is not the layout's.</exception>
+    public static Parameters CompiledIn(IReadOnlyList<TensorInfo> tensors, ReadOnlySpan<float> values, ReadOnlySpan<float> buffers)
+    {
+        var parameters = new Parameters(tensors, allocate: false);
+        if (values.Length != parameters.Size)
+            throw new ArgumentException($"The compiled-in values hold {values.Length} floats; the layout has {parameters.Size}.", nameof(values));
+        if (buffers.Length != parameters.BufferSize)
+            throw new ArgumentException($"The compiled-in buffers hold {buffers.Length} floats; the layout has {parameters.BufferSize}.", nameof(buffers));
+        // The spans are static data, so their addresses stay valid for the process's life.
+        parameters._compiledValues = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values));
+        parameters._compiledBuffers = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffers));
+        return parameters;
+    }
+
+    private Parameters(IReadOnlyList<TensorInfo> tensors, bool allocate)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         long size = 0, bufferSize = 0;
@@ -58,9 +95,12 @@ public sealed class Parameters
         BufferSize = checked((int)bufferSize);
         NonProductRuns = FindNonProductRuns(tensors);
         Tensors = tensors;
-        (_values, _valuesStart) = AllocateAligned(Size);
-        (_gradients, _gradientsStart) = AllocateAligned(Size);
-        (_buffers, _buffersStart) = AllocateAligned(BufferSize);
+        if (allocate)
+        {
+            (_values, _valuesStart) = AllocateAligned(Size);
+            (_gradients, _gradientsStart) = AllocateAligned(Size);
+            (_buffers, _buffersStart) = AllocateAligned(BufferSize);
+        }
         var prunable = new List<TensorInfo>();
         foreach (TensorInfo t in tensors)
             if (t.Pruning is not null) prunable.Add(t);
@@ -71,7 +111,7 @@ public sealed class Parameters
     public Pruning? Pruning { get; }
 
     /// <summary>Connections: the trainable values that are not zero (a pruned model's are its kept weights, biases and norms included).</summary>
-    public long Connections() => CountNonZero(Values);
+    public long Connections() => CountNonZero(ReadOnlyValues);
 
     internal static long CountNonZero(ReadOnlySpan<float> values) => values.Length - (long)values.Count(0f);
 
@@ -109,20 +149,84 @@ public sealed class Parameters
     /// <summary>Length of <see cref="Buffers"/>, padding included.</summary>
     public int BufferSize { get; }
 
-    /// <summary>All trainable parameter values in the kernels' layout.</summary>
-    public Span<float> Values => _values.AsSpan(_valuesStart, Size);
+    /// <summary>All trainable parameter values in the kernels' layout, writable (compiled-in weights are copied first).</summary>
+    public Span<float> Values
+    {
+        get
+        {
+            if (_values is null) CopyCompiledIn();
+            return _values!.AsSpan(_valuesStart, Size);
+        }
+    }
 
-    /// <summary>Accumulated gradients, same layout as <see cref="Values"/>.</summary>
-    public Span<float> Gradients => _gradients.AsSpan(_gradientsStart, Size);
+    /// <summary>The values as inference reads them: <see cref="Values"/>, or the compiled-in weights in place (no copy).</summary>
+    public ReadOnlySpan<float> ReadOnlyValues => _values is { } values ? values.AsSpan(_valuesStart, Size) : new ReadOnlySpan<float>(_compiledValues, Size);
 
-    /// <summary>All non-trainable buffers (<see cref="TensorKind.Buffer"/>), 64-byte aligned; no gradient, untouched by optimisers.</summary>
-    public Span<float> Buffers => _buffers.AsSpan(_buffersStart, BufferSize);
+    /// <summary>Accumulated gradients, same layout as <see cref="Values"/> (of compiled-in weights, allocated when first asked for).</summary>
+    public Span<float> Gradients
+    {
+        get
+        {
+            if (_gradients is null) CopyCompiledIn();
+            return _gradients!.AsSpan(_gradientsStart, Size);
+        }
+    }
+
+    /// <summary>All non-trainable buffers (<see cref="TensorKind.Buffer"/>), 64-byte aligned; no gradient, untouched by optimisers. Writable (compiled-in weights are copied first).</summary>
+    public Span<float> Buffers
+    {
+        get
+        {
+            if (_buffers is null) CopyCompiledIn();
+            return _buffers!.AsSpan(_buffersStart, BufferSize);
+        }
+    }
+
+    /// <summary>The buffers as inference reads them: <see cref="Buffers"/>, or the compiled-in ones in place (no copy).</summary>
+    public ReadOnlySpan<float> ReadOnlyBuffers => _buffers is { } buffers ? buffers.AsSpan(_buffersStart, BufferSize) : new ReadOnlySpan<float>(_compiledBuffers, BufferSize);
+
+    /// <summary>
+    /// True while the values are read in place from weights compiled into the assembly; false once a write access
+    /// (training, <c>Load</c>, <see cref="Initialize"/>, <see cref="Values"/>) has copied them into writable buffers,
+    /// and for parameters that were never compiled in.
+    /// </summary>
+    public bool ReadsCompiledWeights => _values is null;
+
+    // The first write access to compiled-in weights makes writable copies. Each start is set before its array is
+    // published, and the values last, so a reader that finds an array finds its start, and _values non-null means all.
+    private void CopyCompiledIn()
+    {
+        lock (_copyLock)
+        {
+            if (_values is null)
+            {
+                (float[] values, int valuesStart) = AllocateAligned(Size);
+                (float[] buffers, int buffersStart) = AllocateAligned(BufferSize);
+                (float[] gradients, int gradientsStart) = AllocateAligned(Size);
+                new ReadOnlySpan<float>(_compiledValues, Size).CopyTo(values.AsSpan(valuesStart, Size));
+                new ReadOnlySpan<float>(_compiledBuffers, BufferSize).CopyTo(buffers.AsSpan(buffersStart, BufferSize));
+                _gradientsStart = gradientsStart;
+                Volatile.Write(ref _gradients, gradients);
+                _buffersStart = buffersStart;
+                Volatile.Write(ref _buffers, buffers);
+                _valuesStart = valuesStart;
+                Volatile.Write(ref _values, values);
+            }
+        }
+    }
 
     /// <summary>The values of one tensor, in its stored layout: a slice of <see cref="Values"/> for a parameter, of <see cref="Buffers"/> for a buffer.</summary>
     public Span<float> Value(TensorInfo tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         return (tensor.Kind == TensorKind.Buffer ? Buffers : Values).Slice(tensor.Offset, tensor.Length);
+    }
+
+    /// <summary>The values of one tensor as inference reads them (<see cref="ReadOnlyValues"/> or <see cref="ReadOnlyBuffers"/>): no copy of compiled-in weights.</summary>
+    public ReadOnlySpan<float> ReadOnlyValue(TensorInfo tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        return (tensor.Kind == TensorKind.Buffer ? ReadOnlyBuffers : ReadOnlyValues).Slice(tensor.Offset, tensor.Length);
     }
 
     /// <summary>The gradient of one parameter, in its stored layout.</summary>

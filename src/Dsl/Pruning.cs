@@ -110,7 +110,7 @@ public sealed class Pruning
             int block = t.Pruning!.Block;
             SparseWeights? form = null;
             if (t.Pruning.SparseKernel && (always || SparseKernelPays(block, 1f - (float)_removedCount[i] / _removed[i].Length)))
-                form = new SparseWeights(_parameters.Value(t), t.Length / t.Shape[0], t.Shape[0], block, _removed[i]);
+                form = new SparseWeights(_parameters.ReadOnlyValue(t), t.Length / t.Shape[0], t.Shape[0], block, _removed[i]);
             Volatile.Write(ref _sparse[i], form);
         }
     }
@@ -243,7 +243,7 @@ public sealed class Pruning
     {
         for (int i = 0; i < _tensors.Length; i++)
         {
-            Span<float> values = _parameters.Value(_tensors[i]);
+            ReadOnlySpan<float> values = _parameters.ReadOnlyValue(_tensors[i]);
             int block = _tensors[i].Pruning!.Block, count = 0;
             bool[] removed = _removed[i];
             for (int b = 0; b < removed.Length; b++)
@@ -311,7 +311,7 @@ public sealed class Pruning
     }
 
     /// <summary>Non-zero values of <paramref name="tensor"/>: the connections it keeps (a kept weight may also be exactly zero).</summary>
-    public long Connections(TensorInfo tensor) => Parameters.CountNonZero(_parameters.Value(tensor));
+    public long Connections(TensorInfo tensor) => Parameters.CountNonZero(_parameters.ReadOnlyValue(tensor));
 
     /// <summary>Marks tensor <paramref name="i"/>'s smallest kept blocks removed until <paramref name="sparsity"/> of them are; false when none had to be.</summary>
     private bool Grow(int i, float sparsity)
@@ -322,7 +322,7 @@ public sealed class Pruning
         if (more <= 0) return false;
         TensorInfo t = _tensors[i];
         int block = t.Pruning!.Block;
-        ReadOnlySpan<float> values = _parameters.Value(t);
+        ReadOnlySpan<float> values = _parameters.ReadOnlyValue(t);
         var scores = new float[removed.Length - _removedCount[i]];
         var blocks = new int[scores.Length];
         for (int b = 0, k = 0; b < removed.Length; b++)
@@ -352,7 +352,7 @@ public sealed class Pruning
             TensorInfo t = _tensors[i];
             int block = t.Pruning!.Block;
             removedWeights += (long)_removedCount[i] * block;
-            ReadOnlySpan<float> values = _parameters.Value(t);
+            ReadOnlySpan<float> values = _parameters.ReadOnlyValue(t);
             for (int b = 0; b < _removed[i].Length; b++)
                 if (!_removed[i][b]) candidates.Add((SumOfSquares(values.Slice(b * block, block)) / block, i, b));
         }

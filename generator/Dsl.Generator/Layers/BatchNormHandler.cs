@@ -92,8 +92,8 @@ internal sealed class BatchNormHandler : LayerHandler
     {
         int channels = layer.Input.Channels;
         w.Line($"{Kernels}BatchNormKernels.Inference(MemoryMarshal.CreateReadOnlySpan(ref {x}, {layer.Inputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), {channels}, {layer.Input.Spatial}, " +
-                 $"_parameters.Values.Slice({offsets}.WeightOffset, {channels}), _parameters.Values.Slice({offsets}.BiasOffset, {channels}), " +
-                 $"_parameters.Buffers.Slice({offsets}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({offsets}.RunningVarOffset, {channels}), {SourceWriter.Float(layer.Get<BatchNormOptions>().Epsilon)});");
+                 $"_parameters.ReadOnlyValues.Slice({offsets}.WeightOffset, {channels}), _parameters.ReadOnlyValues.Slice({offsets}.BiasOffset, {channels}), " +
+                 $"_parameters.ReadOnlyBuffers.Slice({offsets}.RunningMeanOffset, {channels}), _parameters.ReadOnlyBuffers.Slice({offsets}.RunningVarOffset, {channels}), {SourceWriter.Float(layer.Get<BatchNormOptions>().Epsilon)});");
         if (layer.Activation != ActivationKind.None)
             w.Line($"{Kernels}ActivationSpan.Forward<{Kernels}{OperatorName(layer.Activation)}>(MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}), MemoryMarshal.CreateSpan(ref {y}, {layer.Outputs}));");
     }

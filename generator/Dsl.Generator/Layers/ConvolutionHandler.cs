@@ -262,8 +262,8 @@ internal sealed class ConvolutionHandler : LayerHandler
             w.Line($"// {norm.WeightName} folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift");
             string fold = Names.Local(layer) + "Folded";
             w.Line($"{Span} {fold} = scratch.Slice({c.Plan.FoldSlot}, {3 * channels + v.Groups * v.PatchSize * v.GroupOutputs});");
-            w.Line($"{Kernels}BatchNormKernels.Fold(_parameters.Values.Slice({normKernels}.WeightOffset, {channels}), _parameters.Values.Slice({normKernels}.BiasOffset, {channels}), " +
-                   $"_parameters.Buffers.Slice({normKernels}.RunningMeanOffset, {channels}), _parameters.Buffers.Slice({normKernels}.RunningVarOffset, {channels}), {SourceWriter.Float(norm.Get<BatchNormOptions>().Epsilon)}, " +
+            w.Line($"{Kernels}BatchNormKernels.Fold(_parameters.ReadOnlyValues.Slice({normKernels}.WeightOffset, {channels}), _parameters.ReadOnlyValues.Slice({normKernels}.BiasOffset, {channels}), " +
+                   $"_parameters.ReadOnlyBuffers.Slice({normKernels}.RunningMeanOffset, {channels}), _parameters.ReadOnlyBuffers.Slice({normKernels}.RunningVarOffset, {channels}), {SourceWriter.Float(norm.Get<BatchNormOptions>().Epsilon)}, " +
                    $"{fold}.Slice(0, {channels}), {fold}.Slice({channels}, {channels}));");
             w.Line($"{c.Code}.Fold({weight}, {bias}, ref {fold}[0], ref {fold}[{channels}], ref {fold}[{3 * channels}], ref {fold}[{2 * channels}]);");
             weight = $"ref {fold}[{3 * channels}]";

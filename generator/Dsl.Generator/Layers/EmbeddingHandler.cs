@@ -40,7 +40,7 @@ internal sealed class EmbeddingHandler : LayerHandler
     public override bool HasKernelClass(StepPlan step) => true;
 
     private static string Table(CallSite c) =>
-        $"_parameters.Values.Slice({c.Offsets}.WeightOffset, {c.Layer.Get<EmbeddingOptions>().Vocabulary * c.Layer.Output.Channels})";
+        $"_parameters.ReadOnlyValues.Slice({c.Offsets}.WeightOffset, {c.Layer.Get<EmbeddingOptions>().Vocabulary * c.Layer.Output.Channels})";
 
     protected override void EmitInference(CallSite c, string x, string y) =>
         c.W.Line($"{Kernels}EmbeddingKernels.Gather(MemoryMarshal.CreateReadOnlySpan(ref {x}, {c.Layer.Inputs}), {Table(c)}, MemoryMarshal.CreateSpan(ref {y}, {c.Layer.Outputs}), {c.Layer.Get<EmbeddingOptions>().Vocabulary}, {c.Layer.Output.Channels});");
@@ -51,7 +51,7 @@ internal sealed class EmbeddingHandler : LayerHandler
     protected override void EmitDecode(CallSite c, string x, string y)
     {
         int d = c.Layer.Output.Channels;
-        c.W.Line($"_parameters.Values.Slice({c.Offsets}.WeightOffset + token * {d}, {d}).CopyTo(MemoryMarshal.CreateSpan(ref {y}, {d}));");
+        c.W.Line($"_parameters.ReadOnlyValues.Slice({c.Offsets}.WeightOffset + token * {d}, {d}).CopyTo(MemoryMarshal.CreateSpan(ref {y}, {d}));");
     }
 
     public override void EmitTrain(CallSite c, string input, string output, string? pre) =>

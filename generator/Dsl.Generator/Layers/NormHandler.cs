@@ -79,7 +79,7 @@ internal sealed class NormHandler : LayerHandler
 
     public override bool HasKernelClass(StepPlan step) => true;
 
-    private static string Values(CallSite c, string offset, int length) => $"_parameters.Values.Slice({c.Offsets}.{offset}, {length})";
+    private static string Values(CallSite c, string offset, int length) => $"_parameters.ReadOnlyValues.Slice({c.Offsets}.{offset}, {length})";
 
     protected override void EmitInference(CallSite c, string x, string y) => EmitRows(c, x, y, c.Layer.Input.Rows);
 

@@ -28,7 +28,7 @@ internal sealed class PositionalEmbeddingHandler : LayerHandler
 
     public override bool HasKernelClass(StepPlan step) => true;
 
-    private static string Table(CallSite c) => $"_parameters.Values.Slice({c.Offsets}.WeightOffset, {c.Layer.Inputs})";
+    private static string Table(CallSite c) => $"_parameters.ReadOnlyValues.Slice({c.Offsets}.WeightOffset, {c.Layer.Inputs})";
 
     protected override void EmitInference(CallSite c, string x, string y) =>
         c.W.Line($"{Kernels}SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref {x}, {c.Layer.Inputs}), {Table(c)}, MemoryMarshal.CreateSpan(ref {y}, {c.Layer.Outputs}));");
@@ -39,7 +39,7 @@ internal sealed class PositionalEmbeddingHandler : LayerHandler
     protected override void EmitDecode(CallSite c, string x, string y)
     {
         int d = c.Layer.Output.Features;
-        c.W.Line($"{Kernels}SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref {x}, {d}), _parameters.Values.Slice({c.Offsets}.WeightOffset + position * {d}, {d}), MemoryMarshal.CreateSpan(ref {y}, {d}));");
+        c.W.Line($"{Kernels}SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref {x}, {d}), _parameters.ReadOnlyValues.Slice({c.Offsets}.WeightOffset + position * {d}, {d}), MemoryMarshal.CreateSpan(ref {y}, {d}));");
     }
 
     public override void EmitTrain(CallSite c, string input, string output, string? pre)

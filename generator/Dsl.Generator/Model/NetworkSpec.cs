@@ -22,6 +22,9 @@ internal sealed record NetworkSpec(
     /// </summary>
     public bool SkipLocalsInit { get; init; }
 
+    /// <summary>The attribute's <c>Weights</c>: the safetensors file compiled into the assembly, or empty.</summary>
+    public string Weights { get; init; } = "";
+
     /// <summary>The outermost [Repeat] members, whose copies are the same steps with other names and offsets.</summary>
     public EquatableArray<RepeatSpan> Repeats { get; init; } = EquatableArray<RepeatSpan>.Empty;
 

@@ -30,21 +30,27 @@ partial class Wide : global::Dsl.INetwork
     private readonly global::Dsl.Dense _out;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Wide(int seed = 0)
+    public Wide(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("hidden.weight", new[] { 160, 6 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 6, fanOut: 160, transposeGroups: 1),
-            new global::Dsl.TensorInfo("hidden.bias", new[] { 160 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("out.weight", new[] { 40, 160 }, global::Dsl.TensorInit.XavierUniform, fanIn: 160, fanOut: 40, transposeGroups: 1),
-            new global::Dsl.TensorInfo("out.bias", new[] { 40 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("hidden.weight", new[] { 160, 6 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 6, fanOut: 160, transposeGroups: 1),
+        new("hidden.bias", new[] { 160 }, global::Dsl.TensorInit.Zeros),
+        new("out.weight", new[] { 40, 160 }, global::Dsl.TensorInit.XavierUniform, fanIn: 160, fanOut: 40, transposeGroups: 1),
+        new("out.bias", new[] { 40 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private Wide(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _hidden = new global::Dsl.Dense(_parameters, "hidden", 6, 160, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
         _out = new global::Dsl.Dense(_parameters, "out", 160, 40, global::Dsl.Activation.Tanh, _parameters.Tensors[2], _parameters.Tensors[3]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>hidden: Dense 6 -> 160, Relu. y = relu(x W + b).</summary>
@@ -104,7 +110,7 @@ total                                   7,560  14,720
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[160];
 
         // hidden: Dense 6 -> 160, Relu. y = relu(x W + b)
@@ -119,7 +125,7 @@ total                                   7,560  14,720
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardBlock(ref float x, ref float y, int rows)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[rows * 160];
 
         // hidden: Dense 6 -> 160, Relu. y = relu(x W + b)

@@ -31,22 +31,28 @@ partial class Causal : global::Dsl.INetwork
     private readonly global::Dsl.Dense _head;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Causal(int seed = 0)
+    public Causal(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("conv.weight", new[] { 3, 2, 2 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 4, fanOut: 6, transposeGroups: 1),
-            new global::Dsl.TensorInfo("conv.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("head.weight", new[] { 2, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 3, fanOut: 2, transposeGroups: 1),
-            new global::Dsl.TensorInfo("head.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("conv.weight", new[] { 3, 2, 2 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 4, fanOut: 6, transposeGroups: 1),
+        new("conv.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
+        new("head.weight", new[] { 2, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 3, fanOut: 2, transposeGroups: 1),
+        new("head.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private Causal(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _conv = new global::Dsl.Conv1D(_parameters, "conv", 2, 6, 3, kernel: 2, stride: 1, padding: 0, dilation: 2, groups: 1, causal: true, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
         _pool = new global::Dsl.GlobalAvgPool("pool", 3, 6);
         _head = new global::Dsl.Dense(_parameters, "head", 3, 2, global::Dsl.Activation.None, _parameters.Tensors[2], _parameters.Tensors[3]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>conv: Conv1D 2x6 -> 3x6, kernel 2, stride 1, causal pad 2, dilation 2, Relu. y = relu(W * x + b).</summary>
@@ -103,7 +109,7 @@ total                                             23    174
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[41];
         ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(21, 20));
 

@@ -71,13 +71,13 @@ partial class CharModel
 
         // embed: Embedding of 6 token ids, vocabulary 5 -> 6 tokens x 8. y[t] = W[id_t]
         global::System.Span<float> embed = workspace.Region(embedOutputSlot, 48, batch);
-        global::Dsl.Kernels.EmbeddingKernels.Gather(x, _parameters.Values.Slice(embedKernels.WeightOffset, 40), embed, 5, 8);
+        global::Dsl.Kernels.EmbeddingKernels.Gather(x, _parameters.ReadOnlyValues.Slice(embedKernels.WeightOffset, 40), embed, 5, 8);
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(embed, "embed", gradient: false);
 
         // pos: PositionalEmbedding on 6 tokens x 8. y[t] = x[t] + P[t]
         global::System.Span<float> pos = workspace.Region(posOutputSlot, 48, batch);
         for (int s = 0; s < batch; s++)
-            global::Dsl.Kernels.SequenceKernels.Add(embed.Slice(s * 48, 48), _parameters.Values.Slice(posKernels.WeightOffset, 48), pos.Slice(s * 48, 48));
+            global::Dsl.Kernels.SequenceKernels.Add(embed.Slice(s * 48, 48), _parameters.ReadOnlyValues.Slice(posKernels.WeightOffset, 48), pos.Slice(s * 48, 48));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(pos, "pos", gradient: false);
 
         // attn: residual connection begins on 6 tokens x 8: x is kept for the sum
@@ -86,7 +86,7 @@ partial class CharModel
 
         // attn_norm: RMSNorm over the 8 features of each token. y = gamma x / sqrt(mean(x^2) + 1.1920929E-07)
         global::System.Span<float> attn_norm = workspace.Region(attn_normOutputSlot, 48, batch);
-        global::Dsl.Kernels.NormKernels.RMSNormForward(attn_in, attn_norm, batch * 6, 8, _parameters.Values.Slice(attn_normKernels.WeightOffset, 8), 1.1920929E-07f, workspace.Region(attn_normRstdSlot, 6, batch));
+        global::Dsl.Kernels.NormKernels.RMSNormForward(attn_in, attn_norm, batch * 6, 8, _parameters.ReadOnlyValues.Slice(attn_normKernels.WeightOffset, 8), 1.1920929E-07f, workspace.Region(attn_normRstdSlot, 6, batch));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(attn_norm, "attn_norm", gradient: false);
 
         // attn: MultiHeadSelfAttention on 6 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
@@ -109,7 +109,7 @@ partial class CharModel
 
         // ff_norm: RMSNorm over the 8 features of each token. y = gamma x / sqrt(mean(x^2) + 1.1920929E-07)
         global::System.Span<float> ff_norm = workspace.Region(ff_normOutputSlot, 48, batch);
-        global::Dsl.Kernels.NormKernels.RMSNormForward(ff_in, ff_norm, batch * 6, 8, _parameters.Values.Slice(ff_normKernels.WeightOffset, 8), 1.1920929E-07f, workspace.Region(ff_normRstdSlot, 6, batch));
+        global::Dsl.Kernels.NormKernels.RMSNormForward(ff_in, ff_norm, batch * 6, 8, _parameters.ReadOnlyValues.Slice(ff_normKernels.WeightOffset, 8), 1.1920929E-07f, workspace.Region(ff_normRstdSlot, 6, batch));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(ff_norm, "ff_norm", gradient: false);
 
         // ff: Dense 8 -> 8 on each of 6 tokens, Gelu. y = gelu(x W + b)
@@ -184,7 +184,7 @@ partial class CharModel
 
         // ff_norm: RMSNorm 6 tokens x 8 -> 6 tokens x 8 backward. dgamma += sum dy xhat, dx through each row's statistics.
         global::System.Span<float> dFf_in = workspace.Region(GradientSlotB, 48, batch);
-        global::Dsl.Kernels.NormKernels.RMSNormBackward(workspace.Region(attn_outOutputSlot, 48, batch), dFf_norm, dFf_in, batch * 6, 8, _parameters.Values.Slice(ff_normKernels.WeightOffset, 8), workspace.Region(ff_normRstdSlot, 6, batch), gradients.Slice(ff_normKernels.WeightOffset, 8));
+        global::Dsl.Kernels.NormKernels.RMSNormBackward(workspace.Region(attn_outOutputSlot, 48, batch), dFf_norm, dFf_in, batch * 6, 8, _parameters.ReadOnlyValues.Slice(ff_normKernels.WeightOffset, 8), workspace.Region(ff_normRstdSlot, 6, batch), gradients.Slice(ff_normKernels.WeightOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFf_in, "ff_norm", gradient: true);
 
         // ff: ResidualBegin 6 tokens x 8 -> 6 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.
@@ -211,7 +211,7 @@ partial class CharModel
 
         // attn_norm: RMSNorm 6 tokens x 8 -> 6 tokens x 8 backward. dgamma += sum dy xhat, dx through each row's statistics.
         global::System.Span<float> dAttn_in = workspace.Region(GradientSlotB, 48, batch);
-        global::Dsl.Kernels.NormKernels.RMSNormBackward(workspace.Region(posOutputSlot, 48, batch), dAttn_norm, dAttn_in, batch * 6, 8, _parameters.Values.Slice(attn_normKernels.WeightOffset, 8), workspace.Region(attn_normRstdSlot, 6, batch), gradients.Slice(attn_normKernels.WeightOffset, 8));
+        global::Dsl.Kernels.NormKernels.RMSNormBackward(workspace.Region(posOutputSlot, 48, batch), dAttn_norm, dAttn_in, batch * 6, 8, _parameters.ReadOnlyValues.Slice(attn_normKernels.WeightOffset, 8), workspace.Region(attn_normRstdSlot, 6, batch), gradients.Slice(attn_normKernels.WeightOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dAttn_in, "attn_norm", gradient: true);
 
         // attn: ResidualBegin 6 tokens x 8 -> 6 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.

@@ -33,23 +33,30 @@ partial class CharModel : global::Dsl.INetwork, global::Dsl.IDecoder
     private readonly global::Dsl.Dense _head;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public CharModel(int seed = 0)
+    public CharModel(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("embed.weight", new[] { 5, 8 }, global::Dsl.TensorInit.NormalOne),
-            new global::Dsl.TensorInfo("pos.weight", new[] { 6, 8 }, global::Dsl.TensorInit.NormalSmall),
-            new global::Dsl.TensorInfo("attn_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("attn.in_proj_weight", new[] { 24, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 24, transposeGroups: 1),
-            new global::Dsl.TensorInfo("attn.in_proj_bias", new[] { 24 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("attn.out_proj.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("attn.out_proj.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("ff_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("ff.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("ff.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("head.weight", new[] { 5, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 5, transposeGroups: 1),
-            new global::Dsl.TensorInfo("head.bias", new[] { 5 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("embed.weight", new[] { 5, 8 }, global::Dsl.TensorInit.NormalOne),
+        new("pos.weight", new[] { 6, 8 }, global::Dsl.TensorInit.NormalSmall),
+        new("attn_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
+        new("attn.in_proj_weight", new[] { 24, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 24, transposeGroups: 1),
+        new("attn.in_proj_bias", new[] { 24 }, global::Dsl.TensorInit.Zeros),
+        new("attn.out_proj.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
+        new("attn.out_proj.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("ff_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
+        new("ff.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
+        new("ff.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("head.weight", new[] { 5, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 5, transposeGroups: 1),
+        new("head.bias", new[] { 5 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private CharModel(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
@@ -58,7 +65,6 @@ partial class CharModel : global::Dsl.INetwork, global::Dsl.IDecoder
         _attn = new global::Dsl.MultiHeadSelfAttention(_parameters, "attn", 6, 8, 2, true, _parameters.Tensors[3], _parameters.Tensors[4], _parameters.Tensors[5], _parameters.Tensors[6]);
         _ff = new global::Dsl.Dense(_parameters, "ff", 48, 48, global::Dsl.Activation.Gelu, _parameters.Tensors[8], _parameters.Tensors[9]);
         _head = new global::Dsl.Dense(_parameters, "head", 48, 30, global::Dsl.Activation.None, _parameters.Tensors[10], _parameters.Tensors[11]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>embed: Embedding of 6 token ids, vocabulary 5 -> 6 tokens x 8. y[t] = W[id_t].</summary>
@@ -135,23 +141,23 @@ total                                                               509  6,096
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[804];
 
         // embed: Embedding of 6 token ids, vocabulary 5 -> 6 tokens x 8. y[t] = W[id_t]
         ref float embed = ref MemoryMarshal.GetReference(scratch.Slice(0, 48));
-        global::Dsl.Kernels.EmbeddingKernels.Gather(MemoryMarshal.CreateReadOnlySpan(ref x, 6), _parameters.Values.Slice(embedKernels.WeightOffset, 40), MemoryMarshal.CreateSpan(ref embed, 48), 5, 8);
+        global::Dsl.Kernels.EmbeddingKernels.Gather(MemoryMarshal.CreateReadOnlySpan(ref x, 6), _parameters.ReadOnlyValues.Slice(embedKernels.WeightOffset, 40), MemoryMarshal.CreateSpan(ref embed, 48), 5, 8);
 
         // pos: PositionalEmbedding on 6 tokens x 8. y[t] = x[t] + P[t]
         ref float pos = ref MemoryMarshal.GetReference(scratch.Slice(48, 48));
-        global::Dsl.Kernels.SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref embed, 48), _parameters.Values.Slice(posKernels.WeightOffset, 48), MemoryMarshal.CreateSpan(ref pos, 48));
+        global::Dsl.Kernels.SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref embed, 48), _parameters.ReadOnlyValues.Slice(posKernels.WeightOffset, 48), MemoryMarshal.CreateSpan(ref pos, 48));
 
         // attn: residual connection begins on 6 tokens x 8: x is kept for the sum
         ref float attn_in = ref pos; // x, read again where the residual ends
 
         // attn_norm: RMSNorm over the 8 features of each token. y = gamma x / sqrt(mean(x^2) + 1.1920929E-07)
         ref float attn_norm = ref MemoryMarshal.GetReference(scratch.Slice(96, 48));
-        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref pos, 48), MemoryMarshal.CreateSpan(ref attn_norm, 48), 6, 8, _parameters.Values.Slice(attn_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
+        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref pos, 48), MemoryMarshal.CreateSpan(ref attn_norm, 48), 6, 8, _parameters.ReadOnlyValues.Slice(attn_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
 
         // attn: MultiHeadSelfAttention on 6 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
         ref float attn = ref MemoryMarshal.GetReference(scratch.Slice(144, 48));
@@ -166,7 +172,7 @@ total                                                               509  6,096
 
         // ff_norm: RMSNorm over the 8 features of each token. y = gamma x / sqrt(mean(x^2) + 1.1920929E-07)
         ref float ff_norm = ref MemoryMarshal.GetReference(scratch.Slice(240, 48));
-        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref attn_out, 48), MemoryMarshal.CreateSpan(ref ff_norm, 48), 6, 8, _parameters.Values.Slice(ff_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
+        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref attn_out, 48), MemoryMarshal.CreateSpan(ref ff_norm, 48), 6, 8, _parameters.ReadOnlyValues.Slice(ff_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
 
         // ff: Dense 8 -> 8 on each of 6 tokens, Gelu. y = gelu(x W + b)
         ref float ff = ref MemoryMarshal.GetReference(scratch.Slice(288, 48));
@@ -195,23 +201,23 @@ total                                                               509  6,096
     {
         global::System.ArgumentNullException.ThrowIfNull(cache);
         ref float m = ref MemoryMarshal.GetReference(cache.Begin(this, token, position, logits));
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         ref float y = ref MemoryMarshal.GetReference(logits);
 
         // embed: Embedding of 6 token ids, vocabulary 5 -> 6 tokens x 8. y[t] = W[id_t], for the one new token
         ref float embed = ref Unsafe.Add(ref m, 0);
-        _parameters.Values.Slice(embedKernels.WeightOffset + token * 8, 8).CopyTo(MemoryMarshal.CreateSpan(ref embed, 8));
+        _parameters.ReadOnlyValues.Slice(embedKernels.WeightOffset + token * 8, 8).CopyTo(MemoryMarshal.CreateSpan(ref embed, 8));
 
         // pos: PositionalEmbedding on 6 tokens x 8. y[t] = x[t] + P[t], for the one new token
         ref float pos = ref Unsafe.Add(ref m, 8);
-        global::Dsl.Kernels.SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref embed, 8), _parameters.Values.Slice(posKernels.WeightOffset + position * 8, 8), MemoryMarshal.CreateSpan(ref pos, 8));
+        global::Dsl.Kernels.SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref embed, 8), _parameters.ReadOnlyValues.Slice(posKernels.WeightOffset + position * 8, 8), MemoryMarshal.CreateSpan(ref pos, 8));
 
         // attn: residual connection begins on 6 tokens x 8: x is kept for the sum, for the one new token
         ref float attn_in = ref pos; // x, read again where the residual ends
 
         // attn_norm: RMSNorm over the 8 features of each token. y = gamma x / sqrt(mean(x^2) + 1.1920929E-07), for the one new token
         ref float attn_norm = ref Unsafe.Add(ref m, 16);
-        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref pos, 8), MemoryMarshal.CreateSpan(ref attn_norm, 8), 1, 8, _parameters.Values.Slice(attn_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
+        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref pos, 8), MemoryMarshal.CreateSpan(ref attn_norm, 8), 1, 8, _parameters.ReadOnlyValues.Slice(attn_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
 
         // attn: MultiHeadSelfAttention on 6 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out, for the one new token
         ref float attn = ref Unsafe.Add(ref m, 24);
@@ -226,7 +232,7 @@ total                                                               509  6,096
 
         // ff_norm: RMSNorm over the 8 features of each token. y = gamma x / sqrt(mean(x^2) + 1.1920929E-07), for the one new token
         ref float ff_norm = ref Unsafe.Add(ref m, 174);
-        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref attn_out, 8), MemoryMarshal.CreateSpan(ref ff_norm, 8), 1, 8, _parameters.Values.Slice(ff_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
+        global::Dsl.Kernels.NormKernels.RMSNormForward(MemoryMarshal.CreateReadOnlySpan(ref attn_out, 8), MemoryMarshal.CreateSpan(ref ff_norm, 8), 1, 8, _parameters.ReadOnlyValues.Slice(ff_normKernels.WeightOffset, 8), 1.1920929E-07f, default);
 
         // ff: Dense 8 -> 8 on each of 6 tokens, Gelu. y = gelu(x W + b), for the one new token
         ref float ff = ref Unsafe.Add(ref m, 182);

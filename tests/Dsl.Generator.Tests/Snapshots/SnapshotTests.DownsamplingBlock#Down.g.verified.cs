@@ -31,29 +31,35 @@ partial class Down : global::Dsl.INetwork
     private readonly global::Dsl.GlobalAvgPool _pool;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Down(int seed = 0)
+    public Down(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("layer1.conv1.weight", new[] { 4, 2, 3, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 18, fanOut: 36, transposeGroups: 1),
-            new global::Dsl.TensorInfo("layer1.bn1.weight", new[] { 4 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("layer1.bn1.bias", new[] { 4 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("layer1.bn1.running_mean", new[] { 4 }, global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer),
-            new global::Dsl.TensorInfo("layer1.bn1.running_var", new[] { 4 }, global::Dsl.TensorInit.Ones, kind: global::Dsl.TensorKind.Buffer),
-            new global::Dsl.TensorInfo("layer1.bn1.num_batches_tracked", global::System.Array.Empty<int>(), global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer, fileDType: global::Dsl.TensorDType.I64),
-            new global::Dsl.TensorInfo("layer1.downsample.0.weight", new[] { 4, 2, 1, 1 }, global::Dsl.TensorInit.XavierUniform, fanIn: 2, fanOut: 4, transposeGroups: 1),
-            new global::Dsl.TensorInfo("layer1.downsample.1.weight", new[] { 4 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("layer1.downsample.1.bias", new[] { 4 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("layer1.downsample.1.running_mean", new[] { 4 }, global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer),
-            new global::Dsl.TensorInfo("layer1.downsample.1.running_var", new[] { 4 }, global::Dsl.TensorInit.Ones, kind: global::Dsl.TensorKind.Buffer),
-            new global::Dsl.TensorInfo("layer1.downsample.1.num_batches_tracked", global::System.Array.Empty<int>(), global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer, fileDType: global::Dsl.TensorDType.I64),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("layer1.conv1.weight", new[] { 4, 2, 3, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 18, fanOut: 36, transposeGroups: 1),
+        new("layer1.bn1.weight", new[] { 4 }, global::Dsl.TensorInit.Ones),
+        new("layer1.bn1.bias", new[] { 4 }, global::Dsl.TensorInit.Zeros),
+        new("layer1.bn1.running_mean", new[] { 4 }, global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer),
+        new("layer1.bn1.running_var", new[] { 4 }, global::Dsl.TensorInit.Ones, kind: global::Dsl.TensorKind.Buffer),
+        new("layer1.bn1.num_batches_tracked", global::System.Array.Empty<int>(), global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer, fileDType: global::Dsl.TensorDType.I64),
+        new("layer1.downsample.0.weight", new[] { 4, 2, 1, 1 }, global::Dsl.TensorInit.XavierUniform, fanIn: 2, fanOut: 4, transposeGroups: 1),
+        new("layer1.downsample.1.weight", new[] { 4 }, global::Dsl.TensorInit.Ones),
+        new("layer1.downsample.1.bias", new[] { 4 }, global::Dsl.TensorInit.Zeros),
+        new("layer1.downsample.1.running_mean", new[] { 4 }, global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer),
+        new("layer1.downsample.1.running_var", new[] { 4 }, global::Dsl.TensorInit.Ones, kind: global::Dsl.TensorKind.Buffer),
+        new("layer1.downsample.1.num_batches_tracked", global::System.Array.Empty<int>(), global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer, fileDType: global::Dsl.TensorDType.I64),
+    };
+
+    private Down(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize || _parameters.BufferSize != BufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _layer1 = new global::Down.Branch(new global::Dsl.Conv2D(_parameters, "layer1.conv1", 2, 4, 4, 4, kernel: 3, stride: 2, padding: 1, dilation: 1, groups: 1, global::Dsl.Activation.None, _parameters.Tensors[0], null), new global::Dsl.BatchNorm2D(_parameters, "layer1.bn1", 4, 2, 2, momentum: 0.1f, epsilon: 1E-05f, global::Dsl.Activation.None, _parameters.Tensors[1], _parameters.Tensors[2], _parameters.Tensors[3], _parameters.Tensors[4], _parameters.Tensors[5]));
         _pool = new global::Dsl.GlobalAvgPool("pool", 4, 2, 2);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>Block Down.Branch.</summary>
@@ -115,7 +121,7 @@ total                                                                96    736
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[300];
         ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(48, 76));
         ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(124, 16));
@@ -128,7 +134,7 @@ total                                                                96    736
         ref float layer1_conv1 = ref MemoryMarshal.GetReference(scratch.Slice(0, 16));
         // layer1.bn1 folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
         global::System.Span<float> layer1_conv1Folded = scratch.Slice(216, 84);
-        global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(layer1_bn1Kernels.WeightOffset, 4), _parameters.Values.Slice(layer1_bn1Kernels.BiasOffset, 4), _parameters.Buffers.Slice(layer1_bn1Kernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(layer1_bn1Kernels.RunningVarOffset, 4), 1E-05f, layer1_conv1Folded.Slice(0, 4), layer1_conv1Folded.Slice(4, 4));
+        global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.ReadOnlyValues.Slice(layer1_bn1Kernels.WeightOffset, 4), _parameters.ReadOnlyValues.Slice(layer1_bn1Kernels.BiasOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_bn1Kernels.RunningMeanOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_bn1Kernels.RunningVarOffset, 4), 1E-05f, layer1_conv1Folded.Slice(0, 4), layer1_conv1Folded.Slice(4, 4));
         layer1_conv1Kernels.Fold(ref Unsafe.Add(ref p, layer1_conv1Kernels.WeightOffset), ref Unsafe.Add(ref p, layer1_conv1Kernels.WeightOffset), ref layer1_conv1Folded[0], ref layer1_conv1Folded[4], ref layer1_conv1Folded[12], ref layer1_conv1Folded[8]);
         layer1_conv1Kernels.Im2Col(ref x, ref padded, ref cols);
         layer1_conv1Kernels.ForwardRows<global::Dsl.Kernels.Identity>(ref cols, ref layer1_conv1Folded[12], ref layer1_conv1Folded[8], ref pixels, layer1_conv1Kernels.Pixels);
@@ -144,7 +150,7 @@ total                                                                96    736
         ref float layer1_downsample0 = ref MemoryMarshal.GetReference(scratch.Slice(16, 16));
         // layer1.downsample.1 folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
         global::System.Span<float> layer1_downsample0Folded = scratch.Slice(216, 20);
-        global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(layer1_downsample1Kernels.WeightOffset, 4), _parameters.Values.Slice(layer1_downsample1Kernels.BiasOffset, 4), _parameters.Buffers.Slice(layer1_downsample1Kernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(layer1_downsample1Kernels.RunningVarOffset, 4), 1E-05f, layer1_downsample0Folded.Slice(0, 4), layer1_downsample0Folded.Slice(4, 4));
+        global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.ReadOnlyValues.Slice(layer1_downsample1Kernels.WeightOffset, 4), _parameters.ReadOnlyValues.Slice(layer1_downsample1Kernels.BiasOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_downsample1Kernels.RunningMeanOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_downsample1Kernels.RunningVarOffset, 4), 1E-05f, layer1_downsample0Folded.Slice(0, 4), layer1_downsample0Folded.Slice(4, 4));
         layer1_downsample0Kernels.Fold(ref Unsafe.Add(ref p, layer1_downsample0Kernels.WeightOffset), ref Unsafe.Add(ref p, layer1_downsample0Kernels.WeightOffset), ref layer1_downsample0Folded[0], ref layer1_downsample0Folded[4], ref layer1_downsample0Folded[12], ref layer1_downsample0Folded[8]);
         layer1_downsample0Kernels.Im2Col(ref layer1_in, ref cols);
         layer1_downsample0Kernels.ForwardRows<global::Dsl.Kernels.Identity>(ref cols, ref layer1_downsample0Folded[12], ref layer1_downsample0Folded[8], ref pixels, layer1_downsample0Kernels.Pixels);

@@ -33,13 +33,20 @@ partial class Dropped : global::Dsl.INetwork
     private readonly global::Dsl.Dropout _last;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Dropped(int seed = 0)
+    public Dropped(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("out.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
-            new global::Dsl.TensorInfo("out.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("out.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
+        new("out.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private Dropped(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
@@ -49,7 +56,6 @@ partial class Dropped : global::Dsl.INetwork
         _flat = new global::Dsl.Flatten("flat", new[] { 4, 2 });
         _out = new global::Dsl.Dense(_parameters, "out", 8, 3, global::Dsl.Activation.None, _parameters.Tensors[0], _parameters.Tensors[1]);
         _last = new global::Dsl.Dropout("last", new[] { 3 }, 0.5f);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>on_channels: Dropout on 2x4, p = 0.1. Training: y = x m / (1 - p), m ~ Bernoulli(1 - p) per value; inference: y = x.</summary>
@@ -121,7 +127,7 @@ total                                                   27     48
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[11];
 
         // on_channels: Dropout on 2x4, p = 0.1. Training: y = x m / (1 - p), m ~ Bernoulli(1 - p) per value; inference: y = x

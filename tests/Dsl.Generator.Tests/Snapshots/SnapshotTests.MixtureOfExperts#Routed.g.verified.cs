@@ -30,36 +30,42 @@ partial class Routed : global::Dsl.INetwork
     private readonly global::Dsl.Dense _head;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Routed(int seed = 0)
+    public Routed(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("moe.router.weight", new[] { 4, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 4, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.0.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.0.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("moe.experts.0.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.0.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("moe.experts.1.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.1.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("moe.experts.1.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.1.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("moe.experts.2.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.2.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("moe.experts.2.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.2.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("moe.experts.3.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.3.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("moe.experts.3.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("moe.experts.3.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("head.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
-            new global::Dsl.TensorInfo("head.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("moe.router.weight", new[] { 4, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 4, transposeGroups: 1),
+        new("moe.experts.0.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
+        new("moe.experts.0.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
+        new("moe.experts.0.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
+        new("moe.experts.0.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("moe.experts.1.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
+        new("moe.experts.1.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
+        new("moe.experts.1.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
+        new("moe.experts.1.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("moe.experts.2.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
+        new("moe.experts.2.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
+        new("moe.experts.2.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
+        new("moe.experts.2.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("moe.experts.3.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
+        new("moe.experts.3.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
+        new("moe.experts.3.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
+        new("moe.experts.3.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("head.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
+        new("head.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private Routed(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _moe = new global::Dsl.MixtureOfExperts<global::Routed.FeedForward>("moe", new global::Dsl.Dense(_parameters, "moe.router", 8, 4, global::Dsl.Activation.None, _parameters.Tensors[0], null), global::System.Array.AsReadOnly(new global::Routed.FeedForward[] { new global::Routed.FeedForward(new global::Dsl.Dense(_parameters, "moe.experts.0.fc1", 8, 16, global::Dsl.Activation.Relu, _parameters.Tensors[1], _parameters.Tensors[2]), new global::Dsl.Dense(_parameters, "moe.experts.0.fc2", 16, 8, global::Dsl.Activation.None, _parameters.Tensors[3], _parameters.Tensors[4])), new global::Routed.FeedForward(new global::Dsl.Dense(_parameters, "moe.experts.1.fc1", 8, 16, global::Dsl.Activation.Relu, _parameters.Tensors[5], _parameters.Tensors[6]), new global::Dsl.Dense(_parameters, "moe.experts.1.fc2", 16, 8, global::Dsl.Activation.None, _parameters.Tensors[7], _parameters.Tensors[8])), new global::Routed.FeedForward(new global::Dsl.Dense(_parameters, "moe.experts.2.fc1", 8, 16, global::Dsl.Activation.Relu, _parameters.Tensors[9], _parameters.Tensors[10]), new global::Dsl.Dense(_parameters, "moe.experts.2.fc2", 16, 8, global::Dsl.Activation.None, _parameters.Tensors[11], _parameters.Tensors[12])), new global::Routed.FeedForward(new global::Dsl.Dense(_parameters, "moe.experts.3.fc1", 8, 16, global::Dsl.Activation.Relu, _parameters.Tensors[13], _parameters.Tensors[14]), new global::Dsl.Dense(_parameters, "moe.experts.3.fc2", 16, 8, global::Dsl.Activation.None, _parameters.Tensors[15], _parameters.Tensors[16])) }), 2);
         _head = new global::Dsl.Dense(_parameters, "head", 8, 3, global::Dsl.Activation.None, _parameters.Tensors[17], _parameters.Tensors[18]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>moe: MixtureOfExperts 8 -> 8, 4 experts (Routed.FeedForward: Dense 8 -> 16, Relu, Dense 16 -> 8), top-2. p = softmax(x W_r); g_e = p_e; y = sum over e in top2(p) of g_e E_e(x).</summary>
@@ -114,7 +120,7 @@ total                                                       1,179  1,144
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[97];
 
         // moe: residual connection begins on 8: x is kept for the sum

@@ -32,18 +32,24 @@ partial class Zoo
         private readonly global::Dsl.Dense _score;
 
         /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-        public Probe(int seed = 0)
+        public Probe(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
         {
-            _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-            {
-                new global::Dsl.TensorInfo("score.weight", new[] { 2, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 3, fanOut: 2, transposeGroups: 1),
-                new global::Dsl.TensorInfo("score.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
-            });
+            _parameters.Initialize(seed);
+        }
+
+        private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+        {
+            new("score.weight", new[] { 2, 3 }, global::Dsl.TensorInit.XavierUniform, fanIn: 3, fanOut: 2, transposeGroups: 1),
+            new("score.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
+        };
+
+        private Probe(global::Dsl.Parameters parameters)
+        {
+            _parameters = parameters;
             // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
             if (_parameters.Size != ParameterBufferSize)
                 throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
             _score = new global::Dsl.Dense(_parameters, "score", 3, 2, global::Dsl.Activation.Tanh, _parameters.Tensors[0], _parameters.Tensors[1]);
-            _parameters.Initialize(seed);
         }
 
         /// <summary>score: Dense 3 -> 2, Tanh. y = tanh(x W + b).</summary>
@@ -97,7 +103,7 @@ total                                      8     12
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ForwardOne(ref float x, ref float y)
         {
-            ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+            ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
             ScoreKernels.Forward1<global::Dsl.Kernels.Tanh>(ref x, ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref y);
@@ -106,7 +112,7 @@ total                                      8     12
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ForwardBlock(ref float x, ref float y, int rows)
         {
-            ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+            ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
 
             // score: Dense 3 -> 2, Tanh. y = tanh(x W + b)
             ScoreKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref x, ref Unsafe.Add(ref p, ScoreKernels.WeightOffset), ref Unsafe.Add(ref p, ScoreKernels.BiasOffset), ref y, rows);

@@ -32,17 +32,24 @@ partial class Sparse : global::Dsl.INetwork
     private readonly global::Dsl.Dense _head;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Sparse(int seed = 0)
+    public Sparse(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("conv.weight", new[] { 8, 1, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 9, fanOut: 72, transposeGroups: 1, pruning: new global::Dsl.PruningTarget(0.5f, 8, sparseKernel: true)),
-            new global::Dsl.TensorInfo("conv.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("fc.weight", new[] { 16, 128 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 128, fanOut: 16, transposeGroups: 1, pruning: new global::Dsl.PruningTarget(0.9f, 16, sparseKernel: true)),
-            new global::Dsl.TensorInfo("fc.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("head.weight", new[] { 2, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 2, transposeGroups: 1),
-            new global::Dsl.TensorInfo("head.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("conv.weight", new[] { 8, 1, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 9, fanOut: 72, transposeGroups: 1, pruning: new global::Dsl.PruningTarget(0.5f, 8, sparseKernel: true)),
+        new("conv.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("fc.weight", new[] { 16, 128 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 128, fanOut: 16, transposeGroups: 1, pruning: new global::Dsl.PruningTarget(0.9f, 16, sparseKernel: true)),
+        new("fc.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
+        new("head.weight", new[] { 2, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 2, transposeGroups: 1),
+        new("head.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private Sparse(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
@@ -50,7 +57,6 @@ partial class Sparse : global::Dsl.INetwork
         _flat = new global::Dsl.Flatten("flat", new[] { 8, 4, 4 });
         _fc = new global::Dsl.Dense(_parameters, "fc", 128, 16, global::Dsl.Activation.Relu, _parameters.Tensors[2], _parameters.Tensors[3]);
         _head = new global::Dsl.Dense(_parameters, "head", 16, 2, global::Dsl.Activation.None, _parameters.Tensors[4], _parameters.Tensors[5]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>conv: Conv2D 1x4x4 -> 8x4x4, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).</summary>
@@ -114,7 +120,7 @@ total                                    2,178  6,464
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[460];
         ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(144, 148));
         ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(292, 128));

@@ -34,19 +34,26 @@ partial class SmallCnn : global::Dsl.INetwork
     private readonly global::Dsl.Dense _head;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public SmallCnn(int seed = 0)
+    public SmallCnn(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("conv.weight", new[] { 4, 1, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 9, fanOut: 36, transposeGroups: 1),
-            new global::Dsl.TensorInfo("norm.weight", new[] { 4 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("norm.bias", new[] { 4 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("norm.running_mean", new[] { 4 }, global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer),
-            new global::Dsl.TensorInfo("norm.running_var", new[] { 4 }, global::Dsl.TensorInit.Ones, kind: global::Dsl.TensorKind.Buffer),
-            new global::Dsl.TensorInfo("norm.num_batches_tracked", global::System.Array.Empty<int>(), global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer, fileDType: global::Dsl.TensorDType.I64),
-            new global::Dsl.TensorInfo("head.weight", new[] { 3, 24 }, global::Dsl.TensorInit.XavierUniform, fanIn: 24, fanOut: 3, transposeGroups: 1),
-            new global::Dsl.TensorInfo("head.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("conv.weight", new[] { 4, 1, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 9, fanOut: 36, transposeGroups: 1),
+        new("norm.weight", new[] { 4 }, global::Dsl.TensorInit.Ones),
+        new("norm.bias", new[] { 4 }, global::Dsl.TensorInit.Zeros),
+        new("norm.running_mean", new[] { 4 }, global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer),
+        new("norm.running_var", new[] { 4 }, global::Dsl.TensorInit.Ones, kind: global::Dsl.TensorKind.Buffer),
+        new("norm.num_batches_tracked", global::System.Array.Empty<int>(), global::Dsl.TensorInit.Zeros, kind: global::Dsl.TensorKind.Buffer, fileDType: global::Dsl.TensorDType.I64),
+        new("head.weight", new[] { 3, 24 }, global::Dsl.TensorInit.XavierUniform, fanIn: 24, fanOut: 3, transposeGroups: 1),
+        new("head.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private SmallCnn(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize || _parameters.BufferSize != BufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
@@ -55,7 +62,6 @@ partial class SmallCnn : global::Dsl.INetwork
         _pool = new global::Dsl.MaxPool2D("pool", 4, 6, 5, kernel: 2, stride: 2, padding: 0);
         _flat = new global::Dsl.Flatten("flat", new[] { 4, 3, 2 });
         _head = new global::Dsl.Dense(_parameters, "head", 24, 3, global::Dsl.Activation.None, _parameters.Tensors[6], _parameters.Tensors[7]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>conv: Conv2D 1x6x5 -> 4x6x5, 3x3, stride 1, pad 1. y = W * x.</summary>
@@ -122,7 +128,7 @@ total                                          119  2,640
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[252];
         ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(144, 60));
 
@@ -130,7 +136,7 @@ total                                          119  2,640
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 120));
         // norm folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
         global::System.Span<float> convFolded = scratch.Slice(204, 48);
-        global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.Values.Slice(NormKernels.WeightOffset, 4), _parameters.Values.Slice(NormKernels.BiasOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.Buffers.Slice(NormKernels.RunningVarOffset, 4), 1E-05f, convFolded.Slice(0, 4), convFolded.Slice(4, 4));
+        global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.ReadOnlyValues.Slice(NormKernels.WeightOffset, 4), _parameters.ReadOnlyValues.Slice(NormKernels.BiasOffset, 4), _parameters.ReadOnlyBuffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.ReadOnlyBuffers.Slice(NormKernels.RunningVarOffset, 4), 1E-05f, convFolded.Slice(0, 4), convFolded.Slice(4, 4));
         ConvKernels.Fold(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref convFolded[0], ref convFolded[4], ref convFolded[12], ref convFolded[8]);
         ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref convFolded[12], ref convFolded[8], ref conv);
 

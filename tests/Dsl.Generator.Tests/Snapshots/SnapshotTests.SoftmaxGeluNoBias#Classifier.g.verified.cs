@@ -30,20 +30,26 @@ partial class Classifier : global::Dsl.INetwork
     private readonly global::Dsl.Dense _classes;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Classifier(int seed = 0)
+    public Classifier(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("features.weight", new[] { 17, 5 }, global::Dsl.TensorInit.XavierUniform, fanIn: 5, fanOut: 17, transposeGroups: 1),
-            new global::Dsl.TensorInfo("features.bias", new[] { 17 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("classes.weight", new[] { 6, 17 }, global::Dsl.TensorInit.XavierUniform, fanIn: 17, fanOut: 6, transposeGroups: 1),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("features.weight", new[] { 17, 5 }, global::Dsl.TensorInit.XavierUniform, fanIn: 5, fanOut: 17, transposeGroups: 1),
+        new("features.bias", new[] { 17 }, global::Dsl.TensorInit.Zeros),
+        new("classes.weight", new[] { 6, 17 }, global::Dsl.TensorInit.XavierUniform, fanIn: 17, fanOut: 6, transposeGroups: 1),
+    };
+
+    private Classifier(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _features = new global::Dsl.Dense(_parameters, "features", 5, 17, global::Dsl.Activation.Gelu, _parameters.Tensors[0], _parameters.Tensors[1]);
         _classes = new global::Dsl.Dense(_parameters, "classes", 17, 6, global::Dsl.Activation.Softmax, _parameters.Tensors[2], null);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>features: Dense 5 -> 17, Gelu. y = gelu(x W + b).</summary>
@@ -103,7 +109,7 @@ total                                       204    374
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[17];
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
@@ -119,7 +125,7 @@ total                                       204    374
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardBlock(ref float x, ref float y, int rows)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[rows * 17];
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)

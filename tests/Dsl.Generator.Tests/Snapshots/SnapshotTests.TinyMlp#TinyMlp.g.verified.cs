@@ -29,21 +29,27 @@ partial class TinyMlp : global::Dsl.INetwork
     private readonly global::Dsl.Dense _out;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public TinyMlp(int seed = 0)
+    public TinyMlp(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("hidden.weight", new[] { 8, 4 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 4, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("hidden.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("out.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
-            new global::Dsl.TensorInfo("out.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("hidden.weight", new[] { 8, 4 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 4, fanOut: 8, transposeGroups: 1),
+        new("hidden.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("out.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
+        new("out.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private TinyMlp(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _hidden = new global::Dsl.Dense(_parameters, "hidden", 4, 8, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
         _out = new global::Dsl.Dense(_parameters, "out", 8, 3, global::Dsl.Activation.None, _parameters.Tensors[2], _parameters.Tensors[3]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>hidden: Dense 4 -> 8, Relu. y = relu(x W + b).</summary>
@@ -103,7 +109,7 @@ total                                      67    112
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[8];
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
@@ -118,7 +124,7 @@ total                                      67    112
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardBlock(ref float x, ref float y, int rows)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[rows * 8];
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)

@@ -96,7 +96,7 @@ partial class Encoder
 
         // blocks.0.attn_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         global::System.Span<float> blocks_0_attn_norm = workspace.Region(blocks_0_attn_normOutputSlot, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_0_attn_in, blocks_0_attn_norm, batch * 4, 8, _parameters.Values.Slice(blocks_0_attn_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_0_attn_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_0_attn_normMeanSlot, 4, batch), workspace.Region(blocks_0_attn_normRstdSlot, 4, batch));
+        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_0_attn_in, blocks_0_attn_norm, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_0_attn_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_0_attn_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_0_attn_normMeanSlot, 4, batch), workspace.Region(blocks_0_attn_normRstdSlot, 4, batch));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(blocks_0_attn_norm, "blocks.0.attn_norm", gradient: false);
 
         // blocks.0.attn: MultiHeadSelfAttention on 4 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
@@ -119,7 +119,7 @@ partial class Encoder
 
         // blocks.0.mlp_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         global::System.Span<float> blocks_0_mlp_norm = workspace.Region(blocks_0_mlp_normOutputSlot, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_0_mlp_in, blocks_0_mlp_norm, batch * 4, 8, _parameters.Values.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_0_mlp_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_0_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_0_mlp_normRstdSlot, 4, batch));
+        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_0_mlp_in, blocks_0_mlp_norm, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_0_mlp_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_0_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_0_mlp_normRstdSlot, 4, batch));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(blocks_0_mlp_norm, "blocks.0.mlp_norm", gradient: false);
 
         // blocks.0.mlp.fc1: Dense 8 -> 16 on each of 4 tokens, Gelu. y = gelu(x W + b)
@@ -146,7 +146,7 @@ partial class Encoder
 
         // blocks.1.attn_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         global::System.Span<float> blocks_1_attn_norm = workspace.Region(blocks_1_attn_normOutputSlot, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_1_attn_in, blocks_1_attn_norm, batch * 4, 8, _parameters.Values.Slice(blocks_1_attn_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_1_attn_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_1_attn_normMeanSlot, 4, batch), workspace.Region(blocks_1_attn_normRstdSlot, 4, batch));
+        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_1_attn_in, blocks_1_attn_norm, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_1_attn_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_1_attn_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_1_attn_normMeanSlot, 4, batch), workspace.Region(blocks_1_attn_normRstdSlot, 4, batch));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(blocks_1_attn_norm, "blocks.1.attn_norm", gradient: false);
 
         // blocks.1.attn: MultiHeadSelfAttention on 4 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
@@ -169,7 +169,7 @@ partial class Encoder
 
         // blocks.1.mlp_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         global::System.Span<float> blocks_1_mlp_norm = workspace.Region(blocks_1_mlp_normOutputSlot, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_1_mlp_in, blocks_1_mlp_norm, batch * 4, 8, _parameters.Values.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_1_mlp_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_1_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_1_mlp_normRstdSlot, 4, batch));
+        global::Dsl.Kernels.NormKernels.LayerNormForward(blocks_1_mlp_in, blocks_1_mlp_norm, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_1_mlp_normKernels.BiasOffset, 8), 1E-05f, workspace.Region(blocks_1_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_1_mlp_normRstdSlot, 4, batch));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(blocks_1_mlp_norm, "blocks.1.mlp_norm", gradient: false);
 
         // blocks.1.mlp.fc1: Dense 8 -> 16 on each of 4 tokens, Gelu. y = gelu(x W + b)
@@ -268,7 +268,7 @@ partial class Encoder
 
         // blocks.1.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_1_mlp_in = workspace.Region(GradientSlotB, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_1_attn_outOutputSlot, 32, batch), dBlocks_1_mlp_norm, dBlocks_1_mlp_in, batch * 4, 8, _parameters.Values.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_1_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_1_mlp_normRstdSlot, 4, batch), gradients.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), gradients.Slice(blocks_1_mlp_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_1_attn_outOutputSlot, 32, batch), dBlocks_1_mlp_norm, dBlocks_1_mlp_in, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_1_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_1_mlp_normRstdSlot, 4, batch), gradients.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), gradients.Slice(blocks_1_mlp_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_mlp_in, "blocks.1.mlp_norm", gradient: true);
 
         // blocks.1.mlp: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.
@@ -295,7 +295,7 @@ partial class Encoder
 
         // blocks.1.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_1_attn_in = workspace.Region(GradientSlotB, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_mlp_outOutputSlot, 32, batch), dBlocks_1_attn_norm, dBlocks_1_attn_in, batch * 4, 8, _parameters.Values.Slice(blocks_1_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_1_attn_normMeanSlot, 4, batch), workspace.Region(blocks_1_attn_normRstdSlot, 4, batch), gradients.Slice(blocks_1_attn_normKernels.WeightOffset, 8), gradients.Slice(blocks_1_attn_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_mlp_outOutputSlot, 32, batch), dBlocks_1_attn_norm, dBlocks_1_attn_in, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_1_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_1_attn_normMeanSlot, 4, batch), workspace.Region(blocks_1_attn_normRstdSlot, 4, batch), gradients.Slice(blocks_1_attn_normKernels.WeightOffset, 8), gradients.Slice(blocks_1_attn_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_1_attn_in, "blocks.1.attn_norm", gradient: true);
 
         // blocks.1.attn: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.
@@ -323,7 +323,7 @@ partial class Encoder
 
         // blocks.0.mlp_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_0_mlp_in = workspace.Region(GradientSlotA, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_attn_outOutputSlot, 32, batch), dBlocks_0_mlp_norm, dBlocks_0_mlp_in, batch * 4, 8, _parameters.Values.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_0_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_0_mlp_normRstdSlot, 4, batch), gradients.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), gradients.Slice(blocks_0_mlp_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(blocks_0_attn_outOutputSlot, 32, batch), dBlocks_0_mlp_norm, dBlocks_0_mlp_in, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), workspace.Region(blocks_0_mlp_normMeanSlot, 4, batch), workspace.Region(blocks_0_mlp_normRstdSlot, 4, batch), gradients.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), gradients.Slice(blocks_0_mlp_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_mlp_in, "blocks.0.mlp_norm", gradient: true);
 
         // blocks.0.mlp: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.
@@ -350,7 +350,7 @@ partial class Encoder
 
         // blocks.0.attn_norm: LayerNorm 4 tokens x 8 -> 4 tokens x 8 backward. dgamma += sum dy xhat, dbeta += sum dy, dx through each row's statistics.
         global::System.Span<float> dBlocks_0_attn_in = workspace.Region(GradientSlotA, 32, batch);
-        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(InputSlot, InputSize, batch), dBlocks_0_attn_norm, dBlocks_0_attn_in, batch * 4, 8, _parameters.Values.Slice(blocks_0_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_0_attn_normMeanSlot, 4, batch), workspace.Region(blocks_0_attn_normRstdSlot, 4, batch), gradients.Slice(blocks_0_attn_normKernels.WeightOffset, 8), gradients.Slice(blocks_0_attn_normKernels.BiasOffset, 8));
+        global::Dsl.Kernels.NormKernels.LayerNormBackward(workspace.Region(InputSlot, InputSize, batch), dBlocks_0_attn_norm, dBlocks_0_attn_in, batch * 4, 8, _parameters.ReadOnlyValues.Slice(blocks_0_attn_normKernels.WeightOffset, 8), workspace.Region(blocks_0_attn_normMeanSlot, 4, batch), workspace.Region(blocks_0_attn_normRstdSlot, 4, batch), gradients.Slice(blocks_0_attn_normKernels.WeightOffset, 8), gradients.Slice(blocks_0_attn_normKernels.BiasOffset, 8));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dBlocks_0_attn_in, "blocks.0.attn_norm", gradient: true);
 
         // blocks.0.attn: ResidualBegin 4 tokens x 8 -> 4 tokens x 8 backward. dx = dF(x)/dx + the shortcut's gradient: the sum of both paths.

@@ -31,44 +31,50 @@ partial class Encoder : global::Dsl.INetwork
     private readonly global::Dsl.Dense _head;
 
     /// <summary>Creates the network with parameters initialised deterministically from <paramref name="seed"/>.</summary>
-    public Encoder(int seed = 0)
+    public Encoder(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))
     {
-        _parameters = new global::Dsl.Parameters(new global::Dsl.TensorInfo[]
-        {
-            new global::Dsl.TensorInfo("blocks.0.attn_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("blocks.0.attn_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.0.attn.in_proj_weight", new[] { 24, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 24, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.0.attn.in_proj_bias", new[] { 24 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.0.attn.out_proj.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.0.attn.out_proj.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.0.mlp_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("blocks.0.mlp_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.0.mlp.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.0.mlp.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.0.mlp.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.0.mlp.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.1.attn_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("blocks.1.attn_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.1.attn.in_proj_weight", new[] { 24, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 24, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.1.attn.in_proj_bias", new[] { 24 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.1.attn.out_proj.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.1.attn.out_proj.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.1.mlp_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
-            new global::Dsl.TensorInfo("blocks.1.mlp_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.1.mlp.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.1.mlp.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("blocks.1.mlp.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
-            new global::Dsl.TensorInfo("blocks.1.mlp.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
-            new global::Dsl.TensorInfo("head.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
-            new global::Dsl.TensorInfo("head.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
-        });
+        _parameters.Initialize(seed);
+    }
+
+    private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
+    {
+        new("blocks.0.attn_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
+        new("blocks.0.attn_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.0.attn.in_proj_weight", new[] { 24, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 24, transposeGroups: 1),
+        new("blocks.0.attn.in_proj_bias", new[] { 24 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.0.attn.out_proj.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
+        new("blocks.0.attn.out_proj.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.0.mlp_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
+        new("blocks.0.mlp_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.0.mlp.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
+        new("blocks.0.mlp.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.0.mlp.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
+        new("blocks.0.mlp.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.1.attn_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
+        new("blocks.1.attn_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.1.attn.in_proj_weight", new[] { 24, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 24, transposeGroups: 1),
+        new("blocks.1.attn.in_proj_bias", new[] { 24 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.1.attn.out_proj.weight", new[] { 8, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 8, transposeGroups: 1),
+        new("blocks.1.attn.out_proj.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.1.mlp_norm.weight", new[] { 8 }, global::Dsl.TensorInit.Ones),
+        new("blocks.1.mlp_norm.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.1.mlp.fc1.weight", new[] { 16, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 16, transposeGroups: 1),
+        new("blocks.1.mlp.fc1.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
+        new("blocks.1.mlp.fc2.weight", new[] { 8, 16 }, global::Dsl.TensorInit.XavierUniform, fanIn: 16, fanOut: 8, transposeGroups: 1),
+        new("blocks.1.mlp.fc2.bias", new[] { 8 }, global::Dsl.TensorInit.Zeros),
+        new("head.weight", new[] { 3, 8 }, global::Dsl.TensorInit.XavierUniform, fanIn: 8, fanOut: 3, transposeGroups: 1),
+        new("head.bias", new[] { 3 }, global::Dsl.TensorInit.Zeros),
+    };
+
+    private Encoder(global::Dsl.Parameters parameters)
+    {
+        _parameters = parameters;
         // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _blocks = global::System.Array.AsReadOnly(new global::Encoder.EncoderBlock[] { new global::Encoder.EncoderBlock(new global::Dsl.MultiHeadSelfAttention(_parameters, "blocks.0.attn", 4, 8, 2, true, _parameters.Tensors[2], _parameters.Tensors[3], _parameters.Tensors[4], _parameters.Tensors[5]), new global::Encoder.FeedForward(new global::Dsl.Dense(_parameters, "blocks.0.mlp.fc1", 32, 64, global::Dsl.Activation.Gelu, _parameters.Tensors[8], _parameters.Tensors[9]), new global::Dsl.Dense(_parameters, "blocks.0.mlp.fc2", 64, 32, global::Dsl.Activation.None, _parameters.Tensors[10], _parameters.Tensors[11]))), new global::Encoder.EncoderBlock(new global::Dsl.MultiHeadSelfAttention(_parameters, "blocks.1.attn", 4, 8, 2, true, _parameters.Tensors[14], _parameters.Tensors[15], _parameters.Tensors[16], _parameters.Tensors[17]), new global::Encoder.FeedForward(new global::Dsl.Dense(_parameters, "blocks.1.mlp.fc1", 32, 64, global::Dsl.Activation.Gelu, _parameters.Tensors[20], _parameters.Tensors[21]), new global::Dsl.Dense(_parameters, "blocks.1.mlp.fc2", 64, 32, global::Dsl.Activation.None, _parameters.Tensors[22], _parameters.Tensors[23]))) });
         _pool = new global::Dsl.GlobalAvgPool("pool", 8, 4);
         _head = new global::Dsl.Dense(_parameters, "head", 8, 3, global::Dsl.Activation.None, _parameters.Tensors[24], _parameters.Tensors[25]);
-        _parameters.Initialize(seed);
     }
 
     /// <summary>2 copies of Encoder.EncoderBlock, each with its own weights.</summary>
@@ -155,7 +161,7 @@ total                                                                       1,22
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardOne(ref float x, ref float y)
     {
-        ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
+        ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
         global::System.Span<float> scratch = stackalloc float[1064];
 
         // blocks.0.attn: residual connection begins on 4 tokens x 8: x is kept for the sum
@@ -163,7 +169,7 @@ total                                                                       1,22
 
         // blocks.0.attn_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         ref float blocks_0_attn_norm = ref MemoryMarshal.GetReference(scratch.Slice(0, 32));
-        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref x, 32), MemoryMarshal.CreateSpan(ref blocks_0_attn_norm, 32), 4, 8, _parameters.Values.Slice(blocks_0_attn_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_0_attn_normKernels.BiasOffset, 8), 1E-05f, default, default);
+        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref x, 32), MemoryMarshal.CreateSpan(ref blocks_0_attn_norm, 32), 4, 8, _parameters.ReadOnlyValues.Slice(blocks_0_attn_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_0_attn_normKernels.BiasOffset, 8), 1E-05f, default, default);
 
         // blocks.0.attn: MultiHeadSelfAttention on 4 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
         ref float blocks_0_attn = ref MemoryMarshal.GetReference(scratch.Slice(32, 32));
@@ -178,7 +184,7 @@ total                                                                       1,22
 
         // blocks.0.mlp_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         ref float blocks_0_mlp_norm = ref MemoryMarshal.GetReference(scratch.Slice(96, 32));
-        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref blocks_0_attn_out, 32), MemoryMarshal.CreateSpan(ref blocks_0_mlp_norm, 32), 4, 8, _parameters.Values.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_0_mlp_normKernels.BiasOffset, 8), 1E-05f, default, default);
+        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref blocks_0_attn_out, 32), MemoryMarshal.CreateSpan(ref blocks_0_mlp_norm, 32), 4, 8, _parameters.ReadOnlyValues.Slice(blocks_0_mlp_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_0_mlp_normKernels.BiasOffset, 8), 1E-05f, default, default);
 
         // blocks.0.mlp.fc1: Dense 8 -> 16 on each of 4 tokens, Gelu. y = gelu(x W + b)
         ref float blocks_0_mlp_fc1 = ref MemoryMarshal.GetReference(scratch.Slice(128, 64));
@@ -197,7 +203,7 @@ total                                                                       1,22
 
         // blocks.1.attn_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         ref float blocks_1_attn_norm = ref MemoryMarshal.GetReference(scratch.Slice(256, 32));
-        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref blocks_0_mlp_out, 32), MemoryMarshal.CreateSpan(ref blocks_1_attn_norm, 32), 4, 8, _parameters.Values.Slice(blocks_1_attn_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_1_attn_normKernels.BiasOffset, 8), 1E-05f, default, default);
+        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref blocks_0_mlp_out, 32), MemoryMarshal.CreateSpan(ref blocks_1_attn_norm, 32), 4, 8, _parameters.ReadOnlyValues.Slice(blocks_1_attn_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_1_attn_normKernels.BiasOffset, 8), 1E-05f, default, default);
 
         // blocks.1.attn: MultiHeadSelfAttention on 4 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
         ref float blocks_1_attn = ref MemoryMarshal.GetReference(scratch.Slice(288, 32));
@@ -212,7 +218,7 @@ total                                                                       1,22
 
         // blocks.1.mlp_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta
         ref float blocks_1_mlp_norm = ref MemoryMarshal.GetReference(scratch.Slice(352, 32));
-        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref blocks_1_attn_out, 32), MemoryMarshal.CreateSpan(ref blocks_1_mlp_norm, 32), 4, 8, _parameters.Values.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), _parameters.Values.Slice(blocks_1_mlp_normKernels.BiasOffset, 8), 1E-05f, default, default);
+        global::Dsl.Kernels.NormKernels.LayerNormForward(MemoryMarshal.CreateReadOnlySpan(ref blocks_1_attn_out, 32), MemoryMarshal.CreateSpan(ref blocks_1_mlp_norm, 32), 4, 8, _parameters.ReadOnlyValues.Slice(blocks_1_mlp_normKernels.WeightOffset, 8), _parameters.ReadOnlyValues.Slice(blocks_1_mlp_normKernels.BiasOffset, 8), 1E-05f, default, default);
 
         // blocks.1.mlp.fc1: Dense 8 -> 16 on each of 4 tokens, Gelu. y = gelu(x W + b)
         ref float blocks_1_mlp_fc1 = ref MemoryMarshal.GetReference(scratch.Slice(384, 64));
