@@ -89,7 +89,7 @@ public static class SafeTensors
         float[]? fileOrder = null;
         foreach (TensorInfo t in parameters.Tensors)
         {
-            ReadOnlySpan<float> stored = parameters.Value(t);
+            ReadOnlySpan<float> stored = parameters.ReadOnlyValue(t);
             if (t.FileDType == TensorDType.I64)
             {
                 WriteInt64LittleEndian(stream, stored);
@@ -493,7 +493,7 @@ public static class SafeTensors
         foreach (TensorInfo t in parameters.Tensors)
         {
             if (t.FileDType != TensorDType.I64) continue;
-            ReadOnlySpan<float> values = parameters.Value(t);
+            ReadOnlySpan<float> values = parameters.ReadOnlyValue(t);
             for (int i = 0; i < values.Length; i++)
             {
                 float v = values[i];
