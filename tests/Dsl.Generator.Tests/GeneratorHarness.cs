@@ -46,18 +46,19 @@ internal static class GeneratorHarness
             s_options);
 
     /// <summary>A driver with step tracking; <paramref name="msbuildProperties"/> become <c>build_property.*</c> global options.</summary>
-    public static GeneratorDriver CreateDriver(IReadOnlyDictionary<string, string>? msbuildProperties = null) =>
+    public static GeneratorDriver CreateDriver(IReadOnlyDictionary<string, string>? msbuildProperties = null, IEnumerable<AdditionalText>? additionalTexts = null) =>
         CSharpGeneratorDriver.Create(
             new[] { new NetworkGenerator().AsSourceGenerator() },
+            additionalTexts: additionalTexts,
             parseOptions: ParseOptions,
             optionsProvider: new MsBuildProperties(msbuildProperties),
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     public static GeneratorRun Run(params string[] sources) => Run(Compile(sources));
 
-    public static GeneratorRun Run(Compilation input, IReadOnlyDictionary<string, string>? msbuildProperties = null)
+    public static GeneratorRun Run(Compilation input, IReadOnlyDictionary<string, string>? msbuildProperties = null, IEnumerable<AdditionalText>? additionalTexts = null)
     {
-        GeneratorDriver driver = CreateDriver(msbuildProperties).RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
+        GeneratorDriver driver = CreateDriver(msbuildProperties, additionalTexts).RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
         return new GeneratorRun(input, output, diagnostics, driver.GetRunResult());
     }
 
@@ -85,6 +86,15 @@ internal static class GeneratorHarness
             public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => _values.TryGetValue(key, out value);
         }
     }
+}
+
+/// <summary>An additional file as the compiler hands it to generators.</summary>
+internal sealed class InMemoryAdditionalText(string path, string text) : AdditionalText
+{
+    public override string Path => path;
+
+    public override Microsoft.CodeAnalysis.Text.SourceText GetText(System.Threading.CancellationToken cancellationToken = default) =>
+        Microsoft.CodeAnalysis.Text.SourceText.From(text);
 }
 
 /// <summary>One generator run: its input and output compilations, the generator's diagnostics and the run result.</summary>

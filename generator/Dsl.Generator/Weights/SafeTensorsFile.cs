@@ -10,15 +10,16 @@ internal sealed record SafeTensorsEntry(string Name, string Dtype, long[] Shape,
 
 /// <summary>
 /// The build-time reader of a safetensors file: the 8-byte header length, the JSON header, the data section. It
-/// accepts no more than the runtime's <c>Dsl.SafeTensors.Load</c> does (a stricter JSON reader, e.g. no duplicate
-/// fields inside an entry and no lone surrogates), so a file it accepts loads to the same weights at run time.
-/// Problems come back as the runtime's wording after "Safetensors file 'x' ", never as exceptions.
+/// accepts what the runtime's <c>Dsl.SafeTensors.Load</c> (System.Text.Json's Utf8JsonReader) accepts — a repeated
+/// field's last value counts, skipped values and metadata values are not decoded, nesting stops at 64 — so a file
+/// compiles in exactly when it loads (the generator tests hold 10,000 mutated files to that). Problems come back
+/// in the runtime's wording after "Safetensors file 'x' ", never as exceptions.
 /// </summary>
 internal static class SafeTensorsFile
 {
     public const long MaxHeaderBytes = 100 * 1024 * 1024; // as Dsl.SafeTensors.MaxHeaderBytes
     public const int MaxTensors = 100_000;                 // as Dsl.SafeTensors.MaxTensors
-    private const int MaxDepth = 60;                       // below Utf8JsonReader's 64
+    private const int MaxDepth = 64;                       // Utf8JsonReader's default
 
     /// <summary>The header's entries and where the data section starts, or the problem.</summary>
     public static List<SafeTensorsEntry>? ReadHeader(byte[] file, out long dataStart, out string? problem)
@@ -42,17 +43,11 @@ internal static class SafeTensorsFile
             return null;
         }
         dataStart = 8 + (long)declared;
-        string json;
-        try
-        {
-            json = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(file, 8, (int)declared);
-        }
-        catch (ArgumentException)
-        {
-            problem = "has a header that is not valid UTF-8 JSON.";
-            return null;
-        }
-        var reader = new Reader(json);
+        // One char per byte: the JSON structure is ASCII, and only the strings kept (names, dtypes, keys) are decoded
+        // as UTF-8, strictly; like the runtime's Utf8JsonReader, the bytes of a skipped value are not decoded.
+        var json = new StringBuilder((int)declared);
+        for (int i = 0; i < (int)declared; i++) json.Append((char)file[8 + i]);
+        var reader = new Reader(json.ToString());
         List<SafeTensorsEntry>? entries = reader.Header();
         problem = reader.Problem;
         return problem is null ? entries : null;
@@ -122,12 +117,10 @@ internal static class SafeTensorsFile
         {
             if (Word("null")) return true;
             if (!Take('{')) return Fail<bool>("has a __metadata__ that is not an object.");
-            var keys = new HashSet<string>(StringComparer.Ordinal);
             return Members(key =>
             {
-                if (!keys.Add(key)) return Fail<bool>($"has a __metadata__ that lists '{key}' twice.");
                 if (Peek() != '"') return Fail<bool>($"has a __metadata__ value for '{key}' that is not a string.");
-                return String() is not null;
+                return String(decode: false) is not null;
             });
         }
 
@@ -136,10 +129,9 @@ internal static class SafeTensorsFile
             if (!Take('{')) return Fail<SafeTensorsEntry>($"has header entry '{name}' that is not an object.");
             string? dtype = null;
             long[]? shape = null, offsets = null;
-            var fields = new HashSet<string>(StringComparer.Ordinal);
+            // A repeated field's last value counts, as in the runtime's reader.
             bool ok = Members(field =>
             {
-                if (!fields.Add(field)) return Fail<bool>($"has tensor '{name}' with '{field}' twice.");
                 switch (field)
                 {
                     case "dtype":
@@ -152,7 +144,7 @@ internal static class SafeTensorsFile
                         if (offsets is null) return false;
                         return offsets.Length == 2 || Fail<bool>($"has tensor '{name}' whose data_offsets has {offsets.Length} entries, expected 2 (begin, end).");
                     default:
-                        return Value(1); // unknown fields are ignored, as the reference implementation does
+                        return Value(3); // unknown fields are ignored, as the reference implementation does
                 }
             });
             if (!ok) return null;
@@ -188,9 +180,9 @@ internal static class SafeTensorsFile
         // Any JSON value, checked and skipped.
         private bool Value(int depth)
         {
-            if (depth > MaxDepth) return Fail<bool>("has a header nested too deeply.");
             char c = Peek();
-            if (c == '"') return String() is not null;
+            if ((c == '{' || c == '[') && depth > MaxDepth) return Fail<bool>("has a header nested too deeply.");
+            if (c == '"') return String(decode: false) is not null;
             if (c == '{') { _at++; return Members(_ => Value(depth + 1)); }
             if (c == '[')
             {
@@ -236,27 +228,23 @@ internal static class SafeTensorsFile
             return at > start;
         }
 
-        private string? String()
+        // A JSON string: decoded (strict UTF-8, no lone surrogates) when kept, only checked when skipped.
+        private string? String(bool decode = true)
         {
             if (!Take('"')) return Fail<string>("has a header that is not valid JSON: expected a string.");
             var value = new StringBuilder();
+            var raw = new List<byte>();
             while (_at < _text.Length)
             {
                 char c = _text[_at++];
-                if (c == '"') return value.ToString();
+                if (c == '"') return Flush(value, raw, decode, end: true) ? (decode ? value.ToString() : "") : null;
                 if (c < 0x20) return Fail<string>("has a header that is not valid JSON: a control character inside a string.");
-                if (char.IsSurrogate(c))
-                {
-                    // The UTF-8 decoder made only whole pairs; take both halves.
-                    value.Append(c);
-                    if (_at < _text.Length) value.Append(_text[_at++]);
-                    continue;
-                }
                 if (c != '\\')
                 {
-                    value.Append(c);
+                    if (decode) raw.Add((byte)c);
                     continue;
                 }
+                if (!Flush(value, raw, decode, end: false)) return null;
                 if (_at >= _text.Length) break;
                 char e = _text[_at++];
                 switch (e)
@@ -271,20 +259,36 @@ internal static class SafeTensorsFile
                     case 't': value.Append('\t'); break;
                     case 'u':
                         if (!Hex(out char unit)) return Fail<string>("has a header that is not valid JSON: a bad \\u escape.");
-                        if (char.IsHighSurrogate(unit))
-                        {
-                            if (!(Take('\\') && Take('u') && Hex(out char low) && char.IsLowSurrogate(low)))
-                                return Fail<string>("has a header with a lone surrogate in a string.");
-                            value.Append(unit).Append(low);
-                        }
-                        else if (char.IsLowSurrogate(unit)) return Fail<string>("has a header with a lone surrogate in a string.");
-                        else value.Append(unit);
+                        value.Append(unit);
                         break;
                     default:
                         return Fail<string>("has a header that is not valid JSON: a bad escape in a string.");
                 }
             }
             return Fail<string>("has a header that is not valid JSON: a string that does not end.");
+        }
+
+        // Appends the raw bytes read since the last escape, decoded; at the end of a kept string, also checks its
+        // surrogates pair up (the runtime cannot turn a lone one into a string).
+        private bool Flush(StringBuilder value, List<byte> raw, bool decode, bool end)
+        {
+            if (!decode) return true;
+            try
+            {
+                value.Append(new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(raw.ToArray()));
+            }
+            catch (ArgumentException)
+            {
+                return Fail<bool>("has a header that is not valid UTF-8 JSON.");
+            }
+            raw.Clear();
+            if (!end) return true;
+            for (int i = 0; i < value.Length; i++)
+            {
+                if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])) i++;
+                else if (char.IsSurrogate(value[i])) return Fail<bool>("has a header with a lone surrogate in a string.");
+            }
+            return true;
         }
 
         private bool Hex(out char unit)

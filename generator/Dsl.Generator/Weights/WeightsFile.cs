@@ -35,9 +35,11 @@ internal sealed class WeightsFile : IEquatable<WeightsFile>
         if (text is null) return new WeightsFile(fallback, null, "could not be read by the build");
         int first = text.IndexOf('\n');
         int second = first < 0 ? -1 : text.IndexOf('\n', first + 1);
-        if (first < 0 || second < 0 || text.Substring(0, first).TrimEnd('\r') != FormatLine)
+        if (first < 0 || second < 0)
             return new WeightsFile(fallback, null, $"was not encoded by this version of the Dsl build step (expected '{FormatLine}' first); rebuild");
         string path = Normalize(text.Substring(first + 1, second - first - 1).TrimEnd('\r'));
+        if (text.Substring(0, first).TrimEnd('\r') != FormatLine)
+            return new WeightsFile(path, null, $"was not encoded by this version of the Dsl build step (expected '{FormatLine}' first); rebuild");
         try
         {
             return new WeightsFile(path, Convert.FromBase64String(text.Substring(second + 1).Trim()), null);
