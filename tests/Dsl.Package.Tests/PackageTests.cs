@@ -114,6 +114,17 @@ public class PackageTests
         Assert.True(build.Output.Contains("error DSL0102", StringComparison.Ordinal), "The build did not fail with DSL0102 from the packaged generator:\n" + build);
     }
 
+    [Fact]
+    public void Consumer_DslInstructionSets_ReachesThePackagedGenerator()
+    {
+        // build/Dsl.props makes the property visible to the generator; an unknown name proves it was read.
+        string project = _feed.CreateConsumer("instruction-sets", "Program.cs", "Tiny.cs");
+        CommandResult build = Dotnet.Run(project, PackageFeed.BuildTimeout, "build", "-c", "Release", "-nologo", "-p:DslInstructionSets=sse4");
+        _output.WriteLine(build.ToString());
+        Assert.True(build.ExitCode != 0 && build.Output.Contains("error DSL0012", StringComparison.Ordinal),
+            "DslInstructionSets=sse4 did not fail the build with DSL0012 from the packaged generator:\n" + build);
+    }
+
     private readonly record struct AppRun(string Outputs, InstructionSet Isa, InstructionSet MachineIsa);
 
     /// <summary>The consumer app, built once (Release) for every test that runs it.</summary>
