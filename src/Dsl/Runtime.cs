@@ -14,7 +14,7 @@ public enum InstructionSet
 {
     /// <summary>Plain float arithmetic: no vector hardware, or hardware intrinsics switched off.</summary>
     Scalar,
-    /// <summary>128-bit vectors: SSE4-class x64 (the NativeAOT x64 baseline), or AdvSimd (NEON) on arm64.</summary>
+    /// <summary>128-bit vectors: x64 without AVX2 (and NativeAOT's default x64 baseline), or AdvSimd (NEON) on arm64.</summary>
     Vector128,
     /// <summary>256-bit vectors: x64 with AVX2 and FMA.</summary>
     Avx2,
