@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: builds everything, runs the generator and ONNX export tests once and the numeric/runtime
-# tests on every SIMD path (AVX-512, AVX2, Vector128, scalar), then the benchmarks' smoke checks, and prints the
+# tests on every SIMD path (AVX-512, AVX2, Vector128, scalar), the package tests, then the benchmarks' smoke checks, and prints the
 # totals as one line "N passed, N failed".
-# Needs the .NET 10 SDK; NuGet packages restore on first use, and Debian's python3-torch and python3-torchvision are installed when missing.
+# Needs the .NET 10 SDK; NuGet packages restore on first use, and Debian's python3-torch, python3-torchvision, clang and
+# zlib1g-dev are installed when missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ trap 'rm -rf "$results"' EXIT
 
 # PyTorch and torchvision (Debian's python3-torch and python3-torchvision, for /usr/bin/python3) are the reference of the PyTorch tests.
 bash scripts/install-pytorch.sh || echo "could not install python3-torch and python3-torchvision: the PyTorch tests will fail"
+# NativeAOT's platform linker and zlib (Debian's clang and zlib1g-dev), for the package tests' AOT publish.
+bash scripts/install-aot.sh || echo "could not install clang and zlib1g-dev: the package tests' NativeAOT publish will fail"
 
 dotnet build Dsl.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 
@@ -37,6 +40,9 @@ run default   tests/Dsl.Tests/Dsl.Tests.csproj
 run avx2      tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableAVX512=0 DSL_EXPECT_ISA=avx2
 run vector128 tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableAVX2=0 DSL_EXPECT_ISA=vector128
 run scalar    tests/Dsl.Tests/Dsl.Tests.csproj DOTNET_EnableHWIntrinsic=0 DSL_EXPECT_ISA=scalar
+# Dsl and Dsl.Onnx packed as built, and a console app outside the repository that references the package, run
+# under the JIT and published with NativeAOT (about 3 minutes).
+run package   tests/Dsl.Package.Tests/Dsl.Package.Tests.csproj
 
 # The benchmark suite's smoke mode: every benchmark runs a few times, the peers' outputs are checked against
 # Dsl's and the Dsl calls must not allocate. It ends with its own "N passed, N failed" line.
@@ -55,7 +61,7 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
 # A run that crashed before writing its results counts as a failure.
-if [ "$runs" -lt 7 ]; then failed=$((failed + 7 - runs)); status=1; fi
+if [ "$runs" -lt 8 ]; then failed=$((failed + 8 - runs)); status=1; fi
 if [ -n "$smoke_totals" ]; then
   passed=$((passed + ${smoke_totals%% passed*})); f=${smoke_totals##*, }; failed=$((failed + ${f%% failed}))
 else

@@ -92,6 +92,9 @@ internal sealed class Isa
 
     public bool IsScalar => Width == 1;
 
+    /// <summary>The rung's member of the runtime's <c>Dsl.InstructionSet</c> enum.</summary>
+    public string InstructionSetName => this == V512 ? "Avx512" : this == V256 ? "Avx2" : this == V128 ? "Vector128" : "Scalar";
+
     public string IsAccelerated => Vector + ".IsHardwareAccelerated";
 
     /// <summary>The widest rung, no wider than this one, whose vector fits in <paramref name="length"/> floats (scalar below 4).</summary>

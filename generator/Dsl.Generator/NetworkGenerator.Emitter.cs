@@ -223,9 +223,10 @@ public sealed partial class NetworkGenerator
                 // Kernels exist only for the rungs DslInstructionSets names; the narrowest implies the wider ones' absence is fine.
                 string names = string.Join(",", System.Linq.Enumerable.Select(ladder, Isa.PropertyName));
                 w.Line($"// Built with DslInstructionSets={names}: no kernels for machines that do not accelerate {narrowest.Vector}.");
-                w.Line($"if (!{narrowest.IsAccelerated})");
+                // Dsl.Runtime.Isa is the rung the kernels' own IsHardwareAccelerated ladder picks, so the two cannot disagree.
+                w.Line($"if (global::Dsl.Runtime.Isa < global::Dsl.InstructionSet.{narrowest.InstructionSetName})");
                 w.Line($"    throw new global::System.PlatformNotSupportedException(\"{spec.ClassName} was built with DslInstructionSets={names}, and this machine does not accelerate {narrowest.Vector}. " +
-                       "Build it with DslInstructionSets unset (every instruction set) or naming one this machine has.\");");
+                       "Build it with DslInstructionSets unset (every instruction set) or naming one this machine has. Dsl.Runtime.Isa is \" + global::Dsl.Runtime.Isa + \".\");");
             }
             w.Line("// The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.");
             w.Line(plan.BuffersSize > 0
