@@ -73,7 +73,10 @@ public sealed class PackageFeed : IDisposable
     /// A new console project outside the repository: one package reference to Dsl, the given files from this test
     /// project's Consumer folder, and a nuget.config listing the local feed and this machine's package sources.
     /// </summary>
-    public string CreateConsumer(string name, params string[] consumerFiles)
+    public string CreateConsumer(string name, params string[] consumerFiles) => CreateConsumerWithItems(name, "", consumerFiles);
+
+    /// <summary>A consumer project whose csproj also holds <paramref name="extraItems"/> (e.g. a DslWeights item).</summary>
+    public string CreateConsumerWithItems(string name, string extraItems, params string[] consumerFiles)
     {
         string directory = Path.Combine(Root, name);
         Directory.CreateDirectory(directory);
@@ -87,6 +90,7 @@ public sealed class PackageFeed : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="Dsl" Version="{Version}" />
+                {extraItems}
               </ItemGroup>
             </Project>
             """);

@@ -105,6 +105,36 @@ public class PackageTests
     }
 
     [Fact]
+    public void Consumer_CompiledInWeights_GoThroughThePackagesBuildStep_UnderTheJitAndNativeAot()
+    {
+        // The weights: Tiny's with seed 2, saved here; the consumer compiles them in (DslWeights) and runs Pretrained().
+        string project = _feed.CreateConsumerWithItems("compiled", "<DslWeights Include=\"weights/tiny.safetensors\" />", "CompiledProgram.cs", "Tiny.cs", "CompiledTiny.cs");
+        Directory.CreateDirectory(Path.Combine(project, "weights"));
+        new PackageConsumer.Tiny(seed: 2).Save(Path.Combine(project, "weights", "tiny.safetensors"));
+        File.Move(Path.Combine(project, "CompiledProgram.cs"), Path.Combine(project, "Program.cs"));
+        CommandResult build = Dotnet.Run(project, PackageFeed.BuildTimeout, "build", "-c", "Release", "-nologo");
+        _output.WriteLine(build.ToString());
+        Assert.True(build.ExitCode == 0, "The consumer with compiled-in weights did not build:\n" + build);
+        AssertNoWarnings(build);
+
+        string expected = PackageConsumer.Tiny.Outputs(seed: 2);
+        CommandResult jit = Dotnet.Exec(Dotnet.Host, ["run", "-c", "Release", "--no-build"], project, RunTimeout, null);
+        _output.WriteLine(jit.ToString());
+        Assert.True(jit.ExitCode == 0, "The consumer failed:\n" + jit);
+        Assert.Contains("outputs " + expected + "\n", jit.Output.Replace("\r", ""));
+        Assert.Contains("reads-compiled True", jit.Output);
+
+        string native = Publish(project, RuntimeInformation.RuntimeIdentifier, "compiled", "-p:IlcInstructionSet=native");
+        CommandResult aot = Dotnet.Exec(native, [], Path.GetDirectoryName(native)!, RunTimeout, null);
+        _output.WriteLine(aot.ToString());
+        Assert.True(aot.ExitCode == 0, "The NativeAOT consumer failed:\n" + aot);
+        Assert.Contains("reads-compiled True", aot.Output);
+        // The weights travel inside the executable: nothing but it was published next to it that holds them.
+        Assert.False(Directory.EnumerateFiles(Path.GetDirectoryName(native)!, "*.safetensors", SearchOption.AllDirectories).Any());
+        if (Runtime.MachineIsa == Runtime.Isa) Assert.Contains("outputs " + expected + "\n", aot.Output.Replace("\r", ""));
+    }
+
+    [Fact]
     public void Consumer_DslDiagnostic_FailsItsBuild()
     {
         string project = _feed.CreateConsumer("broken", "Program.cs", "Tiny.cs", "BadNetwork.cs");

@@ -15,10 +15,12 @@ public partial class Tiny
     [Dense(3)] public partial Dense Head { get; }
 
     /// <summary>The outputs for two fixed inputs, as round-trip floats on one line.</summary>
-    public static string Outputs()
+    public static string Outputs(int seed = 1) => Outputs(new Tiny(seed));
+
+    /// <summary>The outputs of <paramref name="net"/> for the two fixed inputs.</summary>
+    public static string Outputs(INetwork net)
     {
-        var net = new Tiny(seed: 1);
-        var y = new float[OutputSize];
+        var y = new float[net.OutputSize];
         var parts = new System.Collections.Generic.List<string>();
         foreach (float[] x in new[] { new float[] { 1, 2, 3, 4 }, new float[] { -0.5f, 0.25f, 3, -2 } })
         {
