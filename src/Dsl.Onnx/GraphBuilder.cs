@@ -70,7 +70,7 @@ internal sealed class GraphBuilder
         if (!_names.Add(tensorName))
             throw new InvalidOperationException($"Step '{stepName}': the tensor name '{tensorName}' is already used by another value of the graph.");
         var values = new float[info.Length];
-        info.StoredToFile(_parameters.Value(info), values);
+        info.StoredToFile(_parameters.ReadOnlyValue(info), values);
         var dims = new long[info.Shape.Length];
         for (int i = 0; i < dims.Length; i++) dims[i] = info.Shape[i];
         Graph.Initializer.Add(FloatTensor(tensorName, values, dims));
