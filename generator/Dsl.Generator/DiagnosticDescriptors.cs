@@ -140,6 +140,10 @@ internal static class DiagnosticDescriptors
         "Weights file does not fit the network",
         "Network '{0}': weights file '{1}' {2}");
 
+    public static readonly DiagnosticDescriptor BFloat16Unsupported = Error("DSL0015", Declaration,
+        "Layer cannot read bfloat16 weights",
+        "Network '{0}': layer '{1}' ({2}) cannot read bfloat16 weights; WeightType.BFloat16 covers dense layers on a flat input (not pruned) and dropout today; declare the network without it");
+
     public static readonly DiagnosticDescriptor GeneratorFailure = Error("DSL0011", Declaration,
         "The generator failed on this declaration",
         "The Dsl generator failed on '{0}' ({1}); this is a bug in Dsl.Generator, please report it with the declaration");
@@ -154,6 +158,7 @@ internal static class DiagnosticDescriptors
         [UnknownInstructionSet.Id] = UnknownInstructionSet,
         [WeightsFileMissing.Id] = WeightsFileMissing,
         [WeightsFileInvalid.Id] = WeightsFileInvalid,
+        [BFloat16Unsupported.Id] = BFloat16Unsupported,
         [GeneratorFailure.Id] = GeneratorFailure,
         [BlockCycle.Id] = BlockCycle,
         [InvalidMember.Id] = InvalidMember,

@@ -109,6 +109,13 @@ internal sealed class Isa
     public string Load(string reference, string offset) =>
         IsScalar ? $"{Unsafe}.Add(ref {reference}, {offset})" : $"{Vector}.LoadUnsafe(ref {reference}, {offset})";
 
+    /// <summary>
+    /// A vector of this rung's width of bfloat16 weights at <paramref name="reference"/> (a <c>ref ushort</c>) +
+    /// <paramref name="offset"/>, widened to floats (zero-extend, shift left by 16; the runtime's <c>BFloat16Kernels</c>).
+    /// </summary>
+    public string LoadBFloat16(string reference, string offset) =>
+        $"global::Dsl.Kernels.BFloat16Kernels.Load{(IsScalar ? "" : Suffix)}(ref {reference}, {offset})";
+
     public string Store(string value, string reference, string offset) =>
         IsScalar ? $"{Unsafe}.Add(ref {reference}, {offset}) = {value};" : $"{Vector}.StoreUnsafe({value}, ref {reference}, {offset});";
 

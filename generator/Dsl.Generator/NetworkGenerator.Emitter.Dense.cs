@@ -29,8 +29,15 @@ public sealed partial class NetworkGenerator
             // over inputs: enough for call-overhead-bound tiny layers, small enough to keep compile time and code size flat.
             private const int UnrollBudget = 64;
 
-            private const string ForwardParameters = "ref float x, ref float w, ref float b, ref float y";
             private const string ForwardArguments = "ref x, ref w, ref b, ref y";
+
+            // A forward kernel's W and b: fp32, or bfloat16 (Gemm.BFloat16) read through a widening load into fp32 registers.
+            private static string WeightType(Gemm layer) => layer.BFloat16 ? "ushort" : "float";
+
+            private static string ForwardParameters(Gemm layer) => $"ref float x, ref {WeightType(layer)} w, ref {WeightType(layer)} b, ref float y";
+
+            private static string LoadWeight(Gemm layer, Isa isa, string reference, string offset) =>
+                layer.BFloat16 ? isa.LoadBFloat16(reference, offset) : isa.Load(reference, offset);
 
             /// <summary>
             /// The forward kernels: <c>Forward1</c> (one row, when the product's caller runs one alone) and <c>ForwardRows</c>,
@@ -45,7 +52,7 @@ public sealed partial class NetworkGenerator
                     written.Clear();
                     fallback = true;
                 }
-                string Fallback(string rows) => $"global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
+                string Fallback(string rows) => $"global::Dsl.Kernels.{(layer.BFloat16 ? "BFloat16Kernels" : "FallbackKernels")}.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
                 bool packed = written.Any(r => IsPacked(layer, r.Target));
                 if (fallback || packed || layer.Sparse) EmitShape(w, "Shape", layer, packed, fallback, layer.Sparse);
                 const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
@@ -63,12 +70,12 @@ public sealed partial class NetworkGenerator
                     // The ladder's kernels for the rungs below (one for AVX2 stays when only AVX-512 interleaves).
                     foreach ((Isa Target, string Condition) entry in written)
                         if (!single.Any(s => s.Target == entry.Target)) single.Add(entry);
-                    EmitDispatcher(w, $"public static void Forward1<TActivation>({ForwardParameters}){Constraint}",
+                    EmitDispatcher(w, $"public static void Forward1<TActivation>({ForwardParameters(layer)}){Constraint}",
                         Calls(single, rung => $"Forward1_{rung.Suffix}<TActivation>({ForwardArguments});", fallback ? Fallback("1") : null));
                     w.Line();
                 }
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
-                EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters}, int rows){Constraint}",
+                EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters(layer)}, int rows){Constraint}",
                     Calls(written, rung => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows);", fallback ? Fallback("(nuint)rows") : null));
                 foreach ((Isa target, _) in written)
                 {
@@ -160,7 +167,7 @@ public sealed partial class NetworkGenerator
                 // Every panel is evenly spaced from its first output o, so panels of one width share one tile method.
                 int regular = columns.Full / vectors, left = columns.Vectors - regular * vectors, panel = vectors * isa.Width;
                 var widths = new List<int>();
-                KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>({ForwardParameters(layer)}, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the 1-{rows - 1} rows left over run as one smaller tile.");
                 if (packed)
                 {
@@ -206,7 +213,7 @@ public sealed partial class NetworkGenerator
                 void Panel(int count)
                 {
                     if (!widths.Contains(count)) widths.Add(count);
-                    string method = packed ? "GemmTiles." + tiles.Request(isa, count, rows) : TileMethodName(isa, count);
+                    string method = packed ? "GemmTiles." + tiles.Request(isa, count, rows, layer.BFloat16) : TileMethodName(isa, count);
                     string Call(int tileRows, string pass, string first, string end) =>
                         $"{method}<{(packed ? "Shape, " : "")}TActivation, global::Dsl.Kernels.Rows{tileRows}{(packed ? $", global::Dsl.Kernels.{pass}" : "")}>" +
                         $"({(packed ? "ref w, ref panel" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : packed ? $", 0, {layer.Inputs}" : "")})";
@@ -245,10 +252,10 @@ public sealed partial class NetworkGenerator
             {
                 var tile = Panel(isa, vectors);
                 w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
-                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows>(ref float w, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o) " +
+                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows>(ref {WeightType(layer)} w, ref float x, ref {WeightType(layer)} b, ref float y, nuint s, nuint rows, nuint o) " +
                     "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows");
                 if (layer.ForwardBias)
-                    for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {isa.Load("b", tile[k].Offset.ToString())};");
+                    for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {LoadWeight(layer, isa, "b", tile[k].Offset.ToString())};");
                 w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
                 EmitMicroTile(w, layer, isa, tile, rows, chains);
                 w.CloseBlock();
@@ -271,13 +278,16 @@ public sealed partial class NetworkGenerator
             /// </summary>
             internal sealed class GemmTiles
             {
-                private readonly SortedDictionary<string, (Isa Isa, int Vectors, int Rows)> _requested = new(StringComparer.Ordinal);
+                private readonly SortedDictionary<string, (Isa Isa, int Vectors, int Rows, bool BFloat16)> _requested = new(StringComparer.Ordinal);
 
-                /// <summary>The name of the tile of <paramref name="rows"/> rows x <paramref name="vectors"/> vectors on the rung, recorded for <see cref="Emit"/>.</summary>
-                public string Request(Isa isa, int vectors, int rows)
+                /// <summary>
+                /// The name of the tile of <paramref name="rows"/> rows x <paramref name="vectors"/> vectors on the rung, recorded for
+                /// <see cref="Emit"/>; one reading W in bfloat16 (it packs the panel as floats) is a tile of its own.
+                /// </summary>
+                public string Request(Isa isa, int vectors, int rows, bool bfloat16 = false)
                 {
-                    string name = $"Tiles{rows}x{vectors}_{isa.Suffix}";
-                    _requested[name] = (isa, vectors, rows);
+                    string name = $"Tiles{rows}x{vectors}_{isa.Suffix}{(bfloat16 ? "_BFloat16" : "")}";
+                    _requested[name] = (isa, vectors, rows, bfloat16);
                     return name;
                 }
 
@@ -289,11 +299,11 @@ public sealed partial class NetworkGenerator
                     w.Line("// Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.");
                     w.OpenBlock("private static partial class GemmTiles");
                     bool firstMethod = true;
-                    foreach (KeyValuePair<string, (Isa Isa, int Vectors, int Rows)> tile in _requested)
+                    foreach (KeyValuePair<string, (Isa Isa, int Vectors, int Rows, bool BFloat16)> tile in _requested)
                     {
                         if (!firstMethod) w.Line();
                         firstMethod = false;
-                        EmitSharedTile(w, tile.Key, tile.Value.Isa, tile.Value.Vectors, new TileRows(tile.Value.Rows, guarded: true));
+                        EmitSharedTile(w, tile.Key, tile.Value.Isa, tile.Value.Vectors, new TileRows(tile.Value.Rows, guarded: true), tile.Value.BFloat16);
                     }
                     w.CloseBlock();
                 }
@@ -301,18 +311,20 @@ public sealed partial class NetworkGenerator
 
             // Rows s.. of one panel of `vectors` vectors from output o of the product TShape, over its inputs k0..k0+n-1 (one
             // chunk of the panel), in micro-tiles of TRows rows; TPass says whether this tile packs the chunk or reads it.
-            private static void EmitSharedTile(SourceWriter w, string name, Isa isa, int vectors, TileRows rows)
+            private static void EmitSharedTile(SourceWriter w, string name, Isa isa, int vectors, TileRows rows, bool bfloat16)
             {
+                // Only W's and b's type and loads depend on the weights' type; the shape's sizes come from TShape.
+                var weights = new Gemm(0, 0, false, false, BFloat16: bfloat16);
                 var tile = Panel(isa, vectors);
                 int chunk = ChunkInputs(isa), stride = vectors * isa.Width;
                 string Acc(int r, int k) => $"acc{r}_{k}";
                 w.Line($"/// <summary>Rows s.. of outputs o..o+{stride - 1} of the product <typeparamref name=\"TShape\"/>, over its inputs k0..k0+n-1, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
-                KernelHeader(w, $"public static nuint {name}<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) " +
+                KernelHeader(w, $"public static nuint {name}<TShape, TActivation, TRows, TPass>(ref {WeightType(weights)} w, ref float panel, ref float x, ref {WeightType(weights)} b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) " +
                     "where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation " +
                     "where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass");
                 w.Line("// The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.");
                 w.Line("nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;");
-                for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = TShape.Bias ? {isa.Load("b", tile[k].Offset.ToString())} : {isa.Zero};");
+                for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = TShape.Bias ? {LoadWeight(weights, isa, "b", tile[k].Offset.ToString())} : {isa.Zero};");
                 w.Line($"// Over {chunk} inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.");
                 w.Line($"bool chunked = inputs > {chunk}, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;");
                 w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
@@ -329,13 +341,13 @@ public sealed partial class NetworkGenerator
                 // The input's weight vectors: the PackPanel pass reads them from W and stores them into the panel (and asks for
                 // the next chunk's row, a chunk of inputs on, to come into L2); the ReadPanel pass reads the panel.
                 w.Line($"ref float wi = ref Unsafe.Add(ref panel, i * {stride});");
-                w.Line("ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);");
+                w.Line($"ref {WeightType(weights)} wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);");
                 for (int k = 0; k < tile.Count; k++)
-                    w.Line($"var w{k} = TPass.Packs ? {isa.Load("wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
+                    w.Line($"var w{k} = TPass.Packs ? {LoadWeight(weights, isa, "wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
                 w.OpenBlock("if (TPass.Packs)");
                 for (int k = 0; k < tile.Count; k++) w.Line(isa.Store($"w{k}", "wi", SourceWriter.Int(k * isa.Width)));
                 w.OpenBlock("if (chunked)");
-                for (int line = 0; line < stride; line += 16)
+                for (int line = 0; line < stride; line += bfloat16 ? 32 : 16) // a 64-byte line: 16 floats, 32 bfloat16
                     w.Line($"global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, {chunk} * outputs + {new Offset("o", line)}));");
                 w.CloseBlock();
                 w.CloseBlock();
@@ -428,9 +440,9 @@ public sealed partial class NetworkGenerator
             private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, string input, Func<int, int, string> acc, bool scoped)
             {
                 if (scoped) w.OpenBlock("");
-                w.Line($"ref float wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                w.Line($"ref {WeightType(layer)} wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
                 for (int k = 0; k < tile.Count; k++)
-                    w.Line($"var w{k} = {isa.Load("wi", tile[k].Offset.ToString())};");
+                    w.Line($"var w{k} = {LoadWeight(layer, isa, "wi", tile[k].Offset.ToString())};");
                 rows.Each(w, r =>
                 {
                     w.Line($"var x{r} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref xs, {input})" : $"Unsafe.Add(ref xs, {r * layer.Inputs} + {input})")};");
@@ -529,7 +541,7 @@ public sealed partial class NetworkGenerator
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int chains = Chains(columns);
-                KernelHeader(w, $"private static void Forward1_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                KernelHeader(w, $"private static void Forward1_{isa.Suffix}<TActivation>({ForwardParameters(layer)}) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (chains > 1)
                     w.Line($"// {columns.Vectors} output vector(s): {chains} interleaved partial sums per output (input i feeds sum i % {chains}) keep the FMA pipes busy.");
                 bool skip = SkipsZeroInputs(layer, chains);
@@ -552,7 +564,7 @@ public sealed partial class NetworkGenerator
                     string Acc(int k, int j) => "acc" + k + (chains == 1 ? "" : "_" + j);
                     for (int k = 0; k < tile.Count; k++)
                         for (int j = 0; j < chains; j++)
-                            w.Line($"var {Acc(k, j)} = {(j == 0 && layer.ForwardBias ? isa.Load("b", tile[k].Offset.ToString()) : isa.Zero)};");
+                            w.Line($"var {Acc(k, j)} = {(j == 0 && layer.ForwardBias ? LoadWeight(layer, isa, "b", tile[k].Offset.ToString()) : isa.Zero)};");
                     if (layer.Inputs * tile.Count <= UnrollBudget)
                     {
                         w.Line($"// {layer.Inputs} inputs x {tile.Count} vectors fit the unroll budget: straight-line code, constant offsets.");
@@ -560,7 +572,7 @@ public sealed partial class NetworkGenerator
                         {
                             w.Line($"var x{i} = {isa.Broadcast($"Unsafe.Add(ref x, {i})")};");
                             for (int k = 0; k < tile.Count; k++)
-                                w.Line($"{Acc(k, i % chains)} = {isa.MultiplyAdd(isa.Load("w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", Acc(k, i % chains))};");
+                                w.Line($"{Acc(k, i % chains)} = {isa.MultiplyAdd(LoadWeight(layer, isa, "w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", Acc(k, i % chains))};");
                         }
                     }
                     else if (skip)
@@ -662,7 +674,7 @@ public sealed partial class NetworkGenerator
                 int n = layer.Outputs, g = shape.Rows, vectors = shape.Vectors, chains = shape.Chains, step = g * chains;
                 int whole = layer.Inputs / step * step, groups = (layer.Inputs - whole) / g, tail = whole + groups * g;
                 string Acc(int v, int c) => $"acc{v}_{c}";
-                KernelHeader(w, $"private static void Forward1_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                KernelHeader(w, $"private static void Forward1_{isa.Suffix}<TActivation>({ForwardParameters(layer)}) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line($"// {n} outputs, not a whole number of vectors: {g} rows of W ({g * n} consecutive floats) {(vectors == 1 ? "are a vector, times" : $"are {vectors} vectors, each times")} x[i..i+{g - 1}]");
                 w.Line($"// permuted to the row of each lane; lane l of vector v sums output ({isa.Width} v + l) % {n}.{(chains > 1 ? $" {chains} sets of partial sums take turns." : "")}");
                 for (int v = 0; v < vectors; v++)
@@ -678,12 +690,12 @@ public sealed partial class NetworkGenerator
                 {
                     w.Line($"var x{c} = {isa.LoadLow("x", i, g)};");
                     for (int v = 0; v < vectors; v++)
-                        w.Line($"{Acc(v, c)} = {isa.MultiplyAdd(isa.Load("wi", SourceWriter.Int(c * g * n + v * isa.Width)), isa.Permute($"x{c}", $"index{v}"), Acc(v, c))};");
+                        w.Line($"{Acc(v, c)} = {isa.MultiplyAdd(LoadWeight(layer, isa, "wi", SourceWriter.Int(c * g * n + v * isa.Width)), isa.Permute($"x{c}", $"index{v}"), Acc(v, c))};");
                 }
                 if (whole > 0)
                 {
                     w.OpenBlock($"for (nuint i = 0; i < {whole}; i += {step})");
-                    w.Line($"ref float wi = ref Unsafe.Add(ref w, i * {n});");
+                    w.Line($"ref {WeightType(layer)} wi = ref Unsafe.Add(ref w, i * {n});");
                     for (int c = 0; c < chains; c++) Step(c == 0 ? "i" : $"i + {c * g}", c);
                     w.CloseBlock();
                 }
@@ -691,7 +703,7 @@ public sealed partial class NetworkGenerator
                 {
                     int i = whole + q * g;
                     w.OpenBlock($"// inputs {i}..{i + g - 1}, into the first set");
-                    w.Line($"ref float wi = ref Unsafe.Add(ref w, {i * n});");
+                    w.Line($"ref {WeightType(layer)} wi = ref Unsafe.Add(ref w, {i * n});");
                     Step(SourceWriter.Int(i), 0);
                     w.CloseBlock();
                 }
@@ -705,10 +717,10 @@ public sealed partial class NetworkGenerator
                     w.Line(isa.Store(chains > 1 ? $"({sum})" : sum, "t", SourceWriter.Int(v * isa.Width)));
                 }
                 w.OpenBlock($"for (nuint j = 0; j < {n}; j++)");
-                w.Line($"float sum = {(layer.ForwardBias ? "Unsafe.Add(ref b, j)" : "0f")};");
+                w.Line($"float sum = {(layer.ForwardBias ? LoadWeight(layer, Isa.Scalar, "b", "j") : "0f")};");
                 w.Line($"for (nuint r = 0; r < {g}; r++) sum += Unsafe.Add(ref t, r * {n} + j);");
                 if (tail < layer.Inputs)
-                    w.Line($"for (nuint i = {tail}; i < {layer.Inputs}; i++) sum += Unsafe.Add(ref x, i) * Unsafe.Add(ref w, i * {n} + j);");
+                    w.Line($"for (nuint i = {tail}; i < {layer.Inputs}; i++) sum += Unsafe.Add(ref x, i) * {LoadWeight(layer, Isa.Scalar, "w", $"i * {n} + j")};");
                 w.Line("Unsafe.Add(ref t, j) = sum; // lane j is read only by output j, before this");
                 w.CloseBlock();
                 w.Line("// The activation on a whole vector, as every other kernel applies it; then the outputs.");
@@ -738,10 +750,10 @@ public sealed partial class NetworkGenerator
                 {
                     string input = j == 0 ? i : $"{i} + {j}";
                     string suffix = chains == 1 ? "" : j.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    w.Line($"ref float wi{suffix} = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                    w.Line($"ref {WeightType(layer)} wi{suffix} = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
                     w.Line($"var xi{suffix} = {isa.Broadcast($"Unsafe.Add(ref x, {input})")};");
                     for (int k = 0; k < tile.Count; k++)
-                        w.Line($"{acc(k, j)} = {isa.MultiplyAdd(isa.Load("wi" + suffix, tile[k].Offset.ToString()), "xi" + suffix, acc(k, j))};");
+                        w.Line($"{acc(k, j)} = {isa.MultiplyAdd(LoadWeight(layer, isa, "wi" + suffix, tile[k].Offset.ToString()), "xi" + suffix, acc(k, j))};");
                 }
             }
 
@@ -866,7 +878,9 @@ public sealed partial class NetworkGenerator
         /// <see cref="BatchOne"/>: a caller runs one row alone (a dense layer on flat activations), so it gets Forward1;
         /// products that always run rows (convolutions, tokens, attention, the input gradient) only ForwardRows.
         /// <see cref="ReluInputs"/>: its inputs are a ReLU's outputs, so Forward1 may skip the zero ones.
-        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1, bool BatchOne = false, bool Sparse = false, bool ReluInputs = false);
+        /// <see cref="BFloat16"/>: W and b are bfloat16 (<c>ref ushort</c>, the parameters' bfloat16 image), widened to fp32 as
+        /// each vector is loaded; the sums are fp32 as ever.
+        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1, bool BatchOne = false, bool Sparse = false, bool ReluInputs = false, bool BFloat16 = false);
 
         /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
         private readonly struct Offset

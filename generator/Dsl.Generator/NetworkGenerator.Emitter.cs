@@ -196,7 +196,7 @@ public sealed partial class NetworkGenerator
         private static void EmitConstructor(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             w.Line($"/// <summary>Creates the network with parameters initialised deterministically from <paramref name=\"seed\"/>.</summary>");
-            w.OpenBlock($"public {spec.ClassName}(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors()))");
+            w.OpenBlock($"public {spec.ClassName}(int seed = 0) : this(new global::Dsl.Parameters(CreateTensors(){(spec.BFloat16 ? ", global::Dsl.WeightType.BFloat16" : "")}))");
             w.Line("_parameters.Initialize(seed);");
             w.CloseBlock();
             w.Line();
@@ -361,13 +361,19 @@ public sealed partial class NetworkGenerator
             }
         }
 
+        // The weights inference reads: the fp32 values, or a bfloat16 network's bfloat16 image (rounded again here after training).
+        private static void EmitInferenceWeights(SourceWriter w, NetworkSpec spec) =>
+            w.Line(spec.BFloat16
+                ? "ref ushort p = ref MemoryMarshal.GetReference(_parameters.BFloat16Values);"
+                : "ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);");
+
         private static void EmitForwardOne(SourceWriter w, NetworkSpec spec, Plan plan)
         {
             EmitScratchComment(w, "ForwardOne", plan.InferenceScratchFloats);
             EmitOptimisedFromFirstCall(w);
             if (plan.InferenceScratchFloats is > 0 and <= StackScratchLimitFloats) EmitSkipLocalsInit(w, spec);
             w.OpenBlock("private void ForwardOne(ref float x, ref float y)");
-            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);");
+            EmitInferenceWeights(w, spec);
             EmitScratch(w, "ForwardOne", plan.InferenceScratchFloats);
             SharedScratch shared = plan.Shared;
             if (shared.InferenceColumnsFloats > 0)
@@ -456,7 +462,7 @@ public sealed partial class NetworkGenerator
             EmitOptimisedFromFirstCall(w);
             if (hidden > 0 && onStack) EmitSkipLocalsInit(w, spec);
             w.OpenBlock("private void ForwardBlock(ref float x, ref float y, int rows)");
-            w.Line("ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);");
+            EmitInferenceWeights(w, spec);
             if (hidden > 0)
                 w.Line(onStack
                     ? $"{Span} scratch = stackalloc float[rows * {hidden}];"

@@ -90,6 +90,17 @@ public sealed partial class NetworkGenerator
             List<LayerSpec> layers = flattener.Layers;
             bool layerFailed = flattener.Failed;
 
+            // WeightType.BFloat16 (1): every step must have bfloat16 kernels, or say so on the attribute.
+            bool bfloat16 = NamedInt(networkAttribute, "WeightType") == 1;
+            if (bfloat16)
+            {
+                LocationInfo? weightTypeLocation = LocationInfo.From(NamedArgumentLocation(networkAttribute, "WeightType")) ?? networkLocation;
+                var reported = new HashSet<string>(System.StringComparer.Ordinal);
+                foreach (LayerSpec layer in layers)
+                    if (!layer.Handler.SupportsBFloat16(layer) && reported.Add(layer.MemberName))
+                        diagnostics.Add(Diagnostic(DiagnosticDescriptors.BFloat16Unsupported, weightTypeLocation, type.Name, layer.MemberName, layer.Kind.ToString()));
+            }
+
             // Layers whose names derive the same local in the generated methods (e.g. 'Head' and 'DHead': dHead).
             var localOwner = new Dictionary<string, string>();
             foreach (LayerSpec layer in layers)
@@ -120,6 +131,7 @@ public sealed partial class NetworkGenerator
                 {
                     Repeats = new EquatableArray<RepeatSpan>(flattener.Repeats),
                     Weights = weights ?? "",
+                    BFloat16 = bfloat16,
                 };
             // Stubs only where the class itself is sound: a non-partial or unsupported class gets the compiler's errors.
             bool classSound = !diagnostics.Exists(d => d.Id == DiagnosticDescriptors.NotPartial.Id || d.Id == DiagnosticDescriptors.UnsupportedNetworkClass.Id);

@@ -14,3 +14,15 @@ public partial class FashionMlp
     [Dense(128, Activation.Relu)] public partial Dense Fc2 { get; }
     [Dense(10)]                   public partial Dense Head { get; }
 }
+
+/// <summary>
+/// <see cref="FashionMlp"/> with bfloat16 weights: inference reads the weights rounded to bfloat16 (half the bytes).
+/// The sample copies the trained fp32 weights into it and prints its test accuracy beside the fp32 one.
+/// </summary>
+[Network(Input = 784, WeightType = WeightType.BFloat16)]
+public partial class FashionMlpBFloat16
+{
+    [Dense(256, Activation.Relu)] public partial Dense Fc1 { get; }
+    [Dense(128, Activation.Relu)] public partial Dense Fc2 { get; }
+    [Dense(10)]                   public partial Dense Head { get; }
+}

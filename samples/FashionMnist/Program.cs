@@ -61,6 +61,14 @@ Console.WriteLine($"total training time: {fitClock.Elapsed.TotalSeconds:F1} s");
 
 double accuracy = SampleSupport.Accuracy(net, test);
 Console.WriteLine($"test accuracy: {accuracy:F4}");
+if (net is FashionMlp)
+{
+    // The same trained weights read as bfloat16 (rounded to nearest even) by the bfloat16 twin's kernels.
+    var half = new FashionMlpBFloat16();
+    net.Parameters.ReadOnlyValues.CopyTo(half.Parameters.Values);
+    double halfAccuracy = SampleSupport.Accuracy(half, test);
+    Console.WriteLine($"test accuracy with bfloat16 weights: {halfAccuracy:F4} ({(halfAccuracy - accuracy) * 100:+0.00;-0.00;0.00} points)");
+}
 
 return SampleSupport.SaveAndCheckReload(net, Create(options.Model, seed: 0), outputPath, test, accuracy);
 

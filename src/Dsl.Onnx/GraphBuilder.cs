@@ -71,6 +71,10 @@ internal sealed class GraphBuilder
             throw new InvalidOperationException($"Step '{stepName}': the tensor name '{tensorName}' is already used by another value of the graph.");
         var values = new float[info.Length];
         info.StoredToFile(_parameters.ReadOnlyValue(info), values);
+        // A bfloat16 network's inference reads its weights rounded to bfloat16: export those (as floats, exactly), so ONNX
+        // Runtime computes what Dsl does; the fp32 master weights are what Save writes.
+        if (_parameters.WeightType == WeightType.BFloat16)
+            for (int i = 0; i < values.Length; i++) values[i] = BFloat16.RoundTrip(values[i]);
         var dims = new long[info.Shape.Length];
         for (int i = 0; i < dims.Length; i++) dims[i] = info.Shape[i];
         Graph.Initializer.Add(FloatTensor(tensorName, values, dims));

@@ -27,6 +27,24 @@ public enum Activation
 }
 
 /// <summary>
+/// How a network's inference reads its weights (<see cref="NetworkAttribute.WeightType"/>). Training always keeps
+/// and updates fp32 master weights (<see cref="Parameters.Values"/>); the weight type only chooses what the
+/// inference kernels stream.
+/// </summary>
+public enum WeightType
+{
+    /// <summary>IEEE single precision, 4 bytes a weight: inference reads <see cref="Parameters.ReadOnlyValues"/>.</summary>
+    Float32,
+    /// <summary>
+    /// bfloat16 (the high 16 bits of a float: 8 exponent bits, 7 mantissa bits), 2 bytes a weight: inference reads
+    /// <see cref="Parameters.BFloat16Values"/>, the fp32 values rounded to nearest even, widens each weight to fp32 in
+    /// registers and accumulates in fp32. Half the bytes of fp32 for a batch-1 forward that is bound by reading the
+    /// weights; about three significant decimal digits per weight. Dense layers (and dropout) only, today.
+    /// </summary>
+    BFloat16,
+}
+
+/// <summary>
 /// Marks a <c>partial</c> class as a network. Its layers are the members marked with a layer attribute,
 /// run in declaration order; the source generator emits forward, backward and parameter plumbing.
 /// </summary>
@@ -67,6 +85,14 @@ public sealed class NetworkAttribute : Attribute
     /// The project lists the file as <c>&lt;DslWeights Include="…" /&gt;</c>. <c>new</c> still gives a seeded initialisation.
     /// </summary>
     public string? Weights { get; set; }
+
+    /// <summary>
+    /// The weights inference reads (default <see cref="Dsl.WeightType.Float32"/>). With
+    /// <see cref="Dsl.WeightType.BFloat16"/> the forward kernels stream dense layers' weights and biases as bfloat16
+    /// (rounded from the fp32 master values, which training keeps and updates as usual); compiled-in
+    /// <see cref="Weights"/> are then stored as bfloat16 too. Only dense and dropout layers support it (DSL0015 otherwise).
+    /// </summary>
+    public WeightType WeightType { get; set; }
 }
 
 /// <summary>

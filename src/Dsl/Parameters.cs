@@ -24,6 +24,14 @@ namespace Dsl;
 /// <see cref="Value"/>: training, <c>Load</c>, <see cref="Initialize"/>), which first copies them into ordinary
 /// buffers; inference reads <see cref="ReadOnlyValues"/> and <see cref="ReadOnlyBuffers"/>, which never copy.
 /// </para>
+/// <para>
+/// bfloat16 weights (<see cref="WeightType"/> <see cref="Dsl.WeightType.BFloat16"/>): <see cref="BFloat16Values"/> is the
+/// bfloat16 image of <see cref="Values"/>, same offsets, rounded to nearest even. Every write access (<see cref="Values"/>,
+/// <see cref="Value"/>, <see cref="Initialize"/>, the copy of compiled-in weights) marks it stale, and the next read
+/// rounds it again, so training, which reads and updates the fp32 values, runs exactly as in an fp32 network and the
+/// inference after it reads the new weights. Compiled-in bfloat16 weights (<see cref="CompiledInBFloat16"/>) are the
+/// image itself, read in place; the first write widens them into fp32 <see cref="Values"/> (exactly).
+/// </para>
 /// </remarks>
 public sealed unsafe class Parameters
 {
@@ -38,13 +46,26 @@ public sealed unsafe class Parameters
     // Compiled-in weights: static data of the assembly (never moves, never freed), read until the first write.
     private float* _compiledValues;
     private float* _compiledBuffers;
+    // Compiled-in bfloat16 weights (CompiledInBFloat16): the image itself, static data; no fp32 values until the first write.
+    private ushort* _compiledBFloat16;
+    // ReadOnlyValues of compiled-in bfloat16 weights: the image widened once, read-only (Save, export, Connections).
+    private float[]? _widened;
+    private int _widenedStart;
+    // The bfloat16 image of _values: allocated on first read, rounded again on the read after a write access.
+    private ushort[]? _bfloat16;
+    private int _bfloat16Start;
+    private volatile bool _bfloat16Stale = true;
     private readonly object _copyLock = new();
+    private readonly object _roundLock = new();
     private readonly Dictionary<string, TensorInfo> _byName = new(StringComparer.Ordinal);
 
     /// <summary>Lays out <paramref name="tensors"/> in order and allocates zeroed buffers.</summary>
+    /// <param name="tensors">The tensors, parameters and buffers, in declaration order.</param>
+    /// <param name="weightType">What the network's inference reads: <see cref="Dsl.WeightType.BFloat16"/> for <see cref="BFloat16Values"/>.</param>
     /// <exception cref="ArgumentException">Two tensors share a name.</exception>
-    public Parameters(IReadOnlyList<TensorInfo> tensors) : this(tensors, allocate: true)
+    public Parameters(IReadOnlyList<TensorInfo> tensors, WeightType weightType = WeightType.Float32) : this(tensors, allocate: true)
     {
+        WeightType = weightType;
     }
 
     /// <summary>
@@ -68,6 +89,29 @@ public sealed unsafe class Parameters
         parameters._compiledBuffers = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffers));
         return parameters;
     }
+
+    /// <summary>
+    /// Parameters of a <see cref="Dsl.WeightType.BFloat16"/> network whose weights are the compiled-in bfloat16
+    /// <paramref name="values"/>, laid out as <see cref="Values"/> (padding included), read in place as
+    /// <see cref="BFloat16Values"/>: half the bytes of fp32, and no fp32 copy until the first write access, which widens
+    /// them (exactly) into <see cref="Values"/>. The network must have no buffers. Generated code calls this.
+    /// </summary>
+    /// <param name="tensors">The tensors, as for the constructor.</param>
+    /// <param name="values"><see cref="Size"/> bfloat16 of static data (an RVA field): memory that never moves and is never freed.</param>
+    /// <exception cref="ArgumentException">The span's length is not the layout's, or the tensors include buffers.</exception>
+    public static Parameters CompiledInBFloat16(IReadOnlyList<TensorInfo> tensors, ReadOnlySpan<ushort> values)
+    {
+        var parameters = new Parameters(tensors, allocate: false) { WeightType = WeightType.BFloat16 };
+        if (values.Length != parameters.Size)
+            throw new ArgumentException($"The compiled-in values hold {values.Length} bfloat16; the layout has {parameters.Size}.", nameof(values));
+        if (parameters.BufferSize != 0)
+            throw new ArgumentException("Compiled-in bfloat16 weights are for networks without buffers.", nameof(tensors));
+        parameters._compiledBFloat16 = (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values));
+        return parameters;
+    }
+
+    /// <summary>What the network's inference reads: <see cref="ReadOnlyValues"/> (fp32) or <see cref="BFloat16Values"/>.</summary>
+    public WeightType WeightType { get; private init; }
 
     private Parameters(IReadOnlyList<TensorInfo> tensors, bool allocate)
     {
@@ -155,12 +199,75 @@ public sealed unsafe class Parameters
         get
         {
             if (_values is null) CopyCompiledIn();
+            // The caller may write: the bfloat16 image is rounded again when next read.
+            _bfloat16Stale = true;
             return _values!.AsSpan(_valuesStart, Size);
         }
     }
 
-    /// <summary>The values as inference reads them: <see cref="Values"/>, or the compiled-in weights in place (no copy).</summary>
-    public ReadOnlySpan<float> ReadOnlyValues => _values is { } values ? values.AsSpan(_valuesStart, Size) : new ReadOnlySpan<float>(_compiledValues, Size);
+    /// <summary>
+    /// The values as fp32 inference reads them: <see cref="Values"/>, or the compiled-in weights in place (no copy). Of
+    /// compiled-in bfloat16 weights, their widening, made once (a copy of <see cref="Size"/> floats) and kept.
+    /// </summary>
+    public ReadOnlySpan<float> ReadOnlyValues =>
+        _values is { } values ? values.AsSpan(_valuesStart, Size)
+        : _compiledBFloat16 != null ? Widened()
+        : new ReadOnlySpan<float>(_compiledValues, Size);
+
+    /// <summary>
+    /// The bfloat16 image of <see cref="Values"/> (same offsets and padding; each tensor at a multiple of 16 values, 32-byte
+    /// aligned), which the inference of a <see cref="Dsl.WeightType.BFloat16"/> network reads: each value rounded to
+    /// nearest even (<see cref="BFloat16.Round(float)"/>). It is allocated on the first read and rounded again on the first
+    /// read after a write access (<see cref="Values"/>, <see cref="Value"/>, <see cref="Initialize"/>, <c>Load</c>, an
+    /// optimiser step); compiled-in bfloat16 weights are read in place. A read while another thread is still writing the
+    /// values may see some of its writes only until the next write access: train, then infer.
+    /// </summary>
+    public ReadOnlySpan<ushort> BFloat16Values
+    {
+        get
+        {
+            if (_values is null && _compiledBFloat16 != null) return new ReadOnlySpan<ushort>(_compiledBFloat16, Size);
+            if (_bfloat16Stale) RoundBFloat16();
+            return _bfloat16!.AsSpan(_bfloat16Start, Size);
+        }
+    }
+
+    // Clears the flag before reading the values, so a write access that comes in meanwhile marks the image stale again.
+    private void RoundBFloat16()
+    {
+        lock (_roundLock)
+        {
+            if (!_bfloat16Stale) return;
+            _bfloat16Stale = false;
+            ReadOnlySpan<float> values = ReadOnlyValues;
+            if (_bfloat16 is null)
+            {
+                (ushort[] image, int start) = AllocateAlignedHalves(Size);
+                BFloat16.Round(values, image.AsSpan(start, Size));
+                _bfloat16Start = start;
+                Volatile.Write(ref _bfloat16, image);
+            }
+            else BFloat16.Round(values, _bfloat16.AsSpan(_bfloat16Start, Size));
+        }
+    }
+
+    private ReadOnlySpan<float> Widened()
+    {
+        if (Volatile.Read(ref _widened) is null)
+        {
+            lock (_copyLock)
+            {
+                if (_widened is null)
+                {
+                    (float[] widened, int start) = AllocateAligned(Size);
+                    BFloat16.Widen(new ReadOnlySpan<ushort>(_compiledBFloat16, Size), widened.AsSpan(start, Size));
+                    _widenedStart = start;
+                    Volatile.Write(ref _widened, widened);
+                }
+            }
+        }
+        return _widened!.AsSpan(_widenedStart, Size);
+    }
 
     /// <summary>Accumulated gradients, same layout as <see cref="Values"/> (of compiled-in weights, allocated when first asked for).</summary>
     public Span<float> Gradients
@@ -203,13 +310,15 @@ public sealed unsafe class Parameters
                 (float[] values, int valuesStart) = AllocateAligned(Size);
                 (float[] buffers, int buffersStart) = AllocateAligned(BufferSize);
                 (float[] gradients, int gradientsStart) = AllocateAligned(Size);
-                new ReadOnlySpan<float>(_compiledValues, Size).CopyTo(values.AsSpan(valuesStart, Size));
+                if (_compiledBFloat16 != null) BFloat16.Widen(new ReadOnlySpan<ushort>(_compiledBFloat16, Size), values.AsSpan(valuesStart, Size));
+                else new ReadOnlySpan<float>(_compiledValues, Size).CopyTo(values.AsSpan(valuesStart, Size));
                 new ReadOnlySpan<float>(_compiledBuffers, BufferSize).CopyTo(buffers.AsSpan(buffersStart, BufferSize));
                 _gradientsStart = gradientsStart;
                 Volatile.Write(ref _gradients, gradients);
                 _buffersStart = buffersStart;
                 Volatile.Write(ref _buffers, buffers);
                 _valuesStart = valuesStart;
+                _bfloat16Stale = true;
                 Volatile.Write(ref _values, values);
             }
         }
@@ -275,6 +384,15 @@ public sealed unsafe class Parameters
     private static void FillNormal(Span<float> values, float deviation, Rng rng)
     {
         for (int i = 0; i < values.Length; i++) values[i] = deviation * rng.NextGaussian();
+    }
+
+    // The bfloat16 image's array, aligned as AllocateAligned's.
+    private static unsafe (ushort[] Array, int Start) AllocateAlignedHalves(int length)
+    {
+        ushort[] array = GC.AllocateArray<ushort>(length + 2 * AlignFloats, pinned: true);
+        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        int start = (int)((64 - address % 64) % 64 / sizeof(ushort));
+        return (array, start);
     }
 
     // A pinned array on the pinned object heap never moves, so an offset computed from its address keeps

@@ -234,3 +234,12 @@ public partial class DenseFfn2048Tokens
     [Dense(2048, Activation.Relu)] public partial Dense fc1 { get; }
     [Dense(64)] public partial Dense fc2 { get; }
 }
+
+/// <summary><see cref="MlpB"/> with bfloat16 weights (1.34 MB instead of 2.68 MB): the BFloat16_Forward benchmark.</summary>
+[Network(Input = 784, WeightType = WeightType.BFloat16)]
+public partial class MlpBHalf
+{
+    [Dense(512, Activation.Relu)] public partial Dense Fc1 { get; }
+    [Dense(512, Activation.Relu)] public partial Dense Fc2 { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}

@@ -23,6 +23,45 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void BFloat16WithAConvolution_ReportsDSL0015OnTheWeightType_PerLayer()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            using Dsl;
+
+            [Network(Channels = 1, Height = 8, Width = 8, WeightType = WeightType.BFloat16)]
+            public partial class Net
+            {
+                [Conv2D(4, 3)] public partial Conv2D Conv { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(10)] public partial Dense Out { get; }
+            }
+            """);
+        Diagnostic[] found = run.DslDiagnostics.ToArray();
+        Assert.Equal(new[] { "DSL0015", "DSL0015" }, found.Select(d => d.Id));
+        Assert.All(found, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
+        Assert.Equal("Network 'Net': layer 'Conv' (Conv2D) cannot read bfloat16 weights; WeightType.BFloat16 covers dense layers on a flat input (not pruned) and dropout today; declare the network without it", GeneratorRun.Message(found[0]));
+        Assert.Equal("Network 'Net': layer 'Flat' (Flatten) cannot read bfloat16 weights; WeightType.BFloat16 covers dense layers on a flat input (not pruned) and dropout today; declare the network without it", GeneratorRun.Message(found[1]));
+        Assert.All(found, d => Assert.Equal("WeightType = WeightType.BFloat16", run.SpanText(d)));
+    }
+
+    [Fact]
+    public void BFloat16DenseAndDropout_ReportNothing()
+    {
+        GeneratorRun run = GeneratorHarness.Run("""
+            using Dsl;
+
+            [Network(Input = 8, WeightType = WeightType.BFloat16)]
+            public partial class Net
+            {
+                [Dense(16, Activation.Relu)] public partial Dense Hidden { get; }
+                [Dropout(0.5)] public partial Dropout Drop { get; }
+                [Dense(3, Bias = false)] public partial Dense Out { get; }
+            }
+            """);
+        run.AssertClean();
+    }
+
+    [Fact]
     public void NoLayers_ReportsDSL0002OnTheClassName()
     {
         Diagnostic d = SingleDiagnostic("DSL0002", """

@@ -48,6 +48,44 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void BFloat16TinyMlp()
+    {
+        // TinyMlp with bfloat16 weights: inference reads _parameters.BFloat16Values through each kernel class's BFloat16
+        // kernels (ref ushort W and b, widening loads); training keeps the fp32 ForwardRows.
+        const string source = """
+            using Dsl;
+
+            [Network(Input = 4, WeightType = WeightType.BFloat16)]
+            public partial class TinyMlp
+            {
+                [Dense(8, Activation.Relu)] public partial Dense Hidden { get; }
+                [Dropout(0.1)] public partial Dropout Drop { get; }
+                [Dense(3)] public partial Dense Out { get; }
+            }
+            """;
+        VerifyGenerated(Baseline.Full, source, nameof(BFloat16TinyMlp), "TinyMlp");
+    }
+
+    [Fact]
+    public void BFloat16Mlp()
+    {
+        // Every bfloat16 kernel form: 256 -> 256 packs its panels (shared GemmTiles of their own, widening as they pack),
+        // 256 -> 10 the interleaved batch-1 kernel, 10 -> 3 the scalar rung; Softmax after the product.
+        const string source = """
+            using Dsl;
+
+            [Network(Input = 256, WeightType = WeightType.BFloat16)]
+            public partial class HalfMlp
+            {
+                [Dense(256, Activation.Relu)] public partial Dense Fc1 { get; }
+                [Dense(10, Activation.Gelu)] public partial Dense Fc2 { get; }
+                [Dense(3, Activation.Softmax)] public partial Dense Head { get; }
+            }
+            """;
+        VerifyGenerated(Baseline.Partial, source, nameof(BFloat16Mlp), "HalfMlp");
+    }
+
+    [Fact]
     public void SoftmaxGeluNoBias()
     {
         // Odd widths: 17 ends in an overlapping tail vector on every rung, 6 narrows AVX-512 and AVX2 to Vector128.

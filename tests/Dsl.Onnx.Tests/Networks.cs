@@ -655,3 +655,12 @@ public partial class SampleResidual8
     [LayerNorm] public partial LayerNorm norm { get; }
     [Dense(10)] public partial Dense head { get; }
 }
+
+/// <summary>bfloat16 weights: the export holds them rounded to bfloat16 (as floats), so ONNX Runtime computes what Dsl's bfloat16 kernels do.</summary>
+[Network(Input = 300, WeightType = WeightType.BFloat16)]
+public partial class HalfMlp
+{
+    [Dense(64, Activation.Relu)] public partial Dense Fc1 { get; }
+    [Dropout(0.1)] public partial Dropout Drop { get; }
+    [Dense(10)] public partial Dense Head { get; }
+}

@@ -40,6 +40,9 @@ internal sealed class DenseHandler : LayerHandler
 
     public override bool HasSparseKernel(LayerSpec layer) => true;
 
+    // Flat input (the batch-1 and blocked kernels) and dense weights; tokens and the pruned sparse kernel read fp32 only.
+    public override bool SupportsBFloat16(LayerSpec layer) => layer.Input.Rows == 1 && layer.Pruning is null;
+
     public override void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
     {
         if (layer.Activation == ActivationKind.Softmax && output.Features == 1)
@@ -96,7 +99,19 @@ internal sealed class DenseHandler : LayerHandler
 
     public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan)
     {
-        DenseEmitter.EmitForward(w, Product(step.Layer) with { ReluInputs = FollowsRelu(step, plan) }, plan);
+        Gemm product = Product(step.Layer) with { ReluInputs = FollowsRelu(step, plan) };
+        if (plan.Spec.BFloat16)
+        {
+            // Training reads the fp32 master weights (ForwardRows only); inference the bfloat16 image, through these.
+            DenseEmitter.EmitForward(w, product with { BatchOne = false }, plan);
+            w.Line();
+            w.Line("/// <summary>The inference kernels over the bfloat16 image of W and b, widened to fp32 in registers.</summary>");
+            w.OpenBlock("public static class BFloat16");
+            DenseEmitter.EmitForward(w, product with { BFloat16 = true }, plan);
+            w.CloseBlock();
+            return;
+        }
+        DenseEmitter.EmitForward(w, product, plan);
         if (step.Layer.Pruning is null) return;
         w.Line();
         DenseEmitter.EmitForwardSparse(w);
@@ -141,6 +156,9 @@ internal sealed class DenseHandler : LayerHandler
         c.W.Line("    " + dense);
     }
 
+    // The inference kernels' class: the layer's own, or its BFloat16 one in a bfloat16 network (p is then the bfloat16 image).
+    private static string Inference(CallSite c) => c.Plan.Spec.BFloat16 ? c.Code + ".BFloat16" : c.Code;
+
     // Softmax runs after the product, over each row; every other activation is fused into the kernel.
     private static string Fused(LayerSpec layer, bool keepsZ) =>
         keepsZ || layer.Activation == ActivationKind.Softmax ? "Identity" : OperatorName(layer.Activation);
@@ -159,8 +177,8 @@ internal sealed class DenseHandler : LayerHandler
         LayerSpec layer = c.Layer;
         int width = layer.Output.Features;
         EmitSparseOrDense(c, x, y, SourceWriter.Int(rows), batchOne
-            ? $"{c.Code}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
-            : $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
+            ? $"{Inference(c)}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
+            : $"{Inference(c)}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
         if (layer.Activation == ActivationKind.Softmax)
         {
             if (rows > 1) c.W.Line($"for (int t = 0; t < {rows}; t++)");
@@ -171,7 +189,7 @@ internal sealed class DenseHandler : LayerHandler
     public override void EmitBlockInference(CallSite c, string x, string y)
     {
         LayerSpec layer = c.Layer;
-        EmitSparseOrDense(c, x, y, "rows", $"{c.Code}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
+        EmitSparseOrDense(c, x, y, "rows", $"{Inference(c)}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
         if (layer.Activation == ActivationKind.Softmax)
         {
             c.W.Line("for (int r = 0; r < rows; r++)");

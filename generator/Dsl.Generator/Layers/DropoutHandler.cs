@@ -31,6 +31,9 @@ internal sealed class DropoutHandler : LayerHandler
 
     public override bool IsAliasInInference(LayerSpec layer) => true;
 
+    // No tensors, and no code at inference.
+    public override bool SupportsBFloat16(LayerSpec layer) => true;
+
     public override bool Decodes(LayerSpec layer) => true;
 
     protected override string InferenceAliasComment => "// the identity at inference: no data moves";

@@ -58,6 +58,12 @@ internal abstract class LayerHandler
     /// <summary>Whether this pruned layer runs the sparse kernel at inference (on the runtime's compact form of its weight).</summary>
     public virtual bool HasSparseKernel(LayerSpec layer) => false;
 
+    /// <summary>
+    /// Whether the step runs in a <c>WeightType.BFloat16</c> network: its inference reads its tensors (if any) from the
+    /// bfloat16 image through bfloat16 kernels. Otherwise such a network is DSL0015.
+    /// </summary>
+    public virtual bool SupportsBFloat16(LayerSpec layer) => false;
+
     /// <summary>A last check with the output shape known (after the size checks).</summary>
     public virtual void CheckOutput(LayerSpec layer, Shape output, LayerChecks check)
     {

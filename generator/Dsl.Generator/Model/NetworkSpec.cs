@@ -25,6 +25,12 @@ internal sealed record NetworkSpec(
     /// <summary>The attribute's <c>Weights</c>: the safetensors file compiled into the assembly, or empty.</summary>
     public string Weights { get; init; } = "";
 
+    /// <summary>
+    /// The attribute's <c>WeightType = WeightType.BFloat16</c>: inference reads the dense layers' weights and biases from
+    /// <c>Parameters.BFloat16Values</c> through bfloat16 kernels (every step supports it, DSL0015 otherwise).
+    /// </summary>
+    public bool BFloat16 { get; init; }
+
     /// <summary>The outermost [Repeat] members, whose copies are the same steps with other names and offsets.</summary>
     public EquatableArray<RepeatSpan> Repeats { get; init; } = EquatableArray<RepeatSpan>.Empty;
 

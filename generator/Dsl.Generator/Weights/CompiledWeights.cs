@@ -203,16 +203,33 @@ internal static class CompiledWeights
         w.Line("// Each ulong holds two floats, the first in its low half: the data reads as floats on little-endian machines only.");
         w.Line("if (!global::System.BitConverter.IsLittleEndian)");
         w.Line($"    throw new global::System.PlatformNotSupportedException(\"{spec.ClassName}'s compiled-in weights are little-endian; load the file with Load instead.\");");
-        string valuesSpan = "global::System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, float>(CompiledValues)";
-        string buffersSpan = plan.BuffersSize > 0 ? "global::System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, float>(CompiledBuffers)" : "default";
-        w.Line($"var network = new {spec.ClassName}(global::Dsl.Parameters.CompiledIn(CreateTensors(), {valuesSpan}, {buffersSpan}));");
+        if (spec.BFloat16)
+        {
+            // A bfloat16 network (no buffers: DSL0015 admits dense and dropout layers only) reads the rounded image itself.
+            w.Line($"var network = new {spec.ClassName}(global::Dsl.Parameters.CompiledInBFloat16(CreateTensors(), global::System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, ushort>(CompiledValues)));");
+        }
+        else
+        {
+            string valuesSpan = "global::System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, float>(CompiledValues)";
+            string buffersSpan = plan.BuffersSize > 0 ? "global::System.Runtime.InteropServices.MemoryMarshal.Cast<ulong, float>(CompiledBuffers)" : "default";
+            w.Line($"var network = new {spec.ClassName}(global::Dsl.Parameters.CompiledIn(CreateTensors(), {valuesSpan}, {buffersSpan}));");
+        }
         if (plan.Tensors.Any(t => t.Pruning is not null))
             w.Line("network._parameters.Pruning!.MaskFromZeros(); // a pruned model's all-zero blocks are its masks, as after Load");
         w.Line("return network;");
         w.CloseBlock();
         w.Line();
-        w.Line($"// {name}: {SourceWriter.Grouped(file.Bytes!.LongLength)} bytes, laid out as Parameters.Values ({SourceWriter.Grouped(values.Length)} floats, each tensor at a multiple of 16).");
-        EmitData(w, "CompiledValues", values, plan.Tensors.Where(t => !t.Buffer));
+        if (spec.BFloat16)
+        {
+            w.Line($"// {name}: {SourceWriter.Grouped(file.Bytes!.LongLength)} bytes of F32, rounded to bfloat16 (nearest, ties to even) at build time and laid out as");
+            w.Line($"// Parameters.BFloat16Values ({SourceWriter.Grouped(values.Length)} bfloat16, each tensor at a multiple of 16).");
+            EmitBFloat16Data(w, "CompiledValues", values, plan.Tensors.Where(t => !t.Buffer));
+        }
+        else
+        {
+            w.Line($"// {name}: {SourceWriter.Grouped(file.Bytes!.LongLength)} bytes, laid out as Parameters.Values ({SourceWriter.Grouped(values.Length)} floats, each tensor at a multiple of 16).");
+            EmitData(w, "CompiledValues", values, plan.Tensors.Where(t => !t.Buffer));
+        }
         if (plan.BuffersSize > 0)
         {
             w.Line();
@@ -252,6 +269,43 @@ internal static class CompiledWeights
     }
 
     private static unsafe uint Bits(float value) => *(uint*)&value;
+
+    // As EmitData, of the values rounded to bfloat16: four to a ulong, the first in the lowest 16 bits.
+    private static void EmitBFloat16Data(SourceWriter w, string property, float[] image, IEnumerable<TensorPlan> tensors)
+    {
+        w.Line($"private static global::System.ReadOnlySpan<ulong> {property} => new ulong[]");
+        w.OpenBlock("");
+        var line = new StringBuilder();
+        TensorPlan[] ordered = tensors.OrderBy(t => t.Offset).ToArray();
+        for (int k = 0; k < ordered.Length; k++)
+        {
+            TensorPlan t = ordered[k];
+            // Tensors start at multiples of 16 values, so each starts a ulong.
+            int start = t.Offset, stop = k + 1 < ordered.Length ? ordered[k + 1].Offset : image.Length;
+            string layout = t.TransposeGroups == 0 ? "" : t.TransposeGroups == 1 ? ", stored input-major" : $", stored input-major per group of {t.TransposeGroups}";
+            w.Line($"// {t.Name} {Format(t.Shape)}{layout}: bfloat16 {SourceWriter.Grouped(start)}..{SourceWriter.Grouped(start + t.Length - 1)}");
+            for (int i = start; i < stop; i += 4)
+            {
+                ulong four = 0;
+                for (int j = 0; j < 4; j++) four |= (ulong)RoundBFloat16(image[i + j]) << (16 * j);
+                line.Append("0x").Append(four.ToString("X16", CultureInfo.InvariantCulture)).Append(", ");
+                if ((i - start) % 32 == 28 || i + 4 >= stop)
+                {
+                    w.Line(line.ToString().TrimEnd());
+                    line.Clear();
+                }
+            }
+        }
+        w.CloseBlock(";");
+    }
+
+    /// <summary>The runtime's <c>Dsl.BFloat16.Round</c>: nearest, ties to even; a NaN stays a NaN (quiet).</summary>
+    internal static ushort RoundBFloat16(float value)
+    {
+        uint bits = Bits(value);
+        if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (ushort)((bits >> 16) | 0x40);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1)) >> 16);
+    }
 
     private static string Escape(string path) => path.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "'").Replace("\n", " ").Replace("\r", " ");
 }

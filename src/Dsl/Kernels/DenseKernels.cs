@@ -16,7 +16,7 @@ public static class DenseKernels
     /// may lie past the data: a prefetch never faults.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void PrefetchToL2(ref float value)
+    public static unsafe void PrefetchToL2<T>(ref T value)
     {
         if (System.Runtime.Intrinsics.X86.Sse.IsSupported) System.Runtime.Intrinsics.X86.Sse.Prefetch1(Unsafe.AsPointer(ref value));
     }
