@@ -3,7 +3,7 @@
 # tests on every SIMD path (AVX-512, AVX2, Vector128, scalar), the package tests, then the benchmarks' smoke checks, and prints the
 # totals as one line "N passed, N failed".
 # Needs the .NET 10 SDK; NuGet packages restore on first use, and Debian's python3-torch, python3-torchvision, clang and
-# zlib1g-dev are installed when missing.
+# zlib1g-dev and dataset-fashion-mnist are installed when missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,8 @@ trap 'rm -rf "$results"' EXIT
 bash scripts/install-pytorch.sh || echo "could not install python3-torch and python3-torchvision: the PyTorch tests will fail"
 # NativeAOT's platform linker and zlib (Debian's clang and zlib1g-dev), for the package tests' AOT publish.
 bash scripts/install-aot.sh || echo "could not install clang and zlib1g-dev: the package tests' NativeAOT publish will fail"
+# Fashion-MNIST (Debian's dataset-fashion-mnist), which the NativeAOT EmbeddedClassifier classifies in the package tests.
+bash scripts/install-data.sh || echo "could not install dataset-fashion-mnist: the EmbeddedClassifier test will fail"
 
 dotnet build Dsl.sln -c Release -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 

@@ -103,7 +103,8 @@ internal static class Program
         Console.Out.Write($"steady state: {median:F1} us (median of {BenchCalls} calls; 10th-90th percentile {times[times.Length / 10]:F1}-{times[times.Length * 9 / 10]:F1} us)\n");
         Console.Out.Write($"first / steady: {first / median:F1}x\n");
         Console.Out.Write($"allocated per call: {(double)allocated / BenchCalls:F0} B\n");
-        Console.Out.Write($"simd: {Simd()}\n");
+        // The rung the kernels run and the one this processor could: a NativeAOT build without IlcInstructionSet runs Vector128.
+        Console.Out.Write($"simd: {Dsl.Runtime.Isa} (this processor: {Dsl.Runtime.MachineIsa})\n");
     }
 
     /// <summary>The first <paramref name="count"/> test images, streamed, each classified by its own Forward call; the accuracy against their labels.</summary>
@@ -130,12 +131,6 @@ internal static class Program
     }
 
     /// <summary>The widest vector path the generated kernels take here (NativeAOT fixes it when compiling: see docs/embedded.md).</summary>
-    private static string Simd() =>
-        System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "AVX-512"
-        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "AVX2"
-        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "Vector128"
-        : "scalar";
-
     private static double Micro(long from, long to) => (to - from) * 1e6 / Stopwatch.Frequency;
 
     private static int Fail(int code, string message)

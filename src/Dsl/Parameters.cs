@@ -87,6 +87,8 @@ public sealed unsafe class Parameters
         // The spans are static data, so their addresses stay valid for the process's life.
         parameters._compiledValues = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values));
         parameters._compiledBuffers = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(buffers));
+        Touch(MemoryMarshal.AsBytes(values));
+        Touch(MemoryMarshal.AsBytes(buffers));
         return parameters;
     }
 
@@ -107,11 +109,24 @@ public sealed unsafe class Parameters
         if (parameters.BufferSize != 0)
             throw new ArgumentException("Compiled-in bfloat16 weights are for networks without buffers.", nameof(tensors));
         parameters._compiledBFloat16 = (ushort*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(values));
+        Touch(MemoryMarshal.AsBytes(values));
         return parameters;
     }
 
     /// <summary>What the network's inference reads: <see cref="ReadOnlyValues"/> (fp32) or <see cref="BFloat16Values"/>.</summary>
     public WeightType WeightType { get; private init; }
+
+    // Static data sits in the image's pages, mapped on first touch: one read per 64-byte line maps them and brings
+    // the lines into cache while the network is made, so its first forward runs like every later one instead of
+    // taking a page fault per 4 KB (measured: the FashionMlp's first call 7.4x its steady state without this).
+    private static void Touch(ReadOnlySpan<byte> data)
+    {
+        int sum = 0;
+        for (int i = 0; i < data.Length; i += 64) sum += data[i];
+        Volatile.Write(ref s_touched, sum);
+    }
+
+    private static int s_touched;
 
     private Parameters(IReadOnlyList<TensorInfo> tensors, bool allocate)
     {

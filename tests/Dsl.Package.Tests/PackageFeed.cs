@@ -150,7 +150,7 @@ public sealed class PackageFeed : IDisposable
         return line[(line.IndexOf(Label, StringComparison.Ordinal) + Label.Length)..].Trim();
     }
 
-    private static string FindRepositoryRoot()
+    internal static string FindRepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
             if (File.Exists(Path.Combine(directory.FullName, "Dsl.sln"))) return directory.FullName;
