@@ -288,7 +288,7 @@ public sealed partial class NetworkGenerator
                 bool unrollWindow = taps <= 16;
 
                 w.Line($"// {outChannels} channels in blocks of {perBlock}{(lastChannels > 0 ? $" (the last of {lastChannels})" : "")} x {(rows > 1 ? $"{rows} rows x " : "")}{perTile} {(isa.IsScalar ? "positions" : "vectors")} of a row: " +
-                       $"{perBlock * rows * perTile} accumulators{(columns.HasTail && !isa.IsScalar ? $"; a row's last vector overlaps the one before it (both store the same values)" : "")}.");
+                       $"{perBlock * rows * perTile} accumulators{(columns.HasTail && !isa.IsScalar ? $"; a row's last vector overlaps the one before (both store the same values)" : "")}.");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock($"private static void Direct_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (fullBlocks >= 2)

@@ -325,7 +325,7 @@ public sealed partial class NetworkGenerator
                 w.Line("// The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.");
                 w.Line("nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;");
                 for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = TShape.Bias ? {LoadWeight(weights, isa, "b", tile[k].Offset.ToString())} : {isa.Zero};");
-                w.Line($"// Over {chunk} inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.");
+                w.Line($"// Inputs in chunks of {chunk}: the first starts from the bias, later ones from y's partial sums; the last applies the activation.");
                 w.Line($"bool chunked = inputs > {chunk}, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;");
                 w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
                 w.Line("ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);");

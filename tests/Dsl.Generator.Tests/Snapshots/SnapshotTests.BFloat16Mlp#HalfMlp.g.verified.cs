@@ -49,7 +49,7 @@ partial class HalfMlp : global::Dsl.INetwork
     private HalfMlp(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _fc1 = new global::Dsl.Dense(_parameters, "fc1", 256, 256, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
@@ -481,7 +481,7 @@ total                                 68,395  136,252
             nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
             var bias0 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o) : Vector256.Create(0f);
             var bias1 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o + 8) : Vector256.Create(0f);
-            // Over 256 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            // Inputs in chunks of 256: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
             bool chunked = inputs > 256, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
             for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
             {
@@ -626,7 +626,7 @@ total                                 68,395  136,252
             nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
             var bias0 = TShape.Bias ? global::Dsl.Kernels.BFloat16Kernels.Load256(ref b, o) : Vector256.Create(0f);
             var bias1 = TShape.Bias ? global::Dsl.Kernels.BFloat16Kernels.Load256(ref b, o + 8) : Vector256.Create(0f);
-            // Over 256 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            // Inputs in chunks of 256: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
             bool chunked = inputs > 256, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
             for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
             {
@@ -773,7 +773,7 @@ total                                 68,395  136,252
             var bias1 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 16) : Vector512.Create(0f);
             var bias2 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 32) : Vector512.Create(0f);
             var bias3 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 48) : Vector512.Create(0f);
-            // Over 64 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            // Inputs in chunks of 64: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
             bool chunked = inputs > 64, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
             for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
             {
@@ -977,7 +977,7 @@ total                                 68,395  136,252
             var bias1 = TShape.Bias ? global::Dsl.Kernels.BFloat16Kernels.Load512(ref b, o + 16) : Vector512.Create(0f);
             var bias2 = TShape.Bias ? global::Dsl.Kernels.BFloat16Kernels.Load512(ref b, o + 32) : Vector512.Create(0f);
             var bias3 = TShape.Bias ? global::Dsl.Kernels.BFloat16Kernels.Load512(ref b, o + 48) : Vector512.Create(0f);
-            // Over 64 inputs the panel comes in chunks: the first starts from the bias, later ones from the partial sums in y; the last applies the activation.
+            // Inputs in chunks of 64: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
             bool chunked = inputs > 64, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
             for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
             {

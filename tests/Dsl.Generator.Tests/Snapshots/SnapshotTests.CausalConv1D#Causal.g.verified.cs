@@ -47,7 +47,7 @@ partial class Causal : global::Dsl.INetwork
     private Causal(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _conv = new global::Dsl.Conv1D(_parameters, "conv", 2, 6, 3, kernel: 2, stride: 1, padding: 0, dilation: 2, groups: 1, causal: true, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
@@ -343,7 +343,7 @@ total                                             23    174
             }
         }
 
-        // 3 channels in blocks of 3 x 2 vectors of a row: 6 accumulators; a row's last vector overlaps the one before it (both store the same values).
+        // 3 channels in blocks of 3 x 2 vectors of a row: 6 accumulators; a row's last vector overlaps the one before (both store the same values).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Direct_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {

@@ -57,7 +57,7 @@ partial class CharModel : global::Dsl.INetwork, global::Dsl.IDecoder
     private CharModel(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _embed = new global::Dsl.Embedding(_parameters, "embed", 6, 5, 8, _parameters.Tensors[0]);

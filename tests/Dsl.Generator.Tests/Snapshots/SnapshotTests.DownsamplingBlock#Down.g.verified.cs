@@ -55,7 +55,7 @@ partial class Down : global::Dsl.INetwork
     private Down(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize || _parameters.BufferSize != BufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _layer1 = new global::Down.Branch(new global::Dsl.Conv2D(_parameters, "layer1.conv1", 2, 4, 4, 4, kernel: 3, stride: 2, padding: 1, dilation: 1, groups: 1, global::Dsl.Activation.None, _parameters.Tensors[0], null), new global::Dsl.BatchNorm2D(_parameters, "layer1.bn1", 4, 2, 2, momentum: 0.1f, epsilon: 1E-05f, global::Dsl.Activation.None, _parameters.Tensors[1], _parameters.Tensors[2], _parameters.Tensors[3], _parameters.Tensors[4], _parameters.Tensors[5]));

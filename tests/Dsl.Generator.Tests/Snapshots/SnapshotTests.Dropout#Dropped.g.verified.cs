@@ -47,7 +47,7 @@ partial class Dropped : global::Dsl.INetwork
     private Dropped(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _onChannels = new global::Dsl.Dropout("on_channels", new[] { 2, 4 }, 0.1f);

@@ -46,7 +46,7 @@ partial class Zoo
         private Probe(global::Dsl.Parameters parameters)
         {
             _parameters = parameters;
-            // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+            // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
             if (_parameters.Size != ParameterBufferSize)
                 throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
             _score = new global::Dsl.Dense(_parameters, "score", 3, 2, global::Dsl.Activation.Tanh, _parameters.Tensors[0], _parameters.Tensors[1]);

@@ -54,7 +54,7 @@ partial class SmallCnn : global::Dsl.INetwork
     private SmallCnn(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize || _parameters.BufferSize != BufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _conv = new global::Dsl.Conv2D(_parameters, "conv", 1, 6, 5, 4, kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, global::Dsl.Activation.None, _parameters.Tensors[0], null);
@@ -486,7 +486,7 @@ total                                          119  2,640
             }
         }
 
-        // 4 channels in blocks of 4 x 2 vectors of a row: 8 accumulators; a row's last vector overlaps the one before it (both store the same values).
+        // 4 channels in blocks of 4 x 2 vectors of a row: 8 accumulators; a row's last vector overlaps the one before (both store the same values).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Direct_128<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {

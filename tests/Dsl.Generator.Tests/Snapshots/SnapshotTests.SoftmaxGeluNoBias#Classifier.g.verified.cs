@@ -45,7 +45,7 @@ partial class Classifier : global::Dsl.INetwork
     private Classifier(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _features = new global::Dsl.Dense(_parameters, "features", 5, 17, global::Dsl.Activation.Gelu, _parameters.Tensors[0], _parameters.Tensors[1]);

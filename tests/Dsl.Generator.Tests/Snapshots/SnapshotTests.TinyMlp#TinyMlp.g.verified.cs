@@ -45,7 +45,7 @@ partial class TinyMlp : global::Dsl.INetwork
     private TinyMlp(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _hidden = new global::Dsl.Dense(_parameters, "hidden", 4, 8, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);

@@ -69,7 +69,7 @@ partial class Encoder : global::Dsl.INetwork
     private Encoder(global::Dsl.Parameters parameters)
     {
         _parameters = parameters;
-        // The kernels bake in the layout computed at build time; a runtime that lays tensors out differently must not run them.
+        // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _blocks = global::System.Array.AsReadOnly(new global::Encoder.EncoderBlock[] { new global::Encoder.EncoderBlock(new global::Dsl.MultiHeadSelfAttention(_parameters, "blocks.0.attn", 4, 8, 2, true, _parameters.Tensors[2], _parameters.Tensors[3], _parameters.Tensors[4], _parameters.Tensors[5]), new global::Encoder.FeedForward(new global::Dsl.Dense(_parameters, "blocks.0.mlp.fc1", 32, 64, global::Dsl.Activation.Gelu, _parameters.Tensors[8], _parameters.Tensors[9]), new global::Dsl.Dense(_parameters, "blocks.0.mlp.fc2", 64, 32, global::Dsl.Activation.None, _parameters.Tensors[10], _parameters.Tensors[11]))), new global::Encoder.EncoderBlock(new global::Dsl.MultiHeadSelfAttention(_parameters, "blocks.1.attn", 4, 8, 2, true, _parameters.Tensors[14], _parameters.Tensors[15], _parameters.Tensors[16], _parameters.Tensors[17]), new global::Encoder.FeedForward(new global::Dsl.Dense(_parameters, "blocks.1.mlp.fc1", 32, 64, global::Dsl.Activation.Gelu, _parameters.Tensors[20], _parameters.Tensors[21]), new global::Dsl.Dense(_parameters, "blocks.1.mlp.fc2", 64, 32, global::Dsl.Activation.None, _parameters.Tensors[22], _parameters.Tensors[23]))) });
