@@ -223,7 +223,7 @@ internal static class CompiledWeights
         {
             w.Line($"// {name}: {SourceWriter.Grouped(file.Bytes!.LongLength)} bytes of F32, rounded to bfloat16 (nearest, ties to even) at build time and laid out as");
             w.Line($"// Parameters.BFloat16Values ({SourceWriter.Grouped(values.Length)} bfloat16, each tensor at a multiple of 16).");
-            EmitBFloat16Data(w, "CompiledValues", values, plan.Tensors.Where(t => !t.Buffer));
+            EmitData(w, "CompiledValues", values, plan.Tensors.Where(t => !t.Buffer), bfloat16: true);
         }
         else
         {
@@ -242,8 +242,12 @@ internal static class CompiledWeights
     }
 
     // A ReadOnlySpan<ulong> over a constant array is an RVA field: the data stays in the image, nothing is allocated.
-    private static void EmitData(SourceWriter w, string property, float[] image, IEnumerable<TensorPlan> tensors)
+    // Each ulong holds two floats or four bfloat16 (rounded here), the first in its lowest bits; tensors start at
+    // multiples of 16 values, so each starts a ulong, and a line holds 8 ulongs.
+    private static void EmitData(SourceWriter w, string property, float[] image, IEnumerable<TensorPlan> tensors, bool bfloat16 = false)
     {
+        int perUlong = bfloat16 ? 4 : 2, bits = 64 / perUlong;
+        string unit = bfloat16 ? "bfloat16" : "floats";
         w.Line($"private static global::System.ReadOnlySpan<ulong> {property} => new ulong[]");
         w.OpenBlock("");
         var line = new StringBuilder();
@@ -253,12 +257,14 @@ internal static class CompiledWeights
             TensorPlan t = ordered[k];
             int start = t.Offset, stop = k + 1 < ordered.Length ? ordered[k + 1].Offset : image.Length;
             string layout = t.TransposeGroups == 0 ? "" : t.TransposeGroups == 1 ? ", stored input-major" : $", stored input-major per group of {t.TransposeGroups}";
-            w.Line($"// {t.Name} {Format(t.Shape)}{layout}: floats {SourceWriter.Grouped(start)}..{SourceWriter.Grouped(start + t.Length - 1)}");
-            for (int i = start; i < stop; i += 2)
+            w.Line($"// {t.Name} {Format(t.Shape)}{layout}: {unit} {SourceWriter.Grouped(start)}..{SourceWriter.Grouped(start + t.Length - 1)}");
+            for (int i = start; i < stop; i += perUlong)
             {
-                ulong pair = Bits(image[i]) | (ulong)Bits(image[i + 1]) << 32;
-                line.Append("0x").Append(pair.ToString("X16", CultureInfo.InvariantCulture)).Append(", ");
-                if ((i - start) % 16 == 14 || i + 2 >= stop)
+                ulong packed = 0;
+                for (int j = 0; j < perUlong; j++)
+                    packed |= (ulong)(bfloat16 ? RoundBFloat16(image[i + j]) : Bits(image[i + j])) << (bits * j);
+                line.Append("0x").Append(packed.ToString("X16", CultureInfo.InvariantCulture)).Append(", ");
+                if ((i - start) / perUlong % 8 == 7 || i + perUlong >= stop)
                 {
                     w.Line(line.ToString().TrimEnd());
                     line.Clear();
@@ -270,34 +276,6 @@ internal static class CompiledWeights
 
     private static unsafe uint Bits(float value) => *(uint*)&value;
 
-    // As EmitData, of the values rounded to bfloat16: four to a ulong, the first in the lowest 16 bits.
-    private static void EmitBFloat16Data(SourceWriter w, string property, float[] image, IEnumerable<TensorPlan> tensors)
-    {
-        w.Line($"private static global::System.ReadOnlySpan<ulong> {property} => new ulong[]");
-        w.OpenBlock("");
-        var line = new StringBuilder();
-        TensorPlan[] ordered = tensors.OrderBy(t => t.Offset).ToArray();
-        for (int k = 0; k < ordered.Length; k++)
-        {
-            TensorPlan t = ordered[k];
-            // Tensors start at multiples of 16 values, so each starts a ulong.
-            int start = t.Offset, stop = k + 1 < ordered.Length ? ordered[k + 1].Offset : image.Length;
-            string layout = t.TransposeGroups == 0 ? "" : t.TransposeGroups == 1 ? ", stored input-major" : $", stored input-major per group of {t.TransposeGroups}";
-            w.Line($"// {t.Name} {Format(t.Shape)}{layout}: bfloat16 {SourceWriter.Grouped(start)}..{SourceWriter.Grouped(start + t.Length - 1)}");
-            for (int i = start; i < stop; i += 4)
-            {
-                ulong four = 0;
-                for (int j = 0; j < 4; j++) four |= (ulong)RoundBFloat16(image[i + j]) << (16 * j);
-                line.Append("0x").Append(four.ToString("X16", CultureInfo.InvariantCulture)).Append(", ");
-                if ((i - start) % 32 == 28 || i + 4 >= stop)
-                {
-                    w.Line(line.ToString().TrimEnd());
-                    line.Clear();
-                }
-            }
-        }
-        w.CloseBlock(";");
-    }
 
     /// <summary>The runtime's <c>Dsl.BFloat16.Round</c>: nearest, ties to even; a NaN stays a NaN (quiet).</summary>
     internal static ushort RoundBFloat16(float value)
