@@ -156,9 +156,9 @@ public sealed unsafe class Parameters
         Tensors = tensors;
         if (allocate)
         {
-            (_values, _valuesStart) = AllocateAligned(Size);
-            (_gradients, _gradientsStart) = AllocateAligned(Size);
-            (_buffers, _buffersStart) = AllocateAligned(BufferSize);
+            (_values, _valuesStart) = AllocateAligned<float>(Size);
+            (_gradients, _gradientsStart) = AllocateAligned<float>(Size);
+            (_buffers, _buffersStart) = AllocateAligned<float>(BufferSize);
         }
         var prunable = new List<TensorInfo>();
         foreach (TensorInfo t in tensors)
@@ -257,7 +257,7 @@ public sealed unsafe class Parameters
             ReadOnlySpan<float> values = ReadOnlyValues;
             if (_bfloat16 is null)
             {
-                (ushort[] image, int start) = AllocateAlignedHalves(Size);
+                (ushort[] image, int start) = AllocateAligned<ushort>(Size);
                 BFloat16.Round(values, image.AsSpan(start, Size));
                 _bfloat16Start = start;
                 Volatile.Write(ref _bfloat16, image);
@@ -274,7 +274,7 @@ public sealed unsafe class Parameters
             {
                 if (_widened is null)
                 {
-                    (float[] widened, int start) = AllocateAligned(Size);
+                    (float[] widened, int start) = AllocateAligned<float>(Size);
                     BFloat16.Widen(new ReadOnlySpan<ushort>(_compiledBFloat16, Size), widened.AsSpan(start, Size));
                     _widenedStart = start;
                     Volatile.Write(ref _widened, widened);
@@ -322,11 +322,21 @@ public sealed unsafe class Parameters
         {
             if (_values is null)
             {
-                (float[] values, int valuesStart) = AllocateAligned(Size);
-                (float[] buffers, int buffersStart) = AllocateAligned(BufferSize);
-                (float[] gradients, int gradientsStart) = AllocateAligned(Size);
-                if (_compiledBFloat16 != null) BFloat16.Widen(new ReadOnlySpan<ushort>(_compiledBFloat16, Size), values.AsSpan(valuesStart, Size));
-                else new ReadOnlySpan<float>(_compiledValues, Size).CopyTo(values.AsSpan(valuesStart, Size));
+                (float[] buffers, int buffersStart) = AllocateAligned<float>(BufferSize);
+                (float[] gradients, int gradientsStart) = AllocateAligned<float>(Size);
+                float[] values;
+                int valuesStart;
+                if (_compiledBFloat16 == null)
+                {
+                    (values, valuesStart) = AllocateAligned<float>(Size);
+                    new ReadOnlySpan<float>(_compiledValues, Size).CopyTo(values.AsSpan(valuesStart, Size));
+                }
+                else
+                {
+                    // The widening ReadOnlyValues made (or makes now) becomes the values: nothing else holds it writable.
+                    Widened();
+                    (values, valuesStart) = (_widened!, _widenedStart);
+                }
                 new ReadOnlySpan<float>(_compiledBuffers, BufferSize).CopyTo(buffers.AsSpan(buffersStart, BufferSize));
                 _gradientsStart = gradientsStart;
                 Volatile.Write(ref _gradients, gradients);
@@ -401,22 +411,13 @@ public sealed unsafe class Parameters
         for (int i = 0; i < values.Length; i++) values[i] = deviation * rng.NextGaussian();
     }
 
-    // The bfloat16 image's array, aligned as AllocateAligned's.
-    private static unsafe (ushort[] Array, int Start) AllocateAlignedHalves(int length)
-    {
-        ushort[] array = GC.AllocateArray<ushort>(length + 2 * AlignFloats, pinned: true);
-        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        int start = (int)((64 - address % 64) % 64 / sizeof(ushort));
-        return (array, start);
-    }
-
     // A pinned array on the pinned object heap never moves, so an offset computed from its address keeps
     // the data 64-byte aligned for the array's lifetime, without unmanaged memory to free.
-    internal static unsafe (float[] Array, int Start) AllocateAligned(int length)
+    internal static unsafe (T[] Array, int Start) AllocateAligned<T>(int length) where T : unmanaged
     {
-        float[] array = GC.AllocateArray<float>(length + AlignFloats, pinned: true);
+        T[] array = GC.AllocateArray<T>(length + 64 / sizeof(T), pinned: true);
         nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        int start = (int)((64 - address % 64) % 64 / sizeof(float));
+        int start = (int)((64 - address % 64) % 64 / (nuint)sizeof(T));
         return (array, start);
     }
 }

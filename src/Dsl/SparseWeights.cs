@@ -25,7 +25,7 @@ public sealed class SparseWeights
         KeptBlocks = kept;
         Starts = new int[columns + 1];
         Indices = new int[kept];
-        (_values, _valuesStart) = Parameters.AllocateAligned(kept * block);
+        (_values, _valuesStart) = Parameters.AllocateAligned<float>(kept * block);
         Span<float> values = Values;
         int k = 0;
         for (int c = 0; c < columns; c++)

@@ -29,7 +29,7 @@ public sealed class Workspace
         MaxBatch = maxBatch;
         SharedFloats = sharedFloats;
         _buffer = GC.AllocateArray<float>(checked(floatsPerSample * maxBatch), pinned: true);
-        (_shared, _sharedStart) = Parameters.AllocateAligned(sharedFloats);
+        (_shared, _sharedStart) = Parameters.AllocateAligned<float>(sharedFloats);
     }
 
     /// <summary>Largest batch this workspace holds.</summary>
