@@ -32,12 +32,12 @@ public sealed partial class NetworkGenerator
             private const string ForwardArguments = "ref x, ref w, ref b, ref y";
 
             // A forward kernel's W and b: fp32, or bfloat16 (Gemm.BFloat16) read through a widening load into fp32 registers.
-            private static string WeightType(Gemm layer) => layer.BFloat16 ? "ushort" : "float";
+            private static string WeightType(bool bfloat16) => bfloat16 ? "ushort" : "float";
 
-            private static string ForwardParameters(Gemm layer) => $"ref float x, ref {WeightType(layer)} w, ref {WeightType(layer)} b, ref float y";
+            private static string ForwardParameters(Gemm layer) => $"ref float x, ref {WeightType(layer.BFloat16)} w, ref {WeightType(layer.BFloat16)} b, ref float y";
 
-            private static string LoadWeight(Gemm layer, Isa isa, string reference, string offset) =>
-                layer.BFloat16 ? isa.LoadBFloat16(reference, offset) : isa.Load(reference, offset);
+            private static string LoadWeight(bool bfloat16, Isa isa, string reference, string offset) =>
+                bfloat16 ? isa.LoadBFloat16(reference, offset) : isa.Load(reference, offset);
 
             /// <summary>
             /// The forward kernels: <c>Forward1</c> (one row, when the product's caller runs one alone) and <c>ForwardRows</c>,
@@ -252,10 +252,10 @@ public sealed partial class NetworkGenerator
             {
                 var tile = Panel(isa, vectors);
                 w.Line($"/// <summary>Rows s.. of outputs o..o+{vectors * isa.Width - 1}, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
-                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows>(ref {WeightType(layer)} w, ref float x, ref {WeightType(layer)} b, ref float y, nuint s, nuint rows, nuint o) " +
+                KernelHeader(w, $"private static nuint {TileMethodName(isa, vectors)}<TActivation, TRows>(ref {WeightType(layer.BFloat16)} w, ref float x, ref {WeightType(layer.BFloat16)} b, ref float y, nuint s, nuint rows, nuint o) " +
                     "where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows");
                 if (layer.ForwardBias)
-                    for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {LoadWeight(layer, isa, "b", tile[k].Offset.ToString())};");
+                    for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = {LoadWeight(layer.BFloat16, isa, "b", tile[k].Offset.ToString())};");
                 w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
                 EmitMicroTile(w, layer, isa, tile, rows, chains);
                 w.CloseBlock();
@@ -313,18 +313,16 @@ public sealed partial class NetworkGenerator
             // chunk of the panel), in micro-tiles of TRows rows; TPass says whether this tile packs the chunk or reads it.
             private static void EmitSharedTile(SourceWriter w, string name, Isa isa, int vectors, TileRows rows, bool bfloat16)
             {
-                // Only W's and b's type and loads depend on the weights' type; the shape's sizes come from TShape.
-                var weights = new Gemm(0, 0, false, false, BFloat16: bfloat16);
                 var tile = Panel(isa, vectors);
                 int chunk = ChunkInputs(isa), stride = vectors * isa.Width;
                 string Acc(int r, int k) => $"acc{r}_{k}";
                 w.Line($"/// <summary>Rows s.. of outputs o..o+{stride - 1} of the product <typeparamref name=\"TShape\"/>, over its inputs k0..k0+n-1, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
-                KernelHeader(w, $"public static nuint {name}<TShape, TActivation, TRows, TPass>(ref {WeightType(weights)} w, ref float panel, ref float x, ref {WeightType(weights)} b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) " +
+                KernelHeader(w, $"public static nuint {name}<TShape, TActivation, TRows, TPass>(ref {WeightType(bfloat16)} w, ref float panel, ref float x, ref {WeightType(bfloat16)} b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) " +
                     "where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation " +
                     "where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass");
                 w.Line("// The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.");
                 w.Line("nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;");
-                for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = TShape.Bias ? {LoadWeight(weights, isa, "b", tile[k].Offset.ToString())} : {isa.Zero};");
+                for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = TShape.Bias ? {LoadWeight(bfloat16, isa, "b", tile[k].Offset.ToString())} : {isa.Zero};");
                 w.Line($"// Inputs in chunks of {chunk}: the first starts from the bias, later ones from y's partial sums; the last applies the activation.");
                 w.Line($"bool chunked = inputs > {chunk}, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;");
                 w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
@@ -341,9 +339,9 @@ public sealed partial class NetworkGenerator
                 // The input's weight vectors: the PackPanel pass reads them from W and stores them into the panel (and asks for
                 // the next chunk's row, a chunk of inputs on, to come into L2); the ReadPanel pass reads the panel.
                 w.Line($"ref float wi = ref Unsafe.Add(ref panel, i * {stride});");
-                w.Line($"ref {WeightType(weights)} wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);");
+                w.Line($"ref {WeightType(bfloat16)} wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);");
                 for (int k = 0; k < tile.Count; k++)
-                    w.Line($"var w{k} = TPass.Packs ? {LoadWeight(weights, isa, "wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
+                    w.Line($"var w{k} = TPass.Packs ? {LoadWeight(bfloat16, isa, "wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
                 w.OpenBlock("if (TPass.Packs)");
                 for (int k = 0; k < tile.Count; k++) w.Line(isa.Store($"w{k}", "wi", SourceWriter.Int(k * isa.Width)));
                 w.OpenBlock("if (chunked)");
@@ -440,9 +438,9 @@ public sealed partial class NetworkGenerator
             private static void EmitMicroTileInput(SourceWriter w, Gemm layer, Isa isa, List<Segment> tile, TileRows rows, string input, Func<int, int, string> acc, bool scoped)
             {
                 if (scoped) w.OpenBlock("");
-                w.Line($"ref {WeightType(layer)} wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                w.Line($"ref {WeightType(layer.BFloat16)} wi = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
                 for (int k = 0; k < tile.Count; k++)
-                    w.Line($"var w{k} = {LoadWeight(layer, isa, "wi", tile[k].Offset.ToString())};");
+                    w.Line($"var w{k} = {LoadWeight(layer.BFloat16, isa, "wi", tile[k].Offset.ToString())};");
                 rows.Each(w, r =>
                 {
                     w.Line($"var x{r} = {isa.Broadcast(r == 0 ? $"Unsafe.Add(ref xs, {input})" : $"Unsafe.Add(ref xs, {r * layer.Inputs} + {input})")};");
@@ -564,7 +562,7 @@ public sealed partial class NetworkGenerator
                     string Acc(int k, int j) => "acc" + k + (chains == 1 ? "" : "_" + j);
                     for (int k = 0; k < tile.Count; k++)
                         for (int j = 0; j < chains; j++)
-                            w.Line($"var {Acc(k, j)} = {(j == 0 && layer.ForwardBias ? LoadWeight(layer, isa, "b", tile[k].Offset.ToString()) : isa.Zero)};");
+                            w.Line($"var {Acc(k, j)} = {(j == 0 && layer.ForwardBias ? LoadWeight(layer.BFloat16, isa, "b", tile[k].Offset.ToString()) : isa.Zero)};");
                     if (layer.Inputs * tile.Count <= UnrollBudget)
                     {
                         w.Line($"// {layer.Inputs} inputs x {tile.Count} vectors fit the unroll budget: straight-line code, constant offsets.");
@@ -572,7 +570,7 @@ public sealed partial class NetworkGenerator
                         {
                             w.Line($"var x{i} = {isa.Broadcast($"Unsafe.Add(ref x, {i})")};");
                             for (int k = 0; k < tile.Count; k++)
-                                w.Line($"{Acc(k, i % chains)} = {isa.MultiplyAdd(LoadWeight(layer, isa, "w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", Acc(k, i % chains))};");
+                                w.Line($"{Acc(k, i % chains)} = {isa.MultiplyAdd(LoadWeight(layer.BFloat16, isa, "w", tile[k].Offset.Plus(i * layer.Outputs).ToString()), $"x{i}", Acc(k, i % chains))};");
                         }
                     }
                     else if (skip)
@@ -690,12 +688,12 @@ public sealed partial class NetworkGenerator
                 {
                     w.Line($"var x{c} = {isa.LoadLow("x", i, g)};");
                     for (int v = 0; v < vectors; v++)
-                        w.Line($"{Acc(v, c)} = {isa.MultiplyAdd(LoadWeight(layer, isa, "wi", SourceWriter.Int(c * g * n + v * isa.Width)), isa.Permute($"x{c}", $"index{v}"), Acc(v, c))};");
+                        w.Line($"{Acc(v, c)} = {isa.MultiplyAdd(LoadWeight(layer.BFloat16, isa, "wi", SourceWriter.Int(c * g * n + v * isa.Width)), isa.Permute($"x{c}", $"index{v}"), Acc(v, c))};");
                 }
                 if (whole > 0)
                 {
                     w.OpenBlock($"for (nuint i = 0; i < {whole}; i += {step})");
-                    w.Line($"ref {WeightType(layer)} wi = ref Unsafe.Add(ref w, i * {n});");
+                    w.Line($"ref {WeightType(layer.BFloat16)} wi = ref Unsafe.Add(ref w, i * {n});");
                     for (int c = 0; c < chains; c++) Step(c == 0 ? "i" : $"i + {c * g}", c);
                     w.CloseBlock();
                 }
@@ -703,7 +701,7 @@ public sealed partial class NetworkGenerator
                 {
                     int i = whole + q * g;
                     w.OpenBlock($"// inputs {i}..{i + g - 1}, into the first set");
-                    w.Line($"ref {WeightType(layer)} wi = ref Unsafe.Add(ref w, {i * n});");
+                    w.Line($"ref {WeightType(layer.BFloat16)} wi = ref Unsafe.Add(ref w, {i * n});");
                     Step(SourceWriter.Int(i), 0);
                     w.CloseBlock();
                 }
@@ -717,10 +715,10 @@ public sealed partial class NetworkGenerator
                     w.Line(isa.Store(chains > 1 ? $"({sum})" : sum, "t", SourceWriter.Int(v * isa.Width)));
                 }
                 w.OpenBlock($"for (nuint j = 0; j < {n}; j++)");
-                w.Line($"float sum = {(layer.ForwardBias ? LoadWeight(layer, Isa.Scalar, "b", "j") : "0f")};");
+                w.Line($"float sum = {(layer.ForwardBias ? LoadWeight(layer.BFloat16, Isa.Scalar, "b", "j") : "0f")};");
                 w.Line($"for (nuint r = 0; r < {g}; r++) sum += Unsafe.Add(ref t, r * {n} + j);");
                 if (tail < layer.Inputs)
-                    w.Line($"for (nuint i = {tail}; i < {layer.Inputs}; i++) sum += Unsafe.Add(ref x, i) * {LoadWeight(layer, Isa.Scalar, "w", $"i * {n} + j")};");
+                    w.Line($"for (nuint i = {tail}; i < {layer.Inputs}; i++) sum += Unsafe.Add(ref x, i) * {LoadWeight(layer.BFloat16, Isa.Scalar, "w", $"i * {n} + j")};");
                 w.Line("Unsafe.Add(ref t, j) = sum; // lane j is read only by output j, before this");
                 w.CloseBlock();
                 w.Line("// The activation on a whole vector, as every other kernel applies it; then the outputs.");
@@ -750,10 +748,10 @@ public sealed partial class NetworkGenerator
                 {
                     string input = j == 0 ? i : $"{i} + {j}";
                     string suffix = chains == 1 ? "" : j.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    w.Line($"ref {WeightType(layer)} wi{suffix} = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
+                    w.Line($"ref {WeightType(layer.BFloat16)} wi{suffix} = ref Unsafe.Add(ref w, ({input}) * {layer.Outputs});");
                     w.Line($"var xi{suffix} = {isa.Broadcast($"Unsafe.Add(ref x, {input})")};");
                     for (int k = 0; k < tile.Count; k++)
-                        w.Line($"{acc(k, j)} = {isa.MultiplyAdd(LoadWeight(layer, isa, "wi" + suffix, tile[k].Offset.ToString()), "xi" + suffix, acc(k, j))};");
+                        w.Line($"{acc(k, j)} = {isa.MultiplyAdd(LoadWeight(layer.BFloat16, isa, "wi" + suffix, tile[k].Offset.ToString()), "xi" + suffix, acc(k, j))};");
                 }
             }
 
