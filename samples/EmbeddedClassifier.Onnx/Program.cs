@@ -46,26 +46,7 @@ for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[label]) label = i
 long classified = Stopwatch.GetTimestamp();
 
 Console.Out.Write($"class: {FashionImages.ClassNames[label]}\n");
-Console.Out.Write($"time: {Micro(created, classified):F1} us to classify (first Run); session {Micro(read, created):F1} us; reading the image {Micro(start, read):F1} us\n");
-if (bench)
-{
-    for (int i = 0; i < 1000; i++) session.Run(runOptions, inputNames, inputs, outputNames, outputs);
-    var times = new double[10_000];
-    long allocated = GC.GetAllocatedBytesForCurrentThread();
-    for (int i = 0; i < times.Length; i++)
-    {
-        long t0 = Stopwatch.GetTimestamp();
-        session.Run(runOptions, inputNames, inputs, outputNames, outputs);
-        times[i] = Micro(t0, Stopwatch.GetTimestamp());
-    }
-    allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-    Array.Sort(times);
-    double median = times[times.Length / 2];
-    Console.Out.Write($"first Run: {Micro(created, classified):F1} us\n");
-    Console.Out.Write($"steady state: {median:F1} us (median of {times.Length} calls; 10th-90th percentile {times[times.Length / 10]:F1}-{times[times.Length * 9 / 10]:F1} us)\n");
-    Console.Out.Write($"first / steady: {Micro(created, classified) / median:F1}x\n");
-    Console.Out.Write($"allocated per call (managed): {(double)allocated / times.Length:F0} B\n");
-}
+Console.Out.Write($"time: {CallTimes.Micro(created, classified):F1} us to classify (first Run); session {CallTimes.Micro(read, created):F1} us; reading the image {CallTimes.Micro(start, read):F1} us\n");
+if (bench) CallTimes.Report("Run", CallTimes.Micro(created, classified), () => session.Run(runOptions, inputNames, inputs, outputNames, outputs), "allocated per call (managed)");
 return 0;
 
-static double Micro(long from, long to) => (to - from) * 1e6 / Stopwatch.Frequency;

@@ -23,8 +23,6 @@ internal static class Program
           --check N  classify the first N test images and print the accuracy against the test labels
         """;
 
-    private const int BenchCalls = 10_000;
-
     private static int Main(string[] args)
     {
         bool cnn = false, bench = false;
@@ -79,30 +77,15 @@ internal static class Program
         long classified = Stopwatch.GetTimestamp();
 
         Console.Out.Write($"class: {FashionImages.ClassNames[label]}\n");
-        Console.Out.Write($"time: {Micro(created, classified):F1} us to classify (first Forward call, {(cnn ? "cnn" : "mlp")}); Pretrained() {Micro(read, created):F1} us; reading the image {Micro(start, read):F1} us\n");
-        if (bench) Bench(network, input, logits, Micro(created, classified));
+        Console.Out.Write($"time: {CallTimes.Micro(created, classified):F1} us to classify (first Forward call, {(cnn ? "cnn" : "mlp")}); Pretrained() {CallTimes.Micro(read, created):F1} us; reading the image {CallTimes.Micro(start, read):F1} us\n");
+        if (bench) Bench(network, input, logits, CallTimes.Micro(created, classified));
         return 0;
     }
 
-    /// <summary>The steady state of the network that just ran its first call: the median of single timed calls, and what they allocate.</summary>
+    /// <summary>The steady state of the network that just ran its first call, and the instruction set its kernels run.</summary>
     private static void Bench(INetwork network, float[] input, float[] logits, double first)
     {
-        var times = new double[BenchCalls];
-        for (int i = 0; i < 1000; i++) network.Forward(input, logits);
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < times.Length; i++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            network.Forward(input, logits);
-            times[i] = Micro(t0, Stopwatch.GetTimestamp());
-        }
-        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-        Array.Sort(times);
-        double median = times[times.Length / 2];
-        Console.Out.Write($"first Forward: {first:F1} us\n");
-        Console.Out.Write($"steady state: {median:F1} us (median of {BenchCalls} calls; 10th-90th percentile {times[times.Length / 10]:F1}-{times[times.Length * 9 / 10]:F1} us)\n");
-        Console.Out.Write($"first / steady: {first / median:F1}x\n");
-        Console.Out.Write($"allocated per call: {(double)allocated / BenchCalls:F0} B\n");
+        CallTimes.Report("Forward", first, () => network.Forward(input, logits));
         // The rung the kernels run and the one this processor could: a NativeAOT build without IlcInstructionSet runs Vector128.
         Console.Out.Write($"simd: {Dsl.Runtime.Isa} (this processor: {Dsl.Runtime.MachineIsa})\n");
     }
@@ -129,9 +112,6 @@ internal static class Program
         Console.Out.Write($"accuracy: {(double)correct / count:F4} ({correct} of the first {count} test images, {(cnn ? "cnn" : "mlp")})\n");
         return 0;
     }
-
-    /// <summary>The widest vector path the generated kernels take here (NativeAOT fixes it when compiling: see docs/embedded.md).</summary>
-    private static double Micro(long from, long to) => (to - from) * 1e6 / Stopwatch.Frequency;
 
     private static int Fail(int code, string message)
     {
