@@ -17,6 +17,7 @@ internal static class Names
         "ForwardBlock", "ForwardTrain", "Backward", "CreateWorkspace", "CheckWorkspace", "WorkspaceFloatsPerSample",
         "WorkspaceSharedFloats", "InputSlot", "GradientSlotA", "GradientSlotB", "ResidualCount", "ResidualName", "ResidualOutput", "Steps",
         "ResidualOutputGradient", "MixtureCount", "Mixture", "AuxiliaryLoss", "CreateTensors", "Pretrained", "CompiledValues", "CompiledBuffers",
+        "PackPanels",
     };
 
     /// <summary>Whether every generated network has a member called <paramref name="name"/>.</summary>

@@ -75,8 +75,12 @@ public sealed partial class NetworkGenerator
                     w.Line();
                 }
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
+                // A product that reads the network's packed panels (Gemm.Prepacks) has them as its blocked kernels' last argument.
+                bool Prepacked(Isa rung) => layer.Prepacks && IsPacked(layer, rung);
+                string Blocked(Isa rung, string panels) => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows{(Prepacked(rung) ? ", " + panels : "")});";
                 EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters(layer)}, int rows){Constraint}",
-                    Calls(written, rung => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows);", fallback ? Fallback("(nuint)rows") : null));
+                    Calls(written, rung => Blocked(rung, "ref Unsafe.NullRef<float>()"), fallback ? Fallback("(nuint)rows") : null));
+                if (layer.Prepacks && packed) EmitPanelDispatchers(w, layer, written, fallback ? Fallback("(nuint)rows") : null, Blocked);
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
@@ -165,34 +169,32 @@ public sealed partial class NetworkGenerator
                 // Panels of `vectors` vectors; the last, of the vectors left over, ends at the last output, overlapping the one
                 // before it where the width is not a whole number of vectors (its columns are recomputed to the same values).
                 // Every panel is evenly spaced from its first output o, so panels of one width share one tile method.
-                int regular = columns.Full / vectors, left = columns.Vectors - regular * vectors, panel = vectors * isa.Width;
                 var widths = new List<int>();
-                KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>({ForwardParameters(layer)}, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                bool prepacked = packed && layer.Prepacks;
+                KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>({ForwardParameters(layer)}, nuint rows{(prepacked ? ", ref float panels" : "")}) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the 1-{rows - 1} rows left over run as one smaller tile.");
                 if (packed)
                 {
-                    w.Line($"// The first tile of each panel{(chunked ? $" chunk ({chunk} inputs)" : "")} copies it, as it reads it, into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident) the later tiles read.");
+                    w.Line($"// The first tile of each panel{(chunked ? $" chunk ({chunk} inputs)" : "")} copies it, as it reads it, into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident) the later tiles read{(prepacked ? "; given the network's packed panels (batched inference), every tile reads those" : "")}.");
                     w.Line($"global::System.Span<float> panelBuffer = stackalloc float[{chunk * vectors * isa.Width}];");
                     w.Line("ref float panel = ref MemoryMarshal.GetReference(panelBuffer);");
+                    if (prepacked) w.Line("bool prepacked = !Unsafe.IsNullRef(ref panels);");
                 }
-                if (regular >= 2)
+                foreach (PanelGroup group in PanelGroups(layer, isa))
                 {
-                    w.OpenBlock($"for (nuint o = 0; o < {regular * panel}; o += {panel}) // outputs o..o+{panel - 1}");
-                    Panel(vectors);
-                    w.CloseBlock();
-                }
-                else if (regular == 1) Group(0, vectors);
-                if (left > 0)
-                {
-                    int start = layer.Outputs - left * isa.Width;
-                    if (start >= 0) Group(start, left);
-                    else
+                    if (group.Panels >= 2)
                     {
-                        // Narrower than one panel, with a tail: ending at the last output it would start before the first,
-                        // so the tail vector takes a panel of its own.
-                        Group(0, left - 1);
-                        Group(layer.Outputs - isa.Width, 1);
+                        // Panel j of the group starts j panels of every input into its packed panels: at o * Inputs.
+                        int width = group.Vectors * isa.Width;
+                        w.OpenBlock($"for (nuint o = 0; o < {group.Panels * width}; o += {width}) // outputs o..o+{width - 1}");
+                        Panel(group.Vectors, group.Offset == 0 ? $"o * {layer.Inputs}" : $"{group.Offset} + o * {layer.Inputs}");
+                        w.CloseBlock();
+                        continue;
                     }
+                    w.OpenBlock($"// outputs {group.First}..{group.First + group.Vectors * isa.Width - 1}");
+                    w.Line($"const nuint o = {group.First};");
+                    Panel(group.Vectors, SourceWriter.Int(group.Offset));
+                    w.CloseBlock();
                 }
                 w.CloseBlock();
                 if (packed) return;
@@ -202,27 +204,26 @@ public sealed partial class NetworkGenerator
                     EmitTileMethod(w, layer, isa, width, new TileRows(rows, guarded: true), chains);
                 }
 
-                void Group(int start, int count)
-                {
-                    w.OpenBlock($"// outputs {start}..{start + count * isa.Width - 1}");
-                    w.Line($"const nuint o = {start};");
-                    Panel(count);
-                    w.CloseBlock();
-                }
-
-                void Panel(int count)
+                // One panel of `count` vectors from output o, whose packed panels (batched inference) start at `offset`.
+                void Panel(int count, string offset)
                 {
                     if (!widths.Contains(count)) widths.Add(count);
                     string method = packed ? "GemmTiles." + tiles.Request(isa, count, rows, layer.BFloat16) : TileMethodName(isa, count);
                     string Call(int tileRows, string pass, string first, string end) =>
                         $"{method}<{(packed ? "Shape, " : "")}TActivation, global::Dsl.Kernels.Rows{tileRows}{(packed ? $", global::Dsl.Kernels.{pass}" : "")}>" +
-                        $"({(packed ? "ref w, ref panel" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : packed ? $", 0, {layer.Inputs}" : "")})";
+                        $"({(packed ? $"ref w, ref {(pass == "PackPanel" || !prepacked ? "panel" : "chunk")}" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : packed ? $", 0, {layer.Inputs}" : "")})";
                     if (chunked)
                     {
                         w.OpenBlock($"for (nuint k0 = 0; k0 < {layer.Inputs}; k0 += {chunk})");
                         w.Line($"nuint n = global::System.Math.Min({chunk}, {layer.Inputs} - k0);");
                     }
-                    if (packed)
+                    if (prepacked)
+                    {
+                        w.Line($"ref float chunk = ref prepacked ? ref Unsafe.Add(ref panels, {offset}{(chunked ? $" + k0 * {count * isa.Width}" : "")}) : ref panel;");
+                        w.Line($"nuint s = prepacked ? 0 : rows >= {rows} ? {Call(rows, "PackPanel", "0", SourceWriter.Int(rows))} : {Call(1, "PackPanel", "0", "1")};");
+                        w.Line($"s = {Call(rows, "ReadPanel", "s", "rows")};");
+                    }
+                    else if (packed)
                     {
                         // The first tile (a single row when the batch is smaller than a tile) reads W and packs the panel; later tiles read the packed copy.
                         w.Line($"nuint s = rows >= {rows} ? {Call(rows, "PackPanel", "0", SourceWriter.Int(rows))} : {Call(1, "PackPanel", "0", "1")};");
@@ -237,8 +238,77 @@ public sealed partial class NetworkGenerator
                 }
             }
 
+            /// <summary>True when the blocked kernel of a rung written for the product reads W through panels.</summary>
+            public static bool ReadsPanels(Gemm layer, Plan plan) =>
+                Isa.Written(plan.Ladder, layer.Outputs, out _).Any(r => IsPacked(layer, r.Target));
+
             /// <summary>True when the rung's blocked kernel packs W's panels (wide tiles, one partial sum), in the shared micro-tiles.</summary>
             private static bool IsPacked(Gemm layer, Isa isa) => IsBlocked(layer, isa) && Chains(Columns.Of(layer.Outputs, isa)) == 1;
+
+            /// <summary>
+            /// Panels of a blocked kernel, in order: <paramref name="Panels"/> panels of <paramref name="Vectors"/> vectors from
+            /// output <paramref name="First"/>, whose packed copy starts <paramref name="Offset"/> floats into the product's panels.
+            /// </summary>
+            private readonly record struct PanelGroup(int First, int Vectors, int Panels, int Offset);
+
+            // Panels of a wide tile's vectors, then the vectors left over as one panel ending at the last output (overlapping
+            // the one before it where the width is not a whole number of vectors: its columns are recomputed to the same
+            // values). Every panel is evenly spaced from its first output, so panels of one width share one tile method.
+            private static List<PanelGroup> PanelGroups(Gemm layer, Isa isa)
+            {
+                Columns columns = Columns.Of(layer.Outputs, isa);
+                int vectors = IsBlocked(layer, isa) ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * Chains(columns))));
+                int regular = columns.Full / vectors, left = columns.Vectors - regular * vectors;
+                var groups = new List<PanelGroup>();
+                int offset = 0;
+                void Add(int first, int count, int panels)
+                {
+                    groups.Add(new PanelGroup(first, count, panels, offset));
+                    offset += panels * count * isa.Width * layer.Inputs;
+                }
+                if (regular > 0) Add(0, vectors, regular);
+                if (left > 0)
+                {
+                    int start = layer.Outputs - left * isa.Width;
+                    if (start >= 0) Add(start, left, 1);
+                    else
+                    {
+                        // Narrower than one panel, with a tail: ending at the last output it would start before the first,
+                        // so the tail vector takes a panel of its own.
+                        Add(0, left - 1, 1);
+                        Add(layer.Outputs - isa.Width, 1, 1);
+                    }
+                }
+                return groups;
+            }
+
+            // Floats of a product's packed panels on a rung.
+            private static int PanelFloats(Gemm layer, Isa isa) =>
+                PanelGroups(layer, isa).Sum(g => g.Panels * g.Vectors * isa.Width * layer.Inputs);
+
+            /// <summary>
+            /// The kernels of a product whose batched inference reads the network's packed panels: <c>ForwardPacked</c>,
+            /// <c>PanelFloats</c> and <c>PackPanels</c>, each for the rung <c>ForwardRows</c> runs (none where its tiles read W).
+            /// </summary>
+            private static void EmitPanelDispatchers(SourceWriter w, Gemm layer, List<(Isa Target, string Condition)> written, string? fallback, Func<Isa, string, string> blocked)
+            {
+                const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
+                w.Line();
+                w.Line("/// <summary>ForwardRows over the network's packed panels of W (<paramref name=\"panels\"/>, this product's from <paramref name=\"offset\"/>), packed by PackPanels.</summary>");
+                EmitDispatcher(w, $"public static void ForwardPacked<TActivation>({ForwardParameters(layer)}, int rows, ref float panels, int offset){Constraint}",
+                    Calls(written, rung => blocked(rung, "ref Unsafe.Add(ref panels, offset)"), fallback));
+                w.Line();
+                w.Line("/// <summary>Floats of this product's packed panels on the rung the kernels run: 0 where its tiles read W itself.</summary>");
+                EmitDispatcher(w, "public static int PanelFloats()",
+                    Calls(written, rung => $"return {(IsPacked(layer, rung) ? PanelFloats(layer, rung) : 0)};", fallback is null ? null : "return 0;"));
+                w.Line();
+                w.Line("/// <summary>Copies W (input-major) into the panels ForwardPacked reads on the rung the kernels run.</summary>");
+                EmitDispatcher(w, "public static void PackPanels(ref float w, ref float panels)",
+                    Calls(written, rung => IsPacked(layer, rung)
+                        ? "{ " + string.Join(" ", PanelGroups(layer, rung).Select(g =>
+                            $"global::Dsl.Kernels.DenseKernels.PackPanels(ref w, Inputs, Outputs, {g.First}, {g.Vectors * rung.Width}, {g.Panels}, ref {(g.Offset == 0 ? "panels" : $"Unsafe.Add(ref panels, {g.Offset})")});")) + " }"
+                        : "return;", fallback is null ? null : "return;"));
+            }
 
             // Inputs per chunk of a packed panel: as many as fill PackedFloats with a wide tile's vectors.
             private static int ChunkInputs(Isa isa) => PackedFloats / (BlockedVectors(isa) * isa.Width);
@@ -878,7 +948,7 @@ public sealed partial class NetworkGenerator
         /// <see cref="ReluInputs"/>: its inputs are a ReLU's outputs, so Forward1 may skip the zero ones.
         /// <see cref="BFloat16"/>: W and b are bfloat16 (<c>ref ushort</c>, the parameters' bfloat16 image), widened to fp32 as
         /// each vector is loaded; the sums are fp32 as ever.
-        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1, bool BatchOne = false, bool Sparse = false, bool ReluInputs = false, bool BFloat16 = false);
+        internal sealed record Gemm(int Inputs, int Outputs, bool ForwardBias, bool BackwardBias, int Groups = 1, bool BatchOne = false, bool Sparse = false, bool ReluInputs = false, bool BFloat16 = false, bool Prepacks = false);
 
         /// <summary>An element offset: a loop variable (or none) plus a constant.</summary>
         private readonly struct Offset

@@ -453,6 +453,7 @@ public sealed partial class NetworkGenerator
         {
             int hidden = spec.Layers.Take(spec.Layers.Count - 1).Sum(l => l.Outputs);
             bool onStack = BlockRows * hidden <= StackScratchLimitFloats;
+            if (plan.PacksPanels) EmitPackPanels(w, spec, plan);
             if (hidden > 0)
             {
                 if (onStack)
@@ -469,6 +470,7 @@ public sealed partial class NetworkGenerator
             if (hidden > 0 && onStack) EmitSkipLocalsInit(w, spec);
             w.OpenBlock("private void ForwardBlock(ref float x, ref float y, int rows)");
             EmitInferenceWeights(w, spec);
+            if (plan.PacksPanels) w.Line($"ref float panels = ref _panels.Get(_parameters, {plan.PanelOffset(spec.Layers.Count)}, PackPanels);");
             if (hidden > 0)
                 w.Line(onStack
                     ? $"{Span} scratch = stackalloc float[rows * {hidden}];"
@@ -491,6 +493,22 @@ public sealed partial class NetworkGenerator
                 input = output;
             }
             w.CloseBlock();
+        }
+
+        // The wide products' weights as the panels their blocked kernels read, packed once per change of the weights.
+        private static void EmitPackPanels(SourceWriter w, NetworkSpec spec, Plan plan)
+        {
+            w.Line("// Batched inference reads the wide products' weights from panels packed once per change of the weights (ValuesVersion).");
+            w.Line("private readonly global::Dsl.Kernels.PackedPanels _panels = new();");
+            w.Line();
+            w.OpenBlock($"private static void PackPanels({ReadOnlySpan} valueSpan, {Span} panelSpan)");
+            w.Line("ref float values = ref MemoryMarshal.GetReference(valueSpan);");
+            w.Line("ref float panels = ref MemoryMarshal.GetReference(panelSpan);");
+            for (int l = 0; l < spec.Layers.Count; l++)
+                if (spec.Layers[l].Handler.PacksPanels(spec.Layers[l], plan))
+                    spec.Layers[l].Handler.EmitPackPanels(new CallSite(w, plan, l), plan.PanelOffset(l));
+            w.CloseBlock();
+            w.Line();
         }
 
         private static void EmitForwardTrain(SourceWriter w, NetworkSpec spec, Plan plan)

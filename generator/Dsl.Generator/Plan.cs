@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
 
@@ -447,6 +448,19 @@ internal sealed class Plan
 
     /// <summary>The kernel class holding the code a step runs.</summary>
     public string Code(LayerSpec layer) => Step(layer).CodeOwner;
+
+    /// <summary>Whether a step's batched inference reads the network's packed weight panels (LayerHandler.PacksPanels).</summary>
+    public bool PacksPanels => Spec.Layers.Any(l => l.Handler.PacksPanels(l, this));
+
+    /// <summary>
+    /// Where step <paramref name="index"/>'s packed panels start among the network's: the panel floats of the packing steps
+    /// before it, an expression of constants the JIT folds (each product's floats depend on the rung it runs).
+    /// </summary>
+    public string PanelOffset(int index)
+    {
+        var sizes = Spec.Layers.Take(index).Where(l => l.Handler.PacksPanels(l, this)).Select(l => $"{Code(l)}.PanelFloats()").ToList();
+        return sizes.Count == 0 ? "0" : string.Join(" + ", sizes);
+    }
 
     /// <summary>The begin step of a residual end or shortcut path.</summary>
     public LayerSpec Begin(LayerSpec step) => _byMember[step.Get<IResidualPart>().Skip].Layer;

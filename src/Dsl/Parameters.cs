@@ -54,7 +54,9 @@ public sealed unsafe class Parameters
     // The bfloat16 image of _values: allocated on first read, rounded again on the read after a write access.
     private ushort[]? _bfloat16;
     private int _bfloat16Start;
-    private volatile bool _bfloat16Stale = true;
+    private long _bfloat16Version = -1;
+    // Moves on every write access to the values; derived copies remember the version they were made from.
+    private long _valuesVersion;
     private readonly object _copyLock = new();
     private readonly object _roundLock = new();
     private readonly Dictionary<string, TensorInfo> _byName = new(StringComparer.Ordinal);
@@ -214,8 +216,8 @@ public sealed unsafe class Parameters
         get
         {
             if (_values is null) CopyCompiledIn();
-            // The caller may write: the bfloat16 image is rounded again when next read.
-            _bfloat16Stale = true;
+            // The caller may write: copies made from the values (the bfloat16 image, packed panels) are made again when next read.
+            Interlocked.Increment(ref _valuesVersion);
             return _values!.AsSpan(_valuesStart, Size);
         }
     }
@@ -242,18 +244,18 @@ public sealed unsafe class Parameters
         get
         {
             if (_values is null && _compiledBFloat16 != null) return new ReadOnlySpan<ushort>(_compiledBFloat16, Size);
-            if (_bfloat16Stale) RoundBFloat16();
+            if (Volatile.Read(ref _bfloat16Version) != ValuesVersion) RoundBFloat16();
             return _bfloat16!.AsSpan(_bfloat16Start, Size);
         }
     }
 
-    // Clears the flag before reading the values, so a write access that comes in meanwhile marks the image stale again.
+    // Takes the version before reading the values, so a write access that comes in meanwhile makes the next read round again.
     private void RoundBFloat16()
     {
         lock (_roundLock)
         {
-            if (!_bfloat16Stale) return;
-            _bfloat16Stale = false;
+            long version = ValuesVersion;
+            if (_bfloat16Version == version) return;
             ReadOnlySpan<float> values = ReadOnlyValues;
             if (_bfloat16 is null)
             {
@@ -263,6 +265,7 @@ public sealed unsafe class Parameters
                 Volatile.Write(ref _bfloat16, image);
             }
             else BFloat16.Round(values, _bfloat16.AsSpan(_bfloat16Start, Size));
+            Volatile.Write(ref _bfloat16Version, version);
         }
     }
 
@@ -314,6 +317,15 @@ public sealed unsafe class Parameters
     /// </summary>
     public bool ReadsCompiledWeights => _values is null;
 
+    /// <summary>
+    /// Moves on every write access to the values (<see cref="Values"/>, and so <see cref="Value"/>, <see cref="Initialize"/>,
+    /// <c>Load</c>, optimiser steps, the copy of compiled-in weights). Copies made from the values (the bfloat16 image,
+    /// a network's packed weight panels, <see cref="Kernels.PackedPanels"/>) remember the version they were made from
+    /// and are made again when it has moved. Writes through a span kept from before that copy was made are not seen:
+    /// ask for <see cref="Values"/> again to write.
+    /// </summary>
+    public long ValuesVersion => Volatile.Read(ref _valuesVersion);
+
     // The first write access to compiled-in weights makes writable copies. Each start is set before its array is
     // published, and the values last, so a reader that finds an array finds its start, and _values non-null means all.
     private void CopyCompiledIn()
@@ -343,7 +355,7 @@ public sealed unsafe class Parameters
                 _buffersStart = buffersStart;
                 Volatile.Write(ref _buffers, buffers);
                 _valuesStart = valuesStart;
-                _bfloat16Stale = true;
+                Interlocked.Increment(ref _valuesVersion);
                 Volatile.Write(ref _values, values);
             }
         }

@@ -99,7 +99,7 @@ internal sealed class DenseHandler : LayerHandler
 
     public override void EmitForwardKernels(SourceWriter w, StepPlan step, Plan plan)
     {
-        Gemm product = Product(step.Layer) with { ReluInputs = FollowsRelu(step, plan) };
+        Gemm product = Product(step.Layer) with { ReluInputs = FollowsRelu(step, plan), Prepacks = PacksPanels(step.Layer, plan) };
         if (plan.Spec.BFloat16)
         {
             // Training reads the fp32 master weights (ForwardRows only); inference the bfloat16 image, through these.
@@ -186,10 +186,19 @@ internal sealed class DenseHandler : LayerHandler
         }
     }
 
+    // Flat fp32 dense layers of a network run in blocks, where their blocked kernels read panels.
+    public override bool PacksPanels(LayerSpec layer, Plan plan) =>
+        plan.Spec.RunsInBlocks && !plan.Spec.BFloat16 && layer.Pruning is null && DenseEmitter.ReadsPanels(Product(layer), plan);
+
+    public override void EmitPackPanels(CallSite c, string offset) =>
+        c.W.Line($"{c.Code}.PackPanels(ref Unsafe.Add(ref values, {c.Offsets}.WeightOffset), ref {(offset == "0" ? "panels" : $"Unsafe.Add(ref panels, {offset})")});");
+
     public override void EmitBlockInference(CallSite c, string x, string y)
     {
         LayerSpec layer = c.Layer;
-        EmitSparseOrDense(c, x, y, "rows", $"{Inference(c)}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
+        EmitSparseOrDense(c, x, y, "rows", PacksPanels(layer, c.Plan)
+            ? $"{Inference(c)}.ForwardPacked<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows, ref panels, {c.Plan.PanelOffset(c.Index)});"
+            : $"{Inference(c)}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, rows);");
         if (layer.Activation == ActivationKind.Softmax)
         {
             c.W.Line("for (int r = 0; r < rows; r++)");

@@ -242,6 +242,16 @@ internal abstract class LayerHandler
     protected virtual void EmitInference(CallSite c, string x, string y) =>
         throw new InvalidOperationException($"{Kind} has no batch-1 inference call.");
 
+    /// <summary>
+    /// Whether the step's batched inference (<see cref="EmitBlockInference"/>) reads its weights from the network's packed
+    /// panels (<c>Dsl.Kernels.PackedPanels</c>, made once per change of the weights) instead of packing them per call.
+    /// </summary>
+    public virtual bool PacksPanels(LayerSpec layer, Plan plan) => false;
+
+    /// <summary>The step's part of the network's <c>PackPanels</c>: its weights from <c>values</c> into <c>panels</c> at <paramref name="offset"/>.</summary>
+    public virtual void EmitPackPanels(CallSite c, string offset) =>
+        throw new InvalidOperationException($"{Kind} packs no panels.");
+
     /// <summary>Batched inference of a block of <c>rows</c> samples; only kinds that <see cref="RunsInBlocks"/>.</summary>
     public virtual void EmitBlockInference(CallSite c, string x, string y) =>
         throw new InvalidOperationException($"{Kind} does not run in blocks of samples.");

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
@@ -9,6 +10,20 @@ namespace Dsl.Kernels;
 /// </summary>
 public static class DenseKernels
 {
+    /// <summary>
+    /// Copies <paramref name="count"/> panels of <paramref name="width"/> consecutive outputs, from output
+    /// <paramref name="first"/> on, of the input-major W [<paramref name="inputs"/>, <paramref name="outputs"/>] to
+    /// <paramref name="panels"/>: panel j holds outputs first + j·width .. first + (j + 1)·width − 1 of input 0, then of
+    /// input 1, and so on, the order a batched micro-tile reads them (<see cref="PackedPanels"/>).
+    /// </summary>
+    public static void PackPanels(ref float w, int inputs, int outputs, int first, int width, int count, ref float panels)
+    {
+        for (nint j = 0; j < count; j++)
+            for (nint i = 0; i < inputs; i++)
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref w, i * outputs + first + j * width), width)
+                    .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref panels, (j * inputs + i) * width), width));
+    }
+
     /// <summary>
     /// Asks for the cache line holding <paramref name="value"/> to be brought into L2 ahead of use (x86's
     /// <c>prefetcht1</c>; nothing elsewhere). A packed kernel prefetches the next chunk of its weight panel while it

@@ -121,19 +121,31 @@ total                                   7,560  14,720
         OutKernels.Forward1<global::Dsl.Kernels.Tanh>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y);
     }
 
+    // Batched inference reads the wide products' weights from panels packed once per change of the weights (ValuesVersion).
+    private readonly global::Dsl.Kernels.PackedPanels _panels = new();
+
+    private static void PackPanels(global::System.ReadOnlySpan<float> valueSpan, global::System.Span<float> panelSpan)
+    {
+        ref float values = ref MemoryMarshal.GetReference(valueSpan);
+        ref float panels = ref MemoryMarshal.GetReference(panelSpan);
+        HiddenKernels.PackPanels(ref Unsafe.Add(ref values, HiddenKernels.WeightOffset), ref panels);
+        OutKernels.PackPanels(ref Unsafe.Add(ref values, OutKernels.WeightOffset), ref Unsafe.Add(ref panels, HiddenKernels.PanelFloats()));
+    }
+
     // The block's activations live on the stack, sized by its rows: no allocation, and threads share nothing but the weights.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardBlock(ref float x, ref float y, int rows)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
+        ref float panels = ref _panels.Get(_parameters, HiddenKernels.PanelFloats() + OutKernels.PanelFloats(), PackPanels);
         global::System.Span<float> scratch = stackalloc float[rows * 160];
 
         // hidden: Dense 6 -> 160, Relu. y = relu(x W + b)
         ref float hidden = ref MemoryMarshal.GetReference(scratch.Slice(0, rows * 160));
-        HiddenKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref hidden, rows);
+        HiddenKernels.ForwardPacked<global::Dsl.Kernels.Relu>(ref x, ref Unsafe.Add(ref p, HiddenKernels.WeightOffset), ref Unsafe.Add(ref p, HiddenKernels.BiasOffset), ref hidden, rows, ref panels, 0);
 
         // out: Dense 160 -> 40, Tanh. y = tanh(x W + b)
-        OutKernels.ForwardRows<global::Dsl.Kernels.Tanh>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y, rows);
+        OutKernels.ForwardPacked<global::Dsl.Kernels.Tanh>(ref hidden, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref y, rows, ref panels, HiddenKernels.PanelFloats());
     }
 
     // hidden: Dense 6 -> 160, Relu. y = relu(x W + b).
@@ -170,66 +182,107 @@ total                                   7,560  14,720
         {
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
-                ForwardBlocked_512<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                ForwardBlocked_512<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows, ref Unsafe.NullRef<float>());
             else if (Vector256.IsHardwareAccelerated)
-                ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+                ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows, ref Unsafe.NullRef<float>());
             else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
         }
 
+        /// <summary>ForwardRows over the network's packed panels of W (<paramref name="panels"/>, this product's from <paramref name="offset"/>), packed by PackPanels.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void ForwardPacked<TActivation>(ref float x, ref float w, ref float b, ref float y, int rows, ref float panels, int offset) where TActivation : struct, global::Dsl.Kernels.IActivation
+        {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector512.IsHardwareAccelerated)
+                ForwardBlocked_512<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows, ref Unsafe.Add(ref panels, offset));
+            else if (Vector256.IsHardwareAccelerated)
+                ForwardBlocked_256<TActivation>(ref x, ref w, ref b, ref y, (nuint)rows, ref Unsafe.Add(ref panels, offset));
+            else global::Dsl.Kernels.FallbackKernels.Forward<Shape, TActivation>(ref x, ref w, ref b, ref y, (nuint)rows);
+        }
+
+        /// <summary>Floats of this product's packed panels on the rung the kernels run: 0 where its tiles read W itself.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static int PanelFloats()
+        {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector512.IsHardwareAccelerated)
+                return 960;
+            else if (Vector256.IsHardwareAccelerated)
+                return 960;
+            else return 0;
+        }
+
+        /// <summary>Copies W (input-major) into the panels ForwardPacked reads on the rung the kernels run.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void PackPanels(ref float w, ref float panels)
+        {
+            // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
+            if (Vector512.IsHardwareAccelerated)
+                { global::Dsl.Kernels.DenseKernels.PackPanels(ref w, Inputs, Outputs, 0, 64, 2, ref panels); global::Dsl.Kernels.DenseKernels.PackPanels(ref w, Inputs, Outputs, 128, 32, 1, ref Unsafe.Add(ref panels, 768)); }
+            else if (Vector256.IsHardwareAccelerated)
+                { global::Dsl.Kernels.DenseKernels.PackPanels(ref w, Inputs, Outputs, 0, 16, 10, ref panels); }
+            else return;
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows, ref float panels) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // Micro-tiles of 6 rows x up to 4 vectors; the 1-5 rows left over run as one smaller tile.
-            // The first tile of each panel copies it, as it reads it, into a contiguous buffer (1,536 bytes, L1-resident) the later tiles read.
+            // The first tile of each panel copies it, as it reads it, into a contiguous buffer (1,536 bytes, L1-resident) the later tiles read; given the network's packed panels (batched inference), every tile reads those.
             global::System.Span<float> panelBuffer = stackalloc float[384];
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
+            bool prepacked = !Unsafe.IsNullRef(ref panels);
             for (nuint o = 0; o < 128; o += 64) // outputs o..o+63
             {
-                nuint s = rows >= 6 ? GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
-                s = GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                ref float chunk = ref prepacked ? ref Unsafe.Add(ref panels, o * 6) : ref panel;
+                nuint s = prepacked ? 0 : rows >= 6 ? GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6);
                 switch (rows - s)
                 {
-                    case 1: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 2: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 3: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 4: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 5: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 1: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 2: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 3: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 4: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 5: GemmTiles.Tiles6x4_512<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
                 }
             }
             // outputs 128..159
             {
                 const nuint o = 128;
-                nuint s = rows >= 6 ? GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
-                s = GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                ref float chunk = ref prepacked ? ref Unsafe.Add(ref panels, 768) : ref panel;
+                nuint s = prepacked ? 0 : rows >= 6 ? GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6);
                 switch (rows - s)
                 {
-                    case 1: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 2: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 3: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 4: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 5: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 1: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 2: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 3: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 4: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 5: GemmTiles.Tiles6x2_512<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
                 }
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
+        private static void ForwardBlocked_256<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows, ref float panels) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
             // Micro-tiles of 6 rows x up to 2 vectors; the 1-5 rows left over run as one smaller tile.
-            // The first tile of each panel copies it, as it reads it, into a contiguous buffer (384 bytes, L1-resident) the later tiles read.
+            // The first tile of each panel copies it, as it reads it, into a contiguous buffer (384 bytes, L1-resident) the later tiles read; given the network's packed panels (batched inference), every tile reads those.
             global::System.Span<float> panelBuffer = stackalloc float[96];
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
+            bool prepacked = !Unsafe.IsNullRef(ref panels);
             for (nuint o = 0; o < 160; o += 16) // outputs o..o+15
             {
-                nuint s = rows >= 6 ? GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
-                s = GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                ref float chunk = ref prepacked ? ref Unsafe.Add(ref panels, o * 6) : ref panel;
+                nuint s = prepacked ? 0 : rows >= 6 ? GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6);
                 switch (rows - s)
                 {
-                    case 1: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 2: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 3: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 4: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
-                    case 5: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 1: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 2: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 3: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows3, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 4: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
+                    case 5: GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows5, global::Dsl.Kernels.ReadPanel>(ref w, ref chunk, ref x, ref b, ref y, s, rows, o, 0, 6); break;
                 }
             }
         }
@@ -491,7 +544,7 @@ total                                   7,560  14,720
         public const int WeightOffset = 1120;
         public const int BiasOffset = 7520;
 
-        // (kernels elided from this snapshot: 410 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 449 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.
