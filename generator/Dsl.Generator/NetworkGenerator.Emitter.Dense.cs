@@ -76,11 +76,11 @@ public sealed partial class NetworkGenerator
                 }
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
                 // A product that reads the network's packed panels (Gemm.Prepacks) has them as its blocked kernels' last argument.
-                bool Prepacked(Isa rung) => layer.Prepacks && IsPacked(layer, rung);
+                bool Prepacked(Isa rung) => layer.Prepacks && PrepacksOn(layer, rung);
                 string Blocked(Isa rung, string panels) => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows{(Prepacked(rung) ? ", " + panels : "")});";
                 EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters(layer)}, int rows){Constraint}",
                     Calls(written, rung => Blocked(rung, "ref Unsafe.NullRef<float>()"), fallback ? Fallback("(nuint)rows") : null));
-                if (layer.Prepacks && packed) EmitPanelDispatchers(w, layer, written, fallback ? Fallback("(nuint)rows") : null, Blocked);
+                if (layer.Prepacks && written.Any(r => PrepacksOn(layer, r.Target))) EmitPanelDispatchers(w, layer, written, fallback ? Fallback("(nuint)rows") : null, Blocked);
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
@@ -170,30 +170,29 @@ public sealed partial class NetworkGenerator
                 // before it where the width is not a whole number of vectors (its columns are recomputed to the same values).
                 // Every panel is evenly spaced from its first output o, so panels of one width share one tile method.
                 var widths = new List<int>();
-                bool prepacked = packed && layer.Prepacks;
+                bool prepacked = layer.Prepacks && PrepacksOn(layer, isa);
                 KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>({ForwardParameters(layer)}, nuint rows{(prepacked ? ", ref float panels" : "")}) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the 1-{rows - 1} rows left over run as one smaller tile.");
                 if (packed)
                 {
-                    w.Line($"// The first tile of each panel{(chunked ? $" chunk ({chunk} inputs)" : "")} copies it, as it reads it, into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident) the later tiles read{(prepacked ? "; given the network's packed panels (batched inference), every tile reads those" : "")}.");
+                    if (prepacked) EmitPrepackedLoops(w, layer, isa, tiles, rows);
+                    w.Line($"// The first tile of each panel{(chunked ? $" chunk ({chunk} inputs)" : "")} copies it, as it reads it, into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident) the later tiles read.");
                     w.Line($"global::System.Span<float> panelBuffer = stackalloc float[{chunk * vectors * isa.Width}];");
                     w.Line("ref float panel = ref MemoryMarshal.GetReference(panelBuffer);");
-                    if (prepacked) w.Line("bool prepacked = !Unsafe.IsNullRef(ref panels);");
                 }
                 foreach (PanelGroup group in PanelGroups(layer, isa))
                 {
                     if (group.Panels >= 2)
                     {
-                        // Panel j of the group starts j panels of every input into its packed panels: at o * Inputs.
                         int width = group.Vectors * isa.Width;
                         w.OpenBlock($"for (nuint o = 0; o < {group.Panels * width}; o += {width}) // outputs o..o+{width - 1}");
-                        Panel(group.Vectors, group.Offset == 0 ? $"o * {layer.Inputs}" : $"{group.Offset} + o * {layer.Inputs}");
+                        Panel(group.Vectors);
                         w.CloseBlock();
                         continue;
                     }
                     w.OpenBlock($"// outputs {group.First}..{group.First + group.Vectors * isa.Width - 1}");
                     w.Line($"const nuint o = {group.First};");
-                    Panel(group.Vectors, SourceWriter.Int(group.Offset));
+                    Panel(group.Vectors);
                     w.CloseBlock();
                 }
                 w.CloseBlock();
@@ -204,26 +203,19 @@ public sealed partial class NetworkGenerator
                     EmitTileMethod(w, layer, isa, width, new TileRows(rows, guarded: true), chains);
                 }
 
-                // One panel of `count` vectors from output o, whose packed panels (batched inference) start at `offset`.
-                void Panel(int count, string offset)
+                void Panel(int count)
                 {
                     if (!widths.Contains(count)) widths.Add(count);
                     string method = packed ? "GemmTiles." + tiles.Request(isa, count, rows, layer.BFloat16) : TileMethodName(isa, count);
                     string Call(int tileRows, string pass, string first, string end) =>
                         $"{method}<{(packed ? "Shape, " : "")}TActivation, global::Dsl.Kernels.Rows{tileRows}{(packed ? $", global::Dsl.Kernels.{pass}" : "")}>" +
-                        $"({(packed ? $"ref w, ref {(pass == "PackPanel" || !prepacked ? "panel" : "chunk")}" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : packed ? $", 0, {layer.Inputs}" : "")})";
+                        $"({(packed ? "ref w, ref panel" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : packed ? $", 0, {layer.Inputs}" : "")})";
                     if (chunked)
                     {
                         w.OpenBlock($"for (nuint k0 = 0; k0 < {layer.Inputs}; k0 += {chunk})");
                         w.Line($"nuint n = global::System.Math.Min({chunk}, {layer.Inputs} - k0);");
                     }
-                    if (prepacked)
-                    {
-                        w.Line($"ref float chunk = ref prepacked ? ref Unsafe.Add(ref panels, {offset}{(chunked ? $" + k0 * {count * isa.Width}" : "")}) : ref panel;");
-                        w.Line($"nuint s = prepacked ? 0 : rows >= {rows} ? {Call(rows, "PackPanel", "0", SourceWriter.Int(rows))} : {Call(1, "PackPanel", "0", "1")};");
-                        w.Line($"s = {Call(rows, "ReadPanel", "s", "rows")};");
-                    }
-                    else if (packed)
+                    if (packed)
                     {
                         // The first tile (a single row when the batch is smaller than a tile) reads W and packs the panel; later tiles read the packed copy.
                         w.Line($"nuint s = rows >= {rows} ? {Call(rows, "PackPanel", "0", SourceWriter.Int(rows))} : {Call(1, "PackPanel", "0", "1")};");
@@ -240,7 +232,24 @@ public sealed partial class NetworkGenerator
 
             /// <summary>True when the blocked kernel of a rung written for the product reads W through panels.</summary>
             public static bool ReadsPanels(Gemm layer, Plan plan) =>
-                Isa.Written(plan.Ladder, layer.Outputs, out _).Any(r => IsPacked(layer, r.Target));
+                Isa.Written(plan.Ladder, layer.Outputs, out _).Any(r => PrepacksOn(layer, r.Target));
+
+            /// <summary>
+            /// True when the rung's blocked kernel can run over the network's packed panels: it reads panels, and they
+            /// tile the outputs without overlapping (the loops over packed panels visit every panel once per block of
+            /// inputs, so an overlapping tail would add a block's sums twice into the columns it shares).
+            /// </summary>
+            private static bool PrepacksOn(Gemm layer, Isa isa)
+            {
+                if (!IsPacked(layer, isa)) return false;
+                int end = 0;
+                foreach (PanelGroup group in PanelGroups(layer, isa))
+                {
+                    if (group.First != end) return false;
+                    end += group.Panels * group.Vectors * isa.Width;
+                }
+                return end == layer.Outputs;
+            }
 
             /// <summary>True when the rung's blocked kernel packs W's panels (wide tiles, one partial sum), in the shared micro-tiles.</summary>
             private static bool IsPacked(Gemm layer, Isa isa) => IsBlocked(layer, isa) && Chains(Columns.Of(layer.Outputs, isa)) == 1;
@@ -282,6 +291,51 @@ public sealed partial class NetworkGenerator
                 return groups;
             }
 
+            // Inputs per block of the loops over the network's packed panels: a panel's block (64 KB with AVX-512's 64
+            // outputs) and the block of every panel (512 KB for 512 outputs) stay in L2 while each tile of rows runs across them.
+            private const int PrepackedBlockInputs = 256;
+
+            /// <summary>
+            /// Batched inference over the network's packed panels, in the order MLAS runs its packed weights: inputs in blocks,
+            /// and within a block one tile of rows at a time across every panel, so the tile's inputs stay in L1 (6 rows of a
+            /// block: 6 KB) while the panels stream from L2, and partial sums go through y once per block, not per 64 inputs.
+            /// Reading L1 only for the rows' inputs keeps the kernel's speed when another thread of the core shares its L1.
+            /// </summary>
+            private static void EmitPrepackedLoops(SourceWriter w, Gemm layer, Isa isa, GemmTiles tiles, int rows)
+            {
+                int block = Math.Min(layer.Inputs, PrepackedBlockInputs);
+                List<PanelGroup> groups = PanelGroups(layer, isa);
+                w.Line($"// Given the network's packed panels (batched inference): inputs in blocks of {block}, each tile of rows across every panel.");
+                w.OpenBlock("if (!Unsafe.IsNullRef(ref panels))");
+                w.OpenBlock($"for (nuint k0 = 0; k0 < {layer.Inputs}; k0 += {block})");
+                w.Line($"nuint n = global::System.Math.Min({block}, {layer.Inputs} - k0);");
+                w.Line("nuint s = 0;");
+                w.OpenBlock($"for (; s + {rows} <= rows; s += {rows})");
+                foreach (string call in Tiles(rows, $"s + {rows}")) w.Line(call);
+                w.CloseBlock();
+                w.OpenBlock("switch (rows - s)");
+                for (int left = 1; left < rows; left++) w.Line($"case {left}: {string.Join(" ", Tiles(left, "rows"))} break;");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.Line("return;");
+                w.CloseBlock();
+
+                // One tile of `tileRows` rows (s..end) across every panel of the block from k0.
+                IEnumerable<string> Tiles(int tileRows, string end)
+                {
+                    foreach (PanelGroup group in groups)
+                    {
+                        int width = group.Vectors * isa.Width;
+                        string tile = $"GemmTiles.{tiles.Request(isa, group.Vectors, rows)}<Shape, TActivation, global::Dsl.Kernels.Rows{tileRows}, global::Dsl.Kernels.ReadPanel>";
+                        string Call(string o, string start) =>
+                            $"{tile}(ref w, ref Unsafe.Add(ref panels, {start}k0 * {width}), ref x, ref b, ref y, s, {end}, {o}, k0, n);";
+                        yield return group.Panels >= 2
+                            ? $"for (nuint o = 0; o < {group.Panels * width}; o += {width}) {Call("o", $"o * {layer.Inputs} + ")}"
+                            : Call(SourceWriter.Int(group.First), group.Offset == 0 ? "" : $"{group.Offset} + ");
+                    }
+                }
+            }
+
             // Floats of a product's packed panels on a rung.
             private static int PanelFloats(Gemm layer, Isa isa) =>
                 PanelGroups(layer, isa).Sum(g => g.Panels * g.Vectors * isa.Width * layer.Inputs);
@@ -300,11 +354,11 @@ public sealed partial class NetworkGenerator
                 w.Line();
                 w.Line("/// <summary>Floats of this product's packed panels on the rung the kernels run: 0 where its tiles read W itself.</summary>");
                 EmitDispatcher(w, "public static int PanelFloats()",
-                    Calls(written, rung => $"return {(IsPacked(layer, rung) ? PanelFloats(layer, rung) : 0)};", fallback is null ? null : "return 0;"));
+                    Calls(written, rung => $"return {(PrepacksOn(layer, rung) ? PanelFloats(layer, rung) : 0)};", fallback is null ? null : "return 0;"));
                 w.Line();
                 w.Line("/// <summary>Copies W (input-major) into the panels ForwardPacked reads on the rung the kernels run.</summary>");
                 EmitDispatcher(w, "public static void PackPanels(ref float w, ref float panels)",
-                    Calls(written, rung => IsPacked(layer, rung)
+                    Calls(written, rung => PrepacksOn(layer, rung)
                         ? "{ " + string.Join(" ", PanelGroups(layer, rung).Select(g =>
                             $"global::Dsl.Kernels.DenseKernels.PackPanels(ref w, Inputs, Outputs, {g.First}, {g.Vectors * rung.Width}, {g.Panels}, ref {(g.Offset == 0 ? "panels" : $"Unsafe.Add(ref panels, {g.Offset})")});")) + " }"
                         : "return;", fallback is null ? null : "return;"));

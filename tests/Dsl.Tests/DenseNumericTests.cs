@@ -14,7 +14,7 @@ namespace Dsl.Tests;
 /// </summary>
 public class DenseNumericTests
 {
-    public static TheoryData<string> Networks => new() { nameof(FashionMlp), nameof(TailNet), nameof(WideNet), nameof(OddNet), nameof(TinyMlp), nameof(ChunkNet), nameof(NarrowNet), nameof(DotNet) };
+    public static TheoryData<string> Networks => new() { nameof(FashionMlp), nameof(TailNet), nameof(WideNet), nameof(OddNet), nameof(TinyMlp), nameof(ChunkNet), nameof(PanelNet), nameof(NarrowNet), nameof(DotNet) };
 
     internal static (INetwork Net, Dense[] Layers) Create(string name, int seed)
     {
@@ -26,6 +26,7 @@ public class DenseNumericTests
             nameof(OddNet) => Pair(new OddNet(seed), n => new[] { n.Hidden, n.Narrow, n.Out }),
             nameof(TinyMlp) => Pair(new TinyMlp(seed), n => new[] { n.Fc1, n.Fc2, n.Out }),
             nameof(ChunkNet) => Pair(new ChunkNet(seed), n => new[] { n.Wide, n.Narrow, n.Out }),
+            nameof(PanelNet) => Pair(new PanelNet(seed), n => new[] { n.Wide, n.Middle, n.Out }),
             nameof(NarrowNet) => Pair(new NarrowNet(seed), n => new[] { n.Ten, n.Up1, n.Three, n.Up2, n.Fourteen, n.Up3, n.Four }),
             nameof(DotNet) => Pair(new DotNet(seed), n => new[] { n.Dot }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),

@@ -46,6 +46,19 @@ public partial class ChunkNet
     [Dense(3)] public partial Dense Out { get; }
 }
 
+/// <summary>
+/// Batched inference over packed panels (Dsl.Kernels.PackedPanels): 600 inputs run in blocks of 256, 256 and 88; 160
+/// outputs are two 64-wide AVX-512 panels and a 32-wide one after them (ten AVX2 panels of 16), 96 one panel of each
+/// width; the last layer is too narrow to read panels.
+/// </summary>
+[Network(Input = 600)]
+public partial class PanelNet
+{
+    [Dense(160, Activation.Silu)] public partial Dense Wide { get; }
+    [Dense(96, Activation.Tanh)] public partial Dense Middle { get; }
+    [Dense(5)] public partial Dense Out { get; }
+}
+
 /// <summary>Many inputs into odd widths: the weight-gradient row loop plus a 3-row tail (63 = 4*15 + 3).</summary>
 [Network(Input = 63)]
 public partial class OddNet
