@@ -76,11 +76,10 @@ public sealed partial class NetworkGenerator
                 }
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
                 // A product that reads the network's packed panels (Gemm.Prepacks) has them as its blocked kernels' last argument.
-                bool Prepacked(Isa rung) => layer.Prepacks && PrepacksOn(layer, rung);
-                string Blocked(Isa rung, string panels) => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows{(Prepacked(rung) ? ", " + panels : "")});";
+                string Blocked(Isa rung, string panels) => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows{(Prepacked(layer, rung) ? ", " + panels : "")});";
                 EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters(layer)}, int rows){Constraint}",
                     Calls(written, rung => Blocked(rung, "ref Unsafe.NullRef<float>()"), fallback ? Fallback("(nuint)rows") : null));
-                if (layer.Prepacks && written.Any(r => PrepacksOn(layer, r.Target))) EmitPanelDispatchers(w, layer, written, fallback ? Fallback("(nuint)rows") : null, Blocked);
+                if (written.Any(r => Prepacked(layer, r.Target))) EmitPanelDispatchers(w, layer, written, fallback ? Fallback("(nuint)rows") : null, Blocked);
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
@@ -157,7 +156,7 @@ public sealed partial class NetworkGenerator
                 int chains = Chains(columns);
                 bool wide = IsBlocked(layer, isa);
                 int rows = wide ? BlockedRows(columns) : Rows;
-                int vectors = wide ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * chains)));
+                int vectors = PanelVectors(layer, isa);
                 // A wide layer's panel rows lie Outputs floats apart: a power-of-two stride maps them to a few L1 sets
                 // (784 rows of a 512-wide layer into 2 of 64), so every weight load went to L2. Wide layers copy each
                 // panel, a chunk of inputs at a time, into a contiguous buffer that stays in L1, in micro-tiles the
@@ -166,11 +165,8 @@ public sealed partial class NetworkGenerator
                 bool packed = IsPacked(layer, isa);
                 int chunk = PackedChunk(layer, isa);
                 bool chunked = packed && chunk < layer.Inputs;
-                // Panels of `vectors` vectors; the last, of the vectors left over, ends at the last output, overlapping the one
-                // before it where the width is not a whole number of vectors (its columns are recomputed to the same values).
-                // Every panel is evenly spaced from its first output o, so panels of one width share one tile method.
                 var widths = new List<int>();
-                bool prepacked = layer.Prepacks && PrepacksOn(layer, isa);
+                bool prepacked = Prepacked(layer, isa);
                 KernelHeader(w, $"private static void ForwardBlocked_{isa.Suffix}<TActivation>({ForwardParameters(layer)}, nuint rows{(prepacked ? ", ref float panels" : "")}) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the 1-{rows - 1} rows left over run as one smaller tile.");
                 if (packed)
@@ -230,6 +226,13 @@ public sealed partial class NetworkGenerator
                 }
             }
 
+            // Vectors per panel of the rung's blocked kernel: the wide tile's, or as many as keep a narrow layer's 4 rows at 16 accumulators.
+            private static int PanelVectors(Gemm layer, Isa isa) =>
+                IsBlocked(layer, isa) ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * Chains(Columns.Of(layer.Outputs, isa)))));
+
+            // True when the product reads the network's packed panels (Gemm.Prepacks) on the rung.
+            private static bool Prepacked(Gemm layer, Isa isa) => layer.Prepacks && PrepacksOn(layer, isa);
+
             /// <summary>True when the blocked kernel of a rung written for the product reads W through panels.</summary>
             public static bool ReadsPanels(Gemm layer, Plan plan) =>
                 Isa.Written(plan.Ladder, layer.Outputs, out _).Any(r => PrepacksOn(layer, r.Target));
@@ -266,7 +269,7 @@ public sealed partial class NetworkGenerator
             private static List<PanelGroup> PanelGroups(Gemm layer, Isa isa)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
-                int vectors = IsBlocked(layer, isa) ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * Chains(columns))));
+                int vectors = PanelVectors(layer, isa);
                 int regular = columns.Full / vectors, left = columns.Vectors - regular * vectors;
                 var groups = new List<PanelGroup>();
                 int offset = 0;
