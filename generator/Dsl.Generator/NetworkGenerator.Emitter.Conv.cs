@@ -407,37 +407,16 @@ public sealed partial class NetworkGenerator
             /// <summary>Floats of the zero-bordered copy of one group's input, or 0 without padding.</summary>
             public static int PaddedFloats(Convolution layer) => IsPadded(layer) ? layer.Input.Channels / layer.Groups * PaddedHeight(layer) * PaddedWidth(layer) : 0;
 
-            // ToChannels: y[n, p] = pixels[p, n]; ToPixels: the reverse, for the gradient.
+            // ToChannels: y[n, p] = pixels[p, n]; ToPixels: the reverse, for the gradient. One runtime transpose.
             private static void EmitTranspose(SourceWriter w, Convolution layer, bool toChannels)
             {
                 int pixels = layer.Output.Spatial, channels = layer.GroupOutputs;
-                if (toChannels)
-                {
-                    w.Line($"/// <summary>Pixel-major [{pixels}, {channels}] to channel-major [{channels}, {pixels}].</summary>");
-                    w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-                    w.OpenBlock("public static void ToChannels(ref float pixels, ref float y)");
-                    // 16 pixels' rows at a time stay in L1 while every channel's run of 16 is written.
-                    w.OpenBlock($"for (nuint first = 0; first < {pixels}; first += 16)");
-                    w.Line($"nuint end = first + 16 < {pixels} ? first + 16 : {pixels};");
-                    w.OpenBlock($"for (nuint n = 0; n < {channels}; n++)");
-                    w.Line($"ref float yn = ref Unsafe.Add(ref y, n * {pixels});");
-                    w.Line("for (nuint p = first; p < end; p++)");
-                    w.Line($"    Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * {channels} + n);");
-                    w.CloseBlock();
-                }
-                else
-                {
-                    w.Line($"/// <summary>Channel-major [{channels}, {pixels}] to pixel-major [{pixels}, {channels}].</summary>");
-                    w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-                    w.OpenBlock("public static void ToPixels(ref float y, ref float pixels)");
-                    // Written in order, read across the channel planes: strided reads cost less than strided writes.
-                    w.OpenBlock($"for (nuint p = 0; p < {pixels}; p++)");
-                    w.Line($"ref float pixel = ref Unsafe.Add(ref pixels, p * {channels});");
-                    w.Line($"for (nuint n = 0; n < {channels}; n++)");
-                    w.Line($"    Unsafe.Add(ref pixel, n) = Unsafe.Add(ref y, n * {pixels} + p);");
-                }
-                w.CloseBlock();
-                w.CloseBlock();
+                w.Line(toChannels
+                    ? $"/// <summary>Pixel-major [{pixels}, {channels}] to channel-major [{channels}, {pixels}].</summary>"
+                    : $"/// <summary>Channel-major [{channels}, {pixels}] to pixel-major [{pixels}, {channels}].</summary>");
+                w.Line(toChannels
+                    ? $"public static void ToChannels(ref float pixels, ref float y) => global::Dsl.Kernels.DenseKernels.Transpose(ref pixels, ref y, {pixels}, {channels});"
+                    : $"public static void ToPixels(ref float y, ref float pixels) => global::Dsl.Kernels.DenseKernels.Transpose(ref y, ref pixels, {channels}, {pixels});");
             }
 
             // W'[g, k, n] = W[g, k, n] * scale[g*N + n]; b'[c] = b[c] * scale[c] + shift[c].

@@ -51,6 +51,13 @@ public sealed partial class NetworkGenerator
                         : $"/// <summary>Window means: sums times 1/{taps.Count}.</summary>");
                     w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock("public static void Forward(ref float x, ref float y)");
+                    if (max && pool.Image && pool.Kernel == 2 && pool.Stride == 2)
+                    {
+                        // The common 2x2 / stride 2 window: the runtime's vectorised kernel, the same maxima.
+                        w.Line($"global::Dsl.Kernels.PoolingKernels.MaxPool2x2(ref x, ref y, {i.Channels}, {i.Height}, {i.Width});");
+                        w.CloseBlock();
+                        return;
+                    }
                 }
                 w.OpenBlock($"for (nuint c = 0; c < {i.Channels}; c++)");
                 w.OpenBlock($"for (nuint r = 0; r < {o.Height}; r++)");

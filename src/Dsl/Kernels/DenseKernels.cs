@@ -1,12 +1,14 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dsl.Kernels;
 
 /// <summary>
 /// The parts of a generated matrix product that gain nothing from being written per shape, so every product calls
-/// these: the bias gradient, the weight transpose for the input gradient, and dL/dz's scaling for a fused SGD step.
+/// these: the bias gradient, transposes (the weight for the input gradient, a convolution's pixel rows to channel
+/// planes), and dL/dz's scaling for a fused SGD step.
 /// </summary>
 public static class DenseKernels
 {
@@ -124,19 +126,59 @@ public static class DenseKernels
 
     /// <summary>
     /// <c>transposed[g][n, k] = w[g][k, n]</c> for each of <paramref name="groups"/> input-major <c>[inputs, outputs]</c>
-    /// weights: W^T, whose rows the input gradient's product streams. Rows of W^T are written in order; W is read down
-    /// its columns, from cache (a layer's weight is at most a few hundred KB).
+    /// weights: W^T, whose rows the input gradient's product streams.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransposeWeights(ref float w, ref float transposed, nuint groups, nuint inputs, nuint outputs)
     {
         for (nuint g = 0; g < groups; g++)
-        {
-            ref float wg = ref Unsafe.Add(ref w, g * inputs * outputs);
-            ref float tg = ref Unsafe.Add(ref transposed, g * inputs * outputs);
-            for (nuint n = 0; n < outputs; n++)
-                for (nuint k = 0; k < inputs; k++)
-                    Unsafe.Add(ref tg, n * inputs + k) = Unsafe.Add(ref wg, k * outputs + n);
-        }
+            Transpose(ref Unsafe.Add(ref w, g * inputs * outputs), ref Unsafe.Add(ref transposed, g * inputs * outputs), inputs, outputs);
+    }
+
+    /// <summary>
+    /// <c>destination[c, r] = source[r, c]</c> for the row-major <c>[rows, columns]</c> <paramref name="source"/>: a
+    /// weight's transpose, and a convolution's pixel-major product rows to channel planes and back. Blocks of 8 x 8
+    /// move as eight 256-bit rows through 24 in-register shuffles (the strided scalar copy it replaces was an eighth of
+    /// a CNN's training step); the edges that do not fill a block are copied one float at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transpose(ref float source, ref float destination, nuint rows, nuint columns)
+    {
+        nuint r = 0;
+        if (Avx.IsSupported)
+            for (; r + 8 <= rows; r += 8)
+            {
+                nuint c = 0;
+                for (; c + 8 <= columns; c += 8)
+                    Transpose8x8(ref Unsafe.Add(ref source, r * columns + c), columns, ref Unsafe.Add(ref destination, c * rows + r), rows);
+                for (; c < columns; c++)
+                    for (nuint i = r; i < r + 8; i++)
+                        Unsafe.Add(ref destination, c * rows + i) = Unsafe.Add(ref source, i * columns + c);
+            }
+        for (; r < rows; r++)
+            for (nuint c = 0; c < columns; c++)
+                Unsafe.Add(ref destination, c * rows + r) = Unsafe.Add(ref source, r * columns + c);
+    }
+
+    // Rows a0..a7 (stride sourceStride) to columns: pairs interleaved (unpack), then quads (shuffle), then the
+    // 128-bit halves exchanged; the classic AVX sequence.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref float source, nuint sourceStride, ref float destination, nuint destinationStride)
+    {
+        Vector256<float> a0 = Vector256.LoadUnsafe(ref source), a1 = Vector256.LoadUnsafe(ref source, sourceStride),
+            a2 = Vector256.LoadUnsafe(ref source, 2 * sourceStride), a3 = Vector256.LoadUnsafe(ref source, 3 * sourceStride),
+            a4 = Vector256.LoadUnsafe(ref source, 4 * sourceStride), a5 = Vector256.LoadUnsafe(ref source, 5 * sourceStride),
+            a6 = Vector256.LoadUnsafe(ref source, 6 * sourceStride), a7 = Vector256.LoadUnsafe(ref source, 7 * sourceStride);
+        Vector256<float> t0 = Avx.UnpackLow(a0, a1), t1 = Avx.UnpackHigh(a0, a1), t2 = Avx.UnpackLow(a2, a3), t3 = Avx.UnpackHigh(a2, a3),
+            t4 = Avx.UnpackLow(a4, a5), t5 = Avx.UnpackHigh(a4, a5), t6 = Avx.UnpackLow(a6, a7), t7 = Avx.UnpackHigh(a6, a7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE),
+            s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(s0, s4, 0x20).StoreUnsafe(ref destination);
+        Avx.Permute2x128(s1, s5, 0x20).StoreUnsafe(ref destination, destinationStride);
+        Avx.Permute2x128(s2, s6, 0x20).StoreUnsafe(ref destination, 2 * destinationStride);
+        Avx.Permute2x128(s3, s7, 0x20).StoreUnsafe(ref destination, 3 * destinationStride);
+        Avx.Permute2x128(s0, s4, 0x31).StoreUnsafe(ref destination, 4 * destinationStride);
+        Avx.Permute2x128(s1, s5, 0x31).StoreUnsafe(ref destination, 5 * destinationStride);
+        Avx.Permute2x128(s2, s6, 0x31).StoreUnsafe(ref destination, 6 * destinationStride);
+        Avx.Permute2x128(s3, s7, 0x31).StoreUnsafe(ref destination, 7 * destinationStride);
     }
 }

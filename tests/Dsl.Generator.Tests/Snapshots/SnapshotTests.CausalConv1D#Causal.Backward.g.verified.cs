@@ -149,7 +149,7 @@ partial class Causal
 
     private static partial class ConvKernels
     {
-        // (kernels elided from this snapshot: 132 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 123 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class HeadKernels

@@ -281,20 +281,7 @@ total                                             23    174
         }
 
         /// <summary>Pixel-major [6, 3] to channel-major [3, 6].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void ToChannels(ref float pixels, ref float y)
-        {
-            for (nuint first = 0; first < 6; first += 16)
-            {
-                nuint end = first + 16 < 6 ? first + 16 : 6;
-                for (nuint n = 0; n < 3; n++)
-                {
-                    ref float yn = ref Unsafe.Add(ref y, n * 6);
-                    for (nuint p = first; p < end; p++)
-                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 3 + n);
-                }
-            }
-        }
+        public static void ToChannels(ref float pixels, ref float y) => global::Dsl.Kernels.DenseKernels.Transpose(ref pixels, ref y, 6, 3);
 
         /// <summary>This convolution's constants, for the runtime's direct kernel on machines without AVX2.</summary>
         private readonly struct DirectShape : global::Dsl.Kernels.IDirectConvolutionShape

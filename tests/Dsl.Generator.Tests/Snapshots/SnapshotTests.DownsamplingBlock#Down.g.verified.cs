@@ -444,20 +444,7 @@ total                                                                96    736
         }
 
         /// <summary>Pixel-major [4, 4] to channel-major [4, 4].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void ToChannels(ref float pixels, ref float y)
-        {
-            for (nuint first = 0; first < 4; first += 16)
-            {
-                nuint end = first + 16 < 4 ? first + 16 : 4;
-                for (nuint n = 0; n < 4; n++)
-                {
-                    ref float yn = ref Unsafe.Add(ref y, n * 4);
-                    for (nuint p = first; p < end; p++)
-                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 4 + n);
-                }
-            }
-        }
+        public static void ToChannels(ref float pixels, ref float y) => global::Dsl.Kernels.DenseKernels.Transpose(ref pixels, ref y, 4, 4);
 
         /// <summary>Folds a batch norm's per-channel scale and shift into this convolution's weight and bias.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -499,7 +486,7 @@ total                                                                96    736
         public const int GroupOutputFloats = 16;
         public const int WeightOffset = 112;
 
-        // (kernels elided from this snapshot: 190 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 177 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // layer1.downsample.1: BatchNorm2D 4x2x2, statistics per channel over the batch and positions. y = gamma (x - mean) / sqrt(var + eps) + beta.

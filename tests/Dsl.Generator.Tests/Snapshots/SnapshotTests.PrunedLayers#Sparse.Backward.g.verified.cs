@@ -156,7 +156,7 @@ partial class Sparse
 
     private static partial class convKernels
     {
-        // (kernels elided from this snapshot: 141 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 132 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class fcKernels

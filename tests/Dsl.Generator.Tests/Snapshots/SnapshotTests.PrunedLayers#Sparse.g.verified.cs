@@ -376,20 +376,7 @@ total                                    2,178  6,464
         }
 
         /// <summary>Pixel-major [16, 8] to channel-major [8, 16].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void ToChannels(ref float pixels, ref float y)
-        {
-            for (nuint first = 0; first < 16; first += 16)
-            {
-                nuint end = first + 16 < 16 ? first + 16 : 16;
-                for (nuint n = 0; n < 8; n++)
-                {
-                    ref float yn = ref Unsafe.Add(ref y, n * 16);
-                    for (nuint p = first; p < end; p++)
-                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 8 + n);
-                }
-            }
-        }
+        public static void ToChannels(ref float pixels, ref float y) => global::Dsl.Kernels.DenseKernels.Transpose(ref pixels, ref y, 16, 8);
 
         /// <summary>This convolution's constants, for the runtime's direct kernel on machines without AVX2.</summary>
         private readonly struct DirectShape : global::Dsl.Kernels.IDirectConvolutionShape

@@ -408,20 +408,7 @@ total                                          119  2,640
         }
 
         /// <summary>Pixel-major [30, 4] to channel-major [4, 30].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void ToChannels(ref float pixels, ref float y)
-        {
-            for (nuint first = 0; first < 30; first += 16)
-            {
-                nuint end = first + 16 < 30 ? first + 16 : 30;
-                for (nuint n = 0; n < 4; n++)
-                {
-                    ref float yn = ref Unsafe.Add(ref y, n * 30);
-                    for (nuint p = first; p < end; p++)
-                        Unsafe.Add(ref yn, p) = Unsafe.Add(ref pixels, p * 4 + n);
-                }
-            }
-        }
+        public static void ToChannels(ref float pixels, ref float y) => global::Dsl.Kernels.DenseKernels.Transpose(ref pixels, ref y, 30, 4);
 
         /// <summary>Folds a batch norm's per-channel scale and shift into this convolution's weight and bias.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -712,7 +699,7 @@ total                                          119  2,640
     // pool: MaxPool2D 4x6x5 -> 4x3x2, 2x2, stride 2, pad 0. y = max of each window.
     private static partial class PoolKernels
     {
-        // (kernels elided from this snapshot: 26 lines, 1 kernel method; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 6 lines, 1 kernel method; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // head: Dense 24 -> 3. y = x W + b.
