@@ -25,8 +25,13 @@ public static class AttentionKernels
         // A row's steps form one chain (maximum, exponentials, their sum, its reciprocal), about 80 cycles for a
         // 16-key row, while the next row waits in the out-of-order window. So each step runs over a group of rows
         // before the next step starts: a group's chains overlap, and a 16 x 16 score matrix takes about half the time.
-        Span<float> maxima = stackalloc float[RowGroup], sums = stackalloc float[RowGroup];
         ref float sr = ref SpanMath.Ref(scores);
+        if (Vector512.IsHardwareAccelerated && length == 16 && !causal)
+        {
+            SoftmaxRows16(ref sr);
+            return;
+        }
+        Span<float> maxima = stackalloc float[RowGroup], sums = stackalloc float[RowGroup];
         for (int first = 0; first < length; first += RowGroup)
         {
             int rows = Math.Min(RowGroup, length - first);
@@ -65,6 +70,20 @@ public static class AttentionKernels
             SpanMath.MultiplyAdd(ref Unsafe.Add(ref cachedValues, t * stride + at), Unsafe.Add(ref scores, t), ref o, dh);
     }
 
+    // 16 rows of 16 keys (case E's heads), each one 512-bit vector that stays in its register from the load to the
+    // store: no loops over a row, no staging of maxima and sums, and the unrolled rows' chains overlap. The same
+    // operations in the same order as the general path, so the same floats.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SoftmaxRows16(ref float scores)
+    {
+        for (nuint at = 0; at < 256; at += 16)
+        {
+            Vector512<float> row = Vector512.LoadUnsafe(ref scores, at);
+            Vector512<float> e = FastExp.Exp(row - Vector512.Create(MathF.Max(float.NegativeInfinity, SpanMath.HorizontalMaxNative(row))));
+            (e * Vector512.Create(1f / SpanMath.HorizontalSum(e))).StoreUnsafe(ref scores, at);
+        }
+    }
+
     // Rows whose softmax steps run together (see SoftmaxRows).
     private const int RowGroup = 16;
 
@@ -98,7 +117,8 @@ public static class AttentionKernels
     /// Head <paramref name="head"/>'s operands out of the projected rows <paramref name="qkv"/> [length, 3·modelDim]
     /// (each token's Q, K and V side by side, head h in columns h·headDim .. of each): <c>Q·scale</c> as
     /// [length, headDim], <c>Kᵀ</c> as [headDim, length] and V as [length, headDim], so the score and mix products
-    /// read contiguous rows. Q and V rows move as vectors; Kᵀ is a transpose, one float at a time.
+    /// read contiguous rows. Q and V rows move as vectors; Kᵀ is a block transpose
+    /// (<see cref="DenseKernels.Transpose(ref float, nuint, ref float, nuint, nuint, nuint)"/>).
     /// </summary>
     /// <exception cref="ArgumentException">A size is not positive, <paramref name="head"/> lies outside the model width, or a span has the wrong length.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -119,9 +139,8 @@ public static class AttentionKernels
             ref float row = ref Unsafe.Add(ref source, t * 3 * d);
             SequenceKernels.Scale(ref row, ref Unsafe.Add(ref qr, t * n), n, scale);
             SequenceKernels.Scale(ref Unsafe.Add(ref row, 2 * d), ref Unsafe.Add(ref vr, t * n), n, 1f);
-            ref float k = ref Unsafe.Add(ref row, d);
-            for (nuint i = 0; i < n; i++) Unsafe.Add(ref kr, i * l + t) = Unsafe.Add(ref k, i);
         }
+        DenseKernels.Transpose(ref Unsafe.Add(ref source, d), 3 * d, ref kr, l, l, n);
     }
 
     /// <summary>

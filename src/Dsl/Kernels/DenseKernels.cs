@@ -135,13 +135,20 @@ public static class DenseKernels
     }
 
     /// <summary>
-    /// <c>destination[c, r] = source[r, c]</c> for the row-major <c>[rows, columns]</c> <paramref name="source"/>: a
-    /// weight's transpose, and a convolution's pixel-major product rows to channel planes and back. Blocks of 8 x 8
-    /// move as eight 256-bit rows through 24 in-register shuffles (the strided scalar copy it replaces was an eighth of
-    /// a CNN's training step); the edges that do not fill a block are copied one float at a time.
+    /// <c>destination[c, r] = source[r, c]</c> for the packed row-major <c>[rows, columns]</c> <paramref name="source"/>:
+    /// a weight's transpose, and a convolution's pixel-major product rows to channel planes and back.
+    /// </summary>
+    public static void Transpose(ref float source, ref float destination, nuint rows, nuint columns) =>
+        Transpose(ref source, columns, ref destination, rows, rows, columns);
+
+    /// <summary>
+    /// <c>destination[c·destinationStride + r] = source[r·sourceStride + c]</c> for <c>r &lt; rows</c>,
+    /// <c>c &lt; columns</c>: the transpose of a block of a wider matrix (an attention head's K). Blocks of 8 x 8 move
+    /// as eight 256-bit rows through 24 in-register shuffles (the strided scalar copy it replaces was an eighth of a
+    /// CNN's training step); the edges that do not fill a block are copied one float at a time.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Transpose(ref float source, ref float destination, nuint rows, nuint columns)
+    public static void Transpose(ref float source, nuint sourceStride, ref float destination, nuint destinationStride, nuint rows, nuint columns)
     {
         nuint r = 0;
         if (Avx.IsSupported)
@@ -149,14 +156,14 @@ public static class DenseKernels
             {
                 nuint c = 0;
                 for (; c + 8 <= columns; c += 8)
-                    Transpose8x8(ref Unsafe.Add(ref source, r * columns + c), columns, ref Unsafe.Add(ref destination, c * rows + r), rows);
+                    Transpose8x8(ref Unsafe.Add(ref source, r * sourceStride + c), sourceStride, ref Unsafe.Add(ref destination, c * destinationStride + r), destinationStride);
                 for (; c < columns; c++)
                     for (nuint i = r; i < r + 8; i++)
-                        Unsafe.Add(ref destination, c * rows + i) = Unsafe.Add(ref source, i * columns + c);
+                        Unsafe.Add(ref destination, c * destinationStride + i) = Unsafe.Add(ref source, i * sourceStride + c);
             }
         for (; r < rows; r++)
             for (nuint c = 0; c < columns; c++)
-                Unsafe.Add(ref destination, c * rows + r) = Unsafe.Add(ref source, r * columns + c);
+                Unsafe.Add(ref destination, c * destinationStride + r) = Unsafe.Add(ref source, r * sourceStride + c);
     }
 
     // Rows a0..a7 (stride sourceStride) to columns: pairs interleaved (unpack), then quads (shuffle), then the

@@ -122,6 +122,7 @@ public sealed class AttentionKernelsTests
     [InlineData(5, 21, 7)]   // 7 floats: one 4-wide vector and a scalar tail
     [InlineData(16, 64, 16)] // case E: one 512-bit vector per row
     [InlineData(4, 120, 40)] // 512, 256 and 128-bit steps per row
+    [InlineData(12, 40, 10)] // K^T: one whole 8 x 8 block, then the edges
     public void GatherAndScatterHead_MatchElementLoops(int length, int modelDim, int headDim)
     {
         float[] qkv = NormKernelsTests.Uniform(new Random(length * modelDim), length * 3 * modelDim, -2, 2);
