@@ -9,8 +9,28 @@ namespace Dsl;
 // Vector<float> path is as fast as an explicit 128/256/512 ladder. The scalar tail repeats the vector body's
 // operations in the same order (the JIT does not contract a*b+c into FMA), so an element gets the same
 // result whichever path updates it.
+//
+// The optimiser state is flushed to zero below float's smallest normal (1.2e-38), as a processor's flush-to-zero
+// mode would: a parameter whose gradient stays 0 (a dead unit) has its momentum decay by beta each step into the
+// subnormal range, and Intel cores take a microcode assist of ~100 cycles for every operation on a subnormal. A
+// FashionCnn epoch on an Intel Xeon spent 1.8 s in AdamW in its first epoch and 6.6 s in its second; the same
+// update over subnormal state ran 35x slower than over normal state. Values that small move no weight.
 internal static class OptimizerKernels
 {
+    private const float MinNormal = 1.17549435e-38f; // 2^-126
+    private static readonly Vector<float> SmallestNormal = new(MinNormal);
+    // A gradient below 2^-58 is left out of v: its (1 - beta2) g^2 would be subnormal at beta2 = 0.999, and adds at
+    // most 1.2e-38 to v.
+    private const float SmallestSquared = 3.4694470e-18f;
+
+    // x, or 0 where |x| is below smallest; a NaN stays NaN (the comparison is false), so a diverging run still shows.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> FlushToZero(Vector<float> x, Vector<float> smallest) =>
+        Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(x), smallest), Vector<float>.Zero, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float FlushToZero(float x, float smallest) => MathF.Abs(x) < smallest ? 0f : x;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sgd(Span<float> values, ReadOnlySpan<float> gradients, Span<float> momentumBuffer,
         float learningRate, float momentum, float weightDecay, bool nesterov)
@@ -42,7 +62,7 @@ internal static class OptimizerKernels
             {
                 Vector<float> p = pv[k];
                 Vector<float> g = gv[k] + wd * p;
-                Vector<float> b = mu * bv[k] + g;
+                Vector<float> b = FlushToZero(mu * bv[k] + g, SmallestNormal);
                 bv[k] = b;
                 pv[k] = p - lr * (nesterov ? g + mu * b : b);
             }
@@ -54,7 +74,7 @@ internal static class OptimizerKernels
             float g = gradients[i] + weightDecay * p;
             if (withMomentum)
             {
-                float b = momentum * momentumBuffer[i] + g;
+                float b = FlushToZero(momentum * momentumBuffer[i] + g, MinNormal);
                 momentumBuffer[i] = b;
                 g = nesterov ? g + momentum * b : b;
             }
@@ -84,11 +104,13 @@ internal static class OptimizerKernels
         var eps = new Vector<float>(epsilon);
         var step = new Vector<float>(stepSize);
         var bc2 = new Vector<float>(biasCorrection2Sqrt);
+        Vector<float> smallest = SmallestNormal, smallestSquared = new(SmallestSquared);
         for (int k = 0; k < pv.Length; k++)
         {
             Vector<float> g = gv[k];
-            Vector<float> mk = b1 * mv[k] + c1 * g;
-            Vector<float> vk = b2 * vv[k] + c2 * (g * g);
+            Vector<float> mk = FlushToZero(b1 * mv[k] + c1 * g, smallest);
+            Vector<float> gs = FlushToZero(g, smallestSquared);
+            Vector<float> vk = FlushToZero(b2 * vv[k] + c2 * (gs * gs), smallest);
             mv[k] = mk;
             vv[k] = vk;
             Vector<float> denom = Vector.SquareRoot(vk) / bc2 + eps;
@@ -98,8 +120,9 @@ internal static class OptimizerKernels
         for (int i = pv.Length * Vector<float>.Count; i < values.Length; i++)
         {
             float g = gradients[i];
-            float mi = beta1 * m[i] + oneMinusBeta1 * g;
-            float vi = beta2 * v[i] + oneMinusBeta2 * (g * g);
+            float mi = FlushToZero(beta1 * m[i] + oneMinusBeta1 * g, MinNormal);
+            float gs = FlushToZero(g, SmallestSquared);
+            float vi = FlushToZero(beta2 * v[i] + oneMinusBeta2 * (gs * gs), MinNormal);
             m[i] = mi;
             v[i] = vi;
             float denom = MathF.Sqrt(vi) / biasCorrection2Sqrt + epsilon;

@@ -188,6 +188,58 @@ public class OptimizerTests
         }
     }
 
+    // Subnormal optimiser state costs an Intel core a microcode assist per operation (OptimizerKernels' comment): the
+    // kernels keep it at zero instead, on the vector and the scalar path (every length up to 40), and keep a NaN.
+    [Fact]
+    public void AdamWKernel_DecayingStateGoesToZeroNotSubnormal_AndANaNGradientStillShows()
+    {
+        const float decay = 1f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, stepSize = 0.001f, bc2Sqrt = 1f;
+        for (int n = 1; n <= 40; n++)
+        {
+            float[] p = new float[n], g = new float[n], m = new float[n], v = new float[n];
+            for (int i = 0; i < n; i++) { p[i] = 0.5f; m[i] = 1e-4f; v[i] = 2e-38f; g[i] = i % 3 == 0 ? 1e-20f : 0f; }
+            for (int step = 0; step < 2000; step++)
+            {
+                OptimizerKernels.AdamW(p, g, m, v, decay, beta1, beta2, eps, stepSize, bc2Sqrt);
+                for (int i = 0; i < n; i++)
+                {
+                    Assert.True(m[i] == 0f || float.IsNormal(m[i]), $"n={n}, step {step}: m[{i}] = {m[i]:R}");
+                    Assert.True(v[i] == 0f || float.IsNormal(v[i]), $"n={n}, step {step}: v[{i}] = {v[i]:R}");
+                }
+            }
+            // 0.9^2000 of 1e-4 is far below the smallest normal: m is 0 where the gradient is, and those weights stopped
+            // moving; a 1e-20 gradient is left out of v (its square term would be subnormal), so every v (2e-38, times
+            // 0.999 a step) decayed to 0.
+            for (int i = 0; i < n; i++)
+                Assert.Equal(g[i] == 0f ? 0f : g[i], m[i], g[i] * 1e-3f);
+            Assert.All(v, x => Assert.Equal(0f, x));
+            float[] before = (float[])p.Clone();
+            OptimizerKernels.AdamW(p, g, m, v, decay, beta1, beta2, eps, stepSize, bc2Sqrt);
+            for (int i = 0; i < n; i += 3) if (g[i] == 0f) Assert.Equal(before[i], p[i]);
+            for (int i = 1; i < n; i += 3) Assert.Equal(before[i], p[i]);
+
+            g[n - 1] = float.NaN;
+            OptimizerKernels.AdamW(p, g, m, v, decay, beta1, beta2, eps, stepSize, bc2Sqrt);
+            Assert.True(float.IsNaN(m[n - 1]) && float.IsNaN(p[n - 1]), $"n={n}: a NaN gradient was flushed away");
+        }
+    }
+
+    [Fact]
+    public void SgdMomentumKernel_DecayingBufferGoesToZeroNotSubnormal()
+    {
+        for (int n = 1; n <= 40; n++)
+        {
+            float[] p = new float[n], g = new float[n], buffer = new float[n];
+            Array.Fill(buffer, 1e-3f);
+            for (int step = 0; step < 1000; step++)
+            {
+                OptimizerKernels.Sgd(p, g, buffer, 0.1f, 0.9f, 0f, nesterov: false);
+                Assert.All(buffer, b => Assert.True(b == 0f || float.IsNormal(b), $"n={n}, step {step}: buffer {b:R}"));
+            }
+            Assert.All(buffer, b => Assert.Equal(0f, b));
+        }
+    }
+
     [Fact]
     public void LearningRate_ChangedBetweenSteps_AppliesToTheNextStep()
     {
