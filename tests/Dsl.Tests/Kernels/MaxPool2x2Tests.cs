@@ -12,13 +12,14 @@ namespace Dsl.Tests.Kernels;
 /// </summary>
 public sealed class MaxPool2x2Tests
 {
+    // Planes, height, width: FashionCnn's two pools, odd sizes, a single window, and rows that use every vector width.
+    public static TheoryData<int, int, int> Sizes => new()
+    {
+        { 3, 28, 28 }, { 2, 14, 14 }, { 2, 7, 7 }, { 1, 2, 2 }, { 2, 5, 33 }, { 1, 4, 50 },
+    };
+
     [Theory]
-    [InlineData(3, 28, 28)]
-    [InlineData(2, 14, 14)]
-    [InlineData(2, 7, 7)]
-    [InlineData(1, 2, 2)]
-    [InlineData(2, 5, 33)]
-    [InlineData(1, 4, 50)]
+    [MemberData(nameof(Sizes))]
     public void Forward_MatchesMathFMaxOverEachWindow_WithSignedZerosAndNaN(int planes, int height, int width)
     {
         var rng = new Rng(height * 100 + width + 7);
@@ -48,12 +49,7 @@ public sealed class MaxPool2x2Tests
     }
 
     [Theory]
-    [InlineData(3, 28, 28)]
-    [InlineData(2, 14, 14)]
-    [InlineData(2, 7, 7)]
-    [InlineData(1, 2, 2)]
-    [InlineData(2, 5, 33)]
-    [InlineData(1, 4, 50)]
+    [MemberData(nameof(Sizes))]
     public void Backward_MatchesTheWindowLoop_WithTiesAndNaN(int planes, int height, int width)
     {
         var rng = new Rng(height * 100 + width);
