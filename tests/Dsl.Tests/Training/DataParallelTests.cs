@@ -36,6 +36,10 @@ public sealed class DataParallelTests
         AssertClose(one.Values, three.Values, "values, 3 threads");
         AssertClose(one.Buffers, two.Buffers, "buffers, 2 threads"); // running statistics and the batch count, updated once per batch
         AssertClose(one.Buffers, three.Buffers, "buffers, 3 threads");
+        // Every path leaves the gradients zero for the next batch: the fused step on one thread, and on more each
+        // thread zeroing its slice of every buffer after the update (a stale slice would have failed the above).
+        foreach ((Parameters p, string threads) in new[] { (one, "1"), (two, "2"), (three, "3") })
+            Assert.True(p.Gradients.ToArray().All(g => g == 0f), $"{network}, {threads} threads: gradients left non-zero");
     }
 
     [Fact]
