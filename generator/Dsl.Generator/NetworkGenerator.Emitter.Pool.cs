@@ -22,6 +22,8 @@ public sealed partial class NetworkGenerator
             {
                 PoolOptions pool = layer.Get<PoolOptions>();
                 bool max = pool.Max;
+                // The common 2x2 / stride 2 max pool: the runtime's vectorised kernels, the same maxima and the same choices.
+                bool runtimeKernel = max && pool.Image && pool.Kernel == 2 && pool.Stride == 2;
                 int kernelHeight = pool.Image ? pool.Kernel : 1;
                 int strideHeight = pool.Image ? pool.Stride : 1;
                 Shape i = layer.Input, o = layer.Output;
@@ -36,9 +38,8 @@ public sealed partial class NetworkGenerator
                         : "/// <summary>Adds each window's gradient, shared equally, to its positions; dx starts zeroed.</summary>");
                     w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock(max ? "public static void Backward(ref float x, ref float dy, ref float dx)" : "public static void Backward(ref float dy, ref float dx)");
-                    if (max && pool.Image && pool.Kernel == 2 && pool.Stride == 2)
+                    if (runtimeKernel)
                     {
-                        // The common 2x2 / stride 2 window: the runtime's vectorised kernel, the same choices without a branch per tap.
                         w.Line($"global::Dsl.Kernels.PoolingKernels.MaxPool2x2Backward(ref x, ref dy, ref dx, {i.Channels}, {i.Height}, {i.Width});");
                         w.CloseBlock();
                         return;
@@ -51,9 +52,8 @@ public sealed partial class NetworkGenerator
                         : $"/// <summary>Window means: sums times 1/{taps.Count}.</summary>");
                     w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock("public static void Forward(ref float x, ref float y)");
-                    if (max && pool.Image && pool.Kernel == 2 && pool.Stride == 2)
+                    if (runtimeKernel)
                     {
-                        // The common 2x2 / stride 2 window: the runtime's vectorised kernel, the same maxima.
                         w.Line($"global::Dsl.Kernels.PoolingKernels.MaxPool2x2(ref x, ref y, {i.Channels}, {i.Height}, {i.Width});");
                         w.CloseBlock();
                         return;

@@ -320,7 +320,7 @@ public sealed class Trainer
         private int _first, _batch, _active;
         private long _terms;
         private long _optimizerStep;
-        private bool _gradientsZero, _clearGradients;
+        private bool _gradientsZero;
 
         public TrainingStep(Trainer trainer, Dataset data, int[] order, int maxBatch, ulong seed)
         {
@@ -362,9 +362,6 @@ public sealed class Trainer
             _active = Math.Min(_workspaces.Length, batch);
             _terms = _trainer.Loss.Count(_data, _order.AsSpan(first, batch));
             foreach (Workspace workspace in _workspaces) workspace.Step = step;
-            // A step that fails midway leaves the buffers as they are: they count as dirty until one succeeds.
-            _clearGradients = !_gradientsZero;
-            _gradientsZero = false;
             if (_active == 1)
             {
                 // One thread: Run(0) takes the optimiser step itself (BackwardAndStep). The group, if any, must not
@@ -378,6 +375,7 @@ public sealed class Trainer
                 _group!.Begin(_active, batch);
                 Crew!.Run(this, _active, _group);
             }
+            // Read by every thread at the step's start, written only here, between steps (a failed step ends Fit).
             // BackwardAndStep leaves the gradients zero, and so does a split batch (AddGradientsAndUpdate); a clipped
             // step on one thread leaves them holding the batch's gradient.
             _gradientsZero = _active > 1 || _trainer.MaxGradientNorm is null;
@@ -400,7 +398,7 @@ public sealed class Trainer
                 for (int r = 0; r < rows; r++)
                     augmentation.Apply(x.Slice(r * network.InputSize, network.InputSize), workspace.Seed, workspace.Step, start + r);
 
-            if (_clearGradients) workspace.Gradients(network.Parameters).Clear();
+            if (!_gradientsZero) workspace.Gradients(network.Parameters).Clear();
             network.ForwardTrain(x, y, rows, workspace);
             float loss = _trainer.Loss.Compute(y, _data, indices, dy);
             // The loss is the mean over this thread's terms; the gradient must be that of the whole batch's mean.
