@@ -455,7 +455,7 @@ total                                 68,395  136,252
         public const int WeightOffset = 65792;
         public const int BiasOffset = 68352;
 
-        // (kernels elided from this snapshot: 449 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 506 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // head: Dense 10 -> 3, Softmax. y = softmax(x W + b).
