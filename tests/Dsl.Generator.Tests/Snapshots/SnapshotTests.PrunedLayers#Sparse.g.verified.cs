@@ -460,203 +460,76 @@ total                                    2,178  6,464
                             const nuint ci = 0;
                             ref float xc = ref Unsafe.Add(ref xr, ci * 36);
                             ref float wi = ref Unsafe.Add(ref wc, ci * 72);
-                            // tap (0, 0)
+                            for (nuint ky = 0; ky < 3; ky++)
                             {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 0);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 6);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 12);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 0));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 1));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 2));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 3));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (0, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 1);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 7);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 13);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 8));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 9));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 10));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 11));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (0, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 2);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 8);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 14);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 16));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 17));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 18));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 19));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (1, 0)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 6);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 12);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 18);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 24));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 25));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 26));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 27));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (1, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 7);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 13);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 19);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 32));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 33));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 34));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 35));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (1, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 8);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 14);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 20);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 40));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 41));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 42));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 43));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (2, 0)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 12);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 18);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 24);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 48));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 49));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 50));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 51));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (2, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 13);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 19);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 25);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 56));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 57));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 58));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 59));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
-                            }
-                            // tap (2, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 14);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 20);
-                                var x2 = Vector128.LoadUnsafe(ref xc, 26);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 64));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 65));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 66));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 67));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                                acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
+                                ref float xk = ref Unsafe.Add(ref xc, ky * 6);
+                                ref float wk = ref Unsafe.Add(ref wi, ky * 24);
+                                // tap (ky, 0)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 0);
+                                    var x1 = Vector128.LoadUnsafe(ref xk, 6);
+                                    var x2 = Vector128.LoadUnsafe(ref xk, 12);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 0));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                    acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 1));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                    acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 2));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                    acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 3));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                    acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                                    acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
+                                }
+                                // tap (ky, 1)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 1);
+                                    var x1 = Vector128.LoadUnsafe(ref xk, 7);
+                                    var x2 = Vector128.LoadUnsafe(ref xk, 13);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 8));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                    acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 9));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                    acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 10));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                    acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 11));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                    acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                                    acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
+                                }
+                                // tap (ky, 2)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 2);
+                                    var x1 = Vector128.LoadUnsafe(ref xk, 8);
+                                    var x2 = Vector128.LoadUnsafe(ref xk, 14);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 16));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                    acc0_2 = Vector128.MultiplyAddEstimate(x2, w0, acc0_2);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 17));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                    acc1_2 = Vector128.MultiplyAddEstimate(x2, w1, acc1_2);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 18));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                    acc2_2 = Vector128.MultiplyAddEstimate(x2, w2, acc2_2);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 19));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                    acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                                    acc3_2 = Vector128.MultiplyAddEstimate(x2, w3, acc3_2);
+                                }
                             }
                         }
                         if (TActivation.Inline)
@@ -707,113 +580,46 @@ total                                    2,178  6,464
                             const nuint ci = 0;
                             ref float xc = ref Unsafe.Add(ref xr, ci * 36);
                             ref float wi = ref Unsafe.Add(ref wc, ci * 72);
-                            // tap (0, 0)
+                            for (nuint ky = 0; ky < 3; ky++)
                             {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 0);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 0));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 1));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 2));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 3));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (0, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 1);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 8));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 9));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 10));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 11));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (0, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 2);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 16));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 17));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 18));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 19));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (1, 0)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 6);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 24));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 25));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 26));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 27));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (1, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 7);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 32));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 33));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 34));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 35));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (1, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 8);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 40));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 41));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 42));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 43));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (2, 0)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 12);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 48));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 49));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 50));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 51));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (2, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 13);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 56));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 57));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 58));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 59));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                            }
-                            // tap (2, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 14);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 64));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 65));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 66));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 67));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                ref float xk = ref Unsafe.Add(ref xc, ky * 6);
+                                ref float wk = ref Unsafe.Add(ref wi, ky * 24);
+                                // tap (ky, 0)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 0);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 0));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 1));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 2));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 3));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                }
+                                // tap (ky, 1)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 1);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 8));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 9));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 10));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 11));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                }
+                                // tap (ky, 2)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 2);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 16));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 17));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 18));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 19));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                }
                             }
                         }
                         if (TActivation.Inline)

@@ -502,158 +502,61 @@ total                                          119  2,640
                             const nuint ci = 0;
                             ref float xc = ref Unsafe.Add(ref xr, ci * 56);
                             ref float wi = ref Unsafe.Add(ref wc, ci * 36);
-                            // tap (0, 0)
+                            for (nuint ky = 0; ky < 3; ky++)
                             {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 0);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 1);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 0));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 1));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 2));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 3));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (0, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 1);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 2);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 4));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 5));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 6));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 7));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (0, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 2);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 3);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 8));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 9));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 10));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 11));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (1, 0)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 7);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 8);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 12));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 13));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 14));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 15));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (1, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 8);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 9);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 16));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 17));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 18));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 19));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (1, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 9);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 10);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 20));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 21));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 22));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 23));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (2, 0)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 14);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 15);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 24));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 25));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 26));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 27));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (2, 1)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 15);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 16);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 28));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 29));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 30));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 31));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
-                            }
-                            // tap (2, 2)
-                            {
-                                var x0 = Vector128.LoadUnsafe(ref xc, 16);
-                                var x1 = Vector128.LoadUnsafe(ref xc, 17);
-                                var w0 = Vector128.Create(Unsafe.Add(ref wi, 32));
-                                acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
-                                acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
-                                var w1 = Vector128.Create(Unsafe.Add(ref wi, 33));
-                                acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
-                                acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
-                                var w2 = Vector128.Create(Unsafe.Add(ref wi, 34));
-                                acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
-                                acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
-                                var w3 = Vector128.Create(Unsafe.Add(ref wi, 35));
-                                acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
-                                acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                                ref float xk = ref Unsafe.Add(ref xc, ky * 7);
+                                ref float wk = ref Unsafe.Add(ref wi, ky * 12);
+                                // tap (ky, 0)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 0);
+                                    var x1 = Vector128.LoadUnsafe(ref xk, 1);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 0));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 1));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 2));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 3));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                    acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                                }
+                                // tap (ky, 1)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 1);
+                                    var x1 = Vector128.LoadUnsafe(ref xk, 2);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 4));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 5));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 6));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 7));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                    acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                                }
+                                // tap (ky, 2)
+                                {
+                                    var x0 = Vector128.LoadUnsafe(ref xk, 2);
+                                    var x1 = Vector128.LoadUnsafe(ref xk, 3);
+                                    var w0 = Vector128.Create(Unsafe.Add(ref wk, 8));
+                                    acc0_0 = Vector128.MultiplyAddEstimate(x0, w0, acc0_0);
+                                    acc0_1 = Vector128.MultiplyAddEstimate(x1, w0, acc0_1);
+                                    var w1 = Vector128.Create(Unsafe.Add(ref wk, 9));
+                                    acc1_0 = Vector128.MultiplyAddEstimate(x0, w1, acc1_0);
+                                    acc1_1 = Vector128.MultiplyAddEstimate(x1, w1, acc1_1);
+                                    var w2 = Vector128.Create(Unsafe.Add(ref wk, 10));
+                                    acc2_0 = Vector128.MultiplyAddEstimate(x0, w2, acc2_0);
+                                    acc2_1 = Vector128.MultiplyAddEstimate(x1, w2, acc2_1);
+                                    var w3 = Vector128.Create(Unsafe.Add(ref wk, 11));
+                                    acc3_0 = Vector128.MultiplyAddEstimate(x0, w3, acc3_0);
+                                    acc3_1 = Vector128.MultiplyAddEstimate(x1, w3, acc3_1);
+                                }
                             }
                         }
                         if (TActivation.Inline)
