@@ -229,39 +229,13 @@ public sealed partial class NetworkGenerator
                 w.Line();
             }
 
-            // The input inside its zero border, written row by row: only the border is cleared, not the whole buffer.
+            // The input inside its zero border: one call to the runtime's copy, which clears only the border.
             private static void EmitPad(SourceWriter w, Convolution layer)
             {
                 int channels = layer.Input.Channels, height = layer.Input.Height, width = layer.Input.Width;
-                int paddedWidth = PaddedWidth(layer), plane = PaddedHeight(layer) * paddedWidth;
                 int top = layer.PadTop, left = layer.PadLeft, right = PadRight(layer);
                 w.Line($"/// <summary>x [{channels}, {height}, {width}] inside a zero border ({top} rows above and below, {left} columns left, {right} right).</summary>");
-                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
-                w.OpenBlock("private static void Pad(ref float x, ref float padded)");
-                if (channels == 1)
-                {
-                    w.OpenBlock("// the only channel");
-                    w.Line("const nuint c = 0;");
-                }
-                else w.OpenBlock($"for (nuint c = 0; c < {channels}; c++)");
-                w.Line($"ref float plane = ref Unsafe.Add(ref padded, c * {plane});");
-                if (top > 0) w.Line($"MemoryMarshal.CreateSpan(ref plane, {top * paddedWidth}).Clear();");
-                w.OpenBlock($"for (nuint h = 0; h < {height}; h++)");
-                w.Line($"ref float row = ref Unsafe.Add(ref plane, (h + {top}) * {paddedWidth});");
-                void Zeros(int start, int count)
-                {
-                    if (count == 0) return;
-                    if (count <= 4)
-                        for (int k = 0; k < count; k++) w.Line($"Unsafe.Add(ref row, {start + k}) = 0f;");
-                    else w.Line($"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, {start}), {count}).Clear();");
-                }
-                Zeros(0, left);
-                w.Line($"MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * {height} + h) * {width}), {width}).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, {left}), {width}));");
-                Zeros(left + width, right);
-                w.CloseBlock();
-                if (top > 0) w.Line($"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref plane, {(top + height) * paddedWidth}), {top * paddedWidth}).Clear();");
-                w.CloseBlock();
-                w.CloseBlock();
+                w.Line($"private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, {channels}, {height}, {width}, {top}, {left}, {right});");
             }
 
             // y[co, oh, ow] = b[co] + sum over (ci, ky, kx) of W[(ci, ky, kx), co] x[ci, oh + ky dh, ow + kx dw], x the

@@ -314,21 +314,7 @@ total                                             23    174
         }
 
         /// <summary>x [2, 1, 6] inside a zero border (0 rows above and below, 2 columns left, 0 right).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Pad(ref float x, ref float padded)
-        {
-            for (nuint c = 0; c < 2; c++)
-            {
-                ref float plane = ref Unsafe.Add(ref padded, c * 8);
-                for (nuint h = 0; h < 1; h++)
-                {
-                    ref float row = ref Unsafe.Add(ref plane, (h + 0) * 8);
-                    Unsafe.Add(ref row, 0) = 0f;
-                    Unsafe.Add(ref row, 1) = 0f;
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * 1 + h) * 6), 6).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, 2), 6));
-                }
-            }
-        }
+        private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 2, 1, 6, 0, 2, 0);
 
         // 3 channels in blocks of 3 x 2 vectors of a row: 6 accumulators; a row's last vector overlaps the one before (both store the same values).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -409,24 +409,7 @@ total                                    2,178  6,464
         }
 
         /// <summary>x [1, 4, 4] inside a zero border (1 rows above and below, 1 columns left, 1 right).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Pad(ref float x, ref float padded)
-        {
-            // the only channel
-            {
-                const nuint c = 0;
-                ref float plane = ref Unsafe.Add(ref padded, c * 36);
-                MemoryMarshal.CreateSpan(ref plane, 6).Clear();
-                for (nuint h = 0; h < 4; h++)
-                {
-                    ref float row = ref Unsafe.Add(ref plane, (h + 1) * 6);
-                    Unsafe.Add(ref row, 0) = 0f;
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * 4 + h) * 4), 4).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, 1), 4));
-                    Unsafe.Add(ref row, 5) = 0f;
-                }
-                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref plane, 30), 6).Clear();
-            }
-        }
+        private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 4, 4, 1, 1, 1);
 
         // 8 channels in blocks of 4 x 3 rows x 1 vectors of a row: 12 accumulators.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -454,24 +454,7 @@ total                                          119  2,640
         }
 
         /// <summary>x [1, 6, 5] inside a zero border (1 rows above and below, 1 columns left, 1 right).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Pad(ref float x, ref float padded)
-        {
-            // the only channel
-            {
-                const nuint c = 0;
-                ref float plane = ref Unsafe.Add(ref padded, c * 56);
-                MemoryMarshal.CreateSpan(ref plane, 7).Clear();
-                for (nuint h = 0; h < 6; h++)
-                {
-                    ref float row = ref Unsafe.Add(ref plane, (h + 1) * 7);
-                    Unsafe.Add(ref row, 0) = 0f;
-                    MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * 6 + h) * 5), 5).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, 1), 5));
-                    Unsafe.Add(ref row, 6) = 0f;
-                }
-                MemoryMarshal.CreateSpan(ref Unsafe.Add(ref plane, 49), 7).Clear();
-            }
-        }
+        private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 6, 5, 1, 1, 1);
 
         // 4 channels in blocks of 4 x 2 vectors of a row: 8 accumulators; a row's last vector overlaps the one before (both store the same values).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
