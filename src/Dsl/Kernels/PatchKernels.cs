@@ -16,8 +16,7 @@ public static class PatchKernels
     /// <summary>
     /// <c>padded[c, top + h, left + w] = x[c, h, w]</c> inside a zero border: <paramref name="top"/> rows above and below
     /// each channel's plane, <paramref name="left"/> and <paramref name="right"/> columns beside each row. Only the border
-    /// is cleared, and rows are copied by whole vectors, the last overlapping the one before (a memmove call per row was
-    /// most of the copy's time for 28-float rows).
+    /// is cleared; rows are copied by whole vectors, the last overlapping the one before.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pad(ref float x, ref float padded, int channels, int height, int width, int top, int left, int right)
