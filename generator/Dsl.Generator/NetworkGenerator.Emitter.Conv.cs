@@ -81,10 +81,10 @@ public sealed partial class NetworkGenerator
                     w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                     w.OpenBlock(padded ? "public static void Im2Col(ref float x, ref float padded, ref float cols)" : "public static void Im2Col(ref float x, ref float cols)");
                 }
-                if (padded || gradient)
+                if (gradient)
                     w.Line($"MemoryMarshal.CreateSpan(ref {source}, {channels * plane}).Clear();");
-                if (padded && !gradient)
-                    EmitPaddingCopy(w, layer, toPadded: true);
+                else if (padded)
+                    w.Line(PadCall(layer) + ";");
 
                 // A row of 2 to 4 taps from the bordered buffer is one 4-float copy: each store's spare lanes fall on the taps
                 // written next, and the last pixel's, like the last row's load, on the RowSlack floats past cols and the buffer.
@@ -99,7 +99,7 @@ public sealed partial class NetworkGenerator
                 EmitPatchLoops(w, layer, source, plane, gradient, vectorRows);
                 if (vectorRows) w.CloseBlock();
                 if (padded && gradient)
-                    EmitPaddingCopy(w, layer, toPadded: false);
+                    EmitInteriorCopy(w, layer);
                 w.CloseBlock();
             }
 
@@ -144,20 +144,22 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
-            // Copies the input into the interior of the zero-bordered buffer, or the interior back out (gradient).
-            private static void EmitPaddingCopy(SourceWriter w, Convolution layer, bool toPadded)
+            // Copies the interior of the zero-bordered gradient buffer out to dx.
+            private static void EmitInteriorCopy(SourceWriter w, Convolution layer)
             {
                 int channels = layer.Input.Channels / layer.Groups;
                 int height = layer.Input.Height, width = layer.Input.Width;
                 int paddedWidth = PaddedWidth(layer), plane = PaddedHeight(layer) * paddedWidth;
-                string outside = toPadded ? "x" : "dx", inside = "padded";
-                w.Line(toPadded ? "// the input, inside a zero border" : "// the interior of the bordered gradient is dx");
+                w.Line("// the interior of the bordered gradient is dx");
                 w.Line($"for (nuint c = 0; c < {channels}; c++)");
                 w.Line($"    for (nuint h = 0; h < {height}; h++)");
-                string outsideSpan = $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {outside}, (c * {height} + h) * {width}), {width})";
-                string insideSpan = $"MemoryMarshal.CreateSpan(ref Unsafe.Add(ref {inside}, c * {plane} + (h + {layer.PadTop}) * {paddedWidth} + {layer.PadLeft}), {width})";
-                w.Line($"        {(toPadded ? outsideSpan : insideSpan)}.CopyTo({(toPadded ? insideSpan : outsideSpan)});");
+                w.Line($"        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * {plane} + (h + {layer.PadTop}) * {paddedWidth} + {layer.PadLeft}), {width})" +
+                       $".CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref dx, (c * {height} + h) * {width}), {width}));");
             }
+
+            // One group's input [channels / groups, height, width] inside its zero border: the runtime's copy, which clears only the border.
+            private static string PadCall(Convolution layer) =>
+                $"global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, {layer.Input.Channels / layer.Groups}, {layer.Input.Height}, {layer.Input.Width}, {layer.PadTop}, {layer.PadLeft}, {PadRight(layer)})";
 
             /// <summary>
             /// Stride 1 with one group: batch-1 inference runs the direct kernel (<see cref="EmitDirect"/>) on the
@@ -188,18 +190,13 @@ public sealed partial class NetworkGenerator
                 w.Line($"/// <summary>y = act(W * x{(bias ? " + b" : "")}) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock($"public static void Direct<TActivation>(ref float x, {(padded ? "ref float padded, " : "")}ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
-                if (padded) w.Line("Pad(ref x, ref padded);");
+                if (padded) w.Line(PadCall(layer) + ";");
                 DenseEmitter.EmitChain(w, DenseEmitter.Calls(written, rung => $"Direct_{rung.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);",
                     fallback ? $"global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref {source}, ref w, ref b, ref y);" : null));
                 w.Line("// Activations that call exp run once over the stored sums, so no accumulator lives across a call.");
                 w.Line("if (!TActivation.Inline)");
                 w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
                 w.CloseBlock();
-                if (padded)
-                {
-                    w.Line();
-                    EmitPad(w, layer);
-                }
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
@@ -229,14 +226,6 @@ public sealed partial class NetworkGenerator
                 w.Line();
             }
 
-            // The input inside its zero border: one call to the runtime's copy, which clears only the border.
-            private static void EmitPad(SourceWriter w, Convolution layer)
-            {
-                int channels = layer.Input.Channels, height = layer.Input.Height, width = layer.Input.Width;
-                int top = layer.PadTop, left = layer.PadLeft, right = PadRight(layer);
-                w.Line($"/// <summary>x [{channels}, {height}, {width}] inside a zero border ({top} rows above and below, {left} columns left, {right} right).</summary>");
-                w.Line($"private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, {channels}, {height}, {width}, {top}, {left}, {right});");
-            }
 
             // y[co, oh, ow] = b[co] + sum over (ci, ky, kx) of W[(ci, ky, kx), co] x[ci, oh + ky dh, ow + kx dw], x the
             // (padded) input. Output positions of a row are in the lanes; a block is a few output channels times a few

@@ -432,7 +432,9 @@ public sealed class Trainer
             Span<float> total = _trainer.Network.Parameters.Gradients;
             int slice = (total.Length / _active + 15) & ~15;
             int start = Math.Min(thread * slice, total.Length), length = Math.Min(slice, total.Length - start);
-            if (_trainer.MaxGradientNorm is float max)
+            // Read once: every chunk below must agree with this on whether the sum was already taken.
+            float? maxNorm = _trainer.MaxGradientNorm;
+            if (maxNorm is float max)
             {
                 // Clipping needs the whole sum first: the norm is over every slice, each thread's sum of squares
                 // added in thread order on every thread.
@@ -446,7 +448,7 @@ public sealed class Trainer
             {
                 int chunkLength = Math.Min(UpdateChunk, start + length - chunk);
                 Span<float> mine = total.Slice(chunk, chunkLength);
-                if (_trainer.MaxGradientNorm is null) AddHelperGradients(mine, chunk);
+                if (maxNorm is null) AddHelperGradients(mine, chunk);
                 _trainer.Optimizer.UpdateSlice(_trainer.Network.Parameters, chunk, chunkLength, _optimizerStep);
                 mine.Clear();
                 for (int t = 1; t < _active; t++) _gradients[t].AsSpan(chunk, chunkLength).Clear();

@@ -258,11 +258,7 @@ total                                             23    174
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Im2Col(ref float x, ref float padded, ref float cols)
         {
-            MemoryMarshal.CreateSpan(ref padded, 16).Clear();
-            // the input, inside a zero border
-            for (nuint c = 0; c < 2; c++)
-                for (nuint h = 0; h < 1; h++)
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 1 + h) * 6), 6).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 8 + (h + 0) * 8 + 2), 6));
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 2, 1, 6, 0, 2, 0);
             for (nuint oh = 0; oh < 1; oh++)
             {
                 for (nuint ow = 0; ow < 6; ow++)
@@ -303,7 +299,7 @@ total                                             23    174
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Direct<TActivation>(ref float x, ref float padded, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            Pad(ref x, ref padded);
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 2, 1, 6, 0, 2, 0);
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
                 Direct_128<TActivation>(ref padded, ref w, ref b, ref y);
@@ -312,9 +308,6 @@ total                                             23    174
             if (!TActivation.Inline)
                 global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, 18), MemoryMarshal.CreateSpan(ref y, 18));
         }
-
-        /// <summary>x [2, 1, 6] inside a zero border (0 rows above and below, 2 columns left, 0 right).</summary>
-        private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 2, 1, 6, 0, 2, 0);
 
         // 3 channels in blocks of 3 x 2 vectors of a row: 6 accumulators; a row's last vector overlaps the one before (both store the same values).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

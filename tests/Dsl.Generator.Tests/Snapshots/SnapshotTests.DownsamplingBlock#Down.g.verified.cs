@@ -415,11 +415,7 @@ total                                                                96    736
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Im2Col(ref float x, ref float padded, ref float cols)
         {
-            MemoryMarshal.CreateSpan(ref padded, 72).Clear();
-            // the input, inside a zero border
-            for (nuint c = 0; c < 2; c++)
-                for (nuint h = 0; h < 4; h++)
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 4 + h) * 4), 4).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 36 + (h + 1) * 6 + 1), 4));
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 2, 4, 4, 1, 1, 1);
             if (!Vector128.IsHardwareAccelerated)
                 global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 2, 2, 2, 2, 6, 36, 2, 3, 3);
             else

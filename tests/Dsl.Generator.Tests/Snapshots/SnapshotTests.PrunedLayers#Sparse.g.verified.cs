@@ -347,11 +347,7 @@ total                                    2,178  6,464
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Im2Col(ref float x, ref float padded, ref float cols)
         {
-            MemoryMarshal.CreateSpan(ref padded, 36).Clear();
-            // the input, inside a zero border
-            for (nuint c = 0; c < 1; c++)
-                for (nuint h = 0; h < 4; h++)
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 4 + h) * 4), 4).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 36 + (h + 1) * 6 + 1), 4));
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 4, 4, 1, 1, 1);
             if (!Vector128.IsHardwareAccelerated)
                 global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 4, 4, 1, 1, 6, 36, 1, 3, 3);
             else
@@ -398,7 +394,7 @@ total                                    2,178  6,464
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Direct<TActivation>(ref float x, ref float padded, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            Pad(ref x, ref padded);
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 4, 4, 1, 1, 1);
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
                 Direct_128<TActivation>(ref padded, ref w, ref b, ref y);
@@ -407,9 +403,6 @@ total                                    2,178  6,464
             if (!TActivation.Inline)
                 global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, 128), MemoryMarshal.CreateSpan(ref y, 128));
         }
-
-        /// <summary>x [1, 4, 4] inside a zero border (1 rows above and below, 1 columns left, 1 right).</summary>
-        private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 4, 4, 1, 1, 1);
 
         // 8 channels in blocks of 4 x 3 rows x 1 vectors of a row: 12 accumulators.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -379,11 +379,7 @@ total                                          119  2,640
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Im2Col(ref float x, ref float padded, ref float cols)
         {
-            MemoryMarshal.CreateSpan(ref padded, 56).Clear();
-            // the input, inside a zero border
-            for (nuint c = 0; c < 1; c++)
-                for (nuint h = 0; h < 6; h++)
-                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref x, (c * 6 + h) * 5), 5).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * 56 + (h + 1) * 7 + 1), 5));
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 6, 5, 1, 1, 1);
             if (!Vector128.IsHardwareAccelerated)
                 global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 6, 5, 1, 1, 7, 56, 1, 3, 3);
             else
@@ -443,7 +439,7 @@ total                                          119  2,640
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Direct<TActivation>(ref float x, ref float padded, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            Pad(ref x, ref padded);
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 6, 5, 1, 1, 1);
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector128.IsHardwareAccelerated)
                 Direct_128<TActivation>(ref padded, ref w, ref b, ref y);
@@ -452,9 +448,6 @@ total                                          119  2,640
             if (!TActivation.Inline)
                 global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, 120), MemoryMarshal.CreateSpan(ref y, 120));
         }
-
-        /// <summary>x [1, 6, 5] inside a zero border (1 rows above and below, 1 columns left, 1 right).</summary>
-        private static void Pad(ref float x, ref float padded) => global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 1, 6, 5, 1, 1, 1);
 
         // 4 channels in blocks of 4 x 2 vectors of a row: 8 accumulators; a row's last vector overlaps the one before (both store the same values).
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

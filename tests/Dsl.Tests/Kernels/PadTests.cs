@@ -4,9 +4,9 @@ using Dsl.Kernels;
 namespace Dsl.Tests.Kernels;
 
 /// <summary>
-/// <see cref="PatchKernels.Pad"/> against the element loop: row widths below, at and between the vector widths (each
-/// rung's whole and overlapping last vector), with and without border rows and columns; the buffer starts dirty, so a
-/// border left uncleared shows, and nothing past the padded planes is written.
+/// <see cref="PatchKernels.Pad"/> against the element loop: short and long rows, with and without border rows and
+/// columns (one side only, as a causal convolution pads); the buffer starts dirty, so a border left uncleared shows,
+/// and nothing past the padded planes is written.
 /// </summary>
 public sealed class PadTests
 {
