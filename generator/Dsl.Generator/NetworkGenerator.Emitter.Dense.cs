@@ -120,18 +120,19 @@ public sealed partial class NetworkGenerator
                 w.Line();
             }
 
-            // The register-blocked kernel's micro-tile: vectors x rows x partial sums. AVX-512 (32 registers): up to 4
-            // vectors and 24 accumulators, 4 weight vectors and one broadcast take the rest; per input, 6 rows x 4
-            // vectors issue 24 FMAs for 10 loads, so the FMA pipes bind. AVX2 (16 registers): 2 vectors and 12
-            // accumulators, 6 rows x 2 vectors issue 12 FMAs for 8 loads.
-            private static int BlockedVectors(Isa isa) => isa == Isa.V512 ? 4 : 2;
+            // The register-blocked kernel's micro-tile: vectors x rows x partial sums. AVX-512 (32 registers): 2 vectors
+            // and 24 accumulators, the shape of MLAS's AVX-512 kernel; per input, 12 rows x 2 vectors issue 24 FMAs for 2
+            // vector loads and 12 broadcasts. On the Intel Xeon of docs/benchmarks.md it ran case C's products 7-8 % faster
+            // than 6 rows x 4 vectors (24 FMAs for 4 vector loads and 6 broadcasts, but twice the panel bytes per FMA).
+            // AVX2 (16 registers): 2 vectors and 12 accumulators, 6 rows x 2 vectors issue 12 FMAs for 8 loads.
+            private static int BlockedVectors(Isa isa) => 2;
             private static int BlockedAccumulators(Isa isa) => isa == Isa.V512 ? 24 : 12;
 
             // Floats of a packed weight-panel chunk: 16 KB, which stays in L1 beside a micro-tile's rows of x.
             private const int PackedFloats = 4096;
 
             private static int BlockedRows(Columns columns) =>
-                Math.Min(8, BlockedAccumulators(columns.Isa) / (Math.Min(BlockedVectors(columns.Isa), columns.Vectors) * Chains(columns)));
+                Math.Min(columns.Isa == Isa.V512 ? 12 : 8, BlockedAccumulators(columns.Isa) / (Math.Min(BlockedVectors(columns.Isa), columns.Vectors) * Chains(columns)));
 
             /// <summary>
             /// A 512- or 256-bit rung whose own width fits the layer gets the wide blocked tile when it holds two or more
@@ -218,12 +219,19 @@ public sealed partial class NetworkGenerator
                         w.Line($"s = {Call(rows, "ReadPanel", "s", "rows")};");
                     }
                     else w.Line($"nuint s = {Call(rows, "ReadPanel", "0", "rows")};");
-                    w.OpenBlock("switch (rows - s)");
-                    for (int left = 1; left < rows; left++)
-                        w.Line($"case {left}: {Call(left, "ReadPanel", "s", "rows")}; break;");
-                    w.CloseBlock();
+                    foreach (int left in LeftoverTiles(rows))
+                        w.Line($"if (rows - s >= {left}) s = {Call(left, "ReadPanel", "s", "rows")};");
                     if (chunked) w.CloseBlock();
                 }
+            }
+
+            // The rows left over after the full tiles of `rows` (fewer than `rows`) run as at most one tile of each power of
+            // two below it, largest first: 11 left of 12 run as 8 + 2 + 1, with four instantiations of the tile, not eleven.
+            private static IEnumerable<int> LeftoverTiles(int rows)
+            {
+                int left = 1;
+                while (left * 2 < rows) left *= 2;
+                for (; left >= 1; left /= 2) yield return left;
             }
 
             // Vectors per panel of the rung's blocked kernel: the wide tile's, or as many as keep a narrow layer's 4 rows at 16 accumulators.
@@ -294,14 +302,14 @@ public sealed partial class NetworkGenerator
                 return groups;
             }
 
-            // Inputs per block of the loops over the network's packed panels: a panel's block (64 KB with AVX-512's 64
+            // Inputs per block of the loops over the network's packed panels: a panel's block (32 KB with AVX-512's 32
             // outputs) and the block of every panel (512 KB for 512 outputs) stay in L2 while each tile of rows runs across them.
             private const int PrepackedBlockInputs = 256;
 
             /// <summary>
             /// Batched inference over the network's packed panels, in the order MLAS runs its packed weights: inputs in blocks,
-            /// and within a block one tile of rows at a time across every panel, so the tile's inputs stay in L1 (6 rows of a
-            /// block: 6 KB) while the panels stream from L2, and partial sums go through y once per block, not per 64 inputs.
+            /// and within a block one tile of rows at a time across every panel, so the tile's inputs stay in L1 (12 rows of a
+            /// block: 12 KB) while the panels stream from L2, and partial sums go through y once per block, not per 64 inputs.
             /// Reading L1 only for the rows' inputs keeps the kernel's speed when another thread of the core shares its L1.
             /// </summary>
             private static void EmitPrepackedLoops(SourceWriter w, Gemm layer, Isa isa, GemmTiles tiles, int rows)
@@ -316,9 +324,13 @@ public sealed partial class NetworkGenerator
                 w.OpenBlock($"for (; s + {rows} <= rows; s += {rows})");
                 foreach (string call in Tiles(rows, $"s + {rows}")) w.Line(call);
                 w.CloseBlock();
-                w.OpenBlock("switch (rows - s)");
-                for (int left = 1; left < rows; left++) w.Line($"case {left}: {string.Join(" ", Tiles(left, "rows"))} break;");
-                w.CloseBlock();
+                foreach (int left in LeftoverTiles(rows))
+                {
+                    w.OpenBlock($"if (rows - s >= {left})");
+                    foreach (string call in Tiles(left, $"s + {left}")) w.Line(call);
+                    w.Line($"s += {left};");
+                    w.CloseBlock();
+                }
                 w.CloseBlock();
                 w.Line("return;");
                 w.CloseBlock();

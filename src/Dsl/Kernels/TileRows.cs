@@ -67,6 +67,34 @@ public readonly struct Rows8 : ITileRows
     public static int Count => 8;
 }
 
+/// <summary>9 rows per tile.</summary>
+public readonly struct Rows9 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 9;
+}
+
+/// <summary>10 rows per tile.</summary>
+public readonly struct Rows10 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 10;
+}
+
+/// <summary>11 rows per tile.</summary>
+public readonly struct Rows11 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 11;
+}
+
+/// <summary>12 rows per tile.</summary>
+public readonly struct Rows12 : ITileRows
+{
+    /// <inheritdoc/>
+    public static int Count => 12;
+}
+
 /// <summary>
 /// Whether a packed micro-tile of a batched dense kernel also packs its weight panel: the first tile of a chunk
 /// reads the panel from W in place and writes the packed copy as it goes (the copy's stores ride along the

@@ -304,11 +304,8 @@ partial class TinyMlp
                 {
                     const nuint o = 0;
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 

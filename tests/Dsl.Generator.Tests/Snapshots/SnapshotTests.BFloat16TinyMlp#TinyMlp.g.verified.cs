@@ -157,11 +157,8 @@ total                                        67    112
             {
                 const nuint o = 0;
                 nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
@@ -321,11 +318,8 @@ total                                        67    112
                 {
                     const nuint o = 0;
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -501,12 +495,8 @@ total                                        67    112
             {
                 const nuint o = 0;
                 nuint s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 3: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
@@ -624,12 +614,8 @@ total                                        67    112
                 {
                     const nuint o = 0;
                     nuint s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 

@@ -154,6 +154,6 @@ partial class Causal
 
     private static partial class HeadKernels
     {
-        // (kernels elided from this snapshot: 170 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 166 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -155,12 +155,8 @@ total                                             23    174
             {
                 const nuint o = 0;
                 nuint s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 3: Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_Scalarx3<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
@@ -397,6 +393,6 @@ total                                             23    174
         public const int WeightOffset = 32;
         public const int BiasOffset = 48;
 
-        // (kernels elided from this snapshot: 131 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 127 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

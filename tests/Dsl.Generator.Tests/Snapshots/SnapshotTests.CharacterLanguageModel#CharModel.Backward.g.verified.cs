@@ -264,16 +264,16 @@ partial class CharModel
 
     private static partial class attnKernels
     {
-        // (kernels elided from this snapshot: 600 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 594 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class ffKernels
     {
-        // (kernels elided from this snapshot: 215 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 212 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class headKernels
     {
-        // (kernels elided from this snapshot: 248 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 245 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -309,26 +309,20 @@ total                                                               509  6,096
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
+                // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
                 // outputs 0..15
                 {
                     const nuint o = 0;
                     nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
                 // outputs 8..23
                 {
                     const nuint o = 8;
                     nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -458,21 +452,15 @@ total                                                               509  6,096
                 {
                     const nuint o = 0;
                     nuint s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
                 // outputs 16..23
                 {
                     const nuint o = 16;
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -691,23 +679,15 @@ total                                                               509  6,096
                 {
                     const nuint o = 0;
                     nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
                 // outputs 2..5
                 {
                     const nuint o = 2;
                     nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -893,12 +873,8 @@ total                                                               509  6,096
                 {
                     const nuint o = 0;
                     nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -1128,11 +1104,8 @@ total                                                               509  6,096
                 {
                     const nuint o = 0;
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -1318,7 +1291,7 @@ total                                                               509  6,096
         public const int WeightOffset = 432;
         public const int BiasOffset = 496;
 
-        // (kernels elided from this snapshot: 151 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 148 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // head: Dense 8 -> 5 on each of 6 tokens. y = x W + b.
@@ -1330,6 +1303,6 @@ total                                                               509  6,096
         public const int WeightOffset = 512;
         public const int BiasOffset = 560;
 
-        // (kernels elided from this snapshot: 195 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 187 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

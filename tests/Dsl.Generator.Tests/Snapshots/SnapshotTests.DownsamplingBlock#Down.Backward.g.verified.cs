@@ -256,11 +256,11 @@ partial class Down
 
     private static partial class layer1_conv1Kernels
     {
-        // (kernels elided from this snapshot: 488 lines, 7 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 476 lines, 7 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class layer1_downsample0Kernels
     {
-        // (kernels elided from this snapshot: 176 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 172 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -208,12 +208,8 @@ total                                                                96    736
             {
                 const nuint o = 0;
                 nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
@@ -482,7 +478,7 @@ total                                                                96    736
         public const int GroupOutputFloats = 16;
         public const int WeightOffset = 112;
 
-        // (kernels elided from this snapshot: 177 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 173 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // layer1.downsample.1: BatchNorm2D 4x2x2, statistics per channel over the batch and positions. y = gamma (x - mean) / sqrt(var + eps) + beta.

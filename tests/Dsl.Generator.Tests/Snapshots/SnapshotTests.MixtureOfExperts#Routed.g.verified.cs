@@ -225,12 +225,8 @@ total                                                       1,179  1,144
                 {
                     const nuint o = 0;
                     nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -460,19 +456,14 @@ total                                                       1,179  1,144
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 6 rows x up to 4 vectors x 4 partial sums; the 1-5 rows left over run as one smaller tile.
+                // Micro-tiles of 6 rows x up to 2 vectors x 4 partial sums; the 1-5 rows left over run as one smaller tile.
                 // outputs 0..15
                 {
                     const nuint o = 0;
                     nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows6>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 4: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 5: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows5>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 4) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 2) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -697,12 +688,8 @@ total                                                       1,179  1,144
                 for (nuint o = 0; o < 16; o += 8) // outputs o..o+7
                 {
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -985,11 +972,8 @@ total                                                       1,179  1,144
                 {
                     const nuint o = 0;
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -1228,6 +1212,6 @@ total                                                       1,179  1,144
         public const int WeightOffset = 1184;
         public const int BiasOffset = 1216;
 
-        // (kernels elided from this snapshot: 172 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 168 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -161,11 +161,11 @@ partial class Sparse
 
     private static partial class fcKernels
     {
-        // (kernels elided from this snapshot: 178 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 169 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class headKernels
     {
-        // (kernels elided from this snapshot: 377 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 368 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

@@ -195,11 +195,8 @@ total                                    2,178  6,464
             {
                 const nuint o = 0;
                 nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
@@ -628,7 +625,7 @@ total                                    2,178  6,464
         public const int WeightOffset = 96;
         public const int BiasOffset = 2144;
 
-        // (kernels elided from this snapshot: 513 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 504 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // head: Dense 16 -> 2. y = x W + b.
@@ -640,12 +637,266 @@ total                                    2,178  6,464
         public const int WeightOffset = 2160;
         public const int BiasOffset = 2192;
 
-        // (kernels elided from this snapshot: 170 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 166 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.
     private static partial class GemmTiles
     {
+        /// <summary>Rows s.. of outputs o..o+31 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (12, or the fewer left over); returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static nuint Tiles12x2_512<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
+        {
+            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
+            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+            var bias0 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o) : Vector512.Create(0f);
+            var bias1 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 16) : Vector512.Create(0f);
+            // Inputs in chunks of 128: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
+            bool chunked = inputs > 128, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
+                ref float ys = ref Unsafe.Add(ref y, s * outputs);
+                var acc0_0 = bias0;
+                var acc0_1 = bias1;
+                var acc1_0 = bias0;
+                var acc1_1 = bias1;
+                var acc2_0 = bias0;
+                var acc2_1 = bias1;
+                var acc3_0 = bias0;
+                var acc3_1 = bias1;
+                var acc4_0 = bias0;
+                var acc4_1 = bias1;
+                var acc5_0 = bias0;
+                var acc5_1 = bias1;
+                var acc6_0 = bias0;
+                var acc6_1 = bias1;
+                var acc7_0 = bias0;
+                var acc7_1 = bias1;
+                var acc8_0 = bias0;
+                var acc8_1 = bias1;
+                var acc9_0 = bias0;
+                var acc9_1 = bias1;
+                var acc10_0 = bias0;
+                var acc10_1 = bias1;
+                var acc11_0 = bias0;
+                var acc11_1 = bias1;
+                if (!first)
+                {
+                    acc0_0 = Vector512.LoadUnsafe(ref ys, o);
+                    acc0_1 = Vector512.LoadUnsafe(ref ys, o + 16);
+                    if (TRows.Count > 1)
+                    {
+                        acc1_0 = Vector512.LoadUnsafe(ref ys, o + outputs);
+                        acc1_1 = Vector512.LoadUnsafe(ref ys, o + 16 + outputs);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        acc2_0 = Vector512.LoadUnsafe(ref ys, o + 2 * outputs);
+                        acc2_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 2 * outputs);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        acc3_0 = Vector512.LoadUnsafe(ref ys, o + 3 * outputs);
+                        acc3_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 3 * outputs);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        acc4_0 = Vector512.LoadUnsafe(ref ys, o + 4 * outputs);
+                        acc4_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 4 * outputs);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        acc5_0 = Vector512.LoadUnsafe(ref ys, o + 5 * outputs);
+                        acc5_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 5 * outputs);
+                    }
+                    if (TRows.Count > 6)
+                    {
+                        acc6_0 = Vector512.LoadUnsafe(ref ys, o + 6 * outputs);
+                        acc6_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 6 * outputs);
+                    }
+                    if (TRows.Count > 7)
+                    {
+                        acc7_0 = Vector512.LoadUnsafe(ref ys, o + 7 * outputs);
+                        acc7_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 7 * outputs);
+                    }
+                    if (TRows.Count > 8)
+                    {
+                        acc8_0 = Vector512.LoadUnsafe(ref ys, o + 8 * outputs);
+                        acc8_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 8 * outputs);
+                    }
+                    if (TRows.Count > 9)
+                    {
+                        acc9_0 = Vector512.LoadUnsafe(ref ys, o + 9 * outputs);
+                        acc9_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 9 * outputs);
+                    }
+                    if (TRows.Count > 10)
+                    {
+                        acc10_0 = Vector512.LoadUnsafe(ref ys, o + 10 * outputs);
+                        acc10_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 10 * outputs);
+                    }
+                    if (TRows.Count > 11)
+                    {
+                        acc11_0 = Vector512.LoadUnsafe(ref ys, o + 11 * outputs);
+                        acc11_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 11 * outputs);
+                    }
+                }
+                for (nuint i = 0; i < n; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref panel, i * 32);
+                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
+                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
+                    if (TPass.Packs)
+                    {
+                        Vector512.StoreUnsafe(w0, ref wi, 0);
+                        Vector512.StoreUnsafe(w1, ref wi, 16);
+                        if (chunked)
+                        {
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 128 * outputs + o));
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 128 * outputs + o + 16));
+                        }
+                    }
+                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
+                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Vector512.Create(Unsafe.Add(ref xs, i + inputs));
+                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
+                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Vector512.Create(Unsafe.Add(ref xs, i + 2 * inputs));
+                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
+                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Vector512.Create(Unsafe.Add(ref xs, i + 3 * inputs));
+                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
+                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        var x4 = Vector512.Create(Unsafe.Add(ref xs, i + 4 * inputs));
+                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
+                        acc4_1 = Vector512.MultiplyAddEstimate(w1, x4, acc4_1);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        var x5 = Vector512.Create(Unsafe.Add(ref xs, i + 5 * inputs));
+                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
+                        acc5_1 = Vector512.MultiplyAddEstimate(w1, x5, acc5_1);
+                    }
+                    if (TRows.Count > 6)
+                    {
+                        var x6 = Vector512.Create(Unsafe.Add(ref xs, i + 6 * inputs));
+                        acc6_0 = Vector512.MultiplyAddEstimate(w0, x6, acc6_0);
+                        acc6_1 = Vector512.MultiplyAddEstimate(w1, x6, acc6_1);
+                    }
+                    if (TRows.Count > 7)
+                    {
+                        var x7 = Vector512.Create(Unsafe.Add(ref xs, i + 7 * inputs));
+                        acc7_0 = Vector512.MultiplyAddEstimate(w0, x7, acc7_0);
+                        acc7_1 = Vector512.MultiplyAddEstimate(w1, x7, acc7_1);
+                    }
+                    if (TRows.Count > 8)
+                    {
+                        var x8 = Vector512.Create(Unsafe.Add(ref xs, i + 8 * inputs));
+                        acc8_0 = Vector512.MultiplyAddEstimate(w0, x8, acc8_0);
+                        acc8_1 = Vector512.MultiplyAddEstimate(w1, x8, acc8_1);
+                    }
+                    if (TRows.Count > 9)
+                    {
+                        var x9 = Vector512.Create(Unsafe.Add(ref xs, i + 9 * inputs));
+                        acc9_0 = Vector512.MultiplyAddEstimate(w0, x9, acc9_0);
+                        acc9_1 = Vector512.MultiplyAddEstimate(w1, x9, acc9_1);
+                    }
+                    if (TRows.Count > 10)
+                    {
+                        var x10 = Vector512.Create(Unsafe.Add(ref xs, i + 10 * inputs));
+                        acc10_0 = Vector512.MultiplyAddEstimate(w0, x10, acc10_0);
+                        acc10_1 = Vector512.MultiplyAddEstimate(w1, x10, acc10_1);
+                    }
+                    if (TRows.Count > 11)
+                    {
+                        var x11 = Vector512.Create(Unsafe.Add(ref xs, i + 11 * inputs));
+                        acc11_0 = Vector512.MultiplyAddEstimate(w0, x11, acc11_0);
+                        acc11_1 = Vector512.MultiplyAddEstimate(w1, x11, acc11_1);
+                    }
+                }
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 16);
+                if (TRows.Count > 1)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 16 + outputs);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 16 + 2 * outputs);
+                }
+                if (TRows.Count > 3)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 16 + 3 * outputs);
+                }
+                if (TRows.Count > 4)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 16 + 4 * outputs);
+                }
+                if (TRows.Count > 5)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 16 + 5 * outputs);
+                }
+                if (TRows.Count > 6)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc6_0) : acc6_0, ref ys, o + 6 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc6_1) : acc6_1, ref ys, o + 16 + 6 * outputs);
+                }
+                if (TRows.Count > 7)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc7_0) : acc7_0, ref ys, o + 7 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc7_1) : acc7_1, ref ys, o + 16 + 7 * outputs);
+                }
+                if (TRows.Count > 8)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc8_0) : acc8_0, ref ys, o + 8 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc8_1) : acc8_1, ref ys, o + 16 + 8 * outputs);
+                }
+                if (TRows.Count > 9)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc9_0) : acc9_0, ref ys, o + 9 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc9_1) : acc9_1, ref ys, o + 16 + 9 * outputs);
+                }
+                if (TRows.Count > 10)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc10_0) : acc10_0, ref ys, o + 10 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc10_1) : acc10_1, ref ys, o + 16 + 10 * outputs);
+                }
+                if (TRows.Count > 11)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc11_0) : acc11_0, ref ys, o + 11 * outputs);
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc11_1) : acc11_1, ref ys, o + 16 + 11 * outputs);
+                }
+                if (last && !TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 16)), ref yRow, o + 16);
+                    }
+                }
+            }
+            return s;
+        }
+
         /// <summary>Rows s.. of outputs o..o+15 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static nuint Tiles6x2_256<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
@@ -785,210 +1036,6 @@ total                                    2,178  6,464
                         ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
                         Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
                         Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o + 8)), ref yRow, o + 8);
-                    }
-                }
-            }
-            return s;
-        }
-
-        /// <summary>Rows s.. of outputs o..o+63 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static nuint Tiles6x4_512<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
-        {
-            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
-            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
-            var bias0 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o) : Vector512.Create(0f);
-            var bias1 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 16) : Vector512.Create(0f);
-            var bias2 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 32) : Vector512.Create(0f);
-            var bias3 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 48) : Vector512.Create(0f);
-            // Inputs in chunks of 64: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
-            bool chunked = inputs > 64, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
-            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
-            {
-                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
-                ref float ys = ref Unsafe.Add(ref y, s * outputs);
-                var acc0_0 = bias0;
-                var acc0_1 = bias1;
-                var acc0_2 = bias2;
-                var acc0_3 = bias3;
-                var acc1_0 = bias0;
-                var acc1_1 = bias1;
-                var acc1_2 = bias2;
-                var acc1_3 = bias3;
-                var acc2_0 = bias0;
-                var acc2_1 = bias1;
-                var acc2_2 = bias2;
-                var acc2_3 = bias3;
-                var acc3_0 = bias0;
-                var acc3_1 = bias1;
-                var acc3_2 = bias2;
-                var acc3_3 = bias3;
-                var acc4_0 = bias0;
-                var acc4_1 = bias1;
-                var acc4_2 = bias2;
-                var acc4_3 = bias3;
-                var acc5_0 = bias0;
-                var acc5_1 = bias1;
-                var acc5_2 = bias2;
-                var acc5_3 = bias3;
-                if (!first)
-                {
-                    acc0_0 = Vector512.LoadUnsafe(ref ys, o);
-                    acc0_1 = Vector512.LoadUnsafe(ref ys, o + 16);
-                    acc0_2 = Vector512.LoadUnsafe(ref ys, o + 32);
-                    acc0_3 = Vector512.LoadUnsafe(ref ys, o + 48);
-                    if (TRows.Count > 1)
-                    {
-                        acc1_0 = Vector512.LoadUnsafe(ref ys, o + outputs);
-                        acc1_1 = Vector512.LoadUnsafe(ref ys, o + 16 + outputs);
-                        acc1_2 = Vector512.LoadUnsafe(ref ys, o + 32 + outputs);
-                        acc1_3 = Vector512.LoadUnsafe(ref ys, o + 48 + outputs);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        acc2_0 = Vector512.LoadUnsafe(ref ys, o + 2 * outputs);
-                        acc2_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 2 * outputs);
-                        acc2_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 2 * outputs);
-                        acc2_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 2 * outputs);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        acc3_0 = Vector512.LoadUnsafe(ref ys, o + 3 * outputs);
-                        acc3_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 3 * outputs);
-                        acc3_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 3 * outputs);
-                        acc3_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 3 * outputs);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        acc4_0 = Vector512.LoadUnsafe(ref ys, o + 4 * outputs);
-                        acc4_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 4 * outputs);
-                        acc4_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 4 * outputs);
-                        acc4_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 4 * outputs);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        acc5_0 = Vector512.LoadUnsafe(ref ys, o + 5 * outputs);
-                        acc5_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 5 * outputs);
-                        acc5_2 = Vector512.LoadUnsafe(ref ys, o + 32 + 5 * outputs);
-                        acc5_3 = Vector512.LoadUnsafe(ref ys, o + 48 + 5 * outputs);
-                    }
-                }
-                for (nuint i = 0; i < n; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref panel, i * 64);
-                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
-                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
-                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
-                    var w2 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 32) : Vector512.LoadUnsafe(ref wi, 32);
-                    var w3 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 48) : Vector512.LoadUnsafe(ref wi, 48);
-                    if (TPass.Packs)
-                    {
-                        Vector512.StoreUnsafe(w0, ref wi, 0);
-                        Vector512.StoreUnsafe(w1, ref wi, 16);
-                        Vector512.StoreUnsafe(w2, ref wi, 32);
-                        Vector512.StoreUnsafe(w3, ref wi, 48);
-                        if (chunked)
-                        {
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o));
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o + 16));
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o + 32));
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 64 * outputs + o + 48));
-                        }
-                    }
-                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
-                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
-                    acc0_2 = Vector512.MultiplyAddEstimate(w2, x0, acc0_2);
-                    acc0_3 = Vector512.MultiplyAddEstimate(w3, x0, acc0_3);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector512.Create(Unsafe.Add(ref xs, i + inputs));
-                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
-                        acc1_2 = Vector512.MultiplyAddEstimate(w2, x1, acc1_2);
-                        acc1_3 = Vector512.MultiplyAddEstimate(w3, x1, acc1_3);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector512.Create(Unsafe.Add(ref xs, i + 2 * inputs));
-                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
-                        acc2_2 = Vector512.MultiplyAddEstimate(w2, x2, acc2_2);
-                        acc2_3 = Vector512.MultiplyAddEstimate(w3, x2, acc2_3);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector512.Create(Unsafe.Add(ref xs, i + 3 * inputs));
-                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
-                        acc3_2 = Vector512.MultiplyAddEstimate(w2, x3, acc3_2);
-                        acc3_3 = Vector512.MultiplyAddEstimate(w3, x3, acc3_3);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector512.Create(Unsafe.Add(ref xs, i + 4 * inputs));
-                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
-                        acc4_1 = Vector512.MultiplyAddEstimate(w1, x4, acc4_1);
-                        acc4_2 = Vector512.MultiplyAddEstimate(w2, x4, acc4_2);
-                        acc4_3 = Vector512.MultiplyAddEstimate(w3, x4, acc4_3);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector512.Create(Unsafe.Add(ref xs, i + 5 * inputs));
-                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
-                        acc5_1 = Vector512.MultiplyAddEstimate(w1, x5, acc5_1);
-                        acc5_2 = Vector512.MultiplyAddEstimate(w2, x5, acc5_2);
-                        acc5_3 = Vector512.MultiplyAddEstimate(w3, x5, acc5_3);
-                    }
-                }
-                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
-                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 16);
-                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_2) : acc0_2, ref ys, o + 32);
-                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_3) : acc0_3, ref ys, o + 48);
-                if (TRows.Count > 1)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 16 + outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_2) : acc1_2, ref ys, o + 32 + outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_3) : acc1_3, ref ys, o + 48 + outputs);
-                }
-                if (TRows.Count > 2)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 16 + 2 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_2) : acc2_2, ref ys, o + 32 + 2 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_3) : acc2_3, ref ys, o + 48 + 2 * outputs);
-                }
-                if (TRows.Count > 3)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 16 + 3 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_2) : acc3_2, ref ys, o + 32 + 3 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_3) : acc3_3, ref ys, o + 48 + 3 * outputs);
-                }
-                if (TRows.Count > 4)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 16 + 4 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_2) : acc4_2, ref ys, o + 32 + 4 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_3) : acc4_3, ref ys, o + 48 + 4 * outputs);
-                }
-                if (TRows.Count > 5)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 16 + 5 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_2) : acc5_2, ref ys, o + 32 + 5 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_3) : acc5_3, ref ys, o + 48 + 5 * outputs);
-                }
-                if (last && !TActivation.Inline)
-                {
-                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
-                    {
-                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 16)), ref yRow, o + 16);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 32)), ref yRow, o + 32);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 48)), ref yRow, o + 48);
                     }
                 }
             }

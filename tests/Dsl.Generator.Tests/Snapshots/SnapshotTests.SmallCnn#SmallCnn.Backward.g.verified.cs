@@ -182,6 +182,6 @@ partial class SmallCnn
 
     private static partial class HeadKernels
     {
-        // (kernels elided from this snapshot: 469 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 457 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

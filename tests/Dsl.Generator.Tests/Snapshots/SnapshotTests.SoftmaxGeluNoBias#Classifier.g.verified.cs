@@ -181,26 +181,20 @@ total                                       204    374
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
+            // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
             // outputs 0..15
             {
                 const nuint o = 0;
                 nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
             // outputs 1..16
             {
                 const nuint o = 1;
                 nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
@@ -347,21 +341,15 @@ total                                       204    374
             {
                 const nuint o = 0;
                 nuint s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
             // outputs 9..16
             {
                 const nuint o = 9;
                 nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                switch (rows - s)
-                {
-                    case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                }
+                if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
             }
         }
 
@@ -686,6 +674,6 @@ total                                       204    374
         public const int Outputs = 6;
         public const int WeightOffset = 128;
 
-        // (kernels elided from this snapshot: 304 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 296 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

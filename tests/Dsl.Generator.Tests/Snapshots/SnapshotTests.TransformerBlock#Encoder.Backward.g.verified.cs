@@ -402,21 +402,21 @@ partial class Encoder
 
     private static partial class blocks_0_attnKernels
     {
-        // (kernels elided from this snapshot: 600 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 594 lines, 8 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class blocks_0_mlp_fc1Kernels
     {
-        // (kernels elided from this snapshot: 265 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 262 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class blocks_0_mlp_fc2Kernels
     {
-        // (kernels elided from this snapshot: 481 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 472 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class headKernels
     {
-        // (kernels elided from this snapshot: 214 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 211 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }

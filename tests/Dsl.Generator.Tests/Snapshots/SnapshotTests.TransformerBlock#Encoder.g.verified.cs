@@ -292,26 +292,20 @@ total                                                                       1,22
             [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             private static void ForwardBlocked_512<TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows) where TActivation : struct, global::Dsl.Kernels.IActivation
             {
-                // Micro-tiles of 3 rows x up to 4 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
+                // Micro-tiles of 3 rows x up to 2 vectors x 4 partial sums; the 1-2 rows left over run as one smaller tile.
                 // outputs 0..15
                 {
                     const nuint o = 0;
                     nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
                 // outputs 8..23
                 {
                     const nuint o = 8;
                     nuint s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_512x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -441,21 +435,15 @@ total                                                                       1,22
                 {
                     const nuint o = 0;
                     nuint s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x2<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
                 // outputs 16..23
                 {
                     const nuint o = 16;
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -674,12 +662,8 @@ total                                                                       1,22
                 {
                     const nuint o = 0;
                     nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -865,12 +849,8 @@ total                                                                       1,22
                 {
                     const nuint o = 0;
                     nuint s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows4>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 3: Tiles_128x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_128x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -1056,11 +1036,8 @@ total                                                                       1,22
                 {
                     const nuint o = 0;
                     nuint s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows3>(ref w, ref x, ref b, ref y, 0, rows, o);
-                    switch (rows - s)
-                    {
-                        case 1: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                        case 2: Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o); break;
-                    }
+                    if (rows - s >= 2) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows2>(ref w, ref x, ref b, ref y, s, rows, o);
+                    if (rows - s >= 1) s = Tiles_256x1<TActivation, global::Dsl.Kernels.Rows1>(ref w, ref x, ref b, ref y, s, rows, o);
                 }
             }
 
@@ -1226,7 +1203,7 @@ total                                                                       1,22
         public const int WeightOffset = 368;
         public const int BiasOffset = 496;
 
-        // (kernels elided from this snapshot: 418 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 409 lines, 4 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // blocks.0.mlp.fc2: Dense 16 -> 8 on each of 4 tokens. y = x W + b.
@@ -1238,7 +1215,7 @@ total                                                                       1,22
         public const int WeightOffset = 512;
         public const int BiasOffset = 640;
 
-        // (kernels elided from this snapshot: 151 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 148 lines, 2 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // blocks.1.attn_norm: LayerNorm over the 8 features of each token. y = gamma (x - mean) / sqrt(var + 1E-05) + beta.
@@ -1304,6 +1281,6 @@ total                                                                       1,22
         public const int WeightOffset = 1312;
         public const int BiasOffset = 1344;
 
-        // (kernels elided from this snapshot: 172 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 168 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 }
