@@ -557,6 +557,7 @@ total                                 68,395  136,252
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 32);
                     ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 512));
                     var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
                     var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
                     if (TPass.Packs)
@@ -811,6 +812,7 @@ total                                 68,395  136,252
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 32);
                     ref ushort wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 512));
                     var w0 = TPass.Packs ? global::Dsl.Kernels.BFloat16Kernels.Load512(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
                     var w1 = TPass.Packs ? global::Dsl.Kernels.BFloat16Kernels.Load512(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
                     if (TPass.Packs)
@@ -1022,6 +1024,7 @@ total                                 68,395  136,252
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 16);
                     ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 256));
                     var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
                     var w1 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o + 8) : Vector256.LoadUnsafe(ref wi, 8);
                     if (TPass.Packs)
@@ -1167,6 +1170,7 @@ total                                 68,395  136,252
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 16);
                     ref ushort wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 256));
                     var w0 = TPass.Packs ? global::Dsl.Kernels.BFloat16Kernels.Load256(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
                     var w1 = TPass.Packs ? global::Dsl.Kernels.BFloat16Kernels.Load256(ref wr, o + 8) : Vector256.LoadUnsafe(ref wi, 8);
                     if (TPass.Packs)

@@ -745,6 +745,7 @@ total                                    2,178  6,464
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 32);
                     ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 512));
                     var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
                     var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
                     if (TPass.Packs)
@@ -957,6 +958,7 @@ total                                    2,178  6,464
                 {
                     ref float wi = ref Unsafe.Add(ref panel, i * 16);
                     ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 256));
                     var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
                     var w1 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o + 8) : Vector256.LoadUnsafe(ref wi, 8);
                     if (TPass.Packs)
