@@ -122,7 +122,7 @@ public sealed partial class NetworkGenerator
 
             // The register-blocked kernel's micro-tile: vectors x rows x partial sums. AVX-512 (32 registers): 2 vectors
             // and 24 accumulators, the shape of MLAS's AVX-512 kernel; per input, 12 rows x 2 vectors issue 24 FMAs for 2
-            // vector loads and 12 broadcasts. On the Intel Xeon of docs/benchmarks.md it ran case C's products 7-8 % faster
+            // vector loads and 12 broadcasts. On the Intel Xeon of docs/benchmarks.md it ran case C's products 6-8 % faster
             // than 6 rows x 4 vectors (24 FMAs for 4 vector loads and 6 broadcasts, but twice the panel bytes per FMA).
             // AVX2 (16 registers): 2 vectors and 12 accumulators, 6 rows x 2 vectors issue 12 FMAs for 8 loads.
             private static int BlockedVectors(Isa isa) => 2;
@@ -449,7 +449,7 @@ public sealed partial class NetworkGenerator
             }
 
             // How far ahead, in inputs, a packed micro-tile asks for its panel's rows: 2 KB with AVX-512's 2 vectors. Case C's
-            // products on the Intel Xeon of docs/benchmarks.md ran 8-9 % faster with it (0.5-2 KB ahead measured alike).
+            // products on the Intel Xeon of docs/benchmarks.md ran 8-13 % faster with it (0.5-2 KB ahead measured alike).
             private const int PanelPrefetchInputs = 16;
 
             // Rows s.. of one panel of `vectors` vectors from output o of the product TShape, over its inputs k0..k0+n-1 (one
