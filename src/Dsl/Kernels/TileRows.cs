@@ -39,13 +39,6 @@ public readonly struct Rows4 : ITileRows
     public static int Count => 4;
 }
 
-/// <summary>5 rows per tile.</summary>
-public readonly struct Rows5 : ITileRows
-{
-    /// <inheritdoc/>
-    public static int Count => 5;
-}
-
 /// <summary>6 rows per tile.</summary>
 public readonly struct Rows6 : ITileRows
 {
@@ -53,39 +46,11 @@ public readonly struct Rows6 : ITileRows
     public static int Count => 6;
 }
 
-/// <summary>7 rows per tile.</summary>
-public readonly struct Rows7 : ITileRows
-{
-    /// <inheritdoc/>
-    public static int Count => 7;
-}
-
 /// <summary>8 rows per tile.</summary>
 public readonly struct Rows8 : ITileRows
 {
     /// <inheritdoc/>
     public static int Count => 8;
-}
-
-/// <summary>9 rows per tile.</summary>
-public readonly struct Rows9 : ITileRows
-{
-    /// <inheritdoc/>
-    public static int Count => 9;
-}
-
-/// <summary>10 rows per tile.</summary>
-public readonly struct Rows10 : ITileRows
-{
-    /// <inheritdoc/>
-    public static int Count => 10;
-}
-
-/// <summary>11 rows per tile.</summary>
-public readonly struct Rows11 : ITileRows
-{
-    /// <inheritdoc/>
-    public static int Count => 11;
 }
 
 /// <summary>12 rows per tile.</summary>
