@@ -125,14 +125,14 @@ public sealed partial class NetworkGenerator
             // vector loads and 12 broadcasts. On the Intel Xeon of docs/benchmarks.md it ran case C's products 6-8 % faster
             // than 6 rows x 4 vectors (24 FMAs for 4 vector loads and 6 broadcasts, but twice the panel bytes per FMA).
             // AVX2 (16 registers): 2 vectors and 12 accumulators, 6 rows x 2 vectors issue 12 FMAs for 8 loads.
-            private static int BlockedVectors(Isa isa) => 2;
+            private const int BlockedVectors = 2;
             private static int BlockedAccumulators(Isa isa) => isa == Isa.V512 ? 24 : 12;
 
             // Floats of a packed weight-panel chunk: 16 KB, which stays in L1 beside a micro-tile's rows of x.
             private const int PackedFloats = 4096;
 
             private static int BlockedRows(Columns columns) =>
-                Math.Min(columns.Isa == Isa.V512 ? 12 : 8, BlockedAccumulators(columns.Isa) / (Math.Min(BlockedVectors(columns.Isa), columns.Vectors) * Chains(columns)));
+                Math.Min(columns.Isa == Isa.V512 ? 12 : 8, BlockedAccumulators(columns.Isa) / (Math.Min(BlockedVectors, columns.Vectors) * Chains(columns)));
 
             /// <summary>
             /// A 512- or 256-bit rung whose own width fits the layer gets the wide blocked tile when it holds two or more
@@ -236,7 +236,7 @@ public sealed partial class NetworkGenerator
 
             // Vectors per panel of the rung's blocked kernel: the wide tile's, or as many as keep a narrow layer's 4 rows at 16 accumulators.
             private static int PanelVectors(Gemm layer, Isa isa) =>
-                IsBlocked(layer, isa) ? BlockedVectors(isa) : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * Chains(Columns.Of(layer.Outputs, isa)))));
+                IsBlocked(layer, isa) ? BlockedVectors : Math.Min(RowTile(isa), Math.Max(1, 16 / (Rows * Chains(Columns.Of(layer.Outputs, isa)))));
 
             // True when the product reads the network's packed panels (Gemm.Prepacks) on the rung.
             private static bool Prepacked(Gemm layer, Isa isa) => layer.Prepacks && PrepacksOn(layer, isa);
@@ -380,7 +380,7 @@ public sealed partial class NetworkGenerator
             }
 
             // Inputs per chunk of a packed panel: as many as fill PackedFloats with a wide tile's vectors.
-            private static int ChunkInputs(Isa isa) => PackedFloats / (BlockedVectors(isa) * isa.Width);
+            private static int ChunkInputs(Isa isa) => PackedFloats / (BlockedVectors * isa.Width);
 
             private static int PackedChunk(Gemm layer, Isa isa) => Math.Min(layer.Inputs, ChunkInputs(isa));
 
