@@ -54,7 +54,8 @@ public sealed partial class NetworkGenerator
                 }
                 string Fallback(string rows) => $"global::Dsl.Kernels.{(layer.BFloat16 ? "BFloat16Kernels" : "FallbackKernels")}.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
                 bool packed = written.Any(r => IsPacked(layer, r.Target));
-                if (fallback || packed || layer.Sparse) EmitShape(w, "Shape", layer, packed, fallback, layer.Sparse);
+                bool narrow = Narrow512(layer, plan) && written.Count > 0;
+                if (fallback || packed || layer.Sparse || narrow) EmitShape(w, "Shape", layer, packed, fallback, layer.Sparse, narrow);
                 const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
                 // Batch 1: a product a few vectors wide, not a whole number of them, takes the interleaved kernel on AVX-512
                 // and AVX2 where it fits, the ladder's kernels elsewhere.
@@ -77,8 +78,9 @@ public sealed partial class NetworkGenerator
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
                 // A product that reads the network's packed panels (Gemm.Prepacks) has them as its blocked kernels' last argument.
                 string Blocked(Isa rung, string panels) => $"ForwardBlocked_{rung.Suffix}<TActivation>({ForwardArguments}, (nuint)rows{(Prepacked(layer, rung) ? ", " + panels : "")});";
-                EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters(layer)}, int rows){Constraint}",
-                    Calls(written, rung => Blocked(rung, "ref Unsafe.NullRef<float>()"), fallback ? Fallback("(nuint)rows") : null));
+                var rowCalls = Calls(written, rung => Blocked(rung, "ref Unsafe.NullRef<float>()"), fallback ? Fallback("(nuint)rows") : null);
+                if (narrow) rowCalls.Insert(0, (Isa.V512.IsAccelerated, $"global::Dsl.Kernels.NarrowKernels.Forward<Shape, TActivation>({ForwardArguments}, (nuint)rows);"));
+                EmitDispatcher(w, $"public static void ForwardRows<TActivation>({ForwardParameters(layer)}, int rows){Constraint}", rowCalls);
                 if (written.Any(r => Prepacked(layer, r.Target))) EmitPanelDispatchers(w, layer, written, fallback ? Fallback("(nuint)rows") : null, Blocked);
                 foreach ((Isa target, _) in written)
                 {
@@ -94,6 +96,13 @@ public sealed partial class NetworkGenerator
                 }
             }
 
+            /// <summary>
+            /// True when the product's batched forward runs the runtime's <c>NarrowKernels</c> on AVX-512: 9 to 15 outputs
+            /// (one 512-bit vector per row, where the generated tiles take two overlapping 256-bit ones) in fp32.
+            /// </summary>
+            private static bool Narrow512(Gemm layer, Plan plan) =>
+                layer.Outputs > 8 && layer.Outputs < 16 && !layer.BFloat16 && plan.Ladder.Contains(Isa.V512);
+
             /// <summary>The forward of a pruned product over its compact form (its <c>Shape</c> must be written): the loop is the runtime's.</summary>
             public static void EmitForwardSparse(SourceWriter w)
             {
@@ -104,10 +113,11 @@ public sealed partial class NetworkGenerator
             }
 
             // The constants the network's shared micro-tiles (GemmTiles) and the runtime's fallback kernels are specialised on.
-            private static void EmitShape(SourceWriter w, string name, Gemm layer, bool tiles, bool fallback, bool sparse = false)
+            private static void EmitShape(SourceWriter w, string name, Gemm layer, bool tiles, bool fallback, bool sparse = false, bool narrow = false)
             {
                 var uses = new List<string>();
                 if (tiles) uses.Add("the network's shared micro-tiles");
+                if (narrow) uses.Add("the runtime's AVX-512 kernel of 9-15 outputs");
                 if (fallback) uses.Add("the runtime's kernels on machines without AVX2");
                 if (sparse) uses.Add("the runtime's sparse kernel");
                 string users = string.Join(" and ", uses);

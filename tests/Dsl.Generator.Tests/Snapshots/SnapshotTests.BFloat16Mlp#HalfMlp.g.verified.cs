@@ -437,7 +437,7 @@ total                                 68,395  136,252
         public const int WeightOffset = 65792;
         public const int BiasOffset = 68352;
 
-        // (kernels elided from this snapshot: 490 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 492 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // head: Dense 10 -> 3, Softmax. y = softmax(x W + b).
