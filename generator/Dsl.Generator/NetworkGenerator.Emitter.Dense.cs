@@ -312,19 +312,30 @@ public sealed partial class NetworkGenerator
                 return groups;
             }
 
-            // Inputs per block of the loops over the network's packed panels: a panel's block (32 KB with AVX-512's 32
-            // outputs) and the block of every panel (512 KB for 512 outputs) stay in L2 while each tile of rows runs across them.
-            private const int PrepackedBlockInputs = 256;
+            // The block of every panel of a product (one block of inputs x all its outputs) that stays in L2 while each tile
+            // of rows runs across it: 1 MB with AVX-512 (the L2 of Zen 4 and 5; the Intel Xeon has 2 MB), 512 KB with AVX2 (Zen 3's L2).
+            private static int PanelBlockBytes(Isa isa) => isa == Isa.V512 ? 1 << 20 : 1 << 19;
+
+            // Inputs per block of the loops over the network's packed panels: the inputs split evenly between the fewest blocks
+            // PanelBlockBytes holds. 784 inputs of a 512-output product go as 2 x 392 with AVX-512, where blocks of 256 made
+            // 256 + 256 + 256 + 16 and each block costs every tile a pass through y: case C on the Intel Xeon of
+            // docs/benchmarks.md went from 1.00x to 1.03x ONNX Runtime, paired in one process (even blocks of 262: 1.01x).
+            private static int PrepackedBlock(Gemm layer, Isa isa)
+            {
+                int most = Math.Max(16, PanelBlockBytes(isa) / (sizeof(float) * layer.Outputs));
+                int blocks = (layer.Inputs + most - 1) / most;
+                return (layer.Inputs + blocks - 1) / blocks;
+            }
 
             /// <summary>
             /// Batched inference over the network's packed panels, in the order MLAS runs its packed weights: inputs in blocks,
             /// and within a block one tile of rows at a time across every panel, so the tile's inputs stay in L1 (12 rows of a
-            /// block: 12 KB) while the panels stream from L2, and partial sums go through y once per block, not per 64 inputs.
+            /// 392-input block: 18 KB) while the panels stream from L2, and partial sums go through y once per block, not per 64 inputs.
             /// Reading L1 only for the rows' inputs keeps the kernel's speed when another thread of the core shares its L1.
             /// </summary>
             private static void EmitPrepackedLoops(SourceWriter w, Gemm layer, Isa isa, GemmTiles tiles, int rows)
             {
-                int block = Math.Min(layer.Inputs, PrepackedBlockInputs);
+                int block = PrepackedBlock(layer, isa);
                 List<PanelGroup> groups = PanelGroups(layer, isa);
                 w.Line($"// Given the network's packed panels (batched inference): inputs in blocks of {block}, each tile of rows across every panel.");
                 w.OpenBlock("if (!Unsafe.IsNullRef(ref panels))");

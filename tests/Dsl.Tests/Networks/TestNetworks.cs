@@ -34,7 +34,7 @@ public partial class WideNet
 }
 
 /// <summary>
-/// The blocked batched kernel's packed weight panels: 300 inputs copy in chunks (256 + 44 with AVX2, 4 x 64 + 44 with
+/// The blocked batched kernel's packed weight panels: 300 inputs copy in chunks (256 + 44 with AVX2, 2 x 128 + 44 with
 /// AVX-512), a 150-wide sigmoid layer ends in an overlapping tail vector whose partial sums go through y between chunks,
 /// and a 40-wide layer without bias packs in one chunk.
 /// </summary>
@@ -47,11 +47,12 @@ public partial class ChunkNet
 }
 
 /// <summary>
-/// Batched inference over packed panels (Dsl.Kernels.PackedPanels): 600 inputs run in blocks of 256, 256 and 88; 160
-/// outputs are two 64-wide AVX-512 panels and a 32-wide one after them (ten AVX2 panels of 16), 96 one panel of each
-/// width; the last layer is too narrow to read panels.
+/// Batched inference over packed panels (Dsl.Kernels.PackedPanels): 1700 x 160 weights (1.1 MB) are more than one block
+/// of the loops holds, so the inputs run in 2 blocks of 850 with AVX-512 and 3 of 567 with AVX2, partial sums going
+/// through y between them; 160 outputs are five 32-wide AVX-512 panels (ten AVX2 panels of 16), 96 three (six); the last
+/// layer is too narrow to read panels.
 /// </summary>
-[Network(Input = 600)]
+[Network(Input = 1700)]
 public partial class PanelNet
 {
     [Dense(160, Activation.Silu)] public partial Dense Wide { get; }
