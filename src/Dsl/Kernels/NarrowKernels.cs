@@ -8,9 +8,9 @@ namespace Dsl.Kernels;
 /// The batched forward of a product 9 to 15 outputs wide (a classifier's head) on AVX-512. Generated code narrows such a
 /// layer to AVX2's 8 lanes and covers it with two overlapping vectors, each a pass of its own over the rows, so every
 /// input is broadcast twice and multiplied into 16 lanes of which 10 are kept. Here one 512-bit vector holds a row's
-/// outputs: half the multiply-adds and broadcasts. The layer is too narrow for a vector to read W's row alone, so a
-/// load takes 16 consecutive floats (the rest of the next row's, ignored) and W's last row is assembled from two 256-bit
-/// loads so nothing past W is read; y is written as two overlapping 256-bit stores so nothing past a row is written.
+/// outputs: half the multiply-adds and broadcasts. The layer is too narrow for a vector to hold W's row alone, so a load
+/// takes the row and the first floats of the next (lanes the stores drop); W's last row is put together from two 256-bit
+/// loads so nothing past W is read, and y is written as two overlapping 256-bit stores so nothing past a row is written.
 /// </summary>
 /// <remarks>
 /// The sums are those of the generated 256-bit tile, lane for lane: four rows at a time, four partial sums per output
@@ -20,9 +20,6 @@ namespace Dsl.Kernels;
 /// </remarks>
 public static class NarrowKernels
 {
-    /// <summary>True when <see cref="Forward{TShape, TActivation}"/> serves a product this many outputs wide.</summary>
-    public static bool Fits(int outputs) => outputs > 8 && outputs < 16;
-
     /// <summary><c>y[r, :] = act(b + x[r, :] W)</c> for <paramref name="rows"/> rows; W input-major, 9 to 15 outputs; AVX-512 only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<TShape, TActivation>(ref float x, ref float w, ref float b, ref float y, nuint rows)
