@@ -97,11 +97,12 @@ public sealed partial class NetworkGenerator
             }
 
             /// <summary>
-            /// True when the product's batched forward runs the runtime's <c>NarrowKernels</c> on AVX-512: 9 to 15 outputs
-            /// (one 512-bit vector per row, where the generated tiles take two overlapping 256-bit ones) in fp32.
+            /// True when the product's batched forward runs the runtime's <c>NarrowKernels</c> on AVX-512: wider than one
+            /// 256-bit vector and narrower than a 512-bit one (9 to 15 outputs), so the generated tiles, narrowed to AVX2,
+            /// take two overlapping 256-bit vectors where one 512-bit vector holds the row; fp32 only.
             /// </summary>
             private static bool Narrow512(Gemm layer, Plan plan) =>
-                layer.Outputs > 8 && layer.Outputs < 16 && !layer.BFloat16 && plan.Ladder.Contains(Isa.V512);
+                layer.Outputs > Isa.V256.Width && layer.Outputs < Isa.V512.Width && !layer.BFloat16 && plan.Ladder.Contains(Isa.V512);
 
             /// <summary>The forward of a pruned product over its compact form (its <c>Shape</c> must be written): the loop is the runtime's.</summary>
             public static void EmitForwardSparse(SourceWriter w)
@@ -317,9 +318,10 @@ public sealed partial class NetworkGenerator
             private static int PanelBlockBytes(Isa isa) => isa == Isa.V512 ? 1 << 20 : 1 << 19;
 
             // Inputs per block of the loops over the network's packed panels: the inputs split evenly between the fewest blocks
-            // PanelBlockBytes holds. 784 inputs of a 512-output product go as 2 x 392 with AVX-512, where blocks of 256 made
-            // 256 + 256 + 256 + 16 and each block costs every tile a pass through y: case C on the Intel Xeon of
-            // docs/benchmarks.md went from 1.00x to 1.03x ONNX Runtime, paired in one process (even blocks of 262: 1.01x).
+            // PanelBlockBytes holds (and at least 16, however wide the product). 784 inputs of a 512-output product go as
+            // 2 x 392 with AVX-512, where blocks of 256 made 256 + 256 + 256 + 16 and each block costs every tile a pass
+            // through y: case C on the Intel Xeon of docs/benchmarks.md read 1.00-1.03x ONNX Runtime in three suite runs
+            // (0.98-1.00x before); timed alternately in one process, 1.03x against 1.00x (even blocks of 262: 1.01x).
             private static int PrepackedBlock(Gemm layer, Isa isa)
             {
                 int most = Math.Max(16, PanelBlockBytes(isa) / (sizeof(float) * layer.Outputs));
