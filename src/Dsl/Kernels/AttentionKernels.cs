@@ -70,17 +70,24 @@ public static class AttentionKernels
             SpanMath.MultiplyAdd(ref Unsafe.Add(ref cachedValues, t * stride + at), Unsafe.Add(ref scores, t), ref o, dh);
     }
 
-    // 16 rows of 16 keys (case E's heads), each one 512-bit vector that stays in its register from the load to the
-    // store: no loops over a row, no staging of maxima and sums, and the unrolled rows' chains overlap. The same
-    // operations in the same order as the general path, so the same floats.
+    // 16 rows of 16 keys (case E's heads), each row one 512-bit vector. A row's own horizontal maximum and sum are
+    // chains of shuffles about 80 cycles long; SpanMath's 16-row reductions take all rows' together (30 shuffles,
+    // no chain longer than 4 steps) and pair lanes as HorizontalSum does, so every probability is the same float as
+    // the general path's.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void SoftmaxRows16(ref float scores)
     {
-        for (nuint at = 0; at < 256; at += 16)
+        Vector512<float> maxima = Vector512.Max(Vector512.Create(float.NegativeInfinity), SpanMath.HorizontalMaxNative16(ref scores));
+        for (int r = 0; r < 16; r++)
         {
-            Vector512<float> row = Vector512.LoadUnsafe(ref scores, at);
-            Vector512<float> e = FastExp.Exp(row - Vector512.Create(MathF.Max(float.NegativeInfinity, SpanMath.HorizontalMaxNative(row))));
-            (e * Vector512.Create(1f / SpanMath.HorizontalSum(e))).StoreUnsafe(ref scores, at);
+            nuint at = (nuint)(16 * r);
+            FastExp.Exp(Vector512.LoadUnsafe(ref scores, at) - SpanMath.RowOf16(maxima, r)).StoreUnsafe(ref scores, at);
+        }
+        Vector512<float> reciprocals = Vector512<float>.One / SpanMath.HorizontalSums16(ref scores);
+        for (int r = 0; r < 16; r++)
+        {
+            nuint at = (nuint)(16 * r);
+            (Vector512.LoadUnsafe(ref scores, at) * SpanMath.RowOf16(reciprocals, r)).StoreUnsafe(ref scores, at);
         }
     }
 

@@ -2,6 +2,7 @@ using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Dsl.Kernels;
 
@@ -291,6 +292,53 @@ internal static class SpanMath
         v = Vector128.MaxNative(v, Vector128.Shuffle(v, Vector128.Create(1, 0, 3, 2)));
         return v.ToScalar();
     }
+
+    // Sixteen rows' horizontal reductions at once (the 16 rows of a softmax): a tree of shuffles
+    // between rows instead of sixteen chains of shuffles within one, each level pairing lanes as the single-vector
+    // reductions above do (k with k + 8, then k + 4, k + 2, k + 1), so each row's result is the same float.
+
+    /// <summary>The lane sums of the 16 vectors at <paramref name="m"/> (row r at 16 r), row r's in lane (r % 4)·4 + r / 4 (see <see cref="RowOf16(Vector512{float}, int)"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HorizontalSums16(ref float m) => Reduce16<AddOp>(ref m);
+
+    /// <summary>The largest lane of each of the 16 vectors at <paramref name="m"/>, placed as <see cref="HorizontalSums16(ref float)"/> places sums; unspecified where a lane is NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> HorizontalMaxNative16(ref float m) => Reduce16<MaxNativeOp>(ref m);
+
+    /// <summary>Row r's result of a 16-row reduction, in every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> RowOf16(Vector512<float> reduced, int r) => Avx512F.PermuteVar16x32(reduced, Vector512.Create(r % 4 * 4 + r / 4));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Reduce16<TOp>(ref float m) where TOp : struct, IPairOp
+    {
+        return Pair1(Pair2(Quad(ref m, 0), Quad(ref m, 1)), Pair2(Quad(ref m, 2), Quad(ref m, 3)));
+
+        // Rows 4q..4q+3 to one vector, a 128-bit lane per row: halves (k + 8), then 128-bit lanes (k + 4).
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Quad(ref float m, nuint q) => Pair4(
+            Pair8(Vector512.LoadUnsafe(ref m, 64 * q), Vector512.LoadUnsafe(ref m, 64 * q + 16)),
+            Pair8(Vector512.LoadUnsafe(ref m, 64 * q + 32), Vector512.LoadUnsafe(ref m, 64 * q + 48)));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Pair8(Vector512<float> r, Vector512<float> s)
+            => TOp.Apply(Avx512F.Shuffle4x128(r, s, 0b01_00_01_00), Avx512F.Shuffle4x128(r, s, 0b11_10_11_10));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Pair4(Vector512<float> p, Vector512<float> q)
+            => TOp.Apply(Avx512F.Shuffle4x128(p, q, 0b10_00_10_00), Avx512F.Shuffle4x128(p, q, 0b11_01_11_01));
+        // Within 128-bit lanes: k + 2, then k + 1; the last step leaves row 4t + j in position t of lane j.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Pair2(Vector512<float> e, Vector512<float> f)
+            => TOp.Apply(Avx512F.Shuffle(e, f, 0b01_00_01_00), Avx512F.Shuffle(e, f, 0b11_10_11_10));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Pair1(Vector512<float> j, Vector512<float> k)
+            => TOp.Apply(Avx512F.Shuffle(j, k, 0b10_00_10_00), Avx512F.Shuffle(j, k, 0b11_01_11_01));
+    }
+
+    private interface IPairOp { static abstract Vector512<float> Apply(Vector512<float> a, Vector512<float> b); }
+
+    private readonly struct AddOp : IPairOp { public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => a + b; }
+
+    private readonly struct MaxNativeOp : IPairOp { public static Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => Vector512.MaxNative(a, b); }
 
     public static ref float Ref(ReadOnlySpan<float> span) => ref MemoryMarshal.GetReference(span);
 

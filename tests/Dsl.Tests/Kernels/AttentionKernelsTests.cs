@@ -47,6 +47,26 @@ public sealed class AttentionKernelsTests
     }
 
     [Fact]
+    public void SoftmaxRows_Sixteen_SameFloatsAsTheGeneralPath()
+    {
+        // 16 x 16 without the mask takes its own path on AVX-512 (all rows reduced together); a causal matrix's last
+        // row also has all 16 keys and takes the general one. Each row, moved there, must come out bit for bit the same.
+        const int Length = 16;
+        float[] scores = NormKernelsTests.Uniform(new Random(16), Length * Length, -6, 6);
+        float[] p = (float[])scores.Clone();
+        AttentionKernels.SoftmaxRows(p, Length, causal: false);
+        for (int i = 0; i < Length; i++)
+        {
+            float[] causal = new float[Length * Length];
+            Array.Copy(scores, i * Length, causal, (Length - 1) * Length, Length);
+            AttentionKernels.SoftmaxRows(causal, Length, causal: true);
+            for (int j = 0; j < Length; j++)
+                Assert.True(BitConverter.SingleToInt32Bits(p[i * Length + j]) == BitConverter.SingleToInt32Bits(causal[(Length - 1) * Length + j]),
+                    $"p[{i}, {j}] = {p[i * Length + j]:R}, general path {causal[(Length - 1) * Length + j]:R}");
+        }
+    }
+
+    [Fact]
     public void SoftmaxRows_HugeScores_StayFinite()
     {
         // e^100 overflows float: only the max shift keeps these finite.
