@@ -1,13 +1,17 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
 
 /// <summary>
 /// Layer and RMS normalisation, called by generated code: each of <c>rows</c> rows (tokens, or samples of flat
-/// features) is <c>features</c> contiguous floats, normalised on its own; γ and β are per feature. Row
-/// statistics are summed in double (two passes for the variance); the per-feature loops are vectorised
+/// features) is <c>features</c> contiguous floats, normalised on its own; γ and β are per feature. Layer
+/// norm's row statistics are float, as PyTorch's and ONNX Runtime's are, by the corrected two-pass algorithm: a
+/// rough mean, then the deviations from it, whose sum corrects the mean and whose squares give the variance (the
+/// deviations of a row with a large mean and a small spread are exact, so both stay accurate where a plain float
+/// mean would not); the other sums are in double. The per-feature loops are vectorised
 /// (Vector512/256/128/scalar) and go down the ladder rather than overlapping a last vector, so they are safe
 /// in place. Per-row spans (<c>mean</c>, <c>rstd</c>) hold <c>rows</c> floats; per-feature spans hold
 /// <c>features</c>.
@@ -39,22 +43,26 @@ public static class NormKernels
         ref float gr = ref SpanMath.Ref(gamma);
         ref float br = ref SpanMath.Ref(beta);
         nuint n = (nuint)features;
-        // A row's statistics are one chain (sum, mean, squared deviations, square root, reciprocal) that the next
-        // row would wait behind; a group's statistics are taken first, so their chains overlap, then its rows are
-        // normalised.
+        // A row's statistics are one chain (sum, mean, deviations, square root, reciprocal) that the next row would
+        // wait behind; a group's statistics are taken first, so their chains overlap, then its rows are normalised.
         Span<float> centers = stackalloc float[RowGroup], scales = stackalloc float[RowGroup];
-        double perFeature = 1.0 / features; // a multiply, not two more divides per row on the shared divider
+        float perFeature = 1f / features; // a multiply, not two more divides per row on the shared divider
+        bool together = Vector512.IsHardwareAccelerated && n % 16 == 0;
         for (int first = 0; first < rows; first += RowGroup)
         {
             int group = Math.Min(RowGroup, rows - first);
-            for (int r = 0; r < group; r++)
+            if (together) Statistics16(ref Unsafe.Add(ref xr, (nuint)first * n), n, group, perFeature, epsilon, centers, scales);
+            else
             {
-                ref float row = ref Unsafe.Add(ref xr, (nuint)(first + r) * n);
-                double mu = SpanMath.Sum(ref row, n) * perFeature;
-                double variance = SpanMath.SumSquaredDeviations(ref row, n, mu) * perFeature;
-                // Backward sees these floats, so forward uses the same ones.
-                centers[r] = (float)mu;
-                scales[r] = (float)(1.0 / Math.Sqrt(variance + epsilon));
+                for (int r = 0; r < group; r++)
+                {
+                    ref float row = ref Unsafe.Add(ref xr, (nuint)(first + r) * n);
+                    float roughMean = SpanMath.SumSingle(ref row, n) * perFeature;
+                    (float deviations, float squares) = SpanMath.SumDeviationsSingle(ref row, n, roughMean);
+                    float variance = MathF.Max(0f, (squares - deviations * (deviations * perFeature)) * perFeature);
+                    centers[r] = roughMean + deviations * perFeature;
+                    scales[r] = 1f / MathF.Sqrt(variance + epsilon);
+                }
             }
             for (int r = 0; r < group; r++)
             {
@@ -63,6 +71,47 @@ public static class NormKernels
                 if (!rstd.IsEmpty) rstd[first + r] = scales[r];
                 NormalizeAffine(ref Unsafe.Add(ref xr, at), ref Unsafe.Add(ref yr, at), ref gr, ref br, n, centers[r], scales[r]);
             }
+        }
+    }
+
+    // LayerNormForward's statistics of up to 16 rows of a multiple of 16 features, with AVX-512: each row's 512-bit
+    // vectors added lane by lane, then the 16 rows' horizontal sums by one tree (SpanMath.HorizontalSums16) and the
+    // mean, variance and reciprocal square root on one vector of 16 rows, rather than 16 chains of shuffles and
+    // scalar steps. The same formulas as the per-row path; unused rows of a short group are reduced and ignored.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Statistics16(ref float x, nuint n, int rows, float perFeature, float epsilon, Span<float> centers, Span<float> scales)
+    {
+        Span<float> staged = stackalloc float[2 * 256];
+        ref float sums = ref MemoryMarshal.GetReference(staged);
+        ref float squareSums = ref Unsafe.Add(ref sums, 256);
+        for (int r = 0; r < rows; r++)
+        {
+            ref float row = ref Unsafe.Add(ref x, (nuint)r * n);
+            Vector512<float> a = Vector512.LoadUnsafe(ref row);
+            for (nuint i = 16; i < n; i += 16) a += Vector512.LoadUnsafe(ref row, i);
+            a.StoreUnsafe(ref sums, (nuint)(16 * r));
+        }
+        Vector512<float> per = Vector512.Create(perFeature), roughMeans = SpanMath.HorizontalSums16(ref sums) * per;
+        for (int r = 0; r < rows; r++)
+        {
+            ref float row = ref Unsafe.Add(ref x, (nuint)r * n);
+            Vector512<float> center = SpanMath.RowOf16(roughMeans, r), d = Vector512.LoadUnsafe(ref row) - center, a = d, aa = d * d;
+            for (nuint i = 16; i < n; i += 16)
+            {
+                d = Vector512.LoadUnsafe(ref row, i) - center;
+                a += d;
+                aa += d * d;
+            }
+            a.StoreUnsafe(ref sums, (nuint)(16 * r));
+            aa.StoreUnsafe(ref squareSums, (nuint)(16 * r));
+        }
+        Vector512<float> deviations = SpanMath.HorizontalSums16(ref sums), squares = SpanMath.HorizontalSums16(ref squareSums);
+        Vector512<float> variances = Vector512.Max(Vector512<float>.Zero, (squares - deviations * (deviations * per)) * per);
+        Vector512<float> means = roughMeans + deviations * per, reciprocals = Vector512<float>.One / Vector512.Sqrt(variances + Vector512.Create(epsilon));
+        for (int r = 0; r < rows; r++)
+        {
+            centers[r] = SpanMath.RowOf16(means, r).ToScalar();
+            scales[r] = SpanMath.RowOf16(reciprocals, r).ToScalar();
         }
     }
 

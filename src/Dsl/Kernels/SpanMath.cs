@@ -73,6 +73,85 @@ internal static class SpanMath
         return total;
     }
 
+    /// <summary>Σ x, in float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float SumSingle(ref float x, nuint n)
+    {
+        nuint i = 0;
+        float total = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            Vector512<float> a = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16) a += Vector512.LoadUnsafe(ref x, i);
+            total += HorizontalSum(a);
+        }
+        if (Vector256.IsHardwareAccelerated && n - i >= 8)
+        {
+            Vector256<float> a = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8) a += Vector256.LoadUnsafe(ref x, i);
+            total += HorizontalSum(a);
+        }
+        if (Vector128.IsHardwareAccelerated && n - i >= 4)
+        {
+            Vector128<float> a = Vector128<float>.Zero;
+            for (; i + 4 <= n; i += 4) a += Vector128.LoadUnsafe(ref x, i);
+            total += HorizontalSum(a);
+        }
+        for (; i < n; i++) total += Unsafe.Add(ref x, i);
+        return total;
+    }
+
+    /// <summary>(Σ (x − center), Σ (x − center)²), in float.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (float Sum, float SumOfSquares) SumDeviationsSingle(ref float x, nuint n, float center)
+    {
+        nuint i = 0;
+        float sum = 0, squares = 0;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            Vector512<float> c = Vector512.Create(center), a = Vector512<float>.Zero, aa = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector512<float> d = Vector512.LoadUnsafe(ref x, i) - c;
+                a += d;
+                aa += d * d;
+            }
+            sum += HorizontalSum(a);
+            squares += HorizontalSum(aa);
+        }
+        if (Vector256.IsHardwareAccelerated && n - i >= 8)
+        {
+            Vector256<float> c = Vector256.Create(center), a = Vector256<float>.Zero, aa = Vector256<float>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> d = Vector256.LoadUnsafe(ref x, i) - c;
+                a += d;
+                aa += d * d;
+            }
+            sum += HorizontalSum(a);
+            squares += HorizontalSum(aa);
+        }
+        if (Vector128.IsHardwareAccelerated && n - i >= 4)
+        {
+            Vector128<float> c = Vector128.Create(center), a = Vector128<float>.Zero, aa = Vector128<float>.Zero;
+            for (; i + 4 <= n; i += 4)
+            {
+                Vector128<float> d = Vector128.LoadUnsafe(ref x, i) - c;
+                a += d;
+                aa += d * d;
+            }
+            sum += HorizontalSum(a);
+            squares += HorizontalSum(aa);
+        }
+        for (; i < n; i++)
+        {
+            float d = Unsafe.Add(ref x, i) - center;
+            sum += d;
+            squares += d * d;
+        }
+        return (sum, squares);
+    }
+
     /// <summary>Σ (x − center)², in double.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double SumSquaredDeviations(ref float x, nuint n, double center)
@@ -293,8 +372,8 @@ internal static class SpanMath
         return v.ToScalar();
     }
 
-    // Sixteen rows' horizontal reductions at once (the 16 rows of a softmax): a tree of shuffles
-    // between rows instead of sixteen chains of shuffles within one, each level pairing lanes as the single-vector
+    // Sixteen rows' horizontal reductions at once (a softmax's rows, a layer norm's): a tree of shuffles between
+    // rows instead of sixteen chains of shuffles within one, each level pairing lanes as the single-vector
     // reductions above do (k with k + 8, then k + 4, k + 2, k + 1), so each row's result is the same float.
 
     /// <summary>The lane sums of the 16 vectors at <paramref name="m"/> (row r at 16 r), row r's in lane (r % 4)·4 + r / 4 (see <see cref="RowOf16(Vector512{float}, int)"/>).</summary>

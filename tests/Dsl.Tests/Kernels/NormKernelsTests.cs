@@ -18,7 +18,7 @@ public sealed class NormKernelsTests
     {
         var data = new TheoryData<int, int>();
         foreach (int features in new[] { 1, 3, 7, 16, 17, 33, 64, 100 })
-            foreach (int rows in new[] { 1, 3 })
+            foreach (int rows in new[] { 1, 3, 17 })
                 data.Add(rows, features);
         return data;
     }
@@ -60,24 +60,30 @@ public sealed class NormKernelsTests
         Assert.Equal(outOfPlace, inference);
     }
 
-    [Fact]
-    public void LayerNormForward_LargeMeanSmallSpread_StaysAccurate()
+    [Theory]
+    [InlineData(2, 33)]
+    [InlineData(17, 64)] // 16 rows' statistics taken together with AVX-512
+    public void LayerNormForward_LargeMeanSmallSpread_StaysAccurate(int rows, int features)
     {
-        // Mean 1000, spread ~0.03: a one-pass float E[x²] − E[x]² would lose the variance entirely.
-        const int Rows = 2, Features = 33;
+        // Mean 1000, spread ~0.03: a one-pass float E[x²] − E[x]² would lose the variance entirely, and a plain float
+        // mean would be off by several ulps of 1000 (the sum of 64 values near 1000 rounds at 0.004).
         var rng = new Random(3);
-        float[] x = new float[Rows * Features];
+        float[] x = new float[rows * features];
         for (int i = 0; i < x.Length; i++) x[i] = 1000f + (float)(rng.NextDouble() * 0.1 - 0.05);
-        float[] gamma = Filled(Features, 1f), beta = new float[Features], y = new float[x.Length];
+        float[] gamma = Filled(features, 1f), beta = new float[features], y = new float[x.Length];
 
-        NormKernels.LayerNormForward(x, y, Rows, Features, gamma, beta, Eps, Span<float>.Empty, Span<float>.Empty);
+        float[] mean = new float[rows];
+        NormKernels.LayerNormForward(x, y, rows, features, gamma, beta, Eps, mean, new float[rows]);
 
-        for (int r = 0; r < Rows; r++)
+        for (int r = 0; r < rows; r++)
         {
-            double[] expected = LayerNormReference(Row(x, r, Features), gamma, beta);
+            // The corrected mean is the exact mean rounded to float: within half an ulp of 1000 (3.05e-5); a plain
+            // float mean of these rows is not.
+            AssertClose(LayerNormStatistics(Row(x, r, features)).Mean, mean[r], 3.06e-5 / 1001, $"mean[{r}]");
+            double[] expected = LayerNormReference(Row(x, r, features), gamma, beta);
             // μ is rounded to float, by up to 3e-5 at 1000 (half an ulp), which shifts every x − μ by as much;
             // times rstd ≈ 35 that is 1e-3 in y. A one-pass float variance would be off by far more than y itself.
-            for (int j = 0; j < Features; j++) AssertClose(expected[j], y[r * Features + j], 2e-3, $"y[{r}, {j}]");
+            for (int j = 0; j < features; j++) AssertClose(expected[j], y[r * features + j], 2e-3, $"y[{r}, {j}]");
         }
     }
 
