@@ -177,38 +177,71 @@ public sealed partial class NetworkGenerator
             private static int DirectChannels(Isa isa) => isa == Isa.V512 ? 8 : 4;
 
             /// <summary>
-            /// The direct convolution of one sample for inference: <c>Direct</c> pads the input (when the layer pads),
-            /// runs the kernel of the widest accelerated rung whose vector fits an output row, and applies a
-            /// non-inline activation as a second pass over the output.
+            /// The direct convolution of one sample for inference: <c>Direct</c> pads the input (when the layer pads and
+            /// the step before has not written it bordered already), runs the kernel of the widest accelerated rung whose
+            /// vector fits an output row, and applies a non-inline activation as a second pass over the output. With
+            /// <paramref name="into"/> the output goes inside the zero border of that next convolution's input: Direct
+            /// clears the border and the kernels write rows of its bordered width.
             /// </summary>
-            public static void EmitDirect(SourceWriter w, Convolution layer, bool bias, IReadOnlyList<Isa> ladder)
+            public static void EmitDirect(SourceWriter w, Convolution layer, bool bias, IReadOnlyList<Isa> ladder, bool readsBordered, Convolution? into)
             {
-                bool padded = IsPadded(layer);
+                bool padded = IsPadded(layer) && !readsBordered;
+                var output = OutputGeometry.Of(layer, into);
                 var written = Isa.Written(ladder, layer.Output.Width, out bool fallback);
                 string source = padded ? "padded" : "x";
-                if (fallback) EmitDirectShape(w, layer, bias);
-                w.Line($"/// <summary>y = act(W * x{(bias ? " + b" : "")}) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>");
+                if (fallback) EmitDirectShape(w, layer, bias, output);
+                string where = (readsBordered ? "; x already inside its zero border (the step before wrote it there)" : "") + (into is null ? "" : "; y inside the next convolution's zero border");
+                w.Line($"/// <summary>y = act(W * x{(bias ? " + b" : "")}) for one sample, channel-major in and out, by the direct kernel (no im2col){where}.</summary>");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock($"public static void Direct<TActivation>(ref float x, {(padded ? "ref float padded, " : "")}ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (padded) w.Line(PadCall(layer) + ";");
+                if (into is not null) w.Line($"{BorderCall(into)};");
                 DenseEmitter.EmitChain(w, DenseEmitter.Calls(written, rung => $"Direct_{rung.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);",
                     fallback ? $"global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref {source}, ref w, ref b, ref y);" : null));
-                w.Line("// Activations that call exp run once over the stored sums, so no accumulator lives across a call.");
-                w.Line("if (!TActivation.Inline)");
-                w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
+                if (into is null)
+                {
+                    w.Line("// Activations that call exp run once over the stored sums, so no accumulator lives across a call.");
+                    w.Line("if (!TActivation.Inline)");
+                    w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
+                }
                 w.CloseBlock();
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
-                    EmitDirectKernel(w, layer, target, bias);
+                    EmitDirectKernel(w, layer, target, bias, output);
                 }
             }
 
-            // The constants the runtime's direct kernel is specialised on, on machines without AVX2.
-            private static void EmitDirectShape(SourceWriter w, Convolution layer, bool bias)
+            // Where the direct kernels write: rows of the output's width, channel after channel; or, into the next
+            // convolution's bordered input, rows of its padded width starting inside its border.
+            private readonly struct OutputGeometry
             {
-                int paddedWidth = IsPadded(layer) ? PaddedWidth(layer) : layer.Input.Width;
-                int plane = (IsPadded(layer) ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
+                private OutputGeometry(int rowFloats, int plane, int origin)
+                {
+                    RowFloats = rowFloats;
+                    Plane = plane;
+                    Origin = origin;
+                }
+
+                public int RowFloats { get; }
+                public int Plane { get; }
+                public int Origin { get; }
+
+                public static OutputGeometry Of(Convolution layer, Convolution? into) => into is null
+                    ? new(layer.Output.Width, layer.Output.Spatial, 0)
+                    : new(PaddedWidth(into), PaddedHeight(into) * PaddedWidth(into), into.PadTop * PaddedWidth(into) + into.PadLeft);
+            }
+
+            // The next convolution's zero border around the output written inside it.
+            private static string BorderCall(Convolution into) =>
+                $"global::Dsl.Kernels.PatchKernels.ClearBorder(ref y, {into.Input.Channels}, {into.Input.Height}, {into.Input.Width}, {into.PadTop}, {into.PadLeft}, {PadRight(into)})";
+
+            // The constants the runtime's direct kernel is specialised on, on machines without AVX2.
+            private static void EmitDirectShape(SourceWriter w, Convolution layer, bool bias, OutputGeometry output)
+            {
+                bool bordered = IsPadded(layer);
+                int paddedWidth = bordered ? PaddedWidth(layer) : layer.Input.Width;
+                int plane = (bordered ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
                 w.Line("/// <summary>This convolution's constants, for the runtime's direct kernel on machines without AVX2.</summary>");
                 w.OpenBlock("private readonly struct DirectShape : global::Dsl.Kernels.IDirectConvolutionShape");
                 w.Line($"public static int InputChannels => {layer.Input.Channels};");
@@ -222,19 +255,21 @@ public sealed partial class NetworkGenerator
                 w.Line($"public static int InputWidth => {paddedWidth};");
                 w.Line($"public static int InputPlane => {plane};");
                 w.Line($"public static bool Bias => {(bias ? "true" : "false")};");
+                w.Line($"public static int OutputRowFloats => {output.RowFloats};");
+                w.Line($"public static int OutputPlane => {output.Plane};");
+                w.Line($"public static int OutputOrigin => {output.Origin};");
                 w.CloseBlock();
                 w.Line();
             }
-
 
             // y[co, oh, ow] = b[co] + sum over (ci, ky, kx) of W[(ci, ky, kx), co] x[ci, oh + ky dh, ow + kx dw], x the
             // (padded) input. Output positions of a row are in the lanes; a block is a few output channels times a few
             // vectors of output positions, all in accumulators. Per tap: each input vector is loaded once, each channel's
             // weight broadcast once (a tap's weights for consecutive channels are contiguous in the input-major W).
-            private static void EmitDirectKernel(SourceWriter w, Convolution layer, Isa isa, bool bias)
+            private static void EmitDirectKernel(SourceWriter w, Convolution layer, Isa isa, bool bias, OutputGeometry output)
             {
                 int outChannels = layer.Output.Channels, inChannels = layer.Input.Channels;
-                int outHeight = layer.Output.Height, outWidth = layer.Output.Width, pixels = layer.Output.Spatial;
+                int outHeight = layer.Output.Height, outWidth = layer.Output.Width;
                 int kernelHeight = layer.KernelHeight, kernelWidth = layer.Kernel, taps = kernelHeight * kernelWidth;
                 int paddedWidth = IsPadded(layer) ? PaddedWidth(layer) : layer.Input.Width;
                 int plane = (IsPadded(layer) ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
@@ -283,7 +318,7 @@ public sealed partial class NetworkGenerator
                 {
                     w.Line($"ref float wc = ref Unsafe.Add(ref w, {co});");
                     if (bias) w.Line($"ref float bc = ref Unsafe.Add(ref b, {co});");
-                    w.Line($"ref float yc = ref Unsafe.Add(ref y, {co} * {pixels});");
+                    w.Line(output.Origin == 0 ? $"ref float yc = ref Unsafe.Add(ref y, {co} * {output.Plane});" : $"ref float yc = ref Unsafe.Add(ref y, {co} * {output.Plane} + {output.Origin});");
                     int regular = outHeight / rows, leftover = outHeight % rows;
                     w.OpenBlock(rows == 1 ? $"for (nuint oh = 0; oh < {outHeight}; oh++)" : $"for (nuint oh = 0; oh < {regular * rows}; oh += {rows})");
                     RowBlock(channels, rows);
@@ -300,7 +335,7 @@ public sealed partial class NetworkGenerator
                 void RowBlock(int channels, int blockRows)
                 {
                     w.Line($"ref float xr = ref Unsafe.Add(ref x, oh * {paddedWidth});");
-                    w.Line($"ref float yr = ref Unsafe.Add(ref yc, oh * {outWidth});");
+                    w.Line($"ref float yr = ref Unsafe.Add(ref yc, oh * {output.RowFloats});");
                     columns.EmitTiles(w, perTile, tile => Block(channels, blockRows, tile));
                 }
 
@@ -308,7 +343,7 @@ public sealed partial class NetworkGenerator
                 {
                     int spots = blockRows * tile.Count;
                     Offset Spot(int s) => tile[s % tile.Count].Offset.Plus(s / tile.Count * paddedWidth);
-                    Offset Out(int c, int s) => tile[s % tile.Count].Offset.Plus(c * pixels + s / tile.Count * outWidth);
+                    Offset Out(int c, int s) => tile[s % tile.Count].Offset.Plus(c * output.Plane + s / tile.Count * output.RowFloats);
                     for (int c = 0; c < channels; c++)
                         for (int s = 0; s < spots; s++)
                             w.Line($"var acc{c}_{s} = {(bias ? isa.Broadcast($"Unsafe.Add(ref bc, {c})") : isa.Zero)};");

@@ -130,6 +130,15 @@ internal sealed class StepPlan
     /// <summary>A batch norm folded into the convolution before it.</summary>
     public bool FoldedIntoPrevious { get; set; }
 
+    /// <summary>The next step, when batch-1 inference writes this step's output inside its bordered (padded) input.</summary>
+    public LayerSpec? BorderedNext { get; set; }
+
+    /// <summary>Batch-1 inference finds its input already inside its zero border (the step before wrote it there).</summary>
+    public bool ReadsBordered { get; set; }
+
+    /// <summary>Floats of its output in the batch-1 inference scratch: its outputs, or the next step's bordered input.</summary>
+    public int InferenceOutputFloats { get; set; }
+
     internal void AddTensor(TensorPlan tensor)
     {
         Tensors.Add(tensor);
@@ -211,6 +220,18 @@ internal sealed class Plan
         ValuesSize = values;
         BuffersSize = buffers;
 
+        // Batch-1 inference: a step may write its output straight into the next one's bordered input (outside repeats,
+        // whose copies share one kernel and one scratch stride).
+        foreach (StepPlan step in _steps) step.InferenceOutputFloats = step.Layer.Outputs;
+        for (int l = 0; l + 1 < _steps.Length; l++)
+        {
+            if (spec.RunsInBlocks || InRepeat(spec, l) || InRepeat(spec, l + 1)) continue;
+            if (_steps[l].Layer.Handler.BorderedOutputFloats(_steps[l].Layer, _steps[l + 1].Layer, this) is not int floats) continue;
+            _steps[l].BorderedNext = _steps[l + 1].Layer;
+            _steps[l].InferenceOutputFloats = floats;
+            _steps[l + 1].ReadsBordered = true;
+        }
+
         // Training workspace, per sample: the input, each step's output (a view's is its input's), the
         // pre-activation where the derivative needs it, the kind's own slots, then two gradient buffers of the widest row.
         int slot = spec.InputSize;
@@ -267,7 +288,7 @@ internal sealed class Plan
         {
             if (IsAliasInInference(l)) continue;
             _steps[l].ScratchSlot = scratch;
-            scratch += _steps[l].Layer.Outputs;
+            scratch += _steps[l].InferenceOutputFloats;
         }
         foreach (StepPlan step in _steps)
         {
@@ -306,7 +327,19 @@ internal sealed class Plan
 
     /// <summary>What decides a step's code: the step with its names blanked.</summary>
     private static LayerSpec KernelKey(StepPlan step) =>
-        step.Layer with { MemberName = "", WeightName = "", Accessibility = step.FoldsNext ? "folded" : "", Options = step.Layer.Handler.SharingKey(step.Layer.Options) };
+        step.Layer with
+        {
+            MemberName = "", WeightName = "", Options = step.Layer.Handler.SharingKey(step.Layer.Options),
+            Accessibility = (step.FoldsNext ? "folded" : "") + (step.ReadsBordered ? " bordered input" : "") +
+                (step.BorderedNext is { } next ? $" bordered output for {next.Options}" : ""),
+        };
+
+    private static bool InRepeat(NetworkSpec spec, int index)
+    {
+        foreach (RepeatSpan repeat in spec.Repeats)
+            if (index >= repeat.First && index < repeat.First + repeat.Steps * repeat.Copies) return true;
+        return false;
+    }
 
     /// <summary>
     /// The copies of a repeat that run as one loop: the longest run of consecutive copies whose steps are the same

@@ -208,6 +208,27 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void BorderedConvolutions()
+    {
+        // Two padded convolutions in a row: at batch 1 the first writes its output inside the second's zero border
+        // (ForwardOne's scratch holds it bordered; Conv1Kernels.Direct clears the border, Conv2Kernels.Direct takes no
+        // padded buffer and skips the copy).
+        const string source = """
+            using Dsl;
+
+            [Network(Channels = 1, Height = 6, Width = 20)]
+            public partial class TwoConvs
+            {
+                [Conv2D(4, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv1 { get; }
+                [Conv2D(4, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv2 { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(2)] public partial Dense Head { get; }
+            }
+            """;
+        VerifyGenerated(Baseline.Partial, source, nameof(BorderedConvolutions), "TwoConvs");
+    }
+
+    [Fact]
     public void CausalConv1D()
     {
         // Causal with dilation 2: left padding (2 - 1) * 2 = 2, output as long as the input; then global average pooling.

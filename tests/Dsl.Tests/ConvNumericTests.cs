@@ -15,7 +15,7 @@ public class ConvNumericTests
     public static TheoryData<string> Networks => new()
     {
         nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn),
-        nameof(DilatedDirectNet), nameof(WideDirectNet), nameof(TinyDirectNet),
+        nameof(DilatedDirectNet), nameof(WideDirectNet), nameof(TinyDirectNet), nameof(ChainDirectNet),
     };
 
     // The direct-kernel networks are there for inference; their training passes are the im2col kernels the first four
@@ -34,6 +34,7 @@ public class ConvNumericTests
             nameof(DilatedDirectNet) => Pair(new DilatedDirectNet(seed), n => new Layer[] { n.Dilated, n.Valid, n.Flat, n.Out }),
             nameof(WideDirectNet) => Pair(new WideDirectNet(seed), n => new Layer[] { n.Conv, n.Norm, n.Large, n.Flat, n.Out }),
             nameof(TinyDirectNet) => Pair(new TinyDirectNet(seed), n => new Layer[] { n.Conv, n.Flat, n.Out }),
+            nameof(ChainDirectNet) => Pair(new ChainDirectNet(seed), n => new Layer[] { n.First, n.Middle, n.Last, n.Flat, n.Out }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         // Initialisation leaves biases at 0, batch norms at the identity and running statistics at (0, 1):
@@ -203,4 +204,18 @@ public partial class TinyDirectNet
     [Conv2D(6, 2, Activation = Activation.Sigmoid)] public partial Conv2D Conv { get; }
     [Flatten] public partial Flatten Flat { get; }
     [Dense(2)] public partial Dense Out { get; }
+}
+
+/// <summary>
+/// 9x21: three padded convolutions in a row, so at batch 1 each of the first two writes its output inside the next
+/// one's zero border (the middle one also reads its input so), the last dilated; a row of 21 ends in an overlapping vector.
+/// </summary>
+[Network(Channels = 2, Height = 9, Width = 21)]
+public partial class ChainDirectNet
+{
+    [Conv2D(4, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D First { get; }
+    [Conv2D(5, 3, Padding = 1)] public partial Conv2D Middle { get; }
+    [Conv2D(3, 3, Padding = 2, Dilation = 2, Activation = Activation.Relu)] public partial Conv2D Last { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(4)] public partial Dense Out { get; }
 }

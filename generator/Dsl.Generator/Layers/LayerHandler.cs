@@ -99,6 +99,13 @@ internal abstract class LayerHandler
     /// <summary>Whether <paramref name="next"/> folds into this step for inference (a batch norm into the convolution before it).</summary>
     public virtual bool FoldsInto(LayerSpec layer, LayerSpec next) => false;
 
+    /// <summary>
+    /// Batch-1 inference only: the floats of this step's output when it is written straight into <paramref name="next"/>'s
+    /// bordered input (a convolution into the zero border of the padded convolution after it, which then skips its
+    /// padding copy), or null when it is written as usual. The plan asks only for adjacent steps outside repeats.
+    /// </summary>
+    public virtual int? BorderedOutputFloats(LayerSpec layer, LayerSpec next, Plan plan) => null;
+
     /// <summary>Scratch to fold the following step into this one at inference.</summary>
     public virtual int FoldFloats(LayerSpec layer) => 0;
 
@@ -198,7 +205,7 @@ internal abstract class LayerHandler
             return x;
         }
         string output = last ? "y" : Names.Local(c.Layer);
-        if (!last) c.W.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({c.ScratchSlot}, {c.Layer.Outputs}));");
+        if (!last) c.W.Line($"ref float {output} = ref MemoryMarshal.GetReference(scratch.Slice({c.ScratchSlot}, {c.Step.InferenceOutputFloats}));");
         EmitInference(c, x, output);
         return output;
     }

@@ -49,6 +49,12 @@ public interface IDirectConvolutionShape
     static abstract int InputPlane { get; }
     /// <summary>Whether the bias b is added.</summary>
     static abstract bool Bias { get; }
+    /// <summary>Floats per output row: <see cref="OutputWidth"/>, or the bordered row of the next convolution's input when the output is written inside its zero border.</summary>
+    static abstract int OutputRowFloats { get; }
+    /// <summary>Floats per output channel.</summary>
+    static abstract int OutputPlane { get; }
+    /// <summary>Where output position (0, 0) of channel 0 lies.</summary>
+    static abstract int OutputOrigin { get; }
 }
 
 /// <summary>Matrix products and direct convolutions for machines without AVX2 (see the file's comment).</summary>
@@ -281,14 +287,15 @@ public static class FallbackKernels
     public static void Direct<TShape, TActivation>(ref float x, ref float w, ref float b, ref float y)
         where TShape : struct, IDirectConvolutionShape where TActivation : struct, IActivation
     {
-        nuint outWidth = (nuint)TShape.OutputWidth, pixels = (nuint)(TShape.OutputHeight * TShape.OutputWidth);
+        nuint outWidth = (nuint)TShape.OutputWidth, plane = (nuint)TShape.OutputPlane, rowFloats = (nuint)TShape.OutputRowFloats;
+        y = ref Unsafe.Add(ref y, (nuint)TShape.OutputOrigin);
         for (nuint co = 0; co < (nuint)TShape.OutputChannels; co++)
         {
             float bias = TShape.Bias ? Unsafe.Add(ref b, co) : 0f;
             for (nuint oh = 0; oh < (nuint)TShape.OutputHeight; oh++)
             {
                 ref float xr = ref Unsafe.Add(ref x, oh * (nuint)TShape.InputWidth);
-                ref float yr = ref Unsafe.Add(ref y, co * pixels + oh * outWidth);
+                ref float yr = ref Unsafe.Add(ref y, co * plane + oh * rowFloats);
                 nuint ow = 0;
                 if (Vector128.IsHardwareAccelerated)
                     for (; ow + 4 <= outWidth; ow += 4)

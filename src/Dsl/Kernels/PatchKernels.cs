@@ -20,6 +20,22 @@ public static class PatchKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pad(ref float x, ref float padded, int channels, int height, int width, int top, int left, int right)
     {
+        ClearBorder(ref padded, channels, height, width, top, left, right);
+        nuint rowFloats = (nuint)(left + width + right), planeFloats = (nuint)(height + 2 * top) * rowFloats;
+        for (nuint c = 0; c < (nuint)channels; c++)
+            for (nuint h = 0; h < (nuint)height; h++)
+                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * (nuint)height + h) * (nuint)width), width)
+                    .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref padded, c * planeFloats + (h + (nuint)top) * rowFloats + (nuint)left), width));
+    }
+
+    /// <summary>
+    /// Zeroes the border of <paramref name="channels"/> planes laid out as <see cref="Pad"/> lays out its copy (the rows
+    /// above and below, the columns left and right) and leaves the interior alone: a convolution that writes its output
+    /// straight into the next convolution's bordered input clears the border with this, in place of the copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ClearBorder(ref float padded, int channels, int height, int width, int top, int left, int right)
+    {
         nuint rowFloats = (nuint)(left + width + right), h0 = (nuint)top;
         int border = top * (int)rowFloats;
         for (nuint c = 0; c < (nuint)channels; c++)
@@ -30,8 +46,6 @@ public static class PatchKernels
             {
                 ref float row = ref Unsafe.Add(ref plane, (h + h0) * rowFloats);
                 for (int k = 0; k < left; k++) Unsafe.Add(ref row, k) = 0f;
-                MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref x, (c * (nuint)height + h) * (nuint)width), width)
-                    .CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, left), width));
                 for (int k = 0; k < right; k++) Unsafe.Add(ref row, left + width + k) = 0f;
             }
             MemoryMarshal.CreateSpan(ref Unsafe.Add(ref plane, ((nuint)height + h0) * rowFloats), border).Clear();

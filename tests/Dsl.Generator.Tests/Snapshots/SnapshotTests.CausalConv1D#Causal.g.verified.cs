@@ -289,6 +289,9 @@ total                                             23    174
             public static int InputWidth => 8;
             public static int InputPlane => 8;
             public static bool Bias => true;
+            public static int OutputRowFloats => 6;
+            public static int OutputPlane => 6;
+            public static int OutputOrigin => 0;
         }
 
         /// <summary>y = act(W * x + b) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>

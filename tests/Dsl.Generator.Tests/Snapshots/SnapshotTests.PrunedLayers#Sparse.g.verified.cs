@@ -385,6 +385,9 @@ total                                    2,178  6,464
             public static int InputWidth => 6;
             public static int InputPlane => 36;
             public static bool Bias => true;
+            public static int OutputRowFloats => 4;
+            public static int OutputPlane => 16;
+            public static int OutputOrigin => 0;
         }
 
         /// <summary>y = act(W * x + b) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>

@@ -429,6 +429,9 @@ total                                          119  2,640
             public static int InputWidth => 7;
             public static int InputPlane => 56;
             public static bool Bias => true;
+            public static int OutputRowFloats => 5;
+            public static int OutputPlane => 30;
+            public static int OutputOrigin => 0;
         }
 
         /// <summary>y = act(W * x + b) for one sample, channel-major in and out, by the direct kernel (no im2col).</summary>
