@@ -214,19 +214,8 @@ public sealed partial class NetworkGenerator
 
             // Where the direct kernels write: rows of the output's width, channel after channel; or, into the next
             // convolution's bordered input, rows of its padded width starting inside its border.
-            private readonly struct OutputGeometry
+            private readonly record struct OutputGeometry(int RowFloats, int Plane, int Origin)
             {
-                private OutputGeometry(int rowFloats, int plane, int origin)
-                {
-                    RowFloats = rowFloats;
-                    Plane = plane;
-                    Origin = origin;
-                }
-
-                public int RowFloats { get; }
-                public int Plane { get; }
-                public int Origin { get; }
-
                 public static OutputGeometry Of(Convolution layer, Convolution? into) => into is null
                     ? new(layer.Output.Width, layer.Output.Spatial, 0)
                     : new(PaddedWidth(into), PaddedHeight(into) * PaddedWidth(into), into.PadTop * PaddedWidth(into) + into.PadLeft);
@@ -239,9 +228,8 @@ public sealed partial class NetworkGenerator
             // The constants the runtime's direct kernel is specialised on, on machines without AVX2.
             private static void EmitDirectShape(SourceWriter w, Convolution layer, bool bias, OutputGeometry output)
             {
-                bool bordered = IsPadded(layer);
-                int paddedWidth = bordered ? PaddedWidth(layer) : layer.Input.Width;
-                int plane = (bordered ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
+                int paddedWidth = IsPadded(layer) ? PaddedWidth(layer) : layer.Input.Width;
+                int plane = (IsPadded(layer) ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
                 w.Line("/// <summary>This convolution's constants, for the runtime's direct kernel on machines without AVX2.</summary>");
                 w.OpenBlock("private readonly struct DirectShape : global::Dsl.Kernels.IDirectConvolutionShape");
                 w.Line($"public static int InputChannels => {layer.Input.Channels};");

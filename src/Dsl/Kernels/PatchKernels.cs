@@ -5,7 +5,8 @@ namespace Dsl.Kernels;
 
 /// <summary>
 /// A convolution's input copies, called by generated code with the sizes as arguments: the zero-bordered copy of a
-/// padded input (<see cref="Pad"/>), and im2col from it for machines without Vector128 (<see cref="Copy"/>: a padded
+/// padded input (<see cref="Pad"/>), its border alone where the step before wrote the interior
+/// (<see cref="ClearBorder"/>), and im2col from it for machines without Vector128 (<see cref="Copy"/>: a padded
 /// convolution whose kernel rows are 2 to 4 taps wide, undilated, has its generated <c>Im2Col</c> copy each row of
 /// taps as one vector, and calls this otherwise), written once as the other fallback rungs are
 /// (<see cref="FallbackKernels"/>).

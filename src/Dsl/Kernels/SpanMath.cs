@@ -7,7 +7,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Dsl.Kernels;
 
 // Reductions and affine maps over one contiguous run of floats, with a Vector512/256/128/scalar ladder. Sums
-// widen each float to double before adding, so a long run accumulates without float rounding. The element-wise
+// widen each float to double before adding, so a long run accumulates without float rounding, except the ones named
+// Single (a layer norm's, whose correction keeps them accurate; see NormKernels). The element-wise
 // maps go down the ladder (widest loop, then one narrower step each, then scalar) instead of ending with an
 // overlapping last vector, so they are safe in place.
 internal static class SpanMath
