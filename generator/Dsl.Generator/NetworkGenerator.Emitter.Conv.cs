@@ -158,8 +158,11 @@ public sealed partial class NetworkGenerator
             }
 
             // One group's input [channels / groups, height, width] inside its zero border: the runtime's copy, which clears only the border.
-            private static string PadCall(Convolution layer) =>
-                $"global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, {layer.Input.Channels / layer.Groups}, {layer.Input.Height}, {layer.Input.Width}, {layer.PadTop}, {layer.PadLeft}, {PadRight(layer)})";
+            private static string PadCall(Convolution layer) => $"global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, {BorderedLayout(layer)})";
+
+            // The sizes PatchKernels takes for one group's input inside its zero border: channels, height, width, and the border.
+            private static string BorderedLayout(Convolution layer) =>
+                $"{layer.Input.Channels / layer.Groups}, {layer.Input.Height}, {layer.Input.Width}, {layer.PadTop}, {layer.PadLeft}, {PadRight(layer)}";
 
             /// <summary>
             /// Stride 1 with one group: batch-1 inference runs the direct kernel (<see cref="EmitDirect"/>) on the
@@ -222,8 +225,7 @@ public sealed partial class NetworkGenerator
             }
 
             // The next convolution's zero border around the output written inside it.
-            private static string BorderCall(Convolution into) =>
-                $"global::Dsl.Kernels.PatchKernels.ClearBorder(ref y, {into.Input.Channels}, {into.Input.Height}, {into.Input.Width}, {into.PadTop}, {into.PadLeft}, {PadRight(into)})";
+            private static string BorderCall(Convolution into) => $"global::Dsl.Kernels.PatchKernels.ClearBorder(ref y, {BorderedLayout(into)})";
 
             // The constants the runtime's direct kernel is specialised on, on machines without AVX2.
             private static void EmitDirectShape(SourceWriter w, Convolution layer, bool bias, OutputGeometry output)

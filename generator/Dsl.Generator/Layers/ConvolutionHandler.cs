@@ -124,10 +124,9 @@ internal sealed class ConvolutionHandler : LayerHandler
     {
         if (next.Options is not ConvolutionOptions || RunsSparse(layer) || RunsSparse(next)) return null;
         if (layer.Activation is not (ActivationKind.None or ActivationKind.Relu)) return null;
-        var v = new Convolution(layer);
+        if (plan.Step(layer).Strategy != KernelStrategy.DirectConvolution || plan.Step(next).Strategy != KernelStrategy.DirectConvolution) return null;
         var n = new Convolution(next);
-        if (!ConvEmitter.IsDirect(v) || !ConvEmitter.IsDirect(n) || !ConvEmitter.IsPadded(n)) return null;
-        return ConvEmitter.PaddedFloats(n) + ConvEmitter.RowSlack;
+        return ConvEmitter.IsPadded(n) ? ConvEmitter.PaddedFloats(n) + ConvEmitter.RowSlack : null;
     }
 
     /// <summary>A batch norm right after a convolution with no activation folds into it: W' = W s, b' = b s + t.</summary>

@@ -48,10 +48,12 @@ public static class NormKernels
         Span<float> centers = stackalloc float[RowGroup], scales = stackalloc float[RowGroup];
         float perFeature = 1f / features; // a multiply, not two more divides per row on the shared divider
         bool together = Vector512.IsHardwareAccelerated && n % 16 == 0;
+        // Statistics16's 16 rows' lane sums and lane sums of squares, staged for its reductions.
+        Span<float> staged = stackalloc float[together ? 2 * 256 : 0];
         for (int first = 0; first < rows; first += RowGroup)
         {
             int group = Math.Min(RowGroup, rows - first);
-            if (together) Statistics16(ref Unsafe.Add(ref xr, (nuint)first * n), n, group, perFeature, epsilon, centers, scales);
+            if (together) Statistics16(ref Unsafe.Add(ref xr, (nuint)first * n), n, group, perFeature, epsilon, staged, centers, scales);
             else
             {
                 for (int r = 0; r < group; r++)
@@ -79,9 +81,8 @@ public static class NormKernels
     // mean, variance and reciprocal square root on one vector of 16 rows, rather than 16 chains of shuffles and
     // scalar steps. The same formulas as the per-row path; unused rows of a short group are reduced and ignored.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Statistics16(ref float x, nuint n, int rows, float perFeature, float epsilon, Span<float> centers, Span<float> scales)
+    private static void Statistics16(ref float x, nuint n, int rows, float perFeature, float epsilon, Span<float> staged, Span<float> centers, Span<float> scales)
     {
-        Span<float> staged = stackalloc float[2 * 256];
         ref float sums = ref MemoryMarshal.GetReference(staged);
         ref float squareSums = ref Unsafe.Add(ref sums, 256);
         for (int r = 0; r < rows; r++)
