@@ -258,6 +258,11 @@ public sealed partial class NetworkGenerator
             // weight broadcast once (a tap's weights for consecutive channels are contiguous in the input-major W).
             private static void EmitDirectKernel(SourceWriter w, Convolution layer, Isa isa, bool bias, OutputGeometry output)
             {
+                if (ChannelLanes(layer, isa))
+                {
+                    EmitChannelLanesKernel(w, layer, bias, output);
+                    return;
+                }
                 int outChannels = layer.Output.Channels, inChannels = layer.Input.Channels;
                 int outHeight = layer.Output.Height, outWidth = layer.Output.Width;
                 int kernelHeight = layer.KernelHeight, kernelWidth = layer.Kernel, taps = kernelHeight * kernelWidth;
@@ -384,6 +389,112 @@ public sealed partial class NetworkGenerator
                         for (int s = 0; s < spots; s++)
                             w.Line(isa.Store($"acc{c}_{s}", "yr", Out(c, s).ToString()));
                     w.CloseBlock();
+                }
+            }
+
+            /// <summary>
+            /// With AVX-512, output channels in whole vectors, and a row that leaves lanes of its vectors idle (a 28-wide
+            /// row fills 28 of 32), the channels go in the lanes instead: every lane is an output. Case D's 8 -> 16
+            /// convolution (Intel Xeon, alone): 8.78 -> 8.20 us, the same floats.
+            /// </summary>
+            private static bool ChannelLanes(Convolution layer, Isa isa)
+            {
+                if (isa != Isa.V512 || layer.Output.Channels % isa.Width != 0) return false;
+                Columns row = Columns.Of(layer.Output.Width, isa);
+                return row.Isa == isa && layer.Output.Width * 10 < row.Vectors * isa.Width * 9;
+            }
+
+            // Positions of a row per channel-lanes tile: one accumulator each, beside the window's row of weight vectors
+            // and one broadcast input; rows split evenly (28: 2 x 14).
+            private const int MaxLanePositions = 14;
+
+            // y[co, oh, ow] as EmitDirectKernel's, with 16 output channels in the lanes and a tile of positions along a
+            // row, one accumulator each. Per input channel and window row: the row's weight vectors (one per kx) are
+            // loaded once, each input of the tile's span broadcast once and multiplied into every position it reaches
+            // (position p takes input p + kx dw for weight kx, in kx order, so each sum runs in the row kernel's order and
+            // gives the same float). The tile goes out through a 16 x 16 transpose into the channel planes.
+            private static void EmitChannelLanesKernel(SourceWriter w, Convolution layer, bool bias, OutputGeometry output)
+            {
+                Isa isa = Isa.V512;
+                int outChannels = layer.Output.Channels, inChannels = layer.Input.Channels;
+                int outHeight = layer.Output.Height, outWidth = layer.Output.Width;
+                int kernelHeight = layer.KernelHeight, kernelWidth = layer.Kernel, taps = kernelHeight * kernelWidth;
+                int paddedWidth = IsPadded(layer) ? PaddedWidth(layer) : layer.Input.Width;
+                int plane = (IsPadded(layer) ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
+                int tiles = (outWidth + MaxLanePositions - 1) / MaxLanePositions;
+                int positions = (outWidth + tiles - 1) / tiles, regular = outWidth / positions, last = outWidth - regular * positions;
+
+                w.Line($"// {outChannels} channels in blocks of 16 in the lanes x {positions} positions of a row: {positions} accumulators, transposed into the channel planes.");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                w.OpenBlock($"private static void Direct_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                w.Line("global::System.Span<float> tileBuffer = stackalloc float[256];");
+                w.Line("ref float tile = ref MemoryMarshal.GetReference(tileBuffer);");
+                if (outChannels > isa.Width) w.OpenBlock($"for (nuint co = 0; co < {outChannels}; co += {isa.Width})");
+                else
+                {
+                    w.OpenBlock($"// channels 0..{isa.Width - 1}");
+                    w.Line("const nuint co = 0;");
+                }
+                w.Line("ref float wc = ref Unsafe.Add(ref w, co);");
+                w.Line($"var bias = {(bias ? isa.Load("b", "co") : isa.Zero)};");
+                w.Line(output.Origin == 0 ? $"ref float yc = ref Unsafe.Add(ref y, co * {output.Plane});" : $"ref float yc = ref Unsafe.Add(ref y, co * {output.Plane} + {output.Origin});");
+                w.OpenBlock($"for (nuint oh = 0; oh < {outHeight}; oh++)");
+                w.Line($"ref float xr = ref Unsafe.Add(ref x, oh * {paddedWidth});");
+                w.Line($"ref float yr = ref Unsafe.Add(ref yc, oh * {output.RowFloats});");
+                if (regular >= 2)
+                {
+                    w.OpenBlock($"for (nuint ow = 0; ow < {regular * positions}; ow += {positions}) // positions ow..ow+{positions - 1}");
+                    Tile(positions);
+                    w.CloseBlock();
+                }
+                else
+                {
+                    w.OpenBlock($"// positions 0..{positions - 1}");
+                    w.Line("const nuint ow = 0;");
+                    Tile(positions);
+                    w.CloseBlock();
+                }
+                if (last > 0)
+                {
+                    w.OpenBlock($"// positions {regular * positions}..{outWidth - 1}");
+                    w.Line($"const nuint ow = {regular * positions};");
+                    Tile(last);
+                    w.CloseBlock();
+                }
+                w.CloseBlock();
+                w.CloseBlock();
+                w.CloseBlock();
+
+                void Tile(int count)
+                {
+                    for (int p = 0; p < count; p++) w.Line($"var acc{p} = bias;");
+                    w.OpenBlock(inChannels == 1 ? "// the only input channel" : $"for (nuint ci = 0; ci < {inChannels}; ci++)");
+                    if (inChannels == 1) w.Line("const nuint ci = 0;");
+                    w.Line($"ref float xc = ref Unsafe.Add(ref xr, ci * {plane} + ow);");
+                    w.Line($"ref float wi = ref Unsafe.Add(ref wc, ci * {taps * outChannels});");
+                    w.OpenBlock($"for (nuint ky = 0; ky < {kernelHeight}; ky++)");
+                    w.Line($"ref float xk = ref Unsafe.Add(ref xc, ky * {layer.DilationHeight * paddedWidth});");
+                    w.Line($"ref float wk = ref Unsafe.Add(ref wi, ky * {kernelWidth * outChannels});");
+                    for (int kx = 0; kx < kernelWidth; kx++) w.Line($"var w{kx} = {isa.Load("wk", SourceWriter.Int(kx * outChannels))};");
+                    int span = count + (kernelWidth - 1) * layer.Dilation;
+                    for (int j = 0; j < span; j++)
+                    {
+                        w.Line($"var x{j} = {isa.Broadcast($"Unsafe.Add(ref xk, {j})")};");
+                        for (int kx = 0; kx < kernelWidth; kx++)
+                        {
+                            int p = j - kx * layer.Dilation;
+                            if (p >= 0 && p < count) w.Line($"acc{p} = {isa.MultiplyAdd($"w{kx}", $"x{j}", $"acc{p}")};");
+                        }
+                    }
+                    w.CloseBlock();
+                    w.CloseBlock();
+                    w.OpenBlock("if (TActivation.Inline)");
+                    for (int p = 0; p < count; p++) w.Line(isa.Store($"TActivation.Invoke(acc{p})", "tile", SourceWriter.Int(p * isa.Width)));
+                    w.CloseBlock();
+                    w.OpenBlock("else");
+                    for (int p = 0; p < count; p++) w.Line(isa.Store($"acc{p}", "tile", SourceWriter.Int(p * isa.Width)));
+                    w.CloseBlock();
+                    w.Line($"global::Dsl.Kernels.DenseKernels.TransposeTile16(ref tile, ref Unsafe.Add(ref yr, ow), {output.Plane}, {count});");
                 }
             }
 

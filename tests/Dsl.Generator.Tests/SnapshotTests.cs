@@ -229,6 +229,25 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void ChannelLanesConvolution()
+    {
+        // 16 output channels on rows of 20: with AVX-512 a row of vectors would fill 20 of 32 lanes, so Direct_512 puts
+        // the channels in the lanes, tiles of 10 positions transposed into the channel planes; AVX2 keeps the row kernel.
+        const string source = """
+            using Dsl;
+
+            [Network(Channels = 2, Height = 4, Width = 20)]
+            public partial class LaneConv
+            {
+                [Conv2D(16, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(2)] public partial Dense Head { get; }
+            }
+            """;
+        VerifyGenerated(Baseline.Partial, source, nameof(ChannelLanesConvolution), "LaneConv");
+    }
+
+    [Fact]
     public void CausalConv1D()
     {
         // Causal with dilation 2: left padding (2 - 1) * 2 = 2, output as long as the input; then global average pooling.

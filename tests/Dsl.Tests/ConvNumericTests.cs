@@ -15,7 +15,7 @@ public class ConvNumericTests
     public static TheoryData<string> Networks => new()
     {
         nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn),
-        nameof(DilatedDirectNet), nameof(WideDirectNet), nameof(TinyDirectNet), nameof(ChainDirectNet),
+        nameof(DilatedDirectNet), nameof(WideDirectNet), nameof(TinyDirectNet), nameof(ChainDirectNet), nameof(LaneDirectNet),
     };
 
     // The direct-kernel networks are there for inference; their training passes are the im2col kernels the first four
@@ -35,6 +35,7 @@ public class ConvNumericTests
             nameof(WideDirectNet) => Pair(new WideDirectNet(seed), n => new Layer[] { n.Conv, n.Norm, n.Large, n.Flat, n.Out }),
             nameof(TinyDirectNet) => Pair(new TinyDirectNet(seed), n => new Layer[] { n.Conv, n.Flat, n.Out }),
             nameof(ChainDirectNet) => Pair(new ChainDirectNet(seed), n => new Layer[] { n.First, n.Middle, n.Last, n.Flat, n.Out }),
+            nameof(LaneDirectNet) => Pair(new LaneDirectNet(seed), n => new Layer[] { n.Single, n.Dilated, n.Flat, n.Out }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         // Initialisation leaves biases at 0, batch norms at the identity and running statistics at (0, 1):
@@ -218,4 +219,18 @@ public partial class ChainDirectNet
     [Conv2D(3, 3, Padding = 2, Dilation = 2, Activation = Activation.Relu)] public partial Conv2D Last { get; }
     [Flatten] public partial Flatten Flat { get; }
     [Dense(4)] public partial Dense Out { get; }
+}
+
+/// <summary>
+/// Rows of 17 with 16 and 32 output channels: with AVX-512 the channels go in the lanes (a row of 17 would fill 17 of
+/// 32 lanes), in tiles of 9 and 8 positions. The first reads one input channel and writes inside the second's zero
+/// border; the second, dilated, takes two blocks of 16 channels and an activation applied after the kernel (GELU).
+/// </summary>
+[Network(Channels = 1, Height = 6, Width = 17)]
+public partial class LaneDirectNet
+{
+    [Conv2D(16, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Single { get; }
+    [Conv2D(32, 3, Padding = 2, Dilation = 2, Activation = Activation.Gelu)] public partial Conv2D Dilated { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(3)] public partial Dense Out { get; }
 }

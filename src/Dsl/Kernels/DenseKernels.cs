@@ -177,6 +177,55 @@ public static class DenseKernels
                 Unsafe.Add(ref destination, c * destinationStride + r) = Unsafe.Add(ref source, r * sourceStride + c);
     }
 
+    /// <summary>
+    /// <c>destination[c·destinationStride + r] = tile[16·r + c]</c> for the 16 × 16 <paramref name="tile"/> (rows of
+    /// 16 floats), <c>r &lt; rows</c>: a direct convolution's tile with the output channels in the lanes (one row per
+    /// output position) into the channel planes. Rows past <paramref name="rows"/> are not stored (masked lanes), so
+    /// they may hold anything. Requires AVX-512.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void TransposeTile16(ref float tile, ref float destination, nuint destinationStride, int rows)
+    {
+        var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(rows)).AsSingle();
+        // Pairs of rows interleaved, then quads: a{j} holds column j of each 128-bit lane for rows 0..3, b{j} rows 4..7, ...
+        Quads(ref tile, out var a0, out var a1, out var a2, out var a3);
+        Quads(ref Unsafe.Add(ref tile, 64), out var b0, out var b1, out var b2, out var b3);
+        Quads(ref Unsafe.Add(ref tile, 128), out var c0, out var c1, out var c2, out var c3);
+        Quads(ref Unsafe.Add(ref tile, 192), out var d0, out var d1, out var d2, out var d3);
+        fixed (float* y = &destination)
+        {
+            Columns(y, destinationStride, mask, 0, a0, b0, c0, d0);
+            Columns(y, destinationStride, mask, 1, a1, b1, c1, d1);
+            Columns(y, destinationStride, mask, 2, a2, b2, c2, d2);
+            Columns(y, destinationStride, mask, 3, a3, b3, c3, d3);
+        }
+    }
+
+    // Rows r0..r3 of a tile (16 floats apart) to u{j}: column j of each 128-bit lane, the four rows side by side.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quads(ref float rows, out Vector512<float> u0, out Vector512<float> u1, out Vector512<float> u2, out Vector512<float> u3)
+    {
+        Vector512<float> r0 = Vector512.LoadUnsafe(ref rows), r1 = Vector512.LoadUnsafe(ref rows, 16),
+            r2 = Vector512.LoadUnsafe(ref rows, 32), r3 = Vector512.LoadUnsafe(ref rows, 48);
+        Vector512<float> t0 = Avx512F.UnpackLow(r0, r1), t1 = Avx512F.UnpackHigh(r0, r1), t2 = Avx512F.UnpackLow(r2, r3), t3 = Avx512F.UnpackHigh(r2, r3);
+        u0 = Avx512F.Shuffle(t0, t2, 0x44);
+        u1 = Avx512F.Shuffle(t0, t2, 0xEE);
+        u2 = Avx512F.Shuffle(t1, t3, 0x44);
+        u3 = Avx512F.Shuffle(t1, t3, 0xEE);
+    }
+
+    // Columns j, j + 4, j + 8 and j + 12 from lanes 0..3 of a (rows 0-3), b (4-7), c (8-11) and d (12-15).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Columns(float* y, nuint stride, Vector512<float> mask, nuint j, Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    {
+        Vector512<float> ab02 = Avx512F.Shuffle4x128(a, b, 0x88), ab13 = Avx512F.Shuffle4x128(a, b, 0xDD);
+        Vector512<float> cd02 = Avx512F.Shuffle4x128(c, d, 0x88), cd13 = Avx512F.Shuffle4x128(c, d, 0xDD);
+        Avx512F.MaskStore(y + j * stride, mask, Avx512F.Shuffle4x128(ab02, cd02, 0x88));
+        Avx512F.MaskStore(y + (j + 4) * stride, mask, Avx512F.Shuffle4x128(ab13, cd13, 0x88));
+        Avx512F.MaskStore(y + (j + 8) * stride, mask, Avx512F.Shuffle4x128(ab02, cd02, 0xDD));
+        Avx512F.MaskStore(y + (j + 12) * stride, mask, Avx512F.Shuffle4x128(ab13, cd13, 0xDD));
+    }
+
     // Rows a0..a7 (stride sourceStride) to columns: pairs interleaved (unpack), then quads (shuffle), then the
     // 128-bit halves exchanged; the classic AVX sequence.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

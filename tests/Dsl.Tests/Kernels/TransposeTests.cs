@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Dsl.Kernels;
 
 namespace Dsl.Tests.Kernels;
@@ -34,5 +35,31 @@ public sealed class TransposeTests
 
         Assert.Equal(expected, actual[..^1]);
         Assert.Equal(42f, actual[^1]); // nothing written past the matrix
+    }
+
+    // A 16 x 16 tile (a channel-lanes convolution's positions x channels) into 16 rows 23 floats apart, its first `rows`
+    // rows only: every other float of the destination keeps its value.
+    [Theory]
+    [InlineData(16)]
+    [InlineData(14)]
+    [InlineData(9)]
+    [InlineData(1)]
+    public void Tile16_MatchesTheElementLoop_AndStoresOnlyItsRows(int rows)
+    {
+        if (!Vector512.IsHardwareAccelerated) return; // the channel-lanes kernel runs only with AVX-512
+        const int stride = 23;
+        var rng = new Rng(rows);
+        float[] tile = new float[256];
+        for (int i = 0; i < tile.Length; i++) tile[i] = rng.NextSingle(-1f, 1f);
+        float[] expected = new float[16 * stride + 16];
+        for (int i = 0; i < expected.Length; i++) expected[i] = -7f - i;
+        float[] actual = (float[])expected.Clone();
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < 16; c++)
+                expected[c * stride + r] = tile[r * 16 + c];
+
+        DenseKernels.TransposeTile16(ref tile[0], ref actual[0], stride, rows);
+
+        Assert.Equal(expected, actual);
     }
 }
