@@ -395,14 +395,20 @@ public sealed partial class NetworkGenerator
             /// <summary>
             /// With AVX-512, output channels in whole vectors, and a row that leaves lanes of its vectors idle (a 28-wide
             /// row fills 28 of 32), the channels go in the lanes instead: every lane is an output. Case D's 8 -> 16
-            /// convolution (Intel Xeon, alone): 8.78 -> 8.20 us, the same floats.
+            /// convolution (Intel Xeon, alone): 8.78 -> 8.20 us, the same floats. A tile's transpose (64 shuffles) costs
+            /// about what 64 of its multiply-adds do, so each position must bring enough of them: 72 there (8 channels of
+            /// 3 x 3), where one input channel's 9 would nearly double the tile's time.
             /// </summary>
             private static bool ChannelLanes(Convolution layer, Isa isa)
             {
                 if (isa != Isa.V512 || layer.Output.Channels % isa.Width != 0) return false;
+                if (layer.Input.Channels * layer.KernelHeight * layer.Kernel < MinLaneProducts) return false;
                 Columns row = Columns.Of(layer.Output.Width, isa);
                 return row.Isa == isa && layer.Output.Width * 10 < row.Vectors * isa.Width * 9;
             }
+
+            // Multiply-adds per output position (input channels x window) below which the row kernel stays.
+            private const int MinLaneProducts = 36;
 
             // Positions of a row per channel-lanes tile: one accumulator each, beside the window's row of weight vectors
             // and one broadcast input; rows split evenly (28: 2 x 14).

@@ -236,7 +236,7 @@ public class SnapshotTests
         const string source = """
             using Dsl;
 
-            [Network(Channels = 2, Height = 4, Width = 20)]
+            [Network(Channels = 4, Height = 4, Width = 20)]
             public partial class LaneConv
             {
                 [Conv2D(16, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv { get; }

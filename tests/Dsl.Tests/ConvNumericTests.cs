@@ -223,10 +223,10 @@ public partial class ChainDirectNet
 
 /// <summary>
 /// Rows of 17 with 16 and 32 output channels: with AVX-512 the channels go in the lanes (a row of 17 would fill 17 of
-/// 32 lanes), in tiles of 9 and 8 positions. The first reads one input channel and writes inside the second's zero
-/// border; the second, dilated, takes two blocks of 16 channels and an activation applied after the kernel (GELU).
+/// 32 lanes), in tiles of 9 and 8 positions. The first writes inside the second's zero border; the second, dilated,
+/// takes two blocks of 16 channels and an activation applied after the kernel (GELU).
 /// </summary>
-[Network(Channels = 1, Height = 6, Width = 17)]
+[Network(Channels = 4, Height = 6, Width = 17)]
 public partial class LaneDirectNet
 {
     [Conv2D(16, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Single { get; }

@@ -14,19 +14,19 @@ partial class LaneConv
 {
     // Training workspace: each slot holds that many floats for every sample of the batch, sample after sample.
     private const int InputSlot = 0;
-    private const int ConvOutputSlot = 160; // 1280 floats
-    private const int HeadOutputSlot = 1440; // 2 floats
-    private const int GradientSlotA = 1442; // dL/d(layer output), ping-pong between layers
-    private const int GradientSlotB = 2722;
-    private const int WorkspaceFloatsPerSample = 4002;
+    private const int ConvOutputSlot = 320; // 1280 floats
+    private const int HeadOutputSlot = 1600; // 2 floats
+    private const int GradientSlotA = 1602; // dL/d(layer output), ping-pong between layers
+    private const int GradientSlotB = 2882;
+    private const int WorkspaceFloatsPerSample = 4162;
     // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
     // layer at a time, and each batch norm's statistics.
-    private const int ColumnsSlot = 0; // im2col patches, 1444 floats
-    private const int PixelsSlot = 1444; // pixel-major output or its gradient, 1280 floats
-    private const int ColumnGradientSlot = 2724; // patch gradients, 1444 floats
-    private const int PaddedSlot = 4168; // a group's input or its gradient inside a zero border, 268 floats
-    private const int TransposedWeightSlot = 4436; // W^T of the layer being differentiated, 2560 floats
-    private const int WorkspaceSharedFloats = 6996;
+    private const int ColumnsSlot = 0; // im2col patches, 2884 floats
+    private const int PixelsSlot = 2884; // pixel-major output or its gradient, 1280 floats
+    private const int ColumnGradientSlot = 4164; // patch gradients, 2884 floats
+    private const int PaddedSlot = 7048; // a group's input or its gradient inside a zero border, 532 floats
+    private const int TransposedWeightSlot = 7580; // W^T of the layer being differentiated, 2560 floats
+    private const int WorkspaceSharedFloats = 10140;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -47,17 +47,17 @@ partial class LaneConv
         global::Dsl.Guard.BatchLength(output, OutputSize, batch, nameof(output));
         workspace.BeginForward(batch);
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 1444));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 2884));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 1280));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 268));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 532));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
-        // conv: Conv2D 2x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
+        // conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         global::System.Span<float> conv = workspace.Region(ConvOutputSlot, 1280, batch);
         for (int s = 0; s < batch; s++)
         {
-            ref float xs = ref MemoryMarshal.GetReference(x.Slice(s * 160, 160));
+            ref float xs = ref MemoryMarshal.GetReference(x.Slice(s * 320, 320));
             ref float ys = ref MemoryMarshal.GetReference(conv.Slice(s * 1280, 1280));
             ConvKernels.Im2Col(ref xs, ref padded, ref cols);
             ConvKernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref pixels, ConvKernels.Pixels);
@@ -102,10 +102,10 @@ partial class LaneConv
         // Products add dL/dW to the gradients, or in a fused SGD step take W -= lr dL/dW (dL/dz scaled by -lr, then read no more).
         ref float products = ref updateWeights ? ref p : ref grads;
         float productScale = updateWeights ? -learningRate : 1f;
-        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 1444));
+        ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 2884));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 1280));
-        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 1444));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 268));
+        ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 2884));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 532));
         ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 2560));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dHead);
@@ -120,15 +120,15 @@ partial class LaneConv
         // flat: Flatten 16x4x20 -> 1280 backward. The gradient is the same memory with the input's shape.
         global::System.Span<float> dConv = dFlat;
 
-        // conv: Conv2D 2x4x20 -> 16x4x20 backward. dz = dy relu'(y); per sample dW += im2col(x)^T dz, db += sum over pixels of dz, dx = col2im(dz W^T); dx when asked for.
+        // conv: Conv2D 4x4x20 -> 16x4x20 backward. dz = dy relu'(y); per sample dW += im2col(x)^T dz, db += sum over pixels of dz, dx = col2im(dz W^T); dx when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(ConvOutputSlot, 1280, batch), dConv);
         if (!inputGradient.IsEmpty)
             ConvKernels.TransposeWeights(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref transposed);
         for (int s = 0; s < batch; s++)
         {
-            ref float xs = ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch).Slice(s * 160, 160));
+            ref float xs = ref MemoryMarshal.GetReference(workspace.Region(InputSlot, InputSize, batch).Slice(s * 320, 320));
             ref float dys = ref MemoryMarshal.GetReference(dConv.Slice(s * 1280, 1280));
-            ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 160, 160));
+            ref float dxs = ref inputGradient.IsEmpty ? ref xs : ref MemoryMarshal.GetReference(inputGradient.Slice(s * 320, 320));
             ConvKernels.ToPixels(ref dys, ref pixels);
             ConvKernels.Im2Col(ref xs, ref padded, ref cols);
             if (!inputGradient.IsEmpty)
@@ -142,7 +142,7 @@ partial class LaneConv
 
     private static partial class ConvKernels
     {
-        // (kernels elided from this snapshot: 214 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 165 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class HeadKernels

@@ -13,14 +13,14 @@ using Vector512 = global::System.Runtime.Intrinsics.Vector512;
 [global::System.CodeDom.Compiler.GeneratedCode("Dsl.Generator", "0.1.0")]
 partial class LaneConv : global::Dsl.INetwork
 {
-    /// <summary>Input values per sample (2x4x20, channel-major).</summary>
-    public const int InputSize = 160;
+    /// <summary>Input values per sample (4x4x20, channel-major).</summary>
+    public const int InputSize = 320;
     /// <summary>Output values per sample.</summary>
     public const int OutputSize = 2;
     /// <summary>Trainable scalars.</summary>
-    public const int ParameterCount = 2866;
+    public const int ParameterCount = 3154;
     // Floats in the parameter and buffer arrays: each tensor starts on a 64-byte boundary.
-    private const int ParameterBufferSize = 2880;
+    private const int ParameterBufferSize = 3168;
 
     int global::Dsl.INetwork.InputSize => InputSize;
     int global::Dsl.INetwork.OutputSize => OutputSize;
@@ -38,7 +38,7 @@ partial class LaneConv : global::Dsl.INetwork
 
     private static global::Dsl.TensorInfo[] CreateTensors() => new global::Dsl.TensorInfo[]
     {
-        new("conv.weight", new[] { 16, 2, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 18, fanOut: 144, transposeGroups: 1),
+        new("conv.weight", new[] { 16, 4, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 36, fanOut: 144, transposeGroups: 1),
         new("conv.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
         new("head.weight", new[] { 2, 1280 }, global::Dsl.TensorInit.XavierUniform, fanIn: 1280, fanOut: 2, transposeGroups: 1),
         new("head.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
@@ -50,12 +50,12 @@ partial class LaneConv : global::Dsl.INetwork
         // The kernels bake in the build-time layout: a runtime laying tensors out otherwise must not run them.
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
-        _conv = new global::Dsl.Conv2D(_parameters, "conv", 2, 4, 20, 16, kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
+        _conv = new global::Dsl.Conv2D(_parameters, "conv", 4, 4, 20, 16, kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
         _flat = new global::Dsl.Flatten("flat", new[] { 16, 4, 20 });
         _head = new global::Dsl.Dense(_parameters, "head", 1280, 2, global::Dsl.Activation.None, _parameters.Tensors[2], _parameters.Tensors[3]);
     }
 
-    /// <summary>conv: Conv2D 2x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).</summary>
+    /// <summary>conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).</summary>
     public partial global::Dsl.Conv2D Conv => _conv;
 
     /// <summary>flat: Flatten 16x4x20 -> 1280. The same values seen as a flat vector (channel-major, like torch.flatten).</summary>
@@ -68,12 +68,12 @@ partial class LaneConv : global::Dsl.INetwork
     public global::Dsl.Parameters Parameters => _parameters;
 
     /// <inheritdoc/>
-    public string Summary => @"LaneConv: 2x4x20 input -> 2 outputs, 2,866 parameters, 51,200 FLOPs per sample
+    public string Summary => @"LaneConv: 4x4x20 input -> 2 outputs, 3,154 parameters, 97,280 FLOPs per sample
 layer  kind     output   activation  parameters   FLOPs
-conv   Conv2D   16x4x20  Relu               304  46,080
+conv   Conv2D   16x4x20  Relu               592  92,160
 flat   Flatten  1280                          0       0
 head   Dense    2        None             2,562   5,120
-total                                     2,866  51,200
+total                                     3,154  97,280
 ";
 
     /// <inheritdoc/>
@@ -81,7 +81,7 @@ total                                     2,866  51,200
 
     private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]
     {
-        new global::Dsl.NetworkStep(global::Dsl.StepKind.Conv2D, "conv", new[] { 2, 4, 20 }, new[] { 16, 4, 20 }, new[] { "conv.weight", "conv.bias" }) { Activation = global::Dsl.Activation.Relu, Bias = true, Kernel = 3, Padding = 1 },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Conv2D, "conv", new[] { 4, 4, 20 }, new[] { 16, 4, 20 }, new[] { "conv.weight", "conv.bias" }) { Activation = global::Dsl.Activation.Relu, Bias = true, Kernel = 3, Padding = 1 },
         new global::Dsl.NetworkStep(global::Dsl.StepKind.Flatten, "flat", new[] { 16, 4, 20 }, new[] { 1280 }, global::System.Array.Empty<string>()),
         new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "head", new[] { 1280 }, new[] { 2 }, new[] { "head.weight", "head.bias" }) { Bias = true },
     });
@@ -110,10 +110,10 @@ total                                     2,866  51,200
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[1548];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(1280, 268));
+        global::System.Span<float> scratch = stackalloc float[1812];
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(1280, 532));
 
-        // conv: Conv2D 2x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
+        // conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 1280));
         ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref conv);
 
@@ -124,25 +124,25 @@ total                                     2,866  51,200
         HeadKernels.Forward1<global::Dsl.Kernels.Identity>(ref conv, ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref Unsafe.Add(ref p, HeadKernels.BiasOffset), ref y);
     }
 
-    // conv: Conv2D 2x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).
+    // conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).
     private static partial class ConvKernels
     {
-        // W is stored per group input-major [1, 18, 16]: im2col rows times W is the convolution,
+        // W is stored per group input-major [1, 36, 16]: im2col rows times W is the convolution,
         // vectorised over the 16 output channels of a group by the same kernels as a dense layer.
-        public const int Inputs = 18; // patch: 2 channels x 3x3 taps
+        public const int Inputs = 36; // patch: 4 channels x 3x3 taps
         public const int Outputs = 16; // output channels per group
         public const int Pixels = 80;
         public const int Groups = 1;
-        public const int GroupWeights = 288;
-        public const int GroupInputFloats = 160;
+        public const int GroupWeights = 576;
+        public const int GroupInputFloats = 320;
         public const int GroupOutputFloats = 1280;
         public const int WeightOffset = 0;
-        public const int BiasOffset = 288;
+        public const int BiasOffset = 576;
 
         /// <summary>This product's constants, for the runtime's kernels on machines without AVX2.</summary>
         private readonly struct Shape : global::Dsl.Kernels.IGemmShape
         {
-            public static int Inputs => 18;
+            public static int Inputs => 36;
             public static int Outputs => 16;
             public static bool Bias => true;
         }
@@ -180,7 +180,7 @@ total                                     2,866  51,200
             var bias0 = Vector512.LoadUnsafe(ref b, o);
             for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
             {
-                ref float xs = ref Unsafe.Add(ref x, s * 18);
+                ref float xs = ref Unsafe.Add(ref x, s * 36);
                 ref float ys = ref Unsafe.Add(ref y, s * 16);
                 var acc0_0_0 = bias0;
                 var acc0_0_1 = Vector512.Create(0f);
@@ -206,7 +206,7 @@ total                                     2,866  51,200
                 var acc5_0_1 = Vector512.Create(0f);
                 var acc5_0_2 = Vector512.Create(0f);
                 var acc5_0_3 = Vector512.Create(0f);
-                for (nuint i = 0; i < 16; i += 4)
+                for (nuint i = 0; i < 36; i += 4)
                 {
                     {
                         ref float wi = ref Unsafe.Add(ref w, (i) * 16);
@@ -215,27 +215,27 @@ total                                     2,866  51,200
                         acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 18 + i));
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 36 + i));
                             acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 36 + i));
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 72 + i));
                             acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 54 + i));
+                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 108 + i));
                             acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
                         }
                         if (TRows.Count > 4)
                         {
-                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 72 + i));
+                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 144 + i));
                             acc4_0_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0_0);
                         }
                         if (TRows.Count > 5)
                         {
-                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 90 + i));
+                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 180 + i));
                             acc5_0_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0_0);
                         }
                     }
@@ -246,27 +246,27 @@ total                                     2,866  51,200
                         acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 18 + i + 1));
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 36 + i + 1));
                             acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 36 + i + 1));
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 72 + i + 1));
                             acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 54 + i + 1));
+                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 108 + i + 1));
                             acc3_0_1 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_1);
                         }
                         if (TRows.Count > 4)
                         {
-                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 72 + i + 1));
+                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 144 + i + 1));
                             acc4_0_1 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0_1);
                         }
                         if (TRows.Count > 5)
                         {
-                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 90 + i + 1));
+                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 180 + i + 1));
                             acc5_0_1 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0_1);
                         }
                     }
@@ -277,27 +277,27 @@ total                                     2,866  51,200
                         acc0_0_2 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_2);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 18 + i + 2));
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 36 + i + 2));
                             acc1_0_2 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_2);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 36 + i + 2));
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 72 + i + 2));
                             acc2_0_2 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_2);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 54 + i + 2));
+                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 108 + i + 2));
                             acc3_0_2 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_2);
                         }
                         if (TRows.Count > 4)
                         {
-                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 72 + i + 2));
+                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 144 + i + 2));
                             acc4_0_2 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0_2);
                         }
                         if (TRows.Count > 5)
                         {
-                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 90 + i + 2));
+                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 180 + i + 2));
                             acc5_0_2 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0_2);
                         }
                     }
@@ -308,93 +308,29 @@ total                                     2,866  51,200
                         acc0_0_3 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_3);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 18 + i + 3));
+                            var x1 = Vector512.Create(Unsafe.Add(ref xs, 36 + i + 3));
                             acc1_0_3 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_3);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 36 + i + 3));
+                            var x2 = Vector512.Create(Unsafe.Add(ref xs, 72 + i + 3));
                             acc2_0_3 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_3);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 54 + i + 3));
+                            var x3 = Vector512.Create(Unsafe.Add(ref xs, 108 + i + 3));
                             acc3_0_3 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_3);
                         }
                         if (TRows.Count > 4)
                         {
-                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 72 + i + 3));
+                            var x4 = Vector512.Create(Unsafe.Add(ref xs, 144 + i + 3));
                             acc4_0_3 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0_3);
                         }
                         if (TRows.Count > 5)
                         {
-                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 90 + i + 3));
+                            var x5 = Vector512.Create(Unsafe.Add(ref xs, 180 + i + 3));
                             acc5_0_3 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0_3);
                         }
-                    }
-                }
-                // input 16, the remainder of the 4 partial sums
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (16) * 16);
-                    var w0 = Vector512.LoadUnsafe(ref wi, o);
-                    var x0 = Vector512.Create(Unsafe.Add(ref xs, 16));
-                    acc0_0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector512.Create(Unsafe.Add(ref xs, 18 + 16));
-                        acc1_0_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector512.Create(Unsafe.Add(ref xs, 36 + 16));
-                        acc2_0_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector512.Create(Unsafe.Add(ref xs, 54 + 16));
-                        acc3_0_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_0);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector512.Create(Unsafe.Add(ref xs, 72 + 16));
-                        acc4_0_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0_0);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector512.Create(Unsafe.Add(ref xs, 90 + 16));
-                        acc5_0_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0_0);
-                    }
-                }
-                // input 17, the remainder of the 4 partial sums
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (17) * 16);
-                    var w0 = Vector512.LoadUnsafe(ref wi, o);
-                    var x0 = Vector512.Create(Unsafe.Add(ref xs, 17));
-                    acc0_0_1 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector512.Create(Unsafe.Add(ref xs, 18 + 17));
-                        acc1_0_1 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0_1);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector512.Create(Unsafe.Add(ref xs, 36 + 17));
-                        acc2_0_1 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0_1);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector512.Create(Unsafe.Add(ref xs, 54 + 17));
-                        acc3_0_1 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0_1);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector512.Create(Unsafe.Add(ref xs, 72 + 17));
-                        acc4_0_1 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0_1);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector512.Create(Unsafe.Add(ref xs, 90 + 17));
-                        acc5_0_1 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0_1);
                     }
                 }
                 acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
@@ -470,7 +406,7 @@ total                                     2,866  51,200
             var bias0 = Vector256.LoadUnsafe(ref b, o);
             for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
             {
-                ref float xs = ref Unsafe.Add(ref x, s * 18);
+                ref float xs = ref Unsafe.Add(ref x, s * 36);
                 ref float ys = ref Unsafe.Add(ref y, s * 16);
                 var acc0_0_0 = bias0;
                 var acc0_0_1 = Vector256.Create(0f);
@@ -488,7 +424,7 @@ total                                     2,866  51,200
                 var acc3_0_1 = Vector256.Create(0f);
                 var acc3_0_2 = Vector256.Create(0f);
                 var acc3_0_3 = Vector256.Create(0f);
-                for (nuint i = 0; i < 16; i += 4)
+                for (nuint i = 0; i < 36; i += 4)
                 {
                     {
                         ref float wi = ref Unsafe.Add(ref w, (i) * 16);
@@ -497,17 +433,17 @@ total                                     2,866  51,200
                         acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 18 + i));
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 36 + i));
                             acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 36 + i));
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 72 + i));
                             acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 54 + i));
+                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 108 + i));
                             acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
                         }
                     }
@@ -518,17 +454,17 @@ total                                     2,866  51,200
                         acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 18 + i + 1));
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 36 + i + 1));
                             acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 36 + i + 1));
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 72 + i + 1));
                             acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 54 + i + 1));
+                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 108 + i + 1));
                             acc3_0_1 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_1);
                         }
                     }
@@ -539,17 +475,17 @@ total                                     2,866  51,200
                         acc0_0_2 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_2);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 18 + i + 2));
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 36 + i + 2));
                             acc1_0_2 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_2);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 36 + i + 2));
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 72 + i + 2));
                             acc2_0_2 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_2);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 54 + i + 2));
+                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 108 + i + 2));
                             acc3_0_2 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_2);
                         }
                     }
@@ -560,63 +496,19 @@ total                                     2,866  51,200
                         acc0_0_3 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_3);
                         if (TRows.Count > 1)
                         {
-                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 18 + i + 3));
+                            var x1 = Vector256.Create(Unsafe.Add(ref xs, 36 + i + 3));
                             acc1_0_3 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_3);
                         }
                         if (TRows.Count > 2)
                         {
-                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 36 + i + 3));
+                            var x2 = Vector256.Create(Unsafe.Add(ref xs, 72 + i + 3));
                             acc2_0_3 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_3);
                         }
                         if (TRows.Count > 3)
                         {
-                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 54 + i + 3));
+                            var x3 = Vector256.Create(Unsafe.Add(ref xs, 108 + i + 3));
                             acc3_0_3 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_3);
                         }
-                    }
-                }
-                // input 16, the remainder of the 4 partial sums
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (16) * 16);
-                    var w0 = Vector256.LoadUnsafe(ref wi, o);
-                    var x0 = Vector256.Create(Unsafe.Add(ref xs, 16));
-                    acc0_0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_0);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector256.Create(Unsafe.Add(ref xs, 18 + 16));
-                        acc1_0_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_0);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector256.Create(Unsafe.Add(ref xs, 36 + 16));
-                        acc2_0_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_0);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector256.Create(Unsafe.Add(ref xs, 54 + 16));
-                        acc3_0_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_0);
-                    }
-                }
-                // input 17, the remainder of the 4 partial sums
-                {
-                    ref float wi = ref Unsafe.Add(ref w, (17) * 16);
-                    var w0 = Vector256.LoadUnsafe(ref wi, o);
-                    var x0 = Vector256.Create(Unsafe.Add(ref xs, 17));
-                    acc0_0_1 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0_1);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector256.Create(Unsafe.Add(ref xs, 18 + 17));
-                        acc1_0_1 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0_1);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector256.Create(Unsafe.Add(ref xs, 36 + 17));
-                        acc2_0_1 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0_1);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector256.Create(Unsafe.Add(ref xs, 54 + 17));
-                        acc3_0_1 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0_1);
                     }
                 }
                 acc0_0_0 = (acc0_0_0 + acc0_0_1) + (acc0_0_2 + acc0_0_3);
@@ -657,22 +549,22 @@ total                                     2,866  51,200
             return s;
         }
 
-        /// <summary>One row of 18 values per output pixel; positions in the padding are zero.</summary>
+        /// <summary>One row of 36 values per output pixel; positions in the padding are zero.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Im2Col(ref float x, ref float padded, ref float cols)
         {
-            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 2, 4, 20, 1, 1, 1);
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 4, 4, 20, 1, 1, 1);
             if (!Vector128.IsHardwareAccelerated)
-                global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 4, 20, 1, 1, 22, 132, 2, 3, 3);
+                global::Dsl.Kernels.PatchKernels.Copy(ref padded, ref cols, 4, 20, 1, 1, 22, 132, 4, 3, 3);
             else
             {
                 for (nuint oh = 0; oh < 4; oh++)
                 {
                     for (nuint ow = 0; ow < 20; ow++)
                     {
-                        ref float row = ref Unsafe.Add(ref cols, (oh * 20 + ow) * 18);
+                        ref float row = ref Unsafe.Add(ref cols, (oh * 20 + ow) * 36);
                         ref float origin = ref Unsafe.Add(ref padded, oh * 22 + ow);
-                        for (nuint c = 0; c < 2; c++)
+                        for (nuint c = 0; c < 4; c++)
                         {
                             ref float taps = ref Unsafe.Add(ref row, c * 9);
                             ref float window = ref Unsafe.Add(ref origin, c * 132);
@@ -691,7 +583,7 @@ total                                     2,866  51,200
         /// <summary>This convolution's constants, for the runtime's direct kernel on machines without AVX2.</summary>
         private readonly struct DirectShape : global::Dsl.Kernels.IDirectConvolutionShape
         {
-            public static int InputChannels => 2;
+            public static int InputChannels => 4;
             public static int OutputChannels => 16;
             public static int OutputHeight => 4;
             public static int OutputWidth => 20;
@@ -711,7 +603,7 @@ total                                     2,866  51,200
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Direct<TActivation>(ref float x, ref float padded, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation
         {
-            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 2, 4, 20, 1, 1, 1);
+            global::Dsl.Kernels.PatchKernels.Pad(ref x, ref padded, 4, 4, 20, 1, 1, 1);
             // The JIT folds IsHardwareAccelerated to a constant, so only one call survives.
             if (Vector512.IsHardwareAccelerated)
                 Direct_512<TActivation>(ref padded, ref w, ref b, ref y);
@@ -751,7 +643,7 @@ total                                     2,866  51,200
                         var acc7 = bias;
                         var acc8 = bias;
                         var acc9 = bias;
-                        for (nuint ci = 0; ci < 2; ci++)
+                        for (nuint ci = 0; ci < 4; ci++)
                         {
                             ref float xc = ref Unsafe.Add(ref xr, ci * 132 + ow);
                             ref float wi = ref Unsafe.Add(ref wc, ci * 144);
@@ -865,7 +757,7 @@ total                                     2,866  51,200
                         var acc3_0 = Vector256.Create(Unsafe.Add(ref bc, 3));
                         var acc3_1 = Vector256.Create(Unsafe.Add(ref bc, 3));
                         var acc3_2 = Vector256.Create(Unsafe.Add(ref bc, 3));
-                        for (nuint ci = 0; ci < 2; ci++)
+                        for (nuint ci = 0; ci < 4; ci++)
                         {
                             ref float xc = ref Unsafe.Add(ref xr, ci * 132);
                             ref float wi = ref Unsafe.Add(ref wc, ci * 144);
@@ -1110,8 +1002,8 @@ total                                     2,866  51,200
         // W is stored input-major [1280, 2] so each kernel streams whole rows.
         public const int Inputs = 1280;
         public const int Outputs = 2;
-        public const int WeightOffset = 304;
-        public const int BiasOffset = 2864;
+        public const int WeightOffset = 592;
+        public const int BiasOffset = 3152;
 
         // (kernels elided from this snapshot: 208 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
