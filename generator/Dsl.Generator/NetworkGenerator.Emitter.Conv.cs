@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Dsl.Generator.Layers;
 using Dsl.Generator.Model;
 
@@ -401,10 +402,52 @@ public sealed partial class NetworkGenerator
             /// </summary>
             private static bool ChannelLanes(Convolution layer, Isa isa)
             {
-                if (isa != Isa.V512 || layer.Output.Channels % isa.Width != 0) return false;
-                if (layer.Input.Channels * layer.KernelHeight * layer.Kernel < MinLaneProducts) return false;
+                if (isa != Isa.V512 || !LanesFit(layer)) return false;
                 Columns row = Columns.Of(layer.Output.Width, isa);
                 return row.Isa == isa && layer.Output.Width * 10 < row.Vectors * isa.Width * 9;
+            }
+
+            // Output channels in whole AVX-512 vectors, enough multiply-adds per position to carry the transpose, and a W
+            // the kernel can walk: each tile reads a channel block's weight vectors Outputs floats apart across all of W,
+            // which past the first-level TLB's reach (64 pages of 4 KB) costs more than the lanes gain. ResNet-18 with its
+            // 2.4 and 9.4 MB layers on channel lanes: 45.1 ms a call against 32.2 with im2col's packed panels.
+            private static bool LanesFit(Convolution layer) =>
+                layer.Output.Channels % Isa.V512.Width == 0
+                && layer.Input.Channels * layer.KernelHeight * layer.Kernel >= MinLaneProducts
+                && (long)layer.Input.Channels * layer.KernelHeight * layer.Kernel * layer.Output.Channels * sizeof(float) <= MaxLaneWeightBytes;
+
+            // The most W (bytes) a channel-lanes kernel reads: the first-level TLB's reach.
+            private const int MaxLaneWeightBytes = 256 * 1024;
+
+            /// <summary>
+            /// A convolution that runs im2col because its rows are narrower than an AVX-512 vector and it has 32 or more
+            /// output channels (<see cref="IsDirect"/>) still fills every lane with its channels there: with AVX-512 its
+            /// batch-1 inference runs the channel-lanes kernel (<see cref="EmitDirectLanes"/>), and im2col on the other
+            /// rungs, where the row kernel lost to it. The sample CNN's 32 -> 64 convolution on 14 x 14 (Intel Xeon):
+            /// see docs/benchmarks.md, "a seventh stop".
+            /// </summary>
+            public static bool LanesOnNarrowRows(Convolution layer, IReadOnlyList<Isa> ladder) =>
+                !IsDirect(layer) && layer.Groups == 1 && layer.Stride == 1 && layer.Output.Width < Isa.V512.Width
+                && LanesFit(layer) && ladder.Contains(Isa.V512);
+
+            /// <summary>
+            /// <c>DirectLanes</c>: the channel-lanes kernel of one sample, for a layer whose other rungs run im2col
+            /// (<see cref="LanesOnNarrowRows"/>); the call site runs it when AVX-512 is accelerated. Pads the input when the
+            /// layer pads, and applies a non-inline activation as a second pass, as <c>Direct</c> does.
+            /// </summary>
+            public static void EmitDirectLanes(SourceWriter w, Convolution layer, bool bias)
+            {
+                bool padded = IsPadded(layer);
+                w.Line($"/// <summary>y = act(W * x{(bias ? " + b" : "")}) for one sample, channel-major in and out, with the output channels in AVX-512 lanes (the caller checks for AVX-512; other rungs run im2col).</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
+                w.OpenBlock($"public static void DirectLanes<TActivation>(ref float x, {(padded ? "ref float padded, " : "")}ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                if (padded) w.Line(PadCall(layer) + ";");
+                w.Line($"Direct_512<TActivation>(ref {(padded ? "padded" : "x")}, ref w, ref b, ref y);");
+                w.Line("if (!TActivation.Inline)");
+                w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
+                w.CloseBlock();
+                w.Line();
+                EmitChannelLanesKernel(w, layer, bias, OutputGeometry.Of(layer, null));
             }
 
             // Multiply-adds per output position (input channels x window) below which the row kernel stays.

@@ -233,6 +233,7 @@ public class SnapshotTests
     {
         // 16 output channels on rows of 20: with AVX-512 a row of vectors would fill 20 of 32 lanes, so Direct_512 puts
         // the channels in the lanes, tiles of 10 positions transposed into the channel planes; AVX2 keeps the row kernel.
+        // Then 32 channels on rows of 10, narrower than a vector: im2col, except with AVX-512 (DirectLanes at the call site).
         const string source = """
             using Dsl;
 
@@ -240,6 +241,8 @@ public class SnapshotTests
             public partial class LaneConv
             {
                 [Conv2D(16, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv { get; }
+                [MaxPool2D(2)] public partial MaxPool2D Pool { get; }
+                [Conv2D(32, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv2 { get; }
                 [Flatten] public partial Flatten Flat { get; }
                 [Dense(2)] public partial Dense Head { get; }
             }

@@ -16,6 +16,7 @@ public class ConvNumericTests
     {
         nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn),
         nameof(DilatedDirectNet), nameof(WideDirectNet), nameof(TinyDirectNet), nameof(ChainDirectNet), nameof(LaneDirectNet),
+        nameof(NarrowLaneNet),
     };
 
     // The direct-kernel networks are there for inference; their training passes are the im2col kernels the first four
@@ -36,6 +37,7 @@ public class ConvNumericTests
             nameof(TinyDirectNet) => Pair(new TinyDirectNet(seed), n => new Layer[] { n.Conv, n.Flat, n.Out }),
             nameof(ChainDirectNet) => Pair(new ChainDirectNet(seed), n => new Layer[] { n.First, n.Middle, n.Last, n.Flat, n.Out }),
             nameof(LaneDirectNet) => Pair(new LaneDirectNet(seed), n => new Layer[] { n.Single, n.Dilated, n.Flat, n.Out }),
+            nameof(NarrowLaneNet) => Pair(new NarrowLaneNet(seed), n => new Layer[] { n.Conv, n.Norm, n.Valid, n.Flat, n.Out }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         // Initialisation leaves biases at 0, batch norms at the identity and running statistics at (0, 1):
@@ -231,6 +233,20 @@ public partial class LaneDirectNet
 {
     [Conv2D(16, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Single { get; }
     [Conv2D(32, 3, Padding = 2, Dilation = 2, Activation = Activation.Gelu)] public partial Conv2D Dilated { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(3)] public partial Dense Out { get; }
+}
+
+/// <summary>
+/// Rows of 11 and 9 with 32 output channels: im2col on AVX2 and below, the channels in the lanes with AVX-512
+/// (DirectLanes). The first pads and takes a folded batch norm; the second is unpadded with GELU after the kernel.
+/// </summary>
+[Network(Channels = 4, Height = 5, Width = 11)]
+public partial class NarrowLaneNet
+{
+    [Conv2D(32, 3, Padding = 1, Bias = false)] public partial Conv2D Conv { get; }
+    [BatchNorm2D(Activation = Activation.Relu)] public partial BatchNorm2D Norm { get; }
+    [Conv2D(32, 3, Activation = Activation.Gelu)] public partial Conv2D Valid { get; }
     [Flatten] public partial Flatten Flat { get; }
     [Dense(3)] public partial Dense Out { get; }
 }

@@ -222,6 +222,11 @@ internal sealed class ConvolutionHandler : LayerHandler
             ConvEmitter.EmitDirect(w, v, bias: layer.HasBias || folded, plan.Ladder, step.ReadsBordered,
                 step.BorderedNext is { } next ? new Convolution(next) : null);
         }
+        else if (ConvEmitter.LanesOnNarrowRows(v, plan.Ladder))
+        {
+            w.Line();
+            ConvEmitter.EmitDirectLanes(w, v, bias: layer.HasBias || folded);
+        }
     }
 
     public override void EmitBackwardKernels(SourceWriter w, StepPlan step, Plan plan)
@@ -289,6 +294,15 @@ internal sealed class ConvolutionHandler : LayerHandler
             w.Line($"// written inside {next.MemberName}'s zero border, so {next.MemberName} reads it without a padding copy");
         if (c.Step.Strategy == KernelStrategy.DirectConvolution)
             w.Line($"{c.Code}.Direct<{Kernels}{OperatorName(activation)}>(ref {x}, {(ConvEmitter.IsPadded(v) && !c.Step.ReadsBordered ? "ref padded, " : "")}{weight}, {bias}, ref {y});");
+        else if (ConvEmitter.LanesOnNarrowRows(v, c.Plan.Ladder))
+        {
+            w.Line("// rows narrower than a vector: the output channels in the lanes with AVX-512, im2col otherwise");
+            w.Line("if (Vector512.IsHardwareAccelerated)");
+            w.Line($"    {c.Code}.DirectLanes<{Kernels}{OperatorName(activation)}>(ref {x}, {(ConvEmitter.IsPadded(v) ? "ref padded, " : "")}{weight}, {bias}, ref {y});");
+            w.OpenBlock("else");
+            EmitSample(c, v, x, y, weight, bias, OperatorName(activation));
+            w.CloseBlock();
+        }
         else
             EmitSample(c, v, x, y, weight, bias, OperatorName(activation));
     }

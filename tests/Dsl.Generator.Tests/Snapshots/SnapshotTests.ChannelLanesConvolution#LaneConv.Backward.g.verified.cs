@@ -15,18 +15,20 @@ partial class LaneConv
     // Training workspace: each slot holds that many floats for every sample of the batch, sample after sample.
     private const int InputSlot = 0;
     private const int ConvOutputSlot = 320; // 1280 floats
-    private const int HeadOutputSlot = 1600; // 2 floats
-    private const int GradientSlotA = 1602; // dL/d(layer output), ping-pong between layers
-    private const int GradientSlotB = 2882;
-    private const int WorkspaceFloatsPerSample = 4162;
+    private const int PoolOutputSlot = 1600; // 320 floats
+    private const int Conv2OutputSlot = 1920; // 640 floats
+    private const int HeadOutputSlot = 2560; // 2 floats
+    private const int GradientSlotA = 2562; // dL/d(layer output), ping-pong between layers
+    private const int GradientSlotB = 3842;
+    private const int WorkspaceFloatsPerSample = 5122;
     // Shared by the whole batch: one sample's convolution scratch at a time, the transposed weight of one
     // layer at a time, and each batch norm's statistics.
     private const int ColumnsSlot = 0; // im2col patches, 2884 floats
     private const int PixelsSlot = 2884; // pixel-major output or its gradient, 1280 floats
     private const int ColumnGradientSlot = 4164; // patch gradients, 2884 floats
-    private const int PaddedSlot = 7048; // a group's input or its gradient inside a zero border, 532 floats
-    private const int TransposedWeightSlot = 7580; // W^T of the layer being differentiated, 2560 floats
-    private const int WorkspaceSharedFloats = 10140;
+    private const int PaddedSlot = 7048; // a group's input or its gradient inside a zero border, 772 floats
+    private const int TransposedWeightSlot = 7820; // W^T of the layer being differentiated, 4608 floats
+    private const int WorkspaceSharedFloats = 12428;
 
     /// <inheritdoc/>
     public global::Dsl.Workspace CreateWorkspace(int maxBatch) => new global::Dsl.Workspace(WorkspaceFloatsPerSample, maxBatch, WorkspaceSharedFloats);
@@ -49,7 +51,7 @@ partial class LaneConv
         ref float p = ref MemoryMarshal.GetReference(_parameters.Values);
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 2884));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 1280));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 532));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 772));
         global::System.Span<float> x = workspace.Region(InputSlot, InputSize, batch);
         input.CopyTo(x);
 
@@ -65,11 +67,29 @@ partial class LaneConv
         }
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(conv, "conv", gradient: false);
 
-        // flat: Flatten 16x4x20 -> 1280. The same values seen as a flat vector (channel-major, like torch.flatten)
-        // a view of the previous output: no data moves
-        global::System.Span<float> flat = conv;
+        // pool: MaxPool2D 16x4x20 -> 16x2x10, 2x2, stride 2, pad 0. y = max of each window
+        global::System.Span<float> pool = workspace.Region(PoolOutputSlot, 320, batch);
+        for (int s = 0; s < batch; s++)
+            PoolKernels.Forward(ref MemoryMarshal.GetReference(conv.Slice(s * 1280, 1280)), ref MemoryMarshal.GetReference(pool.Slice(s * 320, 320)));
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(pool, "pool", gradient: false);
 
-        // head: Dense 1280 -> 2. y = x W + b
+        // conv2: Conv2D 16x2x10 -> 32x2x10, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
+        global::System.Span<float> conv2 = workspace.Region(Conv2OutputSlot, 640, batch);
+        for (int s = 0; s < batch; s++)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(pool.Slice(s * 320, 320));
+            ref float ys = ref MemoryMarshal.GetReference(conv2.Slice(s * 640, 640));
+            Conv2Kernels.Im2Col(ref xs, ref padded, ref cols);
+            Conv2Kernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref Unsafe.Add(ref p, Conv2Kernels.WeightOffset), ref Unsafe.Add(ref p, Conv2Kernels.BiasOffset), ref pixels, Conv2Kernels.Pixels);
+            Conv2Kernels.ToChannels(ref pixels, ref ys);
+        }
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(conv2, "conv2", gradient: false);
+
+        // flat: Flatten 32x2x10 -> 640. The same values seen as a flat vector (channel-major, like torch.flatten)
+        // a view of the previous output: no data moves
+        global::System.Span<float> flat = conv2;
+
+        // head: Dense 640 -> 2. y = x W + b
         global::System.Span<float> head = workspace.Region(HeadOutputSlot, 2, batch);
         HeadKernels.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(flat), ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref Unsafe.Add(ref p, HeadKernels.BiasOffset), ref MemoryMarshal.GetReference(head), batch);
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(head, "head", gradient: false);
@@ -105,20 +125,44 @@ partial class LaneConv
         ref float cols = ref MemoryMarshal.GetReference(workspace.Shared(ColumnsSlot, 2884));
         ref float pixels = ref MemoryMarshal.GetReference(workspace.Shared(PixelsSlot, 1280));
         ref float columnGradient = ref MemoryMarshal.GetReference(workspace.Shared(ColumnGradientSlot, 2884));
-        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 532));
-        ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 2560));
+        ref float padded = ref MemoryMarshal.GetReference(workspace.Shared(PaddedSlot, 772));
+        ref float transposed = ref MemoryMarshal.GetReference(workspace.Shared(TransposedWeightSlot, 4608));
         global::System.Span<float> dHead = workspace.Region(GradientSlotA, OutputSize, batch);
         outputGradient.CopyTo(dHead);
 
-        // head: Dense 1280 -> 2 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
-        global::System.Span<float> dFlat = workspace.Region(GradientSlotB, 1280, batch);
+        // head: Dense 640 -> 2 backward. dz = dy; dW += x^T dz; db += sum over samples of dz; dx = dz W^T.
+        global::System.Span<float> dFlat = workspace.Region(GradientSlotB, 640, batch);
         HeadKernels.TransposeWeights(ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref transposed);
         HeadKernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref MemoryMarshal.GetReference(dHead), ref transposed, ref transposed, ref MemoryMarshal.GetReference(dFlat), batch);
-        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(ConvOutputSlot, 1280, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset), ref MemoryMarshal.GetReference(dHead));
+        HeadKernels.AccumulateGradients(ref MemoryMarshal.GetReference(workspace.Region(Conv2OutputSlot, 640, batch)), ref MemoryMarshal.GetReference(dHead), (nuint)batch, ref Unsafe.Add(ref products, HeadKernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, HeadKernels.BiasOffset), ref MemoryMarshal.GetReference(dHead));
         if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dFlat, "head", gradient: true);
 
-        // flat: Flatten 16x4x20 -> 1280 backward. The gradient is the same memory with the input's shape.
-        global::System.Span<float> dConv = dFlat;
+        // flat: Flatten 32x2x10 -> 640 backward. The gradient is the same memory with the input's shape.
+        global::System.Span<float> dConv2 = dFlat;
+
+        // conv2: Conv2D 16x2x10 -> 32x2x10 backward. dz = dy relu'(y); per sample dW += im2col(x)^T dz, db += sum over pixels of dz, dx = col2im(dz W^T).
+        global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(Conv2OutputSlot, 640, batch), dConv2);
+        global::System.Span<float> dPool = workspace.Region(GradientSlotA, 320, batch);
+        Conv2Kernels.TransposeWeights(ref Unsafe.Add(ref p, Conv2Kernels.WeightOffset), ref transposed);
+        for (int s = 0; s < batch; s++)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(workspace.Region(PoolOutputSlot, 320, batch).Slice(s * 320, 320));
+            ref float dys = ref MemoryMarshal.GetReference(dConv2.Slice(s * 640, 640));
+            ref float dxs = ref MemoryMarshal.GetReference(dPool.Slice(s * 320, 320));
+            Conv2Kernels.ToPixels(ref dys, ref pixels);
+            Conv2Kernels.Im2Col(ref xs, ref padded, ref cols);
+            Conv2Kernels.Transposed.ForwardRows<global::Dsl.Kernels.Identity>(ref pixels, ref transposed, ref transposed, ref columnGradient, Conv2Kernels.Pixels);
+            Conv2Kernels.Col2Im(ref columnGradient, ref padded, ref dxs);
+            Conv2Kernels.AccumulateGradients(ref cols, ref pixels, Conv2Kernels.Pixels, ref Unsafe.Add(ref products, Conv2Kernels.WeightOffset), productScale, ref Unsafe.Add(ref grads, Conv2Kernels.BiasOffset), ref pixels);
+        }
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dPool, "conv2", gradient: true);
+
+        // pool: MaxPool2D 16x4x20 -> 16x2x10 backward. Each window's gradient goes to its (first) maximum.
+        global::System.Span<float> dConv = workspace.Region(GradientSlotB, 1280, batch);
+        dConv.Clear();
+        for (int s = 0; s < batch; s++)
+            PoolKernels.Backward(ref MemoryMarshal.GetReference(workspace.Region(ConvOutputSlot, 1280, batch).Slice(s * 1280, 1280)), ref MemoryMarshal.GetReference(dPool.Slice(s * 320, 320)), ref MemoryMarshal.GetReference(dConv.Slice(s * 1280, 1280)));
+        if (workspace.CheckFinite) workspace.ThrowIfNotFinite(dConv, "pool", gradient: true);
 
         // conv: Conv2D 4x4x20 -> 16x4x20 backward. dz = dy relu'(y); per sample dW += im2col(x)^T dz, db += sum over pixels of dz, dx = col2im(dz W^T); dx when asked for.
         global::Dsl.Kernels.ActivationSpan.Backward<global::Dsl.Kernels.Relu>(workspace.Region(ConvOutputSlot, 1280, batch), dConv);
@@ -143,6 +187,16 @@ partial class LaneConv
     private static partial class ConvKernels
     {
         // (kernels elided from this snapshot: 165 lines, 3 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+    }
+
+    private static partial class PoolKernels
+    {
+        // (kernels elided from this snapshot: 6 lines, 1 kernel method; the full file is compiled and checked clean by SnapshotTests)
+    }
+
+    private static partial class Conv2Kernels
+    {
+        // (kernels elided from this snapshot: 228 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     private static partial class HeadKernels

@@ -18,15 +18,17 @@ partial class LaneConv : global::Dsl.INetwork
     /// <summary>Output values per sample.</summary>
     public const int OutputSize = 2;
     /// <summary>Trainable scalars.</summary>
-    public const int ParameterCount = 3154;
+    public const int ParameterCount = 6514;
     // Floats in the parameter and buffer arrays: each tensor starts on a 64-byte boundary.
-    private const int ParameterBufferSize = 3168;
+    private const int ParameterBufferSize = 6528;
 
     int global::Dsl.INetwork.InputSize => InputSize;
     int global::Dsl.INetwork.OutputSize => OutputSize;
 
     private readonly global::Dsl.Parameters _parameters;
     private readonly global::Dsl.Conv2D _conv;
+    private readonly global::Dsl.MaxPool2D _pool;
+    private readonly global::Dsl.Conv2D _conv2;
     private readonly global::Dsl.Flatten _flat;
     private readonly global::Dsl.Dense _head;
 
@@ -40,7 +42,9 @@ partial class LaneConv : global::Dsl.INetwork
     {
         new("conv.weight", new[] { 16, 4, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 36, fanOut: 144, transposeGroups: 1),
         new("conv.bias", new[] { 16 }, global::Dsl.TensorInit.Zeros),
-        new("head.weight", new[] { 2, 1280 }, global::Dsl.TensorInit.XavierUniform, fanIn: 1280, fanOut: 2, transposeGroups: 1),
+        new("conv2.weight", new[] { 32, 16, 3, 3 }, global::Dsl.TensorInit.KaimingUniform, fanIn: 144, fanOut: 288, transposeGroups: 1),
+        new("conv2.bias", new[] { 32 }, global::Dsl.TensorInit.Zeros),
+        new("head.weight", new[] { 2, 640 }, global::Dsl.TensorInit.XavierUniform, fanIn: 640, fanOut: 2, transposeGroups: 1),
         new("head.bias", new[] { 2 }, global::Dsl.TensorInit.Zeros),
     };
 
@@ -51,29 +55,39 @@ partial class LaneConv : global::Dsl.INetwork
         if (_parameters.Size != ParameterBufferSize)
             throw new global::System.InvalidOperationException("The Dsl runtime's parameter layout differs from the generator's; use matching versions.");
         _conv = new global::Dsl.Conv2D(_parameters, "conv", 4, 4, 20, 16, kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, global::Dsl.Activation.Relu, _parameters.Tensors[0], _parameters.Tensors[1]);
-        _flat = new global::Dsl.Flatten("flat", new[] { 16, 4, 20 });
-        _head = new global::Dsl.Dense(_parameters, "head", 1280, 2, global::Dsl.Activation.None, _parameters.Tensors[2], _parameters.Tensors[3]);
+        _pool = new global::Dsl.MaxPool2D("pool", 16, 4, 20, kernel: 2, stride: 2, padding: 0);
+        _conv2 = new global::Dsl.Conv2D(_parameters, "conv2", 16, 2, 10, 32, kernel: 3, stride: 1, padding: 1, dilation: 1, groups: 1, global::Dsl.Activation.Relu, _parameters.Tensors[2], _parameters.Tensors[3]);
+        _flat = new global::Dsl.Flatten("flat", new[] { 32, 2, 10 });
+        _head = new global::Dsl.Dense(_parameters, "head", 640, 2, global::Dsl.Activation.None, _parameters.Tensors[4], _parameters.Tensors[5]);
     }
 
     /// <summary>conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).</summary>
     public partial global::Dsl.Conv2D Conv => _conv;
 
-    /// <summary>flat: Flatten 16x4x20 -> 1280. The same values seen as a flat vector (channel-major, like torch.flatten).</summary>
+    /// <summary>pool: MaxPool2D 16x4x20 -> 16x2x10, 2x2, stride 2, pad 0. y = max of each window.</summary>
+    public partial global::Dsl.MaxPool2D Pool => _pool;
+
+    /// <summary>conv2: Conv2D 16x2x10 -> 32x2x10, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).</summary>
+    public partial global::Dsl.Conv2D Conv2 => _conv2;
+
+    /// <summary>flat: Flatten 32x2x10 -> 640. The same values seen as a flat vector (channel-major, like torch.flatten).</summary>
     public partial global::Dsl.Flatten Flat => _flat;
 
-    /// <summary>head: Dense 1280 -> 2. y = x W + b.</summary>
+    /// <summary>head: Dense 640 -> 2. y = x W + b.</summary>
     public partial global::Dsl.Dense Head => _head;
 
     /// <inheritdoc/>
     public global::Dsl.Parameters Parameters => _parameters;
 
     /// <inheritdoc/>
-    public string Summary => @"LaneConv: 4x4x20 input -> 2 outputs, 3,154 parameters, 97,280 FLOPs per sample
-layer  kind     output   activation  parameters   FLOPs
-conv   Conv2D   16x4x20  Relu               592  92,160
-flat   Flatten  1280                          0       0
-head   Dense    2        None             2,562   5,120
-total                                     3,154  97,280
+    public string Summary => @"LaneConv: 4x4x20 input -> 2 outputs, 6,514 parameters, 280,320 FLOPs per sample
+layer  kind       output   activation  parameters    FLOPs
+conv   Conv2D     16x4x20  Relu               592   92,160
+pool   MaxPool2D  16x2x10                       0    1,280
+conv2  Conv2D     32x2x10  Relu             4,640  184,320
+flat   Flatten    640                           0        0
+head   Dense      2        None             1,282    2,560
+total                                       6,514  280,320
 ";
 
     /// <inheritdoc/>
@@ -82,8 +96,10 @@ total                                     3,154  97,280
     private static readonly global::System.Collections.ObjectModel.ReadOnlyCollection<global::Dsl.NetworkStep> s_steps = global::System.Array.AsReadOnly(new global::Dsl.NetworkStep[]
     {
         new global::Dsl.NetworkStep(global::Dsl.StepKind.Conv2D, "conv", new[] { 4, 4, 20 }, new[] { 16, 4, 20 }, new[] { "conv.weight", "conv.bias" }) { Activation = global::Dsl.Activation.Relu, Bias = true, Kernel = 3, Padding = 1 },
-        new global::Dsl.NetworkStep(global::Dsl.StepKind.Flatten, "flat", new[] { 16, 4, 20 }, new[] { 1280 }, global::System.Array.Empty<string>()),
-        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "head", new[] { 1280 }, new[] { 2 }, new[] { "head.weight", "head.bias" }) { Bias = true },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.MaxPool2D, "pool", new[] { 16, 4, 20 }, new[] { 16, 2, 10 }, global::System.Array.Empty<string>()) { Kernel = 2, Stride = 2 },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Conv2D, "conv2", new[] { 16, 2, 10 }, new[] { 32, 2, 10 }, new[] { "conv2.weight", "conv2.bias" }) { Activation = global::Dsl.Activation.Relu, Bias = true, Kernel = 3, Padding = 1 },
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Flatten, "flat", new[] { 32, 2, 10 }, new[] { 640 }, global::System.Array.Empty<string>()),
+        new global::Dsl.NetworkStep(global::Dsl.StepKind.Dense, "head", new[] { 640 }, new[] { 2 }, new[] { "head.weight", "head.bias" }) { Bias = true },
     });
 
     /// <inheritdoc/>
@@ -110,18 +126,36 @@ total                                     3,154  97,280
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[1812];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(1280, 532));
+        global::System.Span<float> scratch = stackalloc float[6536];
+        ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(2240, 2884));
+        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(5124, 640));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(5764, 772));
 
         // conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 1280));
         ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref conv);
 
-        // flat: Flatten 16x4x20 -> 1280. The same values seen as a flat vector (channel-major, like torch.flatten)
+        // pool: MaxPool2D 16x4x20 -> 16x2x10, 2x2, stride 2, pad 0. y = max of each window
+        ref float pool = ref MemoryMarshal.GetReference(scratch.Slice(1280, 320));
+        PoolKernels.Forward(ref conv, ref pool);
+
+        // conv2: Conv2D 16x2x10 -> 32x2x10, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
+        ref float conv2 = ref MemoryMarshal.GetReference(scratch.Slice(1600, 640));
+        // rows narrower than a vector: the output channels in the lanes with AVX-512, im2col otherwise
+        if (Vector512.IsHardwareAccelerated)
+            Conv2Kernels.DirectLanes<global::Dsl.Kernels.Relu>(ref pool, ref padded, ref Unsafe.Add(ref p, Conv2Kernels.WeightOffset), ref Unsafe.Add(ref p, Conv2Kernels.BiasOffset), ref conv2);
+        else
+        {
+            Conv2Kernels.Im2Col(ref pool, ref padded, ref cols);
+            Conv2Kernels.ForwardRows<global::Dsl.Kernels.Relu>(ref cols, ref Unsafe.Add(ref p, Conv2Kernels.WeightOffset), ref Unsafe.Add(ref p, Conv2Kernels.BiasOffset), ref pixels, Conv2Kernels.Pixels);
+            Conv2Kernels.ToChannels(ref pixels, ref conv2);
+        }
+
+        // flat: Flatten 32x2x10 -> 640. The same values seen as a flat vector (channel-major, like torch.flatten)
         // a view of the previous output: no data moves
 
-        // head: Dense 1280 -> 2. y = x W + b
-        HeadKernels.Forward1<global::Dsl.Kernels.Identity>(ref conv, ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref Unsafe.Add(ref p, HeadKernels.BiasOffset), ref y);
+        // head: Dense 640 -> 2. y = x W + b
+        HeadKernels.Forward1<global::Dsl.Kernels.Identity>(ref conv2, ref Unsafe.Add(ref p, HeadKernels.WeightOffset), ref Unsafe.Add(ref p, HeadKernels.BiasOffset), ref y);
     }
 
     // conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).
@@ -996,14 +1030,38 @@ total                                     3,154  97,280
         }
     }
 
-    // head: Dense 1280 -> 2. y = x W + b.
+    // pool: MaxPool2D 16x4x20 -> 16x2x10, 2x2, stride 2, pad 0. y = max of each window.
+    private static partial class PoolKernels
+    {
+        // (kernels elided from this snapshot: 6 lines, 1 kernel method; the full file is compiled and checked clean by SnapshotTests)
+    }
+
+    // conv2: Conv2D 16x2x10 -> 32x2x10, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b).
+    private static partial class Conv2Kernels
+    {
+        // W is stored per group input-major [1, 144, 32]: im2col rows times W is the convolution,
+        // vectorised over the 32 output channels of a group by the same kernels as a dense layer.
+        public const int Inputs = 144; // patch: 16 channels x 3x3 taps
+        public const int Outputs = 32; // output channels per group
+        public const int Pixels = 20;
+        public const int Groups = 1;
+        public const int GroupWeights = 4608;
+        public const int GroupInputFloats = 320;
+        public const int GroupOutputFloats = 640;
+        public const int WeightOffset = 592;
+        public const int BiasOffset = 5200;
+
+        // (kernels elided from this snapshot: 456 lines, 7 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+    }
+
+    // head: Dense 640 -> 2. y = x W + b.
     private static partial class HeadKernels
     {
-        // W is stored input-major [1280, 2] so each kernel streams whole rows.
-        public const int Inputs = 1280;
+        // W is stored input-major [640, 2] so each kernel streams whole rows.
+        public const int Inputs = 640;
         public const int Outputs = 2;
-        public const int WeightOffset = 592;
-        public const int BiasOffset = 3152;
+        public const int WeightOffset = 5232;
+        public const int BiasOffset = 6512;
 
         // (kernels elided from this snapshot: 208 lines, 5 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
@@ -1011,6 +1069,208 @@ total                                     3,154  97,280
     // Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.
     private static partial class GemmTiles
     {
+        /// <summary>Rows s.. of outputs o..o+15 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (12, or the fewer left over); returns the first row left over.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static nuint Tiles12x1_512<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
+        {
+            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
+            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
+            var bias0 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o) : Vector512.Create(0f);
+            // Inputs in chunks of 128: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
+            bool chunked = inputs > 128, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
+            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
+            {
+                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
+                ref float ys = ref Unsafe.Add(ref y, s * outputs);
+                var acc0_0 = bias0;
+                var acc1_0 = bias0;
+                var acc2_0 = bias0;
+                var acc3_0 = bias0;
+                var acc4_0 = bias0;
+                var acc5_0 = bias0;
+                var acc6_0 = bias0;
+                var acc7_0 = bias0;
+                var acc8_0 = bias0;
+                var acc9_0 = bias0;
+                var acc10_0 = bias0;
+                var acc11_0 = bias0;
+                if (!first)
+                {
+                    acc0_0 = Vector512.LoadUnsafe(ref ys, o);
+                    if (TRows.Count > 1)
+                    {
+                        acc1_0 = Vector512.LoadUnsafe(ref ys, o + outputs);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        acc2_0 = Vector512.LoadUnsafe(ref ys, o + 2 * outputs);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        acc3_0 = Vector512.LoadUnsafe(ref ys, o + 3 * outputs);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        acc4_0 = Vector512.LoadUnsafe(ref ys, o + 4 * outputs);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        acc5_0 = Vector512.LoadUnsafe(ref ys, o + 5 * outputs);
+                    }
+                    if (TRows.Count > 6)
+                    {
+                        acc6_0 = Vector512.LoadUnsafe(ref ys, o + 6 * outputs);
+                    }
+                    if (TRows.Count > 7)
+                    {
+                        acc7_0 = Vector512.LoadUnsafe(ref ys, o + 7 * outputs);
+                    }
+                    if (TRows.Count > 8)
+                    {
+                        acc8_0 = Vector512.LoadUnsafe(ref ys, o + 8 * outputs);
+                    }
+                    if (TRows.Count > 9)
+                    {
+                        acc9_0 = Vector512.LoadUnsafe(ref ys, o + 9 * outputs);
+                    }
+                    if (TRows.Count > 10)
+                    {
+                        acc10_0 = Vector512.LoadUnsafe(ref ys, o + 10 * outputs);
+                    }
+                    if (TRows.Count > 11)
+                    {
+                        acc11_0 = Vector512.LoadUnsafe(ref ys, o + 11 * outputs);
+                    }
+                }
+                for (nuint i = 0; i < n; i++)
+                {
+                    ref float wi = ref Unsafe.Add(ref panel, i * 16);
+                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
+                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 256));
+                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
+                    if (TPass.Packs)
+                    {
+                        Vector512.StoreUnsafe(w0, ref wi, 0);
+                        if (chunked)
+                        {
+                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 128 * outputs + o));
+                        }
+                    }
+                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
+                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
+                    if (TRows.Count > 1)
+                    {
+                        var x1 = Vector512.Create(Unsafe.Add(ref xs, i + inputs));
+                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
+                    }
+                    if (TRows.Count > 2)
+                    {
+                        var x2 = Vector512.Create(Unsafe.Add(ref xs, i + 2 * inputs));
+                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
+                    }
+                    if (TRows.Count > 3)
+                    {
+                        var x3 = Vector512.Create(Unsafe.Add(ref xs, i + 3 * inputs));
+                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
+                    }
+                    if (TRows.Count > 4)
+                    {
+                        var x4 = Vector512.Create(Unsafe.Add(ref xs, i + 4 * inputs));
+                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
+                    }
+                    if (TRows.Count > 5)
+                    {
+                        var x5 = Vector512.Create(Unsafe.Add(ref xs, i + 5 * inputs));
+                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
+                    }
+                    if (TRows.Count > 6)
+                    {
+                        var x6 = Vector512.Create(Unsafe.Add(ref xs, i + 6 * inputs));
+                        acc6_0 = Vector512.MultiplyAddEstimate(w0, x6, acc6_0);
+                    }
+                    if (TRows.Count > 7)
+                    {
+                        var x7 = Vector512.Create(Unsafe.Add(ref xs, i + 7 * inputs));
+                        acc7_0 = Vector512.MultiplyAddEstimate(w0, x7, acc7_0);
+                    }
+                    if (TRows.Count > 8)
+                    {
+                        var x8 = Vector512.Create(Unsafe.Add(ref xs, i + 8 * inputs));
+                        acc8_0 = Vector512.MultiplyAddEstimate(w0, x8, acc8_0);
+                    }
+                    if (TRows.Count > 9)
+                    {
+                        var x9 = Vector512.Create(Unsafe.Add(ref xs, i + 9 * inputs));
+                        acc9_0 = Vector512.MultiplyAddEstimate(w0, x9, acc9_0);
+                    }
+                    if (TRows.Count > 10)
+                    {
+                        var x10 = Vector512.Create(Unsafe.Add(ref xs, i + 10 * inputs));
+                        acc10_0 = Vector512.MultiplyAddEstimate(w0, x10, acc10_0);
+                    }
+                    if (TRows.Count > 11)
+                    {
+                        var x11 = Vector512.Create(Unsafe.Add(ref xs, i + 11 * inputs));
+                        acc11_0 = Vector512.MultiplyAddEstimate(w0, x11, acc11_0);
+                    }
+                }
+                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
+                if (TRows.Count > 1)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
+                }
+                if (TRows.Count > 2)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
+                }
+                if (TRows.Count > 3)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
+                }
+                if (TRows.Count > 4)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
+                }
+                if (TRows.Count > 5)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
+                }
+                if (TRows.Count > 6)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc6_0) : acc6_0, ref ys, o + 6 * outputs);
+                }
+                if (TRows.Count > 7)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc7_0) : acc7_0, ref ys, o + 7 * outputs);
+                }
+                if (TRows.Count > 8)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc8_0) : acc8_0, ref ys, o + 8 * outputs);
+                }
+                if (TRows.Count > 9)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc9_0) : acc9_0, ref ys, o + 9 * outputs);
+                }
+                if (TRows.Count > 10)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc10_0) : acc10_0, ref ys, o + 10 * outputs);
+                }
+                if (TRows.Count > 11)
+                {
+                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc11_0) : acc11_0, ref ys, o + 11 * outputs);
+                }
+                if (last && !TActivation.Inline)
+                {
+                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
+                    {
+                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
+                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
+                    }
+                }
+            }
+            return s;
+        }
+
         /// <summary>Rows s.. of outputs o..o+31 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (12, or the fewer left over); returns the first row left over.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static nuint Tiles12x2_512<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
