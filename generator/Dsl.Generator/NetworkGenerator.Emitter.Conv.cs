@@ -416,6 +416,9 @@ public sealed partial class NetworkGenerator
                 && layer.Input.Channels * layer.KernelHeight * layer.Kernel >= MinLaneProducts
                 && (long)layer.Input.Channels * layer.KernelHeight * layer.Kernel * layer.Output.Channels * sizeof(float) <= MaxLaneWeightBytes;
 
+            // Multiply-adds per output position (input channels x window) below which the row kernel stays.
+            private const int MinLaneProducts = 36;
+
             // The most W (bytes) a channel-lanes kernel reads: the first-level TLB's reach.
             private const int MaxLaneWeightBytes = 256 * 1024;
 
@@ -449,9 +452,6 @@ public sealed partial class NetworkGenerator
                 w.Line();
                 EmitChannelLanesKernel(w, layer, bias, OutputGeometry.Of(layer, null));
             }
-
-            // Multiply-adds per output position (input channels x window) below which the row kernel stays.
-            private const int MinLaneProducts = 36;
 
             // Positions of a row per channel-lanes tile: one accumulator each, beside the window's row of weight vectors
             // and one broadcast input; rows split evenly (28: 2 x 14).
