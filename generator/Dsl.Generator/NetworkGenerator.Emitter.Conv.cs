@@ -472,8 +472,14 @@ public sealed partial class NetworkGenerator
                 int plane = (IsPadded(layer) ? PaddedHeight(layer) : layer.Input.Height) * paddedWidth;
                 int tiles = (outWidth + MaxLanePositions - 1) / MaxLanePositions;
                 int positions = (outWidth + tiles - 1) / tiles, regular = outWidth / positions, last = outWidth - regular * positions;
+                // Rows of at most half a tile, written unbordered (one after the other in the plane), go several to a tile:
+                // 7-wide rows two at a time, so 14 accumulators hide the FMA latency that 7 would not.
+                int rowsPerTile = output.RowFloats == outWidth && output.Origin == 0 ? System.Math.Max(1, MaxLanePositions / outWidth) : 1;
 
-                w.Line($"// {outChannels} channels in blocks of 16 in the lanes x {positions} positions of a row: {positions} accumulators, transposed into the channel planes.");
+                if (rowsPerTile > 1)
+                    w.Line($"// {outChannels} channels in blocks of 16 in the lanes x {rowsPerTile} rows of {outWidth} positions: {rowsPerTile * outWidth} accumulators, transposed into the channel planes.");
+                else
+                    w.Line($"// {outChannels} channels in blocks of 16 in the lanes x {positions} positions of a row: {positions} accumulators, transposed into the channel planes.");
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock($"private static void Direct_{isa.Suffix}<TActivation>(ref float x, ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 w.Line("global::System.Span<float> tileBuffer = stackalloc float[256];");
@@ -487,36 +493,67 @@ public sealed partial class NetworkGenerator
                 w.Line("ref float wc = ref Unsafe.Add(ref w, co);");
                 w.Line($"var bias = {(bias ? isa.Load("b", "co") : isa.Zero)};");
                 w.Line(output.Origin == 0 ? $"ref float yc = ref Unsafe.Add(ref y, co * {output.Plane});" : $"ref float yc = ref Unsafe.Add(ref y, co * {output.Plane} + {output.Origin});");
-                w.OpenBlock($"for (nuint oh = 0; oh < {outHeight}; oh++)");
-                w.Line($"ref float xr = ref Unsafe.Add(ref x, oh * {paddedWidth});");
-                w.Line($"ref float yr = ref Unsafe.Add(ref yc, oh * {output.RowFloats});");
-                if (regular >= 2)
+                if (rowsPerTile > 1)
                 {
-                    w.OpenBlock($"for (nuint ow = 0; ow < {regular * positions}; ow += {positions}) // positions ow..ow+{positions - 1}");
-                    Tile(positions);
-                    w.CloseBlock();
+                    int fullRows = outHeight / rowsPerTile * rowsPerTile;
+                    if (fullRows > 0)
+                    {
+                        w.OpenBlock(fullRows > rowsPerTile ? $"for (nuint oh = 0; oh < {fullRows}; oh += {rowsPerTile}) // rows oh..oh+{rowsPerTile - 1}" : $"// rows 0..{rowsPerTile - 1}");
+                        if (fullRows == rowsPerTile) w.Line("const nuint oh = 0;");
+                        RowTile(rowsPerTile);
+                        w.CloseBlock();
+                    }
+                    if (fullRows < outHeight)
+                    {
+                        w.OpenBlock($"// rows {fullRows}..{outHeight - 1}");
+                        w.Line($"const nuint oh = {fullRows};");
+                        RowTile(outHeight - fullRows);
+                        w.CloseBlock();
+                    }
                 }
                 else
                 {
-                    w.OpenBlock($"// positions 0..{positions - 1}");
-                    w.Line("const nuint ow = 0;");
-                    Tile(positions);
+                    w.OpenBlock($"for (nuint oh = 0; oh < {outHeight}; oh++)");
+                    w.Line($"ref float xr = ref Unsafe.Add(ref x, oh * {paddedWidth});");
+                    w.Line($"ref float yr = ref Unsafe.Add(ref yc, oh * {output.RowFloats});");
+                    if (regular >= 2)
+                    {
+                        w.OpenBlock($"for (nuint ow = 0; ow < {regular * positions}; ow += {positions}) // positions ow..ow+{positions - 1}");
+                        Tile(1, positions);
+                        w.CloseBlock();
+                    }
+                    else
+                    {
+                        w.OpenBlock($"// positions 0..{positions - 1}");
+                        w.Line("const nuint ow = 0;");
+                        Tile(1, positions);
+                        w.CloseBlock();
+                    }
+                    if (last > 0)
+                    {
+                        w.OpenBlock($"// positions {regular * positions}..{outWidth - 1}");
+                        w.Line($"const nuint ow = {regular * positions};");
+                        Tile(1, last);
+                        w.CloseBlock();
+                    }
                     w.CloseBlock();
                 }
-                if (last > 0)
-                {
-                    w.OpenBlock($"// positions {regular * positions}..{outWidth - 1}");
-                    w.Line($"const nuint ow = {regular * positions};");
-                    Tile(last);
-                    w.CloseBlock();
-                }
-                w.CloseBlock();
                 w.CloseBlock();
                 w.CloseBlock();
 
-                void Tile(int count)
+                // `rows` whole rows from oh, one after the other in the tile as in the plane.
+                void RowTile(int rows)
                 {
-                    for (int p = 0; p < count; p++) w.Line($"var acc{p} = bias;");
+                    w.Line($"ref float xr = ref Unsafe.Add(ref x, oh * {paddedWidth});");
+                    w.Line($"ref float yr = ref Unsafe.Add(ref yc, oh * {output.RowFloats});");
+                    w.Line("const nuint ow = 0;");
+                    Tile(rows, outWidth);
+                }
+
+                // Positions ow.. of `rows` rows from xr (input) and yr (output), `count` of each row: accumulator r·count + p.
+                void Tile(int rows, int count)
+                {
+                    for (int p = 0; p < rows * count; p++) w.Line($"var acc{p} = bias;");
                     w.OpenBlock(inChannels == 1 ? "// the only input channel" : $"for (nuint ci = 0; ci < {inChannels}; ci++)");
                     if (inChannels == 1) w.Line("const nuint ci = 0;");
                     w.Line($"ref float xc = ref Unsafe.Add(ref xr, ci * {plane} + ow);");
@@ -526,24 +563,26 @@ public sealed partial class NetworkGenerator
                     w.Line($"ref float wk = ref Unsafe.Add(ref wi, ky * {kernelWidth * outChannels});");
                     for (int kx = 0; kx < kernelWidth; kx++) w.Line($"var w{kx} = {isa.Load("wk", SourceWriter.Int(kx * outChannels))};");
                     int span = count + (kernelWidth - 1) * layer.Dilation;
-                    for (int j = 0; j < span; j++)
-                    {
-                        w.Line($"var x{j} = {isa.Broadcast($"Unsafe.Add(ref xk, {j})")};");
-                        for (int kx = 0; kx < kernelWidth; kx++)
+                    for (int r = 0; r < rows; r++)
+                        for (int j = 0; j < span; j++)
                         {
-                            int p = j - kx * layer.Dilation;
-                            if (p >= 0 && p < count) w.Line($"acc{p} = {isa.MultiplyAdd($"w{kx}", $"x{j}", $"acc{p}")};");
+                            string name = rows == 1 ? $"x{j}" : $"x{r}_{j}";
+                            w.Line($"var {name} = {isa.Broadcast($"Unsafe.Add(ref xk, {r * paddedWidth + j})")};");
+                            for (int kx = 0; kx < kernelWidth; kx++)
+                            {
+                                int p = j - kx * layer.Dilation;
+                                if (p >= 0 && p < count) w.Line($"acc{r * count + p} = {isa.MultiplyAdd($"w{kx}", name, $"acc{r * count + p}")};");
+                            }
                         }
-                    }
                     w.CloseBlock();
                     w.CloseBlock();
                     w.OpenBlock("if (TActivation.Inline)");
-                    for (int p = 0; p < count; p++) w.Line(isa.Store($"TActivation.Invoke(acc{p})", "tile", SourceWriter.Int(p * isa.Width)));
+                    for (int p = 0; p < rows * count; p++) w.Line(isa.Store($"TActivation.Invoke(acc{p})", "tile", SourceWriter.Int(p * isa.Width)));
                     w.CloseBlock();
                     w.OpenBlock("else");
-                    for (int p = 0; p < count; p++) w.Line(isa.Store($"acc{p}", "tile", SourceWriter.Int(p * isa.Width)));
+                    for (int p = 0; p < rows * count; p++) w.Line(isa.Store($"acc{p}", "tile", SourceWriter.Int(p * isa.Width)));
                     w.CloseBlock();
-                    w.Line($"global::Dsl.Kernels.DenseKernels.TransposeTile16(ref tile, ref Unsafe.Add(ref yr, ow), {output.Plane}, {count});");
+                    w.Line($"global::Dsl.Kernels.DenseKernels.TransposeTile16(ref tile, ref Unsafe.Add(ref yr, ow), {output.Plane}, {rows * count});");
                 }
             }
 

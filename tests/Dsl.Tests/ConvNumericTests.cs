@@ -16,7 +16,7 @@ public class ConvNumericTests
     {
         nameof(ConvNet), nameof(SequenceNet), nameof(NormFirstNet), nameof(SmallCnn),
         nameof(DilatedDirectNet), nameof(WideDirectNet), nameof(TinyDirectNet), nameof(ChainDirectNet), nameof(LaneDirectNet),
-        nameof(NarrowLaneNet),
+        nameof(NarrowLaneNet), nameof(SevenLaneNet),
     };
 
     // The direct-kernel networks are there for inference; their training passes are the im2col kernels the first four
@@ -38,6 +38,7 @@ public class ConvNumericTests
             nameof(ChainDirectNet) => Pair(new ChainDirectNet(seed), n => new Layer[] { n.First, n.Middle, n.Last, n.Flat, n.Out }),
             nameof(LaneDirectNet) => Pair(new LaneDirectNet(seed), n => new Layer[] { n.Single, n.Dilated, n.Flat, n.Out }),
             nameof(NarrowLaneNet) => Pair(new NarrowLaneNet(seed), n => new Layer[] { n.Conv, n.Norm, n.Valid, n.Flat, n.Out }),
+            nameof(SevenLaneNet) => Pair(new SevenLaneNet(seed), n => new Layer[] { n.Conv, n.Dilated, n.Flat, n.Out }),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
         // Initialisation leaves biases at 0, batch norms at the identity and running statistics at (0, 1):
@@ -249,4 +250,17 @@ public partial class NarrowLaneNet
     [Conv2D(32, 3, Activation = Activation.Gelu)] public partial Conv2D Valid { get; }
     [Flatten] public partial Flatten Flat { get; }
     [Dense(3)] public partial Dense Out { get; }
+}
+
+/// <summary>
+/// Rows of 7 with 32 output channels: with AVX-512 two rows share a channel-lanes tile (14 accumulators), the seventh
+/// row alone; the second layer dilated, with tanh after the kernel.
+/// </summary>
+[Network(Channels = 4, Height = 7, Width = 7)]
+public partial class SevenLaneNet
+{
+    [Conv2D(32, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv { get; }
+    [Conv2D(32, 3, Padding = 2, Dilation = 2, Activation = Activation.Tanh)] public partial Conv2D Dilated { get; }
+    [Flatten] public partial Flatten Flat { get; }
+    [Dense(2)] public partial Dense Out { get; }
 }
