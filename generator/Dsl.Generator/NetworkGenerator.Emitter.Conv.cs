@@ -202,18 +202,21 @@ public sealed partial class NetworkGenerator
                 if (into is not null) w.Line($"{BorderCall(into)};");
                 DenseEmitter.EmitChain(w, DenseEmitter.Calls(written, rung => $"Direct_{rung.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);",
                     fallback ? $"global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref {source}, ref w, ref b, ref y);" : null));
-                if (into is null)
-                {
-                    w.Line("// Activations that call exp run once over the stored sums, so no accumulator lives across a call.");
-                    w.Line("if (!TActivation.Inline)");
-                    w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
-                }
+                if (into is null) EmitActivationPass(w, layer);
                 w.CloseBlock();
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
                     EmitDirectKernel(w, layer, target, bias, output);
                 }
+            }
+
+            // Activations that call exp, applied over the whole output after the kernel (Direct and DirectLanes).
+            private static void EmitActivationPass(SourceWriter w, Convolution layer)
+            {
+                w.Line("// Activations that call exp run once over the stored sums, so no accumulator lives across a call.");
+                w.Line("if (!TActivation.Inline)");
+                w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
             }
 
             // Where the direct kernels write: rows of the output's width, channel after channel; or, into the next
@@ -223,6 +226,10 @@ public sealed partial class NetworkGenerator
                 public static OutputGeometry Of(Convolution layer, Convolution? into) => into is null
                     ? new(layer.Output.Width, layer.Output.Spatial, 0)
                     : new(PaddedWidth(into), PaddedHeight(into) * PaddedWidth(into), into.PadTop * PaddedWidth(into) + into.PadLeft);
+
+                // The kernels' `yc`: output position (0, 0) of channel `co`.
+                public string ChannelStart(string co) =>
+                    $"ref float yc = ref Unsafe.Add(ref y, {co} * {Plane}{(Origin == 0 ? "" : $" + {Origin}")});";
             }
 
             // The next convolution's zero border around the output written inside it.
@@ -314,7 +321,7 @@ public sealed partial class NetworkGenerator
                 {
                     w.Line($"ref float wc = ref Unsafe.Add(ref w, {co});");
                     if (bias) w.Line($"ref float bc = ref Unsafe.Add(ref b, {co});");
-                    w.Line(output.Origin == 0 ? $"ref float yc = ref Unsafe.Add(ref y, {co} * {output.Plane});" : $"ref float yc = ref Unsafe.Add(ref y, {co} * {output.Plane} + {output.Origin});");
+                    w.Line(output.ChannelStart(co));
                     int regular = outHeight / rows, leftover = outHeight % rows;
                     w.OpenBlock(rows == 1 ? $"for (nuint oh = 0; oh < {outHeight}; oh++)" : $"for (nuint oh = 0; oh < {regular * rows}; oh += {rows})");
                     RowBlock(channels, rows);
@@ -446,8 +453,7 @@ public sealed partial class NetworkGenerator
                 w.OpenBlock($"public static void DirectLanes<TActivation>(ref float x, {(padded ? "ref float padded, " : "")}ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (padded) w.Line(PadCall(layer) + ";");
                 w.Line($"Direct_512<TActivation>(ref {(padded ? "padded" : "x")}, ref w, ref b, ref y);");
-                w.Line("if (!TActivation.Inline)");
-                w.Line($"    global::Dsl.Kernels.ActivationSpan.Forward<TActivation>(MemoryMarshal.CreateReadOnlySpan(ref y, {layer.Outputs}), MemoryMarshal.CreateSpan(ref y, {layer.Outputs}));");
+                EmitActivationPass(w, layer);
                 w.CloseBlock();
                 w.Line();
                 EmitChannelLanesKernel(w, layer, bias, OutputGeometry.Of(layer, null));
@@ -492,7 +498,7 @@ public sealed partial class NetworkGenerator
                 }
                 w.Line("ref float wc = ref Unsafe.Add(ref w, co);");
                 w.Line($"var bias = {(bias ? isa.Load("b", "co") : isa.Zero)};");
-                w.Line(output.Origin == 0 ? $"ref float yc = ref Unsafe.Add(ref y, co * {output.Plane});" : $"ref float yc = ref Unsafe.Add(ref y, co * {output.Plane} + {output.Origin});");
+                w.Line(output.ChannelStart("co"));
                 if (rowsPerTile > 1)
                 {
                     int fullRows = outHeight / rowsPerTile * rowsPerTile;

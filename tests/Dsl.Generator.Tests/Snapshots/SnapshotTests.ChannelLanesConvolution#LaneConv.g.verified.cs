@@ -1051,7 +1051,7 @@ total                                       6,514  280,320
         public const int WeightOffset = 592;
         public const int BiasOffset = 5200;
 
-        // (kernels elided from this snapshot: 456 lines, 7 kernel methods; the full file is compiled and checked clean by SnapshotTests)
+        // (kernels elided from this snapshot: 457 lines, 7 kernel methods; the full file is compiled and checked clean by SnapshotTests)
     }
 
     // head: Dense 640 -> 2. y = x W + b.
