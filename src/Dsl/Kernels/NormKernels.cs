@@ -53,18 +53,30 @@ public static class NormKernels
         for (int first = 0; first < rows; first += RowGroup)
         {
             int group = Math.Min(RowGroup, rows - first);
-            if (together) Statistics16(ref Unsafe.Add(ref xr, (nuint)first * n), n, group, perFeature, epsilon, staged, centers, scales);
-            else
+            if (together)
             {
+                // The group's statistics stay in two vectors; each row is normalised from its lane, broadcast.
+                (Vector512<float> means, Vector512<float> reciprocals) = Statistics16(ref Unsafe.Add(ref xr, (nuint)first * n), n, group, perFeature, epsilon, staged);
                 for (int r = 0; r < group; r++)
                 {
-                    ref float row = ref Unsafe.Add(ref xr, (nuint)(first + r) * n);
-                    float roughMean = SpanMath.SumSingle(ref row, n) * perFeature;
-                    (float deviations, float squares) = SpanMath.SumDeviationsSingle(ref row, n, roughMean);
-                    float variance = MathF.Max(0f, (squares - deviations * (deviations * perFeature)) * perFeature);
-                    centers[r] = roughMean + deviations * perFeature;
-                    scales[r] = 1f / MathF.Sqrt(variance + epsilon);
+                    nuint at = (nuint)(first + r) * n;
+                    Vector512<float> c = SpanMath.RowOf16(means, r), s = SpanMath.RowOf16(reciprocals, r);
+                    if (!mean.IsEmpty) mean[first + r] = c.ToScalar();
+                    if (!rstd.IsEmpty) rstd[first + r] = s.ToScalar();
+                    ref float xRow = ref Unsafe.Add(ref xr, at), yRow = ref Unsafe.Add(ref yr, at);
+                    for (nuint i = 0; i < n; i += 16)
+                        (Vector512.LoadUnsafe(ref gr, i) * ((Vector512.LoadUnsafe(ref xRow, i) - c) * s) + Vector512.LoadUnsafe(ref br, i)).StoreUnsafe(ref yRow, i);
                 }
+                continue;
+            }
+            for (int r = 0; r < group; r++)
+            {
+                ref float row = ref Unsafe.Add(ref xr, (nuint)(first + r) * n);
+                float roughMean = SpanMath.SumSingle(ref row, n) * perFeature;
+                (float deviations, float squares) = SpanMath.SumDeviationsSingle(ref row, n, roughMean);
+                float variance = MathF.Max(0f, (squares - deviations * (deviations * perFeature)) * perFeature);
+                centers[r] = roughMean + deviations * perFeature;
+                scales[r] = 1f / MathF.Sqrt(variance + epsilon);
             }
             for (int r = 0; r < group; r++)
             {
@@ -81,7 +93,7 @@ public static class NormKernels
     // mean, variance and reciprocal square root on one vector of 16 rows, rather than 16 chains of shuffles and
     // scalar steps. The same formulas as the per-row path; unused rows of a short group are reduced and ignored.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Statistics16(ref float x, nuint n, int rows, float perFeature, float epsilon, Span<float> staged, Span<float> centers, Span<float> scales)
+    private static (Vector512<float> Means, Vector512<float> Reciprocals) Statistics16(ref float x, nuint n, int rows, float perFeature, float epsilon, Span<float> staged)
     {
         ref float sums = ref MemoryMarshal.GetReference(staged);
         ref float squareSums = ref Unsafe.Add(ref sums, 256);
@@ -108,12 +120,7 @@ public static class NormKernels
         }
         Vector512<float> deviations = SpanMath.HorizontalSums16(ref sums), squares = SpanMath.HorizontalSums16(ref squareSums);
         Vector512<float> variances = Vector512.Max(Vector512<float>.Zero, (squares - deviations * (deviations * per)) * per);
-        Vector512<float> means = roughMeans + deviations * per, reciprocals = Vector512<float>.One / Vector512.Sqrt(variances + Vector512.Create(epsilon));
-        for (int r = 0; r < rows; r++)
-        {
-            centers[r] = SpanMath.RowOf16(means, r).ToScalar();
-            scales[r] = SpanMath.RowOf16(reciprocals, r).ToScalar();
-        }
+        return (roughMeans + deviations * per, Vector512<float>.One / Vector512.Sqrt(variances + Vector512.Create(epsilon)));
     }
 
     // Rows whose statistics are taken together (see LayerNormForward).
