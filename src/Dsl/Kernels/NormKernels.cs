@@ -55,7 +55,8 @@ public static class NormKernels
             int group = Math.Min(RowGroup, rows - first);
             if (together)
             {
-                // The group's statistics stay in two vectors; each row is normalised from its lane, broadcast.
+                // The group's statistics stay in two vectors; each row is normalised from its lane, broadcast, by
+                // NormalizeAffine's formula (its loop with vector arguments measured 10 % slower here, 197 -> 216 ns).
                 (Vector512<float> means, Vector512<float> reciprocals) = Statistics16(ref Unsafe.Add(ref xr, (nuint)first * n), n, group, perFeature, epsilon, staged);
                 for (int r = 0; r < group; r++)
                 {
