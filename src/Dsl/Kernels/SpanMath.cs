@@ -387,7 +387,7 @@ internal static class SpanMath
 
     /// <summary>Row r's result of a 16-row reduction, in every lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> RowOf16(Vector512<float> reduced, int r) => Avx512F.PermuteVar16x32(reduced, Vector512.Create(r % 4 * 4 + r / 4));
+    public static Vector512<float> RowOf16(Vector512<float> reduced, int r) => Avx512F.PermuteVar16x32(reduced, Vector512.Create((r & 3) << 2 | r >> 2)); // r % 4 · 4 + r / 4 without signed division's fix-ups: rows are 0..15
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Reduce16<TOp>(ref float m) where TOp : struct, IPairOp
