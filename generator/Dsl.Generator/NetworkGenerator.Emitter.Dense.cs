@@ -85,7 +85,7 @@ public sealed partial class NetworkGenerator
                 foreach ((Isa target, _) in written)
                 {
                     w.Line();
-                    EmitBlockedKernel(w, layer, target, plan.Tiles);
+                    EmitBlockedKernel(w, layer, target);
                 }
                 if (!layer.BatchOne) return;
                 foreach ((Isa target, _) in single)
@@ -113,11 +113,11 @@ public sealed partial class NetworkGenerator
                 w.Line("    global::Dsl.Kernels.SparseKernels.Forward<Shape, TActivation>(ref x, w, ref b, ref y, (nuint)rows);");
             }
 
-            // The constants the network's shared micro-tiles (GemmTiles) and the runtime's fallback kernels are specialised on.
+            // The constants the runtime's kernels (packed micro-tiles, fallback, narrow, sparse) are specialised on.
             private static void EmitShape(SourceWriter w, string name, Gemm layer, bool tiles, bool fallback, bool sparse = false, bool narrow = false)
             {
                 var uses = new List<string>();
-                if (tiles) uses.Add("the network's shared micro-tiles");
+                if (tiles) uses.Add("the runtime's packed micro-tiles");
                 if (narrow) uses.Add("the runtime's AVX-512 kernel of 9-15 outputs");
                 if (fallback) uses.Add("the runtime's kernels on machines without AVX2");
                 if (sparse) uses.Add("the runtime's sparse kernel");
@@ -162,7 +162,7 @@ public sealed partial class NetworkGenerator
             // A panel's micro-tile is written once, as a method generic over its row count (TRows): the full tile and
             // the smaller ones for the rows left over are the same code, the JIT keeping the rows below TRows.Count.
             // Layers too narrow for the wide tile (IsBlocked) take 4 rows and as many vectors as keep 16 accumulators.
-            private static void EmitBlockedKernel(SourceWriter w, Gemm layer, Isa isa, GemmTiles tiles)
+            private static void EmitBlockedKernel(SourceWriter w, Gemm layer, Isa isa)
             {
                 Columns columns = Columns.Of(layer.Outputs, isa);
                 int chains = Chains(columns);
@@ -183,7 +183,7 @@ public sealed partial class NetworkGenerator
                 w.Line($"// Micro-tiles of {rows} rows x up to {vectors} vectors{(chains > 1 ? $" x {chains} partial sums" : "")}; the 1-{rows - 1} rows left over run as one smaller tile.");
                 if (packed)
                 {
-                    if (prepacked) EmitPrepackedLoops(w, layer, isa, tiles, rows);
+                    if (prepacked) EmitPrepackedLoops(w, layer, isa, rows);
                     w.Line($"// The first tile of each panel{(chunked ? $" chunk ({chunk} inputs)" : "")} copies it, as it reads it, into a contiguous buffer ({SourceWriter.Grouped(chunk * vectors * isa.Width * 4)} bytes, L1-resident) the later tiles read.");
                     w.Line($"global::System.Span<float> panelBuffer = stackalloc float[{chunk * vectors * isa.Width}];");
                     w.Line("ref float panel = ref MemoryMarshal.GetReference(panelBuffer);");
@@ -214,9 +214,8 @@ public sealed partial class NetworkGenerator
                 void Panel(int count)
                 {
                     if (!widths.Contains(count)) widths.Add(count);
-                    string method = packed ? "GemmTiles." + tiles.Request(isa, count, rows, layer.BFloat16) : TileMethodName(isa, count);
                     string Call(int tileRows, string pass, string first, string end) =>
-                        $"{method}<{(packed ? "Shape, " : "")}TActivation, global::Dsl.Kernels.Rows{tileRows}{(packed ? $", global::Dsl.Kernels.{pass}" : "")}>" +
+                        (packed ? PackedTile(isa, count, tileRows, pass) : $"{TileMethodName(isa, count)}<TActivation, global::Dsl.Kernels.Rows{tileRows}>") +
                         $"({(packed ? "ref w, ref panel" : "ref w")}, ref x, ref b, ref y, {first}, {end}, o{(chunked ? ", k0, n" : packed ? $", 0, {layer.Inputs}" : "")})";
                     if (chunked)
                     {
@@ -335,7 +334,7 @@ public sealed partial class NetworkGenerator
             /// 392-input block: 18 KB) while the panels stream from L2, and partial sums go through y once per block, not per 64 inputs.
             /// Reading L1 only for the rows' inputs keeps the kernel's speed when another thread of the core shares its L1.
             /// </summary>
-            private static void EmitPrepackedLoops(SourceWriter w, Gemm layer, Isa isa, GemmTiles tiles, int rows)
+            private static void EmitPrepackedLoops(SourceWriter w, Gemm layer, Isa isa, int rows)
             {
                 int block = PrepackedBlock(layer, isa);
                 List<PanelGroup> groups = PanelGroups(layer, isa);
@@ -364,7 +363,7 @@ public sealed partial class NetworkGenerator
                     foreach (PanelGroup group in groups)
                     {
                         int width = group.Vectors * isa.Width;
-                        string tile = $"GemmTiles.{tiles.Request(isa, group.Vectors, rows)}<Shape, TActivation, global::Dsl.Kernels.Rows{tileRows}, global::Dsl.Kernels.ReadPanel>";
+                        string tile = PackedTile(isa, group.Vectors, tileRows, "ReadPanel");
                         string Call(string o, string start) =>
                             $"{tile}(ref w, ref Unsafe.Add(ref panels, {start}k0 * {width}), ref x, ref b, ref y, s, {end}, {o}, k0, n);";
                         yield return group.Panels >= 2
@@ -433,104 +432,11 @@ public sealed partial class NetworkGenerator
                 return tile;
             }
 
-            /// <summary>
-            /// The packed micro-tiles a network's products call, each written once per network in <c>GemmTiles</c> and
-            /// generic over the product's <c>Shape</c>: the JIT specialises a method per shape struct, so its sizes are
-            /// constants in the machine code as if written per product, and the source holds one copy.
-            /// </summary>
-            internal sealed class GemmTiles
-            {
-                private readonly SortedDictionary<string, (Isa Isa, int Vectors, int Rows, bool BFloat16)> _requested = new(StringComparer.Ordinal);
-
-                /// <summary>
-                /// The name of the tile of <paramref name="rows"/> rows x <paramref name="vectors"/> vectors on the rung, recorded for
-                /// <see cref="Emit"/>; one reading W in bfloat16 (it packs the panel as floats) is a tile of its own.
-                /// </summary>
-                public string Request(Isa isa, int vectors, int rows, bool bfloat16 = false)
-                {
-                    string name = $"Tiles{rows}x{vectors}_{isa.Suffix}{(bfloat16 ? "_BFloat16" : "")}";
-                    _requested[name] = (isa, vectors, rows, bfloat16);
-                    return name;
-                }
-
-                /// <summary>The class of every requested tile, or nothing when no product asked for one.</summary>
-                public void Emit(SourceWriter w)
-                {
-                    if (_requested.Count == 0) return;
-                    w.Line();
-                    w.Line("// Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.");
-                    w.OpenBlock("private static partial class GemmTiles");
-                    bool firstMethod = true;
-                    foreach (KeyValuePair<string, (Isa Isa, int Vectors, int Rows, bool BFloat16)> tile in _requested)
-                    {
-                        if (!firstMethod) w.Line();
-                        firstMethod = false;
-                        EmitSharedTile(w, tile.Key, tile.Value.Isa, tile.Value.Vectors, new TileRows(tile.Value.Rows, guarded: true), tile.Value.BFloat16);
-                    }
-                    w.CloseBlock();
-                }
-            }
-
-            // How far ahead, in inputs, a packed micro-tile asks for its panel's rows: 2 KB with AVX-512's 2 vectors. Case C's
-            // products on the Intel Xeon of docs/benchmarks.md ran 8-13 % faster with it (0.5-2 KB ahead measured alike).
-            private const int PanelPrefetchInputs = 16;
-
-            // Rows s.. of one panel of `vectors` vectors from output o of the product TShape, over its inputs k0..k0+n-1 (one
-            // chunk of the panel), in micro-tiles of TRows rows; TPass says whether this tile packs the chunk or reads it.
-            private static void EmitSharedTile(SourceWriter w, string name, Isa isa, int vectors, TileRows rows, bool bfloat16)
-            {
-                var tile = Panel(isa, vectors);
-                int chunk = ChunkInputs(isa), stride = vectors * isa.Width;
-                string Acc(int r, int k) => $"acc{r}_{k}";
-                w.Line($"/// <summary>Rows s.. of outputs o..o+{stride - 1} of the product <typeparamref name=\"TShape\"/>, over its inputs k0..k0+n-1, <typeparamref name=\"TRows\"/> at a time ({rows.Count}, or the fewer left over); returns the first row left over.</summary>");
-                KernelHeader(w, $"public static nuint {name}<TShape, TActivation, TRows, TPass>(ref {WeightType(bfloat16)} w, ref float panel, ref float x, ref {WeightType(bfloat16)} b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) " +
-                    "where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation " +
-                    "where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass");
-                w.Line("// The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.");
-                w.Line("nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;");
-                for (int k = 0; k < tile.Count; k++) w.Line($"var bias{k} = TShape.Bias ? {LoadWeight(bfloat16, isa, "b", tile[k].Offset.ToString())} : {isa.Zero};");
-                w.Line($"// Inputs in chunks of {chunk}: the first starts from the bias, later ones from y's partial sums; the last applies the activation.");
-                w.Line($"bool chunked = inputs > {chunk}, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;");
-                w.OpenBlock("for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)");
-                w.Line("ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);");
-                w.Line("ref float ys = ref Unsafe.Add(ref y, s * outputs);");
-                EmitAccumulators(w, tile, rows, 1, (r, k, _) => Acc(r, k), (k, _) => $"bias{k}");
-                w.OpenBlock("if (!first)");
-                rows.Each(w, r =>
-                {
-                    for (int k = 0; k < tile.Count; k++) w.Line($"{Acc(r, k)} = {isa.Load("ys", RowStride.Variable("outputs").At(tile[k].Offset, r))};");
-                });
-                w.CloseBlock();
-                w.OpenBlock("for (nuint i = 0; i < n; i++)");
-                // The input's weight vectors: the PackPanel pass reads them from W and stores them into the panel (and asks for
-                // the next chunk's row, a chunk of inputs on, to come into L2); the ReadPanel pass reads the panel.
-                w.Line($"ref float wi = ref Unsafe.Add(ref panel, i * {stride});");
-                w.Line($"ref {WeightType(bfloat16)} wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);");
-                // The ReadPanel pass asks for the panel's row PanelPrefetchInputs inputs ahead (its first line: a row of 2
-                // AVX-512 vectors is two lines, and the line after comes with it).
-                w.Line($"if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, {PanelPrefetchInputs * stride}));");
-                for (int k = 0; k < tile.Count; k++)
-                    w.Line($"var w{k} = TPass.Packs ? {LoadWeight(bfloat16, isa, "wr", tile[k].Offset.ToString())} : {isa.Load("wi", SourceWriter.Int(k * isa.Width))};");
-                w.OpenBlock("if (TPass.Packs)");
-                for (int k = 0; k < tile.Count; k++) w.Line(isa.Store($"w{k}", "wi", SourceWriter.Int(k * isa.Width)));
-                w.OpenBlock("if (chunked)");
-                for (int line = 0; line < stride; line += bfloat16 ? 32 : 16) // a 64-byte line: 16 floats, 32 bfloat16
-                    w.Line($"global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, {chunk} * outputs + {new Offset("o", line)}));");
-                w.CloseBlock();
-                w.CloseBlock();
-                rows.Each(w, r =>
-                {
-                    w.Line($"var x{r} = {isa.Broadcast(r == 0 ? "Unsafe.Add(ref xs, i)" : $"Unsafe.Add(ref xs, {RowStride.Variable("inputs").At(new Offset("i", 0), r)})")};");
-                    for (int k = 0; k < tile.Count; k++) w.Line($"{Acc(r, k)} = {isa.MultiplyAdd($"w{k}", $"x{r}", Acc(r, k))};");
-                });
-                w.CloseBlock();
-                EmitEpilogue(w, isa, tile, rows, Acc, RowStride.Variable("outputs"), "ys", onlyIf: "last");
-                w.CloseBlock();
-                w.Line("return s;");
-                w.CloseBlock();
-            }
-
-
+            // The runtime's packed micro-tile (PackedTiles) of a panel of `vectors` vectors on the rung, `rows` rows at a time,
+            // in the pass (PackPanel or ReadPanel); it reads W in bfloat16 by overload. The tile is the same for every product
+            // but for its sizes, so it is written once, in the runtime, and the JIT specialises it per Shape struct.
+            private static string PackedTile(Isa isa, int vectors, int rows, string pass) =>
+                $"global::Dsl.Kernels.PackedTiles.Tile{isa.Width * 32}<global::Dsl.Kernels.Vectors{vectors}, Shape, TActivation, global::Dsl.Kernels.Rows{rows}, global::Dsl.Kernels.{pass}>";
 
             /// <summary>
             /// The rows of a micro-tile. Guarded, it is the largest tile of a method generic over TRows: row 0 always, row

@@ -105,7 +105,6 @@ public sealed partial class NetworkGenerator
                 w.CloseBlock();
             }
 
-            plan.Tiles.Emit(w);
             CloseFile(w, spec);
             return w.ToString();
         }

@@ -461,12 +461,6 @@ internal sealed class Plan
     /// <summary>The instruction-set rungs the kernels are written for (DslInstructionSets), widest first.</summary>
     public IReadOnlyList<Isa> Ladder { get; }
 
-    /// <summary>
-    /// The micro-tiles the network's products share, filled as their kernels are written (the training file's first)
-    /// and written once, at the end of the inference file.
-    /// </summary>
-    public NetworkGenerator.Emitter.DenseEmitter.GemmTiles Tiles { get; } = new();
-
     /// <summary>The plan of step <paramref name="index"/>.</summary>
     public StepPlan Step(int index) => _steps[index];
 

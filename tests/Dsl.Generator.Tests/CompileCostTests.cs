@@ -73,8 +73,6 @@ public class CompileCostTests
         ["Conv2D"] = 180 * 1024,
         ["Conv1D"] = 180 * 1024,
         ["MultiHeadSelfAttention"] = 236 * 1024,
-        // The network's shared packed micro-tiles: one per rung and tile width it uses (FashionCnn's 30.9 KB, four).
-        ["GemmTiles"] = 48 * 1024,
     };
 
     /// <summary>A kernel class with code of any other kind (pooling, residual projections and gates): ~5x a pooling class.</summary>

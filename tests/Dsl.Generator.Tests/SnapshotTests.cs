@@ -69,7 +69,7 @@ public class SnapshotTests
     [Fact]
     public void BFloat16Mlp()
     {
-        // Every bfloat16 kernel form: 256 -> 256 packs its panels (shared GemmTiles of their own, widening as they pack),
+        // Every bfloat16 kernel form: 256 -> 256 packs its panels (the runtime's PackedTiles, widening as they pack),
         // 256 -> 10 the interleaved batch-1 kernel, 10 -> 3 the scalar rung; Softmax after the product.
         const string source = """
             using Dsl;

@@ -157,7 +157,7 @@ total                                   7,560  14,720
         public const int WeightOffset = 0;
         public const int BiasOffset = 960;
 
-        /// <summary>This product's constants, for the network's shared micro-tiles and the runtime's kernels on machines without AVX2.</summary>
+        /// <summary>This product's constants, for the runtime's packed micro-tiles and the runtime's kernels on machines without AVX2.</summary>
         private readonly struct Shape : global::Dsl.Kernels.IGemmShape
         {
             public static int Inputs => 6;
@@ -237,26 +237,26 @@ total                                   7,560  14,720
                     nuint s = 0;
                     for (; s + 12 <= rows; s += 12)
                     {
-                        for (nuint o = 0; o < 160; o += 32) GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows12, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 12, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 32) global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows12, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 12, o, k0, n);
                     }
                     if (rows - s >= 8)
                     {
-                        for (nuint o = 0; o < 160; o += 32) GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows8, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 8, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 32) global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows8, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 8, o, k0, n);
                         s += 8;
                     }
                     if (rows - s >= 4)
                     {
-                        for (nuint o = 0; o < 160; o += 32) GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 4, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 32) global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 4, o, k0, n);
                         s += 4;
                     }
                     if (rows - s >= 2)
                     {
-                        for (nuint o = 0; o < 160; o += 32) GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 2, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 32) global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 2, o, k0, n);
                         s += 2;
                     }
                     if (rows - s >= 1)
                     {
-                        for (nuint o = 0; o < 160; o += 32) GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 1, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 32) global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 32), ref x, ref b, ref y, s, s + 1, o, k0, n);
                         s += 1;
                     }
                 }
@@ -267,12 +267,12 @@ total                                   7,560  14,720
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
             for (nuint o = 0; o < 160; o += 32) // outputs o..o+31
             {
-                nuint s = rows >= 12 ? GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows12, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 12, o, 0, 6) : GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
-                s = GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows12, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
-                if (rows - s >= 8) s = GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows8, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
-                if (rows - s >= 4) s = GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
-                if (rows - s >= 2) s = GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
-                if (rows - s >= 1) s = GemmTiles.Tiles12x2_512<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                nuint s = rows >= 12 ? global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows12, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 12, o, 0, 6) : global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows12, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                if (rows - s >= 8) s = global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows8, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                if (rows - s >= 4) s = global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                if (rows - s >= 2) s = global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                if (rows - s >= 1) s = global::Dsl.Kernels.PackedTiles.Tile512<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
             }
         }
 
@@ -289,21 +289,21 @@ total                                   7,560  14,720
                     nuint s = 0;
                     for (; s + 6 <= rows; s += 6)
                     {
-                        for (nuint o = 0; o < 160; o += 16) GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 6, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 16) global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 6, o, k0, n);
                     }
                     if (rows - s >= 4)
                     {
-                        for (nuint o = 0; o < 160; o += 16) GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 4, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 16) global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 4, o, k0, n);
                         s += 4;
                     }
                     if (rows - s >= 2)
                     {
-                        for (nuint o = 0; o < 160; o += 16) GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 2, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 16) global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 2, o, k0, n);
                         s += 2;
                     }
                     if (rows - s >= 1)
                     {
-                        for (nuint o = 0; o < 160; o += 16) GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 1, o, k0, n);
+                        for (nuint o = 0; o < 160; o += 16) global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref Unsafe.Add(ref panels, o * 6 + k0 * 16), ref x, ref b, ref y, s, s + 1, o, k0, n);
                         s += 1;
                     }
                 }
@@ -314,11 +314,11 @@ total                                   7,560  14,720
             ref float panel = ref MemoryMarshal.GetReference(panelBuffer);
             for (nuint o = 0; o < 160; o += 16) // outputs o..o+15
             {
-                nuint s = rows >= 6 ? GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
-                s = GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
-                if (rows - s >= 4) s = GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
-                if (rows - s >= 2) s = GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
-                if (rows - s >= 1) s = GemmTiles.Tiles6x2_256<Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                nuint s = rows >= 6 ? global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 6, o, 0, 6) : global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.PackPanel>(ref w, ref panel, ref x, ref b, ref y, 0, 1, o, 0, 6);
+                s = global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows6, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                if (rows - s >= 4) s = global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows4, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                if (rows - s >= 2) s = global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows2, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
+                if (rows - s >= 1) s = global::Dsl.Kernels.PackedTiles.Tile256<global::Dsl.Kernels.Vectors2, Shape, TActivation, global::Dsl.Kernels.Rows1, global::Dsl.Kernels.ReadPanel>(ref w, ref panel, ref x, ref b, ref y, s, rows, o, 0, 6);
             }
         }
 
@@ -580,528 +580,5 @@ total                                   7,560  14,720
         public const int BiasOffset = 7520;
 
         // (kernels elided from this snapshot: 555 lines, 6 kernel methods; the full file is compiled and checked clean by SnapshotTests)
-    }
-
-    // Shared: GemmTiles, the packed micro-tiles of this network's wide products, written once and specialised per product's Shape.
-    private static partial class GemmTiles
-    {
-        /// <summary>Rows s.. of outputs o..o+31 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (12, or the fewer left over); returns the first row left over.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static nuint Tiles12x2_512<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
-        {
-            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
-            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
-            var bias0 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o) : Vector512.Create(0f);
-            var bias1 = TShape.Bias ? Vector512.LoadUnsafe(ref b, o + 16) : Vector512.Create(0f);
-            // Inputs in chunks of 128: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
-            bool chunked = inputs > 128, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
-            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
-            {
-                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
-                ref float ys = ref Unsafe.Add(ref y, s * outputs);
-                var acc0_0 = bias0;
-                var acc0_1 = bias1;
-                var acc1_0 = bias0;
-                var acc1_1 = bias1;
-                var acc2_0 = bias0;
-                var acc2_1 = bias1;
-                var acc3_0 = bias0;
-                var acc3_1 = bias1;
-                var acc4_0 = bias0;
-                var acc4_1 = bias1;
-                var acc5_0 = bias0;
-                var acc5_1 = bias1;
-                var acc6_0 = bias0;
-                var acc6_1 = bias1;
-                var acc7_0 = bias0;
-                var acc7_1 = bias1;
-                var acc8_0 = bias0;
-                var acc8_1 = bias1;
-                var acc9_0 = bias0;
-                var acc9_1 = bias1;
-                var acc10_0 = bias0;
-                var acc10_1 = bias1;
-                var acc11_0 = bias0;
-                var acc11_1 = bias1;
-                if (!first)
-                {
-                    acc0_0 = Vector512.LoadUnsafe(ref ys, o);
-                    acc0_1 = Vector512.LoadUnsafe(ref ys, o + 16);
-                    if (TRows.Count > 1)
-                    {
-                        acc1_0 = Vector512.LoadUnsafe(ref ys, o + outputs);
-                        acc1_1 = Vector512.LoadUnsafe(ref ys, o + 16 + outputs);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        acc2_0 = Vector512.LoadUnsafe(ref ys, o + 2 * outputs);
-                        acc2_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 2 * outputs);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        acc3_0 = Vector512.LoadUnsafe(ref ys, o + 3 * outputs);
-                        acc3_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 3 * outputs);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        acc4_0 = Vector512.LoadUnsafe(ref ys, o + 4 * outputs);
-                        acc4_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 4 * outputs);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        acc5_0 = Vector512.LoadUnsafe(ref ys, o + 5 * outputs);
-                        acc5_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 5 * outputs);
-                    }
-                    if (TRows.Count > 6)
-                    {
-                        acc6_0 = Vector512.LoadUnsafe(ref ys, o + 6 * outputs);
-                        acc6_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 6 * outputs);
-                    }
-                    if (TRows.Count > 7)
-                    {
-                        acc7_0 = Vector512.LoadUnsafe(ref ys, o + 7 * outputs);
-                        acc7_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 7 * outputs);
-                    }
-                    if (TRows.Count > 8)
-                    {
-                        acc8_0 = Vector512.LoadUnsafe(ref ys, o + 8 * outputs);
-                        acc8_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 8 * outputs);
-                    }
-                    if (TRows.Count > 9)
-                    {
-                        acc9_0 = Vector512.LoadUnsafe(ref ys, o + 9 * outputs);
-                        acc9_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 9 * outputs);
-                    }
-                    if (TRows.Count > 10)
-                    {
-                        acc10_0 = Vector512.LoadUnsafe(ref ys, o + 10 * outputs);
-                        acc10_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 10 * outputs);
-                    }
-                    if (TRows.Count > 11)
-                    {
-                        acc11_0 = Vector512.LoadUnsafe(ref ys, o + 11 * outputs);
-                        acc11_1 = Vector512.LoadUnsafe(ref ys, o + 16 + 11 * outputs);
-                    }
-                }
-                for (nuint i = 0; i < n; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref panel, i * 32);
-                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
-                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 512));
-                    var w0 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o) : Vector512.LoadUnsafe(ref wi, 0);
-                    var w1 = TPass.Packs ? Vector512.LoadUnsafe(ref wr, o + 16) : Vector512.LoadUnsafe(ref wi, 16);
-                    if (TPass.Packs)
-                    {
-                        Vector512.StoreUnsafe(w0, ref wi, 0);
-                        Vector512.StoreUnsafe(w1, ref wi, 16);
-                        if (chunked)
-                        {
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 128 * outputs + o));
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 128 * outputs + o + 16));
-                        }
-                    }
-                    var x0 = Vector512.Create(Unsafe.Add(ref xs, i));
-                    acc0_0 = Vector512.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector512.MultiplyAddEstimate(w1, x0, acc0_1);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector512.Create(Unsafe.Add(ref xs, i + inputs));
-                        acc1_0 = Vector512.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector512.MultiplyAddEstimate(w1, x1, acc1_1);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector512.Create(Unsafe.Add(ref xs, i + 2 * inputs));
-                        acc2_0 = Vector512.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector512.MultiplyAddEstimate(w1, x2, acc2_1);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector512.Create(Unsafe.Add(ref xs, i + 3 * inputs));
-                        acc3_0 = Vector512.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector512.MultiplyAddEstimate(w1, x3, acc3_1);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector512.Create(Unsafe.Add(ref xs, i + 4 * inputs));
-                        acc4_0 = Vector512.MultiplyAddEstimate(w0, x4, acc4_0);
-                        acc4_1 = Vector512.MultiplyAddEstimate(w1, x4, acc4_1);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector512.Create(Unsafe.Add(ref xs, i + 5 * inputs));
-                        acc5_0 = Vector512.MultiplyAddEstimate(w0, x5, acc5_0);
-                        acc5_1 = Vector512.MultiplyAddEstimate(w1, x5, acc5_1);
-                    }
-                    if (TRows.Count > 6)
-                    {
-                        var x6 = Vector512.Create(Unsafe.Add(ref xs, i + 6 * inputs));
-                        acc6_0 = Vector512.MultiplyAddEstimate(w0, x6, acc6_0);
-                        acc6_1 = Vector512.MultiplyAddEstimate(w1, x6, acc6_1);
-                    }
-                    if (TRows.Count > 7)
-                    {
-                        var x7 = Vector512.Create(Unsafe.Add(ref xs, i + 7 * inputs));
-                        acc7_0 = Vector512.MultiplyAddEstimate(w0, x7, acc7_0);
-                        acc7_1 = Vector512.MultiplyAddEstimate(w1, x7, acc7_1);
-                    }
-                    if (TRows.Count > 8)
-                    {
-                        var x8 = Vector512.Create(Unsafe.Add(ref xs, i + 8 * inputs));
-                        acc8_0 = Vector512.MultiplyAddEstimate(w0, x8, acc8_0);
-                        acc8_1 = Vector512.MultiplyAddEstimate(w1, x8, acc8_1);
-                    }
-                    if (TRows.Count > 9)
-                    {
-                        var x9 = Vector512.Create(Unsafe.Add(ref xs, i + 9 * inputs));
-                        acc9_0 = Vector512.MultiplyAddEstimate(w0, x9, acc9_0);
-                        acc9_1 = Vector512.MultiplyAddEstimate(w1, x9, acc9_1);
-                    }
-                    if (TRows.Count > 10)
-                    {
-                        var x10 = Vector512.Create(Unsafe.Add(ref xs, i + 10 * inputs));
-                        acc10_0 = Vector512.MultiplyAddEstimate(w0, x10, acc10_0);
-                        acc10_1 = Vector512.MultiplyAddEstimate(w1, x10, acc10_1);
-                    }
-                    if (TRows.Count > 11)
-                    {
-                        var x11 = Vector512.Create(Unsafe.Add(ref xs, i + 11 * inputs));
-                        acc11_0 = Vector512.MultiplyAddEstimate(w0, x11, acc11_0);
-                        acc11_1 = Vector512.MultiplyAddEstimate(w1, x11, acc11_1);
-                    }
-                }
-                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
-                Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 16);
-                if (TRows.Count > 1)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 16 + outputs);
-                }
-                if (TRows.Count > 2)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 16 + 2 * outputs);
-                }
-                if (TRows.Count > 3)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 16 + 3 * outputs);
-                }
-                if (TRows.Count > 4)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 16 + 4 * outputs);
-                }
-                if (TRows.Count > 5)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 16 + 5 * outputs);
-                }
-                if (TRows.Count > 6)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc6_0) : acc6_0, ref ys, o + 6 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc6_1) : acc6_1, ref ys, o + 16 + 6 * outputs);
-                }
-                if (TRows.Count > 7)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc7_0) : acc7_0, ref ys, o + 7 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc7_1) : acc7_1, ref ys, o + 16 + 7 * outputs);
-                }
-                if (TRows.Count > 8)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc8_0) : acc8_0, ref ys, o + 8 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc8_1) : acc8_1, ref ys, o + 16 + 8 * outputs);
-                }
-                if (TRows.Count > 9)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc9_0) : acc9_0, ref ys, o + 9 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc9_1) : acc9_1, ref ys, o + 16 + 9 * outputs);
-                }
-                if (TRows.Count > 10)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc10_0) : acc10_0, ref ys, o + 10 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc10_1) : acc10_1, ref ys, o + 16 + 10 * outputs);
-                }
-                if (TRows.Count > 11)
-                {
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc11_0) : acc11_0, ref ys, o + 11 * outputs);
-                    Vector512.StoreUnsafe(activate ? TActivation.Invoke(acc11_1) : acc11_1, ref ys, o + 16 + 11 * outputs);
-                }
-                if (last && !TActivation.Inline)
-                {
-                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
-                    {
-                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o)), ref yRow, o);
-                        Vector512.StoreUnsafe(TActivation.Invoke(Vector512.LoadUnsafe(ref yRow, o + 16)), ref yRow, o + 16);
-                    }
-                }
-            }
-            return s;
-        }
-
-        /// <summary>Rows s.. of outputs o..o+7 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static nuint Tiles6x1_256<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
-        {
-            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
-            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
-            var bias0 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o) : Vector256.Create(0f);
-            // Inputs in chunks of 256: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
-            bool chunked = inputs > 256, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
-            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
-            {
-                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
-                ref float ys = ref Unsafe.Add(ref y, s * outputs);
-                var acc0_0 = bias0;
-                var acc1_0 = bias0;
-                var acc2_0 = bias0;
-                var acc3_0 = bias0;
-                var acc4_0 = bias0;
-                var acc5_0 = bias0;
-                if (!first)
-                {
-                    acc0_0 = Vector256.LoadUnsafe(ref ys, o);
-                    if (TRows.Count > 1)
-                    {
-                        acc1_0 = Vector256.LoadUnsafe(ref ys, o + outputs);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        acc2_0 = Vector256.LoadUnsafe(ref ys, o + 2 * outputs);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        acc3_0 = Vector256.LoadUnsafe(ref ys, o + 3 * outputs);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        acc4_0 = Vector256.LoadUnsafe(ref ys, o + 4 * outputs);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        acc5_0 = Vector256.LoadUnsafe(ref ys, o + 5 * outputs);
-                    }
-                }
-                for (nuint i = 0; i < n; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref panel, i * 8);
-                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
-                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 128));
-                    var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
-                    if (TPass.Packs)
-                    {
-                        Vector256.StoreUnsafe(w0, ref wi, 0);
-                        if (chunked)
-                        {
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 256 * outputs + o));
-                        }
-                    }
-                    var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector256.Create(Unsafe.Add(ref xs, i + inputs));
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector256.Create(Unsafe.Add(ref xs, i + 2 * inputs));
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector256.Create(Unsafe.Add(ref xs, i + 3 * inputs));
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector256.Create(Unsafe.Add(ref xs, i + 4 * inputs));
-                        acc4_0 = Vector256.MultiplyAddEstimate(w0, x4, acc4_0);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector256.Create(Unsafe.Add(ref xs, i + 5 * inputs));
-                        acc5_0 = Vector256.MultiplyAddEstimate(w0, x5, acc5_0);
-                    }
-                }
-                Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
-                if (TRows.Count > 1)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
-                }
-                if (TRows.Count > 2)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
-                }
-                if (TRows.Count > 3)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
-                }
-                if (TRows.Count > 4)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
-                }
-                if (TRows.Count > 5)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
-                }
-                if (last && !TActivation.Inline)
-                {
-                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
-                    {
-                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
-                    }
-                }
-            }
-            return s;
-        }
-
-        /// <summary>Rows s.. of outputs o..o+15 of the product <typeparamref name="TShape"/>, over its inputs k0..k0+n-1, <typeparamref name="TRows"/> at a time (6, or the fewer left over); returns the first row left over.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static nuint Tiles6x2_256<TShape, TActivation, TRows, TPass>(ref float w, ref float panel, ref float x, ref float b, ref float y, nuint s, nuint rows, nuint o, nuint k0, nuint n) where TShape : struct, global::Dsl.Kernels.IGemmShape where TActivation : struct, global::Dsl.Kernels.IActivation where TRows : struct, global::Dsl.Kernels.ITileRows where TPass : struct, global::Dsl.Kernels.IPanelPass
-        {
-            // The product's sizes: constants in the machine code, which the JIT compiles once per Shape struct.
-            nuint inputs = (nuint)TShape.Inputs, outputs = (nuint)TShape.Outputs;
-            var bias0 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o) : Vector256.Create(0f);
-            var bias1 = TShape.Bias ? Vector256.LoadUnsafe(ref b, o + 8) : Vector256.Create(0f);
-            // Inputs in chunks of 256: the first starts from the bias, later ones from y's partial sums; the last applies the activation.
-            bool chunked = inputs > 256, first = !chunked || k0 == 0, last = !chunked || k0 + n == inputs, activate = last && TActivation.Inline;
-            for (; s + (nuint)TRows.Count <= rows; s += (nuint)TRows.Count)
-            {
-                ref float xs = ref Unsafe.Add(ref x, s * inputs + k0);
-                ref float ys = ref Unsafe.Add(ref y, s * outputs);
-                var acc0_0 = bias0;
-                var acc0_1 = bias1;
-                var acc1_0 = bias0;
-                var acc1_1 = bias1;
-                var acc2_0 = bias0;
-                var acc2_1 = bias1;
-                var acc3_0 = bias0;
-                var acc3_1 = bias1;
-                var acc4_0 = bias0;
-                var acc4_1 = bias1;
-                var acc5_0 = bias0;
-                var acc5_1 = bias1;
-                if (!first)
-                {
-                    acc0_0 = Vector256.LoadUnsafe(ref ys, o);
-                    acc0_1 = Vector256.LoadUnsafe(ref ys, o + 8);
-                    if (TRows.Count > 1)
-                    {
-                        acc1_0 = Vector256.LoadUnsafe(ref ys, o + outputs);
-                        acc1_1 = Vector256.LoadUnsafe(ref ys, o + 8 + outputs);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        acc2_0 = Vector256.LoadUnsafe(ref ys, o + 2 * outputs);
-                        acc2_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 2 * outputs);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        acc3_0 = Vector256.LoadUnsafe(ref ys, o + 3 * outputs);
-                        acc3_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 3 * outputs);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        acc4_0 = Vector256.LoadUnsafe(ref ys, o + 4 * outputs);
-                        acc4_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 4 * outputs);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        acc5_0 = Vector256.LoadUnsafe(ref ys, o + 5 * outputs);
-                        acc5_1 = Vector256.LoadUnsafe(ref ys, o + 8 + 5 * outputs);
-                    }
-                }
-                for (nuint i = 0; i < n; i++)
-                {
-                    ref float wi = ref Unsafe.Add(ref panel, i * 16);
-                    ref float wr = ref Unsafe.Add(ref w, (k0 + i) * outputs);
-                    if (!TPass.Packs) global::Dsl.Kernels.DenseKernels.PrefetchToL1(ref Unsafe.Add(ref wi, 256));
-                    var w0 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o) : Vector256.LoadUnsafe(ref wi, 0);
-                    var w1 = TPass.Packs ? Vector256.LoadUnsafe(ref wr, o + 8) : Vector256.LoadUnsafe(ref wi, 8);
-                    if (TPass.Packs)
-                    {
-                        Vector256.StoreUnsafe(w0, ref wi, 0);
-                        Vector256.StoreUnsafe(w1, ref wi, 8);
-                        if (chunked)
-                        {
-                            global::Dsl.Kernels.DenseKernels.PrefetchToL2(ref Unsafe.Add(ref wr, 256 * outputs + o));
-                        }
-                    }
-                    var x0 = Vector256.Create(Unsafe.Add(ref xs, i));
-                    acc0_0 = Vector256.MultiplyAddEstimate(w0, x0, acc0_0);
-                    acc0_1 = Vector256.MultiplyAddEstimate(w1, x0, acc0_1);
-                    if (TRows.Count > 1)
-                    {
-                        var x1 = Vector256.Create(Unsafe.Add(ref xs, i + inputs));
-                        acc1_0 = Vector256.MultiplyAddEstimate(w0, x1, acc1_0);
-                        acc1_1 = Vector256.MultiplyAddEstimate(w1, x1, acc1_1);
-                    }
-                    if (TRows.Count > 2)
-                    {
-                        var x2 = Vector256.Create(Unsafe.Add(ref xs, i + 2 * inputs));
-                        acc2_0 = Vector256.MultiplyAddEstimate(w0, x2, acc2_0);
-                        acc2_1 = Vector256.MultiplyAddEstimate(w1, x2, acc2_1);
-                    }
-                    if (TRows.Count > 3)
-                    {
-                        var x3 = Vector256.Create(Unsafe.Add(ref xs, i + 3 * inputs));
-                        acc3_0 = Vector256.MultiplyAddEstimate(w0, x3, acc3_0);
-                        acc3_1 = Vector256.MultiplyAddEstimate(w1, x3, acc3_1);
-                    }
-                    if (TRows.Count > 4)
-                    {
-                        var x4 = Vector256.Create(Unsafe.Add(ref xs, i + 4 * inputs));
-                        acc4_0 = Vector256.MultiplyAddEstimate(w0, x4, acc4_0);
-                        acc4_1 = Vector256.MultiplyAddEstimate(w1, x4, acc4_1);
-                    }
-                    if (TRows.Count > 5)
-                    {
-                        var x5 = Vector256.Create(Unsafe.Add(ref xs, i + 5 * inputs));
-                        acc5_0 = Vector256.MultiplyAddEstimate(w0, x5, acc5_0);
-                        acc5_1 = Vector256.MultiplyAddEstimate(w1, x5, acc5_1);
-                    }
-                }
-                Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc0_0) : acc0_0, ref ys, o);
-                Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc0_1) : acc0_1, ref ys, o + 8);
-                if (TRows.Count > 1)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc1_0) : acc1_0, ref ys, o + outputs);
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc1_1) : acc1_1, ref ys, o + 8 + outputs);
-                }
-                if (TRows.Count > 2)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc2_0) : acc2_0, ref ys, o + 2 * outputs);
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc2_1) : acc2_1, ref ys, o + 8 + 2 * outputs);
-                }
-                if (TRows.Count > 3)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc3_0) : acc3_0, ref ys, o + 3 * outputs);
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc3_1) : acc3_1, ref ys, o + 8 + 3 * outputs);
-                }
-                if (TRows.Count > 4)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc4_0) : acc4_0, ref ys, o + 4 * outputs);
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc4_1) : acc4_1, ref ys, o + 8 + 4 * outputs);
-                }
-                if (TRows.Count > 5)
-                {
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc5_0) : acc5_0, ref ys, o + 5 * outputs);
-                    Vector256.StoreUnsafe(activate ? TActivation.Invoke(acc5_1) : acc5_1, ref ys, o + 8 + 5 * outputs);
-                }
-                if (last && !TActivation.Inline)
-                {
-                    for (nuint row = 0; row < (nuint)TRows.Count; row++)
-                    {
-                        ref float yRow = ref Unsafe.Add(ref ys, row * outputs);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o)), ref yRow, o);
-                        Vector256.StoreUnsafe(TActivation.Invoke(Vector256.LoadUnsafe(ref yRow, o + 8)), ref yRow, o + 8);
-                    }
-                }
-            }
-            return s;
-        }
     }
 }
