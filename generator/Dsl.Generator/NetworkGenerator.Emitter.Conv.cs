@@ -184,10 +184,11 @@ public sealed partial class NetworkGenerator
             /// The direct convolution of one sample for inference: <c>Direct</c> pads the input (when the layer pads and
             /// the step before has not written it bordered already), runs the kernel of the widest accelerated rung whose
             /// vector fits an output row, and applies a non-inline activation as a second pass over the output. With
-            /// <paramref name="into"/> the output goes inside the zero border of that next convolution's input: Direct
-            /// clears the border and the kernels write rows of its bordered width.
+            /// <paramref name="into"/> the output goes inside the zero border of that next convolution's input: the kernels
+            /// write rows of its bordered width, and Direct clears the border first when <paramref name="clearsBorder"/>
+            /// (the scratch is on the stack; a per-thread scratch keeps the border it was allocated with, Plan.InferenceScratchPersists).
             /// </summary>
-            public static void EmitDirect(SourceWriter w, Convolution layer, bool bias, IReadOnlyList<Isa> ladder, bool readsBordered, Convolution? into)
+            public static void EmitDirect(SourceWriter w, Convolution layer, bool bias, IReadOnlyList<Isa> ladder, bool readsBordered, Convolution? into, bool clearsBorder)
             {
                 bool padded = IsPadded(layer) && !readsBordered;
                 var output = OutputGeometry.Of(layer, into);
@@ -199,7 +200,8 @@ public sealed partial class NetworkGenerator
                 w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.OpenBlock($"public static void Direct<TActivation>(ref float x, {(padded ? "ref float padded, " : "")}ref float w, ref float b, ref float y) where TActivation : struct, global::Dsl.Kernels.IActivation");
                 if (padded) w.Line(PadCall(layer) + ";");
-                if (into is not null) w.Line($"{BorderCall(into)};");
+                if (into is not null && clearsBorder) w.Line($"{BorderCall(into)};");
+                if (into is not null && !clearsBorder) w.Line("// The border stays zero: the per-thread scratch was zeroed when allocated, and only the interior is ever written.");
                 DenseEmitter.EmitChain(w, DenseEmitter.Calls(written, rung => $"Direct_{rung.Suffix}<TActivation>(ref {source}, ref w, ref b, ref y);",
                     fallback ? $"global::Dsl.Kernels.FallbackKernels.Direct<DirectShape, TActivation>(ref {source}, ref w, ref b, ref y);" : null));
                 if (into is null) EmitActivationPass(w, layer);

@@ -20,7 +20,7 @@ public sealed partial class NetworkGenerator
         internal const string Kernels = "global::Dsl.Kernels.";
 
         // Batch-1 activations up to this size live on the stack; beyond it, in a per-thread buffer.
-        private const int StackScratchLimitFloats = 16 * 1024;
+        internal const int StackScratchLimitFloats = 16 * 1024;
 
         public static string EmitNetwork(Plan plan)
         {

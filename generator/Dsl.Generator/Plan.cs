@@ -524,6 +524,13 @@ internal sealed class Plan
 
     public int InferenceScratchFloats { get; }
 
+    /// <summary>
+    /// True when batch-1 inference's scratch is a per-thread array (too large for the stack): zeroed when allocated and
+    /// kept across calls, so what no step writes stays zero, as a bordered output's border does (each stored output
+    /// has its own region, of which the kernels write only the interior). On the stack it holds whatever was there.
+    /// </summary>
+    public bool InferenceScratchPersists => InferenceScratchFloats > NetworkGenerator.Emitter.StackScratchLimitFloats;
+
     public int InferenceColumnsSlot { get; }
 
     public int InferencePixelsSlot { get; }

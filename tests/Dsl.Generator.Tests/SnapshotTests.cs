@@ -228,6 +228,29 @@ public class SnapshotTests
         VerifyGenerated(Baseline.Partial, source, nameof(BorderedConvolutions), "TwoConvs");
     }
 
+    [Theory]
+    [InlineData(6, 20, true)] // 4x8x22 bordered + 4x6x20 floats: on the stack, which holds garbage: the border is cleared per call
+    [InlineData(30, 70, false)] // 4x32x72 + 4x30x70 floats, past 16 Ki: a per-thread array, zeroed once, whose border stays zero
+    public void BorderedConvolutions_ClearTheBorder_OnlyWhenTheScratchIsOnTheStack(int height, int width, bool clears)
+    {
+        string source = $$"""
+            using Dsl;
+
+            [Network(Channels = 1, Height = {{height}}, Width = {{width}})]
+            public partial class WideTwoConvs
+            {
+                [Conv2D(4, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv1 { get; }
+                [Conv2D(4, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv2 { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                [Dense(2)] public partial Dense Head { get; }
+            }
+            """;
+        string generated = string.Concat(GeneratorHarness.Run(source).NetworkSources.Select(s => s.SourceText.ToString()));
+        Assert.Equal(clears, generated.Contains("PatchKernels.ClearBorder(ref y,", System.StringComparison.Ordinal));
+        Assert.Equal(!clears, generated.Contains("The border stays zero", System.StringComparison.Ordinal));
+        Assert.Equal(!clears, generated.Contains("[global::System.ThreadStatic] private static float[]? t_forwardOneScratch;", System.StringComparison.Ordinal));
+    }
+
     [Fact]
     public void ChannelLanesConvolution()
     {

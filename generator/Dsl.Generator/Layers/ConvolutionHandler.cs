@@ -220,7 +220,7 @@ internal sealed class ConvolutionHandler : LayerHandler
         {
             w.Line();
             ConvEmitter.EmitDirect(w, v, bias: layer.HasBias || folded, plan.Ladder, step.ReadsBordered,
-                step.BorderedNext is { } next ? new Convolution(next) : null);
+                step.BorderedNext is { } next ? new Convolution(next) : null, clearsBorder: !plan.InferenceScratchPersists);
         }
         else if (ConvEmitter.LanesOnNarrowRows(v, plan.Ladder))
         {
