@@ -55,7 +55,8 @@ public sealed partial class NetworkGenerator
                 string Fallback(string rows) => $"global::Dsl.Kernels.{(layer.BFloat16 ? "BFloat16Kernels" : "FallbackKernels")}.Forward<Shape, TActivation>({ForwardArguments}, {rows});";
                 bool packed = written.Any(r => IsPacked(layer, r.Target));
                 bool narrow = Narrow512(layer, plan) && written.Count > 0;
-                if (fallback || packed || layer.Sparse || narrow) EmitShape(w, "Shape", layer, packed, fallback, layer.Sparse, narrow);
+                bool blocks = BlocksBatchOne(layer, plan) && written.Count > 0;
+                if (fallback || packed || layer.Sparse || narrow || blocks) EmitShape(w, "Shape", layer, packed, fallback, layer.Sparse, narrow || blocks);
                 const string Constraint = " where TActivation : struct, global::Dsl.Kernels.IActivation";
                 // Batch 1: a product a few vectors wide, not a whole number of them, takes the interleaved kernel on AVX-512
                 // and AVX2 where it fits, the ladder's kernels elsewhere.
@@ -66,7 +67,7 @@ public sealed partial class NetworkGenerator
                     // the lanes (a 12544 -> 10 head: Intel Xeon 4.3 -> 3.5 us, reading W at 143 GB/s from L2; as fast as
                     // AVX2's on Zen 4, which splits 512-bit permutes).
                     foreach (Isa rung in plan.Ladder)
-                        if (written.Count > 0 && Interleaved.Fits(layer, rung))
+                        if (written.Count > 0 && Interleaved.Fits(layer, rung) && !(blocks && rung == Isa.V512))
                             single.Add((rung, rung.IsAccelerated));
                     // The ladder's kernels for the rungs below (one for AVX2 stays when only AVX-512 interleaves).
                     foreach ((Isa Target, string Condition) entry in written)
@@ -74,6 +75,7 @@ public sealed partial class NetworkGenerator
                     EmitDispatcher(w, $"public static void Forward1<TActivation>({ForwardParameters(layer)}){Constraint}",
                         Calls(single, rung => $"Forward1_{rung.Suffix}<TActivation>({ForwardArguments});", fallback ? Fallback("1") : null));
                     w.Line();
+                    if (blocks) EmitBlockedBatchOne(w, layer);
                 }
                 w.Line("/// <summary>Forward for <paramref name=\"rows\"/> rows, by the register-blocked kernel of the widest accelerated rung.</summary>");
                 // A product that reads the network's packed panels (Gemm.Prepacks) has them as its blocked kernels' last argument.
@@ -104,6 +106,33 @@ public sealed partial class NetworkGenerator
             private static bool Narrow512(Gemm layer, Plan plan) =>
                 layer.Outputs > Isa.V256.Width && layer.Outputs < Isa.V512.Width && !layer.BFloat16 && plan.Ladder.Contains(Isa.V512);
 
+            /// <summary>
+            /// True when the product's batch-1 forward reads a packed copy of W with AVX-512 (the runtime's
+            /// <c>NarrowKernels.Forward1Blocked</c>, 8 to 16 outputs, inputs a multiple of 16): where the interleaved kernel
+            /// would permute x for every vector of W, a classifier head after a flatten. fp32, unpruned.
+            /// </summary>
+            public static bool BlocksBatchOne(Gemm layer, Plan plan) =>
+                layer.BatchOne && !layer.BFloat16 && !layer.Sparse && plan.Ladder.Contains(Isa.V512) && Interleaved.Fits(layer, Isa.V512) &&
+                layer.Inputs % Isa.V512.Width == 0 && layer.Outputs >= 8 && layer.Outputs <= Isa.V512.Width;
+
+            // Forward1Blocked (the packed copy, or Forward1 without one), and the copy's size and packing, for the call site.
+            private static void EmitBlockedBatchOne(SourceWriter w, Gemm layer)
+            {
+                w.Line("/// <summary>Forward1 over the packed copy of W (<paramref name=\"blocks\"/>, PackBlocks' layout) with AVX-512; Forward1 without it.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.OpenBlock($"public static void Forward1Blocked<TActivation>({ForwardParameters(layer)}, ref float blocks) where TActivation : struct, global::Dsl.Kernels.IActivation");
+                w.Line("if (Vector512.IsHardwareAccelerated && !Unsafe.IsNullRef(ref blocks)) global::Dsl.Kernels.NarrowKernels.Forward1Blocked<Shape, TActivation>(ref x, ref blocks, ref b, ref y);");
+                w.Line($"else Forward1<TActivation>({ForwardArguments});");
+                w.CloseBlock();
+                w.Line();
+                w.Line("/// <summary>Floats of the packed copy Forward1Blocked reads: none without AVX-512, where it reads W itself.</summary>");
+                w.Line("public static int BlockFloats() => Vector512.IsHardwareAccelerated ? global::Dsl.Kernels.NarrowKernels.BlockFloats<Shape>() : 0;");
+                w.Line();
+                w.Line("/// <summary>Copies W (input-major) into the layout Forward1Blocked reads.</summary>");
+                w.Line("public static void PackBlocks(ref float w, ref float blocks) => global::Dsl.Kernels.NarrowKernels.PackBlocks<Shape>(ref w, ref blocks);");
+                w.Line();
+            }
+
             /// <summary>The forward of a pruned product over its compact form (its <c>Shape</c> must be written): the loop is the runtime's.</summary>
             public static void EmitForwardSparse(SourceWriter w)
             {
@@ -118,7 +147,7 @@ public sealed partial class NetworkGenerator
             {
                 var uses = new List<string>();
                 if (tiles) uses.Add("the runtime's packed micro-tiles");
-                if (narrow) uses.Add("the runtime's AVX-512 kernel of 9-15 outputs");
+                if (narrow) uses.Add("the runtime's AVX-512 kernels of a few outputs");
                 if (fallback) uses.Add("the runtime's kernels on machines without AVX2");
                 if (sparse) uses.Add("the runtime's sparse kernel");
                 string users = string.Join(" and ", uses);

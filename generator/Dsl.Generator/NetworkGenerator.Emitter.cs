@@ -315,6 +315,7 @@ public sealed partial class NetworkGenerator
             }
             w.CloseBlock();
             w.Line();
+            for (int l = 0; l < spec.Layers.Count; l++) spec.Layers[l].Handler.EmitInferenceMembers(new CallSite(w, plan, l));
             EmitForwardOne(w, spec, plan);
             if (spec.RunsInBlocks)
             {

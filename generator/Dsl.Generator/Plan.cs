@@ -334,6 +334,9 @@ internal sealed class Plan
                 (step.BorderedNext is { } next ? $" bordered output for {next.Options}" : ""),
         };
 
+    /// <summary>Whether step <paramref name="index"/> is one of a repeat's copies (whose call sites may run as a loop over copies).</summary>
+    public bool InRepeat(int index) => InRepeat(Spec, index);
+
     private static bool InRepeat(NetworkSpec spec, int index)
     {
         foreach (RepeatSpan repeat in spec.Repeats)

@@ -251,6 +251,33 @@ public class SnapshotTests
         Assert.Equal(!clears, generated.Contains("[global::System.ThreadStatic] private static float[]? t_forwardOneScratch;", System.StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(null, 1, true)] // every rung: with AVX-512 the head reads its packed copy
+    [InlineData("avx2", 1, false)] // no AVX-512 rung: the interleaved 256-bit kernel reads W itself
+    [InlineData(null, 2, false)] // the head repeated: copies that share one call site read W itself
+    public void FlattenedHead_ReadsAPackedCopy_AtBatchOne_WithAvx512(string? instructionSets, int copies, bool blocked)
+    {
+        string head = copies == 1 ? "[Dense(10)] public partial Dense Head" : $"[Repeat({copies})] [Dense(10)] public partial IReadOnlyList<Dense> Head";
+        string source = $$"""
+            using System.Collections.Generic;
+            using Dsl;
+
+            [Network(Channels = 1, Height = 16, Width = 16)]
+            public partial class HeadNet
+            {
+                [Conv2D(4, 3, Padding = 1, Activation = Activation.Relu)] public partial Conv2D Conv { get; }
+                [Flatten] public partial Flatten Flat { get; }
+                {{head}} { get; }
+            }
+            """;
+        var properties = instructionSets is null ? null : new Dictionary<string, string> { ["DslInstructionSets"] = instructionSets };
+        GeneratorRun run = GeneratorHarness.Run(GeneratorHarness.Compile(source), properties);
+        Assert.Empty(run.DslDiagnostics);
+        string generated = string.Concat(run.NetworkSources.Select(s => s.SourceText.ToString()));
+        Assert.Equal(blocked, generated.Contains("Forward1Blocked<global::Dsl.Kernels.Identity>(", System.StringComparison.Ordinal));
+        Assert.Equal(blocked, generated.Contains("private readonly global::Dsl.Kernels.PackedPanels _headBlocks = new();", System.StringComparison.Ordinal));
+    }
+
     [Fact]
     public void ChannelLanesConvolution()
     {

@@ -76,6 +76,28 @@ public class ConvNumericTests
         DenseNumericTests.AssertClose(expected.SelectMany(r => r).ToArray(), output, 1e-4, name);
     }
 
+    /// <summary>
+    /// SmallCnn's 12544 -> 10 head reads a packed copy of W at batch 1 with AVX-512 (NarrowKernels.Forward1Blocked),
+    /// packed once per change of the weights: after a write to the head's weights the forward must follow the new values.
+    /// </summary>
+    [Fact]
+    public void BatchOneForward_FollowsAWriteToTheHeadsWeights()
+    {
+        (INetwork net, Layer[] layers) = Create(nameof(SmallCnn), seed: 4);
+        float[] input = DenseNumericTests.RandomInputs(net.InputSize, seed: 41);
+        var before = new float[net.OutputSize];
+        net.Forward(input, before);
+        TensorInfo w = net.Parameters.Find("head.weight")!;
+        Span<float> values = net.Parameters.Values;
+        // The first, a middle and the last stored weight: the first and last blocks of 16 inputs.
+        foreach (int i in new[] { 0, w.Length / 2 + 3, w.Length - 1 }) values[w.Offset + i] += 5f;
+        var after = new float[net.OutputSize];
+        net.Forward(input, after);
+        double[] expected = new LayerReference(net, layers).Forward(Rows(input, net.InputSize), training: false)[0];
+        DenseNumericTests.AssertClose(expected, after, 1e-4, "after the write");
+        Assert.NotEqual(before, after);
+    }
+
     [Theory]
     [MemberData(nameof(Networks))]
     public void BatchedForward_IsBitIdenticalToBatchOne(string name)

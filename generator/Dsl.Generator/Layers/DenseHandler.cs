@@ -176,14 +176,37 @@ internal sealed class DenseHandler : LayerHandler
     {
         LayerSpec layer = c.Layer;
         int width = layer.Output.Features;
-        EmitSparseOrDense(c, x, y, SourceWriter.Int(rows), batchOne
-            ? $"{Inference(c)}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});"
-            : $"{Inference(c)}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});");
+        EmitSparseOrDense(c, x, y, SourceWriter.Int(rows), !batchOne
+            ? $"{Inference(c)}.ForwardRows<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, {rows});"
+            : ReadsBlocks(c)
+                ? $"{Inference(c)}.Forward1Blocked<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y}, ref {BlocksField(layer)}.Get(_parameters, {c.Code}.BlockFloats(), {BlocksPacker(layer)}));"
+                : $"{Inference(c)}.Forward1<{Kernels}{Fused(layer, false)}>(ref {x}, {WeightRefs(layer, "p")}, ref {y});");
         if (layer.Activation == ActivationKind.Softmax)
         {
             if (rows > 1) c.W.Line($"for (int t = 0; t < {rows}; t++)");
             c.W.Line($"{(rows > 1 ? "    " : "")}{Kernels}Softmax.Forward(MemoryMarshal.CreateSpan(ref {(rows > 1 ? $"Unsafe.Add(ref {y}, t * {width})" : y)}, {width}));");
         }
+    }
+
+    // Batch-1 inference reads a packed copy of W (DenseEmitter.BlocksBatchOne), kept by a field of the step's own; not in a
+    // repeat, whose copies run one call site over their weights in turn.
+    private static bool ReadsBlocks(CallSite c) =>
+        !c.Plan.Spec.BFloat16 && !c.Plan.InRepeat(c.Index) && DenseEmitter.BlocksBatchOne(Product(c.Layer), c.Plan);
+
+    private static string BlocksField(LayerSpec layer) => $"_{Names.Local(layer.MemberName)}Blocks";
+
+    private static string BlocksPacker(LayerSpec layer) => $"Pack{layer.MemberName}Blocks";
+
+    public override void EmitInferenceMembers(CallSite c)
+    {
+        if (!ReadsBlocks(c)) return;
+        LayerSpec layer = c.Layer;
+        c.W.Line($"// {layer.MemberName}'s batch-1 forward reads W packed per block of 16 inputs, packed once per change of the weights (ValuesVersion).");
+        c.W.Line($"private readonly global::Dsl.Kernels.PackedPanels {BlocksField(layer)} = new();");
+        c.W.Line();
+        c.W.Line($"private static void {BlocksPacker(layer)}({NetworkGenerator.Emitter.ReadOnlySpan} values, {NetworkGenerator.Emitter.Span} blocks) =>");
+        c.W.Line($"    {c.Code}.PackBlocks(ref Unsafe.Add(ref MemoryMarshal.GetReference(values), {c.Offsets}.WeightOffset), ref MemoryMarshal.GetReference(blocks));");
+        c.W.Line();
     }
 
     // Flat fp32 dense layers of a network run in blocks, where their blocked kernels read panels.

@@ -249,6 +249,11 @@ internal abstract class LayerHandler
     protected virtual void EmitInference(CallSite c, string x, string y) =>
         throw new InvalidOperationException($"{Kind} has no batch-1 inference call.");
 
+    /// <summary>The network's members the step's batch-1 inference reads (a packed copy of its weights), written before <c>ForwardOne</c>.</summary>
+    public virtual void EmitInferenceMembers(CallSite c)
+    {
+    }
+
     /// <summary>
     /// Whether the step's batched inference (<see cref="EmitBlockInference"/>) reads its weights from the network's packed
     /// panels (<c>Dsl.Kernels.PackedPanels</c>, made once per change of the weights) instead of packing them per call.
