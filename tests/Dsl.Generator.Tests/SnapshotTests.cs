@@ -248,7 +248,7 @@ public class SnapshotTests
         string generated = string.Concat(GeneratorHarness.Run(source).NetworkSources.Select(s => s.SourceText.ToString()));
         Assert.Equal(clears, generated.Contains("PatchKernels.ClearBorder(ref y,", System.StringComparison.Ordinal));
         Assert.Equal(!clears, generated.Contains("The border stays zero", System.StringComparison.Ordinal));
-        Assert.Equal(!clears, generated.Contains("[global::System.ThreadStatic] private static float[]? t_forwardOneScratch;", System.StringComparison.Ordinal));
+        Assert.Equal(!clears, generated.Contains("[global::System.ThreadStatic] private static global::Dsl.Kernels.AlignedScratch? t_forwardOneScratch;", System.StringComparison.Ordinal));
     }
 
     [Theory]

@@ -120,7 +120,7 @@ total                                 68,395  136,252
     private void ForwardOne(ref float x, ref float y)
     {
         ref ushort p = ref MemoryMarshal.GetReference(_parameters.BFloat16Values);
-        global::System.Span<float> scratch = stackalloc float[266];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[272 + global::Dsl.Kernels.AlignedScratch.StackSlack], 272);
 
         // fc1: Dense 256 -> 256, Relu. y = relu(x W + b)
         ref float fc1 = ref MemoryMarshal.GetReference(scratch.Slice(0, 256));

@@ -111,7 +111,7 @@ total                                   7,560  14,720
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[160];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[160 + global::Dsl.Kernels.AlignedScratch.StackSlack], 160);
 
         // hidden: Dense 6 -> 160, Relu. y = relu(x W + b)
         ref float hidden = ref MemoryMarshal.GetReference(scratch.Slice(0, 160));

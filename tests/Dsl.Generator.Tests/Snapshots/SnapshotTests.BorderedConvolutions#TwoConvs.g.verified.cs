@@ -119,8 +119,8 @@ total                                    1,150  45,120
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[1896];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(1188, 708));
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[1920 + global::Dsl.Kernels.AlignedScratch.StackSlack], 1920);
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(1200, 708));
 
         // conv1: Conv2D 1x6x20 -> 4x6x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         ref float conv1 = ref MemoryMarshal.GetReference(scratch.Slice(0, 708));
@@ -128,7 +128,7 @@ total                                    1,150  45,120
         Conv1Kernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref Unsafe.Add(ref p, Conv1Kernels.WeightOffset), ref Unsafe.Add(ref p, Conv1Kernels.BiasOffset), ref conv1);
 
         // conv2: Conv2D 4x6x20 -> 4x6x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
-        ref float conv2 = ref MemoryMarshal.GetReference(scratch.Slice(708, 480));
+        ref float conv2 = ref MemoryMarshal.GetReference(scratch.Slice(720, 480));
         Conv2Kernels.Direct<global::Dsl.Kernels.Relu>(ref conv1, ref Unsafe.Add(ref p, Conv2Kernels.WeightOffset), ref Unsafe.Add(ref p, Conv2Kernels.BiasOffset), ref conv2);
 
         // flat: Flatten 4x6x20 -> 480. The same values seen as a flat vector (channel-major, like torch.flatten)

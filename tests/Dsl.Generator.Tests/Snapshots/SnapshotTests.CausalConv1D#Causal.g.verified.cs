@@ -110,15 +110,15 @@ total                                             23    174
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[41];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(21, 20));
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[80 + global::Dsl.Kernels.AlignedScratch.StackSlack], 80);
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(48, 20));
 
         // conv: Conv1D 2x6 -> 3x6, kernel 2, stride 1, causal pad 2, dilation 2, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 18));
         ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.BiasOffset), ref conv);
 
         // pool: GlobalAvgPool 3x6 -> 3. y_c = mean over the positions of channel c
-        ref float pool = ref MemoryMarshal.GetReference(scratch.Slice(18, 3));
+        ref float pool = ref MemoryMarshal.GetReference(scratch.Slice(32, 3));
         global::Dsl.Kernels.PoolingKernels.GlobalAvgPoolForward(MemoryMarshal.CreateReadOnlySpan(ref conv, 18), MemoryMarshal.CreateSpan(ref pool, 3), 3, 6);
 
         // head: Dense 3 -> 2. y = x W + b

@@ -126,10 +126,10 @@ total                                       6,514  280,320
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[6536];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[6560 + global::Dsl.Kernels.AlignedScratch.StackSlack], 6560);
         ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(2240, 2884));
-        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(5124, 640));
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(5764, 772));
+        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(5136, 640));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(5776, 772));
 
         // conv: Conv2D 4x4x20 -> 16x4x20, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 1280));

@@ -142,7 +142,7 @@ total                                                               509  6,096
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[804];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[816 + global::Dsl.Kernels.AlignedScratch.StackSlack], 816);
 
         // embed: Embedding of 6 token ids, vocabulary 5 -> 6 tokens x 8. y[t] = W[id_t]
         ref float embed = ref MemoryMarshal.GetReference(scratch.Slice(0, 48));
@@ -161,7 +161,7 @@ total                                                               509  6,096
 
         // attn: MultiHeadSelfAttention on 6 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
         ref float attn = ref MemoryMarshal.GetReference(scratch.Slice(144, 48));
-        attnKernels.Forward(ref attn_norm, ref Unsafe.Add(ref p, attnKernels.InProjWeightOffset), ref Unsafe.Add(ref p, attnKernels.InProjBiasOffset), ref Unsafe.Add(ref p, attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref p, attnKernels.OutProjBiasOffset), ref attn, ref scratch[384], ref scratch[576], 0, ref scratch[528], ref scratch[612]);
+        attnKernels.Forward(ref attn_norm, ref Unsafe.Add(ref p, attnKernels.InProjWeightOffset), ref Unsafe.Add(ref p, attnKernels.InProjBiasOffset), ref Unsafe.Add(ref p, attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref p, attnKernels.OutProjBiasOffset), ref attn, ref scratch[384], ref scratch[576], 0, ref scratch[528], ref scratch[624]);
 
         // attn: residual connection ends, 6 tokens x 8. y = x + F(x)
         ref float attn_out = ref MemoryMarshal.GetReference(scratch.Slice(192, 48));

@@ -122,10 +122,10 @@ total                                                                96    736
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[300];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[308 + global::Dsl.Kernels.AlignedScratch.StackSlack], 308);
         ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(48, 76));
-        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(124, 16));
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(140, 76));
+        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(128, 16));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(144, 76));
 
         // layer1: residual connection begins on 2x4x4: x is kept for the sum
         ref float layer1_in = ref x; // x, read again where the residual ends
@@ -133,7 +133,7 @@ total                                                                96    736
         // layer1.conv1: Conv2D 2x4x4 -> 4x2x2, 3x3, stride 2, pad 1. y = W * x
         ref float layer1_conv1 = ref MemoryMarshal.GetReference(scratch.Slice(0, 16));
         // layer1.bn1 folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> layer1_conv1Folded = scratch.Slice(216, 84);
+        global::System.Span<float> layer1_conv1Folded = scratch.Slice(224, 84);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.ReadOnlyValues.Slice(layer1_bn1Kernels.WeightOffset, 4), _parameters.ReadOnlyValues.Slice(layer1_bn1Kernels.BiasOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_bn1Kernels.RunningMeanOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_bn1Kernels.RunningVarOffset, 4), 1E-05f, layer1_conv1Folded.Slice(0, 4), layer1_conv1Folded.Slice(4, 4));
         layer1_conv1Kernels.Fold(ref Unsafe.Add(ref p, layer1_conv1Kernels.WeightOffset), ref Unsafe.Add(ref p, layer1_conv1Kernels.WeightOffset), ref layer1_conv1Folded[0], ref layer1_conv1Folded[4], ref layer1_conv1Folded[12], ref layer1_conv1Folded[8]);
         layer1_conv1Kernels.Im2Col(ref x, ref padded, ref cols);
@@ -149,7 +149,7 @@ total                                                                96    736
         // layer1.downsample.0: Conv2D 2x4x4 -> 4x2x2, 1x1, stride 2, pad 0. y = W * x
         ref float layer1_downsample0 = ref MemoryMarshal.GetReference(scratch.Slice(16, 16));
         // layer1.downsample.1 folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> layer1_downsample0Folded = scratch.Slice(216, 20);
+        global::System.Span<float> layer1_downsample0Folded = scratch.Slice(224, 20);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.ReadOnlyValues.Slice(layer1_downsample1Kernels.WeightOffset, 4), _parameters.ReadOnlyValues.Slice(layer1_downsample1Kernels.BiasOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_downsample1Kernels.RunningMeanOffset, 4), _parameters.ReadOnlyBuffers.Slice(layer1_downsample1Kernels.RunningVarOffset, 4), 1E-05f, layer1_downsample0Folded.Slice(0, 4), layer1_downsample0Folded.Slice(4, 4));
         layer1_downsample0Kernels.Fold(ref Unsafe.Add(ref p, layer1_downsample0Kernels.WeightOffset), ref Unsafe.Add(ref p, layer1_downsample0Kernels.WeightOffset), ref layer1_downsample0Folded[0], ref layer1_downsample0Folded[4], ref layer1_downsample0Folded[12], ref layer1_downsample0Folded[8]);
         layer1_downsample0Kernels.Im2Col(ref layer1_in, ref cols);

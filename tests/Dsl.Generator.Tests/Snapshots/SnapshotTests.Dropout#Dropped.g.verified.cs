@@ -128,7 +128,7 @@ total                                                   27     48
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[11];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[32 + global::Dsl.Kernels.AlignedScratch.StackSlack], 32);
 
         // on_channels: Dropout on 2x4, p = 0.1. Training: y = x m / (1 - p), m ~ Bernoulli(1 - p) per value; inference: y = x
         // the identity at inference: no data moves
@@ -144,7 +144,7 @@ total                                                   27     48
         // a view of the previous output: no data moves
 
         // out: Dense 8 -> 3. y = x W + b
-        ref float @out = ref MemoryMarshal.GetReference(scratch.Slice(8, 3));
+        ref float @out = ref MemoryMarshal.GetReference(scratch.Slice(16, 3));
         OutKernels.Forward1<global::Dsl.Kernels.Identity>(ref seq, ref Unsafe.Add(ref p, OutKernels.WeightOffset), ref Unsafe.Add(ref p, OutKernels.BiasOffset), ref @out);
 
         // last: Dropout on 3, p = 0.5. Training: y = x m / (1 - p), m ~ Bernoulli(1 - p) per value; inference: y = x

@@ -121,17 +121,17 @@ total                                                       1,179  1,144
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[97];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[128 + global::Dsl.Kernels.AlignedScratch.StackSlack], 128);
 
         // moe: residual connection begins on 8: x is kept for the sum
         ref float moe_in = ref x; // x, read again where the residual ends
 
         // moe: MixtureOfExperts 8 -> 8, 4 experts (Routed.FeedForward: Dense 8 -> 16, Relu, Dense 16 -> 8), top-2. p = softmax(x W_r); g_e = p_e; y = sum over e in top2(p) of g_e E_e(x)
         ref float moe = ref MemoryMarshal.GetReference(scratch.Slice(0, 8));
-        moeKernels.Forward1(ref x, ref Unsafe.Add(ref p, moeKernels.RouterWeightOffset), ref moe, ref scratch[16]);
+        moeKernels.Forward1(ref x, ref Unsafe.Add(ref p, moeKernels.RouterWeightOffset), ref moe, ref scratch[32]);
 
         // moe: residual connection ends, 8. y = x + F(x)
-        ref float moe_out = ref MemoryMarshal.GetReference(scratch.Slice(8, 8));
+        ref float moe_out = ref MemoryMarshal.GetReference(scratch.Slice(16, 8));
         global::Dsl.Kernels.SequenceKernels.Add(MemoryMarshal.CreateReadOnlySpan(ref moe_in, 8), MemoryMarshal.CreateReadOnlySpan(ref moe, 8), MemoryMarshal.CreateSpan(ref moe_out, 8));
 
         // head: Dense 8 -> 3. y = x W + b

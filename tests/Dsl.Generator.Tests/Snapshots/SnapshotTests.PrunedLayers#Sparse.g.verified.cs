@@ -121,10 +121,10 @@ total                                    2,178  6,464
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[460];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[480 + global::Dsl.Kernels.AlignedScratch.StackSlack], 480);
         ref float cols = ref MemoryMarshal.GetReference(scratch.Slice(144, 148));
-        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(292, 128));
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(420, 40));
+        ref float pixels = ref MemoryMarshal.GetReference(scratch.Slice(304, 128));
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(432, 40));
 
         // conv: Conv2D 1x4x4 -> 8x4x4, 3x3, stride 1, pad 1, Relu. y = relu(W * x + b)
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 128));

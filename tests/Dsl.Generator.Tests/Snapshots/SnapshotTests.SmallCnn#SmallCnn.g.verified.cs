@@ -129,13 +129,13 @@ total                                          119  2,640
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[252];
-        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(144, 60));
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[272 + global::Dsl.Kernels.AlignedScratch.StackSlack], 272);
+        ref float padded = ref MemoryMarshal.GetReference(scratch.Slice(160, 60));
 
         // conv: Conv2D 1x6x5 -> 4x6x5, 3x3, stride 1, pad 1. y = W * x
         ref float conv = ref MemoryMarshal.GetReference(scratch.Slice(0, 120));
         // norm folded in: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale; W' = W scale, b' = b scale + shift
-        global::System.Span<float> convFolded = scratch.Slice(204, 48);
+        global::System.Span<float> convFolded = scratch.Slice(224, 48);
         global::Dsl.Kernels.BatchNormKernels.Fold(_parameters.ReadOnlyValues.Slice(NormKernels.WeightOffset, 4), _parameters.ReadOnlyValues.Slice(NormKernels.BiasOffset, 4), _parameters.ReadOnlyBuffers.Slice(NormKernels.RunningMeanOffset, 4), _parameters.ReadOnlyBuffers.Slice(NormKernels.RunningVarOffset, 4), 1E-05f, convFolded.Slice(0, 4), convFolded.Slice(4, 4));
         ConvKernels.Fold(ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref Unsafe.Add(ref p, ConvKernels.WeightOffset), ref convFolded[0], ref convFolded[4], ref convFolded[12], ref convFolded[8]);
         ConvKernels.Direct<global::Dsl.Kernels.Relu>(ref x, ref padded, ref convFolded[12], ref convFolded[8], ref conv);
@@ -144,7 +144,7 @@ total                                          119  2,640
         // folded into the convolution before it
 
         // pool: MaxPool2D 4x6x5 -> 4x3x2, 2x2, stride 2, pad 0. y = max of each window
-        ref float pool = ref MemoryMarshal.GetReference(scratch.Slice(120, 24));
+        ref float pool = ref MemoryMarshal.GetReference(scratch.Slice(128, 24));
         PoolKernels.Forward(ref conv, ref pool);
 
         // flat: Flatten 4x3x2 -> 24. The same values seen as a flat vector (channel-major, like torch.flatten)

@@ -110,7 +110,7 @@ total                                       204    374
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[17];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[32 + global::Dsl.Kernels.AlignedScratch.StackSlack], 32);
 
         // features: Dense 5 -> 17, Gelu. y = gelu(x W + b)
         ref float features = ref MemoryMarshal.GetReference(scratch.Slice(0, 17));

@@ -110,7 +110,7 @@ total                                      67    112
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[8];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[16 + global::Dsl.Kernels.AlignedScratch.StackSlack], 16);
 
         // hidden: Dense 4 -> 8, Relu. y = relu(x W + b)
         ref float hidden = ref MemoryMarshal.GetReference(scratch.Slice(0, 8));

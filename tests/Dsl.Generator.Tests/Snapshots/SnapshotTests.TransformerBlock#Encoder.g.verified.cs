@@ -162,7 +162,7 @@ total                                                                       1,22
     private void ForwardOne(ref float x, ref float y)
     {
         ref float p = ref MemoryMarshal.GetReference(_parameters.ReadOnlyValues);
-        global::System.Span<float> scratch = stackalloc float[1064];
+        global::System.Span<float> scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[1072 + global::Dsl.Kernels.AlignedScratch.StackSlack], 1072);
 
         // blocks.0.attn: residual connection begins on 4 tokens x 8: x is kept for the sum
         ref float blocks_0_attn_in = ref x; // x, read again where the residual ends
@@ -173,7 +173,7 @@ total                                                                       1,22
 
         // blocks.0.attn: MultiHeadSelfAttention on 4 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
         ref float blocks_0_attn = ref MemoryMarshal.GetReference(scratch.Slice(32, 32));
-        blocks_0_attnKernels.Forward(ref blocks_0_attn_norm, ref Unsafe.Add(ref p, blocks_0_attnKernels.InProjWeightOffset), ref Unsafe.Add(ref p, blocks_0_attnKernels.InProjBiasOffset), ref Unsafe.Add(ref p, blocks_0_attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref p, blocks_0_attnKernels.OutProjBiasOffset), ref blocks_0_attn, ref scratch[520], ref scratch[648], 0, ref scratch[616], ref scratch[664]);
+        blocks_0_attnKernels.Forward(ref blocks_0_attn_norm, ref Unsafe.Add(ref p, blocks_0_attnKernels.InProjWeightOffset), ref Unsafe.Add(ref p, blocks_0_attnKernels.InProjBiasOffset), ref Unsafe.Add(ref p, blocks_0_attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref p, blocks_0_attnKernels.OutProjBiasOffset), ref blocks_0_attn, ref scratch[528], ref scratch[656], 0, ref scratch[624], ref scratch[672]);
 
         // blocks.0.attn: residual connection ends, 4 tokens x 8. y = x + F(x)
         ref float blocks_0_attn_out = ref MemoryMarshal.GetReference(scratch.Slice(64, 32));
@@ -207,7 +207,7 @@ total                                                                       1,22
 
         // blocks.1.attn: MultiHeadSelfAttention on 4 tokens x 8, 2 heads of 4, causal. [Q K V] = x W_in + b_in; O_h = softmax(Q_h K_h^T / sqrt(4) + mask) V_h; y = [O_1 .. O_2] W_out + b_out
         ref float blocks_1_attn = ref MemoryMarshal.GetReference(scratch.Slice(288, 32));
-        blocks_0_attnKernels.Forward(ref blocks_1_attn_norm, ref Unsafe.Add(ref p, blocks_1_attnKernels.InProjWeightOffset), ref Unsafe.Add(ref p, blocks_1_attnKernels.InProjBiasOffset), ref Unsafe.Add(ref p, blocks_1_attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref p, blocks_1_attnKernels.OutProjBiasOffset), ref blocks_1_attn, ref scratch[792], ref scratch[920], 0, ref scratch[888], ref scratch[936]);
+        blocks_0_attnKernels.Forward(ref blocks_1_attn_norm, ref Unsafe.Add(ref p, blocks_1_attnKernels.InProjWeightOffset), ref Unsafe.Add(ref p, blocks_1_attnKernels.InProjBiasOffset), ref Unsafe.Add(ref p, blocks_1_attnKernels.OutProjWeightOffset), ref Unsafe.Add(ref p, blocks_1_attnKernels.OutProjBiasOffset), ref blocks_1_attn, ref scratch[800], ref scratch[928], 0, ref scratch[896], ref scratch[944]);
 
         // blocks.1.attn: residual connection ends, 4 tokens x 8. y = x + F(x)
         ref float blocks_1_attn_out = ref MemoryMarshal.GetReference(scratch.Slice(320, 32));
