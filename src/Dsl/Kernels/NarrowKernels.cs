@@ -18,7 +18,8 @@ namespace Dsl.Kernels;
 /// The sums are those of the generated 256-bit tile, lane for lane: four rows at a time, four partial sums per output
 /// (input i feeds sum i % 4, the first starting from the bias) added as (s0 + s1) + (s2 + s3), the activation applied to
 /// 256-bit vectors. So a row's outputs are bit-identical to the AVX2 kernel's, and to Forward1 where that is the
-/// ladder's kernel (the batched-equals-batch-1 tests).
+/// ladder's kernel (the batched-equals-batch-1 tests). <see cref="Forward1Blocked{TShape, TActivation}"/>, a batch-1
+/// forward of 8 to 16 outputs over a packed copy of W, is the other kernel of a few outputs here.
 /// </remarks>
 public static class NarrowKernels
 {
