@@ -234,11 +234,11 @@ public sealed partial class NetworkGenerator
             w.Line("    throw new global::System.InvalidOperationException(\"The Dsl runtime's parameter layout differs from the generator's; use matching versions.\");");
             foreach (MemberView member in spec.Members)
                 w.Line($"{Names.Field(member.Name)} = {MemberConstruction(spec, plan, member.View)};");
-            if (plan.InferenceScratchFloats > StackScratchLimitFloats)
+            if (plan.InferenceScratchPersists)
             {
                 // The constructing thread, which usually runs the network, gets its batch-1 scratch now, cleared so its pages are
                 // mapped too: the first Forward then costs what every later one does (a FashionCnn's was 3.5x its steady state).
-                w.Line($"(t_forwardOneScratch ??= new global::Dsl.Kernels.AlignedScratch({plan.InferenceScratchFloats})).Floats.Clear();");
+                w.Line($"({ForwardOneScratch} ??= new global::Dsl.Kernels.AlignedScratch({plan.InferenceScratchFloats})).Floats.Clear();");
             }
             w.CloseBlock();
             w.Line();
@@ -339,30 +339,30 @@ public sealed partial class NetworkGenerator
             if (spec.SkipLocalsInit) w.Line("[global::System.Runtime.CompilerServices.SkipLocalsInit]");
         }
 
-        private static void EmitScratch(SourceWriter w, string method, int floats)
+        // ForwardOne's per-thread scratch (Plan.InferenceScratchPersists).
+        private const string ForwardOneScratch = "t_forwardOneScratch";
+
+        // ForwardOne's activations: on the stack, aligned inside its spare floats, or in the per-thread scratch.
+        private static void EmitScratch(SourceWriter w, Plan plan)
         {
+            int floats = plan.InferenceScratchFloats;
             if (floats == 0) return;
-            if (floats <= StackScratchLimitFloats)
-            {
-                w.Line($"{Span} scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[{floats} + global::Dsl.Kernels.AlignedScratch.StackSlack], {floats});");
-            }
-            else
-            {
-                w.Line($"{Span} scratch = (t_{SourceWriter.Camel(method)}Scratch ??= new global::Dsl.Kernels.AlignedScratch({floats})).Floats;");
-            }
+            w.Line(plan.InferenceScratchPersists
+                ? $"{Span} scratch = ({ForwardOneScratch} ??= new global::Dsl.Kernels.AlignedScratch({floats})).Floats;"
+                : $"{Span} scratch = global::Dsl.Kernels.AlignedScratch.Align(stackalloc float[{floats} + global::Dsl.Kernels.AlignedScratch.StackSlack], {floats});");
         }
 
-        private static void EmitScratchComment(SourceWriter w, string method, int floats)
+        private static void EmitScratchComment(SourceWriter w, Plan plan)
         {
-            if (floats == 0) return;
-            if (floats <= StackScratchLimitFloats)
+            if (plan.InferenceScratchFloats == 0) return;
+            if (!plan.InferenceScratchPersists)
             {
                 w.Line("// Activations live on the stack: no allocation, and threads share nothing but the weights.");
             }
             else
             {
                 w.Line("// Activations live in a per-thread buffer (too large for the stack): allocated once per thread, 64-byte aligned, then reused.");
-                w.Line($"[global::System.ThreadStatic] private static global::Dsl.Kernels.AlignedScratch? t_{SourceWriter.Camel(method)}Scratch;");
+                w.Line($"[global::System.ThreadStatic] private static global::Dsl.Kernels.AlignedScratch? {ForwardOneScratch};");
             }
         }
 
@@ -374,12 +374,12 @@ public sealed partial class NetworkGenerator
 
         private static void EmitForwardOne(SourceWriter w, NetworkSpec spec, Plan plan)
         {
-            EmitScratchComment(w, "ForwardOne", plan.InferenceScratchFloats);
+            EmitScratchComment(w, plan);
             EmitOptimisedFromFirstCall(w);
-            if (plan.InferenceScratchFloats is > 0 and <= StackScratchLimitFloats) EmitSkipLocalsInit(w, spec);
+            if (plan.InferenceScratchFloats > 0 && !plan.InferenceScratchPersists) EmitSkipLocalsInit(w, spec);
             w.OpenBlock("private void ForwardOne(ref float x, ref float y)");
             EmitInferenceWeights(w, spec);
-            EmitScratch(w, "ForwardOne", plan.InferenceScratchFloats);
+            EmitScratch(w, plan);
             SharedScratch shared = plan.Shared;
             if (shared.InferenceColumnsFloats > 0)
             {

@@ -428,8 +428,11 @@ public sealed unsafe class Parameters
     internal static unsafe (T[] Array, int Start) AllocateAligned<T>(int length) where T : unmanaged
     {
         T[] array = GC.AllocateArray<T>(length + 64 / sizeof(T), pinned: true);
-        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        int start = (int)((64 - address % 64) % 64 / (nuint)sizeof(T));
-        return (array, start);
+        return (array, ToNextLine(ref MemoryMarshal.GetArrayDataReference(array)));
     }
+
+    /// <summary>Elements from <paramref name="first"/> to the first one on a 64-byte boundary (0 when it is on one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe int ToNextLine<T>(ref T first) where T : unmanaged =>
+        (int)((64 - (nuint)Unsafe.AsPointer(ref first) % 64) % 64 / (nuint)sizeof(T));
 }

@@ -33,9 +33,6 @@ public sealed class AlignedScratch
     /// 16 floats, so each region starts on a cache line wherever the stack is.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe Span<float> Align(Span<float> raw, int floats)
-    {
-        nuint address = (nuint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(raw));
-        return raw.Slice((int)((64 - address % 64) % 64 / sizeof(float)), floats);
-    }
+    public static Span<float> Align(Span<float> raw, int floats) =>
+        raw.Slice(Parameters.ToNextLine(ref MemoryMarshal.GetReference(raw)), floats);
 }
